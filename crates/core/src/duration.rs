@@ -25,15 +25,21 @@ impl HumanDuration {
         let mut total = Duration::ZERO;
         let mut rest = text;
         while !rest.is_empty() {
-            let digits = rest.find(|c: char| !c.is_ascii_digit()).unwrap_or(rest.len());
+            let digits = rest
+                .find(|c: char| !c.is_ascii_digit())
+                .unwrap_or(rest.len());
             if digits == 0 {
-                return Err(format!("'{raw}' is not a duration; write one like 30s, 5m or 1h"));
+                return Err(format!(
+                    "'{raw}' is not a duration; write one like 30s, 5m or 1h"
+                ));
             }
             let number: u64 = rest[..digits]
                 .parse()
                 .map_err(|_| format!("'{raw}' has a number too large"))?;
             rest = &rest[digits..];
-            let unit_len = rest.find(|c: char| c.is_ascii_digit()).unwrap_or(rest.len());
+            let unit_len = rest
+                .find(|c: char| c.is_ascii_digit())
+                .unwrap_or(rest.len());
             let unit = match &rest[..unit_len] {
                 "ms" => Duration::from_millis(1),
                 "s" => Duration::from_secs(1),
@@ -66,7 +72,13 @@ impl fmt::Display for HumanDuration {
         if millis == 0 {
             return f.write_str("0s");
         }
-        for (unit, size) in [("d", 86_400_000), ("h", 3_600_000), ("m", 60_000), ("s", 1_000), ("ms", 1)] {
+        for (unit, size) in [
+            ("d", 86_400_000),
+            ("h", 3_600_000),
+            ("m", 60_000),
+            ("s", 1_000),
+            ("ms", 1),
+        ] {
             if millis >= size {
                 write!(f, "{}{unit}", millis / size)?;
                 millis %= size;
@@ -95,17 +107,35 @@ mod tests {
 
     #[test]
     fn parses_the_units_users_write() {
-        assert_eq!(HumanDuration::parse("30s").unwrap().get(), Duration::from_secs(30));
-        assert_eq!(HumanDuration::parse("5m").unwrap().get(), Duration::from_secs(300));
-        assert_eq!(HumanDuration::parse("1h30m").unwrap().get(), Duration::from_secs(5400));
-        assert_eq!(HumanDuration::parse("250ms").unwrap().get(), Duration::from_millis(250));
-        assert_eq!(HumanDuration::parse("45").unwrap().get(), Duration::from_secs(45));
+        assert_eq!(
+            HumanDuration::parse("30s").unwrap().get(),
+            Duration::from_secs(30)
+        );
+        assert_eq!(
+            HumanDuration::parse("5m").unwrap().get(),
+            Duration::from_secs(300)
+        );
+        assert_eq!(
+            HumanDuration::parse("1h30m").unwrap().get(),
+            Duration::from_secs(5400)
+        );
+        assert_eq!(
+            HumanDuration::parse("250ms").unwrap().get(),
+            Duration::from_millis(250)
+        );
+        assert_eq!(
+            HumanDuration::parse("45").unwrap().get(),
+            Duration::from_secs(45)
+        );
     }
 
     #[test]
     fn rejects_what_is_not_a_duration() {
         for bad in ["", "s", "5x", "-5s", "1.5s", "m5"] {
-            assert!(HumanDuration::parse(bad).is_err(), "{bad} should be rejected");
+            assert!(
+                HumanDuration::parse(bad).is_err(),
+                "{bad} should be rejected"
+            );
         }
     }
 

@@ -44,7 +44,8 @@ pub struct MonitorKey(String);
 
 impl MonitorKey {
     pub fn parse(raw: &str) -> Result<Self, String> {
-        let valid_char = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit() || "-_.".contains(c);
+        let valid_char =
+            |c: char| c.is_ascii_lowercase() || c.is_ascii_digit() || "-_.".contains(c);
         if raw.is_empty() || raw.len() > 100 {
             return Err("must be 1 to 100 characters".into());
         }

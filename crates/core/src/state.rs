@@ -44,7 +44,11 @@ impl MonitorState {
     }
 
     fn from_success(status: CheckStatus) -> Self {
-        if status == CheckStatus::Degraded { MonitorState::Degraded } else { MonitorState::Up }
+        if status == CheckStatus::Degraded {
+            MonitorState::Degraded
+        } else {
+            MonitorState::Up
+        }
     }
 }
 
@@ -66,7 +70,10 @@ pub struct DetectionPolicy {
 
 impl Default for DetectionPolicy {
     fn default() -> Self {
-        Self { retries: 0, success_threshold: 1 }
+        Self {
+            retries: 0,
+            success_threshold: 1,
+        }
     }
 }
 
@@ -94,7 +101,10 @@ impl MonitorRuntime {
 
     /// A paused monitor starts in PAUSED.
     pub fn new_paused(at: Timestamp) -> Self {
-        Self { state: MonitorState::Paused, ..Self::new(at) }
+        Self {
+            state: MonitorState::Paused,
+            ..Self::new(at)
+        }
     }
 
     /// True while failures are being retried: the next check should come at the retry interval.
@@ -103,7 +113,11 @@ impl MonitorRuntime {
     }
 
     /// Takes one check result; returns the confirmed change it causes, if any.
-    pub fn observe(&mut self, outcome: &CheckOutcome, policy: DetectionPolicy) -> Option<StateChange> {
+    pub fn observe(
+        &mut self,
+        outcome: &CheckOutcome,
+        policy: DetectionPolicy,
+    ) -> Option<StateChange> {
         if self.state == MonitorState::Paused {
             return None;
         }
@@ -113,7 +127,11 @@ impl MonitorRuntime {
             self.consecutive_successes = self.consecutive_successes.saturating_add(1);
             let target = MonitorState::from_success(outcome.status);
             match self.state {
-                MonitorState::Down if self.consecutive_successes < policy.success_threshold.max(1) => None,
+                MonitorState::Down
+                    if self.consecutive_successes < policy.success_threshold.max(1) =>
+                {
+                    None
+                }
                 current if current == target => None,
                 _ => Some(self.move_to(target, at, outcome)),
             }
@@ -130,7 +148,8 @@ impl MonitorRuntime {
 
     /// Pausing stops checks; an open incident is resolved so none is left dangling.
     pub fn pause(&mut self, at: Timestamp) -> Option<StateChange> {
-        (self.state != MonitorState::Paused).then(|| self.move_to_without_result(MonitorState::Paused, at, "paused"))
+        (self.state != MonitorState::Paused)
+            .then(|| self.move_to_without_result(MonitorState::Paused, at, "paused"))
     }
 
     /// Resuming starts again from PENDING.
@@ -140,12 +159,18 @@ impl MonitorRuntime {
     }
 
     fn move_to(&mut self, to: MonitorState, at: Timestamp, outcome: &CheckOutcome) -> StateChange {
-        let mut change = self.move_to_without_result(to, at, outcome.message.as_deref().unwrap_or(""));
+        let mut change =
+            self.move_to_without_result(to, at, outcome.message.as_deref().unwrap_or(""));
         change.error_class = outcome.error_class;
         change
     }
 
-    fn move_to_without_result(&mut self, to: MonitorState, at: Timestamp, cause: &str) -> StateChange {
+    fn move_to_without_result(
+        &mut self,
+        to: MonitorState,
+        at: Timestamp,
+        cause: &str,
+    ) -> StateChange {
         let from = self.state;
         let opens_incident = to == MonitorState::Down && !self.incident_open;
         let resolves_incident = to != MonitorState::Down && self.incident_open;
@@ -187,40 +212,103 @@ mod tests {
 
     #[test]
     fn retries_confirm_down_and_the_threshold_confirms_up() {
-        let policy = DetectionPolicy { retries: 2, success_threshold: 2 };
+        let policy = DetectionPolicy {
+            retries: 2,
+            success_threshold: 2,
+        };
         let mut runtime = MonitorRuntime::new(Timestamp(0));
-        assert_eq!(runtime.observe(&result(CheckStatus::Up, 1), policy).unwrap().to, MonitorState::Up);
-        assert!(runtime.observe(&result(CheckStatus::Down, 2), policy).is_none());
+        assert_eq!(
+            runtime
+                .observe(&result(CheckStatus::Up, 1), policy)
+                .unwrap()
+                .to,
+            MonitorState::Up
+        );
+        assert!(
+            runtime
+                .observe(&result(CheckStatus::Down, 2), policy)
+                .is_none()
+        );
         assert!(runtime.is_retrying());
-        assert!(runtime.observe(&result(CheckStatus::Down, 3), policy).is_none());
-        let down = runtime.observe(&result(CheckStatus::Down, 4), policy).unwrap();
-        assert_eq!((down.to, down.opens_incident, down.cause.as_str()), (MonitorState::Down, true, "refused"));
-        assert!(runtime.observe(&result(CheckStatus::Down, 5), policy).is_none());
-        assert!(runtime.observe(&result(CheckStatus::Up, 6), policy).is_none());
-        let up = runtime.observe(&result(CheckStatus::Up, 7), policy).unwrap();
+        assert!(
+            runtime
+                .observe(&result(CheckStatus::Down, 3), policy)
+                .is_none()
+        );
+        let down = runtime
+            .observe(&result(CheckStatus::Down, 4), policy)
+            .unwrap();
+        assert_eq!(
+            (down.to, down.opens_incident, down.cause.as_str()),
+            (MonitorState::Down, true, "refused")
+        );
+        assert!(
+            runtime
+                .observe(&result(CheckStatus::Down, 5), policy)
+                .is_none()
+        );
+        assert!(
+            runtime
+                .observe(&result(CheckStatus::Up, 6), policy)
+                .is_none()
+        );
+        let up = runtime
+            .observe(&result(CheckStatus::Up, 7), policy)
+            .unwrap();
         assert_eq!((up.to, up.resolves_incident), (MonitorState::Up, true));
     }
 
     #[test]
     fn a_failure_between_successes_resets_the_threshold() {
-        let policy = DetectionPolicy { retries: 0, success_threshold: 2 };
+        let policy = DetectionPolicy {
+            retries: 0,
+            success_threshold: 2,
+        };
         let mut runtime = MonitorRuntime::new(Timestamp(0));
-        runtime.observe(&result(CheckStatus::Down, 1), policy).unwrap();
-        assert!(runtime.observe(&result(CheckStatus::Up, 2), policy).is_none());
-        assert!(runtime.observe(&result(CheckStatus::Down, 3), policy).is_none());
-        assert!(runtime.observe(&result(CheckStatus::Up, 4), policy).is_none());
-        assert!(runtime.observe(&result(CheckStatus::Degraded, 5), policy).unwrap().resolves_incident);
+        runtime
+            .observe(&result(CheckStatus::Down, 1), policy)
+            .unwrap();
+        assert!(
+            runtime
+                .observe(&result(CheckStatus::Up, 2), policy)
+                .is_none()
+        );
+        assert!(
+            runtime
+                .observe(&result(CheckStatus::Down, 3), policy)
+                .is_none()
+        );
+        assert!(
+            runtime
+                .observe(&result(CheckStatus::Up, 4), policy)
+                .is_none()
+        );
+        assert!(
+            runtime
+                .observe(&result(CheckStatus::Degraded, 5), policy)
+                .unwrap()
+                .resolves_incident
+        );
         assert_eq!(runtime.state, MonitorState::Degraded);
     }
 
     #[test]
     fn pausing_a_down_monitor_resolves_its_incident() {
         let mut runtime = MonitorRuntime::new(Timestamp(0));
-        runtime.observe(&result(CheckStatus::Down, 1), DetectionPolicy::default()).unwrap();
+        runtime
+            .observe(&result(CheckStatus::Down, 1), DetectionPolicy::default())
+            .unwrap();
         let pause = runtime.pause(Timestamp(2)).unwrap();
         assert!(pause.resolves_incident);
-        assert!(runtime.observe(&result(CheckStatus::Down, 3), DetectionPolicy::default()).is_none());
-        assert_eq!(runtime.resume(Timestamp(4)).unwrap().to, MonitorState::Pending);
+        assert!(
+            runtime
+                .observe(&result(CheckStatus::Down, 3), DetectionPolicy::default())
+                .is_none()
+        );
+        assert_eq!(
+            runtime.resume(Timestamp(4)).unwrap().to,
+            MonitorState::Pending
+        );
     }
 
     fn any_step() -> impl Strategy<Value = u8> {

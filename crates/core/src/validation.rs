@@ -31,7 +31,10 @@ impl Problems {
 
     /// Records that `field` (relative to `prefix`) has `problem`.
     pub fn add(&mut self, prefix: &str, field: &str, problem: impl Into<String>) {
-        self.list.push(FieldError { field: join_path(prefix, field), problem: problem.into() });
+        self.list.push(FieldError {
+            field: join_path(prefix, field),
+            problem: problem.into(),
+        });
     }
 
     pub fn is_empty(&self) -> bool {
@@ -43,7 +46,11 @@ impl Problems {
     }
 
     pub fn into_result<T>(self, value: T) -> Result<T, Vec<FieldError>> {
-        if self.list.is_empty() { Ok(value) } else { Err(self.list) }
+        if self.list.is_empty() {
+            Ok(value)
+        } else {
+            Err(self.list)
+        }
     }
 }
 

@@ -1,1 +1,150 @@
-//! placeholder
+//! Storage: the `Store` trait every other crate writes and reads through, with an embedded SQLite
+//! implementation (the default) and a PostgreSQL one, migrations per backend, and the history
+//! rollups and retention that keep the result tables small.
+
+pub mod error;
+pub mod model;
+
+pub use error::StoreError;
+pub use model::*;
+
+use async_trait::async_trait;
+use std::sync::Arc;
+use std::time::Duration;
+use watchtower_core::{Incident, Monitor, MonitorId, MonitorSpec, TeamId, Timestamp};
+
+/// Which database a store talks to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// Everything WatchTower persists. Handlers, the scheduler and the CLI reach SQL only through this.
+/// Every read and write of a team's data takes the `TeamId`, so another team's rows are invisible.
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    fn backend(&self) -> Backend;
+
+    /// Applies pending migrations. Safe to call on every start and from several processes.
+    async fn migrate(&self) -> Result<(), StoreError>;
+
+    /// A round trip to the database; returns how long it took.
+    async fn ping(&self) -> Result<Duration, StoreError>;
+
+    // ---- monitors ----
+
+    /// Creates a monitor. A push monitor without a token gets a random one.
+    async fn create_monitor(
+        &self,
+        team: TeamId,
+        spec: &MonitorSpec,
+        now: Timestamp,
+    ) -> Result<Monitor, StoreError>;
+
+    /// Replaces a monitor's spec. `NotFound` when it does not exist in `team`.
+    async fn update_monitor(
+        &self,
+        team: TeamId,
+        id: MonitorId,
+        spec: &MonitorSpec,
+        now: Timestamp,
+    ) -> Result<Monitor, StoreError>;
+
+    /// Deletes a monitor with its results, rollups, incidents and events.
+    async fn delete_monitor(&self, team: TeamId, id: MonitorId) -> Result<(), StoreError>;
+
+    async fn get_monitor(&self, team: TeamId, id: MonitorId)
+    -> Result<Option<Monitor>, StoreError>;
+
+    /// One page of a team's monitors ordered by id, with their current status; never loads history.
+    async fn list_monitors(
+        &self,
+        team: TeamId,
+        page: PageRequest,
+    ) -> Result<Vec<MonitorListing>, StoreError>;
+
+    /// Applies a declared set of keyed monitors to a team in one transaction: creates new keys,
+    /// updates changed ones, and deletes keyed monitors missing from the set when `prune` is true
+    /// (otherwise keeps them). Monitors without a key are never touched.
+    async fn apply_monitors(
+        &self,
+        team: TeamId,
+        specs: &[MonitorSpec],
+        prune: bool,
+        now: Timestamp,
+    ) -> Result<ApplyReport, StoreError>;
+
+    /// Every monitor of every team with its saved runtime, for the scheduler to start from.
+    async fn load_scheduled(&self) -> Result<Vec<ScheduledMonitor>, StoreError>;
+
+    /// The monitor a push token belongs to.
+    async fn find_push_monitor(
+        &self,
+        token: &str,
+    ) -> Result<Option<(TeamId, MonitorId)>, StoreError>;
+
+    // ---- results, state and incidents ----
+
+    /// Writes a batch in one transaction: raw results, each monitor's latest runtime and result,
+    /// and every state change with the incident it opens or resolves and its event row.
+    /// Opening is idempotent (at most one open incident per monitor, enforced by the schema) and so
+    /// is resolving, so a batch written twice after a crash changes nothing.
+    async fn record_batch(&self, batch: &ResultBatch) -> Result<(), StoreError>;
+
+    /// Raw results of one monitor in `[from, to)`, newest first, at most `limit`.
+    async fn results(
+        &self,
+        team: TeamId,
+        monitor: MonitorId,
+        from: Timestamp,
+        to: Timestamp,
+        limit: u32,
+    ) -> Result<Vec<StoredResult>, StoreError>;
+
+    async fn open_incident(
+        &self,
+        team: TeamId,
+        monitor: MonitorId,
+    ) -> Result<Option<Incident>, StoreError>;
+
+    /// A team's incidents, newest first; only one monitor's when `monitor` is given.
+    async fn incidents(
+        &self,
+        team: TeamId,
+        monitor: Option<MonitorId>,
+        limit: u32,
+    ) -> Result<Vec<Incident>, StoreError>;
+
+    /// State-change events with an id greater than `after`, oldest first (alerting reads these).
+    async fn state_events(&self, after: i64, limit: u32) -> Result<Vec<StateEvent>, StoreError>;
+
+    // ---- history ----
+
+    /// Rolls raw results of finished minutes into minute buckets, finished hours into hour buckets
+    /// and finished days into day buckets. Idempotent; call it every minute.
+    async fn roll_up(&self, now: Timestamp) -> Result<RollupReport, StoreError>;
+
+    /// Deletes raw results and rollups older than their retention.
+    async fn prune(&self, now: Timestamp, retention: &Retention)
+    -> Result<PruneReport, StoreError>;
+
+    /// Uptime and latency of one monitor over `[from, to)`, from day, hour and minute rollups plus
+    /// the raw results not yet rolled up.
+    async fn uptime(
+        &self,
+        team: TeamId,
+        monitor: MonitorId,
+        from: Timestamp,
+        to: Timestamp,
+    ) -> Result<UptimeSummary, StoreError>;
+
+    /// Bytes the database takes on disk (SQLite: file pages; PostgreSQL: `pg_database_size`).
+    async fn size_bytes(&self) -> Result<u64, StoreError>;
+}
+
+/// Opens the store a URL names: `sqlite://PATH` (created if missing) or `postgres://...`.
+pub async fn connect(url: &str) -> Result<Arc<dyn Store>, StoreError> {
+    let _ = url;
+    Err(StoreError::Unavailable("no backend compiled yet".into()))
+}

@@ -16,7 +16,12 @@ pub(crate) struct Fields<'a> {
 
 impl<'a> Fields<'a> {
     pub(crate) fn new(map: &'a Map<String, Value>, prefix: &str) -> Self {
-        Self { map, prefix: prefix.to_owned(), problems: Problems::new(), read: BTreeSet::new() }
+        Self {
+            map,
+            prefix: prefix.to_owned(),
+            problems: Problems::new(),
+            read: BTreeSet::new(),
+        }
     }
 
     pub(crate) fn problem(&mut self, field: &str, problem: impl Into<String>) {
@@ -83,10 +88,15 @@ impl<'a> Fields<'a> {
     pub(crate) fn duration(&mut self, name: &str) -> Option<HumanDuration> {
         let parsed = match self.raw(name)? {
             Value::String(text) => HumanDuration::parse(text),
-            Value::Number(number) => number
-                .as_u64()
-                .map(HumanDuration::from_secs)
-                .ok_or_else(|| "must be a positive whole number of seconds or a duration like 30s".to_owned()),
+            Value::Number(number) => {
+                number
+                    .as_u64()
+                    .map(HumanDuration::from_secs)
+                    .ok_or_else(|| {
+                        "must be a positive whole number of seconds or a duration like 30s"
+                            .to_owned()
+                    })
+            }
             _ => Err("must be a duration like 30s, 5m or 1h".to_owned()),
         };
         parsed.map_err(|problem| self.problem(name, problem)).ok()
@@ -126,8 +136,12 @@ impl<'a> Fields<'a> {
 
     /// Reports every field that no reader asked for.
     pub(crate) fn finish_unknown(&mut self) {
-        let unknown: Vec<String> =
-            self.map.keys().filter(|key| !self.read.contains(*key)).cloned().collect();
+        let unknown: Vec<String> = self
+            .map
+            .keys()
+            .filter(|key| !self.read.contains(*key))
+            .cloned()
+            .collect();
         for key in unknown {
             self.problem(&key, "is not a known field");
         }

@@ -49,7 +49,10 @@ pub struct StatusRange {
 }
 
 impl StatusRange {
-    pub const SUCCESS: StatusRange = StatusRange { low: 200, high: 299 };
+    pub const SUCCESS: StatusRange = StatusRange {
+        low: 200,
+        high: 299,
+    };
 
     pub fn parse(text: &str) -> Result<Self, String> {
         let code = |part: &str| -> Result<u16, String> {
@@ -57,13 +60,21 @@ impl StatusRange {
                 .parse::<u16>()
                 .ok()
                 .filter(|code| (100..=599).contains(code))
-                .ok_or_else(|| format!("'{text}' is not a status code from 100 to 599 or a range like 200-299"))
+                .ok_or_else(|| {
+                    format!("'{text}' is not a status code from 100 to 599 or a range like 200-299")
+                })
         };
         let range = match text.split_once('-') {
-            Some((low, high)) => StatusRange { low: code(low)?, high: code(high)? },
+            Some((low, high)) => StatusRange {
+                low: code(low)?,
+                high: code(high)?,
+            },
             None => {
                 let single = code(text)?;
-                StatusRange { low: single, high: single }
+                StatusRange {
+                    low: single,
+                    high: single,
+                }
             }
         };
         if range.low > range.high {
@@ -127,7 +138,9 @@ impl Serialize for RegexRule {
 impl<'de> Deserialize<'de> for RegexRule {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let pattern = String::deserialize(deserializer)?;
-        regex::Regex::new(&pattern).map(RegexRule).map_err(serde::de::Error::custom)
+        regex::Regex::new(&pattern)
+            .map(RegexRule)
+            .map_err(serde::de::Error::custom)
     }
 }
 
@@ -161,7 +174,10 @@ impl Comparison {
 /// An RFC 9535 JSONPath query on the body and the comparison its first match must pass.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct JsonPathRule {
-    #[serde(serialize_with = "serialize_path", deserialize_with = "deserialize_path")]
+    #[serde(
+        serialize_with = "serialize_path",
+        deserialize_with = "deserialize_path"
+    )]
     pub path: serde_json_path::JsonPath,
     pub op: Comparison,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -170,33 +186,47 @@ pub struct JsonPathRule {
 
 impl PartialEq for JsonPathRule {
     fn eq(&self, other: &Self) -> bool {
-        self.path.to_string() == other.path.to_string() && self.op == other.op && self.value == other.value
+        self.path.to_string() == other.path.to_string()
+            && self.op == other.op
+            && self.value == other.value
     }
 }
 
-fn serialize_path<S: Serializer>(path: &serde_json_path::JsonPath, s: S) -> Result<S::Ok, S::Error> {
+fn serialize_path<S: Serializer>(
+    path: &serde_json_path::JsonPath,
+    s: S,
+) -> Result<S::Ok, S::Error> {
     s.collect_str(path)
 }
 
-fn deserialize_path<'de, D: Deserializer<'de>>(d: D) -> Result<serde_json_path::JsonPath, D::Error> {
+fn deserialize_path<'de, D: Deserializer<'de>>(
+    d: D,
+) -> Result<serde_json_path::JsonPath, D::Error> {
     serde_json_path::JsonPath::parse(&String::deserialize(d)?).map_err(serde::de::Error::custom)
 }
 
 const METHODS: [&str; 7] = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"];
 
 pub(crate) fn parse_http(fields: &mut Fields<'_>) -> Option<HttpSettings> {
-    let url = fields.required_string("url").and_then(|raw| match url::Url::parse(&raw) {
-        Ok(url) if matches!(url.scheme(), "http" | "https") && url.host().is_some() => Some(url),
-        Ok(_) => {
-            fields.problem("url", "must be an http:// or https:// URL with a host");
-            None
-        }
-        Err(error) => {
-            fields.problem("url", format!("is not a URL: {error}"));
-            None
-        }
-    });
-    let method = fields.string("method").unwrap_or_else(|| "GET".into()).to_ascii_uppercase();
+    let url = fields
+        .required_string("url")
+        .and_then(|raw| match url::Url::parse(&raw) {
+            Ok(url) if matches!(url.scheme(), "http" | "https") && url.host().is_some() => {
+                Some(url)
+            }
+            Ok(_) => {
+                fields.problem("url", "must be an http:// or https:// URL with a host");
+                None
+            }
+            Err(error) => {
+                fields.problem("url", format!("is not a URL: {error}"));
+                None
+            }
+        });
+    let method = fields
+        .string("method")
+        .unwrap_or_else(|| "GET".into())
+        .to_ascii_uppercase();
     if !METHODS.contains(&method.as_str()) {
         fields.problem("method", format!("must be one of {}", METHODS.join(", ")));
     }
@@ -212,17 +242,27 @@ pub(crate) fn parse_http(fields: &mut Fields<'_>) -> Option<HttpSettings> {
             .enumerate()
             .filter_map(|(index, text)| {
                 StatusRange::parse(text)
-                    .map_err(|problem| fields.problem(&format!("accepted_status[{index}]"), problem))
+                    .map_err(|problem| {
+                        fields.problem(&format!("accepted_status[{index}]"), problem)
+                    })
                     .ok()
             })
             .collect(),
     };
     let keyword = parse_keyword(fields);
-    let regex = fields.string("regex").and_then(|pattern| match regex::RegexBuilder::new(&pattern).size_limit(1 << 20).build() {
-        Ok(compiled) => Some(RegexRule(compiled)),
-        Err(error) => {
-            fields.problem("regex", format!("is not a valid regular expression: {error}"));
-            None
+    let regex = fields.string("regex").and_then(|pattern| {
+        match regex::RegexBuilder::new(&pattern)
+            .size_limit(1 << 20)
+            .build()
+        {
+            Ok(compiled) => Some(RegexRule(compiled)),
+            Err(error) => {
+                fields.problem(
+                    "regex",
+                    format!("is not a valid regular expression: {error}"),
+                );
+                None
+            }
         }
     });
     let json_path = fields.nested("json_path", parse_json_path);
@@ -249,7 +289,9 @@ pub(crate) fn parse_http(fields: &mut Fields<'_>) -> Option<HttpSettings> {
 
 fn parse_headers(fields: &mut Fields<'_>) -> BTreeMap<String, String> {
     let mut headers = BTreeMap::new();
-    let Some(map) = fields.object("headers") else { return headers };
+    let Some(map) = fields.object("headers") else {
+        return headers;
+    };
     for (name, value) in map {
         let place = format!("headers.{name}");
         let Some(value) = value.as_str() else {
@@ -288,9 +330,11 @@ fn parse_auth(fields: &mut Fields<'_>) -> Option<HttpAuth> {
 
 fn parse_keyword(fields: &mut Fields<'_>) -> Option<KeywordRule> {
     match fields.raw("keyword")? {
-        Value::String(text) if !text.is_empty() => {
-            Some(KeywordRule { text: text.clone(), present: true, case_sensitive: true })
-        }
+        Value::String(text) if !text.is_empty() => Some(KeywordRule {
+            text: text.clone(),
+            present: true,
+            case_sensitive: true,
+        }),
         Value::Object(_) => fields.nested("keyword", |keyword| {
             Some(KeywordRule {
                 text: keyword.required_string("text")?,
@@ -299,7 +343,10 @@ fn parse_keyword(fields: &mut Fields<'_>) -> Option<KeywordRule> {
             })
         }),
         _ => {
-            fields.problem("keyword", "must be text or a mapping with text, present and case_sensitive");
+            fields.problem(
+                "keyword",
+                "must be text or a mapping with text, present and case_sensitive",
+            );
             None
         }
     }
@@ -316,17 +363,29 @@ fn parse_json_path(rule: &mut Fields<'_>) -> Option<JsonPathRule> {
         None if value.is_some() => Comparison::Equals,
         None => Comparison::Exists,
         Some(text) => Comparison::parse(&text).unwrap_or_else(|| {
-            rule.problem("op", "must be one of exists, ==, !=, <, <=, >, >=, contains");
+            rule.problem(
+                "op",
+                "must be one of exists, ==, !=, <, <=, >, >=, contains",
+            );
             Comparison::Exists
         }),
     };
     if op != Comparison::Exists && value.is_none() {
         rule.problem("value", "is required for this comparison");
     }
-    if matches!(op, Comparison::Less | Comparison::LessOrEqual | Comparison::Greater | Comparison::GreaterOrEqual)
-        && !value.as_ref().is_some_and(Value::is_number)
+    if matches!(
+        op,
+        Comparison::Less
+            | Comparison::LessOrEqual
+            | Comparison::Greater
+            | Comparison::GreaterOrEqual
+    ) && !value.as_ref().is_some_and(Value::is_number)
     {
         rule.problem("value", "must be a number for an ordering comparison");
     }
-    Some(JsonPathRule { path: path?, op, value })
+    Some(JsonPathRule {
+        path: path?,
+        op,
+        value,
+    })
 }

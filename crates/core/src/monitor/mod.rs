@@ -16,7 +16,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::time::Duration;
 
-pub use http::{Comparison, HttpAuth, HttpSettings, JsonPathRule, KeywordRule, RegexRule, StatusRange};
+pub use http::{
+    Comparison, HttpAuth, HttpSettings, JsonPathRule, KeywordRule, RegexRule, StatusRange,
+};
 pub use network::{DnsSettings, PingSettings, RecordType, TcpSettings, TlsSettings};
 pub use push::{PushSchedule, PushSettings};
 
@@ -91,13 +93,20 @@ impl MonitorSpec {
     /// (`monitors[3]`). Every problem is returned, not only the first.
     pub fn parse(value: &Value, prefix: &str) -> Result<Self, Vec<FieldError>> {
         let Value::Object(map) = value else {
-            return Err(vec![FieldError { field: prefix.to_owned(), problem: "must be a mapping".into() }]);
+            return Err(vec![FieldError {
+                field: prefix.to_owned(),
+                problem: "must be a mapping".into(),
+            }]);
         };
         let mut fields = Fields::new(map, prefix);
         let key = fields.string("key").and_then(|raw| {
-            MonitorKey::parse(&raw).map_err(|problem| fields.problem("key", problem)).ok()
+            MonitorKey::parse(&raw)
+                .map_err(|problem| fields.problem("key", problem))
+                .ok()
         });
-        let name = fields.required_string("name").map(|name| name.trim().to_owned());
+        let name = fields
+            .required_string("name")
+            .map(|name| name.trim().to_owned());
         if name.as_ref().is_some_and(|name| name.chars().count() > 200) {
             fields.problem("name", "must be at most 200 characters");
         }
@@ -109,12 +118,17 @@ impl MonitorSpec {
             Some("tls") => network::parse_tls(&mut fields).map(MonitorKind::Tls),
             Some("push") => push::parse_push(&mut fields).map(MonitorKind::Push),
             Some(other) => {
-                fields.problem("kind", format!("'{other}' is not a kind; use http, tcp, ping, dns, tls or push"));
+                fields.problem(
+                    "kind",
+                    format!("'{other}' is not a kind; use http, tcp, ping, dns, tls or push"),
+                );
                 None
             }
             None => None,
         };
-        let interval = fields.duration("interval").unwrap_or(HumanDuration(DEFAULT_INTERVAL));
+        let interval = fields
+            .duration("interval")
+            .unwrap_or(HumanDuration(DEFAULT_INTERVAL));
         if !(MIN_INTERVAL..=MAX_INTERVAL).contains(&interval.get()) {
             fields.problem("interval", "must be from 1s to 7d");
         }
@@ -124,7 +138,10 @@ impl MonitorSpec {
         if timeout.get() < Duration::from_millis(100) || timeout.get() > Duration::from_secs(300) {
             fields.problem("timeout", "must be from 100ms to 5m");
         } else if timeout.get() > interval.get() {
-            fields.problem("timeout", format!("must not be longer than the interval ({interval})"));
+            fields.problem(
+                "timeout",
+                format!("must not be longer than the interval ({interval})"),
+            );
         }
         let retries = fields.number("retries", 0, 0, 10) as u32;
         let retry_interval = fields
@@ -170,7 +187,10 @@ impl MonitorSpec {
     }
 
     pub fn detection_policy(&self) -> DetectionPolicy {
-        DetectionPolicy { retries: self.retries, success_threshold: self.success_threshold }
+        DetectionPolicy {
+            retries: self.retries,
+            success_threshold: self.success_threshold,
+        }
     }
 }
 
@@ -207,7 +227,9 @@ mod tests {
         .unwrap();
         assert_eq!(spec.interval.get(), Duration::from_secs(30));
         assert_eq!(spec.retry_interval.get(), Duration::from_secs(20));
-        let MonitorKind::Http(http) = &spec.kind else { panic!("not http") };
+        let MonitorKind::Http(http) = &spec.kind else {
+            panic!("not http")
+        };
         assert_eq!(http.accepted_status, vec![StatusRange::SUCCESS]);
         assert_eq!(http.method, "GET");
     }
@@ -232,7 +254,10 @@ mod tests {
             "monitors[0].colour: is not a known field",
         ];
         for start in expected {
-            assert!(problems.iter().any(|p| p.starts_with(start)), "missing {start} in {problems:#?}");
+            assert!(
+                problems.iter().any(|p| p.starts_with(start)),
+                "missing {start} in {problems:#?}"
+            );
         }
     }
 
@@ -261,7 +286,12 @@ mod tests {
 
     #[test]
     fn a_timeout_longer_than_the_interval_is_refused() {
-        let problems = problems_of(json!({"name": "x", "kind": "tcp", "host": "h", "port": 1, "interval": "5s", "timeout": "10s"}));
-        assert!(problems[0].contains("timeout: must not be longer than the interval"), "{problems:?}");
+        let problems = problems_of(
+            json!({"name": "x", "kind": "tcp", "host": "h", "port": 1, "interval": "5s", "timeout": "10s"}),
+        );
+        assert!(
+            problems[0].contains("timeout: must not be longer than the interval"),
+            "{problems:?}"
+        );
     }
 }

@@ -71,7 +71,9 @@ fn host(fields: &mut Fields<'_>, name: &str) -> Option<String> {
     let raw = fields.required_string(name)?;
     let bare = raw.trim_start_matches('[').trim_end_matches(']');
     let valid = bare.len() <= 253
-        && bare.chars().all(|c| c.is_ascii_alphanumeric() || "-._:".contains(c));
+        && bare
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-._:".contains(c));
     if valid {
         Some(bare.to_owned())
     } else {
@@ -102,11 +104,18 @@ pub(crate) fn parse_tcp(fields: &mut Fields<'_>) -> Option<TcpSettings> {
     let port = port(fields, None);
     let send = fields.string("send");
     let expect = fields.string("expect");
-    Some(TcpSettings { host: host?, port: port?, send, expect })
+    Some(TcpSettings {
+        host: host?,
+        port: port?,
+        send,
+        expect,
+    })
 }
 
 pub(crate) fn parse_ping(fields: &mut Fields<'_>) -> Option<PingSettings> {
-    Some(PingSettings { host: host(fields, "host")? })
+    Some(PingSettings {
+        host: host(fields, "host")?,
+    })
 }
 
 pub(crate) fn parse_dns(fields: &mut Fields<'_>) -> Option<DnsSettings> {
@@ -114,20 +123,29 @@ pub(crate) fn parse_dns(fields: &mut Fields<'_>) -> Option<DnsSettings> {
     let record_type = match fields.string("record_type") {
         None => Some(RecordType::A),
         Some(text) => RecordType::parse(&text).or_else(|| {
-            fields.problem("record_type", "must be one of A, AAAA, CNAME, MX, NS, TXT, SOA, SRV, CAA, PTR");
+            fields.problem(
+                "record_type",
+                "must be one of A, AAAA, CNAME, MX, NS, TXT, SOA, SRV, CAA, PTR",
+            );
             None
         }),
     };
     let resolver = fields.string("resolver").and_then(|text| {
-        let parsed = text
-            .parse::<SocketAddr>()
-            .or_else(|_| text.parse::<std::net::IpAddr>().map(|ip| SocketAddr::new(ip, 53)));
+        let parsed = text.parse::<SocketAddr>().or_else(|_| {
+            text.parse::<std::net::IpAddr>()
+                .map(|ip| SocketAddr::new(ip, 53))
+        });
         parsed
             .map_err(|_| fields.problem("resolver", "must be an IP address, optionally with :port"))
             .ok()
     });
     let expected = fields.string_list("expected");
-    Some(DnsSettings { host: host?, record_type: record_type?, resolver, expected })
+    Some(DnsSettings {
+        host: host?,
+        record_type: record_type?,
+        resolver,
+        expected,
+    })
 }
 
 pub(crate) fn parse_tls(fields: &mut Fields<'_>) -> Option<TlsSettings> {
@@ -135,5 +153,10 @@ pub(crate) fn parse_tls(fields: &mut Fields<'_>) -> Option<TlsSettings> {
     let port = port(fields, Some(443));
     let server_name = fields.string("server_name");
     let warn_days = fields.number("warn_days", 14, 0, 365) as u32;
-    Some(TlsSettings { host: host?, port: port?, server_name, warn_days })
+    Some(TlsSettings {
+        host: host?,
+        port: port?,
+        server_name,
+        warn_days,
+    })
 }

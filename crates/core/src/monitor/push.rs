@@ -52,21 +52,30 @@ pub fn next_cron_slot(expression: &str, timezone: &str, after: Timestamp) -> Opt
 pub(crate) fn parse_push(fields: &mut Fields<'_>) -> Option<PushSettings> {
     let token = fields.string("token");
     if let Some(token) = &token
-        && (token.len() < 16 || token.len() > 128 || !token.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'))
+        && (token.len() < 16
+            || token.len() > 128
+            || !token
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'))
     {
         fields.problem("token", "must be 16 to 128 letters, digits, '-' or '_'");
     }
     let period = fields.duration("period");
     let cron = fields.string("cron");
     let timezone = fields.string("timezone");
-    let grace = fields.duration("grace").unwrap_or(HumanDuration::from_secs(60));
+    let grace = fields
+        .duration("grace")
+        .unwrap_or(HumanDuration::from_secs(60));
     let schedule = match (period, cron) {
         (Some(_), Some(_)) => {
             fields.problem("period", "give either period or cron, not both");
             None
         }
         (None, None) => {
-            fields.problem("period", "a push monitor needs a period (like 5m) or a cron expression");
+            fields.problem(
+                "period",
+                "a push monitor needs a period (like 5m) or a cron expression",
+            );
             None
         }
         (Some(period), None) if period.get().as_secs() < 1 => {
@@ -87,13 +96,23 @@ pub(crate) fn parse_push(fields: &mut Fields<'_>) -> Option<PushSettings> {
                 valid = false;
             }
             if jiff::tz::TimeZone::get(&timezone).is_err() {
-                fields.problem("timezone", format!("'{timezone}' is not a known IANA time zone"));
+                fields.problem(
+                    "timezone",
+                    format!("'{timezone}' is not a known IANA time zone"),
+                );
                 valid = false;
             }
-            valid.then_some(PushSchedule::Cron { cron: expression, timezone })
+            valid.then_some(PushSchedule::Cron {
+                cron: expression,
+                timezone,
+            })
         }
     };
-    Some(PushSettings { token, schedule: schedule?, grace })
+    Some(PushSettings {
+        token,
+        schedule: schedule?,
+        grace,
+    })
 }
 
 #[cfg(test)]
@@ -107,9 +126,11 @@ mod tests {
     #[test]
     fn cron_slots_follow_the_time_zone() {
         // 09:00 in New York on 2026-03-09 (EDT, UTC-4) is 13:00 UTC; a day before (EST) it is 14:00 UTC.
-        let next = next_cron_slot("0 9 * * *", "America/New_York", at("2026-03-08T15:00:00Z")).unwrap();
+        let next =
+            next_cron_slot("0 9 * * *", "America/New_York", at("2026-03-08T15:00:00Z")).unwrap();
         assert_eq!(next, at("2026-03-09T13:00:00Z"));
-        let before_dst = next_cron_slot("0 9 * * *", "America/New_York", at("2026-03-07T15:00:00Z")).unwrap();
+        let before_dst =
+            next_cron_slot("0 9 * * *", "America/New_York", at("2026-03-07T15:00:00Z")).unwrap();
         assert_eq!(before_dst, at("2026-03-08T13:00:00Z"));
     }
 
@@ -117,7 +138,9 @@ mod tests {
     fn the_deadline_adds_grace_to_the_expected_ping() {
         let settings = PushSettings {
             token: None,
-            schedule: PushSchedule::Period { period: HumanDuration::from_secs(300) },
+            schedule: PushSchedule::Period {
+                period: HumanDuration::from_secs(300),
+            },
             grace: HumanDuration::from_secs(60),
         };
         assert_eq!(settings.deadline_after(Timestamp(0)), Timestamp(360_000));

@@ -1,0 +1,25 @@
+//! Errors a store returns.
+
+/// What went wrong in the store.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The row does not exist for this team (another team's row is reported the same way).
+    #[error("not found")]
+    NotFound,
+    /// A uniqueness rule was broken, e.g. a second monitor with the same key.
+    #[error("conflict: {0}")]
+    Conflict(String),
+    /// The URL or its options are wrong.
+    #[error("invalid database URL: {0}")]
+    InvalidUrl(String),
+    /// The database cannot be reached or refuses writes.
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("migration failed: {0}")]
+    Migration(#[from] sqlx::migrate::MigrateError),
+    /// A stored row could not be read back (a bug or a hand-edited database).
+    #[error("corrupt row: {0}")]
+    Corrupt(String),
+}

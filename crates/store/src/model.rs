@@ -1,0 +1,161 @@
+//! The rows a store reads and writes, in domain terms.
+
+use serde::Serialize;
+use std::time::Duration;
+use watchtower_core::{
+    CheckOutcome, CheckStatus, ErrorClass, IncidentId, Monitor, MonitorId, MonitorKey,
+    MonitorRuntime, MonitorState, StateChange, TeamId, Timestamp,
+};
+
+/// Cursor pagination: items with an id greater than `after`, at most `limit` (capped at 500).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct PageRequest {
+    pub after: Option<MonitorId>,
+    pub limit: u32,
+}
+
+/// One monitor in a list: its spec and current status, no history.
+#[derive(Debug, Clone)]
+pub struct MonitorListing {
+    pub monitor: Monitor,
+    pub state: MonitorState,
+    pub state_since: Timestamp,
+    pub last_checked_at: Option<Timestamp>,
+    /// The latest result in full (phases, certificate, error), when there is one.
+    pub last_result: Option<CheckOutcome>,
+}
+
+/// What `apply_monitors` did, by key.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct ApplyReport {
+    pub created: Vec<MonitorKey>,
+    pub updated: Vec<MonitorKey>,
+    pub unchanged: Vec<MonitorKey>,
+    pub deleted: Vec<MonitorKey>,
+    /// Keyed monitors missing from the file, kept because prune was off.
+    pub kept: Vec<MonitorKey>,
+}
+
+/// A monitor as the scheduler needs it at start-up.
+#[derive(Debug, Clone)]
+pub struct ScheduledMonitor {
+    pub monitor: Monitor,
+    pub runtime: MonitorRuntime,
+    pub last_checked_at: Option<Timestamp>,
+}
+
+/// One result to store.
+#[derive(Debug, Clone)]
+pub struct ResultRecord {
+    pub team_id: TeamId,
+    pub monitor_id: MonitorId,
+    pub outcome: CheckOutcome,
+}
+
+/// One confirmed state change to store, with the result that caused it.
+#[derive(Debug, Clone)]
+pub struct ChangeRecord {
+    pub team_id: TeamId,
+    pub monitor_id: MonitorId,
+    pub change: StateChange,
+    /// The result that confirmed the change; stored as the incident's first failure when it opens one.
+    pub outcome: Option<CheckOutcome>,
+}
+
+/// A monitor's runtime after the batch, saved so a restart continues where it stopped.
+#[derive(Debug, Clone)]
+pub struct RuntimeRecord {
+    pub monitor_id: MonitorId,
+    pub runtime: MonitorRuntime,
+}
+
+/// What the scheduler hands the store in one write.
+#[derive(Debug, Clone, Default)]
+pub struct ResultBatch {
+    pub results: Vec<ResultRecord>,
+    /// In the order they happened.
+    pub changes: Vec<ChangeRecord>,
+    pub runtimes: Vec<RuntimeRecord>,
+}
+
+impl ResultBatch {
+    pub fn is_empty(&self) -> bool {
+        self.results.is_empty() && self.changes.is_empty() && self.runtimes.is_empty()
+    }
+}
+
+/// A raw result as stored: the compact row, without phases (those are kept for the latest result).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StoredResult {
+    pub monitor_id: MonitorId,
+    pub checked_at: Timestamp,
+    pub status: CheckStatus,
+    pub latency: Duration,
+    pub http_status: Option<u16>,
+    pub error_class: Option<ErrorClass>,
+    pub message: Option<String>,
+}
+
+/// A stored state change.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StateEvent {
+    pub id: i64,
+    pub team_id: TeamId,
+    pub monitor_id: MonitorId,
+    pub from: MonitorState,
+    pub to: MonitorState,
+    pub at: Timestamp,
+    pub incident_id: Option<IncidentId>,
+    pub cause: String,
+}
+
+/// How long each layer of history is kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Retention {
+    pub raw: Duration,
+    pub minute: Duration,
+    pub hour: Duration,
+    pub day: Duration,
+}
+
+impl Default for Retention {
+    /// Raw results 3 days, minute rollups 3 days, hour rollups 100 days, day rollups 400 days.
+    fn default() -> Self {
+        const DAY: u64 = 86_400;
+        Self {
+            raw: Duration::from_secs(3 * DAY),
+            minute: Duration::from_secs(3 * DAY),
+            hour: Duration::from_secs(100 * DAY),
+            day: Duration::from_secs(400 * DAY),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct RollupReport {
+    pub minute_buckets: u64,
+    pub hour_buckets: u64,
+    pub day_buckets: u64,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct PruneReport {
+    pub raw_results: u64,
+    pub rollups: u64,
+}
+
+/// Uptime and latency over a period.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+pub struct UptimeSummary {
+    pub checks: u64,
+    pub up: u64,
+    pub degraded: u64,
+    /// (up + degraded) / checks, or `None` without checks.
+    pub uptime: Option<f64>,
+    pub latency_avg_ms: Option<f64>,
+    pub latency_min_ms: Option<f64>,
+    pub latency_max_ms: Option<f64>,
+    /// Exact within a minute bucket; above that, the count-weighted 95th percentile of the bucket
+    /// p95s (see docs/ARCHITECTURE.md).
+    pub latency_p95_ms: Option<f64>,
+}

@@ -1,1 +1,18 @@
-//! placeholder
+//! Probes that check a monitor's target for real: HTTP(S) with phase timings, TCP, ICMP ping, DNS
+//! records and TLS certificates, one module per probe, all run through one shared [`Prober`].
+
+mod address_policy;
+mod assertions;
+mod deadline;
+mod dns;
+mod http;
+mod icmp;
+mod prober;
+mod resolve;
+mod tcp;
+mod tls;
+
+pub use address_policy::{AddressPolicy, DeniedAddress};
+pub use prober::{Prober, ProberOptions};
+/// A DER certificate, as [`ProberOptions::extra_root_certificates`] takes it.
+pub use rustls::pki_types::CertificateDer;

@@ -2,11 +2,19 @@
 //! implementation (the default) and a PostgreSQL one, migrations per backend, and the history
 //! rollups and retention that keep the result tables small.
 
+mod apply;
+mod batch;
 pub mod error;
+mod history;
 pub mod model;
+pub mod postgres;
+mod rows;
+pub mod sqlite;
 
 pub use error::StoreError;
 pub use model::*;
+pub use postgres::PgStore;
+pub use sqlite::SqliteStore;
 
 use async_trait::async_trait;
 use std::sync::Arc;
@@ -143,8 +151,24 @@ pub trait Store: Send + Sync + 'static {
     async fn size_bytes(&self) -> Result<u64, StoreError>;
 }
 
-/// Opens the store a URL names: `sqlite://PATH` (created if missing) or `postgres://...`.
+/// Opens the store a URL names: `sqlite://PATH` (the file and its directory are created if
+/// missing) or `postgres://...` / `postgresql://...`. Does not migrate; call [`Store::migrate`].
 pub async fn connect(url: &str) -> Result<Arc<dyn Store>, StoreError> {
-    let _ = url;
-    Err(StoreError::Unavailable("no backend compiled yet".into()))
+    if let Some(path) = url.strip_prefix("sqlite://") {
+        let path = path.split('?').next().unwrap_or_default();
+        if path.is_empty() {
+            return Err(StoreError::InvalidUrl(
+                "sqlite:// needs a file path, e.g. sqlite://data/watchtower.db".into(),
+            ));
+        }
+        return Ok(Arc::new(SqliteStore::open(path).await?));
+    }
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        return Err(StoreError::Unavailable(format!("{:?}", PgStore::connect(url).await.err())));
+    }
+    // Only the scheme is echoed: the rest may hold a password.
+    let scheme = url.split_once("://").map_or(url, |(scheme, _)| scheme);
+    Err(StoreError::InvalidUrl(format!(
+        "unsupported scheme '{scheme}'; use sqlite://PATH or postgres://USER@HOST/DB"
+    )))
 }

@@ -1,0 +1,93 @@
+//! Deciding what `apply_monitors` does: which declared monitors are new, changed, unchanged or gone.
+//! Both backends run this plan inside their own transaction.
+
+use crate::error::StoreError;
+use crate::model::ApplyReport;
+use crate::rows::{push_token, with_push_token};
+use std::collections::{HashMap, HashSet};
+use watchtower_core::{MonitorId, MonitorKey, MonitorKind, MonitorSpec};
+
+/// A keyed monitor already stored in the team.
+#[derive(Debug)]
+pub(crate) struct Existing {
+    pub id: MonitorId,
+    pub key: MonitorKey,
+    pub spec: MonitorSpec,
+}
+
+/// The writes that bring the team to the declared set, and the report to return.
+#[derive(Debug, Default)]
+pub(crate) struct ApplyPlan {
+    pub create: Vec<MonitorSpec>,
+    pub update: Vec<(MonitorId, MonitorSpec)>,
+    pub delete: Vec<MonitorId>,
+    pub report: ApplyReport,
+}
+
+/// Plans an apply. Every declared spec needs a key, and keys must be unique in the set.
+pub(crate) fn plan(
+    existing: Vec<Existing>,
+    specs: &[MonitorSpec],
+    prune: bool,
+) -> Result<ApplyPlan, StoreError> {
+    let mut seen = HashSet::new();
+    for spec in specs {
+        let Some(key) = &spec.key else {
+            return Err(StoreError::Conflict(format!(
+                "monitor '{}' has no key; applied monitors need one",
+                spec.name
+            )));
+        };
+        if !seen.insert(key.clone()) {
+            return Err(StoreError::Conflict(format!(
+                "key '{key}' is declared twice"
+            )));
+        }
+    }
+    let mut by_key: HashMap<MonitorKey, Existing> = existing
+        .into_iter()
+        .map(|row| (row.key.clone(), row))
+        .collect();
+    let mut plan = ApplyPlan::default();
+    for spec in specs {
+        let key = spec.key.clone().expect("checked above");
+        match by_key.remove(&key) {
+            None => {
+                plan.create.push(with_push_token(spec));
+                plan.report.created.push(key);
+            }
+            Some(current) => {
+                let wanted = keep_push_token(spec, &current.spec);
+                if wanted.to_value() == current.spec.to_value() {
+                    plan.report.unchanged.push(key);
+                } else {
+                    plan.update.push((current.id, wanted));
+                    plan.report.updated.push(key);
+                }
+            }
+        }
+    }
+    let mut missing: Vec<Existing> = by_key.into_values().collect();
+    missing.sort_by(|a, b| a.key.cmp(&b.key));
+    for row in missing {
+        if prune {
+            plan.delete.push(row.id);
+            plan.report.deleted.push(row.key);
+        } else {
+            plan.report.kept.push(row.key);
+        }
+    }
+    Ok(plan)
+}
+
+/// A push monitor declared without a token keeps the token it has (its senders use it), or gets
+/// a new one when it had none.
+pub(crate) fn keep_push_token(spec: &MonitorSpec, current: &MonitorSpec) -> MonitorSpec {
+    let mut wanted = spec.clone();
+    if let (MonitorKind::Push(push), Some(token)) = (&mut wanted.kind, push_token(current))
+        && push.token.is_none()
+    {
+        push.token = Some(token.to_owned());
+    }
+    with_push_token(&wanted)
+}

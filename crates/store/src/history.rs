@@ -1,0 +1,560 @@
+//! The rollup math both backends share: grouping raw results into minute buckets and buckets into
+//! coarser ones, the percentile rules, when a bucket is finished, and how an uptime query is split
+//! between day, hour and minute rollups and raw results without counting anything twice.
+//!
+//! Latency figures cover successful checks only (up or degraded): a failure's "latency" is mostly
+//! its timeout and would drown the real response times.
+
+use crate::error::StoreError;
+use crate::model::{RollupReport, UptimeSummary};
+use async_trait::async_trait;
+
+pub(crate) const MINUTE: i64 = 60_000;
+pub(crate) const HOUR: i64 = 60 * MINUTE;
+pub(crate) const DAY: i64 = 24 * HOUR;
+/// A minute is rolled up only this long after it ends, so late results still land in it.
+pub(crate) const LATE_GRACE: i64 = 2 * MINUTE;
+/// Monitors per roll-up query: bounds memory together with the window below.
+pub(crate) const MONITOR_PAGE: i64 = 500;
+/// Rows deleted per statement when pruning.
+pub(crate) const PRUNE_CHUNK: i64 = 5_000;
+
+/// The columns of every rollup table, in the order [`Bucket`] binds them.
+pub(crate) const BUCKET_COLUMNS: &str = "monitor_id, bucket_start, team_id, count, up_count, \
+     degraded_count, latency_min_us, latency_sum_us, latency_max_us, latency_p95_us";
+
+/// The upsert clause of a rollup insert (same syntax in SQLite and PostgreSQL).
+pub(crate) const BUCKET_UPSERT: &str = "ON CONFLICT (monitor_id, bucket_start) DO UPDATE SET \
+     team_id = excluded.team_id, count = excluded.count, up_count = excluded.up_count, \
+     degraded_count = excluded.degraded_count, latency_min_us = excluded.latency_min_us, \
+     latency_sum_us = excluded.latency_sum_us, latency_max_us = excluded.latency_max_us, \
+     latency_p95_us = excluded.latency_p95_us";
+
+/// [`BUCKET_COLUMNS`] qualified with a table alias.
+pub(crate) fn prefixed_bucket_columns(alias: &str) -> String {
+    BUCKET_COLUMNS
+        .split(", ")
+        .map(|column| format!("{alias}.{column}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Reads `rollup_progress` rows into watermarks.
+pub(crate) fn watermarks_from(rows: Vec<(String, i64)>) -> Watermarks {
+    let mut marks = Watermarks::default();
+    for (level, done) in rows {
+        match level.as_str() {
+            "minute" => marks.minute = done,
+            "hour" => marks.hour = done,
+            "day" => marks.day = done,
+            _ => {}
+        }
+    }
+    marks
+}
+
+/// A rollup level: its table, bucket width and how far back one pass reads at once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Level {
+    Minute,
+    Hour,
+    Day,
+}
+
+impl Level {
+    pub const ALL: [Level; 3] = [Level::Minute, Level::Hour, Level::Day];
+
+    pub fn width(self) -> i64 {
+        match self {
+            Level::Minute => MINUTE,
+            Level::Hour => HOUR,
+            Level::Day => DAY,
+        }
+    }
+
+    /// The span of buckets rolled in one transaction (per page of monitors).
+    pub fn window(self) -> i64 {
+        match self {
+            Level::Minute => 30 * MINUTE,
+            Level::Hour => 12 * HOUR,
+            Level::Day => 7 * DAY,
+        }
+    }
+
+    /// The key of this level's row in `rollup_progress`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Level::Minute => "minute",
+            Level::Hour => "hour",
+            Level::Day => "day",
+        }
+    }
+
+    /// The end of the last bucket that may be rolled now: minutes after the late grace, hours and
+    /// days once every child bucket in them is rolled.
+    pub fn ready_until(self, now: i64, child_watermark: i64) -> i64 {
+        match self {
+            Level::Minute => floor(now - LATE_GRACE, MINUTE),
+            Level::Hour | Level::Day => floor(child_watermark, self.width()),
+        }
+    }
+}
+
+pub(crate) fn floor(at: i64, width: i64) -> i64 {
+    at.div_euclid(width) * width
+}
+
+pub(crate) fn ceil(at: i64, width: i64) -> i64 {
+    floor(at + width - 1, width)
+}
+
+/// The statements a backend provides for the roll-up; [`roll_up`] drives them the same way on both.
+#[async_trait]
+pub(crate) trait RollupSql: Send + Sync {
+    async fn watermarks(&self) -> Result<Watermarks, StoreError>;
+    /// The time of the earliest row at or after `from` in the table `level` is computed from.
+    async fn first_unrolled(&self, level: Level, from: i64) -> Result<Option<i64>, StoreError>;
+    /// Up to [`MONITOR_PAGE`] monitor ids greater than `after`, ascending.
+    async fn monitor_page(&self, after: i64) -> Result<Vec<i64>, StoreError>;
+    /// Raw results of monitors `low..=high` in `[from, to)`, sorted by monitor then time.
+    async fn samples(&self, low: i64, high: i64, from: i64, to: i64)
+    -> Result<Vec<Sample>, StoreError>;
+    /// Buckets of the level below `level` for monitors `low..=high` in `[from, to)`, sorted.
+    async fn children(
+        &self,
+        level: Level,
+        low: i64,
+        high: i64,
+        from: i64,
+        to: i64,
+    ) -> Result<Vec<Bucket>, StoreError>;
+    /// Inserts or replaces buckets of `level` in one transaction.
+    async fn upsert_buckets(&self, level: Level, buckets: &[Bucket]) -> Result<(), StoreError>;
+    /// Moves the level's watermark forward to `to` (never back).
+    async fn advance(&self, level: Level, to: i64) -> Result<(), StoreError>;
+}
+
+/// Rolls every finished bucket of every level, oldest first, in windows of [`Level::window`] and
+/// pages of [`MONITOR_PAGE`] monitors, so a long backlog never sits in memory at once. Each
+/// window's upserts are idempotent and the watermark moves only after them, so a crash or a
+/// concurrent run repeats work rather than losing it. Stretches without data are skipped.
+pub(crate) async fn roll_up(sql: &impl RollupSql, now: i64) -> Result<RollupReport, StoreError> {
+    let mut report = RollupReport::default();
+    for level in Level::ALL {
+        let marks = sql.watermarks().await?;
+        let child_mark = match level {
+            Level::Minute => 0,
+            Level::Hour => marks.minute,
+            Level::Day => marks.hour,
+        };
+        let end = level.ready_until(now, child_mark);
+        let done = marks.of(level);
+        if end <= done {
+            continue;
+        }
+        let mut from = next_start(sql, level, done, end).await?;
+        let mut written = 0u64;
+        while from < end {
+            let to = (from + level.window()).min(end);
+            let count = roll_window(sql, level, from, to).await?;
+            sql.advance(level, to).await?;
+            written += count;
+            from = if count == 0 {
+                next_start(sql, level, to, end).await?
+            } else {
+                to
+            };
+        }
+        sql.advance(level, end).await?;
+        match level {
+            Level::Minute => report.minute_buckets = written,
+            Level::Hour => report.hour_buckets = written,
+            Level::Day => report.day_buckets = written,
+        }
+    }
+    Ok(report)
+}
+
+/// The next bucket with data at or after `from`, or `end` when there is none before it.
+async fn next_start(
+    sql: &impl RollupSql,
+    level: Level,
+    from: i64,
+    end: i64,
+) -> Result<i64, StoreError> {
+    Ok(match sql.first_unrolled(level, from).await? {
+        Some(first) => from.max(floor(first, level.width())).min(end),
+        None => end,
+    })
+}
+
+async fn roll_window(
+    sql: &impl RollupSql,
+    level: Level,
+    from: i64,
+    to: i64,
+) -> Result<u64, StoreError> {
+    let mut after = 0;
+    let mut written = 0;
+    loop {
+        let ids = sql.monitor_page(after).await?;
+        let (Some(&low), Some(&high)) = (ids.first(), ids.last()) else {
+            return Ok(written);
+        };
+        after = high;
+        let buckets = match level {
+            Level::Minute => minute_buckets(&sql.samples(low, high, from, to).await?),
+            _ => coarser_buckets(&sql.children(level, low, high, from, to).await?, level),
+        };
+        if !buckets.is_empty() {
+            sql.upsert_buckets(level, &buckets).await?;
+        }
+        written += buckets.len() as u64;
+    }
+}
+
+/// One raw result as the roll-up reads it.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub(crate) struct Sample {
+    pub monitor_id: i64,
+    pub team_id: i64,
+    pub checked_at: i64,
+    pub status: i16,
+    pub latency_us: i32,
+}
+
+/// One rollup bucket of one monitor.
+#[derive(Debug, Clone, Default, PartialEq, Eq, sqlx::FromRow)]
+pub(crate) struct Bucket {
+    pub monitor_id: i64,
+    pub bucket_start: i64,
+    pub team_id: i64,
+    pub count: i64,
+    pub up_count: i64,
+    pub degraded_count: i64,
+    /// 0 when the bucket has no successful check (then it carries no latency weight).
+    pub latency_min_us: i64,
+    pub latency_sum_us: i64,
+    pub latency_max_us: i64,
+    pub latency_p95_us: i64,
+}
+
+impl Bucket {
+    fn successes(&self) -> i64 {
+        self.up_count + self.degraded_count
+    }
+}
+
+/// Running totals over results and buckets.
+#[derive(Debug, Default)]
+struct Totals {
+    count: i64,
+    up: i64,
+    degraded: i64,
+    min: Option<i64>,
+    max: Option<i64>,
+    sum: i64,
+    /// (p95 of a child, its number of successful checks)
+    p95s: Vec<(i64, i64)>,
+}
+
+impl Totals {
+    fn add_sample(&mut self, sample: &Sample) {
+        self.count += 1;
+        match sample.status {
+            1 => self.up += 1,
+            2 => self.degraded += 1,
+            _ => return,
+        }
+        let latency = i64::from(sample.latency_us);
+        self.add_latency(latency, latency, latency, latency, 1);
+    }
+
+    fn add_bucket(&mut self, bucket: &Bucket) {
+        self.count += bucket.count;
+        self.up += bucket.up_count;
+        self.degraded += bucket.degraded_count;
+        if bucket.successes() > 0 {
+            self.add_latency(
+                bucket.latency_min_us,
+                bucket.latency_sum_us,
+                bucket.latency_max_us,
+                bucket.latency_p95_us,
+                bucket.successes(),
+            );
+        }
+    }
+
+    fn add_latency(&mut self, min: i64, sum: i64, max: i64, p95: i64, weight: i64) {
+        self.min = Some(self.min.map_or(min, |m| m.min(min)));
+        self.max = Some(self.max.map_or(max, |m| m.max(max)));
+        self.sum += sum;
+        self.p95s.push((p95, weight));
+    }
+
+    /// Nearest-rank 95th percentile. From single results (weight 1) it is exact; from buckets it
+    /// is the count-weighted 95th percentile of the bucket p95s, an approximation that is usually
+    /// a little high for mixed buckets but never outside the observed range.
+    fn p95(&mut self) -> Option<i64> {
+        let total: i64 = self.p95s.iter().map(|(_, weight)| weight).sum();
+        if total == 0 {
+            return None;
+        }
+        self.p95s.sort_unstable();
+        let rank = (total * 95 + 99) / 100;
+        let mut seen = 0;
+        for (value, weight) in &self.p95s {
+            seen += weight;
+            if seen >= rank {
+                return Some(*value);
+            }
+        }
+        self.p95s.last().map(|(value, _)| *value)
+    }
+
+    fn into_bucket(mut self, monitor_id: i64, team_id: i64, bucket_start: i64) -> Bucket {
+        let p95 = self.p95().unwrap_or(0);
+        Bucket {
+            monitor_id,
+            bucket_start,
+            team_id,
+            count: self.count,
+            up_count: self.up,
+            degraded_count: self.degraded,
+            latency_min_us: self.min.unwrap_or(0),
+            latency_sum_us: self.sum,
+            latency_max_us: self.max.unwrap_or(0),
+            latency_p95_us: p95,
+        }
+    }
+
+    fn into_summary(mut self) -> UptimeSummary {
+        let successes = self.up + self.degraded;
+        let ms = |us: i64| us as f64 / 1000.0;
+        let p95 = self.p95();
+        UptimeSummary {
+            checks: self.count as u64,
+            up: self.up as u64,
+            degraded: self.degraded as u64,
+            uptime: (self.count > 0).then(|| successes as f64 / self.count as f64),
+            latency_avg_ms: (successes > 0).then(|| ms(self.sum) / successes as f64),
+            latency_min_ms: self.min.map(ms),
+            latency_max_ms: self.max.map(ms),
+            latency_p95_ms: p95.map(ms),
+        }
+    }
+}
+
+/// Groups samples, sorted by monitor then time, into minute buckets.
+pub(crate) fn minute_buckets(samples: &[Sample]) -> Vec<Bucket> {
+    group(
+        samples,
+        |s| (s.monitor_id, s.team_id, floor(s.checked_at, MINUTE)),
+        Totals::add_sample,
+    )
+}
+
+/// Groups buckets, sorted by monitor then start, into buckets of `level`.
+pub(crate) fn coarser_buckets(children: &[Bucket], level: Level) -> Vec<Bucket> {
+    group(
+        children,
+        |b| (b.monitor_id, b.team_id, floor(b.bucket_start, level.width())),
+        Totals::add_bucket,
+    )
+}
+
+fn group<T>(
+    items: &[T],
+    key: impl Fn(&T) -> (i64, i64, i64),
+    add: impl Fn(&mut Totals, &T),
+) -> Vec<Bucket> {
+    let mut out = Vec::new();
+    let mut current: Option<((i64, i64, i64), Totals)> = None;
+    for item in items {
+        let item_key = key(item);
+        match &mut current {
+            Some((open, totals)) if open.0 == item_key.0 && open.2 == item_key.2 => {
+                add(totals, item)
+            }
+            _ => {
+                if let Some(((monitor, team, start), totals)) = current.take() {
+                    out.push(totals.into_bucket(monitor, team, start));
+                }
+                let mut totals = Totals::default();
+                add(&mut totals, item);
+                current = Some((item_key, totals));
+            }
+        }
+    }
+    if let Some(((monitor, team, start), totals)) = current {
+        out.push(totals.into_bucket(monitor, team, start));
+    }
+    out
+}
+
+/// Summarises buckets of any level together with raw samples.
+pub(crate) fn summarize(buckets: &[Bucket], samples: &[Sample]) -> UptimeSummary {
+    let mut totals = Totals::default();
+    buckets.iter().for_each(|b| totals.add_bucket(b));
+    samples.iter().for_each(|s| totals.add_sample(s));
+    totals.into_summary()
+}
+
+/// Where one piece of an uptime period is read from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Source {
+    Rollup(Level),
+    Raw,
+}
+
+/// How far each level is rolled up: every bucket that starts before its watermark is final.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Watermarks {
+    pub minute: i64,
+    pub hour: i64,
+    pub day: i64,
+}
+
+impl Watermarks {
+    pub fn of(&self, level: Level) -> i64 {
+        match level {
+            Level::Minute => self.minute,
+            Level::Hour => self.hour,
+            Level::Day => self.day,
+        }
+    }
+}
+
+/// Splits `[from, to)` into disjoint pieces: whole rolled-up days, then whole rolled-up hours
+/// around them, then whole rolled-up minutes, and raw results for the rest (partial minutes at
+/// the edges and everything after the minute watermark). Each instant lands in exactly one piece.
+pub(crate) fn plan_uptime(from: i64, to: i64, marks: Watermarks) -> Vec<(Source, i64, i64)> {
+    let mut out = Vec::new();
+    cover(from, to, &[Level::Day, Level::Hour, Level::Minute], marks, &mut out);
+    out
+}
+
+fn cover(
+    from: i64,
+    to: i64,
+    levels: &[Level],
+    marks: Watermarks,
+    out: &mut Vec<(Source, i64, i64)>,
+) {
+    if from >= to {
+        return;
+    }
+    let Some((&level, finer)) = levels.split_first() else {
+        out.push((Source::Raw, from, to));
+        return;
+    };
+    let width = level.width();
+    let start = ceil(from, width);
+    let end = floor(to, width).min(floor(marks.of(level), width));
+    if start < end {
+        cover(from, start, finer, marks, out);
+        out.push((Source::Rollup(level), start, end));
+        cover(end, to, finer, marks, out);
+    } else {
+        cover(from, to, finer, marks, out);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample(monitor_id: i64, checked_at: i64, status: i16, latency_us: i32) -> Sample {
+        Sample {
+            monitor_id,
+            team_id: 1,
+            checked_at,
+            status,
+            latency_us,
+        }
+    }
+
+    #[test]
+    fn minute_buckets_count_and_take_the_exact_p95_of_successes() {
+        let mut samples: Vec<Sample> = (0..20)
+            .map(|i| sample(1, i * 1000, 1, (i as i32 + 1) * 100))
+            .collect();
+        samples.push(sample(1, 59_000, 0, 10_000_000));
+        samples.push(sample(1, 60_000, 2, 50));
+        samples.push(sample(2, 0, 1, 7));
+        let buckets = minute_buckets(&samples);
+        assert_eq!(buckets.len(), 3);
+        let first = &buckets[0];
+        assert_eq!((first.count, first.up_count, first.degraded_count), (21, 20, 0));
+        assert_eq!((first.latency_min_us, first.latency_max_us), (100, 2000));
+        assert_eq!(first.latency_p95_us, 1900);
+        assert_eq!(first.latency_sum_us, (1..=20).sum::<i64>() * 100);
+        assert_eq!((buckets[1].bucket_start, buckets[1].degraded_count), (60_000, 1));
+        assert_eq!(buckets[2].monitor_id, 2);
+    }
+
+    #[test]
+    fn coarser_buckets_weight_child_p95s_by_successes() {
+        let child = |start, successes, p95| Bucket {
+            monitor_id: 1,
+            bucket_start: start,
+            team_id: 1,
+            count: successes,
+            up_count: successes,
+            latency_min_us: 1,
+            latency_sum_us: successes * p95,
+            latency_max_us: p95,
+            latency_p95_us: p95,
+            ..Bucket::default()
+        };
+        let hour = coarser_buckets(
+            &[child(0, 90, 10), child(MINUTE, 10, 1000), child(2 * MINUTE, 0, 0)],
+            Level::Hour,
+        );
+        assert_eq!(hour.len(), 1);
+        assert_eq!((hour[0].count, hour[0].latency_p95_us), (100, 1000));
+        assert_eq!(hour[0].latency_max_us, 1000);
+    }
+
+    #[test]
+    fn an_uptime_period_is_split_without_overlap_or_gaps() {
+        let marks = Watermarks {
+            minute: 3 * DAY + 5 * HOUR + 30 * MINUTE,
+            hour: 3 * DAY + 5 * HOUR,
+            day: 3 * DAY,
+        };
+        let from = 10 * HOUR + 5 * MINUTE + 30_000;
+        let to = 4 * DAY;
+        let plan = plan_uptime(from, to, marks);
+        let mut at = from;
+        for (_, start, end) in &plan {
+            assert_eq!(*start, at, "{plan:?}");
+            assert!(end > start);
+            at = *end;
+        }
+        assert_eq!(at, to);
+        use Source::*;
+        let sources: Vec<Source> = plan.iter().map(|p| p.0).collect();
+        assert_eq!(
+            sources,
+            vec![
+                Raw,
+                Rollup(Level::Minute),
+                Rollup(Level::Hour),
+                Rollup(Level::Day),
+                Rollup(Level::Hour),
+                Rollup(Level::Minute),
+                Raw
+            ]
+        );
+        assert_eq!(plan.last().unwrap().1, marks.minute);
+    }
+
+    #[test]
+    fn nothing_rolled_up_reads_everything_raw() {
+        assert_eq!(
+            plan_uptime(5, 10 * DAY, Watermarks::default()),
+            vec![(Source::Raw, 5, 10 * DAY)]
+        );
+    }
+}

@@ -1,0 +1,331 @@
+//! Rows as both backends read them, and their conversion to and from domain values: the one place
+//! that knows how a spec, a state or an error class is spelled in a column.
+
+use crate::error::StoreError;
+use crate::model::{MonitorListing, ScheduledMonitor, StateEvent, StoredResult};
+use rand::distr::{Alphanumeric, SampleString};
+use std::time::Duration;
+use watchtower_core::{
+    CheckOutcome, CheckStatus, ErrorClass, Incident, IncidentId, Monitor, MonitorId, MonitorKind,
+    MonitorRuntime, MonitorSpec, MonitorState, TeamId, Timestamp,
+};
+
+/// Stored error class codes: the position in this list plus one. Append only, never reorder.
+const ERROR_CLASSES: [ErrorClass; 17] = [
+    ErrorClass::Dns,
+    ErrorClass::Connect,
+    ErrorClass::Tls,
+    ErrorClass::Timeout,
+    ErrorClass::Protocol,
+    ErrorClass::StatusCode,
+    ErrorClass::Keyword,
+    ErrorClass::Regex,
+    ErrorClass::JsonPath,
+    ErrorClass::ResponseTime,
+    ErrorClass::CertificateExpiry,
+    ErrorClass::DnsMismatch,
+    ErrorClass::TcpExpect,
+    ErrorClass::MissedPing,
+    ErrorClass::FailPing,
+    ErrorClass::NotPermitted,
+    ErrorClass::Internal,
+];
+
+/// The small code a raw result stores for its error class.
+pub(crate) fn error_class_code(class: ErrorClass) -> i16 {
+    ERROR_CLASSES
+        .iter()
+        .position(|known| *known == class)
+        .map_or(0, |index| index as i16 + 1)
+}
+
+pub(crate) fn error_class_from_code(code: i16) -> Option<ErrorClass> {
+    usize::try_from(code - 1)
+        .ok()
+        .and_then(|index| ERROR_CLASSES.get(index).copied())
+}
+
+/// Latency as stored: whole microseconds, saturating (checks time out long before).
+pub(crate) fn latency_us(latency: Duration) -> i32 {
+    i32::try_from(latency.as_micros()).unwrap_or(i32::MAX)
+}
+
+/// The compact columns of one raw result, ready to bind.
+#[derive(Debug, Clone)]
+pub(crate) struct RawColumns {
+    pub monitor_id: i64,
+    pub checked_at: i64,
+    pub team_id: i64,
+    pub status: i16,
+    pub latency_us: i32,
+    pub http_status: Option<i16>,
+    pub error_class: Option<i16>,
+    /// Kept only for results that are not up: a message on every success would double the row.
+    pub message: Option<String>,
+}
+
+impl RawColumns {
+    pub fn new(team_id: TeamId, monitor_id: MonitorId, outcome: &CheckOutcome) -> Self {
+        Self {
+            monitor_id: monitor_id.0,
+            checked_at: outcome.checked_at.0,
+            team_id: team_id.0,
+            status: outcome.status.code(),
+            latency_us: latency_us(outcome.latency),
+            http_status: outcome.http_status.map(|code| code as i16),
+            error_class: outcome.error_class.map(error_class_code),
+            message: (outcome.status != CheckStatus::Up)
+                .then(|| outcome.message.clone())
+                .flatten(),
+        }
+    }
+}
+
+/// A fresh random push token.
+pub(crate) fn new_push_token() -> String {
+    Alphanumeric.sample_string(&mut rand::rng(), 32)
+}
+
+/// The spec as stored: a push monitor without a token gets a new one.
+pub(crate) fn with_push_token(spec: &MonitorSpec) -> MonitorSpec {
+    let mut spec = spec.clone();
+    if let MonitorKind::Push(push) = &mut spec.kind
+        && push.token.is_none()
+    {
+        push.token = Some(new_push_token());
+    }
+    spec
+}
+
+pub(crate) fn push_token(spec: &MonitorSpec) -> Option<&str> {
+    match &spec.kind {
+        MonitorKind::Push(push) => push.token.as_deref(),
+        _ => None,
+    }
+}
+
+/// The spec column's text.
+pub(crate) fn spec_json(spec: &MonitorSpec) -> String {
+    spec.to_value().to_string()
+}
+
+pub(crate) fn parse_spec(json: &str) -> Result<MonitorSpec, StoreError> {
+    serde_json::from_str(json).map_err(|e| StoreError::Corrupt(format!("monitor spec: {e}")))
+}
+
+fn parse_state(text: &str) -> Result<MonitorState, StoreError> {
+    MonitorState::parse(text).ok_or_else(|| StoreError::Corrupt(format!("state '{text}'")))
+}
+
+fn parse_outcome(json: Option<&str>) -> Result<Option<CheckOutcome>, StoreError> {
+    json.map(|json| {
+        serde_json::from_str(json).map_err(|e| StoreError::Corrupt(format!("check result: {e}")))
+    })
+    .transpose()
+}
+
+/// Turns a unique-index violation into `Conflict`; other errors pass through.
+pub(crate) fn write_error(error: sqlx::Error) -> StoreError {
+    match &error {
+        sqlx::Error::Database(db) if db.is_unique_violation() => {
+            StoreError::Conflict(db.message().to_owned())
+        }
+        _ => StoreError::Database(error),
+    }
+}
+
+/// A `monitors` row.
+#[derive(Debug, sqlx::FromRow)]
+pub(crate) struct MonitorRow {
+    pub id: i64,
+    pub team_id: i64,
+    pub spec: String,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+impl MonitorRow {
+    pub fn into_monitor(self) -> Result<Monitor, StoreError> {
+        Ok(Monitor {
+            id: MonitorId(self.id),
+            team_id: TeamId(self.team_id),
+            spec: parse_spec(&self.spec)?,
+            created_at: Timestamp(self.created_at),
+            updated_at: Timestamp(self.updated_at),
+        })
+    }
+}
+
+/// A monitor joined with its `monitor_status` row (absent columns when it has none).
+#[derive(Debug, sqlx::FromRow)]
+pub(crate) struct MonitorStatusRow {
+    #[sqlx(flatten)]
+    pub monitor: MonitorRow,
+    pub state: Option<String>,
+    pub state_since: Option<i64>,
+    pub consecutive_failures: Option<i64>,
+    pub consecutive_successes: Option<i64>,
+    pub incident_open: Option<bool>,
+    pub last_checked_at: Option<i64>,
+    pub last_result: Option<String>,
+}
+
+impl MonitorStatusRow {
+    fn runtime(&self, spec: &MonitorSpec) -> Result<MonitorRuntime, StoreError> {
+        let created = Timestamp(self.monitor.created_at);
+        let Some(state) = &self.state else {
+            return Ok(if spec.paused {
+                MonitorRuntime::new_paused(created)
+            } else {
+                MonitorRuntime::new(created)
+            });
+        };
+        Ok(MonitorRuntime {
+            state: parse_state(state)?,
+            since: Timestamp(self.state_since.unwrap_or(self.monitor.created_at)),
+            consecutive_failures: self.consecutive_failures.unwrap_or(0) as u32,
+            consecutive_successes: self.consecutive_successes.unwrap_or(0) as u32,
+            incident_open: self.incident_open.unwrap_or(false),
+        })
+    }
+
+    pub fn into_listing(self) -> Result<MonitorListing, StoreError> {
+        let last_result = parse_outcome(self.last_result.as_deref())?;
+        let last_checked_at = self.last_checked_at.map(Timestamp);
+        let monitor = self.monitor_part()?;
+        let runtime = self.runtime(&monitor.spec)?;
+        Ok(MonitorListing {
+            monitor,
+            state: runtime.state,
+            state_since: runtime.since,
+            last_checked_at,
+            last_result,
+        })
+    }
+
+    pub fn into_scheduled(self) -> Result<ScheduledMonitor, StoreError> {
+        let monitor = self.monitor_part()?;
+        Ok(ScheduledMonitor {
+            runtime: self.runtime(&monitor.spec)?,
+            last_checked_at: self.last_checked_at.map(Timestamp),
+            monitor,
+        })
+    }
+
+    fn monitor_part(&self) -> Result<Monitor, StoreError> {
+        let row = &self.monitor;
+        Ok(Monitor {
+            id: MonitorId(row.id),
+            team_id: TeamId(row.team_id),
+            spec: parse_spec(&row.spec)?,
+            created_at: Timestamp(row.created_at),
+            updated_at: Timestamp(row.updated_at),
+        })
+    }
+}
+
+/// A `results` row.
+#[derive(Debug, sqlx::FromRow)]
+pub(crate) struct ResultRow {
+    pub monitor_id: i64,
+    pub checked_at: i64,
+    pub status: i16,
+    pub latency_us: i32,
+    pub http_status: Option<i16>,
+    pub error_class: Option<i16>,
+    pub message: Option<String>,
+}
+
+impl From<ResultRow> for StoredResult {
+    fn from(row: ResultRow) -> Self {
+        StoredResult {
+            monitor_id: MonitorId(row.monitor_id),
+            checked_at: Timestamp(row.checked_at),
+            status: CheckStatus::from_code(row.status),
+            latency: Duration::from_micros(row.latency_us.max(0) as u64),
+            http_status: row.http_status.map(|code| code as u16),
+            error_class: row.error_class.and_then(error_class_from_code),
+            message: row.message,
+        }
+    }
+}
+
+/// An `incidents` row.
+#[derive(Debug, sqlx::FromRow)]
+pub(crate) struct IncidentRow {
+    pub id: i64,
+    pub team_id: i64,
+    pub monitor_id: i64,
+    pub opened_at: i64,
+    pub resolved_at: Option<i64>,
+    pub cause: String,
+    pub error_class: Option<String>,
+    pub first_failure: Option<String>,
+}
+
+impl IncidentRow {
+    pub fn into_incident(self) -> Result<Incident, StoreError> {
+        let first_failure = self
+            .first_failure
+            .map(|json| serde_json::from_str(&json))
+            .transpose()
+            .map_err(|e| StoreError::Corrupt(format!("incident first failure: {e}")))?;
+        Ok(Incident {
+            id: IncidentId(self.id),
+            team_id: TeamId(self.team_id),
+            monitor_id: MonitorId(self.monitor_id),
+            opened_at: Timestamp(self.opened_at),
+            resolved_at: self.resolved_at.map(Timestamp),
+            cause: self.cause,
+            error_class: self.error_class.as_deref().and_then(ErrorClass::parse),
+            first_failure,
+        })
+    }
+}
+
+/// A `state_events` row.
+#[derive(Debug, sqlx::FromRow)]
+pub(crate) struct EventRow {
+    pub id: i64,
+    pub team_id: i64,
+    pub monitor_id: i64,
+    pub from_state: String,
+    pub to_state: String,
+    pub at: i64,
+    pub incident_id: Option<i64>,
+    pub cause: String,
+}
+
+impl EventRow {
+    pub fn into_event(self) -> Result<StateEvent, StoreError> {
+        Ok(StateEvent {
+            id: self.id,
+            team_id: TeamId(self.team_id),
+            monitor_id: MonitorId(self.monitor_id),
+            from: parse_state(&self.from_state)?,
+            to: parse_state(&self.to_state)?,
+            at: Timestamp(self.at),
+            incident_id: self.incident_id.map(IncidentId),
+            cause: self.cause,
+        })
+    }
+}
+
+/// Clamps a page or list size: 0 means the maximum.
+pub(crate) fn clamp_limit(limit: u32, max: u32) -> i64 {
+    i64::from(if limit == 0 { max } else { limit.min(max) })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_error_class_round_trips_through_its_code() {
+        for class in ERROR_CLASSES {
+            assert_eq!(error_class_from_code(error_class_code(class)), Some(class));
+        }
+        assert_eq!(error_class_from_code(0), None);
+        assert_eq!(error_class_from_code(99), None);
+    }
+}

@@ -1,0 +1,244 @@
+//! History in SQLite: rolling raw results into minute, hour and day buckets, pruning by retention,
+//! and uptime over a period. The math lives in `crate::history`; this is the SQL around it.
+//!
+//! Time-range scans join from `monitors` so each monitor's rows are reached through the primary
+//! key `(monitor_id, time)`; that spares the raw table a second index on time.
+
+use super::{SqliteStore, multi_row_sql};
+use crate::error::StoreError;
+use crate::history::{
+    self, BUCKET_COLUMNS, Bucket, Level, MONITOR_PAGE, PRUNE_CHUNK, RollupSql, Sample, Source,
+    Watermarks,
+};
+use crate::model::{PruneReport, Retention, RollupReport, UptimeSummary};
+use async_trait::async_trait;
+use sqlx::SqliteConnection;
+use watchtower_core::{MonitorId, TeamId, Timestamp};
+
+
+fn table(level: Level) -> &'static str {
+    match level {
+        Level::Minute => "rollups_minute",
+        Level::Hour => "rollups_hour",
+        Level::Day => "rollups_day",
+    }
+}
+
+/// The table a level is computed from, and its time column.
+fn source(level: Level) -> (&'static str, &'static str) {
+    match level {
+        Level::Minute => ("results", "checked_at"),
+        Level::Hour => ("rollups_minute", "bucket_start"),
+        Level::Day => ("rollups_hour", "bucket_start"),
+    }
+}
+
+async fn watermarks(conn: &mut SqliteConnection) -> Result<Watermarks, StoreError> {
+    let rows: Vec<(String, i64)> = sqlx::query_as("SELECT level, done_until FROM rollup_progress")
+        .fetch_all(&mut *conn)
+        .await?;
+    Ok(history::watermarks_from(rows))
+}
+
+pub(super) async fn roll_up(
+    store: &SqliteStore,
+    now: Timestamp,
+) -> Result<RollupReport, StoreError> {
+    history::roll_up(store, now.0).await
+}
+
+#[async_trait]
+impl RollupSql for SqliteStore {
+    async fn watermarks(&self) -> Result<Watermarks, StoreError> {
+        watermarks(&mut *self.read.acquire().await?).await
+    }
+
+    async fn first_unrolled(&self, level: Level, from: i64) -> Result<Option<i64>, StoreError> {
+        let (from_table, time) = source(level);
+        let sql = format!(
+            "SELECT MIN((SELECT t.{time} FROM {from_table} t WHERE t.monitor_id = m.id \
+             AND t.{time} >= ? ORDER BY t.{time} LIMIT 1)) FROM monitors m"
+        );
+        Ok(sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+            .bind(from)
+            .fetch_one(&self.read)
+            .await?)
+    }
+
+    async fn monitor_page(&self, after: i64) -> Result<Vec<i64>, StoreError> {
+        Ok(
+            sqlx::query_scalar("SELECT id FROM monitors WHERE id > ? ORDER BY id LIMIT ?")
+                .bind(after)
+                .bind(MONITOR_PAGE)
+                .fetch_all(&self.read)
+                .await?,
+        )
+    }
+
+    async fn samples(
+        &self,
+        low: i64,
+        high: i64,
+        from: i64,
+        to: i64,
+    ) -> Result<Vec<Sample>, StoreError> {
+        Ok(sqlx::query_as(
+            "SELECT r.monitor_id, r.team_id, r.checked_at, r.status, r.latency_us \
+             FROM monitors m JOIN results r ON r.monitor_id = m.id \
+             WHERE m.id BETWEEN ? AND ? AND r.checked_at >= ? AND r.checked_at < ? \
+             ORDER BY r.monitor_id, r.checked_at",
+        )
+        .bind(low)
+        .bind(high)
+        .bind(from)
+        .bind(to)
+        .fetch_all(&self.read)
+        .await?)
+    }
+
+    async fn children(
+        &self,
+        level: Level,
+        low: i64,
+        high: i64,
+        from: i64,
+        to: i64,
+    ) -> Result<Vec<Bucket>, StoreError> {
+        let (from_table, time) = source(level);
+        let sql = format!(
+            "SELECT {} FROM monitors m JOIN {from_table} t ON t.monitor_id = m.id \
+             WHERE m.id BETWEEN ? AND ? AND t.{time} >= ? AND t.{time} < ? \
+             ORDER BY t.monitor_id, t.{time}",
+            history::prefixed_bucket_columns("t")
+        );
+        Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(low)
+            .bind(high)
+            .bind(from)
+            .bind(to)
+            .fetch_all(&self.read)
+            .await?)
+    }
+
+    async fn upsert_buckets(&self, level: Level, buckets: &[Bucket]) -> Result<(), StoreError> {
+        let prefix = format!("INSERT INTO {} ({BUCKET_COLUMNS})", table(level));
+        let mut tx = self.begin_write().await?;
+        for chunk in buckets.chunks(500) {
+            let sql = multi_row_sql(&prefix, 10, chunk.len(), history::BUCKET_UPSERT);
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for b in chunk {
+                query = query
+                    .bind(b.monitor_id)
+                    .bind(b.bucket_start)
+                    .bind(b.team_id)
+                    .bind(b.count)
+                    .bind(b.up_count)
+                    .bind(b.degraded_count)
+                    .bind(b.latency_min_us)
+                    .bind(b.latency_sum_us)
+                    .bind(b.latency_max_us)
+                    .bind(b.latency_p95_us);
+            }
+            query.execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn advance(&self, level: Level, to: i64) -> Result<(), StoreError> {
+        sqlx::query("UPDATE rollup_progress SET done_until = MAX(done_until, ?) WHERE level = ?")
+            .bind(to)
+            .bind(level.name())
+            .execute(&self.write)
+            .await?;
+        Ok(())
+    }
+}
+
+pub(super) async fn prune(
+    store: &SqliteStore,
+    now: Timestamp,
+    retention: &Retention,
+) -> Result<PruneReport, StoreError> {
+    let marks = watermarks(&mut *store.read.acquire().await?).await?;
+    let age = |keep: std::time::Duration| now.0 - keep.as_millis() as i64;
+    // Never delete what the next level up has not rolled yet.
+    let targets = [
+        ("results", "checked_at", age(retention.raw).min(marks.minute)),
+        ("rollups_minute", "bucket_start", age(retention.minute).min(marks.hour)),
+        ("rollups_hour", "bucket_start", age(retention.hour).min(marks.day)),
+        ("rollups_day", "bucket_start", age(retention.day)),
+    ];
+    let mut report = PruneReport::default();
+    for (name, time, cutoff) in targets {
+        let sql = format!(
+            "DELETE FROM {name} WHERE (monitor_id, {time}) IN (SELECT t.monitor_id, t.{time} \
+             FROM monitors m JOIN {name} t ON t.monitor_id = m.id WHERE t.{time} < ? LIMIT ?)"
+        );
+        loop {
+            let deleted = sqlx::query(sqlx::AssertSqlSafe(sql.clone()))
+                .bind(cutoff)
+                .bind(PRUNE_CHUNK)
+                .execute(&store.write)
+                .await?
+                .rows_affected();
+            if name == "results" {
+                report.raw_results += deleted;
+            } else {
+                report.rollups += deleted;
+            }
+            if deleted < PRUNE_CHUNK as u64 {
+                break;
+            }
+        }
+    }
+    Ok(report)
+}
+
+pub(super) async fn uptime(
+    store: &SqliteStore,
+    team: TeamId,
+    monitor: MonitorId,
+    from: Timestamp,
+    to: Timestamp,
+) -> Result<UptimeSummary, StoreError> {
+    // One read transaction: the watermarks and the rows they point at come from one snapshot.
+    let mut tx = store.read.begin().await?;
+    let marks = watermarks(&mut tx).await?;
+    let mut buckets = Vec::new();
+    let mut samples = Vec::new();
+    for (source, start, end) in history::plan_uptime(from.0, to.0, marks) {
+        match source {
+            Source::Rollup(level) => {
+                let sql = format!(
+                    "SELECT {BUCKET_COLUMNS} FROM {} WHERE monitor_id = ? AND team_id = ? \
+                     AND bucket_start >= ? AND bucket_start < ?",
+                    table(level)
+                );
+                let rows: Vec<Bucket> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+                    .bind(monitor.0)
+                    .bind(team.0)
+                    .bind(start)
+                    .bind(end)
+                    .fetch_all(&mut *tx)
+                    .await?;
+                buckets.extend(rows);
+            }
+            Source::Raw => {
+                let rows: Vec<Sample> = sqlx::query_as(
+                    "SELECT monitor_id, team_id, checked_at, status, latency_us FROM results \
+                     WHERE monitor_id = ? AND team_id = ? AND checked_at >= ? AND checked_at < ?",
+                )
+                .bind(monitor.0)
+                .bind(team.0)
+                .bind(start)
+                .bind(end)
+                .fetch_all(&mut *tx)
+                .await?;
+                samples.extend(rows);
+            }
+        }
+    }
+    tx.commit().await?;
+    Ok(history::summarize(&buckets, &samples))
+}

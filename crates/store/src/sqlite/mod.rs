@@ -1,0 +1,247 @@
+//! The embedded SQLite store: a WAL database file with one write connection (so writers queue in
+//! the process instead of failing with "database is locked") and a small pool of readers.
+
+mod history;
+mod monitors;
+mod results;
+
+use crate::error::StoreError;
+use crate::model::*;
+use crate::{Backend, Store};
+use async_trait::async_trait;
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
+use sqlx::{Sqlite, Transaction};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+use watchtower_core::{Incident, Monitor, MonitorId, MonitorSpec, TeamId, Timestamp};
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+
+/// How long a connection waits for another process's write lock before giving up.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+const READERS: u32 = 4;
+
+/// The SQLite implementation of [`Store`].
+#[derive(Debug, Clone)]
+pub struct SqliteStore {
+    path: PathBuf,
+    /// Exactly one connection: every write in the process goes through it, in turn.
+    write: SqlitePool,
+    read: SqlitePool,
+}
+
+impl SqliteStore {
+    /// Opens (and creates, with its directory, if missing) the database file at `path`.
+    pub async fn open(path: impl AsRef<Path>) -> Result<Self, StoreError> {
+        let path = path.as_ref().to_path_buf();
+        if let Some(parent) = path.parent()
+            && !parent.as_os_str().is_empty()
+        {
+            std::fs::create_dir_all(parent).map_err(|e| {
+                StoreError::Unavailable(format!("cannot create {}: {e}", parent.display()))
+            })?;
+        }
+        let options = SqliteConnectOptions::new()
+            .filename(&path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .busy_timeout(BUSY_TIMEOUT)
+            .foreign_keys(true);
+        let unavailable = |e: sqlx::Error| {
+            StoreError::Unavailable(format!("cannot open SQLite at {}: {e}", path.display()))
+        };
+        let write = SqlitePoolOptions::new()
+            .max_connections(1)
+            .acquire_timeout(Duration::from_secs(60))
+            .connect_with(options.clone())
+            .await
+            .map_err(unavailable)?;
+        let read = SqlitePoolOptions::new()
+            .max_connections(READERS)
+            .connect_with(options.create_if_missing(false))
+            .await
+            .map_err(unavailable)?;
+        Ok(Self { path, write, read })
+    }
+
+    /// Bytes the pages of one table or index take, free space in its pages included (from
+    /// SQLite's `dbstat`). For measuring how compact the schema is.
+    pub async fn table_bytes(&self, name: &str) -> Result<u64, StoreError> {
+        let bytes: Option<i64> =
+            sqlx::query_scalar("SELECT SUM(pgsize) FROM dbstat WHERE name = ?")
+                .bind(name)
+                .fetch_one(&self.read)
+                .await?;
+        Ok(bytes.unwrap_or(0) as u64)
+    }
+
+    /// A write transaction that takes the file's write lock at once, so it never has to upgrade
+    /// a read snapshot later (the upgrade is what fails with "database is locked").
+    async fn begin_write(&self) -> Result<Transaction<'static, Sqlite>, StoreError> {
+        Ok(self.write.begin_with("BEGIN IMMEDIATE").await?)
+    }
+}
+
+/// `prefix` followed by `rows` groups of `columns` placeholders, then `suffix`.
+pub(crate) fn multi_row_sql(prefix: &str, columns: usize, rows: usize, suffix: &str) -> String {
+    let group = format!("({})", vec!["?"; columns].join(","));
+    format!("{prefix} VALUES {} {suffix}", vec![group; rows].join(","))
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    fn backend(&self) -> Backend {
+        Backend::Sqlite
+    }
+
+    async fn migrate(&self) -> Result<(), StoreError> {
+        // SQLite has no advisory lock: holding the write lock for the whole run makes a second
+        // process wait, then find every migration applied.
+        let mut tx = self.begin_write().await?;
+        // `run_direct` is sqlx's documented way around "Acquire is not general enough" in a Send
+        // future; it is `run` without the acquire.
+        MIGRATOR.run_direct(None, &mut *tx, false).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn ping(&self) -> Result<Duration, StoreError> {
+        let started = Instant::now();
+        sqlx::query("SELECT 1").execute(&self.read).await?;
+        Ok(started.elapsed())
+    }
+
+    async fn create_monitor(
+        &self,
+        team: TeamId,
+        spec: &MonitorSpec,
+        now: Timestamp,
+    ) -> Result<Monitor, StoreError> {
+        monitors::create(self, team, spec, now).await
+    }
+
+    async fn update_monitor(
+        &self,
+        team: TeamId,
+        id: MonitorId,
+        spec: &MonitorSpec,
+        now: Timestamp,
+    ) -> Result<Monitor, StoreError> {
+        monitors::update(self, team, id, spec, now).await
+    }
+
+    async fn delete_monitor(&self, team: TeamId, id: MonitorId) -> Result<(), StoreError> {
+        monitors::delete(self, team, id).await
+    }
+
+    async fn get_monitor(
+        &self,
+        team: TeamId,
+        id: MonitorId,
+    ) -> Result<Option<Monitor>, StoreError> {
+        monitors::get(self, team, id).await
+    }
+
+    async fn list_monitors(
+        &self,
+        team: TeamId,
+        page: PageRequest,
+    ) -> Result<Vec<MonitorListing>, StoreError> {
+        monitors::list(self, team, page).await
+    }
+
+    async fn apply_monitors(
+        &self,
+        team: TeamId,
+        specs: &[MonitorSpec],
+        prune: bool,
+        now: Timestamp,
+    ) -> Result<ApplyReport, StoreError> {
+        monitors::apply(self, team, specs, prune, now).await
+    }
+
+    async fn load_scheduled(&self) -> Result<Vec<ScheduledMonitor>, StoreError> {
+        monitors::load_scheduled(self).await
+    }
+
+    async fn find_push_monitor(
+        &self,
+        token: &str,
+    ) -> Result<Option<(TeamId, MonitorId)>, StoreError> {
+        monitors::find_push(self, token).await
+    }
+
+    async fn record_batch(&self, batch: &ResultBatch) -> Result<(), StoreError> {
+        results::record_batch(self, batch).await
+    }
+
+    async fn results(
+        &self,
+        team: TeamId,
+        monitor: MonitorId,
+        from: Timestamp,
+        to: Timestamp,
+        limit: u32,
+    ) -> Result<Vec<StoredResult>, StoreError> {
+        results::results(self, team, monitor, from, to, limit).await
+    }
+
+    async fn open_incident(
+        &self,
+        team: TeamId,
+        monitor: MonitorId,
+    ) -> Result<Option<Incident>, StoreError> {
+        results::open_incident(self, team, monitor).await
+    }
+
+    async fn incidents(
+        &self,
+        team: TeamId,
+        monitor: Option<MonitorId>,
+        limit: u32,
+    ) -> Result<Vec<Incident>, StoreError> {
+        results::incidents(self, team, monitor, limit).await
+    }
+
+    async fn state_events(&self, after: i64, limit: u32) -> Result<Vec<StateEvent>, StoreError> {
+        results::state_events(self, after, limit).await
+    }
+
+    async fn roll_up(&self, now: Timestamp) -> Result<RollupReport, StoreError> {
+        history::roll_up(self, now).await
+    }
+
+    async fn prune(
+        &self,
+        now: Timestamp,
+        retention: &Retention,
+    ) -> Result<PruneReport, StoreError> {
+        history::prune(self, now, retention).await
+    }
+
+    async fn uptime(
+        &self,
+        team: TeamId,
+        monitor: MonitorId,
+        from: Timestamp,
+        to: Timestamp,
+    ) -> Result<UptimeSummary, StoreError> {
+        history::uptime(self, team, monitor, from, to).await
+    }
+
+    async fn size_bytes(&self) -> Result<u64, StoreError> {
+        let pages: i64 = sqlx::query_scalar("PRAGMA page_count")
+            .fetch_one(&self.read)
+            .await?;
+        let page_size: i64 = sqlx::query_scalar("PRAGMA page_size")
+            .fetch_one(&self.read)
+            .await?;
+        let mut wal = self.path.clone().into_os_string();
+        wal.push("-wal");
+        let wal_bytes = std::fs::metadata(&wal).map_or(0, |meta| meta.len());
+        Ok((pages * page_size) as u64 + wal_bytes)
+    }
+}

@@ -27,7 +27,9 @@ impl StatusUpdate {
     pub fn runtime_or_pending(&self) -> MonitorRuntime {
         self.runtime.clone().unwrap_or_else(|| MonitorRuntime {
             state: MonitorState::Pending,
-            ..MonitorRuntime::new(watchtower_core::Timestamp(self.last_checked_at.unwrap_or(0)))
+            ..MonitorRuntime::new(watchtower_core::Timestamp(
+                self.last_checked_at.unwrap_or(0),
+            ))
         })
     }
 }
@@ -79,7 +81,10 @@ pub(crate) fn prepare<'a>(batch: &'a ResultBatch, teams: &HashMap<i64, i64>) -> 
                 last_checked_at: None,
                 last_result: None,
             });
-        if entry.last_checked_at.is_none_or(|at| columns.checked_at >= at) {
+        if entry
+            .last_checked_at
+            .is_none_or(|at| columns.checked_at >= at)
+        {
             entry.last_checked_at = Some(columns.checked_at);
             entry.last_result = Some(
                 serde_json::to_string(&record.outcome).expect("a check outcome always serializes"),

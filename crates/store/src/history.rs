@@ -117,8 +117,13 @@ pub(crate) trait RollupSql: Send + Sync {
     /// Up to [`MONITOR_PAGE`] monitor ids greater than `after`, ascending.
     async fn monitor_page(&self, after: i64) -> Result<Vec<i64>, StoreError>;
     /// Raw results of monitors `low..=high` in `[from, to)`, sorted by monitor then time.
-    async fn samples(&self, low: i64, high: i64, from: i64, to: i64)
-    -> Result<Vec<Sample>, StoreError>;
+    async fn samples(
+        &self,
+        low: i64,
+        high: i64,
+        from: i64,
+        to: i64,
+    ) -> Result<Vec<Sample>, StoreError>;
     /// Buckets of the level below `level` for monitors `low..=high` in `[from, to)`, sorted.
     async fn children(
         &self,
@@ -358,7 +363,13 @@ pub(crate) fn minute_buckets(samples: &[Sample]) -> Vec<Bucket> {
 pub(crate) fn coarser_buckets(children: &[Bucket], level: Level) -> Vec<Bucket> {
     group(
         children,
-        |b| (b.monitor_id, b.team_id, floor(b.bucket_start, level.width())),
+        |b| {
+            (
+                b.monitor_id,
+                b.team_id,
+                floor(b.bucket_start, level.width()),
+            )
+        },
         Totals::add_bucket,
     )
 }
@@ -430,7 +441,13 @@ impl Watermarks {
 /// the edges and everything after the minute watermark). Each instant lands in exactly one piece.
 pub(crate) fn plan_uptime(from: i64, to: i64, marks: Watermarks) -> Vec<(Source, i64, i64)> {
     let mut out = Vec::new();
-    cover(from, to, &[Level::Day, Level::Hour, Level::Minute], marks, &mut out);
+    cover(
+        from,
+        to,
+        &[Level::Day, Level::Hour, Level::Minute],
+        marks,
+        &mut out,
+    );
     out
 }
 
@@ -485,11 +502,17 @@ mod tests {
         let buckets = minute_buckets(&samples);
         assert_eq!(buckets.len(), 3);
         let first = &buckets[0];
-        assert_eq!((first.count, first.up_count, first.degraded_count), (21, 20, 0));
+        assert_eq!(
+            (first.count, first.up_count, first.degraded_count),
+            (21, 20, 0)
+        );
         assert_eq!((first.latency_min_us, first.latency_max_us), (100, 2000));
         assert_eq!(first.latency_p95_us, 1900);
         assert_eq!(first.latency_sum_us, (1..=20).sum::<i64>() * 100);
-        assert_eq!((buckets[1].bucket_start, buckets[1].degraded_count), (60_000, 1));
+        assert_eq!(
+            (buckets[1].bucket_start, buckets[1].degraded_count),
+            (60_000, 1)
+        );
         assert_eq!(buckets[2].monitor_id, 2);
     }
 
@@ -508,7 +531,11 @@ mod tests {
             ..Bucket::default()
         };
         let hour = coarser_buckets(
-            &[child(0, 90, 10), child(MINUTE, 10, 1000), child(2 * MINUTE, 0, 0)],
+            &[
+                child(0, 90, 10),
+                child(MINUTE, 10, 1000),
+                child(2 * MINUTE, 0, 0),
+            ],
             Level::Hour,
         );
         assert_eq!(hour.len(), 1);

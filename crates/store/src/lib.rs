@@ -164,7 +164,7 @@ pub async fn connect(url: &str) -> Result<Arc<dyn Store>, StoreError> {
         return Ok(Arc::new(SqliteStore::open(path).await?));
     }
     if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-        return Err(StoreError::Unavailable(format!("{:?}", PgStore::connect(url).await.err())));
+        return Ok(Arc::new(PgStore::connect(url).await?));
     }
     // Only the scheme is echoed: the rest may hold a password.
     let scheme = url.split_once("://").map_or(url, |(scheme, _)| scheme);

@@ -15,7 +15,6 @@ use async_trait::async_trait;
 use sqlx::SqliteConnection;
 use watchtower_core::{MonitorId, TeamId, Timestamp};
 
-
 fn table(level: Level) -> &'static str {
     match level {
         Level::Minute => "rollups_minute",
@@ -164,9 +163,21 @@ pub(super) async fn prune(
     let age = |keep: std::time::Duration| now.0 - keep.as_millis() as i64;
     // Never delete what the next level up has not rolled yet.
     let targets = [
-        ("results", "checked_at", age(retention.raw).min(marks.minute)),
-        ("rollups_minute", "bucket_start", age(retention.minute).min(marks.hour)),
-        ("rollups_hour", "bucket_start", age(retention.hour).min(marks.day)),
+        (
+            "results",
+            "checked_at",
+            age(retention.raw).min(marks.minute),
+        ),
+        (
+            "rollups_minute",
+            "bucket_start",
+            age(retention.minute).min(marks.hour),
+        ),
+        (
+            "rollups_hour",
+            "bucket_start",
+            age(retention.hour).min(marks.day),
+        ),
         ("rollups_day", "bucket_start", age(retention.day)),
     ];
     let mut report = PruneReport::default();

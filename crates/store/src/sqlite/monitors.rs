@@ -5,8 +5,8 @@ use crate::apply::{self, Existing};
 use crate::error::StoreError;
 use crate::model::{ApplyReport, MonitorListing, PageRequest, ScheduledMonitor};
 use crate::rows::{
-    MonitorRow, MonitorStatusRow, clamp_limit, parse_spec, push_token, spec_json,
-    with_push_token, write_error,
+    MonitorRow, MonitorStatusRow, clamp_limit, parse_spec, push_token, spec_json, with_push_token,
+    write_error,
 };
 use sqlx::SqliteConnection;
 use watchtower_core::{
@@ -149,11 +149,12 @@ pub(super) async fn delete(
     id: MonitorId,
 ) -> Result<(), StoreError> {
     let mut tx = store.begin_write().await?;
-    let found: Option<i64> = sqlx::query_scalar("SELECT id FROM monitors WHERE id = ? AND team_id = ?")
-        .bind(id.0)
-        .bind(team.0)
-        .fetch_optional(&mut *tx)
-        .await?;
+    let found: Option<i64> =
+        sqlx::query_scalar("SELECT id FROM monitors WHERE id = ? AND team_id = ?")
+            .bind(id.0)
+            .bind(team.0)
+            .fetch_optional(&mut *tx)
+            .await?;
     if found.is_none() {
         return Err(StoreError::NotFound);
     }
@@ -192,7 +193,9 @@ pub(super) async fn list(
         .bind(clamp_limit(page.limit, MAX_PAGE))
         .fetch_all(&store.read)
         .await?;
-    rows.into_iter().map(MonitorStatusRow::into_listing).collect()
+    rows.into_iter()
+        .map(MonitorStatusRow::into_listing)
+        .collect()
 }
 
 pub(super) async fn load_scheduled(
@@ -230,12 +233,11 @@ pub(super) async fn apply(
     now: Timestamp,
 ) -> Result<ApplyReport, StoreError> {
     let mut tx = store.begin_write().await?;
-    let rows: Vec<(i64, String, String)> = sqlx::query_as(
-        "SELECT id, key, spec FROM monitors WHERE team_id = ? AND key IS NOT NULL",
-    )
-    .bind(team.0)
-    .fetch_all(&mut *tx)
-    .await?;
+    let rows: Vec<(i64, String, String)> =
+        sqlx::query_as("SELECT id, key, spec FROM monitors WHERE team_id = ? AND key IS NOT NULL")
+            .bind(team.0)
+            .fetch_all(&mut *tx)
+            .await?;
     let existing = rows
         .into_iter()
         .map(|(id, key, spec)| {

@@ -1,28 +1,72 @@
 //! Result batches: raw rows, status, incidents and events in one idempotent write.
 
 use crate::support::*;
-use watchtower_core::{CheckStatus, ErrorClass, MonitorId, MonitorRuntime, MonitorState, Timestamp};
+use watchtower_core::{
+    CheckStatus, ErrorClass, MonitorId, MonitorRuntime, MonitorState, Timestamp,
+};
 use watchtower_store::{PageRequest, ResultBatch, RuntimeRecord};
 
 #[tokio::test]
 async fn a_batch_stores_compact_results_newest_first() {
     each_backend(|store| async move {
-        let monitor = store.create_monitor(TEAM, &http_spec("web", None), Timestamp(T0)).await?;
-        let batch = results_batch(monitor.id, vec![up(T0 + 1000, 12), degraded(T0 + 2000, 900), down(T0 + 3000)]);
+        let monitor = store
+            .create_monitor(TEAM, &http_spec("web", None), Timestamp(T0))
+            .await?;
+        let batch = results_batch(
+            monitor.id,
+            vec![up(T0 + 1000, 12), degraded(T0 + 2000, 900), down(T0 + 3000)],
+        );
         store.record_batch(&batch).await?;
-        let rows = store.results(TEAM, monitor.id, Timestamp(T0), Timestamp(T0 + 10_000), 10).await?;
-        assert_eq!(rows.iter().map(|r| r.checked_at.0 - T0).collect::<Vec<_>>(), [3000, 2000, 1000]);
+        let rows = store
+            .results(TEAM, monitor.id, Timestamp(T0), Timestamp(T0 + 10_000), 10)
+            .await?;
+        assert_eq!(
+            rows.iter().map(|r| r.checked_at.0 - T0).collect::<Vec<_>>(),
+            [3000, 2000, 1000]
+        );
         assert_eq!(rows[0].status, CheckStatus::Down);
         assert_eq!(rows[0].error_class, Some(ErrorClass::Connect));
         assert_eq!(rows[0].message.as_deref(), Some("connection refused"));
         assert_eq!(rows[1].error_class, Some(ErrorClass::ResponseTime));
-        assert_eq!((rows[2].status, rows[2].http_status, rows[2].message.as_deref()), (CheckStatus::Up, Some(200), None));
+        assert_eq!(
+            (
+                rows[2].status,
+                rows[2].http_status,
+                rows[2].message.as_deref()
+            ),
+            (CheckStatus::Up, Some(200), None)
+        );
         assert_eq!(rows[2].latency, std::time::Duration::from_millis(12));
         // [from, to) and the limit.
-        let window = store.results(TEAM, monitor.id, Timestamp(T0 + 2000), Timestamp(T0 + 3000), 10).await?;
+        let window = store
+            .results(
+                TEAM,
+                monitor.id,
+                Timestamp(T0 + 2000),
+                Timestamp(T0 + 3000),
+                10,
+            )
+            .await?;
         assert_eq!(window.len(), 1);
-        assert_eq!(store.results(TEAM, monitor.id, Timestamp(T0), Timestamp(T0 + 10_000), 2).await?.len(), 2);
-        assert!(store.results(watchtower_core::TeamId(2), monitor.id, Timestamp(T0), Timestamp(T0 + 10_000), 10).await?.is_empty());
+        assert_eq!(
+            store
+                .results(TEAM, monitor.id, Timestamp(T0), Timestamp(T0 + 10_000), 2)
+                .await?
+                .len(),
+            2
+        );
+        assert!(
+            store
+                .results(
+                    watchtower_core::TeamId(2),
+                    monitor.id,
+                    Timestamp(T0),
+                    Timestamp(T0 + 10_000),
+                    10
+                )
+                .await?
+                .is_empty()
+        );
         Ok(())
     })
     .await;
@@ -31,10 +75,18 @@ async fn a_batch_stores_compact_results_newest_first() {
 #[tokio::test]
 async fn a_second_result_in_the_same_millisecond_is_ignored() {
     each_backend(|store| async move {
-        let monitor = store.create_monitor(TEAM, &http_spec("web", None), Timestamp(T0)).await?;
-        store.record_batch(&results_batch(monitor.id, vec![up(T0, 5), down(T0)])).await?;
-        store.record_batch(&results_batch(monitor.id, vec![down(T0)])).await?;
-        let rows = store.results(TEAM, monitor.id, Timestamp(T0), Timestamp(T0 + 1), 10).await?;
+        let monitor = store
+            .create_monitor(TEAM, &http_spec("web", None), Timestamp(T0))
+            .await?;
+        store
+            .record_batch(&results_batch(monitor.id, vec![up(T0, 5), down(T0)]))
+            .await?;
+        store
+            .record_batch(&results_batch(monitor.id, vec![down(T0)]))
+            .await?;
+        let rows = store
+            .results(TEAM, monitor.id, Timestamp(T0), Timestamp(T0 + 1), 10)
+            .await?;
         assert_eq!(rows.len(), 1);
         Ok(())
     })
@@ -44,8 +96,12 @@ async fn a_second_result_in_the_same_millisecond_is_ignored() {
 #[tokio::test]
 async fn results_of_unknown_or_deleted_monitors_do_not_fail_the_batch() {
     each_backend(|store| async move {
-        let kept = store.create_monitor(TEAM, &http_spec("kept", None), Timestamp(T0)).await?;
-        let gone = store.create_monitor(TEAM, &http_spec("gone", None), Timestamp(T0)).await?;
+        let kept = store
+            .create_monitor(TEAM, &http_spec("kept", None), Timestamp(T0))
+            .await?;
+        let gone = store
+            .create_monitor(TEAM, &http_spec("gone", None), Timestamp(T0))
+            .await?;
         store.delete_monitor(TEAM, gone.id).await?;
         let mut batch = results_batch(kept.id, vec![up(T0 + 1, 5)]);
         let mut runtime = MonitorRuntime::new(Timestamp(T0));
@@ -53,9 +109,17 @@ async fn results_of_unknown_or_deleted_monitors_do_not_fail_the_batch() {
         batch.results.extend(other.results);
         batch.changes.extend(other.changes);
         batch.runtimes.extend(other.runtimes);
-        batch.results.push(result(MonitorId(999_999), up(T0 + 3, 1)));
+        batch
+            .results
+            .push(result(MonitorId(999_999), up(T0 + 3, 1)));
         store.record_batch(&batch).await?;
-        assert_eq!(store.results(TEAM, kept.id, Timestamp(T0), Timestamp(T0 + 10), 10).await?.len(), 1);
+        assert_eq!(
+            store
+                .results(TEAM, kept.id, Timestamp(T0), Timestamp(T0 + 10), 10)
+                .await?
+                .len(),
+            1
+        );
         assert!(store.state_events(0, 10).await?.is_empty());
         Ok(())
     })
@@ -65,20 +129,53 @@ async fn results_of_unknown_or_deleted_monitors_do_not_fail_the_batch() {
 #[tokio::test]
 async fn a_confirmed_outage_opens_and_resolves_one_incident_with_events() {
     each_backend(|store| async move {
-        let monitor = store.create_monitor(TEAM, &http_spec("web", None), Timestamp(T0)).await?;
+        let monitor = store
+            .create_monitor(TEAM, &http_spec("web", None), Timestamp(T0))
+            .await?;
         let mut runtime = MonitorRuntime::new(Timestamp(T0));
-        store.record_batch(&observed_batch(monitor.id, &mut runtime, vec![up(T0 + 1000, 5), down(T0 + 2000)])).await?;
-        let open = store.open_incident(TEAM, monitor.id).await?.expect("incident open");
-        assert_eq!((open.opened_at, open.cause.as_str(), open.error_class), (Timestamp(T0 + 2000), "connection refused", Some(ErrorClass::Connect)));
+        store
+            .record_batch(&observed_batch(
+                monitor.id,
+                &mut runtime,
+                vec![up(T0 + 1000, 5), down(T0 + 2000)],
+            ))
+            .await?;
+        let open = store
+            .open_incident(TEAM, monitor.id)
+            .await?
+            .expect("incident open");
+        assert_eq!(
+            (open.opened_at, open.cause.as_str(), open.error_class),
+            (
+                Timestamp(T0 + 2000),
+                "connection refused",
+                Some(ErrorClass::Connect)
+            )
+        );
         let first_failure = open.first_failure.as_ref().expect("first failure kept");
         assert_eq!(first_failure["status"], "down");
         let listing = &store.list_monitors(TEAM, PageRequest::default()).await?[0];
         assert_eq!(listing.state, MonitorState::Down);
-        assert_eq!(listing.last_result.as_ref().unwrap().status, CheckStatus::Down);
+        assert_eq!(
+            listing.last_result.as_ref().unwrap().status,
+            CheckStatus::Down
+        );
 
         // Still down: no second incident.
-        store.record_batch(&observed_batch(monitor.id, &mut runtime, vec![down(T0 + 3000)])).await?;
-        store.record_batch(&observed_batch(monitor.id, &mut runtime, vec![up(T0 + 4000, 5)])).await?;
+        store
+            .record_batch(&observed_batch(
+                monitor.id,
+                &mut runtime,
+                vec![down(T0 + 3000)],
+            ))
+            .await?;
+        store
+            .record_batch(&observed_batch(
+                monitor.id,
+                &mut runtime,
+                vec![up(T0 + 4000, 5)],
+            ))
+            .await?;
         assert!(store.open_incident(TEAM, monitor.id).await?.is_none());
         let incidents = store.incidents(TEAM, Some(monitor.id), 10).await?;
         assert_eq!(incidents.len(), 1);
@@ -86,16 +183,23 @@ async fn a_confirmed_outage_opens_and_resolves_one_incident_with_events() {
         assert_eq!(incidents[0].id, open.id);
 
         let events = store.state_events(0, 10).await?;
-        let path: Vec<(MonitorState, MonitorState)> = events.iter().map(|e| (e.from, e.to)).collect();
-        assert_eq!(path, [
-            (MonitorState::Pending, MonitorState::Up),
-            (MonitorState::Up, MonitorState::Down),
-            (MonitorState::Down, MonitorState::Up),
-        ]);
+        let path: Vec<(MonitorState, MonitorState)> =
+            events.iter().map(|e| (e.from, e.to)).collect();
+        assert_eq!(
+            path,
+            [
+                (MonitorState::Pending, MonitorState::Up),
+                (MonitorState::Up, MonitorState::Down),
+                (MonitorState::Down, MonitorState::Up),
+            ]
+        );
         assert_eq!(events[0].incident_id, None);
         assert_eq!(events[1].incident_id, Some(open.id));
         assert_eq!(events[2].incident_id, Some(open.id));
-        assert_eq!(store.state_events(events[0].id, 1).await?[0].id, events[1].id);
+        assert_eq!(
+            store.state_events(events[0].id, 1).await?[0].id,
+            events[1].id
+        );
         Ok(())
     })
     .await;
@@ -104,10 +208,16 @@ async fn a_confirmed_outage_opens_and_resolves_one_incident_with_events() {
 #[tokio::test]
 async fn writing_the_same_batch_twice_changes_nothing() {
     each_backend(|store| async move {
-        let monitor = store.create_monitor(TEAM, &http_spec("web", None), Timestamp(T0)).await?;
+        let monitor = store
+            .create_monitor(TEAM, &http_spec("web", None), Timestamp(T0))
+            .await?;
         let mut runtime = MonitorRuntime::new(Timestamp(T0));
         // Opens and resolves within one batch, then opens again in the next.
-        let first = observed_batch(monitor.id, &mut runtime, vec![down(T0 + 1000), up(T0 + 2000, 5)]);
+        let first = observed_batch(
+            monitor.id,
+            &mut runtime,
+            vec![down(T0 + 1000), up(T0 + 2000, 5)],
+        );
         let second = observed_batch(monitor.id, &mut runtime, vec![down(T0 + 3000)]);
         for _ in 0..2 {
             store.record_batch(&first).await?;
@@ -122,9 +232,19 @@ async fn writing_the_same_batch_twice_changes_nothing() {
         assert_eq!(incidents.len(), 2);
         assert_eq!(incidents[0].opened_at, Timestamp(T0 + 3000), "newest first");
         assert!(incidents[0].is_open());
-        assert_eq!(incidents[1].resolved_at, Some(Timestamp(T0 + 2000)), "resolved once, not moved");
+        assert_eq!(
+            incidents[1].resolved_at,
+            Some(Timestamp(T0 + 2000)),
+            "resolved once, not moved"
+        );
         assert_eq!(store.state_events(0, 100).await?.len(), 3);
-        assert_eq!(store.results(TEAM, monitor.id, Timestamp(T0), Timestamp(T0 + DAY), 100).await?.len(), 3);
+        assert_eq!(
+            store
+                .results(TEAM, monitor.id, Timestamp(T0), Timestamp(T0 + DAY), 100)
+                .await?
+                .len(),
+            3
+        );
         Ok(())
     })
     .await;
@@ -133,11 +253,15 @@ async fn writing_the_same_batch_twice_changes_nothing() {
 #[tokio::test]
 async fn the_schema_refuses_a_second_open_incident() {
     each_backend(|store| async move {
-        let monitor = store.create_monitor(TEAM, &http_spec("web", None), Timestamp(T0)).await?;
+        let monitor = store
+            .create_monitor(TEAM, &http_spec("web", None), Timestamp(T0))
+            .await?;
         // Two runtimes that both believe they open an incident (e.g. a lost runtime after a crash).
         for at in [T0 + 1000, T0 + 5000] {
             let mut runtime = MonitorRuntime::new(Timestamp(T0));
-            store.record_batch(&observed_batch(monitor.id, &mut runtime, vec![down(at)])).await?;
+            store
+                .record_batch(&observed_batch(monitor.id, &mut runtime, vec![down(at)]))
+                .await?;
         }
         let incidents = store.incidents(TEAM, Some(monitor.id), 10).await?;
         assert_eq!(incidents.len(), 1);
@@ -150,20 +274,35 @@ async fn the_schema_refuses_a_second_open_incident() {
 #[tokio::test]
 async fn a_pause_without_a_result_resolves_the_incident() {
     each_backend(|store| async move {
-        let monitor = store.create_monitor(TEAM, &http_spec("web", None), Timestamp(T0)).await?;
+        let monitor = store
+            .create_monitor(TEAM, &http_spec("web", None), Timestamp(T0))
+            .await?;
         let mut runtime = MonitorRuntime::new(Timestamp(T0));
-        store.record_batch(&observed_batch(monitor.id, &mut runtime, vec![down(T0 + 1000)])).await?;
+        store
+            .record_batch(&observed_batch(
+                monitor.id,
+                &mut runtime,
+                vec![down(T0 + 1000)],
+            ))
+            .await?;
         let pause = runtime.pause(Timestamp(T0 + 2000)).expect("a change");
         let batch = ResultBatch {
             changes: vec![change(monitor.id, pause)],
-            runtimes: vec![RuntimeRecord { monitor_id: monitor.id, runtime: runtime.clone() }],
+            runtimes: vec![RuntimeRecord {
+                monitor_id: monitor.id,
+                runtime: runtime.clone(),
+            }],
             ..ResultBatch::default()
         };
         store.record_batch(&batch).await?;
         assert!(store.open_incident(TEAM, monitor.id).await?.is_none());
         let listing = &store.list_monitors(TEAM, PageRequest::default()).await?[0];
         assert_eq!(listing.state, MonitorState::Paused);
-        assert_eq!(listing.last_checked_at, Some(Timestamp(T0 + 1000)), "the last result stays");
+        assert_eq!(
+            listing.last_checked_at,
+            Some(Timestamp(T0 + 1000)),
+            "the last result stays"
+        );
         Ok(())
     })
     .await;

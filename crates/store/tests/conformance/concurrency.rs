@@ -10,7 +10,12 @@ use watchtower_store::{PageRequest, ResultBatch, SqliteStore, Store};
 async fn create_monitors(store: &dyn Store, count: usize) -> anyhow::Result<Vec<MonitorId>> {
     let mut ids = Vec::new();
     for i in 0..count {
-        ids.push(store.create_monitor(TEAM, &http_spec(&format!("m{i}"), None), Timestamp(T0)).await?.id);
+        ids.push(
+            store
+                .create_monitor(TEAM, &http_spec(&format!("m{i}"), None), Timestamp(T0))
+                .await?
+                .id,
+        );
     }
     Ok(ids)
 }
@@ -18,10 +23,18 @@ async fn create_monitors(store: &dyn Store, count: usize) -> anyhow::Result<Vec<
 /// One tick of results for every monitor.
 fn tick(ids: &[MonitorId], at: i64) -> ResultBatch {
     ResultBatch {
-        results: ids.iter().enumerate().map(|(i, id)| {
-            let outcome = if (at / 1000 + i as i64) % 100 == 0 { down(at) } else { up(at, 40 + (at / 1000 + i as i64) as u64 % 400) };
-            result(*id, outcome)
-        }).collect(),
+        results: ids
+            .iter()
+            .enumerate()
+            .map(|(i, id)| {
+                let outcome = if (at / 1000 + i as i64) % 100 == 0 {
+                    down(at)
+                } else {
+                    up(at, 40 + (at / 1000 + i as i64) as u64 % 400)
+                };
+                result(*id, outcome)
+            })
+            .collect(),
         ..ResultBatch::default()
     }
 }
@@ -33,7 +46,9 @@ async fn hammer(stores: Vec<Arc<dyn Store>>, ids: Vec<MonitorId>) -> anyhow::Res
         let ids = ids.clone();
         tasks.spawn(async move {
             for round in 0..30i64 {
-                store.record_batch(&tick(&ids, T0 + (round * 8 + writer) * 1000)).await?;
+                store
+                    .record_batch(&tick(&ids, T0 + (round * 8 + writer) * 1000))
+                    .await?;
             }
             anyhow::Ok(())
         });
@@ -44,8 +59,18 @@ async fn hammer(stores: Vec<Arc<dyn Store>>, ids: Vec<MonitorId>) -> anyhow::Res
         tasks.spawn(async move {
             for _ in 0..30 {
                 store.list_monitors(TEAM, PageRequest::default()).await?;
-                store.results(TEAM, ids[reader], Timestamp(T0), Timestamp(T0 + 1_000_000), 100).await?;
-                store.uptime(TEAM, ids[reader], Timestamp(T0), Timestamp(T0 + 1_000_000)).await?;
+                store
+                    .results(
+                        TEAM,
+                        ids[reader],
+                        Timestamp(T0),
+                        Timestamp(T0 + 1_000_000),
+                        100,
+                    )
+                    .await?;
+                store
+                    .uptime(TEAM, ids[reader], Timestamp(T0), Timestamp(T0 + 1_000_000))
+                    .await?;
                 // Nothing is final yet; this only races the watermark writes against the batches.
                 store.roll_up(Timestamp(T0)).await?;
             }
@@ -65,7 +90,10 @@ async fn hammer(stores: Vec<Arc<dyn Store>>, ids: Vec<MonitorId>) -> anyhow::Res
 async fn store_total(store: &dyn Store, ids: &[MonitorId]) -> anyhow::Result<u64> {
     let mut total = 0;
     for id in ids {
-        total += store.uptime(TEAM, *id, Timestamp(T0), Timestamp(T0 + DAY)).await?.checks;
+        total += store
+            .uptime(TEAM, *id, Timestamp(T0), Timestamp(T0 + DAY))
+            .await?
+            .checks;
     }
     Ok(total)
 }
@@ -83,7 +111,10 @@ async fn concurrent_writers_and_readers_never_fail() {
 async fn two_processes_share_one_sqlite_file_without_lock_errors() {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}/shared.db", dir.path().display());
-    let (a, b) = tokio::join!(watchtower_store::connect(&url), watchtower_store::connect(&url));
+    let (a, b) = tokio::join!(
+        watchtower_store::connect(&url),
+        watchtower_store::connect(&url)
+    );
     let (a, b) = (a.unwrap(), b.unwrap());
     // Both start up at once and migrate.
     let (ma, mb) = tokio::join!(a.migrate(), b.migrate());
@@ -91,7 +122,13 @@ async fn two_processes_share_one_sqlite_file_without_lock_errors() {
     mb.unwrap();
     let ids = create_monitors(&*a, 10).await.unwrap();
     hammer(vec![a.clone(), b.clone()], ids).await.unwrap();
-    assert_eq!(b.list_monitors(TEAM, PageRequest::default()).await.unwrap().len(), 10);
+    assert_eq!(
+        b.list_monitors(TEAM, PageRequest::default())
+            .await
+            .unwrap()
+            .len(),
+        10
+    );
 }
 
 #[tokio::test]

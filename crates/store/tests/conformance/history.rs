@@ -22,17 +22,34 @@ pub fn history_outcomes() -> Vec<CheckOutcome> {
         .collect()
 }
 
-pub async fn write_history(store: &dyn Store, monitor: MonitorId, outcomes: &[CheckOutcome]) -> anyhow::Result<()> {
+pub async fn write_history(
+    store: &dyn Store,
+    monitor: MonitorId,
+    outcomes: &[CheckOutcome],
+) -> anyhow::Result<()> {
     for chunk in outcomes.chunks(1000) {
-        store.record_batch(&results_batch(monitor, chunk.to_vec())).await?;
+        store
+            .record_batch(&results_batch(monitor, chunk.to_vec()))
+            .await?;
     }
     Ok(())
 }
 
 /// What an uptime query must report for `[from, to)`, computed from the outcomes directly.
-fn expected(outcomes: &[CheckOutcome], from: i64, to: i64) -> (u64, u64, u64, Option<f64>, Option<f64>, Option<f64>) {
-    let inside: Vec<&CheckOutcome> = outcomes.iter().filter(|o| (from..to).contains(&o.checked_at.0)).collect();
-    let ok: Vec<f64> = inside.iter().filter(|o| o.status.is_success()).map(|o| o.latency.as_secs_f64() * 1000.0).collect();
+fn expected(
+    outcomes: &[CheckOutcome],
+    from: i64,
+    to: i64,
+) -> (u64, u64, u64, Option<f64>, Option<f64>, Option<f64>) {
+    let inside: Vec<&CheckOutcome> = outcomes
+        .iter()
+        .filter(|o| (from..to).contains(&o.checked_at.0))
+        .collect();
+    let ok: Vec<f64> = inside
+        .iter()
+        .filter(|o| o.status.is_success())
+        .map(|o| o.latency.as_secs_f64() * 1000.0)
+        .collect();
     let count = |s: CheckStatus| inside.iter().filter(|o| o.status == s).count() as u64;
     (
         inside.len() as u64,
@@ -47,16 +64,27 @@ fn expected(outcomes: &[CheckOutcome], from: i64, to: i64) -> (u64, u64, u64, Op
 fn assert_matches(summary: &UptimeSummary, outcomes: &[CheckOutcome], from: i64, to: i64) {
     let (checks, up, degraded, avg, min, max) = expected(outcomes, from, to);
     let label = format!("[T0{:+}, T0{:+})", from - T0, to - T0);
-    assert_eq!((summary.checks, summary.up, summary.degraded), (checks, up, degraded), "{label}");
+    assert_eq!(
+        (summary.checks, summary.up, summary.degraded),
+        (checks, up, degraded),
+        "{label}"
+    );
     let close = |a: Option<f64>, b: Option<f64>| match (a, b) {
         (Some(a), Some(b)) => (a - b).abs() < 1e-6,
         (a, b) => a == b,
     };
-    assert!(close(summary.latency_avg_ms, avg), "{label}: avg {:?} vs {avg:?}", summary.latency_avg_ms);
+    assert!(
+        close(summary.latency_avg_ms, avg),
+        "{label}: avg {:?} vs {avg:?}",
+        summary.latency_avg_ms
+    );
     assert!(close(summary.latency_min_ms, min), "{label}: min");
     assert!(close(summary.latency_max_ms, max), "{label}: max");
     if let (Some(p95), Some(min), Some(max)) = (summary.latency_p95_ms, min, max) {
-        assert!(p95 >= min && p95 <= max, "{label}: p95 {p95} outside [{min}, {max}]");
+        assert!(
+            p95 >= min && p95 <= max,
+            "{label}: p95 {p95} outside [{min}, {max}]"
+        );
     }
     if checks > 0 {
         let uptime = summary.uptime.expect("uptime with checks");
@@ -69,18 +97,25 @@ const RANGES: [(i64, i64); 6] = [
     (T0 - 45 * MINUTE, T0 + 3 * DAY),
     (T0 + 90_500, T0 + DAY + 5 * HOUR + 7 * MINUTE + 13_000),
     (T0 + 23 * HOUR + 59 * MINUTE, T0 + DAY + MINUTE + 1),
-    (T0 + 2 * DAY + 2 * HOUR + 30 * MINUTE, T0 + 2 * DAY + 3 * HOUR),
+    (
+        T0 + 2 * DAY + 2 * HOUR + 30 * MINUTE,
+        T0 + 2 * DAY + 3 * HOUR,
+    ),
     (T0 + 5_000, T0 + 5_001),
 ];
 
 #[tokio::test]
 async fn uptime_is_the_same_from_raw_results_and_from_rollups() {
     each_backend(|store| async move {
-        let monitor = store.create_monitor(TEAM, &http_spec("web", None), Timestamp(T0)).await?;
+        let monitor = store
+            .create_monitor(TEAM, &http_spec("web", None), Timestamp(T0))
+            .await?;
         let outcomes = history_outcomes();
         write_history(&*store, monitor.id, &outcomes).await?;
         for (from, to) in RANGES {
-            let summary = store.uptime(TEAM, monitor.id, Timestamp(from), Timestamp(to)).await?;
+            let summary = store
+                .uptime(TEAM, monitor.id, Timestamp(from), Timestamp(to))
+                .await?;
             assert_matches(&summary, &outcomes, from, to);
         }
         // Roll up to two hours after T0+2d: the last hour of results stays raw.
@@ -88,15 +123,41 @@ async fn uptime_is_the_same_from_raw_results_and_from_rollups() {
         let report = store.roll_up(Timestamp(now)).await?;
         assert_eq!(report.day_buckets, 3, "{report:?}");
         assert_eq!(report.hour_buckets, 51, "{report:?}");
-        assert_eq!(report.minute_buckets as i64, (2 * DAY + 2 * HOUR + 3 * MINUTE + 30 * MINUTE) / MINUTE, "{report:?}");
+        assert_eq!(
+            report.minute_buckets as i64,
+            (2 * DAY + 2 * HOUR + 3 * MINUTE + 30 * MINUTE) / MINUTE,
+            "{report:?}"
+        );
         for (from, to) in RANGES {
-            let summary = store.uptime(TEAM, monitor.id, Timestamp(from), Timestamp(to)).await?;
+            let summary = store
+                .uptime(TEAM, monitor.id, Timestamp(from), Timestamp(to))
+                .await?;
             assert_matches(&summary, &outcomes, from, to);
         }
         let again = store.roll_up(Timestamp(now)).await?;
-        assert_eq!((again.minute_buckets, again.hour_buckets, again.day_buckets), (0, 0, 0));
-        assert!(store.uptime(TEAM, monitor.id, Timestamp(T0), Timestamp(T0 + DAY)).await?.latency_p95_ms.is_some());
-        assert_eq!(store.uptime(watchtower_core::TeamId(2), monitor.id, Timestamp(T0), Timestamp(T0 + DAY)).await?.checks, 0);
+        assert_eq!(
+            (again.minute_buckets, again.hour_buckets, again.day_buckets),
+            (0, 0, 0)
+        );
+        assert!(
+            store
+                .uptime(TEAM, monitor.id, Timestamp(T0), Timestamp(T0 + DAY))
+                .await?
+                .latency_p95_ms
+                .is_some()
+        );
+        assert_eq!(
+            store
+                .uptime(
+                    watchtower_core::TeamId(2),
+                    monitor.id,
+                    Timestamp(T0),
+                    Timestamp(T0 + DAY)
+                )
+                .await?
+                .checks,
+            0
+        );
         Ok(())
     })
     .await;
@@ -105,14 +166,25 @@ async fn uptime_is_the_same_from_raw_results_and_from_rollups() {
 #[tokio::test]
 async fn a_late_result_within_the_grace_is_rolled_into_its_minute() {
     each_backend(|store| async move {
-        let monitor = store.create_monitor(TEAM, &http_spec("web", None), Timestamp(T0)).await?;
+        let monitor = store
+            .create_monitor(TEAM, &http_spec("web", None), Timestamp(T0))
+            .await?;
         let now = T0 + 10 * MINUTE + 30_000;
-        store.record_batch(&results_batch(monitor.id, vec![up(T0 + MINUTE, 5)])).await?;
+        store
+            .record_batch(&results_batch(monitor.id, vec![up(T0 + MINUTE, 5)]))
+            .await?;
         store.roll_up(Timestamp(now)).await?;
         // Arrives after the roll-up, for the minute that just ended: still inside the grace.
-        store.record_batch(&results_batch(monitor.id, vec![down(T0 + 9 * MINUTE + 10_000)])).await?;
+        store
+            .record_batch(&results_batch(
+                monitor.id,
+                vec![down(T0 + 9 * MINUTE + 10_000)],
+            ))
+            .await?;
         let whole = |store: std::sync::Arc<dyn Store>| async move {
-            store.uptime(TEAM, monitor.id, Timestamp(T0), Timestamp(T0 + HOUR)).await
+            store
+                .uptime(TEAM, monitor.id, Timestamp(T0), Timestamp(T0 + HOUR))
+                .await
         };
         assert_eq!(whole(store.clone()).await?.checks, 2);
         store.roll_up(Timestamp(now + 3 * MINUTE)).await?;
@@ -126,12 +198,22 @@ async fn a_late_result_within_the_grace_is_rolled_into_its_minute() {
 #[tokio::test]
 async fn exact_p95_within_a_minute() {
     each_backend(|store| async move {
-        let monitor = store.create_monitor(TEAM, &http_spec("web", None), Timestamp(T0)).await?;
-        let outcomes: Vec<CheckOutcome> = (0..20).map(|i| up(T0 + i * 1000, (i as u64 + 1) * 10)).collect();
-        store.record_batch(&results_batch(monitor.id, outcomes)).await?;
-        let raw = store.uptime(TEAM, monitor.id, Timestamp(T0), Timestamp(T0 + MINUTE)).await?;
+        let monitor = store
+            .create_monitor(TEAM, &http_spec("web", None), Timestamp(T0))
+            .await?;
+        let outcomes: Vec<CheckOutcome> = (0..20)
+            .map(|i| up(T0 + i * 1000, (i as u64 + 1) * 10))
+            .collect();
+        store
+            .record_batch(&results_batch(monitor.id, outcomes))
+            .await?;
+        let raw = store
+            .uptime(TEAM, monitor.id, Timestamp(T0), Timestamp(T0 + MINUTE))
+            .await?;
         store.roll_up(Timestamp(T0 + HOUR)).await?;
-        let rolled = store.uptime(TEAM, monitor.id, Timestamp(T0), Timestamp(T0 + MINUTE)).await?;
+        let rolled = store
+            .uptime(TEAM, monitor.id, Timestamp(T0), Timestamp(T0 + MINUTE))
+            .await?;
         assert_eq!(raw.latency_p95_ms, Some(190.0));
         assert_eq!(rolled, raw);
         Ok(())

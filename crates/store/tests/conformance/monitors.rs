@@ -18,11 +18,19 @@ async fn a_monitor_round_trips_and_other_teams_cannot_see_it() {
         let updated = store
             .update_monitor(TEAM, created.id, &changed, Timestamp(T0 + 5))
             .await?;
-        assert_eq!((updated.spec.name.as_str(), updated.created_at, updated.updated_at),
-            ("web renamed", Timestamp(T0), Timestamp(T0 + 5)));
+        assert_eq!(
+            (
+                updated.spec.name.as_str(),
+                updated.created_at,
+                updated.updated_at
+            ),
+            ("web renamed", Timestamp(T0), Timestamp(T0 + 5))
+        );
         assert_eq!(store.get_monitor(TEAM, created.id).await?.unwrap(), updated);
         assert!(matches!(
-            store.update_monitor(TeamId(2), created.id, &changed, Timestamp(T0)).await,
+            store
+                .update_monitor(TeamId(2), created.id, &changed, Timestamp(T0))
+                .await,
             Err(StoreError::NotFound)
         ));
         assert!(matches!(
@@ -37,12 +45,20 @@ async fn a_monitor_round_trips_and_other_teams_cannot_see_it() {
 #[tokio::test]
 async fn a_second_monitor_with_the_same_key_is_a_conflict() {
     each_backend(|store| async move {
-        store.create_monitor(TEAM, &http_spec("a", Some("same")), Timestamp(T0)).await?;
-        let second = store.create_monitor(TEAM, &http_spec("b", Some("same")), Timestamp(T0)).await;
+        store
+            .create_monitor(TEAM, &http_spec("a", Some("same")), Timestamp(T0))
+            .await?;
+        let second = store
+            .create_monitor(TEAM, &http_spec("b", Some("same")), Timestamp(T0))
+            .await;
         assert!(matches!(second, Err(StoreError::Conflict(_))), "{second:?}");
         // Keyless monitors never conflict.
-        store.create_monitor(TEAM, &http_spec("c", None), Timestamp(T0)).await?;
-        store.create_monitor(TEAM, &http_spec("d", None), Timestamp(T0)).await?;
+        store
+            .create_monitor(TEAM, &http_spec("c", None), Timestamp(T0))
+            .await?;
+        store
+            .create_monitor(TEAM, &http_spec("d", None), Timestamp(T0))
+            .await?;
         Ok(())
     })
     .await;
@@ -51,19 +67,41 @@ async fn a_second_monitor_with_the_same_key_is_a_conflict() {
 #[tokio::test]
 async fn deleting_a_monitor_removes_its_history_incidents_and_events() {
     each_backend(|store| async move {
-        let monitor = store.create_monitor(TEAM, &http_spec("gone", None), Timestamp(T0)).await?;
+        let monitor = store
+            .create_monitor(TEAM, &http_spec("gone", None), Timestamp(T0))
+            .await?;
         let mut runtime = watchtower_core::MonitorRuntime::new(Timestamp(T0));
         store
-            .record_batch(&observed_batch(monitor.id, &mut runtime, vec![down(T0 + 1000)]))
+            .record_batch(&observed_batch(
+                monitor.id,
+                &mut runtime,
+                vec![down(T0 + 1000)],
+            ))
             .await?;
         store.roll_up(Timestamp(T0 + DAY)).await?;
         assert!(store.open_incident(TEAM, monitor.id).await?.is_some());
         store.delete_monitor(TEAM, monitor.id).await?;
         assert!(store.get_monitor(TEAM, monitor.id).await?.is_none());
-        assert!(store.results(TEAM, monitor.id, Timestamp(0), Timestamp(i64::MAX), 10).await?.is_empty());
-        assert!(store.incidents(TEAM, Some(monitor.id), 10).await?.is_empty());
+        assert!(
+            store
+                .results(TEAM, monitor.id, Timestamp(0), Timestamp(i64::MAX), 10)
+                .await?
+                .is_empty()
+        );
+        assert!(
+            store
+                .incidents(TEAM, Some(monitor.id), 10)
+                .await?
+                .is_empty()
+        );
         assert!(store.state_events(0, 10).await?.is_empty());
-        assert_eq!(store.uptime(TEAM, monitor.id, Timestamp(T0), Timestamp(T0 + DAY)).await?.checks, 0);
+        assert_eq!(
+            store
+                .uptime(TEAM, monitor.id, Timestamp(T0), Timestamp(T0 + DAY))
+                .await?
+                .checks,
+            0
+        );
         Ok(())
     })
     .await;
@@ -72,23 +110,48 @@ async fn deleting_a_monitor_removes_its_history_incidents_and_events() {
 #[tokio::test]
 async fn a_push_monitor_gets_a_token_and_keeps_it_on_update() {
     each_backend(|store| async move {
-        let created = store.create_monitor(TEAM, &push_spec("cron", None, None), Timestamp(T0)).await?;
-        let MonitorKind::Push(push) = &created.spec.kind else { panic!("not push") };
+        let created = store
+            .create_monitor(TEAM, &push_spec("cron", None, None), Timestamp(T0))
+            .await?;
+        let MonitorKind::Push(push) = &created.spec.kind else {
+            panic!("not push")
+        };
         let token = push.token.clone().expect("a token was generated");
         assert!(token.len() >= 16);
-        assert_eq!(store.find_push_monitor(&token).await?, Some((TEAM, created.id)));
+        assert_eq!(
+            store.find_push_monitor(&token).await?,
+            Some((TEAM, created.id))
+        );
         assert_eq!(store.find_push_monitor("no-such-token-here").await?, None);
 
         let updated = store
-            .update_monitor(TEAM, created.id, &push_spec("cron job", None, None), Timestamp(T0 + 1))
+            .update_monitor(
+                TEAM,
+                created.id,
+                &push_spec("cron job", None, None),
+                Timestamp(T0 + 1),
+            )
             .await?;
-        let MonitorKind::Push(push) = &updated.spec.kind else { panic!("not push") };
+        let MonitorKind::Push(push) = &updated.spec.kind else {
+            panic!("not push")
+        };
         assert_eq!(push.token.as_deref(), Some(token.as_str()));
 
         let explicit = "abcdefghijklmnopqrstuvwxyz";
-        let other = store.create_monitor(TEAM, &push_spec("b", None, Some(explicit)), Timestamp(T0)).await?;
-        assert_eq!(store.find_push_monitor(explicit).await?, Some((TEAM, other.id)));
-        let clash = store.create_monitor(TeamId::DEFAULT, &push_spec("c", None, Some(explicit)), Timestamp(T0)).await;
+        let other = store
+            .create_monitor(TEAM, &push_spec("b", None, Some(explicit)), Timestamp(T0))
+            .await?;
+        assert_eq!(
+            store.find_push_monitor(explicit).await?,
+            Some((TEAM, other.id))
+        );
+        let clash = store
+            .create_monitor(
+                TeamId::DEFAULT,
+                &push_spec("c", None, Some(explicit)),
+                Timestamp(T0),
+            )
+            .await;
         assert!(matches!(clash, Err(StoreError::Conflict(_))), "{clash:?}");
         Ok(())
     })
@@ -102,12 +165,19 @@ async fn lists_page_by_id_with_status_and_never_cross_teams() {
         for i in 0..7 {
             let mut spec = http_spec(&format!("m{i}"), None);
             spec.paused = i == 3;
-            ids.push(store.create_monitor(TEAM, &spec, Timestamp(T0 + i)).await?.id);
+            ids.push(
+                store
+                    .create_monitor(TEAM, &spec, Timestamp(T0 + i))
+                    .await?
+                    .id,
+            );
         }
         let mut seen = Vec::new();
         let mut after = None;
         loop {
-            let page = store.list_monitors(TEAM, PageRequest { after, limit: 3 }).await?;
+            let page = store
+                .list_monitors(TEAM, PageRequest { after, limit: 3 })
+                .await?;
             if page.is_empty() {
                 break;
             }
@@ -116,13 +186,34 @@ async fn lists_page_by_id_with_status_and_never_cross_teams() {
             seen.extend(page);
         }
         assert_eq!(seen.iter().map(|l| l.monitor.id).collect::<Vec<_>>(), ids);
-        assert_eq!(seen.iter().filter(|l| is_state(MonitorState::Paused)(l)).count(), 1);
+        assert_eq!(
+            seen.iter()
+                .filter(|l| is_state(MonitorState::Paused)(l))
+                .count(),
+            1
+        );
         assert_eq!(seen[3].state, MonitorState::Paused);
-        assert_eq!((seen[0].state, seen[0].state_since), (MonitorState::Pending, Timestamp(T0)));
+        assert_eq!(
+            (seen[0].state, seen[0].state_since),
+            (MonitorState::Pending, Timestamp(T0))
+        );
         assert!(seen[0].last_result.is_none());
-        let all = store.list_monitors(TEAM, PageRequest { after: None, limit: 10_000 }).await?;
+        let all = store
+            .list_monitors(
+                TEAM,
+                PageRequest {
+                    after: None,
+                    limit: 10_000,
+                },
+            )
+            .await?;
         assert_eq!(all.len(), 7);
-        assert!(store.list_monitors(TeamId(2), PageRequest::default()).await?.is_empty());
+        assert!(
+            store
+                .list_monitors(TeamId(2), PageRequest::default())
+                .await?
+                .is_empty()
+        );
         Ok(())
     })
     .await;
@@ -131,13 +222,19 @@ async fn lists_page_by_id_with_status_and_never_cross_teams() {
 #[tokio::test]
 async fn the_start_up_load_carries_saved_runtimes_and_last_checks() {
     each_backend(|store| async move {
-        let a = store.create_monitor(TEAM, &http_spec("a", None), Timestamp(T0)).await?;
+        let a = store
+            .create_monitor(TEAM, &http_spec("a", None), Timestamp(T0))
+            .await?;
         let mut paused = http_spec("b", None);
         paused.paused = true;
         let b = store.create_monitor(TEAM, &paused, Timestamp(T0)).await?;
         let mut runtime = watchtower_core::MonitorRuntime::new(Timestamp(T0));
         store
-            .record_batch(&observed_batch(a.id, &mut runtime, vec![up(T0 + 10, 5), up(T0 + 20, 7)]))
+            .record_batch(&observed_batch(
+                a.id,
+                &mut runtime,
+                vec![up(T0 + 10, 5), up(T0 + 20, 7)],
+            ))
             .await?;
         let loaded = store.load_scheduled().await?;
         assert_eq!(loaded.len(), 2);
@@ -149,8 +246,14 @@ async fn the_start_up_load_carries_saved_runtimes_and_last_checks() {
         assert_eq!(second.last_checked_at, None);
 
         let listing = store.list_monitors(TEAM, PageRequest::default()).await?;
-        let latest = listing[0].last_result.as_ref().expect("latest result kept in full");
-        assert_eq!((latest.checked_at, latest.http_status), (Timestamp(T0 + 20), Some(200)));
+        let latest = listing[0]
+            .last_result
+            .as_ref()
+            .expect("latest result kept in full");
+        assert_eq!(
+            (latest.checked_at, latest.http_status),
+            (Timestamp(T0 + 20), Some(200))
+        );
         assert_eq!(listing[0].state, MonitorState::Up);
         Ok(())
     })

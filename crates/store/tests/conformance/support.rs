@@ -79,7 +79,9 @@ impl PgDatabase {
     pub async fn drop(self) {
         if let Ok(mut conn) = sqlx::PgConnection::connect(&self.server).await {
             let sql = format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name);
-            let _ = sqlx::query(sqlx::AssertSqlSafe(sql)).execute(&mut conn).await;
+            let _ = sqlx::query(sqlx::AssertSqlSafe(sql))
+                .execute(&mut conn)
+                .await;
         }
     }
 }
@@ -87,7 +89,8 @@ impl PgDatabase {
 /// An HTTP monitor spec, optionally keyed.
 pub fn http_spec(name: &str, key: Option<&str>) -> MonitorSpec {
     let host = name.replace(' ', "-");
-    let mut value = json!({"name": name, "kind": "http", "url": format!("https://{host}.example.com/")});
+    let mut value =
+        json!({"name": name, "kind": "http", "url": format!("https://{host}.example.com/")});
     if let Some(key) = key {
         value["key"] = json!(key);
     }

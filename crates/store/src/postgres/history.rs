@@ -1,0 +1,259 @@
+//! History in PostgreSQL: rolling raw results into minute, hour and day buckets, pruning by
+//! retention, and uptime over a period. The math lives in `crate::history`; this is the SQL.
+//!
+//! Time-range scans join from `monitors` so each monitor's rows are reached through the primary
+//! key `(monitor_id, time)`, the same access path as in SQLite.
+
+use super::PgStore;
+use crate::error::StoreError;
+use crate::history::{
+    self, BUCKET_COLUMNS, Bucket, Level, MONITOR_PAGE, PRUNE_CHUNK, RollupSql, Sample, Source,
+    Watermarks,
+};
+use crate::model::{PruneReport, Retention, RollupReport, UptimeSummary};
+use async_trait::async_trait;
+use sqlx::PgConnection;
+use watchtower_core::{MonitorId, TeamId, Timestamp};
+
+fn table(level: Level) -> &'static str {
+    match level {
+        Level::Minute => "rollups_minute",
+        Level::Hour => "rollups_hour",
+        Level::Day => "rollups_day",
+    }
+}
+
+/// The table a level is computed from, and its time column.
+fn source(level: Level) -> (&'static str, &'static str) {
+    match level {
+        Level::Minute => ("results", "checked_at"),
+        Level::Hour => ("rollups_minute", "bucket_start"),
+        Level::Day => ("rollups_hour", "bucket_start"),
+    }
+}
+
+async fn watermarks(conn: &mut PgConnection) -> Result<Watermarks, StoreError> {
+    let rows: Vec<(String, i64)> = sqlx::query_as("SELECT level, done_until FROM rollup_progress")
+        .fetch_all(&mut *conn)
+        .await?;
+    Ok(history::watermarks_from(rows))
+}
+
+pub(super) async fn roll_up(store: &PgStore, now: Timestamp) -> Result<RollupReport, StoreError> {
+    history::roll_up(store, now.0).await
+}
+
+#[async_trait]
+impl RollupSql for PgStore {
+    async fn watermarks(&self) -> Result<Watermarks, StoreError> {
+        watermarks(&mut *self.pool.acquire().await?).await
+    }
+
+    async fn first_unrolled(&self, level: Level, from: i64) -> Result<Option<i64>, StoreError> {
+        let (from_table, time) = source(level);
+        let sql = format!(
+            "SELECT MIN(first.at) FROM monitors m CROSS JOIN LATERAL (SELECT t.{time} AS at \
+             FROM {from_table} t WHERE t.monitor_id = m.id AND t.{time} >= $1 \
+             ORDER BY t.{time} LIMIT 1) first"
+        );
+        Ok(sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+            .bind(from)
+            .fetch_one(&self.pool)
+            .await?)
+    }
+
+    async fn monitor_page(&self, after: i64) -> Result<Vec<i64>, StoreError> {
+        Ok(
+            sqlx::query_scalar("SELECT id FROM monitors WHERE id > $1 ORDER BY id LIMIT $2")
+                .bind(after)
+                .bind(MONITOR_PAGE)
+                .fetch_all(&self.pool)
+                .await?,
+        )
+    }
+
+    async fn samples(
+        &self,
+        low: i64,
+        high: i64,
+        from: i64,
+        to: i64,
+    ) -> Result<Vec<Sample>, StoreError> {
+        Ok(sqlx::query_as(
+            "SELECT r.monitor_id, r.team_id, r.checked_at, r.status, r.latency_us \
+             FROM monitors m JOIN results r ON r.monitor_id = m.id \
+             WHERE m.id BETWEEN $1 AND $2 AND r.checked_at >= $3 AND r.checked_at < $4 \
+             ORDER BY r.monitor_id, r.checked_at",
+        )
+        .bind(low)
+        .bind(high)
+        .bind(from)
+        .bind(to)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    async fn children(
+        &self,
+        level: Level,
+        low: i64,
+        high: i64,
+        from: i64,
+        to: i64,
+    ) -> Result<Vec<Bucket>, StoreError> {
+        let (from_table, time) = source(level);
+        let sql = format!(
+            "SELECT {} FROM monitors m JOIN {from_table} t ON t.monitor_id = m.id \
+             WHERE m.id BETWEEN $1 AND $2 AND t.{time} >= $3 AND t.{time} < $4 \
+             ORDER BY t.monitor_id, t.{time}",
+            history::prefixed_bucket_columns("t")
+        );
+        Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(low)
+            .bind(high)
+            .bind(from)
+            .bind(to)
+            .fetch_all(&self.pool)
+            .await?)
+    }
+
+    async fn upsert_buckets(&self, level: Level, buckets: &[Bucket]) -> Result<(), StoreError> {
+        let sql = format!(
+            "INSERT INTO {} ({BUCKET_COLUMNS}) SELECT * FROM UNNEST($1::int8[], $2::int8[], \
+             $3::int8[], $4::int8[], $5::int8[], $6::int8[], $7::int8[], $8::int8[], $9::int8[], \
+             $10::int8[]) {}",
+            table(level),
+            history::BUCKET_UPSERT
+        );
+        let column = |get: fn(&Bucket) -> i64| buckets.iter().map(get).collect::<Vec<i64>>();
+        sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(column(|b| b.monitor_id))
+            .bind(column(|b| b.bucket_start))
+            .bind(column(|b| b.team_id))
+            .bind(column(|b| b.count))
+            .bind(column(|b| b.up_count))
+            .bind(column(|b| b.degraded_count))
+            .bind(column(|b| b.latency_min_us))
+            .bind(column(|b| b.latency_sum_us))
+            .bind(column(|b| b.latency_max_us))
+            .bind(column(|b| b.latency_p95_us))
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn advance(&self, level: Level, to: i64) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE rollup_progress SET done_until = GREATEST(done_until, $1) WHERE level = $2",
+        )
+        .bind(to)
+        .bind(level.name())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+}
+
+pub(super) async fn prune(
+    store: &PgStore,
+    now: Timestamp,
+    retention: &Retention,
+) -> Result<PruneReport, StoreError> {
+    let marks = watermarks(&mut *store.pool.acquire().await?).await?;
+    let age = |keep: std::time::Duration| now.0 - keep.as_millis() as i64;
+    // Never delete what the next level up has not rolled yet.
+    let targets = [
+        (
+            "results",
+            "checked_at",
+            age(retention.raw).min(marks.minute),
+        ),
+        (
+            "rollups_minute",
+            "bucket_start",
+            age(retention.minute).min(marks.hour),
+        ),
+        (
+            "rollups_hour",
+            "bucket_start",
+            age(retention.hour).min(marks.day),
+        ),
+        ("rollups_day", "bucket_start", age(retention.day)),
+    ];
+    let mut report = PruneReport::default();
+    for (name, time, cutoff) in targets {
+        let sql = format!(
+            "DELETE FROM {name} WHERE (monitor_id, {time}) IN (SELECT t.monitor_id, t.{time} \
+             FROM monitors m JOIN {name} t ON t.monitor_id = m.id WHERE t.{time} < $1 LIMIT $2)"
+        );
+        loop {
+            let deleted = sqlx::query(sqlx::AssertSqlSafe(sql.clone()))
+                .bind(cutoff)
+                .bind(PRUNE_CHUNK)
+                .execute(&store.pool)
+                .await?
+                .rows_affected();
+            if name == "results" {
+                report.raw_results += deleted;
+            } else {
+                report.rollups += deleted;
+            }
+            if deleted < PRUNE_CHUNK as u64 {
+                break;
+            }
+        }
+    }
+    Ok(report)
+}
+
+pub(super) async fn uptime(
+    store: &PgStore,
+    team: TeamId,
+    monitor: MonitorId,
+    from: Timestamp,
+    to: Timestamp,
+) -> Result<UptimeSummary, StoreError> {
+    // One snapshot: the watermarks and the rows they point at agree.
+    let mut tx = store
+        .pool
+        .begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        .await?;
+    let marks = watermarks(&mut tx).await?;
+    let mut buckets = Vec::new();
+    let mut samples = Vec::new();
+    for (source, start, end) in history::plan_uptime(from.0, to.0, marks) {
+        match source {
+            Source::Rollup(level) => {
+                let sql = format!(
+                    "SELECT {BUCKET_COLUMNS} FROM {} WHERE monitor_id = $1 AND team_id = $2 \
+                     AND bucket_start >= $3 AND bucket_start < $4",
+                    table(level)
+                );
+                let rows: Vec<Bucket> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+                    .bind(monitor.0)
+                    .bind(team.0)
+                    .bind(start)
+                    .bind(end)
+                    .fetch_all(&mut *tx)
+                    .await?;
+                buckets.extend(rows);
+            }
+            Source::Raw => {
+                let rows: Vec<Sample> = sqlx::query_as(
+                    "SELECT monitor_id, team_id, checked_at, status, latency_us FROM results \
+                     WHERE monitor_id = $1 AND team_id = $2 AND checked_at >= $3 \
+                     AND checked_at < $4",
+                )
+                .bind(monitor.0)
+                .bind(team.0)
+                .bind(start)
+                .bind(end)
+                .fetch_all(&mut *tx)
+                .await?;
+                samples.extend(rows);
+            }
+        }
+    }
+    tx.commit().await?;
+    Ok(history::summarize(&buckets, &samples))
+}

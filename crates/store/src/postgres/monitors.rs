@@ -1,0 +1,262 @@
+//! Monitors in PostgreSQL: create, update, delete, list, apply a declared set, and the start-up load.
+
+use super::PgStore;
+use crate::apply::{self, Existing};
+use crate::error::StoreError;
+use crate::model::{ApplyReport, MonitorListing, PageRequest, ScheduledMonitor};
+use crate::rows::{
+    MonitorRow, MonitorStatusRow, clamp_limit, parse_spec, push_token, spec_json, with_push_token,
+    write_error,
+};
+use sqlx::PgConnection;
+use watchtower_core::{
+    Monitor, MonitorId, MonitorKey, MonitorRuntime, MonitorSpec, TeamId, Timestamp,
+};
+
+const MAX_PAGE: u32 = 500;
+
+const LISTING_COLUMNS: &str = "m.id, m.team_id, m.spec::text AS spec, m.created_at, m.updated_at, \
+     s.state, s.state_since, s.consecutive_failures, s.consecutive_successes, s.incident_open, \
+     s.last_checked_at, s.last_result::text AS last_result";
+
+pub(super) async fn create(
+    store: &PgStore,
+    team: TeamId,
+    spec: &MonitorSpec,
+    now: Timestamp,
+) -> Result<Monitor, StoreError> {
+    let mut tx = store.pool.begin().await?;
+    let monitor = insert(&mut tx, team, with_push_token(spec), now).await?;
+    tx.commit().await?;
+    Ok(monitor)
+}
+
+/// Inserts a monitor (its spec already carrying any push token) and its first status row.
+async fn insert(
+    conn: &mut PgConnection,
+    team: TeamId,
+    spec: MonitorSpec,
+    now: Timestamp,
+) -> Result<Monitor, StoreError> {
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO monitors (team_id, key, name, kind, spec, paused, push_token, created_at, \
+         updated_at) VALUES ($1, $2, $3, $4, $5::jsonb, $6, $7, $8, $9) RETURNING id",
+    )
+    .bind(team.0)
+    .bind(spec.key.as_ref().map(MonitorKey::as_str))
+    .bind(&spec.name)
+    .bind(spec.kind.name())
+    .bind(spec_json(&spec))
+    .bind(spec.paused)
+    .bind(push_token(&spec))
+    .bind(now.0)
+    .bind(now.0)
+    .fetch_one(&mut *conn)
+    .await
+    .map_err(write_error)?;
+    let runtime = if spec.paused {
+        MonitorRuntime::new_paused(now)
+    } else {
+        MonitorRuntime::new(now)
+    };
+    sqlx::query(
+        "INSERT INTO monitor_status (monitor_id, team_id, state, state_since) \
+         VALUES ($1, $2, $3, $4)",
+    )
+    .bind(id)
+    .bind(team.0)
+    .bind(runtime.state.as_str())
+    .bind(runtime.since.0)
+    .execute(&mut *conn)
+    .await?;
+    Ok(Monitor {
+        id: MonitorId(id),
+        team_id: team,
+        spec,
+        created_at: now,
+        updated_at: now,
+    })
+}
+
+/// Rewrites a monitor's spec and the columns derived from it.
+async fn rewrite(
+    conn: &mut PgConnection,
+    id: MonitorId,
+    spec: &MonitorSpec,
+    now: Timestamp,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "UPDATE monitors SET key = $1, name = $2, kind = $3, spec = $4::jsonb, paused = $5, \
+         push_token = $6, updated_at = $7 WHERE id = $8",
+    )
+    .bind(spec.key.as_ref().map(MonitorKey::as_str))
+    .bind(&spec.name)
+    .bind(spec.kind.name())
+    .bind(spec_json(spec))
+    .bind(spec.paused)
+    .bind(push_token(spec))
+    .bind(now.0)
+    .bind(id.0)
+    .execute(&mut *conn)
+    .await
+    .map_err(write_error)?;
+    Ok(())
+}
+
+pub(super) async fn update(
+    store: &PgStore,
+    team: TeamId,
+    id: MonitorId,
+    spec: &MonitorSpec,
+    now: Timestamp,
+) -> Result<Monitor, StoreError> {
+    let mut tx = store.pool.begin().await?;
+    let current: Option<MonitorRow> = sqlx::query_as(
+        "SELECT id, team_id, spec::text AS spec, created_at, updated_at FROM monitors \
+         WHERE id = $1 AND team_id = $2 FOR UPDATE",
+    )
+    .bind(id.0)
+    .bind(team.0)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let current = current.ok_or(StoreError::NotFound)?.into_monitor()?;
+    let spec = apply::keep_push_token(spec, &current.spec);
+    rewrite(&mut tx, id, &spec, now).await?;
+    tx.commit().await?;
+    Ok(Monitor {
+        spec,
+        updated_at: now,
+        ..current
+    })
+}
+
+/// Deletes a monitor's rows in the tables without a foreign key, then the monitor (its status,
+/// incidents and events go with it by cascade).
+async fn remove(conn: &mut PgConnection, id: MonitorId) -> Result<(), StoreError> {
+    for sql in [
+        "DELETE FROM results WHERE monitor_id = $1",
+        "DELETE FROM rollups_minute WHERE monitor_id = $1",
+        "DELETE FROM rollups_hour WHERE monitor_id = $1",
+        "DELETE FROM rollups_day WHERE monitor_id = $1",
+        "DELETE FROM monitors WHERE id = $1",
+    ] {
+        sqlx::query(sql).bind(id.0).execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
+pub(super) async fn delete(store: &PgStore, team: TeamId, id: MonitorId) -> Result<(), StoreError> {
+    let mut tx = store.pool.begin().await?;
+    let found: Option<i64> =
+        sqlx::query_scalar("SELECT id FROM monitors WHERE id = $1 AND team_id = $2")
+            .bind(id.0)
+            .bind(team.0)
+            .fetch_optional(&mut *tx)
+            .await?;
+    if found.is_none() {
+        return Err(StoreError::NotFound);
+    }
+    remove(&mut tx, id).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+pub(super) async fn get(
+    store: &PgStore,
+    team: TeamId,
+    id: MonitorId,
+) -> Result<Option<Monitor>, StoreError> {
+    let row: Option<MonitorRow> = sqlx::query_as(
+        "SELECT id, team_id, spec::text AS spec, created_at, updated_at FROM monitors \
+         WHERE id = $1 AND team_id = $2",
+    )
+    .bind(id.0)
+    .bind(team.0)
+    .fetch_optional(&store.pool)
+    .await?;
+    row.map(MonitorRow::into_monitor).transpose()
+}
+
+pub(super) async fn list(
+    store: &PgStore,
+    team: TeamId,
+    page: PageRequest,
+) -> Result<Vec<MonitorListing>, StoreError> {
+    let sql = format!(
+        "SELECT {LISTING_COLUMNS} FROM monitors m LEFT JOIN monitor_status s ON s.monitor_id = m.id \
+         WHERE m.team_id = $1 AND m.id > $2 ORDER BY m.id LIMIT $3"
+    );
+    let rows: Vec<MonitorStatusRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(team.0)
+        .bind(page.after.map_or(0, |id| id.0))
+        .bind(clamp_limit(page.limit, MAX_PAGE))
+        .fetch_all(&store.pool)
+        .await?;
+    rows.into_iter()
+        .map(MonitorStatusRow::into_listing)
+        .collect()
+}
+
+pub(super) async fn load_scheduled(store: &PgStore) -> Result<Vec<ScheduledMonitor>, StoreError> {
+    let sql = format!(
+        "SELECT {LISTING_COLUMNS} FROM monitors m LEFT JOIN monitor_status s ON s.monitor_id = m.id \
+         ORDER BY m.id"
+    );
+    let rows: Vec<MonitorStatusRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .fetch_all(&store.pool)
+        .await?;
+    rows.into_iter()
+        .map(MonitorStatusRow::into_scheduled)
+        .collect()
+}
+
+pub(super) async fn find_push(
+    store: &PgStore,
+    token: &str,
+) -> Result<Option<(TeamId, MonitorId)>, StoreError> {
+    let row: Option<(i64, i64)> =
+        sqlx::query_as("SELECT team_id, id FROM monitors WHERE push_token = $1")
+            .bind(token)
+            .fetch_optional(&store.pool)
+            .await?;
+    Ok(row.map(|(team, id)| (TeamId(team), MonitorId(id))))
+}
+
+pub(super) async fn apply(
+    store: &PgStore,
+    team: TeamId,
+    specs: &[MonitorSpec],
+    prune: bool,
+    now: Timestamp,
+) -> Result<ApplyReport, StoreError> {
+    let mut tx = store.pool.begin().await?;
+    let rows: Vec<(i64, String, String)> = sqlx::query_as(
+        "SELECT id, key, spec::text FROM monitors WHERE team_id = $1 AND key IS NOT NULL \
+         FOR UPDATE",
+    )
+    .bind(team.0)
+    .fetch_all(&mut *tx)
+    .await?;
+    let existing = rows
+        .into_iter()
+        .map(|(id, key, spec)| {
+            Ok(Existing {
+                id: MonitorId(id),
+                key: MonitorKey::parse(&key).map_err(StoreError::Corrupt)?,
+                spec: parse_spec(&spec)?,
+            })
+        })
+        .collect::<Result<Vec<_>, StoreError>>()?;
+    let plan = apply::plan(existing, specs, prune)?;
+    for id in &plan.delete {
+        remove(&mut tx, *id).await?;
+    }
+    for (id, spec) in &plan.update {
+        rewrite(&mut tx, *id, spec, now).await?;
+    }
+    for spec in plan.create {
+        insert(&mut tx, team, spec, now).await?;
+    }
+    tx.commit().await?;
+    Ok(plan.report)
+}

@@ -1,1 +1,26 @@
-fn main() {}
+//! The `watchtower` binary: parses the command line and hands over to a command.
+
+mod cli;
+mod commands;
+mod monitors_file;
+mod target;
+mod telemetry;
+
+use clap::Parser;
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let cli = cli::Cli::parse();
+    telemetry::init(cli.log_format);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("error: cannot start the async runtime: {error}");
+            return ExitCode::from(1);
+        }
+    };
+    runtime.block_on(commands::run(cli.command))
+}

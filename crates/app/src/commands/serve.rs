@@ -1,0 +1,156 @@
+//! `watchtower serve`: applies the monitors file, starts the result writer, the scheduler, the
+//! history chores and the HTTP server, and on SIGINT/SIGTERM stops them in the order that loses
+//! nothing: HTTP, then the scheduler, then the writer's final flush.
+
+use super::{EXIT_FAILURE, open_store};
+use crate::cli::ServeArgs;
+use std::net::SocketAddr;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio_util::sync::CancellationToken;
+use watchtower_checks::{Prober, ProberOptions};
+use watchtower_core::{TeamId, Timestamp};
+use watchtower_scheduler::{
+    Clock, ProbeChecker, ResultWriter, Scheduler, SchedulerConfig, WriterConfig, housekeeping,
+};
+use watchtower_server::{AppState, install_metrics_recorder, router};
+use watchtower_store::Retention;
+
+pub async fn run(args: ServeArgs) -> ExitCode {
+    let started = Instant::now();
+    let store = match open_store(&args.database).await {
+        Ok(store) => store,
+        Err(code) => return code,
+    };
+    if let Some(path) = &args.config {
+        let file = match super::validate::read(path) {
+            Ok(file) => file,
+            Err(code) => return code,
+        };
+        match store
+            .apply_monitors(
+                TeamId::DEFAULT,
+                &file.monitors,
+                file.prune,
+                Timestamp::now(),
+            )
+            .await
+        {
+            Ok(report) => tracing::info!(
+                file = %path.display(),
+                created = report.created.len(),
+                updated = report.updated.len(),
+                unchanged = report.unchanged.len(),
+                deleted = report.deleted.len(),
+                kept = report.kept.len(),
+                "applied monitors file"
+            ),
+            Err(error) => {
+                eprintln!(
+                    "error: applying {} failed, nothing was changed: {error}",
+                    path.display()
+                );
+                return ExitCode::from(EXIT_FAILURE);
+            }
+        }
+    }
+    let monitors = match store.load_scheduled().await {
+        Ok(monitors) => monitors,
+        Err(error) => {
+            eprintln!("error: cannot load monitors: {error}");
+            return ExitCode::from(EXIT_FAILURE);
+        }
+    };
+    let listener = match tokio::net::TcpListener::bind(args.bind).await {
+        Ok(listener) => listener,
+        Err(error) => {
+            eprintln!("error: cannot listen on {}: {error}", args.bind);
+            return ExitCode::from(EXIT_FAILURE);
+        }
+    };
+    let address = listener.local_addr().unwrap_or(args.bind);
+
+    let metrics = install_metrics_recorder();
+    let clock = Clock::system();
+    let (results, writer) = ResultWriter::start(store.clone(), WriterConfig::default());
+    let prober = Prober::new(ProberOptions::default());
+    let config = SchedulerConfig {
+        max_concurrent_checks: args.max_concurrent_checks,
+        max_checks_per_host: args.max_checks_per_host,
+        ..SchedulerConfig::default()
+    };
+    let monitor_count = monitors.len();
+    let (scheduler, scheduler_task) = Scheduler::start(
+        config,
+        clock,
+        Arc::new(ProbeChecker(prober)),
+        results,
+        monitors,
+    );
+    let stop_chores = CancellationToken::new();
+    let retention = Retention {
+        raw: args.raw_retention,
+        minute: args.raw_retention,
+        hour: args.hourly_retention,
+        day: args.daily_retention,
+    };
+    let chores = housekeeping::start(
+        store.clone(),
+        clock,
+        retention,
+        Duration::from_secs(60),
+        stop_chores.clone(),
+    );
+
+    let state = AppState {
+        store,
+        scheduler: scheduler.clone(),
+        writer: writer.stats.clone(),
+        metrics,
+        started,
+    };
+    tracing::info!(%address, monitors = monitor_count, startup_ms = started.elapsed().as_millis() as u64, "watchtower is serving on http://{address}");
+    let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
+    if let Err(error) = axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+    {
+        tracing::error!(%error, "HTTP server failed");
+    }
+
+    tracing::info!("shutting down: stopping checks and writing every result");
+    scheduler.shutdown().await;
+    drop(scheduler);
+    if let Err(error) = scheduler_task.await {
+        tracing::error!(%error, "scheduler stopped abnormally");
+    }
+    stop_chores.cancel();
+    let _ = chores.await;
+    writer.finish().await;
+    tracing::info!("stopped cleanly");
+    ExitCode::SUCCESS
+}
+
+async fn shutdown_signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut terminate = match tokio::signal::unix::signal(
+            tokio::signal::unix::SignalKind::terminate(),
+        ) {
+            Ok(signal) => signal,
+            Err(error) => {
+                tracing::warn!(%error, "cannot listen for SIGTERM; only SIGINT stops the server");
+                let _ = interrupt.await;
+                return;
+            }
+        };
+        tokio::select! {
+            _ = interrupt => {}
+            _ = terminate.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = interrupt.await;
+}

@@ -1,0 +1,608 @@
+//! The scheduler loop. One task owns every monitor's entry and a min-heap of due times, so an idle
+//! monitor costs a heap entry and a few words, never a task or a timer. Due checks are spawned
+//! as short tasks that wait for a per-host and a global permit, so a slow target delays only itself.
+
+use crate::SchedulerConfig;
+use crate::checker::Checker;
+use crate::clock::Clock;
+use crate::slots::{first_slot, next_slot};
+use crate::stats::Stats;
+use crate::writer::WriteItem;
+use futures::FutureExt;
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap};
+use std::panic::AssertUnwindSafe;
+use std::sync::{Arc, RwLock};
+use tokio::sync::{Semaphore, mpsc};
+use tokio::task::JoinHandle;
+use tokio::time::Instant;
+use watchtower_core::monitor::PushSettings;
+use watchtower_core::{
+    CheckOutcome, ErrorClass, Monitor, MonitorId, MonitorKind, MonitorRuntime, MonitorState,
+    TeamId, Timestamp,
+};
+use watchtower_store::{ChangeRecord, ResultRecord, RuntimeRecord, ScheduledMonitor};
+
+/// What a heartbeat ping says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PingKind {
+    /// The job ran and succeeded.
+    Success,
+    /// The job ran and failed (`/fail`).
+    Fail,
+    /// The job started (`/start`); the next success reports its duration.
+    Start,
+}
+
+enum Command {
+    Upsert(Box<Monitor>),
+    Remove(MonitorId),
+    Ping {
+        monitor: MonitorId,
+        kind: PingKind,
+        at: Timestamp,
+    },
+    CheckNow(MonitorId),
+    Shutdown,
+}
+
+type PushTokens = Arc<RwLock<HashMap<String, (TeamId, MonitorId)>>>;
+
+/// A cheap, cloneable handle to the running scheduler.
+#[derive(Clone)]
+pub struct SchedulerHandle {
+    commands: mpsc::Sender<Command>,
+    pub stats: Arc<Stats>,
+    push_tokens: PushTokens,
+    clock: Clock,
+}
+
+impl SchedulerHandle {
+    /// Starts scheduling a new monitor, or applies a changed one (pause and resume included).
+    pub async fn upsert(&self, monitor: Monitor) {
+        let _ = self.commands.send(Command::Upsert(Box::new(monitor))).await;
+    }
+
+    pub async fn remove(&self, id: MonitorId) {
+        let _ = self.commands.send(Command::Remove(id)).await;
+    }
+
+    /// Runs a monitor's check as soon as possible.
+    pub async fn check_now(&self, id: MonitorId) {
+        let _ = self.commands.send(Command::CheckNow(id)).await;
+    }
+
+    /// The monitor a push token belongs to, without touching the database.
+    pub fn push_target(&self, token: &str) -> Option<(TeamId, MonitorId)> {
+        self.push_tokens
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(token)
+            .copied()
+    }
+
+    /// Records a heartbeat ping now. Returns false when the scheduler has stopped.
+    pub async fn ping(&self, monitor: MonitorId, kind: PingKind) -> bool {
+        let at = self.clock.now();
+        self.commands
+            .send(Command::Ping { monitor, kind, at })
+            .await
+            .is_ok()
+    }
+
+    /// Stops dispatching, waits briefly for running checks, and hands every result to the writer.
+    pub async fn shutdown(&self) {
+        let _ = self.commands.send(Command::Shutdown).await;
+    }
+
+    pub fn clock(&self) -> Clock {
+        self.clock
+    }
+}
+
+/// Starts schedulers.
+pub struct Scheduler;
+
+impl Scheduler {
+    /// Starts the loop with the monitors stored so far; every result and state change goes to
+    /// `output` (the result writer, or a test). The returned task ends after `shutdown`.
+    pub fn start(
+        config: SchedulerConfig,
+        clock: Clock,
+        checker: Arc<dyn Checker>,
+        output: mpsc::Sender<WriteItem>,
+        monitors: Vec<ScheduledMonitor>,
+    ) -> (SchedulerHandle, JoinHandle<()>) {
+        let (commands, command_receiver) = mpsc::channel(65_536);
+        let stats = Arc::new(Stats::default());
+        let push_tokens = PushTokens::default();
+        let (completions, completion_receiver) = mpsc::unbounded_channel();
+        let mut engine = Engine {
+            global: Arc::new(Semaphore::new(config.max_concurrent_checks)),
+            config,
+            clock,
+            checker,
+            output,
+            entries: HashMap::with_capacity(monitors.len()),
+            queue: BinaryHeap::with_capacity(monitors.len()),
+            hosts: HashMap::new(),
+            completions,
+            stats: stats.clone(),
+            push_tokens: push_tokens.clone(),
+            running_checks: 0,
+        };
+        for scheduled in monitors {
+            engine
+                .stats
+                .adjust_open_incidents(i64::from(scheduled.runtime.incident_open));
+            engine.insert(
+                scheduled.monitor,
+                scheduled.runtime,
+                scheduled.last_checked_at,
+            );
+        }
+        engine.stats.set_monitors(engine.entries.len());
+        let join = tokio::spawn(engine.run(command_receiver, completion_receiver));
+        (
+            SchedulerHandle {
+                commands,
+                stats,
+                push_tokens,
+                clock,
+            },
+            join,
+        )
+    }
+}
+
+struct PushTrack {
+    /// The last ping, or the expected slot last missed, or when watching began.
+    last_seen: Timestamp,
+    started_at: Option<Timestamp>,
+}
+
+struct Entry {
+    monitor: Arc<Monitor>,
+    runtime: MonitorRuntime,
+    /// Bumped when the spec changes: results of checks started before are dropped.
+    spec_version: u32,
+    /// Bumped at every scheduling: only the newest heap entry of a monitor is live.
+    slot_token: u32,
+    running: bool,
+    push: Option<PushTrack>,
+}
+
+struct Completion {
+    monitor: MonitorId,
+    spec_version: u32,
+    outcome: CheckOutcome,
+}
+
+struct Engine {
+    config: SchedulerConfig,
+    clock: Clock,
+    checker: Arc<dyn Checker>,
+    output: mpsc::Sender<WriteItem>,
+    entries: HashMap<MonitorId, Entry>,
+    queue: BinaryHeap<Reverse<(Instant, MonitorId, u32)>>,
+    global: Arc<Semaphore>,
+    hosts: HashMap<String, Arc<Semaphore>>,
+    completions: mpsc::UnboundedSender<Completion>,
+    stats: Arc<Stats>,
+    push_tokens: PushTokens,
+    running_checks: usize,
+}
+
+impl Engine {
+    async fn run(
+        mut self,
+        mut commands: mpsc::Receiver<Command>,
+        mut completions: mpsc::UnboundedReceiver<Completion>,
+    ) {
+        loop {
+            let next_due = self.queue.peek().map(|Reverse((at, _, _))| *at);
+            tokio::select! {
+                biased;
+                Some(done) = completions.recv() => self.on_completion(done).await,
+                command = commands.recv() => match command {
+                    Some(Command::Shutdown) | None => break,
+                    Some(command) => self.on_command(command).await,
+                },
+                _ = tokio::time::sleep_until(next_due.unwrap_or_else(Instant::now)), if next_due.is_some() => {
+                    self.dispatch_due().await;
+                }
+            }
+        }
+        // Let running checks finish briefly so their results are not lost.
+        let deadline = Instant::now() + self.config.shutdown_grace;
+        while self.running_checks > 0 {
+            match tokio::time::timeout_at(deadline, completions.recv()).await {
+                Ok(Some(done)) => self.on_completion(done).await,
+                _ => break,
+            }
+        }
+        if self.running_checks > 0 {
+            tracing::warn!(
+                running = self.running_checks,
+                "shutting down with checks still running; their results are dropped"
+            );
+        }
+    }
+
+    fn insert(
+        &mut self,
+        monitor: Monitor,
+        runtime: MonitorRuntime,
+        last_checked_at: Option<Timestamp>,
+    ) {
+        let now = self.clock.now();
+        let push = matches!(monitor.spec.kind, MonitorKind::Push(_)).then(|| PushTrack {
+            last_seen: last_checked_at.unwrap_or(now).min(now),
+            started_at: None,
+        });
+        self.register_token(&monitor);
+        let id = monitor.id;
+        self.entries.insert(
+            id,
+            Entry {
+                monitor: Arc::new(monitor),
+                runtime,
+                spec_version: 0,
+                slot_token: 0,
+                running: false,
+                push,
+            },
+        );
+        self.schedule_first(id);
+    }
+
+    fn register_token(&self, monitor: &Monitor) {
+        if let MonitorKind::Push(PushSettings {
+            token: Some(token), ..
+        }) = &monitor.spec.kind
+        {
+            let mut tokens = self.push_tokens.write().unwrap_or_else(|p| p.into_inner());
+            tokens.insert(token.clone(), (monitor.team_id, monitor.id));
+        }
+    }
+
+    fn unregister_token(&self, monitor: &Monitor) {
+        if let MonitorKind::Push(PushSettings {
+            token: Some(token), ..
+        }) = &monitor.spec.kind
+        {
+            self.push_tokens
+                .write()
+                .unwrap_or_else(|p| p.into_inner())
+                .remove(token);
+        }
+    }
+
+    /// Puts a monitor's next event on the heap: its first slot, or its heartbeat deadline.
+    fn schedule_first(&mut self, id: MonitorId) {
+        let now = self.clock.now();
+        let Some(entry) = self.entries.get(&id) else {
+            return;
+        };
+        if entry.monitor.spec.paused {
+            return;
+        }
+        let at = match (&entry.monitor.spec.kind, &entry.push) {
+            (MonitorKind::Push(settings), Some(track)) => settings.deadline_after(track.last_seen),
+            _ => first_slot(id, entry.monitor.spec.interval.get(), now),
+        };
+        self.schedule_at(id, at);
+    }
+
+    fn schedule_at(&mut self, id: MonitorId, at: Timestamp) {
+        let Some(entry) = self.entries.get_mut(&id) else {
+            return;
+        };
+        entry.slot_token = entry.slot_token.wrapping_add(1);
+        self.queue
+            .push(Reverse((self.clock.instant_at(at), id, entry.slot_token)));
+    }
+
+    async fn dispatch_due(&mut self) {
+        let now = Instant::now();
+        while let Some(Reverse((due, id, token))) = self.queue.peek().copied() {
+            if due > now {
+                break;
+            }
+            self.queue.pop();
+            let live = self
+                .entries
+                .get(&id)
+                .is_some_and(|e| e.slot_token == token && !e.monitor.spec.paused);
+            if !live {
+                continue;
+            }
+            if self.entries[&id].push.is_some() {
+                self.check_push_deadline(id).await;
+            } else if self.entries[&id].running {
+                // Still running from the last slot: skip this slot rather than pile up.
+                self.stats.record_skip();
+                let interval = self.entries[&id].monitor.spec.interval.get();
+                self.schedule_at(id, next_slot(id, interval, self.clock.now()));
+            } else {
+                self.spawn_check(id, due);
+            }
+        }
+    }
+
+    fn spawn_check(&mut self, id: MonitorId, due: Instant) {
+        let entry = self.entries.get_mut(&id).expect("checked by caller");
+        entry.running = true;
+        self.running_checks += 1;
+        let monitor = entry.monitor.clone();
+        let spec_version = entry.spec_version;
+        let host_permits = monitor.spec.kind.target_host().map(|host| {
+            self.hosts
+                .entry(host.to_owned())
+                .or_insert_with(|| Arc::new(Semaphore::new(self.config.max_checks_per_host)))
+                .clone()
+        });
+        let (global, checker, stats, clock, done) = (
+            self.global.clone(),
+            self.checker.clone(),
+            self.stats.clone(),
+            self.clock,
+            self.completions.clone(),
+        );
+        let margin = self.config.hard_deadline_margin;
+        tokio::spawn(async move {
+            let _host = match host_permits {
+                Some(permits) => permits.acquire_owned().await.ok(),
+                None => None,
+            };
+            let _global = global.acquire_owned().await;
+            let started = Instant::now();
+            let started_wall = clock.wall_at(started);
+            stats.record_start(started_wall, started.saturating_duration_since(due));
+            let timeout = monitor.spec.timeout.get();
+            let check = AssertUnwindSafe(checker.check(&monitor.spec.kind, timeout)).catch_unwind();
+            let mut outcome = match tokio::time::timeout(timeout + margin, check).await {
+                Ok(Ok(outcome)) => outcome,
+                Ok(Err(_)) => CheckOutcome::down(
+                    started_wall,
+                    started.elapsed(),
+                    ErrorClass::Internal,
+                    "the check panicked (a bug; please report it)",
+                ),
+                Err(_) => CheckOutcome::down(
+                    started_wall,
+                    started.elapsed(),
+                    ErrorClass::Timeout,
+                    format!("no result within {}; check abandoned", monitor.spec.timeout),
+                ),
+            };
+            outcome.checked_at = started_wall;
+            let _ = done.send(Completion {
+                monitor: monitor.id,
+                spec_version,
+                outcome,
+            });
+        });
+    }
+
+    async fn on_completion(&mut self, done: Completion) {
+        self.running_checks -= 1;
+        let now = self.clock.now();
+        self.stats.record_completion(now);
+        let Some(entry) = self.entries.get_mut(&done.monitor) else {
+            return;
+        };
+        if entry.spec_version != done.spec_version {
+            return;
+        }
+        entry.running = false;
+        let kind = entry.monitor.spec.kind.name();
+        metrics::counter!("watchtower_checks_total", "kind" => kind, "result" => done.outcome.status.as_str()).increment(1);
+        metrics::histogram!("watchtower_check_duration_seconds", "kind" => kind)
+            .record(done.outcome.latency.as_secs_f64());
+        self.observe(done.monitor, done.outcome).await;
+        // A failure being confirmed is retried soon; anything else goes back to the cadence.
+        let Some(entry) = self.entries.get(&done.monitor) else {
+            return;
+        };
+        if entry.monitor.spec.paused {
+            return;
+        }
+        let spec = &entry.monitor.spec;
+        let next = if entry.runtime.is_retrying() {
+            now.plus(spec.retry_interval.get())
+        } else {
+            next_slot(done.monitor, spec.interval.get(), now)
+        };
+        self.schedule_at(done.monitor, next);
+    }
+
+    /// Runs a result through the state machine and hands result, change and runtime to the writer.
+    async fn observe(&mut self, id: MonitorId, outcome: CheckOutcome) {
+        let Some(entry) = self.entries.get_mut(&id) else {
+            return;
+        };
+        let policy = entry.monitor.spec.detection_policy();
+        let change = entry.runtime.observe(&outcome, policy);
+        if let Some(change) = &change {
+            self.stats.adjust_open_incidents(
+                i64::from(change.opens_incident) - i64::from(change.resolves_incident),
+            );
+        }
+        let team_id = entry.monitor.team_id;
+        let runtime = entry.runtime.clone();
+        if let Some(change) = &change {
+            tracing::info!(monitor = %id, from = %change.from, to = %change.to, cause = %change.cause, "state changed");
+        }
+        self.emit(WriteItem::Result(ResultRecord {
+            team_id,
+            monitor_id: id,
+            outcome: outcome.clone(),
+        }))
+        .await;
+        if let Some(change) = change {
+            self.emit(WriteItem::Change(ChangeRecord {
+                team_id,
+                monitor_id: id,
+                change,
+                outcome: Some(outcome),
+            }))
+            .await;
+        }
+        self.emit(WriteItem::Runtime(RuntimeRecord {
+            monitor_id: id,
+            runtime,
+        }))
+        .await;
+    }
+
+    async fn emit(&self, item: WriteItem) {
+        if self.output.send(item).await.is_err() {
+            tracing::error!("result writer is gone; a result was not stored");
+        }
+    }
+
+    async fn check_push_deadline(&mut self, id: MonitorId) {
+        let now = self.clock.now();
+        let entry = self.entries.get_mut(&id).expect("checked by caller");
+        let (MonitorKind::Push(settings), Some(track)) =
+            (&entry.monitor.spec.kind, &mut entry.push)
+        else {
+            return;
+        };
+        let deadline = settings.deadline_after(track.last_seen);
+        if now < deadline {
+            self.schedule_at(id, deadline);
+            return;
+        }
+        let expected = deadline.minus(settings.grace.get());
+        let message = format!(
+            "no ping received; one was expected by {expected} (grace {})",
+            settings.grace
+        );
+        // The missed slot becomes the reference for the next deadline.
+        track.last_seen = expected;
+        let next_deadline = settings
+            .deadline_after(expected)
+            .max(now.plus(std::time::Duration::from_millis(1)));
+        let outcome = CheckOutcome::down(
+            now,
+            std::time::Duration::ZERO,
+            ErrorClass::MissedPing,
+            message,
+        );
+        self.observe(id, outcome).await;
+        self.schedule_at(id, next_deadline);
+    }
+
+    async fn on_command(&mut self, command: Command) {
+        match command {
+            Command::Upsert(monitor) => self.upsert(*monitor).await,
+            Command::Remove(id) => {
+                if let Some(entry) = self.entries.remove(&id) {
+                    self.unregister_token(&entry.monitor);
+                }
+            }
+            Command::Ping { monitor, kind, at } => self.on_ping(monitor, kind, at).await,
+            Command::CheckNow(id) => {
+                if self
+                    .entries
+                    .get(&id)
+                    .is_some_and(|e| !e.running && !e.monitor.spec.paused && e.push.is_none())
+                {
+                    self.spawn_check(id, Instant::now());
+                }
+            }
+            Command::Shutdown => {}
+        }
+        self.stats.set_monitors(self.entries.len());
+    }
+
+    async fn upsert(&mut self, monitor: Monitor) {
+        let now = self.clock.now();
+        let id = monitor.id;
+        let Some(entry) = self.entries.get_mut(&id) else {
+            let runtime = if monitor.spec.paused {
+                MonitorRuntime::new_paused(now)
+            } else {
+                MonitorRuntime::new(now)
+            };
+            self.insert(monitor, runtime, None);
+            return;
+        };
+        let old = std::mem::replace(&mut entry.monitor, Arc::new(monitor));
+        entry.spec_version = entry.spec_version.wrapping_add(1);
+        entry.running = false;
+        let change = match (
+            entry.monitor.spec.paused,
+            entry.runtime.state == MonitorState::Paused,
+        ) {
+            (true, false) => entry.runtime.pause(now),
+            (false, true) => entry.runtime.resume(now),
+            _ => None,
+        };
+        entry.push = matches!(entry.monitor.spec.kind, MonitorKind::Push(_)).then(|| PushTrack {
+            last_seen: match (&entry.push, &change) {
+                (Some(track), None) => track.last_seen,
+                _ => now,
+            },
+            started_at: None,
+        });
+        let (team_id, runtime) = (entry.monitor.team_id, entry.runtime.clone());
+        let monitor = entry.monitor.clone();
+        self.unregister_token(&old);
+        self.register_token(&monitor);
+        if let Some(change) = change {
+            self.stats
+                .adjust_open_incidents(-i64::from(change.resolves_incident));
+            self.emit(WriteItem::Change(ChangeRecord {
+                team_id,
+                monitor_id: id,
+                change,
+                outcome: None,
+            }))
+            .await;
+            self.emit(WriteItem::Runtime(RuntimeRecord {
+                monitor_id: id,
+                runtime,
+            }))
+            .await;
+        }
+        self.schedule_first(id);
+    }
+
+    async fn on_ping(&mut self, id: MonitorId, kind: PingKind, at: Timestamp) {
+        let Some(entry) = self.entries.get_mut(&id) else {
+            return;
+        };
+        if entry.monitor.spec.paused {
+            return;
+        }
+        let Some(track) = entry.push.as_mut() else {
+            return;
+        };
+        let duration = match kind {
+            PingKind::Start => {
+                track.started_at = Some(at);
+                return;
+            }
+            _ => track
+                .started_at
+                .take()
+                .map(|started| at.since(started))
+                .unwrap_or_default(),
+        };
+        track.last_seen = at;
+        let outcome = match kind {
+            PingKind::Fail => CheckOutcome::down(
+                at,
+                duration,
+                ErrorClass::FailPing,
+                "the job reported a failure",
+            ),
+            _ => CheckOutcome::up(at, duration),
+        };
+        self.observe(id, outcome).await;
+        self.schedule_first(id);
+    }
+}

@@ -1,0 +1,42 @@
+//! The history chores: every minute, roll finished minutes, hours and days into rollups, and
+//! prune what is past its retention.
+
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+use watchtower_store::{Retention, Store};
+
+use crate::clock::Clock;
+
+/// Starts the chore loop; it stops when `stop` is cancelled.
+pub fn start(
+    store: Arc<dyn Store>,
+    clock: Clock,
+    retention: Retention,
+    every: Duration,
+    stop: CancellationToken,
+) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut ticker = tokio::time::interval(every);
+        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                _ = stop.cancelled() => return,
+                _ = ticker.tick() => {}
+            }
+            let now = clock.now();
+            match store.roll_up(now).await {
+                Ok(report) => tracing::debug!(?report, "rolled up history"),
+                Err(error) => tracing::warn!(%error, "rolling up history failed; will retry"),
+            }
+            match store.prune(now, &retention).await {
+                Ok(report) if report.raw_results + report.rollups > 0 => {
+                    tracing::info!(?report, "pruned history")
+                }
+                Ok(_) => {}
+                Err(error) => tracing::warn!(%error, "pruning history failed; will retry"),
+            }
+        }
+    })
+}

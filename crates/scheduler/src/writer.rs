@@ -1,0 +1,244 @@
+//! The batching writer: results, runtimes and state changes arrive one by one and are written in
+//! one transaction per batch, at least every `flush_interval`, so a result taken by the scheduler is
+//! durable within a second. While the database is away they wait in a bounded buffer and are
+//! written, in order, when it returns.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::Duration;
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+use tokio::time::{Instant, MissedTickBehavior};
+use watchtower_core::MonitorId;
+use watchtower_store::{ChangeRecord, ResultBatch, ResultRecord, RuntimeRecord, Store, StoreError};
+
+/// One thing to persist.
+#[derive(Debug, Clone)]
+pub enum WriteItem {
+    Result(ResultRecord),
+    Change(ChangeRecord),
+    Runtime(RuntimeRecord),
+}
+
+#[derive(Debug, Clone)]
+pub struct WriterConfig {
+    pub flush_interval: Duration,
+    /// Results per transaction at most.
+    pub max_batch: usize,
+    /// Results held while the database is unavailable; the oldest are dropped beyond it (state
+    /// changes never are).
+    pub max_buffered_results: usize,
+    /// How long the final flush at shutdown keeps retrying an unavailable database.
+    pub shutdown_retry_for: Duration,
+}
+
+impl Default for WriterConfig {
+    fn default() -> Self {
+        Self {
+            flush_interval: Duration::from_millis(250),
+            max_batch: 5_000,
+            max_buffered_results: 500_000,
+            shutdown_retry_for: Duration::from_secs(10),
+        }
+    }
+}
+
+/// Figures about the writer, shared with the health endpoint.
+#[derive(Debug, Default)]
+pub struct WriterStats {
+    pub healthy: AtomicBool,
+    pub buffered_results: AtomicU64,
+    pub written_results: AtomicU64,
+    pub dropped_results: AtomicU64,
+    pub failed_writes: AtomicU64,
+}
+
+/// The running writer.
+pub struct WriterHandle {
+    join: JoinHandle<()>,
+    pub stats: Arc<WriterStats>,
+}
+
+impl WriterHandle {
+    /// Waits until every item sent before all senders were dropped is written (or given up on).
+    pub async fn finish(self) {
+        if let Err(error) = self.join.await {
+            tracing::error!(%error, "result writer stopped abnormally");
+        }
+    }
+}
+
+/// Starts result writers.
+pub struct ResultWriter;
+
+impl ResultWriter {
+    /// Starts the writer; it runs until every sender of the returned channel is dropped.
+    pub fn start(
+        store: Arc<dyn Store>,
+        config: WriterConfig,
+    ) -> (mpsc::Sender<WriteItem>, WriterHandle) {
+        let (sender, receiver) = mpsc::channel(65_536);
+        let stats = Arc::new(WriterStats {
+            healthy: AtomicBool::new(true),
+            ..WriterStats::default()
+        });
+        let join = tokio::spawn(run(store, config, receiver, stats.clone()));
+        (sender, WriterHandle { join, stats })
+    }
+}
+
+/// Items collected since the last write, with runtimes reduced to the latest per monitor.
+#[derive(Default)]
+struct Pending {
+    results: Vec<ResultRecord>,
+    changes: Vec<ChangeRecord>,
+    runtimes: HashMap<MonitorId, RuntimeRecord>,
+}
+
+impl Pending {
+    fn add(&mut self, item: WriteItem) {
+        match item {
+            WriteItem::Result(result) => self.results.push(result),
+            WriteItem::Change(change) => self.changes.push(change),
+            WriteItem::Runtime(runtime) => {
+                self.runtimes.insert(runtime.monitor_id, runtime);
+            }
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.results.is_empty() && self.changes.is_empty() && self.runtimes.is_empty()
+    }
+
+    /// Puts a failed batch back in front of what arrived since, keeping the order of changes.
+    fn requeue(&mut self, failed: ResultBatch) {
+        let newer_results = std::mem::replace(&mut self.results, failed.results);
+        self.results.extend(newer_results);
+        let newer_changes = std::mem::replace(&mut self.changes, failed.changes);
+        self.changes.extend(newer_changes);
+        for runtime in failed.runtimes {
+            self.runtimes.entry(runtime.monitor_id).or_insert(runtime);
+        }
+    }
+
+    /// Takes up to `max` results (and every change and runtime) as one batch.
+    fn take_batch(&mut self, max: usize) -> ResultBatch {
+        let results = if self.results.len() > max {
+            let rest = self.results.split_off(max);
+            std::mem::replace(&mut self.results, rest)
+        } else {
+            std::mem::take(&mut self.results)
+        };
+        ResultBatch {
+            results,
+            changes: std::mem::take(&mut self.changes),
+            runtimes: std::mem::take(&mut self.runtimes).into_values().collect(),
+        }
+    }
+
+    /// Drops the oldest results beyond `max`; returns how many.
+    fn enforce_bound(&mut self, max: usize) -> usize {
+        let excess = self.results.len().saturating_sub(max);
+        self.results.drain(..excess);
+        excess
+    }
+}
+
+type WriteTask = JoinHandle<(ResultBatch, Result<(), StoreError>)>;
+
+async fn run(
+    store: Arc<dyn Store>,
+    config: WriterConfig,
+    mut receiver: mpsc::Receiver<WriteItem>,
+    stats: Arc<WriterStats>,
+) {
+    let mut pending = Pending::default();
+    let mut in_flight: Option<WriteTask> = None;
+    let mut open = true;
+    let mut consecutive_failures = 0u32;
+    let mut retry_at = Instant::now();
+    let mut last_flush = Instant::now();
+    let mut closed_at: Option<Instant> = None;
+    let mut ticker = tokio::time::interval(config.flush_interval / 2);
+    ticker.set_missed_tick_behavior(MissedTickBehavior::Delay);
+
+    loop {
+        tokio::select! {
+            biased;
+            finished = async { in_flight.as_mut().expect("guarded").await }, if in_flight.is_some() => {
+                in_flight = None;
+                let (batch, outcome) = finished.unwrap_or_else(|error| {
+                    (ResultBatch::default(), Err(StoreError::Unavailable(format!("write task failed: {error}"))))
+                });
+                match outcome {
+                    Ok(()) => {
+                        consecutive_failures = 0;
+                        stats.healthy.store(true, Ordering::Relaxed);
+                        stats.written_results.fetch_add(batch.results.len() as u64, Ordering::Relaxed);
+                    }
+                    Err(error) => {
+                        consecutive_failures += 1;
+                        stats.healthy.store(false, Ordering::Relaxed);
+                        stats.failed_writes.fetch_add(1, Ordering::Relaxed);
+                        let backoff = Duration::from_millis(100 * 2u64.pow(consecutive_failures.min(6)));
+                        tracing::warn!(%error, results = batch.results.len(), retry_in_ms = backoff.as_millis() as u64,
+                            "writing results failed; keeping them to retry");
+                        retry_at = Instant::now() + backoff;
+                        pending.requeue(batch);
+                    }
+                }
+            }
+            item = receiver.recv(), if open => match item {
+                Some(item) => pending.add(item),
+                None => {
+                    open = false;
+                    closed_at = Some(Instant::now());
+                }
+            },
+            _ = ticker.tick() => {}
+        }
+
+        let dropped = pending.enforce_bound(config.max_buffered_results);
+        if dropped > 0 {
+            stats
+                .dropped_results
+                .fetch_add(dropped as u64, Ordering::Relaxed);
+            tracing::error!(
+                dropped,
+                "result buffer full while the database is unavailable; oldest results dropped"
+            );
+        }
+        stats
+            .buffered_results
+            .store(pending.results.len() as u64, Ordering::Relaxed);
+
+        let now = Instant::now();
+        let due = pending.results.len() >= config.max_batch
+            || now.duration_since(last_flush) >= config.flush_interval
+            || !open;
+        if in_flight.is_none() && !pending.is_empty() && due && now >= retry_at {
+            let batch = pending.take_batch(config.max_batch);
+            let store = store.clone();
+            last_flush = now;
+            in_flight = Some(tokio::spawn(async move {
+                let outcome = store.record_batch(&batch).await;
+                (batch, outcome)
+            }));
+        }
+
+        if !open && in_flight.is_none() {
+            let gave_up = closed_at.is_some_and(|at| at.elapsed() > config.shutdown_retry_for);
+            if pending.is_empty() || gave_up {
+                if gave_up {
+                    tracing::error!(
+                        results = pending.results.len(),
+                        changes = pending.changes.len(),
+                        "database still unavailable at shutdown; these were not written"
+                    );
+                }
+                return;
+            }
+        }
+    }
+}

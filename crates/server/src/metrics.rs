@@ -1,0 +1,49 @@
+//! `/metrics` in the Prometheus text format. Labels stay bounded: kinds and results, never URLs.
+
+use crate::AppState;
+use axum::extract::State;
+use axum::http::header;
+use axum::response::IntoResponse;
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
+use std::sync::OnceLock;
+
+static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
+
+/// Installs the process-wide metrics recorder once and returns its handle (later calls, e.g. from
+/// several test servers in one process, share it).
+pub fn install_metrics_recorder() -> PrometheusHandle {
+    HANDLE
+        .get_or_init(|| {
+            let latency_buckets = [
+                0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
+            ];
+            let recorder = PrometheusBuilder::new()
+                .set_buckets_for_metric(Matcher::Suffix("_seconds".into()), &latency_buckets)
+                .expect("static buckets are valid")
+                .build_recorder();
+            let handle = recorder.handle();
+            if metrics::set_global_recorder(recorder).is_err() {
+                tracing::warn!("a metrics recorder was already installed; /metrics may be empty");
+            }
+            handle
+        })
+        .clone()
+}
+
+pub(crate) async fn render(State(state): State<AppState>) -> impl IntoResponse {
+    // Gauges read on demand, so a scrape always sees current values.
+    crate::health::database(&state).await;
+    let stats = state
+        .scheduler
+        .stats
+        .snapshot(state.scheduler.clock().now());
+    metrics::gauge!("watchtower_scheduler_monitors").set(stats.monitors as f64);
+    metrics::gauge!("watchtower_open_incidents").set(stats.open_incidents as f64);
+    if let Some(p99) = stats.lag_p99_ms {
+        metrics::gauge!("watchtower_scheduler_lag_p99_seconds").set(f64::from(p99) / 1000.0);
+    }
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        state.metrics.render(),
+    )
+}

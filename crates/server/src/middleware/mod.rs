@@ -1,0 +1,3 @@
+//! Middleware, one file each.
+
+pub mod security_headers;

@@ -98,9 +98,7 @@ async fn follow(
             target = next;
             continue;
         }
-        let body =
-            connection::read_body(response.into_body(), prober.max_body_bytes, deadline, hop)
-                .await?;
+        let body = connection::read_body(response, prober.max_body_bytes, deadline, hop).await?;
         return Ok(Final { body });
     }
 }

@@ -123,3 +123,25 @@ impl Prober {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_prober_is_built_outside_a_runtime_and_shared_across_threads() {
+        fn assert_send_sync<T: Send + Sync>(_: &T) {}
+        let prober = Prober::new(ProberOptions::default());
+        assert_send_sync(&prober);
+        assert_eq!(prober.max_body_bytes, 1024 * 1024);
+    }
+
+    #[test]
+    fn an_invalid_user_agent_falls_back_to_the_default() {
+        let prober = Prober::new(ProberOptions {
+            user_agent: "bad\nagent".into(),
+            ..ProberOptions::default()
+        });
+        assert_eq!(prober.user_agent, "WatchTower (uptime monitor)");
+    }
+}

@@ -174,11 +174,13 @@ pub(super) struct ReadBody {
 /// an error and drops the frame that crossed the limit, where a monitor wants the first `limit`
 /// bytes and to treat a big body as a big body, not a failure.
 pub(super) async fn read_body(
-    mut body: Incoming,
+    response: Response<Incoming>,
     limit: usize,
     deadline: &Deadline,
     hop: &mut Hop,
 ) -> Result<ReadBody, Failure> {
+    let close_delimited = is_close_delimited(&response);
+    let mut body = response.into_body();
     let started = Instant::now();
     let mut bytes = Vec::new();
     let mut truncated = false;
@@ -197,17 +199,42 @@ pub(super) async fn read_body(
         }
         Ok::<(), hyper::Error>(())
     };
-    deadline
-        .run("the response body", reading)
-        .await?
-        .map_err(|error| {
-            Failure::new(
+    match deadline.run("the response body", reading).await? {
+        Ok(()) => {}
+        // Many servers close a TLS connection without close_notify; for a body that ends when
+        // the connection does, that is its end, not a truncation (curl and browsers agree).
+        Err(error) if close_delimited && ends_without_close_notify(&error) => {}
+        Err(error) => {
+            return Err(Failure::new(
                 ErrorClass::Protocol,
                 format!("the response body was cut short: {}", describe(&error)),
-            )
-        })?;
+            ));
+        }
+    }
     hop.phases.download = Some(started.elapsed());
     Ok(ReadBody { bytes, truncated })
+}
+
+/// An HTTP/1 body with neither a length nor chunked encoding: it ends when the connection closes.
+fn is_close_delimited(response: &Response<Incoming>) -> bool {
+    let headers = response.headers();
+    response.version() < hyper::Version::HTTP_2
+        && !headers.contains_key(hyper::header::CONTENT_LENGTH)
+        && !headers
+            .get_all(hyper::header::TRANSFER_ENCODING)
+            .iter()
+            .any(|value| value.as_bytes().eq_ignore_ascii_case(b"chunked"))
+}
+
+fn ends_without_close_notify(error: &hyper::Error) -> bool {
+    let mut source = std::error::Error::source(error);
+    while let Some(cause) = source {
+        if let Some(io) = cause.downcast_ref::<std::io::Error>() {
+            return io.kind() == std::io::ErrorKind::UnexpectedEof;
+        }
+        source = cause.source();
+    }
+    false
 }
 
 fn request_failure(error: hyper::Error) -> Failure {

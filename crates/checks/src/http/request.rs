@@ -106,8 +106,12 @@ impl Target {
         h2: bool,
     ) -> Result<Request<Full<Bytes>>, Failure> {
         let internal = |message: String| Failure::new(ErrorClass::Internal, message);
+        let mut absolute = self.url.clone();
+        // Credentials in the URL become basic auth below, never part of the request target.
+        let _ = absolute.set_username("");
+        let _ = absolute.set_password(None);
         let uri = if h2 {
-            self.url.as_str()
+            absolute.as_str()
         } else {
             match &self.url[Position::BeforePath..Position::AfterQuery] {
                 "" => "/",
@@ -145,8 +149,8 @@ impl Target {
             headers.insert(name, value);
         }
         if self.same_origin {
-            if let Some(auth) = &settings.auth {
-                headers.insert(header::AUTHORIZATION, authorization(auth)?);
+            if let Some(auth) = settings.auth.clone().or_else(|| url_credentials(&self.url)) {
+                headers.insert(header::AUTHORIZATION, authorization(&auth)?);
             }
         } else {
             for name in CREDENTIALS {
@@ -155,6 +159,22 @@ impl Target {
         }
         Ok(request)
     }
+}
+
+/// `http://user:pass@host/` as basic auth, percent-decoded.
+fn url_credentials(url: &Url) -> Option<HttpAuth> {
+    if url.username().is_empty() {
+        return None;
+    }
+    let decode = |text: &str| {
+        percent_encoding::percent_decode_str(text)
+            .decode_utf8_lossy()
+            .into_owned()
+    };
+    Some(HttpAuth::Basic {
+        username: decode(url.username()),
+        password: decode(url.password().unwrap_or_default()),
+    })
 }
 
 fn authorization(auth: &HttpAuth) -> Result<HeaderValue, Failure> {

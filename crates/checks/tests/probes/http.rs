@@ -270,3 +270,42 @@ async fn a_push_monitor_is_not_probed() {
     assert_eq!(outcome.status, CheckStatus::Down);
     assert_eq!(outcome.error_class, Some(ErrorClass::Internal));
 }
+
+#[tokio::test]
+async fn credentials_in_the_url_become_basic_auth() {
+    let server = serve_http().await;
+    let url = format!("http://watch:t%40wer@127.0.0.1:{}/echo", server.port());
+    let outcome = prober()
+        .check(
+            &kind(json!({"kind": "http", "url": url,
+                         // base64("watch:t@wer")
+                         "keyword": "authorization: Basic d2F0Y2g6dEB3ZXI="})),
+            TIMEOUT,
+        )
+        .await;
+    assert_eq!(outcome.status, CheckStatus::Up, "{outcome:?}");
+}
+
+#[tokio::test]
+async fn a_body_shorter_than_its_length_is_a_protocol_error() {
+    let server = serve_raw(|mut stream| async move {
+        let mut request = [0u8; 4096];
+        let _ = tokio::io::AsyncReadExt::read(&mut stream, &mut request).await;
+        let _ = stream
+            .write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nshort")
+            .await;
+    })
+    .await;
+    let outcome = prober()
+        .check(
+            &kind(json!({"kind": "http", "url": server.url("http", "/")})),
+            TIMEOUT,
+        )
+        .await;
+    assert_eq!(
+        outcome.error_class,
+        Some(ErrorClass::Protocol),
+        "{outcome:?}"
+    );
+    assert!(outcome.message.unwrap_or_default().contains("cut short"));
+}

@@ -1,8 +1,9 @@
 //! HTTPS and the TLS monitor against servers with certificates from a test CA of known expiry.
 
-use crate::support::{TestCa, kind, prober, serve_https};
+use crate::support::{TestCa, kind, prober, serve_https, serve_raw, tls_acceptor};
 use serde_json::json;
 use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use watchtower_core::{CheckStatus, ErrorClass};
 
 const TIMEOUT: Duration = Duration::from_secs(5);
@@ -184,4 +185,37 @@ async fn the_tls_monitor_reports_expiry() {
         .await;
     assert_eq!(wrong_name.status, CheckStatus::Down, "{wrong_name:?}");
     assert_eq!(wrong_name.error_class, Some(ErrorClass::Tls));
+}
+
+#[tokio::test]
+async fn a_body_ended_by_closing_tls_without_close_notify_is_complete() {
+    let ca = TestCa::new("WatchTower Test CA");
+    let acceptor = tls_acceptor(&ca.leaf(-1, 90), H1);
+    let server = serve_raw(move |stream| {
+        let acceptor = acceptor.clone();
+        async move {
+            let Ok(mut tls) = acceptor.accept(stream).await else {
+                return;
+            };
+            let mut request = [0u8; 4096];
+            let _ = tls.read(&mut request).await;
+            let _ = tls
+                .write_all(b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\nclose-delimited body")
+                .await;
+            let _ = tls.flush().await;
+            // Drop the TCP connection without sending close_notify, as many servers do.
+            let (tcp, _session) = tls.into_inner();
+            drop(tcp);
+        }
+    })
+    .await;
+    let outcome = ca
+        .prober()
+        .check(
+            &kind(json!({"kind": "http", "url": server.url("https", "/"), "keyword": "close-delimited body"})),
+            TIMEOUT,
+        )
+        .await;
+    assert_eq!(outcome.status, CheckStatus::Up, "{outcome:?}");
+    assert_eq!(outcome.size, Some("close-delimited body".len() as u64));
 }

@@ -131,3 +131,30 @@ async fn without_following_a_redirect_is_judged_by_its_status() {
         .await;
     assert_eq!(accepted.status, CheckStatus::Up, "{accepted:?}");
 }
+
+#[tokio::test]
+async fn credentials_follow_a_redirect_only_within_the_origin() {
+    let first = serve_http().await;
+    let other = serve_http().await;
+    let prober = prober();
+    let same = prober
+        .check(
+            &kind(
+                json!({"kind": "http", "url": first.url("http", "/same-origin"),
+                         "auth": {"bearer": "t0ken"}, "keyword": "authorization: Bearer t0ken"}),
+            ),
+            TIMEOUT,
+        )
+        .await;
+    assert_eq!(same.status, CheckStatus::Up, "{same:?}");
+    let elsewhere = format!("/elsewhere/{}", other.port());
+    let cross = prober
+        .check(
+            &kind(json!({"kind": "http", "url": first.url("http", &elsewhere),
+                         "auth": {"bearer": "t0ken"}, "headers": {"Authorization": "Bearer h34der"},
+                         "keyword": "authorization: -\n"})),
+            TIMEOUT,
+        )
+        .await;
+    assert_eq!(cross.status, CheckStatus::Up, "{cross:?}");
+}

@@ -74,16 +74,7 @@ pub async fn serve_http() -> Server {
 
 /// The test app over TLS with `certificate`, offering `alpn` (h2 and/or http/1.1).
 pub async fn serve_https(certificate: &ServerCertificate, alpn: &[&[u8]]) -> Server {
-    let mut config = rustls::ServerConfig::builder_with_provider(Arc::new(
-        rustls::crypto::aws_lc_rs::default_provider(),
-    ))
-    .with_safe_default_protocol_versions()
-    .expect("versions")
-    .with_no_client_auth()
-    .with_single_cert(certificate.chain.clone(), certificate.key.clone_key())
-    .expect("server certificate");
-    config.alpn_protocols = alpn.iter().map(|protocol| protocol.to_vec()).collect();
-    let acceptor = TlsAcceptor::from(Arc::new(config));
+    let acceptor = tls_acceptor(certificate, alpn);
     serve_raw(move |stream| {
         let acceptor = acceptor.clone();
         async move {
@@ -96,6 +87,20 @@ pub async fn serve_https(certificate: &ServerCertificate, alpn: &[&[u8]]) -> Ser
         }
     })
     .await
+}
+
+/// A TLS acceptor presenting `certificate` and offering `alpn`.
+pub fn tls_acceptor(certificate: &ServerCertificate, alpn: &[&[u8]]) -> TlsAcceptor {
+    let mut config = rustls::ServerConfig::builder_with_provider(Arc::new(
+        rustls::crypto::aws_lc_rs::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .expect("versions")
+    .with_no_client_auth()
+    .with_single_cert(certificate.chain.clone(), certificate.key.clone_key())
+    .expect("server certificate");
+    config.alpn_protocols = alpn.iter().map(|protocol| protocol.to_vec()).collect();
+    TlsAcceptor::from(Arc::new(config))
 }
 
 /// The routes the HTTP tests probe.
@@ -158,6 +163,8 @@ async fn app(request: Request<Incoming>) -> Result<Response<Full<Bytes>>, Infall
         ["relative", "b"] => redirect(307, "c?x=1".into()),
         ["relative", "c"] => reply(200, Bytes::from_static(b"relative landed")),
         ["absolute"] => redirect(301, format!("http://{host}/ok")),
+        ["elsewhere", port] => redirect(302, format!("http://127.0.0.1:{port}/echo")),
+        ["same-origin"] => redirect(302, "/echo".into()),
         ["loop"] => redirect(302, "/loop".into()),
         ["see-other"] => redirect(303, "/echo".into()),
         ["echo"] => reply(

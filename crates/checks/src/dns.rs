@@ -71,7 +71,7 @@ pub(crate) async fn probe_dns(
 }
 
 /// A resolver for one query: the given nameserver (or the system's), no cache, no hosts file,
-/// tries split so that every retry ends before the deadline.
+/// and a retry that fits in the deadline.
 fn build_resolver(
     nameserver: Option<SocketAddr>,
     remaining: Duration,
@@ -96,8 +96,10 @@ fn build_resolver(
     };
     options.cache_size = 0;
     options.use_hosts_file = ResolveHosts::Never;
+    // Two tries, the second starting at 60% of the budget: a lost UDP packet is retried, and a
+    // silent server runs into the check's deadline (one clear timeout) before hickory gives up.
     options.attempts = 2;
-    options.timeout = (remaining / 2).max(Duration::from_millis(50));
+    options.timeout = remaining.mul_f64(0.6).max(Duration::from_millis(50));
     options.server_ordering_strategy = ServerOrderingStrategy::UserProvidedOrder;
     let mut builder = TokioResolver::builder_with_config(config, TokioRuntimeProvider::default());
     *builder.options_mut() = options;

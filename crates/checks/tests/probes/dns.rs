@@ -196,11 +196,14 @@ async fn a_silent_resolver_costs_one_timeout() {
         started.elapsed()
     );
     assert_eq!(outcome.status, CheckStatus::Down, "{outcome:?}");
-    assert!(
-        matches!(
-            outcome.error_class,
-            Some(ErrorClass::Timeout | ErrorClass::Dns)
-        ),
+    assert_eq!(
+        outcome.error_class,
+        Some(ErrorClass::Timeout),
         "{outcome:?}"
+    );
+    let message = outcome.message.unwrap_or_default();
+    assert!(
+        message.starts_with("timed out after 1s waiting for the A answer"),
+        "{message}"
     );
 }

@@ -131,18 +131,45 @@ impl Scheduler {
             push_tokens: push_tokens.clone(),
             running_checks: 0,
         };
+        let mut startup_items = Vec::new();
         for scheduled in monitors {
+            let ScheduledMonitor {
+                monitor,
+                mut runtime,
+                last_checked_at,
+            } = scheduled;
+            // A file applied while the scheduler was down may have paused or resumed a monitor.
+            let now = clock.now();
+            let change = match (monitor.spec.paused, runtime.state == MonitorState::Paused) {
+                (true, false) => runtime.pause(now),
+                (false, true) => runtime.resume(now),
+                _ => None,
+            };
+            if let Some(change) = change {
+                let (team_id, monitor_id) = (monitor.team_id, monitor.id);
+                startup_items.push(WriteItem::Change(ChangeRecord {
+                    team_id,
+                    monitor_id,
+                    change,
+                    outcome: None,
+                }));
+                startup_items.push(WriteItem::Runtime(RuntimeRecord {
+                    monitor_id,
+                    runtime: runtime.clone(),
+                }));
+            }
             engine
                 .stats
-                .adjust_open_incidents(i64::from(scheduled.runtime.incident_open));
-            engine.insert(
-                scheduled.monitor,
-                scheduled.runtime,
-                scheduled.last_checked_at,
-            );
+                .adjust_open_incidents(i64::from(runtime.incident_open));
+            engine.insert(monitor, runtime, last_checked_at);
         }
         engine.stats.set_monitors(engine.entries.len());
-        let join = tokio::spawn(engine.run(command_receiver, completion_receiver));
+        let join = tokio::spawn(async move {
+            for item in startup_items {
+                engine.emit(item).await;
+            }
+            engine.run(command_receiver, completion_receiver).await
+        });
         (
             SchedulerHandle {
                 commands,
@@ -501,6 +528,8 @@ impl Engine {
             Command::Remove(id) => {
                 if let Some(entry) = self.entries.remove(&id) {
                     self.unregister_token(&entry.monitor);
+                    self.stats
+                        .adjust_open_incidents(-i64::from(entry.runtime.incident_open));
                 }
             }
             Command::Ping { monitor, kind, at } => self.on_ping(monitor, kind, at).await,

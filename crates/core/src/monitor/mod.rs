@@ -33,7 +33,7 @@ const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "lowercase")]
 pub enum MonitorKind {
-    Http(HttpSettings),
+    Http(Box<HttpSettings>),
     Tcp(TcpSettings),
     Ping(PingSettings),
     Dns(DnsSettings),
@@ -111,7 +111,9 @@ impl MonitorSpec {
             fields.problem("name", "must be at most 200 characters");
         }
         let kind = match fields.required_string("kind").as_deref() {
-            Some("http") => http::parse_http(&mut fields).map(MonitorKind::Http),
+            Some("http") => {
+                http::parse_http(&mut fields).map(|http| MonitorKind::Http(Box::new(http)))
+            }
             Some("tcp") => network::parse_tcp(&mut fields).map(MonitorKind::Tcp),
             Some("ping") => network::parse_ping(&mut fields).map(MonitorKind::Ping),
             Some("dns") => network::parse_dns(&mut fields).map(MonitorKind::Dns),

@@ -1,1 +1,18 @@
-//! placeholder
+//! Test-only helpers: fresh databases on every backend, local target servers that can be stopped
+//! and started again on the same port, and the `watchtower` process run for real.
+
+pub mod database;
+pub mod process;
+pub mod target;
+
+pub use database::TestDatabase;
+pub use process::WatchtowerProcess;
+pub use target::TargetServer;
+
+/// A free TCP port on 127.0.0.1 (bound, then released for the caller to use).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .map(|address| address.port())
+        .expect("the loopback interface has free ports")
+}

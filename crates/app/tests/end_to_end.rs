@@ -1,0 +1,179 @@
+//! The `watchtower` process run for real against a local target: the target stops, an incident
+//! opens; watchtower restarts, the same incident stays open; the target returns, the incident
+//! resolves once. On SQLite always, and on PostgreSQL when `TEST_DATABASE_URL` is set.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+use watchtower_core::{MonitorState, TeamId};
+use watchtower_store::{PageRequest, Store};
+use watchtower_testkit::{TargetServer, TestDatabase, WatchtowerProcess};
+
+const BINARY: &str = env!("CARGO_BIN_EXE_watchtower");
+
+fn write_config(dir: &Path, target_url: &str) -> std::path::PathBuf {
+    let path = dir.join("monitors.yaml");
+    let text = format!(
+        "monitors:\n  - key: target\n    name: Local target\n    kind: http\n    url: {target_url}\n    \
+         interval: 1s\n    timeout: 800ms\n    retries: 1\n    retry_interval: 1s\n    keyword: all good\n"
+    );
+    std::fs::write(&path, text).expect("config written");
+    path
+}
+
+/// Polls the database until the only monitor is in `state`, or fails with the process log.
+async fn wait_for_state(store: &dyn Store, state: MonitorState, process: &WatchtowerProcess) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let listing = store
+            .list_monitors(
+                TeamId::DEFAULT,
+                PageRequest {
+                    after: None,
+                    limit: 10,
+                },
+            )
+            .await
+            .unwrap();
+        if listing.first().is_some_and(|l| l.state == state) {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "monitor never reached {state}; log:\n{}",
+            process.log_text()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+async fn outage_opens_and_resolves_one_incident(database: TestDatabase) {
+    let dir = tempfile::tempdir().unwrap();
+    let target = TargetServer::start(0).await.unwrap();
+    let port = target.address.port();
+    let config = write_config(dir.path(), &target.url());
+    let config_arg = config.to_str().unwrap();
+    let store = watchtower_store::connect(&database.url).await.unwrap();
+
+    let process = WatchtowerProcess::serve(
+        Path::new(BINARY),
+        &database.url,
+        &["--config", config_arg],
+        dir.path(),
+    )
+    .await
+    .unwrap();
+    store.migrate().await.unwrap();
+    wait_for_state(store.as_ref(), MonitorState::Up, &process).await;
+    let monitor = store
+        .list_monitors(TeamId::DEFAULT, PageRequest::default())
+        .await
+        .unwrap()[0]
+        .monitor
+        .id;
+
+    // The target goes away: after a retry, DOWN is confirmed and one incident opens.
+    target.stop().await;
+    wait_for_state(store.as_ref(), MonitorState::Down, &process).await;
+    let incident = store
+        .open_incident(TeamId::DEFAULT, monitor)
+        .await
+        .unwrap()
+        .expect("an open incident");
+    assert!(
+        incident.cause.contains("connect"),
+        "cause: {}",
+        incident.cause
+    );
+
+    // A clean restart while DOWN neither forgets nor re-opens the incident.
+    let status = process.terminate().unwrap();
+    assert!(status.success(), "serve exited with {status}");
+    let process = WatchtowerProcess::serve(
+        Path::new(BINARY),
+        &database.url,
+        &["--config", config_arg],
+        dir.path(),
+    )
+    .await
+    .unwrap();
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let still_open = store
+        .open_incident(TeamId::DEFAULT, monitor)
+        .await
+        .unwrap()
+        .expect("still open");
+    assert_eq!(still_open.id, incident.id);
+    assert_eq!(
+        store
+            .incidents(TeamId::DEFAULT, Some(monitor), 10)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+
+    // The target returns on the same port: the incident resolves, once.
+    let target = TargetServer::start(port).await.unwrap();
+    wait_for_state(store.as_ref(), MonitorState::Up, &process).await;
+    let incidents = store
+        .incidents(TeamId::DEFAULT, Some(monitor), 10)
+        .await
+        .unwrap();
+    assert_eq!(incidents.len(), 1, "{incidents:?}");
+    assert!(incidents[0].resolved_at.is_some());
+    assert!(
+        store
+            .open_incident(TeamId::DEFAULT, monitor)
+            .await
+            .unwrap()
+            .is_none()
+    );
+
+    // Every state change was written as an event, in order.
+    let events: Vec<_> = store
+        .state_events(0, 100)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| (e.from, e.to))
+        .collect();
+    assert_eq!(
+        events,
+        [
+            (MonitorState::Pending, MonitorState::Up),
+            (MonitorState::Up, MonitorState::Down),
+            (MonitorState::Down, MonitorState::Up),
+        ]
+    );
+
+    // `watchtower status` reads the same database while serve runs.
+    let output = std::process::Command::new(BINARY)
+        .args(["status", "--json", "--database", &database.url])
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let rows: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(rows[0]["state"], "UP");
+    assert!(rows[0]["uptime_24h"].as_f64().unwrap() < 1.0);
+
+    assert!(process.terminate().unwrap().success());
+    target.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn outage_on_sqlite() {
+    outage_opens_and_resolves_one_incident(TestDatabase::sqlite()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn outage_on_postgres() {
+    let Ok(server) = std::env::var("TEST_DATABASE_URL") else {
+        eprintln!("TEST_DATABASE_URL is not set: skipping the PostgreSQL end-to-end test");
+        return;
+    };
+    outage_opens_and_resolves_one_incident(TestDatabase::postgres(&server).await.unwrap()).await;
+}

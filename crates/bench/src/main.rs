@@ -1,0 +1,51 @@
+//! `watchtower-bench`: measures WatchTower's speed, memory and storage on this machine with one
+//! command per figure (see docs/PERFORMANCE.md). All traffic stays on loopback; every loop is
+//! bounded in count and time.
+
+mod commands;
+mod database;
+mod farm;
+mod http_client;
+mod machine;
+mod monitors_file;
+mod prometheus;
+mod report;
+mod sampling;
+mod target_process;
+
+use clap::{Parser, Subcommand};
+
+/// Benchmarks of WatchTower Pro (issue 5).
+#[derive(Debug, Parser)]
+#[command(name = "watchtower-bench", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run `watchtower serve` against a local target farm: checks done vs scheduled, schedule lag,
+    /// CPU per check, RSS, start-up, restart and shutdown times, bytes per stored result.
+    Checks(commands::checks::ChecksArgs),
+    /// Write synthetic history through the store, then time uptime and list queries.
+    Backfill(commands::backfill::BackfillArgs),
+    /// Hammer `/api/push/{token}` with keep-alive clients and verify every ping was stored.
+    Push(commands::push::PushArgs),
+}
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    // Two workers: the machine has two cores and watchtower needs them too.
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    runtime.block_on(async {
+        match cli.command {
+            Command::Checks(args) => commands::checks::run(args).await,
+            Command::Backfill(args) => commands::backfill::run(args).await,
+            Command::Push(args) => commands::push::run(args).await,
+        }
+    })
+}

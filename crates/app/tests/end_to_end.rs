@@ -177,3 +177,103 @@ async fn outage_on_postgres() {
     };
     outage_opens_and_resolves_one_incident(TestDatabase::postgres(&server).await.unwrap()).await;
 }
+
+/// Polls `/api/health` until `accept` holds for its JSON, or fails with the process log.
+async fn wait_for_health(
+    process: &WatchtowerProcess,
+    what: &str,
+    accept: impl Fn(u16, &serde_json::Value) -> bool,
+) {
+    let client = reqwest::Client::new();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        if let Ok(response) = client
+            .get(format!("{}/api/health", process.base_url))
+            .send()
+            .await
+        {
+            let status = response.status().as_u16();
+            if let Ok(body) = response.json::<serde_json::Value>().await
+                && accept(status, &body)
+            {
+                return;
+            }
+        }
+        assert!(
+            Instant::now() < deadline,
+            "never saw {what}; log:\n{}",
+            process.log_text()
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// While PostgreSQL refuses connections, `/healthz` answers 503 and results wait in the buffer;
+/// when it returns, every buffered result is written.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn results_survive_a_database_outage_on_postgres() {
+    let Ok(server) = std::env::var("TEST_DATABASE_URL") else {
+        eprintln!("TEST_DATABASE_URL is not set: skipping the PostgreSQL outage test");
+        return;
+    };
+    let database = TestDatabase::postgres(&server).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let target = TargetServer::start(0).await.unwrap();
+    let config = write_config(dir.path(), &target.url());
+    let process = WatchtowerProcess::serve(
+        Path::new(BINARY),
+        &database.url,
+        &["--config", config.to_str().unwrap()],
+        dir.path(),
+    )
+    .await
+    .unwrap();
+    wait_for_health(&process, "a written result", |_, body| {
+        body["writer"]["written_results"].as_u64() > Some(0)
+    })
+    .await;
+
+    database.set_connections_allowed(false).await.unwrap();
+    let outage_start = watchtower_core::Timestamp::now();
+    let client = reqwest::Client::new();
+    let healthz = format!("{}/healthz", process.base_url);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while client.get(&healthz).send().await.unwrap().status() != 503 {
+        assert!(
+            Instant::now() < deadline,
+            "/healthz never answered 503; log:\n{}",
+            process.log_text()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    wait_for_health(&process, "buffered results", |status, body| {
+        status == 503 && body["writer"]["buffered_results"].as_u64() >= Some(3)
+    })
+    .await;
+    let outage_end = watchtower_core::Timestamp::now();
+
+    database.set_connections_allowed(true).await.unwrap();
+    wait_for_health(&process, "the buffer drained", |status, body| {
+        status == 200
+            && body["writer"]["buffered_results"].as_u64() == Some(0)
+            && body["writer"]["dropped_results"] == 0
+    })
+    .await;
+    let store = watchtower_store::connect(&database.url).await.unwrap();
+    let monitor = store
+        .list_monitors(TeamId::DEFAULT, PageRequest::default())
+        .await
+        .unwrap()[0]
+        .monitor
+        .id;
+    let during = store
+        .results(TeamId::DEFAULT, monitor, outage_start, outage_end, 1000)
+        .await
+        .unwrap();
+    assert!(
+        during.len() >= 3,
+        "results taken during the outage were written afterwards: {during:?}"
+    );
+    assert!(process.terminate().unwrap().success());
+    target.stop().await;
+}

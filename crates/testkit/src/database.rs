@@ -43,11 +43,27 @@ impl TestDatabase {
         })
     }
 
-    /// The PostgreSQL server URL and database name, when this is a PostgreSQL database.
-    pub fn postgres_parts(&self) -> Option<(&str, &str)> {
-        self.postgres
+    /// Simulates a PostgreSQL outage for this database only: refuses new connections and ends the
+    /// open ones (`false`), or lets connections in again (`true`).
+    pub async fn set_connections_allowed(&self, allowed: bool) -> anyhow::Result<()> {
+        let (server, name) = self
+            .postgres
             .as_ref()
-            .map(|(server, name)| (server.as_str(), name.as_str()))
+            .context("only a PostgreSQL database can be cut off")?;
+        let mut admin = sqlx::PgConnection::connect(server).await?;
+        let alter = format!("ALTER DATABASE {name} ALLOW_CONNECTIONS {allowed}");
+        sqlx::query(sqlx::AssertSqlSafe(alter))
+            .execute(&mut admin)
+            .await?;
+        if !allowed {
+            let terminate = format!(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}' AND pid <> pg_backend_pid()"
+            );
+            sqlx::query(sqlx::AssertSqlSafe(terminate))
+                .execute(&mut admin)
+                .await?;
+        }
+        Ok(())
     }
 }
 

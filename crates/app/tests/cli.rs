@@ -1,0 +1,140 @@
+//! The command line as scripts use it: exit codes, every problem listed with its place, nothing
+//! applied from a bad file, and a clear message when the database cannot be reached.
+
+use std::process::{Command, Output};
+use watchtower_core::TeamId;
+use watchtower_store::PageRequest;
+use watchtower_testkit::{TargetServer, TestDatabase};
+
+const BINARY: &str = env!("CARGO_BIN_EXE_watchtower");
+
+fn watchtower(args: &[&str]) -> Output {
+    Command::new(BINARY)
+        .args(args)
+        .output()
+        .expect("watchtower runs")
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+#[test]
+fn validate_lists_every_problem_with_its_line_and_exits_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("bad.yaml");
+    std::fs::write(
+        &file,
+        "monitors:\n  - key: web\n    name: Web\n    kind: http\n    url: nope\n    interval: 10q\n  - key: db\n    name: DB\n    kind: tcp\n    host: db\n",
+    )
+    .unwrap();
+    let output = watchtower(&["validate", file.to_str().unwrap()]);
+    assert_eq!(output.status.code(), Some(2));
+    let text = stderr(&output);
+    for expected in [
+        ":5:",
+        "monitors[0].url",
+        ":6:",
+        "monitors[0].interval",
+        "monitors[1].port: is required",
+        "3 problem(s)",
+    ] {
+        assert!(text.contains(expected), "missing {expected:?} in:\n{text}");
+    }
+}
+
+#[test]
+fn validate_accepts_the_shipped_example() {
+    let example = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../examples/watchtower.yaml"
+    );
+    let output = watchtower(&["validate", example]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(String::from_utf8_lossy(&output.stdout).contains("4 monitors, all valid"));
+}
+
+#[tokio::test]
+async fn a_bad_config_applies_nothing() {
+    let database = TestDatabase::sqlite();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("monitors.yaml");
+    std::fs::write(
+        &file,
+        "monitors:\n  - key: good\n    name: Good\n    kind: tcp\n    host: 127.0.0.1\n    port: 9\n  - key: bad\n    name: Bad\n    kind: tcp\n    host: 127.0.0.1\n",
+    )
+    .unwrap();
+    let output = watchtower(&[
+        "serve",
+        "--bind",
+        "127.0.0.1:0",
+        "--database",
+        &database.url,
+        "--config",
+        file.to_str().unwrap(),
+    ]);
+    assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
+    assert!(stderr(&output).contains("nothing was applied"));
+    let store = watchtower_store::connect(&database.url).await.unwrap();
+    store.migrate().await.unwrap();
+    assert!(
+        store
+            .list_monitors(TeamId::DEFAULT, PageRequest::default())
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+#[test]
+fn an_unreachable_database_is_a_clear_message_at_start_up() {
+    let port = watchtower_testkit::free_port();
+    let url = format!("postgres://postgres:secret@127.0.0.1:{port}/watchtower");
+    let output = watchtower(&["serve", "--bind", "127.0.0.1:0", "--database", &url]);
+    assert_eq!(output.status.code(), Some(1));
+    let text = stderr(&output);
+    assert!(
+        text.contains("cannot open the database") && text.contains("cannot reach PostgreSQL"),
+        "{text}"
+    );
+    assert!(
+        !text.contains("secret"),
+        "the password must not be printed: {text}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn check_exits_like_curl_f() {
+    let target = TargetServer::start(0).await.unwrap();
+    let url = target.url();
+    let up = tokio::task::spawn_blocking(move || watchtower(&["check", &url]))
+        .await
+        .unwrap();
+    assert_eq!(up.status.code(), Some(0), "{}", stderr(&up));
+    let printed = String::from_utf8_lossy(&up.stdout);
+    assert!(
+        printed.starts_with("UP ")
+            && printed.contains("first byte")
+            && printed.contains("HTTP 200"),
+        "{printed}"
+    );
+
+    let keyword = format!(
+        "{{kind: http, url: '{}', keyword: missing-text}}",
+        target.url()
+    );
+    let down = tokio::task::spawn_blocking(move || watchtower(&["check", "--json", &keyword]))
+        .await
+        .unwrap();
+    assert_eq!(down.status.code(), Some(1));
+    let result: serde_json::Value = serde_json::from_slice(&down.stdout).unwrap();
+    assert_eq!(
+        (result["status"].as_str(), result["error_class"].as_str()),
+        (Some("down"), Some("keyword"))
+    );
+
+    let bad = watchtower(&["check", "tcp://127.0.0.1"]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(stderr(&bad).contains("port"), "{}", stderr(&bad));
+    target.stop().await;
+}

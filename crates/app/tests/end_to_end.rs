@@ -277,3 +277,72 @@ async fn results_survive_a_database_outage_on_postgres() {
     assert!(process.terminate().unwrap().success());
     target.stop().await;
 }
+
+/// A database that turns read-only while serving: `/healthz` says so with 503 and results wait in
+/// the buffer until it accepts writes again. Starting on a read-only database is a clear error.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_read_only_database_on_postgres() {
+    let Ok(server) = std::env::var("TEST_DATABASE_URL") else {
+        eprintln!("TEST_DATABASE_URL is not set: skipping the PostgreSQL read-only test");
+        return;
+    };
+    let database = TestDatabase::postgres(&server).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let target = TargetServer::start(0).await.unwrap();
+    let config = write_config(dir.path(), &target.url());
+    let config_arg = config.to_str().unwrap();
+
+    database.set_read_only(true).await.unwrap();
+    let refused = std::process::Command::new(BINARY)
+        .args([
+            "serve",
+            "--bind",
+            "127.0.0.1:0",
+            "--database",
+            &database.url,
+            "--config",
+            config_arg,
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(refused.status.code(), Some(1));
+    let message = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        message.contains("cannot migrate the database") && message.contains("read-only"),
+        "{message}"
+    );
+
+    database.set_read_only(false).await.unwrap();
+    let process = WatchtowerProcess::serve(
+        Path::new(BINARY),
+        &database.url,
+        &["--config", config_arg],
+        dir.path(),
+    )
+    .await
+    .unwrap();
+    wait_for_health(&process, "a written result", |_, body| {
+        body["writer"]["written_results"].as_u64() > Some(0)
+    })
+    .await;
+    database.set_read_only(true).await.unwrap();
+    wait_for_health(&process, "writes refused", |status, body| {
+        status == 503
+            && body["writer"]["healthy"] == false
+            && body["writer"]["buffered_results"].as_u64() >= Some(2)
+    })
+    .await;
+    let healthz = reqwest::get(format!("{}/healthz", process.base_url))
+        .await
+        .unwrap();
+    assert_eq!(healthz.status(), 503);
+    assert!(healthz.text().await.unwrap().contains("refuses writes"));
+
+    database.set_read_only(false).await.unwrap();
+    wait_for_health(&process, "the buffer drained", |status, body| {
+        status == 200 && body["writer"]["buffered_results"].as_u64() == Some(0)
+    })
+    .await;
+    assert!(process.terminate().unwrap().success());
+    target.stop().await;
+}

@@ -76,10 +76,18 @@ pub(crate) async fn database(state: &AppState) -> DatabaseReport {
     }
 }
 
+/// 200 when the database answers and accepts the writer's batches; 503 otherwise (results then
+/// wait in the writer's bounded buffer).
 pub(crate) async fn healthz(State(state): State<AppState>) -> (StatusCode, &'static str) {
-    match database(&state).await.status {
-        "ok" => (StatusCode::OK, "ok\n"),
-        _ => (StatusCode::SERVICE_UNAVAILABLE, "database unavailable\n"),
+    if database(&state).await.status != "ok" {
+        (StatusCode::SERVICE_UNAVAILABLE, "database unavailable\n")
+    } else if !state.writer.healthy.load(Ordering::Relaxed) {
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "database refuses writes; results are buffered\n",
+        )
+    } else {
+        (StatusCode::OK, "ok\n")
     }
 }
 
@@ -91,7 +99,7 @@ pub(crate) async fn report(State(state): State<AppState>) -> (StatusCode, Json<H
         written_results: state.writer.written_results.load(Ordering::Relaxed),
         dropped_results: state.writer.dropped_results.load(Ordering::Relaxed),
     };
-    let healthy = database.status == "ok";
+    let healthy = database.status == "ok" && writer.healthy;
     let report = HealthReport {
         status: if healthy { "ok" } else { "degraded" },
         version: env!("CARGO_PKG_VERSION"),

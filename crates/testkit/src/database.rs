@@ -43,6 +43,28 @@ impl TestDatabase {
         })
     }
 
+    /// Makes this PostgreSQL database read-only (or writable again) for every new session, and ends
+    /// the open sessions so the change applies at once.
+    pub async fn set_read_only(&self, read_only: bool) -> anyhow::Result<()> {
+        let (server, name) = self
+            .postgres
+            .as_ref()
+            .context("only a PostgreSQL database can be made read-only")?;
+        let mut admin = sqlx::PgConnection::connect(server).await?;
+        let alter =
+            format!("ALTER DATABASE {name} SET default_transaction_read_only = {read_only}");
+        sqlx::query(sqlx::AssertSqlSafe(alter))
+            .execute(&mut admin)
+            .await?;
+        let terminate = format!(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}' AND pid <> pg_backend_pid()"
+        );
+        sqlx::query(sqlx::AssertSqlSafe(terminate))
+            .execute(&mut admin)
+            .await?;
+        Ok(())
+    }
+
     /// Simulates a PostgreSQL outage for this database only: refuses new connections and ends the
     /// open ones (`false`), or lets connections in again (`true`).
     pub async fn set_connections_allowed(&self, allowed: bool) -> anyhow::Result<()> {

@@ -34,6 +34,35 @@ fn read_path(dir: &str) -> Option<ProcReading> {
     })
 }
 
+/// CPU time of every process whose command name is `name` (e.g. all PostgreSQL backends), in
+/// milliseconds. Processes that end between readings drop out, so use it over short windows.
+pub fn cpu_of_processes_named(name: &str) -> f64 {
+    let Ok(entries) = fs::read_dir("/proc") else {
+        return 0.0;
+    };
+    let mut total = 0.0;
+    for entry in entries.flatten() {
+        let file_name = entry.file_name();
+        let Some(pid) = file_name
+            .to_str()
+            .filter(|n| n.bytes().all(|b| b.is_ascii_digit()))
+        else {
+            continue;
+        };
+        let comm = fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
+        if comm.trim_end() != name {
+            continue;
+        }
+        if let Some(ticks) = fs::read_to_string(format!("/proc/{pid}/stat"))
+            .ok()
+            .and_then(|stat| parse_cpu_ticks(&stat))
+        {
+            total += ticks as f64 * 1000.0 / ticks_per_second();
+        }
+    }
+    total
+}
+
 /// The kernel's high-water mark of resident memory (`VmHWM`), in bytes.
 pub fn peak_rss(pid: u32) -> Option<u64> {
     let status = fs::read_to_string(format!("/proc/{pid}/status")).ok()?;

@@ -65,6 +65,14 @@ pub fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
+/// A log file that outlives the run's temporary directory: `$TMPDIR/wt-bench-logs/<command>-<time>.log`.
+pub fn log_path(command: &str) -> anyhow::Result<PathBuf> {
+    let dir = std::env::temp_dir().join("wt-bench-logs");
+    std::fs::create_dir_all(&dir)?;
+    let stamp = watchtower_core::Timestamp::now().as_millis();
+    Ok(dir.join(format!("{command}-{stamp}.log")))
+}
+
 /// A free loopback port for watchtower to bind.
 pub fn free_port() -> anyhow::Result<SocketAddr> {
     let listener = std::net::TcpListener::bind("127.0.0.1:0")?;

@@ -10,7 +10,7 @@ use crate::machine::Machine;
 use crate::monitors_file::{self, CheckSettings};
 use crate::report::Report;
 use crate::sampling::{self, Sampler};
-use crate::target_process::{LaunchOptions, Watchtower, release_binary};
+use crate::target_process::{self, LaunchOptions, Watchtower, release_binary};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
@@ -128,7 +128,7 @@ pub async fn run(args: ChecksArgs) -> anyhow::Result<()> {
         database_url: database.url(),
         config: Some(config.clone()),
         extra_args: extra_args(&args),
-        log_file: work_dir.join("watchtower.log"),
+        log_file: target_process::log_path("checks")?,
         ready_timeout: READY_TIMEOUT,
     };
     let layout = farm.summary(0);
@@ -228,6 +228,7 @@ async fn measure_run(
     let cpu_at_ready = sampling::read(watchtower.pid).unwrap_or_default();
     let bench_at_ready = sampling::read_self();
     let seen_at_ready = farm.checks_seen();
+    let postgres_at_ready = sampling::cpu_of_processes_named("postgres");
     let start = Snapshot::take(watchtower.address).await?;
     let scheduled_after = wait_until_scheduled(&watchtower, args.monitors).await;
 
@@ -250,6 +251,7 @@ async fn measure_run(
     let cpu_at_end = sampling::read(watchtower.pid).unwrap_or_default();
     let bench_at_end = sampling::read_self();
     let seen_at_end = farm.checks_seen();
+    let postgres_at_end = sampling::cpu_of_processes_named("postgres");
     let end = Snapshot::take(watchtower.address).await?;
     let peak_rss_kernel = sampling::peak_rss(watchtower.pid);
     let samples = sampler.finish().await;
@@ -267,6 +269,7 @@ async fn measure_run(
         cpu_window_ms: cpu_at_end.cpu_ms - cpu_at_ready.cpu_ms,
         bench_cpu_setup_ms: bench_cpu_before_start,
         bench_cpu_window_ms: bench_at_end.cpu_ms - bench_at_ready.cpu_ms,
+        postgres_cpu_window_ms: postgres_at_end - postgres_at_ready,
         farm_checks_in_window: seen_at_end - seen_at_ready,
         checks_per_second: per_second,
         start,

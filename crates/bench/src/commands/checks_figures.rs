@@ -25,6 +25,9 @@ pub struct Measurements {
     pub bench_cpu_setup_ms: f64,
     /// The bench's CPU during the window: the farm serving every check.
     pub bench_cpu_window_ms: f64,
+    /// CPU of every `postgres` process on this machine during the window (zero on SQLite runs
+    /// unless another PostgreSQL is busy).
+    pub postgres_cpu_window_ms: f64,
     pub farm_checks_in_window: u64,
     pub checks_per_second: Vec<u64>,
     pub start: Snapshot,
@@ -155,6 +158,23 @@ pub fn figures(
         .at_most(0.3, "< 0.3 ms (next goal 0.15)")
         .note("= CPU seconds per 1,000 checks"),
     );
+    if args.database.starts_with("postgres") {
+        let server = completed
+            .filter(|&c| c > 0.0)
+            .map(|c| m.postgres_cpu_window_ms / c);
+        out.push(
+            Figure::new("PostgreSQL server CPU per check", server, "ms")
+                .note("every `postgres` process on the machine, other sessions' included"),
+        );
+        out.push(
+            Figure::new(
+                "watchtower + PostgreSQL CPU per check",
+                cpu_per_check.zip(server).map(|(a, b)| a + b),
+                "ms",
+            )
+            .note("compare with the SQLite run's CPU per check (target: within 1.5x)"),
+        );
+    }
     out.push(Figure::new(
         "watchtower CPU use",
         100.0 * m.cpu_window_ms / (m.measured_for_s * 1000.0),

@@ -8,7 +8,7 @@ use crate::machine::Machine;
 use crate::monitors_file;
 use crate::report::{Figure, Report, percentile};
 use crate::sampling;
-use crate::target_process::{LaunchOptions, Watchtower, release_binary};
+use crate::target_process::{self, LaunchOptions, Watchtower, release_binary};
 use serde::Serialize;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -77,7 +77,7 @@ pub async fn run(args: PushArgs) -> anyhow::Result<()> {
         database_url: database.url(),
         config: Some(config),
         extra_args: Vec::new(),
-        log_file: work_dir.join("watchtower.log"),
+        log_file: target_process::log_path("push")?,
         ready_timeout: Duration::from_secs(300),
     };
     let watchtower = Watchtower::start(&launch).await?;

@@ -80,6 +80,10 @@ pub struct ServeArgs {
     /// Checks running at once against one host.
     #[arg(long, env = "WATCHTOWER_MAX_CHECKS_PER_HOST", default_value_t = 64)]
     pub max_checks_per_host: usize,
+    /// Multi-tenant mode: checks may not connect to loopback, private, link-local, CGNAT or
+    /// cloud-metadata addresses (applied to the address actually connected to).
+    #[arg(long, env = "WATCHTOWER_MULTI_TENANT", default_value_t = false)]
+    pub multi_tenant: bool,
 }
 
 #[derive(Debug, clap::Args)]

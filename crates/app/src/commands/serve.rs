@@ -9,7 +9,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio_util::sync::CancellationToken;
-use watchtower_checks::{Prober, ProberOptions};
+use watchtower_checks::{AddressPolicy, Prober, ProberOptions};
 use watchtower_core::{TeamId, Timestamp};
 use watchtower_scheduler::{
     Clock, ProbeChecker, ResultWriter, Scheduler, SchedulerConfig, WriterConfig, housekeeping,
@@ -74,7 +74,15 @@ pub async fn run(args: ServeArgs) -> ExitCode {
     let metrics = install_metrics_recorder();
     let clock = Clock::system();
     let (results, writer) = ResultWriter::start(store.clone(), WriterConfig::default());
-    let prober = Prober::new(ProberOptions::default());
+    let address_policy = if args.multi_tenant {
+        AddressPolicy::PublicOnly
+    } else {
+        AddressPolicy::AllowAll
+    };
+    let prober = Prober::new(ProberOptions {
+        address_policy,
+        ..ProberOptions::default()
+    });
     let config = SchedulerConfig {
         max_concurrent_checks: args.max_concurrent_checks,
         max_checks_per_host: args.max_checks_per_host,

@@ -1,20 +1,26 @@
-//! WatchTower's domain: monitors and their kinds, check outcomes, the monitor state machine and
-//! incidents. No I/O lives here; every other crate speaks in these types.
+//! WatchTower's domain: monitors and their kinds, check outcomes, the monitor state machine,
+//! incidents, accounts, roles and plans. No I/O lives here; every other crate speaks in these types.
 
+pub mod access;
+pub mod account;
 pub mod duration;
 pub mod ids;
 pub mod incident;
 pub mod monitor;
 pub mod outcome;
+pub mod plan;
 pub mod state;
 pub mod time;
 pub mod validation;
 
+pub use access::{Action, ApiKeyScope, MembershipDenied, Role};
+pub use account::{Email, PasswordPolicy, TeamName};
 pub use duration::HumanDuration;
 pub use ids::{IncidentId, MonitorId, MonitorKey, TeamId};
 pub use incident::{Incident, StateChange};
 pub use monitor::{Monitor, MonitorKind, MonitorSpec};
 pub use outcome::{CertificateInfo, CheckOutcome, CheckStatus, ErrorClass, HttpPhases};
+pub use plan::{ChannelKind, Demand, Plan, PlanLimitExceeded, PlanLimits, PlanTable};
 pub use state::{DetectionPolicy, MonitorRuntime, MonitorState};
 pub use time::Timestamp;
 pub use validation::{FieldError, Problems};

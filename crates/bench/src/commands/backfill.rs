@@ -197,19 +197,31 @@ pub async fn run(args: BackfillArgs) -> anyhow::Result<()> {
         "MiB",
     ));
 
-    // 30 days of 1,000 monitors at 60 s, from this run's per-row sizes (see docs/PERFORMANCE.md).
-    let projected = project_30_days(&args, size, &tables);
+    // 30 days of this run's monitors (1,000 at 60 s by default); see docs/PERFORMANCE.md.
+    let projected = project_30_days(&args, tally.days_written, size, &tables);
     report.push(
-        Figure::new("projected size: 1,000 monitors @60 s, 30 days", projected.map(|b| b / MIB), "MiB")
-            .at_most(1024.0, "< 1 GiB")
-            .note("measured size scaled to 1,000 monitors @60 s, plus hour/day rollups for the days not written"),
+        Figure::new(
+            "projected size after 30 days",
+            projected.map(|b| b / MIB),
+            "MiB",
+        )
+        .at_most(1024.0, "< 1 GiB")
+        .note("measured size + hour/day rollup rows of the days not written; needs >= 4 days"),
     );
-    let write_30 = tally.write_s / tally.results.max(1) as f64 * 43_200_000.0;
-    report.push(Figure::new(
-        "projected write time for 43.2 M results",
-        write_30 / 60.0,
-        "min",
-    ));
+    let per_result_s =
+        (tally.write_s + tally.roll_up_s + tally.prune_s) / tally.results.max(1) as f64;
+    let results_30_days = args.monitors as f64 * 30.0 * 86_400.0 / args.interval.as_secs_f64();
+    report.push(
+        Figure::new(
+            "projected time to backfill 30 days (write + roll_up + prune)",
+            per_result_s * results_30_days / 60.0,
+            "min",
+        )
+        .note(format!(
+            "{:.1} M results at this run's cost per result",
+            results_30_days / 1e6
+        )),
+    );
 
     let mut uptime = uptime_ms;
     report.push(Figure::new(
@@ -269,31 +281,26 @@ fn per(bytes: Option<f64>, rows: Option<f64>) -> Option<f64> {
     }
 }
 
-/// 30 days of 1,000 monitors at 60 s at the default retention: raw and minute layers hold 3
-/// days, hour and day layers hold all 30. Per-row sizes come from this run.
+/// The database after `--days` days of this run's monitors, extended to 30: once the raw and
+/// minute windows (3 days) are full, only the hour and day layers keep growing, so the projection
+/// is the measured size (free pages left by pruning included) plus their rows for the days not
+/// written. `None` before the windows are full (fewer than 4 days written).
 fn project_30_days(
     args: &BackfillArgs,
+    days_written: u32,
     size: f64,
     tables: &serde_json::Map<String, serde_json::Value>,
 ) -> Option<f64> {
+    if days_written < 4 {
+        return None;
+    }
     let bytes = |t: &str| tables[t]["bytes"].as_f64();
     let rows = |t: &str| tables[t]["rows"].as_f64();
-    let per_raw = per(bytes("results"), rows("results"))?;
-    let per_minute = per(bytes("rollups_minute"), rows("rollups_minute"))?;
     let per_hour = per(bytes("rollups_hour"), rows("rollups_hour"))?;
     let per_day = per(bytes("rollups_day"), rows("rollups_day")).unwrap_or(per_hour);
-    let monitors = 1_000.0;
-    let raw = monitors * 3.0 * 1440.0 * per_raw;
-    let minute = monitors * 3.0 * 1440.0 * per_minute;
-    let hour = monitors * 30.0 * 24.0 * per_hour;
-    let day = monitors * 30.0 * per_day;
-    // Everything else (monitors, status, free pages) as measured, scaled to 1,000 monitors.
-    let layers: f64 = ["results", "rollups_minute", "rollups_hour", "rollups_day"]
-        .iter()
-        .filter_map(|t| bytes(t))
-        .sum();
-    let other = (size - layers).max(0.0) * monitors / args.team_monitors as f64;
-    Some(raw + minute + hour + day + other)
+    let days_left = f64::from(30u32.saturating_sub(days_written));
+    let monitors = args.monitors as f64;
+    Some(size + days_left * monitors * (24.0 * per_hour + per_day))
 }
 
 /// Creates `count` HTTP monitors in one `apply_monitors` and returns their ids in ascending order.

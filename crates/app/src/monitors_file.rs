@@ -84,7 +84,7 @@ impl Places {
 /// Parses YAML text into JSON, noting where each path starts.
 pub fn yaml_to_json(text: &str) -> Result<Value, LocatedProblem> {
     let node = marked_yaml::parse_yaml(0, text).map_err(|error| load_problem(&error))?;
-    Ok(to_json(&node, "", &mut Places::default()))
+    Ok(to_json(&node, "", None))
 }
 
 /// Parses the text of a monitors file.
@@ -92,8 +92,19 @@ pub fn parse(text: &str) -> Result<MonitorsFile, Vec<LocatedProblem>> {
     let options = LoaderOptions::default().error_on_duplicate_keys(true);
     let root = marked_yaml::parse_yaml_with_options(0, text, options)
         .map_err(|error| vec![load_problem(&error)])?;
+    let value = to_json(&root, "", None);
+    let result = interpret(&value, &Places::default());
+    if result.is_ok() {
+        return result;
+    }
+    // Only a file with problems pays for recording where every field is.
     let mut places = Places::default();
-    let value = to_json(&root, "", &mut places);
+    to_json(&root, "", Some(&mut places));
+    interpret(&value, &places)
+}
+
+/// Reads the top level and every monitor, collecting each problem at its place.
+fn interpret(value: &Value, places: &Places) -> Result<MonitorsFile, Vec<LocatedProblem>> {
     let mut problems = Vec::new();
     let Value::Object(top) = value else {
         unreachable!("the loader requires a top-level mapping")
@@ -194,8 +205,10 @@ fn load_problem(error: &marked_yaml::LoadError) -> LocatedProblem {
 
 /// Converts the marked tree into JSON, noting where every path starts. Unquoted scalars get YAML's
 /// types (null, booleans, numbers); quoted ones stay text.
-fn to_json(node: &Node, path: &str, places: &mut Places) -> Value {
-    places.note(path, node.span());
+fn to_json(node: &Node, path: &str, mut places: Option<&mut Places>) -> Value {
+    if let Some(places) = places.as_deref_mut() {
+        places.note(path, node.span());
+    }
     match node {
         Node::Scalar(scalar) => {
             let text = scalar.as_str();
@@ -219,19 +232,33 @@ fn to_json(node: &Node, path: &str, places: &mut Places) -> Value {
                     .unwrap_or_else(|| Value::String(text.to_owned())),
             }
         }
-        Node::Sequence(items) => Value::Array(
-            items
-                .iter()
-                .enumerate()
-                .map(|(index, item)| to_json(item, &format!("{path}[{index}]"), places))
-                .collect(),
-        ),
+        Node::Sequence(items) => {
+            let mut list = Vec::with_capacity(items.len());
+            for (index, item) in items.iter().enumerate() {
+                let child = if places.is_some() {
+                    format!("{path}[{index}]")
+                } else {
+                    String::new()
+                };
+                list.push(to_json(item, &child, places.as_deref_mut()));
+            }
+            Value::Array(list)
+        }
         Node::Mapping(mapping) => {
             let mut map = Map::new();
             for (key, value) in mapping.iter() {
-                let child = join_path(path, key.as_str());
-                places.note(&child, key.span());
-                map.insert(key.as_str().to_owned(), to_json(value, &child, places));
+                let child = match places.as_deref_mut() {
+                    Some(places) => {
+                        let child = join_path(path, key.as_str());
+                        places.note(&child, key.span());
+                        child
+                    }
+                    None => String::new(),
+                };
+                map.insert(
+                    key.as_str().to_owned(),
+                    to_json(value, &child, places.as_deref_mut()),
+                );
             }
             Value::Object(map)
         }

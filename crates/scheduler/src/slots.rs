@@ -29,6 +29,28 @@ pub(crate) fn first_slot(id: MonitorId, interval: Duration, at: Timestamp) -> Ti
     next_slot(id, interval, Timestamp(at.0 - 1))
 }
 
+/// How soon after start-up a monitor whose slot passed while WatchTower was down is checked: its
+/// catch-up check is spread over this window (or its interval, if shorter), then it returns to its
+/// own slot.
+pub(crate) const CATCH_UP_WINDOW: Duration = Duration::from_secs(5);
+
+/// The first check after start-up: the monitor's own slot, unless that slot was missed while
+/// WatchTower was down (its last check is an interval or more ago), then a catch-up check soon.
+pub(crate) fn slot_after_start(
+    id: MonitorId,
+    interval: Duration,
+    last_checked: Option<Timestamp>,
+    now: Timestamp,
+) -> Timestamp {
+    match last_checked {
+        Some(last) if now.since(last) >= interval => {
+            let window = CATCH_UP_WINDOW.min(interval);
+            Timestamp(now.0 + phase(id, window))
+        }
+        _ => first_slot(id, interval, now),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -41,6 +63,19 @@ mod tests {
         assert!(first.0 >= 1_000_000 && first.0 < 1_060_000);
         assert_eq!(next_slot(id, interval, first).0, first.0 + 60_000);
         assert_eq!(first_slot(id, interval, first), first);
+    }
+
+    #[test]
+    fn a_slot_missed_while_down_is_caught_up_within_the_window() {
+        let interval = Duration::from_secs(60);
+        let now = Timestamp(10_000_000);
+        for id in 1..=1000 {
+            let id = MonitorId(id);
+            let overdue = slot_after_start(id, interval, Some(Timestamp(now.0 - 61_000)), now);
+            assert!(overdue.0 >= now.0 && overdue.0 < now.0 + 5_000);
+            let recent = slot_after_start(id, interval, Some(Timestamp(now.0 - 1_000)), now);
+            assert_eq!(recent, first_slot(id, interval, now));
+        }
     }
 
     #[test]

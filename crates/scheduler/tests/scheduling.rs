@@ -434,3 +434,43 @@ async fn pausing_stops_checks_and_resolves_the_open_incident() {
         (MonitorState::Paused, true)
     );
 }
+
+#[tokio::test(start_paused = true)]
+async fn after_a_restart_every_monitor_is_checked_again_within_one_interval() {
+    // WatchTower was down for 20 s; each monitor's last check was 20 s to 80 s before the start.
+    let start = Timestamp(1_700_000_000_000);
+    let last_check = |id: i64| Timestamp(start.0 - 20_000 - (id * 7919) % 60_000);
+    let monitors: Vec<ScheduledMonitor> = (1..=1000)
+        .map(|id| {
+            let mut scheduled = tcp(
+                id,
+                10_000 + id as u16,
+                json!({"interval": "60s", "timeout": "5s"}),
+            );
+            scheduled.last_checked_at = Some(last_check(id));
+            scheduled
+        })
+        .collect();
+    let config = SchedulerConfig {
+        max_checks_per_host: 2000,
+        ..SchedulerConfig::default()
+    };
+    let harness = Harness::start(monitors, Clock::starting_at(start), config);
+    tokio::time::sleep(Duration::from_secs(60)).await;
+
+    let mut overdue = 0;
+    for id in 1..=1000i64 {
+        let calls = harness.targets.calls_of(10_000 + id as u16);
+        let first = harness.seconds_since_start(
+            *calls
+                .first()
+                .expect("every monitor checked within the interval"),
+        );
+        if start.since(last_check(id)) >= Duration::from_secs(60) {
+            // Its slot passed while WatchTower was down: caught up at once, spread over 5 s.
+            overdue += 1;
+            assert!(first < 5.0, "monitor {id} caught up after {first} s");
+        }
+    }
+    assert!((250..=420).contains(&overdue), "{overdue} overdue monitors");
+}

@@ -7,7 +7,7 @@ mod heartbeat;
 use crate::SchedulerConfig;
 use crate::checker::Checker;
 use crate::clock::Clock;
-use crate::slots::{first_slot, next_slot};
+use crate::slots::{first_slot, next_slot, slot_after_start};
 use crate::stats::Stats;
 use crate::writer::WriteItem;
 use futures::FutureExt;
@@ -282,7 +282,12 @@ impl Engine {
                 push,
             },
         );
-        self.schedule_first(id);
+        if self.entries[&id].push.is_some() {
+            self.schedule_first(id);
+        } else if !self.entries[&id].monitor.spec.paused {
+            let interval = self.entries[&id].monitor.spec.interval.get();
+            self.schedule_at(id, slot_after_start(id, interval, last_checked_at, now));
+        }
     }
 
     fn register_token(&self, monitor: &Monitor) {

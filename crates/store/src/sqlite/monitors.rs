@@ -77,6 +77,76 @@ async fn insert(
     })
 }
 
+/// Inserts many keyed monitors (specs already carrying any push token) with multi-row statements:
+/// one round trip to SQLite's worker per chunk instead of two per monitor.
+async fn insert_keyed(
+    conn: &mut SqliteConnection,
+    team: TeamId,
+    specs: Vec<MonitorSpec>,
+    now: Timestamp,
+) -> Result<(), StoreError> {
+    const CHUNK: usize = 200;
+    for chunk in specs.chunks(CHUNK) {
+        let sql = super::multi_row_sql(
+            "INSERT INTO monitors (team_id, key, name, kind, spec, paused, push_token, created_at, updated_at)",
+            9,
+            chunk.len(),
+            "RETURNING id, key",
+        );
+        let mut insert = sqlx::query_as::<_, (i64, String)>(sqlx::AssertSqlSafe(sql));
+        for spec in chunk {
+            insert = insert
+                .bind(team.0)
+                .bind(spec.key.as_ref().map(MonitorKey::as_str))
+                .bind(&spec.name)
+                .bind(spec.kind.name())
+                .bind(spec_json(spec))
+                .bind(spec.paused)
+                .bind(push_token(spec))
+                .bind(now.0)
+                .bind(now.0);
+        }
+        // RETURNING order is not guaranteed in SQLite: match rows back by key.
+        let ids: std::collections::HashMap<String, i64> = insert
+            .fetch_all(&mut *conn)
+            .await
+            .map_err(write_error)?
+            .into_iter()
+            .map(|(id, key)| (key, id))
+            .collect();
+        let sql = super::multi_row_sql(
+            "INSERT INTO monitor_status (monitor_id, team_id, state, state_since)",
+            4,
+            chunk.len(),
+            "",
+        );
+        let mut status = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for spec in chunk {
+            let key = spec
+                .key
+                .as_ref()
+                .map(MonitorKey::as_str)
+                .unwrap_or_default();
+            let id = ids
+                .get(key)
+                .copied()
+                .ok_or_else(|| StoreError::Corrupt(format!("no id returned for key {key}")))?;
+            let runtime = if spec.paused {
+                MonitorRuntime::new_paused(now)
+            } else {
+                MonitorRuntime::new(now)
+            };
+            status = status
+                .bind(id)
+                .bind(team.0)
+                .bind(runtime.state.as_str())
+                .bind(runtime.since.0);
+        }
+        status.execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
 /// Rewrites a monitor's spec and the columns derived from it.
 async fn rewrite(
     conn: &mut SqliteConnection,
@@ -255,9 +325,7 @@ pub(super) async fn apply(
     for (id, spec) in &plan.update {
         rewrite(&mut tx, *id, spec, now).await?;
     }
-    for spec in plan.create {
-        insert(&mut tx, team, spec, now).await?;
-    }
+    insert_keyed(&mut tx, team, plan.create, now).await?;
     tx.commit().await?;
     Ok(plan.report)
 }

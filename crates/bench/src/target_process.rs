@@ -115,9 +115,12 @@ impl Watchtower {
             Ok(Ok(startup_ms)) => startup_ms,
             Ok(Err(_)) => {
                 let status = child.wait().await.ok();
+                let log = std::fs::read_to_string(&options.log_file).unwrap_or_default();
+                let head: Vec<&str> = log.lines().take(5).collect();
                 bail!(
-                    "watchtower exited before serving ({status:?}); see {}",
-                    options.log_file.display()
+                    "watchtower exited before serving ({status:?}); its log ({}) starts:\n{}",
+                    options.log_file.display(),
+                    head.join("\n")
                 );
             }
             Err(_) => {

@@ -119,7 +119,8 @@ pub async fn run(args: ChecksArgs) -> anyhow::Result<()> {
     let config = work_dir.join("monitors.yaml");
     let settings = CheckSettings {
         interval: args.interval,
-        timeout: args.timeout,
+        // Watchtower refuses a timeout longer than the interval.
+        timeout: args.timeout.min(args.interval),
         retries: args.retries,
     };
     monitors_file::write_checks(&config, &targets, settings)?;

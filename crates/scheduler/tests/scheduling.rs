@@ -474,3 +474,32 @@ async fn after_a_restart_every_monitor_is_checked_again_within_one_interval() {
     }
     assert!((250..=420).contains(&overdue), "{overdue} overdue monitors");
 }
+
+#[tokio::test(start_paused = true)]
+async fn pings_in_the_same_millisecond_are_each_recorded() {
+    let token = "burst-token-0123456789abcdef";
+    let monitors = vec![monitor(
+        14,
+        json!({"name": "burst", "kind": "push", "period": "1m", "token": token}),
+    )];
+    let mut harness = Harness::start(
+        monitors,
+        Clock::starting_at(Timestamp(1_700_000_000_000)),
+        SchedulerConfig::default(),
+    );
+    for _ in 0..5 {
+        assert!(harness.handle.ping(MonitorId(14), PingKind::Success).await);
+    }
+    tokio::time::sleep(Duration::from_millis(1)).await;
+    let mut times = Vec::new();
+    while let Ok(item) = harness.output.try_recv() {
+        if let WriteItem::Result(record) = item {
+            times.push(record.outcome.checked_at.0);
+        }
+    }
+    assert_eq!(times.len(), 5);
+    assert!(
+        times.windows(2).all(|w| w[1] > w[0]),
+        "distinct, increasing times: {times:?}"
+    );
+}

@@ -59,6 +59,13 @@ impl Engine {
                 .map(|started| at.since(started))
                 .unwrap_or_default(),
         };
+        // Results are keyed by (monitor, millisecond): a burst of pings in one millisecond gets
+        // consecutive milliseconds so that every ping is stored.
+        let at = if at <= track.last_seen {
+            Timestamp(track.last_seen.0 + 1)
+        } else {
+            at
+        };
         track.last_seen = at;
         let outcome = match kind {
             PingKind::Fail => CheckOutcome::down(

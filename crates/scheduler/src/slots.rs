@@ -34,8 +34,8 @@ pub(crate) fn first_slot(id: MonitorId, interval: Duration, at: Timestamp) -> Ti
 /// own slot.
 pub(crate) const CATCH_UP_WINDOW: Duration = Duration::from_secs(5);
 
-/// The first check after start-up: the monitor's own slot, unless that slot was missed while
-/// WatchTower was down (its last check is an interval or more ago), then a catch-up check soon.
+/// The first check after start-up: the monitor's own slot, unless a slot passed since its last
+/// check (WatchTower was down then), in which case a catch-up check comes soon.
 pub(crate) fn slot_after_start(
     id: MonitorId,
     interval: Duration,
@@ -43,7 +43,9 @@ pub(crate) fn slot_after_start(
     now: Timestamp,
 ) -> Timestamp {
     match last_checked {
-        Some(last) if now.since(last) >= interval => {
+        // Comparing slots, not "an interval since the last check": a check starts a few ms after
+        // its slot, and a slot that passed a moment before start-up must not wait a whole interval.
+        Some(last) if next_slot(id, interval, last) <= now => {
             let window = CATCH_UP_WINDOW.min(interval);
             Timestamp(now.0 + phase(id, window))
         }
@@ -73,8 +75,18 @@ mod tests {
             let id = MonitorId(id);
             let overdue = slot_after_start(id, interval, Some(Timestamp(now.0 - 61_000)), now);
             assert!(overdue.0 >= now.0 && overdue.0 < now.0 + 5_000);
+            // Checked 3 ms after a slot whose successor passed just before start-up.
+            let passed = first_slot(id, interval, Timestamp(now.0 - 60_000));
+            let checked = Timestamp(passed.0 - 60_000 + 3);
+            let late_by_a_moment = slot_after_start(id, interval, Some(checked), now);
+            assert!(
+                late_by_a_moment.0 < now.0 + 5_000,
+                "caught up, not a whole interval later"
+            );
             let recent = slot_after_start(id, interval, Some(Timestamp(now.0 - 1_000)), now);
-            assert_eq!(recent, first_slot(id, interval, now));
+            if first_slot(id, interval, Timestamp(now.0 - 1_000)).0 > now.0 {
+                assert_eq!(recent, first_slot(id, interval, now));
+            }
         }
     }
 

@@ -20,6 +20,24 @@ fn write_config(dir: &Path, target_url: &str) -> std::path::PathBuf {
     path
 }
 
+/// A fresh PostgreSQL database when `TEST_DATABASE_URL` names a server; otherwise the test is
+/// skipped with a note.
+async fn postgres_database(test: &str) -> Option<TestDatabase> {
+    let Ok(server) = std::env::var("TEST_DATABASE_URL") else {
+        eprintln!("TEST_DATABASE_URL is not set: skipping the PostgreSQL {test}");
+        return None;
+    };
+    Some(TestDatabase::postgres(&server).await.unwrap())
+}
+
+/// Starts `watchtower serve --config CONFIG` on `database` and waits until it is ready.
+async fn serve(database: &TestDatabase, config: &Path, dir: &Path) -> WatchtowerProcess {
+    let config = config.to_str().unwrap();
+    WatchtowerProcess::serve(Path::new(BINARY), &database.url, &["--config", config], dir)
+        .await
+        .unwrap()
+}
+
 /// Polls the database until the only monitor is in `state`, or fails with the process log.
 async fn wait_for_state(store: &dyn Store, state: MonitorState, process: &WatchtowerProcess) {
     let deadline = Instant::now() + Duration::from_secs(30);
@@ -51,17 +69,9 @@ async fn outage_opens_and_resolves_one_incident(database: TestDatabase) {
     let target = TargetServer::start(0).await.unwrap();
     let port = target.address.port();
     let config = write_config(dir.path(), &target.url());
-    let config_arg = config.to_str().unwrap();
     let store = watchtower_store::connect(&database.url).await.unwrap();
 
-    let process = WatchtowerProcess::serve(
-        Path::new(BINARY),
-        &database.url,
-        &["--config", config_arg],
-        dir.path(),
-    )
-    .await
-    .unwrap();
+    let process = serve(&database, &config, dir.path()).await;
     store.migrate().await.unwrap();
     wait_for_state(store.as_ref(), MonitorState::Up, &process).await;
     let monitor = store
@@ -88,14 +98,7 @@ async fn outage_opens_and_resolves_one_incident(database: TestDatabase) {
     // A clean restart while DOWN neither forgets nor re-opens the incident.
     let status = process.terminate().unwrap();
     assert!(status.success(), "serve exited with {status}");
-    let process = WatchtowerProcess::serve(
-        Path::new(BINARY),
-        &database.url,
-        &["--config", config_arg],
-        dir.path(),
-    )
-    .await
-    .unwrap();
+    let process = serve(&database, &config, dir.path()).await;
     tokio::time::sleep(Duration::from_secs(3)).await;
     let still_open = store
         .open_incident(TeamId::DEFAULT, monitor)
@@ -171,11 +174,10 @@ async fn outage_on_sqlite() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn outage_on_postgres() {
-    let Ok(server) = std::env::var("TEST_DATABASE_URL") else {
-        eprintln!("TEST_DATABASE_URL is not set: skipping the PostgreSQL end-to-end test");
+    let Some(database) = postgres_database("end-to-end test").await else {
         return;
     };
-    outage_opens_and_resolves_one_incident(TestDatabase::postgres(&server).await.unwrap()).await;
+    outage_opens_and_resolves_one_incident(database).await;
 }
 
 /// Polls `/api/health` until `accept` holds for its JSON, or fails with the process log.
@@ -212,22 +214,13 @@ async fn wait_for_health(
 /// when it returns, every buffered result is written.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn results_survive_a_database_outage_on_postgres() {
-    let Ok(server) = std::env::var("TEST_DATABASE_URL") else {
-        eprintln!("TEST_DATABASE_URL is not set: skipping the PostgreSQL outage test");
+    let Some(database) = postgres_database("outage test").await else {
         return;
     };
-    let database = TestDatabase::postgres(&server).await.unwrap();
     let dir = tempfile::tempdir().unwrap();
     let target = TargetServer::start(0).await.unwrap();
     let config = write_config(dir.path(), &target.url());
-    let process = WatchtowerProcess::serve(
-        Path::new(BINARY),
-        &database.url,
-        &["--config", config.to_str().unwrap()],
-        dir.path(),
-    )
-    .await
-    .unwrap();
+    let process = serve(&database, &config, dir.path()).await;
     wait_for_health(&process, "a written result", |_, body| {
         body["writer"]["written_results"].as_u64() > Some(0)
     })
@@ -282,11 +275,9 @@ async fn results_survive_a_database_outage_on_postgres() {
 /// the buffer until it accepts writes again. Starting on a read-only database is a clear error.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_read_only_database_on_postgres() {
-    let Ok(server) = std::env::var("TEST_DATABASE_URL") else {
-        eprintln!("TEST_DATABASE_URL is not set: skipping the PostgreSQL read-only test");
+    let Some(database) = postgres_database("read-only test").await else {
         return;
     };
-    let database = TestDatabase::postgres(&server).await.unwrap();
     let dir = tempfile::tempdir().unwrap();
     let target = TargetServer::start(0).await.unwrap();
     let config = write_config(dir.path(), &target.url());
@@ -313,14 +304,7 @@ async fn a_read_only_database_on_postgres() {
     );
 
     database.set_read_only(false).await.unwrap();
-    let process = WatchtowerProcess::serve(
-        Path::new(BINARY),
-        &database.url,
-        &["--config", config_arg],
-        dir.path(),
-    )
-    .await
-    .unwrap();
+    let process = serve(&database, &config, dir.path()).await;
     wait_for_health(&process, "a written result", |_, body| {
         body["writer"]["written_results"].as_u64() > Some(0)
     })

@@ -31,6 +31,23 @@ integer_id!(
     IncidentId
 );
 
+integer_id!(
+    /// A person who signs in.
+    UserId
+);
+integer_id!(
+    /// A signed-in browser session.
+    SessionId
+);
+integer_id!(
+    /// A team's API key.
+    ApiKeyId
+);
+integer_id!(
+    /// An invitation to join a team.
+    InvitationId
+);
+
 impl TeamId {
     /// The team that owns everything until accounts exist; created by the first migration.
     pub const DEFAULT: TeamId = TeamId(1);

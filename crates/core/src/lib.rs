@@ -16,7 +16,9 @@ pub mod validation;
 pub use access::{Action, ApiKeyScope, MembershipDenied, Role};
 pub use account::{Email, PasswordPolicy, TeamName};
 pub use duration::HumanDuration;
-pub use ids::{IncidentId, MonitorId, MonitorKey, TeamId};
+pub use ids::{
+    ApiKeyId, IncidentId, InvitationId, MonitorId, MonitorKey, SessionId, TeamId, UserId,
+};
 pub use incident::{Incident, StateChange};
 pub use monitor::{Monitor, MonitorKind, MonitorSpec};
 pub use outcome::{CertificateInfo, CheckOutcome, CheckStatus, ErrorClass, HttpPhases};

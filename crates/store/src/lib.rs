@@ -2,6 +2,7 @@
 //! implementation (the default) and a PostgreSQL one, migrations per backend, and the history
 //! rollups and retention that keep the result tables small.
 
+pub mod accounts;
 mod apply;
 mod batch;
 pub mod error;
@@ -11,6 +12,7 @@ pub mod postgres;
 mod rows;
 pub mod sqlite;
 
+pub use accounts::*;
 pub use error::StoreError;
 pub use model::*;
 pub use postgres::PgStore;

@@ -79,7 +79,7 @@ async fn a_bad_config_applies_nothing() {
     store.migrate().await.unwrap();
     assert!(
         store
-            .list_monitors(TeamId::DEFAULT, PageRequest::default())
+            .list_monitors(TeamId::DEFAULT, &PageRequest::default())
             .await
             .unwrap()
             .is_empty()

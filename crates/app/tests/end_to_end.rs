@@ -5,7 +5,7 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 use watchtower_core::{MonitorState, TeamId};
-use watchtower_store::{PageRequest, Store};
+use watchtower_store::{IncidentQuery, PageRequest, Store};
 use watchtower_testkit::{TargetServer, TestDatabase, WatchtowerProcess};
 
 const BINARY: &str = env!("CARGO_BIN_EXE_watchtower");
@@ -45,9 +45,10 @@ async fn wait_for_state(store: &dyn Store, state: MonitorState, process: &Watcht
         let listing = store
             .list_monitors(
                 TeamId::DEFAULT,
-                PageRequest {
+                &PageRequest {
                     after: None,
                     limit: 10,
+                    ..PageRequest::default()
                 },
             )
             .await
@@ -75,7 +76,7 @@ async fn outage_opens_and_resolves_one_incident(database: TestDatabase) {
     store.migrate().await.unwrap();
     wait_for_state(store.as_ref(), MonitorState::Up, &process).await;
     let monitor = store
-        .list_monitors(TeamId::DEFAULT, PageRequest::default())
+        .list_monitors(TeamId::DEFAULT, &PageRequest::default())
         .await
         .unwrap()[0]
         .monitor
@@ -108,7 +109,7 @@ async fn outage_opens_and_resolves_one_incident(database: TestDatabase) {
     assert_eq!(still_open.id, incident.id);
     assert_eq!(
         store
-            .incidents(TeamId::DEFAULT, Some(monitor), 10)
+            .incidents(TeamId::DEFAULT, &IncidentQuery::latest(Some(monitor), 10))
             .await
             .unwrap()
             .len(),
@@ -119,7 +120,7 @@ async fn outage_opens_and_resolves_one_incident(database: TestDatabase) {
     let target = TargetServer::start(port).await.unwrap();
     wait_for_state(store.as_ref(), MonitorState::Up, &process).await;
     let incidents = store
-        .incidents(TeamId::DEFAULT, Some(monitor), 10)
+        .incidents(TeamId::DEFAULT, &IncidentQuery::latest(Some(monitor), 10))
         .await
         .unwrap();
     assert_eq!(incidents.len(), 1, "{incidents:?}");
@@ -254,7 +255,7 @@ async fn results_survive_a_database_outage_on_postgres() {
     .await;
     let store = watchtower_store::connect(&database.url).await.unwrap();
     let monitor = store
-        .list_monitors(TeamId::DEFAULT, PageRequest::default())
+        .list_monitors(TeamId::DEFAULT, &PageRequest::default())
         .await
         .unwrap()[0]
         .monitor

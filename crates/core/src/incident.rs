@@ -32,6 +32,10 @@ pub struct Incident {
     pub error_class: Option<ErrorClass>,
     /// The first failing result, as JSON (a `CheckOutcome`).
     pub first_failure: Option<serde_json::Value>,
+    /// When someone took it on; acknowledging stops escalation and reminders.
+    pub acknowledged_at: Option<Timestamp>,
+    /// Who acknowledged it: a user's email or `key:<name>`.
+    pub acknowledged_by: Option<String>,
 }
 
 impl Incident {

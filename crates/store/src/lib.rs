@@ -21,7 +21,7 @@ pub use sqlite::SqliteStore;
 use async_trait::async_trait;
 use std::sync::Arc;
 use std::time::Duration;
-use watchtower_core::{Incident, Monitor, MonitorId, MonitorSpec, TeamId, Timestamp};
+use watchtower_core::{Incident, IncidentId, Monitor, MonitorId, MonitorSpec, TeamId, Timestamp};
 
 /// Which database a store talks to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -64,6 +64,9 @@ pub trait Store: Send + Sync + 'static {
     /// Deletes a monitor with its results, rollups, incidents and events.
     async fn delete_monitor(&self, team: TeamId, id: MonitorId) -> Result<(), StoreError>;
 
+    /// How many monitors a team has (for plan limits).
+    async fn count_monitors(&self, team: TeamId) -> Result<u64, StoreError>;
+
     async fn get_monitor(&self, team: TeamId, id: MonitorId)
     -> Result<Option<Monitor>, StoreError>;
 
@@ -71,7 +74,7 @@ pub trait Store: Send + Sync + 'static {
     async fn list_monitors(
         &self,
         team: TeamId,
-        page: PageRequest,
+        page: &PageRequest,
     ) -> Result<Vec<MonitorListing>, StoreError>;
 
     /// Applies a declared set of keyed monitors to a team in one transaction: creates new keys,
@@ -118,13 +121,44 @@ pub trait Store: Send + Sync + 'static {
         monitor: MonitorId,
     ) -> Result<Option<Incident>, StoreError>;
 
-    /// A team's incidents, newest first; only one monitor's when `monitor` is given.
+    /// A team's incidents that match `query`, newest first.
     async fn incidents(
         &self,
         team: TeamId,
-        monitor: Option<MonitorId>,
-        limit: u32,
+        query: &IncidentQuery,
     ) -> Result<Vec<Incident>, StoreError>;
+
+    async fn get_incident(
+        &self,
+        team: TeamId,
+        id: IncidentId,
+    ) -> Result<Option<Incident>, StoreError>;
+
+    /// Marks an incident acknowledged by `by`. The first acknowledgement is kept: acknowledging
+    /// again changes nothing and returns the incident as it is.
+    async fn acknowledge_incident(
+        &self,
+        team: TeamId,
+        id: IncidentId,
+        by: &str,
+        at: Timestamp,
+    ) -> Result<Incident, StoreError>;
+
+    async fn add_incident_note(
+        &self,
+        team: TeamId,
+        id: IncidentId,
+        author: &str,
+        body: &str,
+        at: Timestamp,
+    ) -> Result<IncidentNote, StoreError>;
+
+    /// An incident's notes, oldest first.
+    async fn incident_notes(
+        &self,
+        team: TeamId,
+        id: IncidentId,
+    ) -> Result<Vec<IncidentNote>, StoreError>;
 
     /// State-change events with an id greater than `after`, oldest first (alerting reads these).
     async fn state_events(&self, after: i64, limit: u32) -> Result<Vec<StateEvent>, StoreError>;

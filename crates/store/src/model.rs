@@ -7,11 +7,25 @@ use watchtower_core::{
     MonitorRuntime, MonitorState, StateChange, TeamId, Timestamp,
 };
 
-/// Cursor pagination: items with an id greater than `after`, at most `limit` (capped at 500).
-#[derive(Debug, Clone, Copy, Default)]
+/// Cursor pagination: items with an id greater than `after`, at most `limit` (capped at 500),
+/// that pass `filter`.
+#[derive(Debug, Clone, Default)]
 pub struct PageRequest {
     pub after: Option<MonitorId>,
     pub limit: u32,
+    pub filter: MonitorFilter,
+}
+
+/// Which monitors a list shows; every condition given must hold.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MonitorFilter {
+    pub state: Option<MonitorState>,
+    /// `MonitorKind::name()`: `http`, `tcp`, `ping`, `dns`, `tls` or `push`.
+    pub kind: Option<String>,
+    /// One of the monitor's tags, exactly.
+    pub tag: Option<String>,
+    /// Case-insensitive substring of the name, the key or the target (URL or host).
+    pub search: Option<String>,
 }
 
 /// One monitor in a list: its spec and current status, no history.
@@ -107,6 +121,37 @@ pub struct StateEvent {
     pub at: Timestamp,
     pub incident_id: Option<IncidentId>,
     pub cause: String,
+}
+
+/// Which incidents a list shows: newest first, ids below `before`, at most `limit`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct IncidentQuery {
+    pub monitor: Option<MonitorId>,
+    /// Only incidents still open.
+    pub open_only: bool,
+    pub before: Option<IncidentId>,
+    pub limit: u32,
+}
+
+impl IncidentQuery {
+    /// The latest `limit` incidents, of one monitor when given.
+    pub fn latest(monitor: Option<MonitorId>, limit: u32) -> Self {
+        Self {
+            monitor,
+            limit,
+            ..Self::default()
+        }
+    }
+}
+
+/// A note someone added to an incident.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct IncidentNote {
+    pub id: i64,
+    pub incident_id: IncidentId,
+    pub author: String,
+    pub body: String,
+    pub at: Timestamp,
 }
 
 /// How long each layer of history is kept.

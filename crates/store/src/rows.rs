@@ -261,6 +261,8 @@ pub(crate) struct IncidentRow {
     pub cause: String,
     pub error_class: Option<String>,
     pub first_failure: Option<String>,
+    pub acknowledged_at: Option<i64>,
+    pub acknowledged_by: Option<String>,
 }
 
 impl IncidentRow {
@@ -279,6 +281,8 @@ impl IncidentRow {
             cause: self.cause,
             error_class: self.error_class.as_deref().and_then(ErrorClass::parse),
             first_failure,
+            acknowledged_at: self.acknowledged_at.map(Timestamp),
+            acknowledged_by: self.acknowledged_by,
         })
     }
 }

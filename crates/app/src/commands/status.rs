@@ -32,9 +32,10 @@ pub async fn run(args: StatusArgs) -> ExitCode {
     let mut page = PageRequest {
         after: None,
         limit: 500,
+        ..PageRequest::default()
     };
     loop {
-        let listings = match store.list_monitors(TeamId::DEFAULT, page).await {
+        let listings = match store.list_monitors(TeamId::DEFAULT, &page).await {
             Ok(listings) => listings,
             Err(error) => {
                 eprintln!("error: cannot list monitors: {error}");

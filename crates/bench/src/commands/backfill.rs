@@ -453,11 +453,12 @@ async fn time_list_page(
     let page = PageRequest {
         after: None,
         limit: 50,
+        ..PageRequest::default()
     };
     let (mut sequential, mut concurrent) = (Vec::new(), Vec::new());
     for _ in 0..runs.min(10_000) {
         let asked = Instant::now();
-        let listed = store.list_monitors(TeamId::DEFAULT, page).await?;
+        let listed = store.list_monitors(TeamId::DEFAULT, &page).await?;
         for listing in &listed {
             store
                 .uptime(TeamId::DEFAULT, listing.monitor.id, from, now)
@@ -466,7 +467,7 @@ async fn time_list_page(
         sequential.push(asked.elapsed().as_secs_f64() * 1000.0);
 
         let asked = Instant::now();
-        let listed = store.list_monitors(TeamId::DEFAULT, page).await?;
+        let listed = store.list_monitors(TeamId::DEFAULT, &page).await?;
         let uptimes = listed
             .iter()
             .map(|listing| store.uptime(TeamId::DEFAULT, listing.monitor.id, from, now));

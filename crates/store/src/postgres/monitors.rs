@@ -228,16 +228,29 @@ pub(super) async fn get(
 pub(super) async fn list(
     store: &PgStore,
     team: TeamId,
-    page: PageRequest,
+    page: &PageRequest,
 ) -> Result<Vec<MonitorListing>, StoreError> {
+    // Each condition is always present and switched off by a NULL parameter, so one prepared
+    // statement serves every filter.
     let sql = format!(
         "SELECT {LISTING_COLUMNS} FROM monitors m LEFT JOIN monitor_status s ON s.monitor_id = m.id \
-         WHERE m.team_id = $1 AND m.id > $2 ORDER BY m.id LIMIT $3"
+         WHERE m.team_id = $1 AND m.id > $2 \
+           AND ($4::text IS NULL OR s.state = $4) \
+           AND ($5::text IS NULL OR m.kind = $5) \
+           AND ($6::text IS NULL OR m.spec->'tags' ? $6) \
+           AND ($7::text IS NULL OR strpos(lower(m.name), $7) > 0 OR strpos(lower(coalesce(m.key, '')), $7) > 0 \
+                OR strpos(lower(coalesce(m.spec->>'url', m.spec->>'host', '')), $7) > 0) \
+         ORDER BY m.id LIMIT $3"
     );
+    let filter = &page.filter;
     let rows: Vec<MonitorStatusRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
         .bind(team.0)
         .bind(page.after.map_or(0, |id| id.0))
         .bind(clamp_limit(page.limit, MAX_PAGE))
+        .bind(filter.state.map(|state| state.as_str()))
+        .bind(filter.kind.as_deref())
+        .bind(filter.tag.as_deref())
+        .bind(filter.search.as_deref().map(str::to_lowercase))
         .fetch_all(&store.pool)
         .await?;
     rows.into_iter()
@@ -305,4 +318,12 @@ pub(super) async fn apply(
     insert_many(&mut tx, team, &plan.create, now).await?;
     tx.commit().await?;
     Ok(plan.report)
+}
+
+pub(super) async fn count_monitors(store: &PgStore, team: TeamId) -> Result<u64, StoreError> {
+    let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM monitors WHERE team_id = $1")
+        .bind(team.0)
+        .fetch_one(&store.pool)
+        .await?;
+    Ok(count as u64)
 }

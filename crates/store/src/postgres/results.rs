@@ -29,8 +29,8 @@ const NEWER_RESULT: &str = "last_checked_at = CASE WHEN excluded.last_checked_at
      COALESCE(monitor_status.last_checked_at, excluded.last_checked_at) \
      THEN excluded.last_result ELSE monitor_status.last_result END";
 
-const INCIDENT_COLUMNS: &str = "id, team_id, monitor_id, opened_at, resolved_at, cause, \
-     error_class, first_failure::text AS first_failure";
+pub(super) const INCIDENT_COLUMNS: &str = "id, team_id, monitor_id, opened_at, resolved_at, cause, \
+     error_class, first_failure::text AS first_failure, acknowledged_at, acknowledged_by";
 
 pub(super) async fn record_batch(store: &PgStore, batch: &ResultBatch) -> Result<(), StoreError> {
     if batch.is_empty() {
@@ -226,31 +226,6 @@ pub(super) async fn open_incident(
         .fetch_optional(&store.pool)
         .await?;
     row.map(IncidentRow::into_incident).transpose()
-}
-
-pub(super) async fn incidents(
-    store: &PgStore,
-    team: TeamId,
-    monitor: Option<MonitorId>,
-    limit: u32,
-) -> Result<Vec<Incident>, StoreError> {
-    let (filter, limit_param) = match monitor {
-        Some(_) => ("monitor_id = $2 AND team_id = $1", "$3"),
-        None => ("team_id = $1", "$2"),
-    };
-    let sql = format!(
-        "SELECT {INCIDENT_COLUMNS} FROM incidents WHERE {filter} \
-         ORDER BY opened_at DESC, id DESC LIMIT {limit_param}"
-    );
-    let mut query = sqlx::query_as::<_, IncidentRow>(sqlx::AssertSqlSafe(sql)).bind(team.0);
-    if let Some(monitor) = monitor {
-        query = query.bind(monitor.0);
-    }
-    let rows = query
-        .bind(clamp_limit(limit, MAX_LIST))
-        .fetch_all(&store.pool)
-        .await?;
-    rows.into_iter().map(IncidentRow::into_incident).collect()
 }
 
 pub(super) async fn state_events(

@@ -2,6 +2,7 @@
 //! the process instead of failing with "database is locked") and a small pool of readers.
 
 mod history;
+mod incidents;
 mod monitors;
 mod results;
 
@@ -15,7 +16,7 @@ use sqlx::sqlite::{
 use sqlx::{Sqlite, Transaction};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
-use watchtower_core::{Incident, Monitor, MonitorId, MonitorSpec, TeamId, Timestamp};
+use watchtower_core::{Incident, IncidentId, Monitor, MonitorId, MonitorSpec, TeamId, Timestamp};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 
@@ -137,6 +138,10 @@ impl Store for SqliteStore {
         monitors::delete(self, team, id).await
     }
 
+    async fn count_monitors(&self, team: TeamId) -> Result<u64, StoreError> {
+        monitors::count_monitors(self, team).await
+    }
+
     async fn get_monitor(
         &self,
         team: TeamId,
@@ -148,7 +153,7 @@ impl Store for SqliteStore {
     async fn list_monitors(
         &self,
         team: TeamId,
-        page: PageRequest,
+        page: &PageRequest,
     ) -> Result<Vec<MonitorListing>, StoreError> {
         monitors::list(self, team, page).await
     }
@@ -200,10 +205,46 @@ impl Store for SqliteStore {
     async fn incidents(
         &self,
         team: TeamId,
-        monitor: Option<MonitorId>,
-        limit: u32,
+        query: &IncidentQuery,
     ) -> Result<Vec<Incident>, StoreError> {
-        results::incidents(self, team, monitor, limit).await
+        incidents::list(self, team, query).await
+    }
+
+    async fn get_incident(
+        &self,
+        team: TeamId,
+        id: IncidentId,
+    ) -> Result<Option<Incident>, StoreError> {
+        incidents::get(self, team, id).await
+    }
+
+    async fn acknowledge_incident(
+        &self,
+        team: TeamId,
+        id: IncidentId,
+        by: &str,
+        at: Timestamp,
+    ) -> Result<Incident, StoreError> {
+        incidents::acknowledge(self, team, id, by, at).await
+    }
+
+    async fn add_incident_note(
+        &self,
+        team: TeamId,
+        id: IncidentId,
+        author: &str,
+        body: &str,
+        at: Timestamp,
+    ) -> Result<IncidentNote, StoreError> {
+        incidents::add_note(self, team, id, author, body, at).await
+    }
+
+    async fn incident_notes(
+        &self,
+        team: TeamId,
+        id: IncidentId,
+    ) -> Result<Vec<IncidentNote>, StoreError> {
+        incidents::notes(self, team, id).await
     }
 
     async fn state_events(&self, after: i64, limit: u32) -> Result<Vec<StateEvent>, StoreError> {

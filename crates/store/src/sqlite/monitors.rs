@@ -251,16 +251,29 @@ pub(super) async fn get(
 pub(super) async fn list(
     store: &SqliteStore,
     team: TeamId,
-    page: PageRequest,
+    page: &PageRequest,
 ) -> Result<Vec<MonitorListing>, StoreError> {
+    // Each condition is always present and switched off by a NULL parameter, so the statement
+    // text (and SQLite's prepared-statement cache entry) is the same for every filter.
     let sql = format!(
         "SELECT {LISTING_COLUMNS} FROM monitors m LEFT JOIN monitor_status s ON s.monitor_id = m.id \
-         WHERE m.team_id = ? AND m.id > ? ORDER BY m.id LIMIT ?"
+         WHERE m.team_id = ?1 AND m.id > ?2 \
+           AND (?4 IS NULL OR s.state = ?4) \
+           AND (?5 IS NULL OR m.kind = ?5) \
+           AND (?6 IS NULL OR EXISTS (SELECT 1 FROM json_each(m.spec, '$.tags') t WHERE t.value = ?6)) \
+           AND (?7 IS NULL OR instr(lower(m.name), ?7) > 0 OR instr(lower(coalesce(m.key, '')), ?7) > 0 \
+                OR instr(lower(coalesce(json_extract(m.spec, '$.url'), json_extract(m.spec, '$.host'), '')), ?7) > 0) \
+         ORDER BY m.id LIMIT ?3"
     );
+    let filter = &page.filter;
     let rows: Vec<MonitorStatusRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
         .bind(team.0)
         .bind(page.after.map_or(0, |id| id.0))
         .bind(clamp_limit(page.limit, MAX_PAGE))
+        .bind(filter.state.map(|state| state.as_str()))
+        .bind(filter.kind.as_deref())
+        .bind(filter.tag.as_deref())
+        .bind(filter.search.as_deref().map(str::to_lowercase))
         .fetch_all(&store.read)
         .await?;
     rows.into_iter()
@@ -328,4 +341,12 @@ pub(super) async fn apply(
     insert_keyed(&mut tx, team, plan.create, now).await?;
     tx.commit().await?;
     Ok(plan.report)
+}
+
+pub(super) async fn count_monitors(store: &SqliteStore, team: TeamId) -> Result<u64, StoreError> {
+    let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM monitors WHERE team_id = ?")
+        .bind(team.0)
+        .fetch_one(&store.read)
+        .await?;
+    Ok(count as u64)
 }

@@ -23,8 +23,8 @@ const NEWER_RESULT: &str = "last_checked_at = CASE WHEN excluded.last_checked_at
      COALESCE(monitor_status.last_checked_at, excluded.last_checked_at) \
      THEN excluded.last_result ELSE monitor_status.last_result END";
 
-const INCIDENT_COLUMNS: &str =
-    "id, team_id, monitor_id, opened_at, resolved_at, cause, error_class, first_failure";
+pub(super) const INCIDENT_COLUMNS: &str = "id, team_id, monitor_id, opened_at, resolved_at, cause, error_class, first_failure, \
+     acknowledged_at, acknowledged_by";
 
 pub(super) async fn record_batch(
     store: &SqliteStore,
@@ -209,33 +209,6 @@ pub(super) async fn open_incident(
         .fetch_optional(&store.read)
         .await?;
     row.map(IncidentRow::into_incident).transpose()
-}
-
-pub(super) async fn incidents(
-    store: &SqliteStore,
-    team: TeamId,
-    monitor: Option<MonitorId>,
-    limit: u32,
-) -> Result<Vec<Incident>, StoreError> {
-    let filter = if monitor.is_some() {
-        "monitor_id = ? AND team_id = ?"
-    } else {
-        "team_id = ?"
-    };
-    let sql = format!(
-        "SELECT {INCIDENT_COLUMNS} FROM incidents WHERE {filter} \
-         ORDER BY opened_at DESC, id DESC LIMIT ?"
-    );
-    let mut query = sqlx::query_as::<_, IncidentRow>(sqlx::AssertSqlSafe(sql));
-    if let Some(monitor) = monitor {
-        query = query.bind(monitor.0);
-    }
-    let rows = query
-        .bind(team.0)
-        .bind(clamp_limit(limit, MAX_LIST))
-        .fetch_all(&store.read)
-        .await?;
-    rows.into_iter().map(IncidentRow::into_incident).collect()
 }
 
 pub(super) async fn state_events(

@@ -60,7 +60,7 @@ async fn apply_creates_updates_keeps_and_prunes_by_key() {
         assert_eq!(report.deleted, keys(&["c"]));
         assert_eq!(report.unchanged, keys(&["a", "b", "d"]));
 
-        let listed = store.list_monitors(TEAM, PageRequest::default()).await?;
+        let listed = store.list_monitors(TEAM, &PageRequest::default()).await?;
         let names: Vec<&str> = listed
             .iter()
             .map(|l| l.monitor.spec.name.as_str())
@@ -79,7 +79,7 @@ async fn apply_creates_updates_keeps_and_prunes_by_key() {
         assert!(other.deleted.is_empty());
         assert_eq!(
             store
-                .list_monitors(TEAM, PageRequest::default())
+                .list_monitors(TEAM, &PageRequest::default())
                 .await?
                 .len(),
             4
@@ -96,7 +96,7 @@ async fn apply_keeps_a_push_token_the_file_does_not_name() {
         store
             .apply_monitors(TEAM, &declared, true, Timestamp(T0))
             .await?;
-        let listed = store.list_monitors(TEAM, PageRequest::default()).await?;
+        let listed = store.list_monitors(TEAM, &PageRequest::default()).await?;
         let MonitorKind::Push(push) = &listed[0].monitor.spec.kind else {
             panic!()
         };
@@ -149,7 +149,7 @@ async fn a_bad_apply_changes_nothing() {
                 .await
                 .is_err()
         );
-        let listed = store.list_monitors(TEAM, PageRequest::default()).await?;
+        let listed = store.list_monitors(TEAM, &PageRequest::default()).await?;
         let names: Vec<&str> = listed
             .iter()
             .map(|l| l.monitor.spec.name.as_str())

@@ -2,9 +2,9 @@
 
 use crate::support::*;
 use watchtower_core::{
-    CheckStatus, ErrorClass, MonitorId, MonitorRuntime, MonitorState, Timestamp,
+    CheckStatus, ErrorClass, MonitorId, MonitorRuntime, MonitorState, TeamId, Timestamp,
 };
-use watchtower_store::{PageRequest, ResultBatch, RuntimeRecord};
+use watchtower_store::{IncidentQuery, PageRequest, ResultBatch, RuntimeRecord, StoreError};
 
 #[tokio::test]
 async fn a_batch_stores_compact_results_newest_first() {
@@ -154,7 +154,7 @@ async fn a_confirmed_outage_opens_and_resolves_one_incident_with_events() {
         );
         let first_failure = open.first_failure.as_ref().expect("first failure kept");
         assert_eq!(first_failure["status"], "down");
-        let listing = &store.list_monitors(TEAM, PageRequest::default()).await?[0];
+        let listing = &store.list_monitors(TEAM, &PageRequest::default()).await?[0];
         assert_eq!(listing.state, MonitorState::Down);
         assert_eq!(
             listing.last_result.as_ref().unwrap().status,
@@ -177,7 +177,9 @@ async fn a_confirmed_outage_opens_and_resolves_one_incident_with_events() {
             ))
             .await?;
         assert!(store.open_incident(TEAM, monitor.id).await?.is_none());
-        let incidents = store.incidents(TEAM, Some(monitor.id), 10).await?;
+        let incidents = store
+            .incidents(TEAM, &IncidentQuery::latest(Some(monitor.id), 10))
+            .await?;
         assert_eq!(incidents.len(), 1);
         assert_eq!(incidents[0].resolved_at, Some(Timestamp(T0 + 4000)));
         assert_eq!(incidents[0].id, open.id);
@@ -222,13 +224,17 @@ async fn writing_the_same_batch_twice_changes_nothing() {
         for _ in 0..2 {
             store.record_batch(&first).await?;
         }
-        let after_first = store.incidents(TEAM, Some(monitor.id), 10).await?;
+        let after_first = store
+            .incidents(TEAM, &IncidentQuery::latest(Some(monitor.id), 10))
+            .await?;
         assert_eq!(after_first.len(), 1);
         assert_eq!(after_first[0].resolved_at, Some(Timestamp(T0 + 2000)));
         for _ in 0..2 {
             store.record_batch(&second).await?;
         }
-        let incidents = store.incidents(TEAM, None, 10).await?;
+        let incidents = store
+            .incidents(TEAM, &IncidentQuery::latest(None, 10))
+            .await?;
         assert_eq!(incidents.len(), 2);
         assert_eq!(incidents[0].opened_at, Timestamp(T0 + 3000), "newest first");
         assert!(incidents[0].is_open());
@@ -263,7 +269,9 @@ async fn the_schema_refuses_a_second_open_incident() {
                 .record_batch(&observed_batch(monitor.id, &mut runtime, vec![down(at)]))
                 .await?;
         }
-        let incidents = store.incidents(TEAM, Some(monitor.id), 10).await?;
+        let incidents = store
+            .incidents(TEAM, &IncidentQuery::latest(Some(monitor.id), 10))
+            .await?;
         assert_eq!(incidents.len(), 1);
         assert_eq!(incidents[0].opened_at, Timestamp(T0 + 1000));
         Ok(())
@@ -296,13 +304,110 @@ async fn a_pause_without_a_result_resolves_the_incident() {
         };
         store.record_batch(&batch).await?;
         assert!(store.open_incident(TEAM, monitor.id).await?.is_none());
-        let listing = &store.list_monitors(TEAM, PageRequest::default()).await?[0];
+        let listing = &store.list_monitors(TEAM, &PageRequest::default()).await?[0];
         assert_eq!(listing.state, MonitorState::Paused);
         assert_eq!(
             listing.last_checked_at,
             Some(Timestamp(T0 + 1000)),
             "the last result stays"
         );
+        Ok(())
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn incidents_are_acknowledged_once_annotated_and_paged_newest_first() {
+    each_backend(|store| async move {
+        let monitor = store
+            .create_monitor(TEAM, &http_spec("web", None), Timestamp(T0))
+            .await?;
+        let mut runtime = MonitorRuntime::new(Timestamp(T0));
+        // Three outages: down, up, down, up, down (the last still open).
+        let outcomes = (0..5)
+            .map(|i| {
+                let at = T0 + (i + 1) * 1000;
+                if i % 2 == 0 { down(at) } else { up(at, 5) }
+            })
+            .collect();
+        store
+            .record_batch(&observed_batch(monitor.id, &mut runtime, outcomes))
+            .await?;
+        let all = store
+            .incidents(TEAM, &IncidentQuery::latest(None, 10))
+            .await?;
+        assert_eq!(all.len(), 3);
+        assert!(all.windows(2).all(|pair| pair[0].id > pair[1].id));
+        let open_only = IncidentQuery {
+            open_only: true,
+            ..IncidentQuery::latest(Some(monitor.id), 10)
+        };
+        assert_eq!(
+            store.incidents(TEAM, &open_only).await?,
+            vec![all[0].clone()]
+        );
+        let second_page = IncidentQuery {
+            before: Some(all[0].id),
+            ..IncidentQuery::latest(None, 1)
+        };
+        assert_eq!(
+            store.incidents(TEAM, &second_page).await?,
+            vec![all[1].clone()]
+        );
+        assert!(
+            store
+                .incidents(TeamId(2), &IncidentQuery::latest(None, 10))
+                .await?
+                .is_empty()
+        );
+
+        let open = &all[0];
+        let acknowledged = store
+            .acknowledge_incident(TEAM, open.id, "ana@example.com", Timestamp(T0 + 9000))
+            .await?;
+        assert_eq!(acknowledged.acknowledged_at, Some(Timestamp(T0 + 9000)));
+        let again = store
+            .acknowledge_incident(TEAM, open.id, "bo@example.com", Timestamp(T0 + 9500))
+            .await?;
+        assert_eq!(again.acknowledged_by.as_deref(), Some("ana@example.com"));
+        assert_eq!(store.get_incident(TEAM, open.id).await?, Some(again));
+        assert!(store.get_incident(TeamId(2), open.id).await?.is_none());
+        assert!(matches!(
+            store
+                .acknowledge_incident(TeamId(2), open.id, "x", Timestamp(T0))
+                .await,
+            Err(StoreError::NotFound)
+        ));
+
+        let note = store
+            .add_incident_note(
+                TEAM,
+                open.id,
+                "ana@example.com",
+                "rolling back",
+                Timestamp(T0 + 9600),
+            )
+            .await?;
+        store
+            .add_incident_note(
+                TEAM,
+                open.id,
+                "bo@example.com",
+                "fixed",
+                Timestamp(T0 + 9700),
+            )
+            .await?;
+        let notes = store.incident_notes(TEAM, open.id).await?;
+        assert_eq!(notes.len(), 2);
+        assert_eq!(notes[0], note);
+        assert_eq!(notes[1].body, "fixed");
+        assert!(matches!(
+            store
+                .add_incident_note(TeamId(2), open.id, "x", "y", Timestamp(T0))
+                .await,
+            Err(StoreError::NotFound)
+        ));
+        assert!(store.incident_notes(TeamId(2), open.id).await?.is_empty());
         Ok(())
     })
     .await;

@@ -58,7 +58,7 @@ async fn hammer(stores: Vec<Arc<dyn Store>>, ids: Vec<MonitorId>) -> anyhow::Res
         let ids = ids.clone();
         tasks.spawn(async move {
             for _ in 0..30 {
-                store.list_monitors(TEAM, PageRequest::default()).await?;
+                store.list_monitors(TEAM, &PageRequest::default()).await?;
                 store
                     .results(
                         TEAM,
@@ -123,7 +123,7 @@ async fn two_processes_share_one_sqlite_file_without_lock_errors() {
     let ids = create_monitors(&*a, 10).await.unwrap();
     hammer(vec![a.clone(), b.clone()], ids).await.unwrap();
     assert_eq!(
-        b.list_monitors(TEAM, PageRequest::default())
+        b.list_monitors(TEAM, &PageRequest::default())
             .await
             .unwrap()
             .len(),

@@ -2,7 +2,7 @@
 
 use crate::support::*;
 use watchtower_core::{MonitorKind, MonitorState, TeamId, Timestamp};
-use watchtower_store::{PageRequest, StoreError};
+use watchtower_store::{IncidentQuery, MonitorFilter, PageRequest, StoreError};
 
 #[tokio::test]
 async fn a_monitor_round_trips_and_other_teams_cannot_see_it() {
@@ -90,7 +90,7 @@ async fn deleting_a_monitor_removes_its_history_incidents_and_events() {
         );
         assert!(
             store
-                .incidents(TEAM, Some(monitor.id), 10)
+                .incidents(TEAM, &IncidentQuery::latest(Some(monitor.id), 10))
                 .await?
                 .is_empty()
         );
@@ -176,7 +176,14 @@ async fn lists_page_by_id_with_status_and_never_cross_teams() {
         let mut after = None;
         loop {
             let page = store
-                .list_monitors(TEAM, PageRequest { after, limit: 3 })
+                .list_monitors(
+                    TEAM,
+                    &PageRequest {
+                        after,
+                        limit: 3,
+                        ..PageRequest::default()
+                    },
+                )
                 .await?;
             if page.is_empty() {
                 break;
@@ -201,16 +208,17 @@ async fn lists_page_by_id_with_status_and_never_cross_teams() {
         let all = store
             .list_monitors(
                 TEAM,
-                PageRequest {
+                &PageRequest {
                     after: None,
                     limit: 10_000,
+                    ..PageRequest::default()
                 },
             )
             .await?;
         assert_eq!(all.len(), 7);
         assert!(
             store
-                .list_monitors(TeamId(2), PageRequest::default())
+                .list_monitors(TeamId(2), &PageRequest::default())
                 .await?
                 .is_empty()
         );
@@ -245,7 +253,7 @@ async fn the_start_up_load_carries_saved_runtimes_and_last_checks() {
         assert_eq!(second.runtime.state, MonitorState::Paused);
         assert_eq!(second.last_checked_at, None);
 
-        let listing = store.list_monitors(TEAM, PageRequest::default()).await?;
+        let listing = store.list_monitors(TEAM, &PageRequest::default()).await?;
         let latest = listing[0]
             .last_result
             .as_ref()
@@ -255,6 +263,81 @@ async fn the_start_up_load_carries_saved_runtimes_and_last_checks() {
             (Timestamp(T0 + 20), Some(200))
         );
         assert_eq!(listing[0].state, MonitorState::Up);
+        Ok(())
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn lists_filter_by_state_kind_tag_and_search_and_count_per_team() {
+    each_backend(|store| async move {
+        let mut api = http_spec("Checkout API", Some("checkout"));
+        api.tags = vec!["prod".into(), "payments".into()];
+        let mut paused = http_spec("Staging site", None);
+        paused.paused = true;
+        paused.tags = vec!["staging".into()];
+        let heartbeat = push_spec("Nightly backup", None, None);
+        for spec in [&api, &paused, &heartbeat] {
+            store.create_monitor(TEAM, spec, Timestamp(T0)).await?;
+        }
+        let names = |filter: MonitorFilter| {
+            let store = store.clone();
+            async move {
+                let page = PageRequest {
+                    filter,
+                    ..PageRequest::default()
+                };
+                let listed = store.list_monitors(TEAM, &page).await?;
+                anyhow::Ok(
+                    listed
+                        .into_iter()
+                        .map(|l| l.monitor.spec.name)
+                        .collect::<Vec<_>>(),
+                )
+            }
+        };
+        let filter = |f: fn(&mut MonitorFilter)| {
+            let mut filter = MonitorFilter::default();
+            f(&mut filter);
+            filter
+        };
+        assert_eq!(names(MonitorFilter::default()).await?.len(), 3);
+        assert_eq!(
+            names(filter(|f| f.state = Some(MonitorState::Paused))).await?,
+            ["Staging site"]
+        );
+        assert_eq!(
+            names(filter(|f| f.kind = Some("push".into()))).await?,
+            ["Nightly backup"]
+        );
+        assert_eq!(
+            names(filter(|f| f.tag = Some("payments".into()))).await?,
+            ["Checkout API"]
+        );
+        assert!(
+            names(filter(|f| f.tag = Some("pay".into())))
+                .await?
+                .is_empty()
+        );
+        // Search matches the name, the key and the target, ignoring case.
+        assert_eq!(
+            names(filter(|f| f.search = Some("CHECKOUT".into()))).await?,
+            ["Checkout API"]
+        );
+        assert_eq!(
+            names(filter(|f| f.search = Some("staging-site.example".into()))).await?,
+            ["Staging site"]
+        );
+        assert_eq!(
+            names(filter(|f| {
+                f.kind = Some("http".into());
+                f.search = Some("site".into());
+            }))
+            .await?,
+            ["Staging site"]
+        );
+        assert_eq!(store.count_monitors(TEAM).await?, 3);
+        assert_eq!(store.count_monitors(TeamId(2)).await?, 0);
         Ok(())
     })
     .await;

@@ -257,16 +257,23 @@ pub trait AccountStore: Send + Sync {
         role: Role,
         now: Timestamp,
     ) -> Result<(), StoreError>;
-    async fn set_member_role(&self, team: TeamId, user: UserId, role: Role)
-    -> Result<(), StoreError>;
+    async fn set_member_role(
+        &self,
+        team: TeamId,
+        user: UserId,
+        role: Role,
+    ) -> Result<(), StoreError>;
     async fn remove_member(&self, team: TeamId, user: UserId) -> Result<(), StoreError>;
 
     // ---- invitations ----
 
     async fn create_invitation(&self, new: &NewInvitation) -> Result<Invitation, StoreError>;
     /// Pending invitations (not accepted, not expired by `now`), newest first.
-    async fn invitations(&self, team: TeamId, now: Timestamp)
-    -> Result<Vec<Invitation>, StoreError>;
+    async fn invitations(
+        &self,
+        team: TeamId,
+        now: Timestamp,
+    ) -> Result<Vec<Invitation>, StoreError>;
     async fn revoke_invitation(&self, team: TeamId, id: InvitationId) -> Result<(), StoreError>;
     /// A pending invitation by token hash (for checking limits before accepting).
     async fn find_invitation(

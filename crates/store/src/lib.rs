@@ -2,6 +2,7 @@
 //! implementation (the default) and a PostgreSQL one, migrations per backend, and the history
 //! rollups and retention that keep the result tables small.
 
+mod account_rows;
 pub mod accounts;
 mod apply;
 mod batch;
@@ -33,7 +34,7 @@ pub enum Backend {
 /// Everything WatchTower persists. Handlers, the scheduler and the CLI reach SQL only through this.
 /// Every read and write of a team's data takes the `TeamId`, so another team's rows are invisible.
 #[async_trait]
-pub trait Store: Send + Sync + 'static {
+pub trait Store: AccountStore + Send + Sync + 'static {
     fn backend(&self) -> Backend;
 
     /// Applies pending migrations. Safe to call on every start and from several processes.

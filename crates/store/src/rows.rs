@@ -124,12 +124,14 @@ fn parse_outcome(json: Option<&str>) -> Result<Option<CheckOutcome>, StoreError>
     .transpose()
 }
 
-/// Turns a unique-index violation into `Conflict`; other errors pass through.
+/// Turns a unique-index violation into `Conflict` and a missing referenced row (the team or user
+/// a new row names) into `NotFound`; other errors pass through.
 pub(crate) fn write_error(error: sqlx::Error) -> StoreError {
     match &error {
         sqlx::Error::Database(db) if db.is_unique_violation() => {
             StoreError::Conflict(db.message().to_owned())
         }
+        sqlx::Error::Database(db) if db.is_foreign_key_violation() => StoreError::NotFound,
         _ => StoreError::Database(error),
     }
 }

@@ -1,6 +1,7 @@
 //! The PostgreSQL store: a pool of connections, each `apply_monitors` and `record_batch` one
 //! transaction, array parameters (UNNEST) for the bulk writes.
 
+mod accounts;
 mod history;
 mod incidents;
 mod monitors;

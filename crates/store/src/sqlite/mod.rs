@@ -1,6 +1,7 @@
 //! The embedded SQLite store: a WAL database file with one write connection (so writers queue in
 //! the process instead of failing with "database is locked") and a small pool of readers.
 
+mod accounts;
 mod history;
 mod incidents;
 mod monitors;

@@ -2,6 +2,7 @@
 //! directory) and, when `TEST_DATABASE_URL` names a PostgreSQL server, against a fresh database
 //! there too. One binary, one module per feature.
 
+mod accounts;
 mod apply;
 mod batches;
 mod concurrency;

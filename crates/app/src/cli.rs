@@ -1,4 +1,4 @@
-//! The command line: `serve`, `check`, `status`, `migrate`, `validate`.
+//! The command line: `serve`, `check`, `status`, `migrate`, `validate`, `user`.
 
 use clap::{Parser, Subcommand, ValueEnum};
 use std::net::SocketAddr;
@@ -53,6 +53,36 @@ pub enum Command {
     Migrate(MigrateArgs),
     /// Check a monitors file and list every problem with its line; exit 2 if there are any.
     Validate(ValidateArgs),
+    /// Manage accounts.
+    #[command(subcommand)]
+    User(UserCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Create an account. An administrator becomes owner of the Default team if it has none;
+    /// anyone else gets a team of their own. Exit code 2 lists every problem with the input.
+    Create(UserCreateArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct UserCreateArgs {
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+    #[arg(long)]
+    pub email: String,
+    /// Shown in the team's member list (default: the part of the email before '@').
+    #[arg(long)]
+    pub name: Option<String>,
+    /// The password; prefer the environment variable, which stays out of shell history.
+    #[arg(long, env = "WATCHTOWER_USER_PASSWORD", hide_env_values = true)]
+    pub password: String,
+    /// An instance administrator (reads security events, sets plans).
+    #[arg(long)]
+    pub admin: bool,
+    /// A YAML file of plan limits to use instead of the canonical table (as for serve).
+    #[arg(long, env = "WATCHTOWER_PLANS")]
+    pub plans: Option<PathBuf>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -84,6 +114,32 @@ pub struct ServeArgs {
     /// cloud-metadata addresses (applied to the address actually connected to).
     #[arg(long, env = "WATCHTOWER_MULTI_TENANT", default_value_t = false)]
     pub multi_tenant: bool,
+    /// A YAML file overriding plan limits and the default plan of new teams
+    /// (`default_plan: unlimited`, `free: {max_monitors: 5}`, ...).
+    #[arg(long, env = "WATCHTOWER_PLANS")]
+    pub plans: Option<PathBuf>,
+    /// The address people reach WatchTower at. An `https://` URL makes session cookies Secure
+    /// and `__Host-` prefixed.
+    #[arg(long, env = "WATCHTOWER_PUBLIC_URL")]
+    pub public_url: Option<url::Url>,
+    /// Take client addresses from `X-Forwarded-For` (only behind a proxy that sets it), for
+    /// rate limits, login throttling and security events.
+    #[arg(long, env = "WATCHTOWER_TRUST_FORWARDED_FOR", default_value_t = false)]
+    pub trust_forwarded_for: bool,
+    /// API requests per minute per API key.
+    #[arg(long, env = "WATCHTOWER_RATE_LIMIT_PER_KEY", default_value_t = 600)]
+    pub rate_limit_per_key: u32,
+    /// API requests per minute per signed-in session.
+    #[arg(long, env = "WATCHTOWER_RATE_LIMIT_PER_SESSION", default_value_t = 300)]
+    pub rate_limit_per_session: u32,
+    /// API requests per minute per address without credentials.
+    #[arg(long, env = "WATCHTOWER_RATE_LIMIT_PER_IP", default_value_t = 120)]
+    pub rate_limit_per_ip: u32,
+    /// The first administrator, created on a start with no users (with the password below).
+    #[arg(long, env = "WATCHTOWER_ADMIN_EMAIL")]
+    pub admin_email: Option<String>,
+    #[arg(long, env = "WATCHTOWER_ADMIN_PASSWORD", hide_env_values = true)]
+    pub admin_password: Option<String>,
 }
 
 #[derive(Debug, clap::Args)]

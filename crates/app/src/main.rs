@@ -2,7 +2,6 @@
 
 mod cli;
 mod commands;
-mod monitors_file;
 mod target;
 mod telemetry;
 

@@ -33,7 +33,7 @@ pub fn parse_target(
 }
 
 fn inline_spec(text: &str) -> Result<Value, Vec<String>> {
-    crate::monitors_file::yaml_to_json(text)
+    watchtower_core::monitors_file::yaml_to_json(text)
         .map_err(|problem| vec![format!("the spec is {}", problem.problem)])
 }
 

@@ -7,6 +7,7 @@ pub mod duration;
 pub mod ids;
 pub mod incident;
 pub mod monitor;
+pub mod monitors_file;
 pub mod outcome;
 pub mod plan;
 pub mod state;

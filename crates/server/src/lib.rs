@@ -1,6 +1,9 @@
-//! The HTTP face of WatchTower: health and metrics endpoints, heartbeat pings, and (as they land)
-//! the REST API and dashboard. Every route is listed in `router.rs`.
+//! The HTTP face of WatchTower: the REST API (`api/`), who may call it (`auth/`), health and
+//! metrics endpoints, heartbeat pings, and the middleware around them. Every route is listed in
+//! `router.rs` and `api/mod.rs`.
 
+pub mod api;
+pub mod auth;
 pub mod error;
 mod health;
 mod metrics;
@@ -9,12 +12,14 @@ mod push;
 mod router;
 mod system;
 
+pub use auth::AuthConfig;
 pub use metrics::install_metrics_recorder;
-pub use router::router;
+pub use router::{openapi_document, router};
 
 use metrics_exporter_prometheus::PrometheusHandle;
 use std::sync::Arc;
 use std::time::Instant;
+use watchtower_core::PlanTable;
 use watchtower_scheduler::SchedulerHandle;
 use watchtower_scheduler::writer::WriterStats;
 use watchtower_store::Store;
@@ -27,4 +32,10 @@ pub struct AppState {
     pub writer: Arc<WriterStats>,
     pub metrics: PrometheusHandle,
     pub started: Instant,
+    /// The plan limits in force (the canonical table with the operator's overrides).
+    pub plans: Arc<PlanTable>,
+    pub auth: Arc<AuthConfig>,
+    pub rate_limiter: Arc<middleware::rate_limit::RateLimiter>,
+    /// The Whop-hosted setup: checks may reach only public addresses and plans come from billing.
+    pub multi_tenant: bool,
 }

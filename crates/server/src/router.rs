@@ -1,7 +1,8 @@
-//! Every route WatchTower serves, in one place.
+//! Every route WatchTower serves, in one place: health, metrics and push pings here, the REST API
+//! from `api::routes()` (which also builds the OpenAPI document).
 
-use crate::middleware::security_headers;
-use crate::{AppState, health, metrics, push};
+use crate::middleware::{rate_limit, security_headers};
+use crate::{AppState, api, health, metrics, push};
 use axum::Router;
 use axum::routing::get;
 use std::time::Duration;
@@ -9,11 +10,32 @@ use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::timeout::TimeoutLayer;
 
+/// The OpenAPI 3.1 document of the REST API, as served at `/api/openapi.json`.
+pub fn openapi_document() -> utoipa::openapi::OpenApi {
+    api::routes().split_for_parts().1
+}
+
 /// Builds the application with its middleware.
 pub fn router(state: AppState) -> Router {
     let push_ping = get(push::ping).post(push::ping).head(push::ping);
     let push_fail = get(push::fail).post(push::fail).head(push::fail);
     let push_start = get(push::start).post(push::start).head(push::start);
+    let (api_routes, document) = api::routes().split_for_parts();
+    let document = std::sync::Arc::new(document);
+    let api_routes = api_routes
+        .route(
+            "/api/openapi.json",
+            get(move || {
+                let document = document.clone();
+                async move { axum::Json(document.as_ref().clone()) }
+            }),
+        )
+        // Unknown /api paths answer 404 in the error shape, with rate-limit headers too.
+        .route("/api/{*rest}", axum::routing::any(crate::error::not_found))
+        .layer(axum::middleware::from_fn_with_state(
+            state.rate_limiter.clone(),
+            rate_limit::middleware,
+        ));
     Router::new()
         .route("/healthz", get(health::healthz))
         .route("/api/health", get(health::report))
@@ -21,6 +43,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/push/{token}", push_ping)
         .route("/api/push/{token}/fail", push_fail)
         .route("/api/push/{token}/start", push_start)
+        .merge(api_routes)
         .fallback(crate::error::not_found)
         .with_state(state)
         .layer(RequestBodyLimitLayer::new(1 << 20))

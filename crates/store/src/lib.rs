@@ -65,7 +65,8 @@ pub trait Store: AccountStore + Send + Sync + 'static {
     /// Deletes a monitor with its results, rollups, incidents and events.
     async fn delete_monitor(&self, team: TeamId, id: MonitorId) -> Result<(), StoreError>;
 
-    /// How many monitors a team has (for plan limits).
+    /// How many active (unpaused) monitors a team has: the plan's monitor limit counts these,
+    /// so a downgrade can pause monitors instead of deleting them.
     async fn count_monitors(&self, team: TeamId) -> Result<u64, StoreError>;
 
     async fn get_monitor(&self, team: TeamId, id: MonitorId)

@@ -3,6 +3,7 @@
 mod check;
 mod serve;
 mod status;
+mod user;
 mod validate;
 
 use crate::cli::{Command, DatabaseArgs};
@@ -26,6 +27,7 @@ pub async fn run(command: Command) -> ExitCode {
             Err(code) => code,
         },
         Command::Validate(args) => validate::run(args),
+        Command::User(crate::cli::UserCommand::Create(args)) => user::create(args).await,
     }
 }
 
@@ -48,6 +50,32 @@ pub async fn open_store(database: &DatabaseArgs) -> Result<Arc<dyn Store>, ExitC
         ExitCode::from(EXIT_FAILURE)
     })?;
     Ok(store)
+}
+
+/// The plan table: canonical, or with the overrides of a YAML file. Prints every problem.
+pub fn load_plans(path: Option<&std::path::Path>) -> Result<watchtower_core::PlanTable, ExitCode> {
+    let Some(path) = path else {
+        return Ok(watchtower_core::PlanTable::default());
+    };
+    let text = std::fs::read_to_string(path).map_err(|error| {
+        eprintln!("error: cannot read {}: {error}", path.display());
+        ExitCode::from(EXIT_BAD_INPUT)
+    })?;
+    let value = watchtower_core::monitors_file::yaml_to_json(&text).map_err(|problem| {
+        eprintln!("{}: {problem}", path.display());
+        ExitCode::from(EXIT_BAD_INPUT)
+    })?;
+    let config: watchtower_core::plan::PlanConfig =
+        serde_json::from_value(value).map_err(|error| {
+            eprintln!("{}: {error}", path.display());
+            ExitCode::from(EXIT_BAD_INPUT)
+        })?;
+    watchtower_core::PlanTable::from_config(config).map_err(|error| {
+        for problem in &error.0 {
+            eprintln!("{}: {problem}", path.display());
+        }
+        ExitCode::from(EXIT_BAD_INPUT)
+    })
 }
 
 /// The URL without its password, for messages.

@@ -14,15 +14,38 @@ use watchtower_core::{TeamId, Timestamp};
 use watchtower_scheduler::{
     Clock, ProbeChecker, ResultWriter, Scheduler, SchedulerConfig, WriterConfig, housekeeping,
 };
-use watchtower_server::{AppState, install_metrics_recorder, router};
+use watchtower_server::auth::users::bootstrap_admin;
+use watchtower_server::middleware::rate_limit::{RateLimitConfig, RateLimiter};
+use watchtower_server::{AppState, AuthConfig, install_metrics_recorder, router};
 use watchtower_store::Retention;
 
 pub async fn run(args: ServeArgs) -> ExitCode {
     let started = Instant::now();
+    let plans = match super::load_plans(args.plans.as_deref()) {
+        Ok(plans) => Arc::new(plans),
+        Err(code) => return code,
+    };
     let store = match open_store(&args.database).await {
         Ok(store) => store,
         Err(code) => return code,
     };
+    match bootstrap_admin(
+        store.as_ref(),
+        args.admin_email.clone(),
+        args.admin_password.clone(),
+        plans.default_plan(),
+    )
+    .await
+    {
+        Ok(Some(admin)) => tracing::info!(email = %admin.email, "created the first administrator"),
+        Ok(None) => {}
+        Err(error) => {
+            eprintln!(
+                "error: cannot create the administrator from WATCHTOWER_ADMIN_EMAIL: {error}"
+            );
+            return ExitCode::from(super::EXIT_BAD_INPUT);
+        }
+    }
     if let Some(path) = &args.config {
         let file = match super::validate::read(path) {
             Ok(file) => file,
@@ -111,12 +134,32 @@ pub async fn run(args: ServeArgs) -> ExitCode {
         stop_chores.clone(),
     );
 
+    let auth = AuthConfig {
+        secure_cookies: args
+            .public_url
+            .as_ref()
+            .is_some_and(|url| url.scheme() == "https"),
+        trust_forwarded_for: args.trust_forwarded_for,
+        ..AuthConfig::default()
+    };
+    let rate_limiter = Arc::new(RateLimiter::new(RateLimitConfig {
+        per_api_key: args.rate_limit_per_key,
+        per_session: args.rate_limit_per_session,
+        per_ip: args.rate_limit_per_ip,
+        trust_forwarded_for: args.trust_forwarded_for,
+        ..RateLimitConfig::default()
+    }));
+    let limiter_cleanup = rate_limiter.spawn_cleanup(Duration::from_secs(60));
     let state = AppState {
         store,
         scheduler: scheduler.clone(),
         writer: writer.stats.clone(),
         metrics,
         started,
+        plans,
+        auth: Arc::new(auth),
+        rate_limiter,
+        multi_tenant: args.multi_tenant,
     };
     tracing::info!(%address, monitors = monitor_count, startup_ms = started.elapsed().as_millis() as u64, "watchtower is serving on http://{address}");
     let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
@@ -133,6 +176,7 @@ pub async fn run(args: ServeArgs) -> ExitCode {
     if let Err(error) = scheduler_task.await {
         tracing::error!(%error, "scheduler stopped abnormally");
     }
+    limiter_cleanup.abort();
     stop_chores.cancel();
     let _ = chores.await;
     writer.finish().await;

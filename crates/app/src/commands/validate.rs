@@ -2,9 +2,9 @@
 
 use super::EXIT_BAD_INPUT;
 use crate::cli::ValidateArgs;
-use crate::monitors_file::{self, MonitorsFile};
 use std::path::Path;
 use std::process::ExitCode;
+use watchtower_core::monitors_file::{self, MonitorsFile};
 
 pub fn run(args: ValidateArgs) -> ExitCode {
     match read(&args.file) {

@@ -321,9 +321,10 @@ pub(super) async fn apply(
 }
 
 pub(super) async fn count_monitors(store: &PgStore, team: TeamId) -> Result<u64, StoreError> {
-    let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM monitors WHERE team_id = $1")
-        .bind(team.0)
-        .fetch_one(&store.pool)
-        .await?;
+    let count: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM monitors WHERE team_id = $1 AND NOT paused")
+            .bind(team.0)
+            .fetch_one(&store.pool)
+            .await?;
     Ok(count as u64)
 }

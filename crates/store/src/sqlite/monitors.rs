@@ -344,9 +344,10 @@ pub(super) async fn apply(
 }
 
 pub(super) async fn count_monitors(store: &SqliteStore, team: TeamId) -> Result<u64, StoreError> {
-    let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM monitors WHERE team_id = ?")
-        .bind(team.0)
-        .fetch_one(&store.read)
-        .await?;
+    let count: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM monitors WHERE team_id = ? AND paused = 0")
+            .bind(team.0)
+            .fetch_one(&store.read)
+            .await?;
     Ok(count as u64)
 }

@@ -336,7 +336,11 @@ async fn lists_filter_by_state_kind_tag_and_search_and_count_per_team() {
             .await?,
             ["Staging site"]
         );
-        assert_eq!(store.count_monitors(TEAM).await?, 3);
+        assert_eq!(
+            store.count_monitors(TEAM).await?,
+            2,
+            "the paused one is not counted"
+        );
         assert_eq!(store.count_monitors(TeamId(2)).await?, 0);
         Ok(())
     })

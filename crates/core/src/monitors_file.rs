@@ -1,12 +1,12 @@
 //! Monitors as code: a YAML file of keyed monitors. Parsing keeps every node's line and column so
 //! each problem is reported where it is, and all problems are reported at once.
 
+use crate::MonitorSpec;
+use crate::validation::join_path;
 use marked_yaml::{LoaderOptions, Node, Span};
 use serde_json::{Map, Number, Value};
 use std::collections::{HashMap, HashSet};
 use std::fmt;
-use watchtower_core::MonitorSpec;
-use watchtower_core::validation::join_path;
 
 /// A parsed monitors file.
 #[derive(Debug, Clone)]
@@ -265,6 +265,59 @@ fn to_json(node: &Node, path: &str, mut places: Option<&mut Places>) -> Value {
     }
 }
 
+/// Writes monitors as a monitors file that [`parse`] reads back to the same specs. Scalars are
+/// written as JSON, which is valid YAML, so no string needs YAML-specific quoting rules.
+pub fn to_yaml(monitors: &[MonitorSpec]) -> String {
+    let mut out = String::from("monitors:\n");
+    for spec in monitors {
+        let Value::Object(map) = spec.to_value() else {
+            continue;
+        };
+        let mut first = true;
+        for (name, value) in &map {
+            out.push_str(if first { "  - " } else { "    " });
+            first = false;
+            write_entry(&mut out, name, value, 4);
+        }
+    }
+    if monitors.is_empty() {
+        out = "monitors: []\n".into();
+    }
+    out
+}
+
+fn write_entry(out: &mut String, name: &str, value: &Value, indent: usize) {
+    out.push_str(&Value::String(name.to_owned()).to_string());
+    out.push(':');
+    write_value(out, value, indent);
+}
+
+fn write_value(out: &mut String, value: &Value, indent: usize) {
+    let pad = " ".repeat(indent + 2);
+    match value {
+        Value::Object(map) if !map.is_empty() => {
+            out.push('\n');
+            for (name, value) in map {
+                out.push_str(&pad);
+                write_entry(out, name, value, indent + 2);
+            }
+        }
+        Value::Array(items) if !items.is_empty() => {
+            out.push('\n');
+            for item in items {
+                out.push_str(&pad);
+                out.push('-');
+                write_value(out, item, indent + 2);
+            }
+        }
+        scalar => {
+            out.push(' ');
+            out.push_str(&scalar.to_string());
+            out.push('\n');
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -336,5 +389,33 @@ colour: blue
         )
         .unwrap();
         assert_eq!(file.monitors[0].name, "123");
+    }
+
+    #[test]
+    fn an_export_parses_back_to_the_same_monitors() {
+        let text = r#"
+monitors:
+  - key: api
+    name: "API: health \"quoted\""
+    kind: http
+    url: https://api.example.com/health
+    interval: 30s
+    tags: [prod, "needs: quoting"]
+    headers:
+      X-Token: abc
+    accepted_status: ["200-299", 304]
+    keyword:
+      text: ok
+  - key: beat
+    name: Nightly
+    kind: push
+    period: 1d
+    grace: 10m
+"#;
+        let file = parse(text).expect("valid");
+        let exported = to_yaml(&file.monitors);
+        let again = parse(&exported).unwrap_or_else(|p| panic!("{exported}\n{p:?}"));
+        assert_eq!(again.monitors, file.monitors);
+        assert_eq!(parse(&to_yaml(&[])).expect("empty").monitors, vec![]);
     }
 }

@@ -1,0 +1,156 @@
+//! Incidents: list (filters and cursor pages), read with notes, acknowledge, add a note.
+
+use crate::AppState;
+use crate::api::ApiJson;
+use crate::auth::TeamAccess;
+use crate::error::ApiError;
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use utoipa::{IntoParams, ToSchema};
+use watchtower_core::{Action, IncidentId, MonitorId, Timestamp};
+use watchtower_store::IncidentQuery;
+
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct ListQuery {
+    /// Only this monitor's incidents.
+    pub monitor: Option<i64>,
+    /// Only incidents still open.
+    #[serde(default)]
+    pub open: bool,
+    /// The `next_before` of the previous page.
+    pub before: Option<i64>,
+    /// Page size, 1 to 500 (default 50).
+    pub limit: Option<u32>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct IncidentPage {
+    #[schema(value_type = Vec<Object>)]
+    pub incidents: Vec<watchtower_core::Incident>,
+    pub next_before: Option<i64>,
+}
+
+/// The team's incidents, newest first.
+#[utoipa::path(get, path = "/api/incidents", tag = "incidents", params(ListQuery),
+    responses((status = 200, body = IncidentPage), (status = 400), (status = 401)))]
+pub async fn list(
+    State(state): State<AppState>,
+    access: TeamAccess,
+    Query(query): Query<ListQuery>,
+) -> Result<Json<IncidentPage>, ApiError> {
+    access.require(Action::ViewIncidents)?;
+    let limit = query.limit.unwrap_or(50);
+    if !(1..=500).contains(&limit) {
+        return Err(ApiError::invalid_field("limit", "must be from 1 to 500"));
+    }
+    let incidents = state
+        .store
+        .incidents(
+            access.team.id,
+            &IncidentQuery {
+                monitor: query.monitor.map(MonitorId),
+                open_only: query.open,
+                before: query.before.map(IncidentId),
+                limit,
+            },
+        )
+        .await?;
+    let next_before = (incidents.len() == limit as usize)
+        .then(|| incidents.last().map(|i| i.id.0))
+        .flatten();
+    Ok(Json(IncidentPage {
+        incidents,
+        next_before,
+    }))
+}
+
+/// One incident with its notes.
+#[utoipa::path(get, path = "/api/incidents/{id}", tag = "incidents",
+    params(("id" = i64, Path, description = "Incident id")),
+    responses((status = 200, body = Object), (status = 404)))]
+pub async fn get(
+    State(state): State<AppState>,
+    access: TeamAccess,
+    Path(id): Path<i64>,
+) -> Result<Json<Value>, ApiError> {
+    access.require(Action::ViewIncidents)?;
+    let incident = state
+        .store
+        .get_incident(access.team.id, IncidentId(id))
+        .await?
+        .ok_or_else(ApiError::not_found)?;
+    let notes = state
+        .store
+        .incident_notes(access.team.id, incident.id)
+        .await?;
+    let mut value = json!(incident);
+    value["notes"] = json!(notes);
+    Ok(Json(value))
+}
+
+/// Takes the incident on: reminders and escalation stop. Acknowledging again changes nothing.
+#[utoipa::path(post, path = "/api/incidents/{id}/acknowledge", tag = "incidents",
+    params(("id" = i64, Path, description = "Incident id")),
+    responses((status = 200, body = Object), (status = 404)))]
+pub async fn acknowledge(
+    State(state): State<AppState>,
+    access: TeamAccess,
+    Path(id): Path<i64>,
+) -> Result<Json<Value>, ApiError> {
+    access.require(Action::AcknowledgeIncident)?;
+    let by = access.caller.actor().label;
+    let incident = state
+        .store
+        .acknowledge_incident(access.team.id, IncidentId(id), &by, Timestamp::now())
+        .await?;
+    access
+        .audit(
+            &state,
+            "incident.acknowledged",
+            format!("incident:{id}"),
+            json!({}),
+        )
+        .await;
+    Ok(Json(json!(incident)))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct NewNote {
+    /// 1 to 10,000 characters.
+    pub body: String,
+}
+
+/// Adds a note to an incident.
+#[utoipa::path(post, path = "/api/incidents/{id}/notes", tag = "incidents",
+    params(("id" = i64, Path, description = "Incident id")), request_body = NewNote,
+    responses((status = 201, body = Object), (status = 400), (status = 404)))]
+pub async fn add_note(
+    State(state): State<AppState>,
+    access: TeamAccess,
+    Path(id): Path<i64>,
+    ApiJson(note): ApiJson<NewNote>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    access.require(Action::NoteIncident)?;
+    let body = note.body.trim();
+    if body.is_empty() || body.chars().count() > 10_000 {
+        return Err(ApiError::invalid_field(
+            "body",
+            "must be 1 to 10,000 characters",
+        ));
+    }
+    let author = access.caller.actor().label;
+    let note = state
+        .store
+        .add_incident_note(
+            access.team.id,
+            IncidentId(id),
+            &author,
+            body,
+            Timestamp::now(),
+        )
+        .await?;
+    Ok((StatusCode::CREATED, Json(json!(note))))
+}

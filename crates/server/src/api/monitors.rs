@@ -1,0 +1,594 @@
+//! Monitors: list (filters and cursor pages, never history), create, read, change, delete, pause,
+//! resume, check now, results, uptime, and YAML export/apply of the whole team.
+
+use crate::AppState;
+use crate::api::ApiJson;
+use crate::auth::TeamAccess;
+use crate::error::ApiError;
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::http::{StatusCode, header};
+use axum::response::IntoResponse;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use std::time::Duration;
+use utoipa::{IntoParams, ToSchema};
+use watchtower_core::monitors_file;
+use watchtower_core::{
+    Action, Demand, FieldError, Monitor, MonitorId, MonitorSpec, MonitorState, PlanLimitExceeded,
+    Timestamp,
+};
+use watchtower_store::{MonitorFilter, MonitorListing, PageRequest};
+
+/// A monitor as the API shows it: its spec's fields, its id and times, and its status.
+fn monitor_json(monitor: &Monitor, status: Option<&MonitorListing>) -> Value {
+    let mut value = monitor.spec.to_value();
+    value["id"] = json!(monitor.id);
+    value["created_at"] = json!(monitor.created_at);
+    value["updated_at"] = json!(monitor.updated_at);
+    if let Some(listing) = status {
+        value["status"] = json!({
+            "state": listing.state,
+            "since": listing.state_since,
+            "last_checked_at": listing.last_checked_at,
+            "last_result": listing.last_result,
+        });
+    }
+    value
+}
+
+fn plan_error(exceeded: Vec<PlanLimitExceeded>) -> ApiError {
+    ApiError::plan_limit(&exceeded[0])
+}
+
+/// Parses a monitor body, listing every problem at once.
+fn parse_spec(body: &Value) -> Result<MonitorSpec, ApiError> {
+    MonitorSpec::parse(body, "").map_err(ApiError::invalid)
+}
+
+async fn load(state: &AppState, access: &TeamAccess, id: i64) -> Result<Monitor, ApiError> {
+    state
+        .store
+        .get_monitor(access.team.id, MonitorId(id))
+        .await?
+        .ok_or_else(ApiError::not_found)
+}
+
+/// Checks an active monitor count against the plan.
+async fn check_active_count(
+    state: &AppState,
+    access: &TeamAccess,
+    extra: u64,
+) -> Result<(), ApiError> {
+    if extra == 0 {
+        return Ok(());
+    }
+    let active = state.store.count_monitors(access.team.id).await?;
+    let wanted = u32::try_from(active + extra).unwrap_or(u32::MAX);
+    state
+        .plans
+        .check(access.team.plan, Demand::Monitors(wanted))
+        .map_err(|exceeded| ApiError::plan_limit(&exceeded))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct ListQuery {
+    /// Only monitors in this state: pending, up, degraded, down, paused or maintenance.
+    pub state: Option<String>,
+    /// Only this kind: http, tcp, ping, dns, tls or push.
+    pub kind: Option<String>,
+    /// Only monitors with this tag.
+    pub tag: Option<String>,
+    /// Case-insensitive text in the name, key or target.
+    pub search: Option<String>,
+    /// The `next_after` of the previous page.
+    pub after: Option<i64>,
+    /// Page size, 1 to 500 (default 50).
+    pub limit: Option<u32>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MonitorPage {
+    #[schema(value_type = Vec<Object>)]
+    pub monitors: Vec<Value>,
+    /// Pass as `after` for the next page; absent on the last page.
+    pub next_after: Option<i64>,
+}
+
+/// Lists the team's monitors with their current status, a page at a time, by id.
+#[utoipa::path(get, path = "/api/monitors", tag = "monitors", params(ListQuery),
+    responses((status = 200, body = MonitorPage), (status = 400), (status = 401), (status = 404, description = "Not a member of the team named by X-Team-Id")))]
+pub async fn list(
+    State(state): State<AppState>,
+    access: TeamAccess,
+    Query(query): Query<ListQuery>,
+) -> Result<Json<MonitorPage>, ApiError> {
+    access.require(Action::ViewMonitors)?;
+    let mut problems = Vec::new();
+    let monitor_state = match query.state.as_deref().map(MonitorState::parse) {
+        Some(Some(parsed)) => Some(parsed),
+        Some(None) => {
+            problems.push(FieldError {
+                field: "state".into(),
+                problem: "must be pending, up, degraded, down, paused or maintenance".into(),
+            });
+            None
+        }
+        None => None,
+    };
+    const KINDS: [&str; 6] = ["http", "tcp", "ping", "dns", "tls", "push"];
+    if let Some(kind) = &query.kind
+        && !KINDS.contains(&kind.as_str())
+    {
+        problems.push(FieldError {
+            field: "kind".into(),
+            problem: "must be http, tcp, ping, dns, tls or push".into(),
+        });
+    }
+    let limit = query.limit.unwrap_or(50);
+    if !(1..=500).contains(&limit) {
+        problems.push(FieldError {
+            field: "limit".into(),
+            problem: "must be from 1 to 500".into(),
+        });
+    }
+    if !problems.is_empty() {
+        return Err(ApiError::invalid(problems));
+    }
+    let page = PageRequest {
+        after: query.after.map(MonitorId),
+        limit,
+        filter: MonitorFilter {
+            state: monitor_state,
+            kind: query.kind,
+            tag: query.tag,
+            search: query.search.filter(|s| !s.is_empty()),
+        },
+    };
+    let listings = state.store.list_monitors(access.team.id, &page).await?;
+    let next_after = (listings.len() == limit as usize)
+        .then(|| listings.last().map(|l| l.monitor.id.0))
+        .flatten();
+    Ok(Json(MonitorPage {
+        monitors: listings
+            .iter()
+            .map(|l| monitor_json(&l.monitor, Some(l)))
+            .collect(),
+        next_after,
+    }))
+}
+
+/// Creates a monitor from the same fields a monitors file uses.
+#[utoipa::path(post, path = "/api/monitors", tag = "monitors",
+    request_body(content = Object, description = "A monitor: name, kind and the kind's fields, as in a monitors file"),
+    responses((status = 201, description = "Created", body = Object), (status = 400, description = "Every bad field"),
+        (status = 402, description = "Over the plan's limits"), (status = 409, description = "The key is taken")))]
+pub async fn create(
+    State(state): State<AppState>,
+    access: TeamAccess,
+    ApiJson(body): ApiJson<Value>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    access.require(Action::CreateMonitor)?;
+    let spec = parse_spec(&body)?;
+    state
+        .plans
+        .check_monitor(access.team.plan, &spec)
+        .map_err(plan_error)?;
+    check_active_count(&state, &access, u64::from(!spec.paused)).await?;
+    let monitor = state
+        .store
+        .create_monitor(access.team.id, &spec, Timestamp::now())
+        .await?;
+    state.scheduler.upsert(monitor.clone()).await;
+    access
+        .audit(
+            &state,
+            "monitor.created",
+            format!("monitor:{}", monitor.id),
+            json!({"name": monitor.spec.name, "kind": monitor.spec.kind.name()}),
+        )
+        .await;
+    Ok((StatusCode::CREATED, Json(monitor_json(&monitor, None))))
+}
+
+/// One monitor with its current status.
+#[utoipa::path(get, path = "/api/monitors/{id}", tag = "monitors",
+    params(("id" = i64, Path, description = "Monitor id")),
+    responses((status = 200, body = Object), (status = 404)))]
+pub async fn get(
+    State(state): State<AppState>,
+    access: TeamAccess,
+    Path(id): Path<i64>,
+) -> Result<Json<Value>, ApiError> {
+    access.require(Action::ViewMonitors)?;
+    let monitor = load(&state, &access, id).await?;
+    // The status comes from the list query for this one id, so it matches what lists show.
+    let page = PageRequest {
+        after: Some(MonitorId(id - 1)),
+        limit: 1,
+        ..PageRequest::default()
+    };
+    let listing = state
+        .store
+        .list_monitors(access.team.id, &page)
+        .await?
+        .into_iter()
+        .find(|l| l.monitor.id == monitor.id);
+    Ok(Json(monitor_json(&monitor, listing.as_ref())))
+}
+
+/// Replaces a monitor's settings.
+#[utoipa::path(put, path = "/api/monitors/{id}", tag = "monitors",
+    params(("id" = i64, Path, description = "Monitor id")),
+    request_body(content = Object, description = "The whole monitor, as for create"),
+    responses((status = 200, body = Object), (status = 400), (status = 402), (status = 404), (status = 409)))]
+pub async fn update(
+    State(state): State<AppState>,
+    access: TeamAccess,
+    Path(id): Path<i64>,
+    ApiJson(body): ApiJson<Value>,
+) -> Result<Json<Value>, ApiError> {
+    access.require(Action::UpdateMonitor)?;
+    let spec = parse_spec(&body)?;
+    let existing = load(&state, &access, id).await?;
+    state
+        .plans
+        .check_monitor(access.team.plan, &spec)
+        .map_err(plan_error)?;
+    check_active_count(
+        &state,
+        &access,
+        u64::from(existing.spec.paused && !spec.paused),
+    )
+    .await?;
+    save(&state, &access, existing, spec, "monitor.updated").await
+}
+
+async fn save(
+    state: &AppState,
+    access: &TeamAccess,
+    existing: Monitor,
+    spec: MonitorSpec,
+    action: &str,
+) -> Result<Json<Value>, ApiError> {
+    let monitor = state
+        .store
+        .update_monitor(access.team.id, existing.id, &spec, Timestamp::now())
+        .await?;
+    state.scheduler.upsert(monitor.clone()).await;
+    access
+        .audit(
+            state,
+            action,
+            format!("monitor:{}", monitor.id),
+            json!({"name": monitor.spec.name}),
+        )
+        .await;
+    Ok(Json(monitor_json(&monitor, None)))
+}
+
+/// Deletes a monitor with its history.
+#[utoipa::path(delete, path = "/api/monitors/{id}", tag = "monitors",
+    params(("id" = i64, Path, description = "Monitor id")),
+    responses((status = 204), (status = 404)))]
+pub async fn delete(
+    State(state): State<AppState>,
+    access: TeamAccess,
+    Path(id): Path<i64>,
+) -> Result<StatusCode, ApiError> {
+    access.require(Action::DeleteMonitor)?;
+    let monitor = load(&state, &access, id).await?;
+    state
+        .store
+        .delete_monitor(access.team.id, monitor.id)
+        .await?;
+    state.scheduler.remove(monitor.id).await;
+    access
+        .audit(
+            &state,
+            "monitor.deleted",
+            format!("monitor:{}", monitor.id),
+            json!({"name": monitor.spec.name}),
+        )
+        .await;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Stops checking a monitor; its history is kept.
+#[utoipa::path(post, path = "/api/monitors/{id}/pause", tag = "monitors",
+    params(("id" = i64, Path, description = "Monitor id")),
+    responses((status = 200, body = Object), (status = 404)))]
+pub async fn pause(
+    State(state): State<AppState>,
+    access: TeamAccess,
+    Path(id): Path<i64>,
+) -> Result<Json<Value>, ApiError> {
+    access.require(Action::PauseMonitor)?;
+    let existing = load(&state, &access, id).await?;
+    let mut spec = existing.spec.clone();
+    spec.paused = true;
+    save(&state, &access, existing, spec, "monitor.paused").await
+}
+
+/// Starts checking a paused monitor again (counts against the plan's monitor limit).
+#[utoipa::path(post, path = "/api/monitors/{id}/resume", tag = "monitors",
+    params(("id" = i64, Path, description = "Monitor id")),
+    responses((status = 200, body = Object), (status = 402), (status = 404)))]
+pub async fn resume(
+    State(state): State<AppState>,
+    access: TeamAccess,
+    Path(id): Path<i64>,
+) -> Result<Json<Value>, ApiError> {
+    access.require(Action::PauseMonitor)?;
+    let existing = load(&state, &access, id).await?;
+    let mut spec = existing.spec.clone();
+    if spec.paused {
+        state
+            .plans
+            .check_monitor(access.team.plan, &spec)
+            .map_err(plan_error)?;
+        check_active_count(&state, &access, 1).await?;
+    }
+    spec.paused = false;
+    save(&state, &access, existing, spec, "monitor.resumed").await
+}
+
+/// Runs the monitor's check now instead of waiting for its next slot.
+#[utoipa::path(post, path = "/api/monitors/{id}/check", tag = "monitors",
+    params(("id" = i64, Path, description = "Monitor id")),
+    responses((status = 202, description = "The check is queued"), (status = 404)))]
+pub async fn check_now(
+    State(state): State<AppState>,
+    access: TeamAccess,
+    Path(id): Path<i64>,
+) -> Result<StatusCode, ApiError> {
+    access.require(Action::CheckNow)?;
+    let monitor = load(&state, &access, id).await?;
+    state.scheduler.check_now(monitor.id).await;
+    Ok(StatusCode::ACCEPTED)
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct ResultsQuery {
+    /// Start of the range, epoch milliseconds (default: 24 hours before `to`).
+    pub from: Option<i64>,
+    /// End of the range, exclusive, epoch milliseconds (default: now). For the next page pass
+    /// the `next_to` of the previous one.
+    pub to: Option<i64>,
+    /// Page size, 1 to 1000 (default 100).
+    pub limit: Option<u32>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ResultPage {
+    #[schema(value_type = Vec<Object>)]
+    pub results: Vec<watchtower_store::StoredResult>,
+    pub next_to: Option<i64>,
+}
+
+/// Raw results of a monitor, newest first, a page at a time.
+#[utoipa::path(get, path = "/api/monitors/{id}/results", tag = "monitors",
+    params(("id" = i64, Path, description = "Monitor id"), ResultsQuery),
+    responses((status = 200, body = ResultPage), (status = 400), (status = 404)))]
+pub async fn results(
+    State(state): State<AppState>,
+    access: TeamAccess,
+    Path(id): Path<i64>,
+    Query(query): Query<ResultsQuery>,
+) -> Result<Json<ResultPage>, ApiError> {
+    access.require(Action::ViewResults)?;
+    let monitor = load(&state, &access, id).await?;
+    let to = query.to.map_or_else(Timestamp::now, Timestamp);
+    let from = query
+        .from
+        .map_or_else(|| to.minus(Duration::from_secs(86_400)), Timestamp);
+    let limit = query.limit.unwrap_or(100);
+    let mut problems = Vec::new();
+    if from > to {
+        problems.push(FieldError {
+            field: "from".into(),
+            problem: "must not be after 'to'".into(),
+        });
+    }
+    if !(1..=1000).contains(&limit) {
+        problems.push(FieldError {
+            field: "limit".into(),
+            problem: "must be from 1 to 1000".into(),
+        });
+    }
+    if !problems.is_empty() {
+        return Err(ApiError::invalid(problems));
+    }
+    let results = state
+        .store
+        .results(access.team.id, monitor.id, from, to, limit)
+        .await?;
+    let next_to = (results.len() == limit as usize)
+        .then(|| results.last().map(|r| r.checked_at.0))
+        .flatten();
+    Ok(Json(ResultPage { results, next_to }))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct UptimeQuery {
+    /// 24h, 7d, 30d or 90d (default 24h); ignored when `from` is given.
+    pub period: Option<String>,
+    /// A custom range start, epoch milliseconds.
+    pub from: Option<i64>,
+    /// A custom range end, epoch milliseconds (default now).
+    pub to: Option<i64>,
+}
+
+/// Uptime and latency over a period, from the rollups.
+#[utoipa::path(get, path = "/api/monitors/{id}/uptime", tag = "monitors",
+    params(("id" = i64, Path, description = "Monitor id"), UptimeQuery),
+    responses((status = 200, body = Object), (status = 400), (status = 404)))]
+pub async fn uptime(
+    State(state): State<AppState>,
+    access: TeamAccess,
+    Path(id): Path<i64>,
+    Query(query): Query<UptimeQuery>,
+) -> Result<Json<Value>, ApiError> {
+    access.require(Action::ViewResults)?;
+    let monitor = load(&state, &access, id).await?;
+    let to = query.to.map_or_else(Timestamp::now, Timestamp);
+    let from = match (query.from, query.period.as_deref()) {
+        (Some(from), _) => Timestamp(from),
+        (None, period) => {
+            let days = match period.unwrap_or("24h") {
+                "24h" => 1,
+                "7d" => 7,
+                "30d" => 30,
+                "90d" => 90,
+                _ => {
+                    return Err(ApiError::invalid_field(
+                        "period",
+                        "must be 24h, 7d, 30d or 90d (or give from and to)",
+                    ));
+                }
+            };
+            to.minus(Duration::from_secs(days * 86_400))
+        }
+    };
+    if from > to {
+        return Err(ApiError::invalid_field("from", "must not be after 'to'"));
+    }
+    let summary = state
+        .store
+        .uptime(access.team.id, monitor.id, from, to)
+        .await?;
+    let mut value = json!(summary);
+    value["from"] = json!(from);
+    value["to"] = json!(to);
+    Ok(Json(value))
+}
+
+/// The team's monitors as a monitors file (YAML).
+#[utoipa::path(get, path = "/api/monitors/yaml", tag = "monitors",
+    responses((status = 200, description = "A monitors file", content_type = "application/yaml", body = String)))]
+pub async fn export_yaml(
+    State(state): State<AppState>,
+    access: TeamAccess,
+) -> Result<impl IntoResponse, ApiError> {
+    access.require(Action::ExportYaml)?;
+    let specs: Vec<MonitorSpec> = all_monitors(&state, &access)
+        .await?
+        .into_iter()
+        .map(|m| m.spec)
+        .collect();
+    Ok((
+        [(header::CONTENT_TYPE, "application/yaml; charset=utf-8")],
+        monitors_file::to_yaml(&specs),
+    ))
+}
+
+async fn all_monitors(state: &AppState, access: &TeamAccess) -> Result<Vec<Monitor>, ApiError> {
+    let mut monitors = Vec::new();
+    let mut page = PageRequest {
+        limit: 500,
+        ..PageRequest::default()
+    };
+    loop {
+        let listings = state.store.list_monitors(access.team.id, &page).await?;
+        let Some(last) = listings.last() else { break };
+        page.after = Some(last.monitor.id);
+        monitors.extend(listings.into_iter().map(|l| l.monitor));
+    }
+    Ok(monitors)
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct ApplyQuery {
+    /// Check and report without changing anything.
+    #[serde(default)]
+    pub dry_run: bool,
+}
+
+/// Applies a monitors file (YAML body) to the team in one transaction: keyed monitors are
+/// created, updated, and (with `prune: true` in the file) deleted. All or nothing.
+#[utoipa::path(put, path = "/api/monitors/yaml", tag = "monitors", params(ApplyQuery),
+    request_body(content = String, content_type = "application/yaml", description = "A monitors file"),
+    responses((status = 200, description = "What changed, by key", body = Object), (status = 400, description = "Every problem, with line and column"), (status = 402)))]
+pub async fn apply_yaml(
+    State(state): State<AppState>,
+    access: TeamAccess,
+    Query(query): Query<ApplyQuery>,
+    body: String,
+) -> Result<Json<Value>, ApiError> {
+    access.require(Action::ApplyYaml)?;
+    let file = monitors_file::parse(&body).map_err(|problems| {
+        ApiError::invalid(
+            problems
+                .into_iter()
+                .map(|p| FieldError {
+                    field: if p.field.is_empty() {
+                        format!("line {}:{}", p.line, p.column)
+                    } else {
+                        format!("{} (line {}:{})", p.field, p.line, p.column)
+                    },
+                    problem: p.problem,
+                })
+                .collect(),
+        )
+    })?;
+    for spec in &file.monitors {
+        state
+            .plans
+            .check_monitor(access.team.plan, spec)
+            .map_err(plan_error)?;
+    }
+    // The active count after applying: unkeyed monitors stay, keyed ones become the file's
+    // (plus, without prune, the keyed ones the file no longer lists).
+    let existing = all_monitors(&state, &access).await?;
+    let listed: std::collections::HashSet<_> =
+        file.monitors.iter().filter_map(|s| s.key.clone()).collect();
+    let kept_active = existing
+        .iter()
+        .filter(|m| !m.spec.paused)
+        .filter(|m| match &m.spec.key {
+            None => true,
+            Some(key) => !file.prune && !listed.contains(key),
+        })
+        .count();
+    let active_after = kept_active + file.monitors.iter().filter(|s| !s.paused).count();
+    state
+        .plans
+        .check(
+            access.team.plan,
+            Demand::Monitors(u32::try_from(active_after).unwrap_or(u32::MAX)),
+        )
+        .map_err(|exceeded| ApiError::plan_limit(&exceeded))?;
+    if query.dry_run {
+        return Ok(Json(
+            json!({"dry_run": true, "monitors": file.monitors.len(), "prune": file.prune}),
+        ));
+    }
+    let report = state
+        .store
+        .apply_monitors(access.team.id, &file.monitors, file.prune, Timestamp::now())
+        .await?;
+    for key in &report.deleted {
+        if let Some(gone) = existing.iter().find(|m| m.spec.key.as_ref() == Some(key)) {
+            state.scheduler.remove(gone.id).await;
+        }
+    }
+    for monitor in all_monitors(&state, &access).await? {
+        let changed = monitor
+            .spec
+            .key
+            .as_ref()
+            .is_some_and(|key| report.created.contains(key) || report.updated.contains(key));
+        if changed {
+            state.scheduler.upsert(monitor).await;
+        }
+    }
+    access
+        .audit(
+            &state,
+            "monitors.applied",
+            format!("team:{}", access.team.id),
+            json!({"created": report.created, "updated": report.updated, "deleted": report.deleted}),
+        )
+        .await;
+    Ok(Json(json!(report)))
+}

@@ -1,0 +1,198 @@
+//! The `Caller` extractor: the API key or signed-in session behind a request, with CSRF checked
+//! for cookie-authenticated requests that change something.
+
+use super::tokens::{constant_time_eq, csrf_token, token_hash};
+use super::{CSRF_HEADER, SESSION_COOKIE_PLAIN, SESSION_COOKIE_SECURE};
+use crate::AppState;
+use crate::error::ApiError;
+use axum::extract::{ConnectInfo, FromRequestParts};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, Method, header};
+use axum_extra::extract::CookieJar;
+use std::net::{IpAddr, SocketAddr};
+use watchtower_core::{Plan, Timestamp};
+use watchtower_store::{Actor, ApiKey, Session, User};
+
+/// Who is calling.
+#[derive(Debug, Clone)]
+pub enum Principal {
+    /// A person signed in with a session cookie.
+    User {
+        user: User,
+        session: Session,
+        /// The CSRF token of this session, for `/api/auth/me` to hand back.
+        csrf_token: String,
+    },
+    /// A team's API key.
+    Key(ApiKey),
+}
+
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub principal: Principal,
+    pub ip: Option<IpAddr>,
+}
+
+impl Caller {
+    pub fn user(&self) -> Option<&User> {
+        match &self.principal {
+            Principal::User { user, .. } => Some(user),
+            Principal::Key(_) => None,
+        }
+    }
+
+    /// How the audit log names this caller.
+    pub fn actor(&self) -> Actor {
+        match &self.principal {
+            Principal::User { user, .. } => Actor {
+                user_id: Some(user.id),
+                api_key_id: None,
+                label: user.email.clone(),
+            },
+            Principal::Key(key) => Actor {
+                user_id: None,
+                api_key_id: Some(key.id),
+                label: format!("key:{}", key.name),
+            },
+        }
+    }
+}
+
+/// The client's address: the socket peer, or the left-most `X-Forwarded-For` entry when the
+/// operator says a proxy in front sets it.
+pub fn client_ip(parts: &Parts, trust_forwarded_for: bool) -> Option<IpAddr> {
+    if trust_forwarded_for
+        && let Some(forwarded) = parts
+            .headers
+            .get("x-forwarded-for")
+            .and_then(|v| v.to_str().ok())
+        && let Some(first) = forwarded.split(',').next()
+        && let Ok(ip) = first.trim().parse()
+    {
+        return Some(ip);
+    }
+    parts
+        .extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|info| info.0.ip())
+}
+
+fn bearer_token(headers: &HeaderMap) -> Option<&str> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then_some(token.trim())
+}
+
+/// GET, HEAD and OPTIONS change nothing, so they need no CSRF token.
+fn is_safe(method: &Method) -> bool {
+    matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS)
+}
+
+impl FromRequestParts<AppState> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        if let Some(caller) = parts.extensions.get::<Caller>() {
+            return Ok(caller.clone());
+        }
+        let ip = client_ip(parts, state.auth.trust_forwarded_for);
+        let now = Timestamp::now();
+        let caller = if let Some(token) = bearer_token(&parts.headers) {
+            let key = state
+                .store
+                .find_api_key(&token_hash(token))
+                .await?
+                .ok_or_else(ApiError::unauthenticated)?;
+            // Touching on every request would make each read a write; once a minute is plenty
+            // for "last used".
+            if key
+                .last_used_at
+                .is_none_or(|used| now.since(used).as_secs() >= 60)
+            {
+                state.store.touch_api_key(key.id, now).await?;
+            }
+            Caller {
+                principal: Principal::Key(key),
+                ip,
+            }
+        } else {
+            let jar = CookieJar::from_headers(&parts.headers);
+            let token = jar
+                .get(SESSION_COOKIE_SECURE)
+                .or_else(|| jar.get(SESSION_COOKIE_PLAIN))
+                .map(|cookie| cookie.value().to_owned())
+                .ok_or_else(ApiError::unauthenticated)?;
+            let session = state
+                .store
+                .find_session(&token_hash(&token), now)
+                .await?
+                .ok_or_else(ApiError::unauthenticated)?;
+            let csrf = csrf_token(&token);
+            if !is_safe(&parts.method) {
+                check_csrf(&parts.headers, &csrf)?;
+            }
+            let user = state
+                .store
+                .get_user(session.user_id)
+                .await?
+                .ok_or_else(ApiError::unauthenticated)?;
+            Caller {
+                principal: Principal::User {
+                    user,
+                    session,
+                    csrf_token: csrf,
+                },
+                ip,
+            }
+        };
+        parts.extensions.insert(caller.clone());
+        Ok(caller)
+    }
+}
+
+/// A cookie-authenticated unsafe request must prove it comes from WatchTower's own pages: a
+/// cross-site `Sec-Fetch-Site` is refused outright, and the session's CSRF token must be sent.
+fn check_csrf(headers: &HeaderMap, expected: &str) -> Result<(), ApiError> {
+    let cross_site = headers
+        .get("sec-fetch-site")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|site| site == "cross-site");
+    let sent = headers
+        .get(CSRF_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    if cross_site || !constant_time_eq(sent.as_bytes(), expected.as_bytes()) {
+        return Err(ApiError::new(
+            axum::http::StatusCode::FORBIDDEN,
+            "csrf",
+            "a signed-in request that changes something must send the X-CSRF-Token header from /api/auth/me",
+        ));
+    }
+    Ok(())
+}
+
+/// The plan a key's team must have for the key to work at all.
+pub(crate) fn api_access_denied(state: &AppState, plan: Plan) -> Option<ApiError> {
+    state
+        .plans
+        .check(plan, watchtower_core::Demand::ApiAccess)
+        .err()
+        .map(|exceeded| ApiError::plan_limit(&exceeded))
+}
+
+/// The client's address as an extractor (see [`client_ip`]).
+#[derive(Debug, Clone, Copy)]
+pub struct ClientIp(pub Option<IpAddr>);
+
+impl FromRequestParts<AppState> for ClientIp {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        Ok(Self(client_ip(parts, state.auth.trust_forwarded_for)))
+    }
+}

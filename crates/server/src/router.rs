@@ -1,7 +1,7 @@
 //! Every route WatchTower serves, in one place: health, metrics and push pings here, the REST API
 //! from `api::routes()` (which also builds the OpenAPI document).
 
-use crate::middleware::{rate_limit, security_headers};
+use crate::middleware::{error_shape, rate_limit, security_headers};
 use crate::{AppState, api, health, metrics, push};
 use axum::Router;
 use axum::routing::get;
@@ -52,5 +52,6 @@ pub fn router(state: AppState) -> Router {
             Duration::from_secs(30),
         ))
         .layer(CatchPanicLayer::custom(crate::error::panic_response))
+        .layer(axum::middleware::from_fn(error_shape::middleware))
         .layer(security_headers::layer())
 }

@@ -1,4 +1,5 @@
 //! Middleware, one file each.
 
+pub mod error_shape;
 pub mod rate_limit;
 pub mod security_headers;

@@ -1,0 +1,9 @@
+//! The REST API end to end, in process, on every backend: sessions and CSRF, login throttling,
+//! plan limits and downgrades, rate-limit headers, error shapes, tenant isolation and the
+//! OpenAPI snapshot. The authorization matrix is its own binary (`tests/authorization.rs`).
+
+mod auth;
+mod monitors;
+mod openapi;
+mod plans;
+mod support;

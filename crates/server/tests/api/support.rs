@@ -1,0 +1,278 @@
+//! An in-process WatchTower on a real database (SQLite, and PostgreSQL when `TEST_DATABASE_URL`
+//! is set) served on a loopback port, with the real scheduler and result writer, and clients for
+//! people (cookie + CSRF token) and API keys.
+
+#![allow(dead_code)] // Shared with tests/authorization.rs, which uses the rest.
+
+use reqwest::header::{HeaderMap, HeaderValue};
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Instant;
+use watchtower_checks::{Prober, ProberOptions};
+use watchtower_core::{Plan, PlanTable, Role, TeamId, Timestamp, UserId};
+use watchtower_scheduler::{
+    Clock, ProbeChecker, ResultWriter, Scheduler, SchedulerConfig, WriterConfig,
+};
+use watchtower_server::middleware::rate_limit::{RateLimitConfig, RateLimiter};
+use watchtower_server::{AppState, AuthConfig, install_metrics_recorder, router};
+use watchtower_store::Store;
+use watchtower_testkit::TestDatabase;
+
+pub const PASSWORD: &str = "correct horse battery staple";
+
+/// Runs `story` against SQLite, then PostgreSQL when `TEST_DATABASE_URL` is set.
+pub async fn each_backend<F, Fut>(options: Options, story: F)
+where
+    F: Fn(TestApp) -> Fut,
+    Fut: Future<Output = anyhow::Result<()>>,
+{
+    let sqlite = TestDatabase::sqlite();
+    let app = TestApp::start(&sqlite.url, options.clone()).await;
+    story(app).await.expect("SQLite");
+    match std::env::var("TEST_DATABASE_URL") {
+        Ok(url) if !url.is_empty() => {
+            let database = TestDatabase::postgres(&url).await.expect("PostgreSQL");
+            let app = TestApp::start(&database.url, options).await;
+            story(app).await.expect("PostgreSQL");
+        }
+        _ => eprintln!("note: TEST_DATABASE_URL is not set; PostgreSQL variant skipped"),
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub plans: PlanTable,
+    pub rate_limits: RateLimitConfig,
+    pub multi_tenant: bool,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            plans: PlanTable::default(),
+            // High enough that only the rate-limit tests meet the limits.
+            rate_limits: RateLimitConfig {
+                per_api_key: 100_000,
+                per_session: 100_000,
+                per_ip: 100_000,
+                per_ip_authenticated: 100_000,
+                ..RateLimitConfig::default()
+            },
+            multi_tenant: false,
+        }
+    }
+}
+
+#[derive(Clone)]
+pub struct TestApp {
+    pub base: String,
+    pub store: Arc<dyn Store>,
+    http: reqwest::Client,
+}
+
+impl TestApp {
+    pub async fn start(database_url: &str, options: Options) -> Self {
+        let store = watchtower_store::connect(database_url)
+            .await
+            .expect("store");
+        store.migrate().await.expect("migrate");
+        let (results, writer) = ResultWriter::start(store.clone(), WriterConfig::default());
+        let prober = Prober::new(ProberOptions {
+            address_policy: if options.multi_tenant {
+                watchtower_checks::AddressPolicy::PublicOnly
+            } else {
+                watchtower_checks::AddressPolicy::AllowAll
+            },
+            ..ProberOptions::default()
+        });
+        let (scheduler, _task) = Scheduler::start(
+            SchedulerConfig::default(),
+            Clock::system(),
+            Arc::new(ProbeChecker(prober)),
+            results,
+            store.load_scheduled().await.expect("load"),
+        );
+        let state = AppState {
+            store: store.clone(),
+            scheduler,
+            writer: writer.stats.clone(),
+            metrics: install_metrics_recorder(),
+            started: Instant::now(),
+            plans: Arc::new(options.plans),
+            auth: Arc::new(AuthConfig::default()),
+            rate_limiter: Arc::new(RateLimiter::new(options.rate_limits)),
+            multi_tenant: options.multi_tenant,
+        };
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let address = listener.local_addr().expect("address");
+        let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        Self {
+            base: format!("http://{address}"),
+            store,
+            http: reqwest::Client::new(),
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// A user with a password, made directly in the store.
+    pub async fn user(&self, email: &str, is_admin: bool) -> UserId {
+        watchtower_server::auth::users::create_user(
+            self.store.as_ref(),
+            email,
+            None,
+            PASSWORD.into(),
+            is_admin,
+            Plan::Unlimited,
+        )
+        .await
+        .expect("user")
+        .id
+    }
+
+    /// A team with `owner` as owner.
+    pub async fn team(&self, name: &str, plan: Plan, owner: UserId) -> TeamId {
+        self.store
+            .create_team(name, plan, owner, Timestamp::now())
+            .await
+            .expect("team")
+            .id
+    }
+
+    pub async fn join(&self, team: TeamId, user: UserId, role: Role) {
+        self.store
+            .add_member(team, user, role, Timestamp::now())
+            .await
+            .expect("member");
+    }
+
+    /// Signs in and returns a client that sends the cookie and the CSRF token.
+    pub async fn login(&self, email: &str) -> Client {
+        let http = reqwest::Client::builder()
+            .cookie_store(true)
+            .build()
+            .expect("client");
+        let response = http
+            .post(self.url("/api/auth/login"))
+            .json(&json!({"email": email, "password": PASSWORD}))
+            .send()
+            .await
+            .expect("login");
+        assert_eq!(response.status(), StatusCode::OK, "login of {email}");
+        let me: Value = response.json().await.expect("json");
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            "x-csrf-token",
+            HeaderValue::from_str(me["csrf_token"].as_str().expect("csrf token")).unwrap(),
+        );
+        Client {
+            app: self.clone(),
+            http,
+            headers,
+        }
+    }
+
+    /// A client that sends `Authorization: Bearer <key>`.
+    pub fn with_key(&self, key: &str) -> Client {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            "authorization",
+            HeaderValue::from_str(&format!("Bearer {key}")).unwrap(),
+        );
+        Client {
+            app: self.clone(),
+            http: self.http.clone(),
+            headers,
+        }
+    }
+
+    /// A client with no credentials.
+    pub fn anonymous(&self) -> Client {
+        Client {
+            app: self.clone(),
+            http: self.http.clone(),
+            headers: HeaderMap::new(),
+        }
+    }
+}
+
+/// A client of the API with fixed credentials.
+#[derive(Clone)]
+pub struct Client {
+    pub app: TestApp,
+    pub http: reqwest::Client,
+    pub headers: HeaderMap,
+}
+
+/// An answer: status, headers and the body as JSON (`Null` when empty or not JSON).
+#[derive(Debug)]
+pub struct Answer {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Value,
+}
+
+impl Answer {
+    pub fn code(&self) -> &str {
+        self.body["error"]["code"].as_str().unwrap_or_default()
+    }
+}
+
+impl Client {
+    pub async fn send(&self, method: Method, path: &str, body: Option<Value>) -> Answer {
+        let mut request = self
+            .http
+            .request(method, self.app.url(path))
+            .headers(self.headers.clone());
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.expect("request");
+        let status = response.status();
+        let headers = response.headers().clone();
+        let text = response.text().await.unwrap_or_default();
+        Answer {
+            status,
+            headers,
+            body: serde_json::from_str(&text).unwrap_or(Value::Null),
+        }
+    }
+
+    pub async fn get(&self, path: &str) -> Answer {
+        self.send(Method::GET, path, None).await
+    }
+
+    pub async fn post(&self, path: &str, body: Value) -> Answer {
+        self.send(Method::POST, path, Some(body)).await
+    }
+
+    pub async fn put(&self, path: &str, body: Value) -> Answer {
+        self.send(Method::PUT, path, Some(body)).await
+    }
+
+    pub async fn delete(&self, path: &str) -> Answer {
+        self.send(Method::DELETE, path, None).await
+    }
+
+    /// The same client acting on `team` (the `X-Team-Id` header).
+    pub fn in_team(&self, team: TeamId) -> Client {
+        let mut client = self.clone();
+        client
+            .headers
+            .insert("x-team-id", HeaderValue::from(team.0));
+        client
+    }
+}
+
+/// A monitor body: HTTP to a loopback port nothing listens on, checked hourly.
+pub fn http_monitor(name: &str) -> Value {
+    json!({"name": name, "kind": "http", "url": "http://127.0.0.1:9/", "interval": "1h"})
+}

@@ -22,7 +22,9 @@ pub use sqlite::SqliteStore;
 use async_trait::async_trait;
 use std::sync::Arc;
 use std::time::Duration;
-use watchtower_core::{Incident, IncidentId, Monitor, MonitorId, MonitorSpec, TeamId, Timestamp};
+use watchtower_core::{
+    Incident, IncidentId, Monitor, MonitorId, MonitorSpec, Plan, TeamId, Timestamp,
+};
 
 /// Which database a store talks to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -174,6 +176,15 @@ pub trait Store: AccountStore + Send + Sync + 'static {
     /// Deletes raw results and rollups older than their retention.
     async fn prune(&self, now: Timestamp, retention: &Retention)
     -> Result<PruneReport, StoreError>;
+
+    /// Deletes the results and rollups of every team on `plan` older than `keep` (the plan's
+    /// retention; the instance's own retention still applies to everyone).
+    async fn prune_plan(
+        &self,
+        now: Timestamp,
+        plan: Plan,
+        keep: Duration,
+    ) -> Result<PruneReport, StoreError>;
 
     /// Uptime and latency of one monitor over `[from, to)`, from day, hour and minute rollups plus
     /// the raw results not yet rolled up.

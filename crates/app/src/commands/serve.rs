@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio_util::sync::CancellationToken;
 use watchtower_checks::{AddressPolicy, Prober, ProberOptions};
-use watchtower_core::{TeamId, Timestamp};
+use watchtower_core::{Plan, PlanTable, TeamId, Timestamp};
 use watchtower_scheduler::{
     Clock, ProbeChecker, ResultWriter, Scheduler, SchedulerConfig, WriterConfig, housekeeping,
 };
@@ -130,6 +130,7 @@ pub async fn run(args: ServeArgs) -> ExitCode {
         store.clone(),
         clock,
         retention,
+        plan_retention(&plans),
         Duration::from_secs(60),
         stop_chores.clone(),
     );
@@ -182,6 +183,17 @@ pub async fn run(args: ServeArgs) -> ExitCode {
     writer.finish().await;
     tracing::info!("stopped cleanly");
     ExitCode::SUCCESS
+}
+
+/// Each plan's history retention, for the plans that have one.
+fn plan_retention(plans: &PlanTable) -> Vec<(Plan, Duration)> {
+    Plan::ALL
+        .into_iter()
+        .filter_map(|plan| {
+            let days = plans.limits(plan).retention_days?;
+            Some((plan, Duration::from_secs(u64::from(days) * 86_400)))
+        })
+        .collect()
 }
 
 async fn shutdown_signal() {

@@ -13,7 +13,7 @@ use crate::history::{
 use crate::model::{PruneReport, Retention, RollupReport, UptimeSummary};
 use async_trait::async_trait;
 use sqlx::PgConnection;
-use watchtower_core::{MonitorId, TeamId, Timestamp};
+use watchtower_core::{MonitorId, Plan, TeamId, Timestamp};
 
 fn table(level: Level) -> &'static str {
     match level {
@@ -256,4 +256,46 @@ pub(super) async fn uptime(
     }
     tx.commit().await?;
     Ok(history::summarize(&buckets, &samples))
+}
+
+/// Deletes the history of teams on `plan` older than `keep`: the plan's retention, applied on top
+/// of the instance's.
+pub(super) async fn prune_plan(
+    store: &PgStore,
+    now: Timestamp,
+    plan: Plan,
+    keep: std::time::Duration,
+) -> Result<PruneReport, StoreError> {
+    let cutoff = now.0 - keep.as_millis() as i64;
+    let mut report = PruneReport::default();
+    for (name, time) in [
+        ("results", "checked_at"),
+        ("rollups_minute", "bucket_start"),
+        ("rollups_hour", "bucket_start"),
+        ("rollups_day", "bucket_start"),
+    ] {
+        let sql = format!(
+            "DELETE FROM {name} WHERE (monitor_id, {time}) IN (SELECT t.monitor_id, t.{time} \
+             FROM teams tm JOIN monitors m ON m.team_id = tm.id JOIN {name} t ON t.monitor_id = m.id \
+             WHERE tm.plan = $1 AND t.{time} < $2 LIMIT $3)"
+        );
+        loop {
+            let deleted = sqlx::query(sqlx::AssertSqlSafe(sql.clone()))
+                .bind(plan.as_str())
+                .bind(cutoff)
+                .bind(PRUNE_CHUNK)
+                .execute(&store.pool)
+                .await?
+                .rows_affected();
+            if name == "results" {
+                report.raw_results += deleted;
+            } else {
+                report.rollups += deleted;
+            }
+            if deleted < PRUNE_CHUNK as u64 {
+                break;
+            }
+        }
+    }
+    Ok(report)
 }

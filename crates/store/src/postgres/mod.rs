@@ -15,7 +15,9 @@ use sqlx::Connection;
 use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions};
 use std::str::FromStr;
 use std::time::{Duration, Instant};
-use watchtower_core::{Incident, IncidentId, Monitor, MonitorId, MonitorSpec, TeamId, Timestamp};
+use watchtower_core::{
+    Incident, IncidentId, Monitor, MonitorId, MonitorSpec, Plan, TeamId, Timestamp,
+};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 
@@ -237,6 +239,15 @@ impl Store for PgStore {
         retention: &Retention,
     ) -> Result<PruneReport, StoreError> {
         history::prune(self, now, retention).await
+    }
+
+    async fn prune_plan(
+        &self,
+        now: Timestamp,
+        plan: Plan,
+        keep: Duration,
+    ) -> Result<PruneReport, StoreError> {
+        history::prune_plan(self, now, plan, keep).await
     }
 
     async fn uptime(

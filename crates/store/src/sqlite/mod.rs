@@ -17,7 +17,9 @@ use sqlx::sqlite::{
 use sqlx::{Sqlite, Transaction};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
-use watchtower_core::{Incident, IncidentId, Monitor, MonitorId, MonitorSpec, TeamId, Timestamp};
+use watchtower_core::{
+    Incident, IncidentId, Monitor, MonitorId, MonitorSpec, Plan, TeamId, Timestamp,
+};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 
@@ -262,6 +264,15 @@ impl Store for SqliteStore {
         retention: &Retention,
     ) -> Result<PruneReport, StoreError> {
         history::prune(self, now, retention).await
+    }
+
+    async fn prune_plan(
+        &self,
+        now: Timestamp,
+        plan: Plan,
+        keep: Duration,
+    ) -> Result<PruneReport, StoreError> {
+        history::prune_plan(self, now, plan, keep).await
     }
 
     async fn uptime(

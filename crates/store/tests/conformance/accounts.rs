@@ -672,7 +672,12 @@ async fn deleting_a_team_removes_its_monitors_history_and_people_but_no_other_te
                 .checks,
             0
         );
-        assert!(store.incidents(team.id, None, 10).await?.is_empty());
+        assert!(
+            store
+                .incidents(team.id, &watchtower_store::IncidentQuery::latest(None, 10))
+                .await?
+                .is_empty()
+        );
         assert!(store.state_events(0, 10).await?.is_empty());
         assert!(store.members(team.id).await?.is_empty());
         assert!(store.teams_of(ann.id).await?.is_empty());

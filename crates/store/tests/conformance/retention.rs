@@ -2,7 +2,7 @@
 
 use crate::history::{history_outcomes, write_history};
 use crate::support::*;
-use watchtower_core::Timestamp;
+use watchtower_core::{Plan, Timestamp};
 use watchtower_store::Retention;
 
 #[tokio::test]
@@ -67,6 +67,57 @@ async fn pruning_keeps_history_in_the_coarser_levels() {
                 .await?
                 .checks,
             0
+        );
+        Ok(())
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_plans_retention_prunes_only_the_teams_on_that_plan() {
+    each_backend(|store| async move {
+        let owner = store
+            .create_user(&watchtower_store::NewUser {
+                email: "o@example.com".into(),
+                email_key: "o@example.com".into(),
+                name: "o".into(),
+                password_hash: "x".into(),
+                is_admin: false,
+                created_at: Timestamp(T0),
+            })
+            .await?;
+        let free = store
+            .create_team("free", Plan::Free, owner.id, Timestamp(T0))
+            .await?;
+        let on_free = store
+            .create_monitor(free.id, &http_spec("free web", None), Timestamp(T0))
+            .await?;
+        let unlimited = store
+            .create_monitor(TEAM, &http_spec("web", None), Timestamp(T0))
+            .await?;
+        let outcomes = history_outcomes();
+        for monitor in [&on_free, &unlimited] {
+            for chunk in outcomes.chunks(1000) {
+                let mut batch = results_batch(monitor.id, chunk.to_vec());
+                for result in &mut batch.results {
+                    result.team_id = monitor.team_id;
+                }
+                store.record_batch(&batch).await?;
+            }
+        }
+        let now = Timestamp(T0 + 10 * DAY);
+        store.roll_up(now).await?;
+        let report = store
+            .prune_plan(now, Plan::Free, std::time::Duration::from_secs(7 * 86_400))
+            .await?;
+        assert_eq!(report.raw_results, outcomes.len() as u64);
+        assert!(report.rollups > 0);
+        let all_time = |team, monitor| store.uptime(team, monitor, Timestamp(0), now);
+        assert_eq!(all_time(free.id, on_free.id).await?.checks, 0);
+        assert_eq!(
+            all_time(TEAM, unlimited.id).await?.checks,
+            outcomes.len() as u64,
+            "the Unlimited team keeps its history"
         );
         Ok(())
     })

@@ -7,3 +7,4 @@ mod monitors;
 mod openapi;
 mod plans;
 mod support;
+mod teams;

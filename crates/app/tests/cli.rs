@@ -138,3 +138,57 @@ async fn check_exits_like_curl_f() {
     assert!(stderr(&bad).contains("port"), "{}", stderr(&bad));
     target.stop().await;
 }
+
+fn user_create(database: &str, args: &[&str], password: &str) -> Output {
+    Command::new(BINARY)
+        .args(["user", "create", "--database", database])
+        .args(args)
+        .env("WATCHTOWER_USER_PASSWORD", password)
+        .output()
+        .expect("watchtower runs")
+}
+
+#[tokio::test]
+async fn user_create_makes_the_first_administrator_and_lists_every_problem() {
+    let database = TestDatabase::sqlite();
+    let bad = user_create(&database.url, &["--email", "not-an-email"], "short");
+    assert_eq!(bad.status.code(), Some(2));
+    let text = stderr(&bad);
+    assert!(
+        text.contains("email:") && text.contains("password:"),
+        "{text}"
+    );
+
+    let made = user_create(
+        &database.url,
+        &["--email", "root@example.com", "--admin"],
+        "a long enough passphrase",
+    );
+    assert!(made.status.success(), "{}", stderr(&made));
+    assert!(
+        String::from_utf8_lossy(&made.stdout).contains("created administrator root@example.com")
+    );
+    let again = user_create(
+        &database.url,
+        &["--email", "ROOT@example.com"],
+        "a long enough passphrase",
+    );
+    assert_eq!(
+        again.status.code(),
+        Some(2),
+        "the email is taken, whatever its case"
+    );
+
+    let store = watchtower_store::connect(&database.url).await.unwrap();
+    let root = store
+        .user_by_email("root@example.com")
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(root.is_admin);
+    assert_eq!(
+        store.role_of(TeamId::DEFAULT, root.id).await.unwrap(),
+        Some(watchtower_core::Role::Owner),
+        "the administrator owns the Default team, where --config applies monitors"
+    );
+}

@@ -331,3 +331,70 @@ async fn a_read_only_database_on_postgres() {
     assert!(process.terminate().unwrap().success());
     target.stop().await;
 }
+
+/// `WATCHTOWER_ADMIN_EMAIL` / `WATCHTOWER_ADMIN_PASSWORD` create the first administrator on a
+/// start with no users; they sign in and see the monitors `--config` applied.
+#[tokio::test]
+async fn the_first_administrator_comes_from_the_environment() {
+    let database = TestDatabase::sqlite();
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("monitors.yaml");
+    std::fs::write(
+        &config,
+        "monitors:\n  - {key: beat, name: Nightly, kind: push, period: 1d, grace: 1h}\n",
+    )
+    .unwrap();
+    let env = [
+        ("WATCHTOWER_ADMIN_EMAIL", "root@example.com"),
+        ("WATCHTOWER_ADMIN_PASSWORD", "a long enough passphrase"),
+    ];
+    let args = ["--config", config.to_str().unwrap()];
+    let process = WatchtowerProcess::serve_with_env(
+        Path::new(BINARY),
+        &database.url,
+        &args,
+        &env,
+        dir.path(),
+    )
+    .await
+    .unwrap();
+    let client = reqwest::Client::builder()
+        .cookie_store(true)
+        .build()
+        .unwrap();
+    let login = client
+        .post(format!("{}/api/auth/login", process.base_url))
+        .json(&serde_json::json!({"email": "root@example.com", "password": "a long enough passphrase"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(login.status(), 200, "{}", process.log_text());
+    let listed: serde_json::Value = client
+        .get(format!("{}/api/monitors", process.base_url))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(listed["monitors"][0]["name"], "Nightly");
+    process.terminate().unwrap();
+
+    // A second start with other values creates nobody: there are users already.
+    let env = [
+        ("WATCHTOWER_ADMIN_EMAIL", "other@example.com"),
+        ("WATCHTOWER_ADMIN_PASSWORD", "another long passphrase"),
+    ];
+    let process = WatchtowerProcess::serve_with_env(
+        Path::new(BINARY),
+        &database.url,
+        &args,
+        &env,
+        dir.path(),
+    )
+    .await
+    .unwrap();
+    process.terminate().unwrap();
+    let store = watchtower_store::connect(&database.url).await.unwrap();
+    assert_eq!(store.user_count().await.unwrap(), 1);
+}

@@ -19,6 +19,17 @@ impl WatchtowerProcess {
         args: &[&str],
         log_dir: &Path,
     ) -> anyhow::Result<Self> {
+        Self::serve_with_env(binary, database_url, args, &[], log_dir).await
+    }
+
+    /// As [`serve`](Self::serve), with environment variables set for the process.
+    pub async fn serve_with_env(
+        binary: &Path,
+        database_url: &str,
+        args: &[&str],
+        env: &[(&str, &str)],
+        log_dir: &Path,
+    ) -> anyhow::Result<Self> {
         let port = crate::free_port();
         let bind = format!("127.0.0.1:{port}");
         let log = log_dir.join(format!("watchtower-{port}.log"));
@@ -28,6 +39,7 @@ impl WatchtowerProcess {
             .args(["--bind", &bind, "--database", database_url])
             .args(args)
             .env("RUST_LOG", "info")
+            .envs(env.iter().copied())
             .stdout(Stdio::null())
             .stderr(log_file)
             .spawn()?;

@@ -215,8 +215,8 @@ impl PlanLimits {
         }
     }
 
-    /// The interval a monitor actually runs at: after a downgrade nothing is edited, and a
-    /// monitor faster than the plan allows runs at the plan's minimum.
+    /// The interval a monitor may run at under these limits: its own, or the plan's minimum if
+    /// shorter (a downgrade raises such intervals to this).
     pub fn effective_interval(&self, interval: Duration) -> Duration {
         interval.max(self.min_interval.get())
     }

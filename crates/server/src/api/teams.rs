@@ -592,24 +592,28 @@ pub async fn change_plan(
     }
     let plan = Plan::parse(&body.plan).map_err(|p| ApiError::invalid_field("plan", p))?;
     let team = state.store.set_team_plan(access.team.id, plan).await?;
-    let paused = pause_over_limit(&state, &access, plan).await?;
+    let (paused, slowed) = fit_monitors_to_plan(&state, &access, plan).await?;
     access
         .audit(
             &state,
             "plan.changed",
             format!("team:{}", team.id),
-            json!({"from": access.team.plan, "to": plan, "paused": paused}),
+            json!({"from": access.team.plan, "to": plan, "paused": paused, "slowed": slowed}),
         )
         .await;
-    Ok(Json(json!({"team": team, "paused_monitors": paused})))
+    Ok(Json(
+        json!({"team": team, "paused_monitors": paused, "slowed_monitors": slowed}),
+    ))
 }
 
-/// Pauses what the plan no longer allows and returns `[{id, name, reason}]`.
-async fn pause_over_limit(
+/// Makes the team's monitors fit `plan` without deleting anything: pauses what the plan no
+/// longer allows (`[{id, name, reason}]`) and raises intervals shorter than the plan's minimum
+/// to it (`[{id, name, from, to}]`), so the plan's check rate holds from this moment.
+async fn fit_monitors_to_plan(
     state: &AppState,
     access: &TeamAccess,
     plan: Plan,
-) -> Result<Vec<Value>, ApiError> {
+) -> Result<(Vec<Value>, Vec<Value>), ApiError> {
     let mut page = PageRequest {
         limit: 500,
         ..PageRequest::default()
@@ -644,7 +648,33 @@ async fn pause_over_limit(
             .await;
         paused.push(json!({"id": id, "name": spec.name, "reason": reason}));
     }
-    Ok(paused)
+    let min_interval = state.plans.limits(plan).min_interval;
+    let mut slowed = Vec::new();
+    for monitor in &monitors {
+        let probed = !matches!(monitor.spec.kind, watchtower_core::MonitorKind::Push(_));
+        let now_paused = paused.iter().any(|p| p["id"] == json!(monitor.id));
+        if !probed || now_paused || monitor.spec.interval.get() >= min_interval.get() {
+            continue;
+        }
+        let mut spec = monitor.spec.clone();
+        spec.interval = min_interval;
+        let updated = state
+            .store
+            .update_monitor(access.team.id, monitor.id, &spec, Timestamp::now())
+            .await?;
+        state.scheduler.upsert(updated).await;
+        let change = json!({"id": monitor.id, "name": spec.name, "from": monitor.spec.interval, "to": min_interval});
+        access
+            .audit(
+                state,
+                "monitor.interval_raised",
+                format!("monitor:{}", monitor.id),
+                change.clone(),
+            )
+            .await;
+        slowed.push(change);
+    }
+    Ok((paused, slowed))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]

@@ -180,7 +180,36 @@ async fn a_downgrade_pauses_the_newest_monitors_and_deletes_nothing() {
             .map(|e| e["action"].as_str().unwrap())
             .collect();
         assert_eq!(actions.iter().filter(|a| **a == "monitor.paused").count(), 3);
+        // The monitors left already check hourly (Free's minimum), so none is slowed.
+        assert!(changed.body["slowed_monitors"].as_array().unwrap().is_empty());
         assert!(actions.contains(&"plan.changed"));
+        Ok(())
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_downgrade_raises_intervals_below_the_new_minimum() {
+    each_backend(Options::default(), |app| async move {
+        let owner = owner_on(&app, Plan::Professional).await;
+        let team = owner.get("/api/teams").await.body["teams"][1]["id"].as_i64().unwrap();
+        let fast = owner
+            .post("/api/monitors", json!({"name": "fast", "kind": "http", "url": "http://127.0.0.1:9/", "interval": "5m"}))
+            .await;
+        assert_eq!(fast.status, StatusCode::CREATED);
+        let beat = owner
+            .post("/api/monitors", json!({"name": "beat", "kind": "push", "period": "1m"}))
+            .await;
+        assert_eq!(beat.status, StatusCode::CREATED);
+        let changed = owner
+            .put(&format!("/api/teams/{team}/plan"), json!({"plan": "starter"}))
+            .await;
+        let slowed = changed.body["slowed_monitors"].as_array().unwrap();
+        assert_eq!(slowed.len(), 1, "push monitors are exempt: {slowed:?}");
+        assert_eq!(slowed[0]["from"], "5m");
+        assert_eq!(slowed[0]["to"], "10m");
+        let id = fast.body["id"].as_i64().unwrap();
+        assert_eq!(owner.get(&format!("/api/monitors/{id}")).await.body["interval"], "10m");
         Ok(())
     })
     .await;

@@ -4,6 +4,8 @@
 
 mod account_rows;
 pub mod accounts;
+pub mod alerting;
+mod alerting_rows;
 mod apply;
 mod batch;
 pub mod error;
@@ -14,6 +16,7 @@ mod rows;
 pub mod sqlite;
 
 pub use accounts::*;
+pub use alerting::*;
 pub use error::StoreError;
 pub use model::*;
 pub use postgres::PgStore;
@@ -36,7 +39,7 @@ pub enum Backend {
 /// Everything WatchTower persists. Handlers, the scheduler and the CLI reach SQL only through this.
 /// Every read and write of a team's data takes the `TeamId`, so another team's rows are invisible.
 #[async_trait]
-pub trait Store: AccountStore + Send + Sync + 'static {
+pub trait Store: AccountStore + AlertStore + Send + Sync + 'static {
     fn backend(&self) -> Backend;
 
     /// Applies pending migrations. Safe to call on every start and from several processes.

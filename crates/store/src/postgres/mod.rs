@@ -2,6 +2,7 @@
 //! transaction, array parameters (UNNEST) for the bulk writes.
 
 mod accounts;
+mod alerting;
 mod history;
 mod incidents;
 mod monitors;

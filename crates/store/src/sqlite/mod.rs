@@ -2,6 +2,7 @@
 //! the process instead of failing with "database is locked") and a small pool of readers.
 
 mod accounts;
+mod alerting;
 mod history;
 mod incidents;
 mod monitors;

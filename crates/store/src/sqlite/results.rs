@@ -1,6 +1,7 @@
 //! Results, status, incidents and state events in SQLite: the batched write and its reads.
 
 use super::{SqliteStore, multi_row_sql};
+use crate::alerting_rows::event_of;
 use crate::batch::{self, RAW_CHUNK, STATUS_CHUNK, StatusUpdate};
 use crate::error::StoreError;
 use crate::model::{ChangeRecord, ResultBatch, StateEvent, StoredResult};
@@ -155,9 +156,9 @@ async fn write_change(
         .fetch_optional(&mut *conn)
         .await?;
     }
-    sqlx::query(
+    let event_id: Option<i64> = sqlx::query_scalar(
         "INSERT INTO state_events (team_id, monitor_id, from_state, to_state, at, incident_id, \
-         cause) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+         cause) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING id",
     )
     .bind(team)
     .bind(monitor)
@@ -166,6 +167,43 @@ async fn write_change(
     .bind(change.at.0)
     .bind(incident_id)
     .bind(&change.cause)
+    .fetch_optional(&mut *conn)
+    .await?;
+    // A replayed batch inserts no event, so it queues no notification either.
+    if let (Some(event_id), Some(event)) = (event_id, event_of(change)) {
+        enqueue_notifications(conn, team, monitor, event_id, incident_id, event, change.at).await?;
+    }
+    Ok(())
+}
+
+/// The outbox rows of one state event: one per channel of every rule that matches the event and
+/// the monitor (team-wide, this monitor, or one of its tags), in the event's transaction.
+async fn enqueue_notifications(
+    conn: &mut SqliteConnection,
+    team: i64,
+    monitor: i64,
+    event_id: i64,
+    incident_id: Option<i64>,
+    event: &str,
+    at: Timestamp,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT OR IGNORE INTO notifications (team_id, channel_id, state_event_id, monitor_id, \
+         incident_id, event, status, attempts, next_attempt_at, created_at) \
+         SELECT DISTINCT r.team_id, ch.id, ?1, ?2, ?3, ?4, 'pending', 0, ?5, ?5 \
+         FROM alert_rules r JOIN monitors m ON m.id = ?2, json_each(r.channel_ids) c \
+         JOIN channels ch ON ch.id = c.value AND ch.team_id = r.team_id \
+         WHERE r.team_id = ?6 \
+           AND EXISTS (SELECT 1 FROM json_each(r.events) e WHERE e.value = ?4) \
+           AND (r.monitor_id IS NULL OR r.monitor_id = ?2) \
+           AND (r.tag IS NULL OR EXISTS (SELECT 1 FROM json_each(m.spec, '$.tags') t WHERE t.value = r.tag))",
+    )
+    .bind(event_id)
+    .bind(monitor)
+    .bind(incident_id)
+    .bind(event)
+    .bind(at.0)
+    .bind(team)
     .execute(&mut *conn)
     .await?;
     Ok(())

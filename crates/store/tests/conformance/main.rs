@@ -3,6 +3,7 @@
 //! there too. One binary, one module per feature.
 
 mod accounts;
+mod alerting;
 mod apply;
 mod batches;
 mod concurrency;

@@ -1,0 +1,166 @@
+//! Alerting's tables: channels (settings with their secrets, stored as given), rules, and the
+//! notification outbox. Outbox rows for state changes are written by `record_batch` in the change's
+//! own transaction; the dispatcher claims due rows with a lease, so a crash mid-delivery leaves
+//! the row to be claimed again (at least once; receivers deduplicate on the notification id).
+
+use crate::error::StoreError;
+use async_trait::async_trait;
+use serde::Serialize;
+use serde_json::Value;
+use watchtower_core::{IncidentId, MonitorId, MonitorState, TeamId, Timestamp};
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Channel {
+    pub id: i64,
+    pub team_id: TeamId,
+    pub name: String,
+    pub kind: String,
+    /// Secrets included: never answer this to a client as it is.
+    #[serde(skip)]
+    pub config: Value,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewRule {
+    pub team_id: TeamId,
+    pub name: String,
+    /// Only this monitor's events.
+    pub monitor_id: Option<MonitorId>,
+    /// Only events of monitors with this tag.
+    pub tag: Option<String>,
+    /// `down`, `up`, `degraded`.
+    pub events: Vec<String>,
+    pub channel_ids: Vec<i64>,
+    pub created_at: Timestamp,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AlertRule {
+    pub id: i64,
+    pub team_id: TeamId,
+    pub name: String,
+    pub monitor_id: Option<MonitorId>,
+    pub tag: Option<String>,
+    pub events: Vec<String>,
+    pub channel_ids: Vec<i64>,
+    pub created_at: Timestamp,
+}
+
+/// A notification the dispatcher has claimed, with what it needs to build the message.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DueNotification {
+    pub id: i64,
+    pub team_id: TeamId,
+    pub channel_id: i64,
+    pub channel_config: Value,
+    pub event: String,
+    /// Attempts before this one.
+    pub attempts: u32,
+    pub created_at: Timestamp,
+    pub monitor_id: Option<MonitorId>,
+    pub monitor_name: Option<String>,
+    /// The monitor's spec as stored, for its target.
+    pub monitor_spec: Option<Value>,
+    pub incident_id: Option<IncidentId>,
+    pub from_state: Option<MonitorState>,
+    pub to_state: Option<MonitorState>,
+    pub at: Option<Timestamp>,
+    pub cause: Option<String>,
+}
+
+/// How one delivery attempt ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AttemptOutcome {
+    Delivered {
+        status_code: Option<u16>,
+    },
+    /// Try again at `next_attempt_at`.
+    Retry {
+        next_attempt_at: Timestamp,
+        status_code: Option<u16>,
+        error: String,
+    },
+    /// Given up: not retryable, or retried for too long.
+    Failed {
+        status_code: Option<u16>,
+        error: String,
+    },
+}
+
+/// A row of the delivery log.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct NotificationRecord {
+    pub id: i64,
+    pub team_id: TeamId,
+    pub channel_id: i64,
+    pub monitor_id: Option<MonitorId>,
+    pub incident_id: Option<IncidentId>,
+    pub event: String,
+    pub status: String,
+    pub attempts: u32,
+    pub created_at: Timestamp,
+    pub next_attempt_at: Option<Timestamp>,
+    pub delivered_at: Option<Timestamp>,
+    pub last_status_code: Option<u16>,
+    pub last_error: Option<String>,
+}
+
+#[async_trait]
+pub trait AlertStore: Send + Sync {
+    async fn create_channel(
+        &self,
+        team: TeamId,
+        name: &str,
+        kind: &str,
+        config: &Value,
+        now: Timestamp,
+    ) -> Result<Channel, StoreError>;
+    async fn channels(&self, team: TeamId) -> Result<Vec<Channel>, StoreError>;
+    async fn get_channel(&self, team: TeamId, id: i64) -> Result<Option<Channel>, StoreError>;
+    async fn update_channel(
+        &self,
+        team: TeamId,
+        id: i64,
+        name: &str,
+        config: &Value,
+        now: Timestamp,
+    ) -> Result<Channel, StoreError>;
+    /// Deletes a channel with its pending notifications.
+    async fn delete_channel(&self, team: TeamId, id: i64) -> Result<(), StoreError>;
+
+    /// `NotFound` when a channel or the monitor is not the team's.
+    async fn create_rule(&self, rule: &NewRule) -> Result<AlertRule, StoreError>;
+    async fn rules(&self, team: TeamId) -> Result<Vec<AlertRule>, StoreError>;
+    async fn delete_rule(&self, team: TeamId, id: i64) -> Result<(), StoreError>;
+
+    /// Queues a test notification to one channel; returns its id.
+    async fn enqueue_test_notification(
+        &self,
+        team: TeamId,
+        channel: i64,
+        now: Timestamp,
+    ) -> Result<i64, StoreError>;
+    /// Claims up to `limit` pending notifications due by `now`: each becomes invisible to other
+    /// claims until `lease_until`, and counts one more attempt.
+    async fn claim_notifications(
+        &self,
+        now: Timestamp,
+        lease_until: Timestamp,
+        limit: u32,
+    ) -> Result<Vec<DueNotification>, StoreError>;
+    async fn finish_attempt(
+        &self,
+        id: i64,
+        outcome: &AttemptOutcome,
+        at: Timestamp,
+    ) -> Result<(), StoreError>;
+    /// The delivery log, newest first, ids below `before`.
+    async fn notifications(
+        &self,
+        team: TeamId,
+        before: Option<i64>,
+        limit: u32,
+    ) -> Result<Vec<NotificationRecord>, StoreError>;
+}

@@ -1,0 +1,182 @@
+//! Alerting rows as both backends read them (JSON columns read as text), and their conversion.
+
+use crate::alerting::{AlertRule, Channel, DueNotification, NotificationRecord};
+use crate::error::StoreError;
+use serde_json::Value;
+use watchtower_core::{IncidentId, MonitorId, MonitorState, TeamId, Timestamp};
+
+pub(crate) const CHANNEL_COLUMNS: &str = "id, team_id, name, kind, config, created_at, updated_at";
+pub(crate) const RULE_COLUMNS: &str =
+    "id, team_id, name, monitor_id, tag, events, channel_ids, created_at";
+pub(crate) const NOTIFICATION_COLUMNS: &str = "id, team_id, channel_id, monitor_id, incident_id, \
+     event, status, attempts, created_at, next_attempt_at, delivered_at, last_status_code, last_error";
+
+fn json(text: &str, what: &str) -> Result<Value, StoreError> {
+    serde_json::from_str(text).map_err(|e| StoreError::Corrupt(format!("{what}: {e}")))
+}
+
+#[derive(Debug, sqlx::FromRow)]
+pub(crate) struct ChannelRow {
+    pub id: i64,
+    pub team_id: i64,
+    pub name: String,
+    pub kind: String,
+    pub config: String,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+impl ChannelRow {
+    pub fn into_channel(self) -> Result<Channel, StoreError> {
+        Ok(Channel {
+            id: self.id,
+            team_id: TeamId(self.team_id),
+            name: self.name,
+            kind: self.kind,
+            config: json(&self.config, "channel config")?,
+            created_at: Timestamp(self.created_at),
+            updated_at: Timestamp(self.updated_at),
+        })
+    }
+}
+
+#[derive(Debug, sqlx::FromRow)]
+pub(crate) struct RuleRow {
+    pub id: i64,
+    pub team_id: i64,
+    pub name: String,
+    pub monitor_id: Option<i64>,
+    pub tag: Option<String>,
+    pub events: String,
+    pub channel_ids: String,
+    pub created_at: i64,
+}
+
+impl RuleRow {
+    pub fn into_rule(self) -> Result<AlertRule, StoreError> {
+        let corrupt = |e: serde_json::Error| StoreError::Corrupt(format!("alert rule: {e}"));
+        Ok(AlertRule {
+            id: self.id,
+            team_id: TeamId(self.team_id),
+            name: self.name,
+            monitor_id: self.monitor_id.map(MonitorId),
+            tag: self.tag,
+            events: serde_json::from_str(&self.events).map_err(corrupt)?,
+            channel_ids: serde_json::from_str(&self.channel_ids).map_err(corrupt)?,
+            created_at: Timestamp(self.created_at),
+        })
+    }
+}
+
+#[derive(Debug, sqlx::FromRow)]
+pub(crate) struct NotificationRow {
+    pub id: i64,
+    pub team_id: i64,
+    pub channel_id: i64,
+    pub monitor_id: Option<i64>,
+    pub incident_id: Option<i64>,
+    pub event: String,
+    pub status: String,
+    pub attempts: i64,
+    pub created_at: i64,
+    pub next_attempt_at: i64,
+    pub delivered_at: Option<i64>,
+    pub last_status_code: Option<i64>,
+    pub last_error: Option<String>,
+}
+
+impl From<NotificationRow> for NotificationRecord {
+    fn from(row: NotificationRow) -> Self {
+        let pending = row.status == "pending";
+        Self {
+            id: row.id,
+            team_id: TeamId(row.team_id),
+            channel_id: row.channel_id,
+            monitor_id: row.monitor_id.map(MonitorId),
+            incident_id: row.incident_id.map(IncidentId),
+            event: row.event,
+            status: row.status,
+            attempts: row.attempts as u32,
+            created_at: Timestamp(row.created_at),
+            next_attempt_at: pending.then_some(Timestamp(row.next_attempt_at)),
+            delivered_at: row.delivered_at.map(Timestamp),
+            last_status_code: row.last_status_code.map(|code| code as u16),
+            last_error: row.last_error,
+        }
+    }
+}
+
+/// A claimed notification joined with its channel, state event and monitor.
+#[derive(Debug, sqlx::FromRow)]
+pub(crate) struct DueRow {
+    pub id: i64,
+    pub team_id: i64,
+    pub channel_id: i64,
+    pub config: String,
+    pub event: String,
+    pub attempts: i64,
+    pub created_at: i64,
+    pub monitor_id: Option<i64>,
+    pub monitor_name: Option<String>,
+    pub spec: Option<String>,
+    pub incident_id: Option<i64>,
+    pub from_state: Option<String>,
+    pub to_state: Option<String>,
+    pub at: Option<i64>,
+    pub cause: Option<String>,
+}
+
+/// The join every backend claims with; `{ids}` is the claimed ids' placeholder list or array.
+pub(crate) const DUE_SELECT: &str = "SELECT n.id, n.team_id, n.channel_id, c.config AS config, \
+     n.event, n.attempts - 1 AS attempts, n.created_at, n.monitor_id, m.name AS monitor_name, \
+     m.spec AS spec, n.incident_id, e.from_state, e.to_state, e.at, e.cause \
+     FROM notifications n JOIN channels c ON c.id = n.channel_id \
+     LEFT JOIN state_events e ON e.id = n.state_event_id \
+     LEFT JOIN monitors m ON m.id = n.monitor_id";
+
+impl DueRow {
+    pub fn into_due(self) -> Result<DueNotification, StoreError> {
+        let state = |text: Option<String>| {
+            text.map(|t| {
+                MonitorState::parse(&t).ok_or_else(|| StoreError::Corrupt(format!("state {t}")))
+            })
+            .transpose()
+        };
+        Ok(DueNotification {
+            id: self.id,
+            team_id: TeamId(self.team_id),
+            channel_id: self.channel_id,
+            channel_config: json(&self.config, "channel config")?,
+            event: self.event,
+            attempts: self.attempts.max(0) as u32,
+            created_at: Timestamp(self.created_at),
+            monitor_id: self.monitor_id.map(MonitorId),
+            monitor_name: self.monitor_name,
+            monitor_spec: self
+                .spec
+                .as_deref()
+                .map(|s| json(s, "monitor spec"))
+                .transpose()?,
+            incident_id: self.incident_id.map(IncidentId),
+            from_state: state(self.from_state)?,
+            to_state: state(self.to_state)?,
+            at: self.at.map(Timestamp),
+            cause: self.cause,
+        })
+    }
+}
+
+/// The notification event a state change announces, if any: a confirmed DOWN, the recovery
+/// from DOWN, and a change to DEGRADED.
+pub(crate) fn event_of(change: &watchtower_core::StateChange) -> Option<&'static str> {
+    let recovered = matches!(change.to, MonitorState::Up | MonitorState::Degraded);
+    if change.opens_incident {
+        Some("down")
+    } else if change.resolves_incident && recovered {
+        Some("up")
+    } else if change.to == MonitorState::Degraded {
+        Some("degraded")
+    } else {
+        None
+    }
+}

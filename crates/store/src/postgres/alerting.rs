@@ -1,0 +1,271 @@
+//! Alerting in PostgreSQL: channels, rules, the outbox's claims and the delivery log.
+
+use super::PgStore;
+use crate::account_rows::found;
+use crate::alerting::*;
+use crate::alerting_rows::{
+    ChannelRow, DUE_SELECT, DueRow, NOTIFICATION_COLUMNS, NotificationRow, RuleRow,
+};
+use crate::error::StoreError;
+use crate::rows::clamp_limit;
+use async_trait::async_trait;
+use serde_json::Value;
+use watchtower_core::{TeamId, Timestamp};
+
+const MAX_PAGE: u32 = 500;
+// JSONB columns are read back as text, as the shared rows expect.
+const PG_CHANNEL_COLUMNS: &str =
+    "id, team_id, name, kind, config::text AS config, created_at, updated_at";
+const PG_RULE_COLUMNS: &str = "id, team_id, name, monitor_id, tag, events::text AS events, \
+     channel_ids::text AS channel_ids, created_at";
+
+#[async_trait]
+impl AlertStore for PgStore {
+    async fn create_channel(
+        &self,
+        team: TeamId,
+        name: &str,
+        kind: &str,
+        config: &Value,
+        now: Timestamp,
+    ) -> Result<Channel, StoreError> {
+        let sql = format!(
+            "INSERT INTO channels (team_id, name, kind, config, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4::jsonb, $5, $6) RETURNING {PG_CHANNEL_COLUMNS}"
+        );
+        let row: ChannelRow = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(team.0)
+            .bind(name)
+            .bind(kind)
+            .bind(config.to_string())
+            .bind(now.0)
+            .bind(now.0)
+            .fetch_one(&self.pool)
+            .await?;
+        row.into_channel()
+    }
+
+    async fn channels(&self, team: TeamId) -> Result<Vec<Channel>, StoreError> {
+        let sql =
+            format!("SELECT {PG_CHANNEL_COLUMNS} FROM channels WHERE team_id = $1 ORDER BY id");
+        let rows: Vec<ChannelRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(team.0)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.into_iter().map(ChannelRow::into_channel).collect()
+    }
+
+    async fn get_channel(&self, team: TeamId, id: i64) -> Result<Option<Channel>, StoreError> {
+        let sql =
+            format!("SELECT {PG_CHANNEL_COLUMNS} FROM channels WHERE id = $1 AND team_id = $2");
+        let row: Option<ChannelRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(id)
+            .bind(team.0)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(ChannelRow::into_channel).transpose()
+    }
+
+    async fn update_channel(
+        &self,
+        team: TeamId,
+        id: i64,
+        name: &str,
+        config: &Value,
+        now: Timestamp,
+    ) -> Result<Channel, StoreError> {
+        let sql = format!(
+            "UPDATE channels SET name = $1, config = $2::jsonb, updated_at = $3 WHERE id = $4 AND team_id = $5 \
+             RETURNING {PG_CHANNEL_COLUMNS}"
+        );
+        let row: Option<ChannelRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(name)
+            .bind(config.to_string())
+            .bind(now.0)
+            .bind(id)
+            .bind(team.0)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.ok_or(StoreError::NotFound)?.into_channel()
+    }
+
+    async fn delete_channel(&self, team: TeamId, id: i64) -> Result<(), StoreError> {
+        let deleted = sqlx::query("DELETE FROM channels WHERE id = $1 AND team_id = $2")
+            .bind(id)
+            .bind(team.0)
+            .execute(&self.pool)
+            .await?
+            .rows_affected();
+        found(deleted)
+    }
+
+    async fn create_rule(&self, rule: &NewRule) -> Result<AlertRule, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        for channel in &rule.channel_ids {
+            let owned: Option<i64> =
+                sqlx::query_scalar("SELECT id FROM channels WHERE id = $1 AND team_id = $2")
+                    .bind(channel)
+                    .bind(rule.team_id.0)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+            owned.ok_or(StoreError::NotFound)?;
+        }
+        if let Some(monitor) = rule.monitor_id {
+            let owned: Option<i64> =
+                sqlx::query_scalar("SELECT id FROM monitors WHERE id = $1 AND team_id = $2")
+                    .bind(monitor.0)
+                    .bind(rule.team_id.0)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+            owned.ok_or(StoreError::NotFound)?;
+        }
+        let sql = format!(
+            "INSERT INTO alert_rules (team_id, name, monitor_id, tag, events, channel_ids, created_at) \
+             VALUES ($1, $2, $3, $4, $5::jsonb, $6::jsonb, $7) RETURNING {PG_RULE_COLUMNS}"
+        );
+        let row: RuleRow = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(rule.team_id.0)
+            .bind(&rule.name)
+            .bind(rule.monitor_id.map(|m| m.0))
+            .bind(rule.tag.as_deref())
+            .bind(serde_json::to_string(&rule.events).expect("strings serialize"))
+            .bind(serde_json::to_string(&rule.channel_ids).expect("ids serialize"))
+            .bind(rule.created_at.0)
+            .fetch_one(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        row.into_rule()
+    }
+
+    async fn rules(&self, team: TeamId) -> Result<Vec<AlertRule>, StoreError> {
+        let sql =
+            format!("SELECT {PG_RULE_COLUMNS} FROM alert_rules WHERE team_id = $1 ORDER BY id");
+        let rows: Vec<RuleRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(team.0)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.into_iter().map(RuleRow::into_rule).collect()
+    }
+
+    async fn delete_rule(&self, team: TeamId, id: i64) -> Result<(), StoreError> {
+        let deleted = sqlx::query("DELETE FROM alert_rules WHERE id = $1 AND team_id = $2")
+            .bind(id)
+            .bind(team.0)
+            .execute(&self.pool)
+            .await?
+            .rows_affected();
+        found(deleted)
+    }
+
+    async fn enqueue_test_notification(
+        &self,
+        team: TeamId,
+        channel: i64,
+        now: Timestamp,
+    ) -> Result<i64, StoreError> {
+        let id: Option<i64> = sqlx::query_scalar(
+            "INSERT INTO notifications (team_id, channel_id, event, status, next_attempt_at, \
+             created_at) SELECT team_id, id, 'test', 'pending', $1, $2 FROM channels \
+             WHERE id = $3 AND team_id = $4 RETURNING id",
+        )
+        .bind(now.0)
+        .bind(now.0)
+        .bind(channel)
+        .bind(team.0)
+        .fetch_optional(&self.pool)
+        .await?;
+        id.ok_or(StoreError::NotFound)
+    }
+
+    async fn claim_notifications(
+        &self,
+        now: Timestamp,
+        lease_until: Timestamp,
+        limit: u32,
+    ) -> Result<Vec<DueNotification>, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let ids: Vec<i64> = sqlx::query_scalar(
+            "UPDATE notifications SET next_attempt_at = $1, attempts = attempts + 1 \
+             WHERE id IN (SELECT id FROM notifications WHERE status = 'pending' \
+             AND next_attempt_at <= $2 ORDER BY next_attempt_at, id LIMIT $3) RETURNING id",
+        )
+        .bind(lease_until.0)
+        .bind(now.0)
+        .bind(clamp_limit(limit, MAX_PAGE))
+        .fetch_all(&mut *tx)
+        .await?;
+        if ids.is_empty() {
+            tx.commit().await?;
+            return Ok(Vec::new());
+        }
+        let select = DUE_SELECT
+            .replace("c.config AS config", "c.config::text AS config")
+            .replace("m.spec AS spec", "m.spec::text AS spec");
+        let sql = format!("{select} WHERE n.id = ANY($1) ORDER BY n.id");
+        let rows: Vec<DueRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(&ids)
+            .fetch_all(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        rows.into_iter().map(DueRow::into_due).collect()
+    }
+
+    async fn finish_attempt(
+        &self,
+        id: i64,
+        outcome: &AttemptOutcome,
+        at: Timestamp,
+    ) -> Result<(), StoreError> {
+        let (status, next, delivered, code, error) = match outcome {
+            AttemptOutcome::Delivered { status_code } => {
+                ("delivered", at.0, Some(at.0), *status_code, None)
+            }
+            AttemptOutcome::Retry {
+                next_attempt_at,
+                status_code,
+                error,
+            } => (
+                "pending",
+                next_attempt_at.0,
+                None,
+                *status_code,
+                Some(error),
+            ),
+            AttemptOutcome::Failed { status_code, error } => {
+                ("failed", at.0, None, *status_code, Some(error))
+            }
+        };
+        sqlx::query(
+            "UPDATE notifications SET status = $1, next_attempt_at = $2, delivered_at = $3, \
+             last_status_code = $4, last_error = $5 WHERE id = $6 AND status = 'pending'",
+        )
+        .bind(status)
+        .bind(next)
+        .bind(delivered)
+        .bind(code.map(i64::from))
+        .bind(error)
+        .bind(id)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn notifications(
+        &self,
+        team: TeamId,
+        before: Option<i64>,
+        limit: u32,
+    ) -> Result<Vec<NotificationRecord>, StoreError> {
+        let sql = format!(
+            "SELECT {NOTIFICATION_COLUMNS} FROM notifications WHERE team_id = $1 AND id < $2 \
+             ORDER BY id DESC LIMIT $3"
+        );
+        let rows: Vec<NotificationRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(team.0)
+            .bind(before.unwrap_or(i64::MAX))
+            .bind(clamp_limit(limit, MAX_PAGE))
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(rows.into_iter().map(NotificationRecord::from).collect())
+    }
+}

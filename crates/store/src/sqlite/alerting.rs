@@ -1,0 +1,260 @@
+//! Alerting in SQLite: channels, rules, the outbox's claims and the delivery log.
+
+use super::SqliteStore;
+use crate::account_rows::found;
+use crate::alerting::*;
+use crate::alerting_rows::*;
+use crate::error::StoreError;
+use crate::rows::clamp_limit;
+use async_trait::async_trait;
+use serde_json::Value;
+use watchtower_core::{TeamId, Timestamp};
+
+const MAX_PAGE: u32 = 500;
+
+#[async_trait]
+impl AlertStore for SqliteStore {
+    async fn create_channel(
+        &self,
+        team: TeamId,
+        name: &str,
+        kind: &str,
+        config: &Value,
+        now: Timestamp,
+    ) -> Result<Channel, StoreError> {
+        let sql = format!(
+            "INSERT INTO channels (team_id, name, kind, config, created_at, updated_at) \
+             VALUES (?, ?, ?, ?, ?, ?) RETURNING {CHANNEL_COLUMNS}"
+        );
+        let row: ChannelRow = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(team.0)
+            .bind(name)
+            .bind(kind)
+            .bind(config.to_string())
+            .bind(now.0)
+            .bind(now.0)
+            .fetch_one(&self.write)
+            .await?;
+        row.into_channel()
+    }
+
+    async fn channels(&self, team: TeamId) -> Result<Vec<Channel>, StoreError> {
+        let sql = format!("SELECT {CHANNEL_COLUMNS} FROM channels WHERE team_id = ? ORDER BY id");
+        let rows: Vec<ChannelRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(team.0)
+            .fetch_all(&self.read)
+            .await?;
+        rows.into_iter().map(ChannelRow::into_channel).collect()
+    }
+
+    async fn get_channel(&self, team: TeamId, id: i64) -> Result<Option<Channel>, StoreError> {
+        let sql = format!("SELECT {CHANNEL_COLUMNS} FROM channels WHERE id = ? AND team_id = ?");
+        let row: Option<ChannelRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(id)
+            .bind(team.0)
+            .fetch_optional(&self.read)
+            .await?;
+        row.map(ChannelRow::into_channel).transpose()
+    }
+
+    async fn update_channel(
+        &self,
+        team: TeamId,
+        id: i64,
+        name: &str,
+        config: &Value,
+        now: Timestamp,
+    ) -> Result<Channel, StoreError> {
+        let sql = format!(
+            "UPDATE channels SET name = ?, config = ?, updated_at = ? WHERE id = ? AND team_id = ? \
+             RETURNING {CHANNEL_COLUMNS}"
+        );
+        let row: Option<ChannelRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(name)
+            .bind(config.to_string())
+            .bind(now.0)
+            .bind(id)
+            .bind(team.0)
+            .fetch_optional(&self.write)
+            .await?;
+        row.ok_or(StoreError::NotFound)?.into_channel()
+    }
+
+    async fn delete_channel(&self, team: TeamId, id: i64) -> Result<(), StoreError> {
+        let deleted = sqlx::query("DELETE FROM channels WHERE id = ? AND team_id = ?")
+            .bind(id)
+            .bind(team.0)
+            .execute(&self.write)
+            .await?
+            .rows_affected();
+        found(deleted)
+    }
+
+    async fn create_rule(&self, rule: &NewRule) -> Result<AlertRule, StoreError> {
+        let mut tx = self.begin_write().await?;
+        for channel in &rule.channel_ids {
+            let owned: Option<i64> =
+                sqlx::query_scalar("SELECT id FROM channels WHERE id = ? AND team_id = ?")
+                    .bind(channel)
+                    .bind(rule.team_id.0)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+            owned.ok_or(StoreError::NotFound)?;
+        }
+        if let Some(monitor) = rule.monitor_id {
+            let owned: Option<i64> =
+                sqlx::query_scalar("SELECT id FROM monitors WHERE id = ? AND team_id = ?")
+                    .bind(monitor.0)
+                    .bind(rule.team_id.0)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+            owned.ok_or(StoreError::NotFound)?;
+        }
+        let sql = format!(
+            "INSERT INTO alert_rules (team_id, name, monitor_id, tag, events, channel_ids, created_at) \
+             VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING {RULE_COLUMNS}"
+        );
+        let row: RuleRow = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(rule.team_id.0)
+            .bind(&rule.name)
+            .bind(rule.monitor_id.map(|m| m.0))
+            .bind(rule.tag.as_deref())
+            .bind(serde_json::to_string(&rule.events).expect("strings serialize"))
+            .bind(serde_json::to_string(&rule.channel_ids).expect("ids serialize"))
+            .bind(rule.created_at.0)
+            .fetch_one(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        row.into_rule()
+    }
+
+    async fn rules(&self, team: TeamId) -> Result<Vec<AlertRule>, StoreError> {
+        let sql = format!("SELECT {RULE_COLUMNS} FROM alert_rules WHERE team_id = ? ORDER BY id");
+        let rows: Vec<RuleRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(team.0)
+            .fetch_all(&self.read)
+            .await?;
+        rows.into_iter().map(RuleRow::into_rule).collect()
+    }
+
+    async fn delete_rule(&self, team: TeamId, id: i64) -> Result<(), StoreError> {
+        let deleted = sqlx::query("DELETE FROM alert_rules WHERE id = ? AND team_id = ?")
+            .bind(id)
+            .bind(team.0)
+            .execute(&self.write)
+            .await?
+            .rows_affected();
+        found(deleted)
+    }
+
+    async fn enqueue_test_notification(
+        &self,
+        team: TeamId,
+        channel: i64,
+        now: Timestamp,
+    ) -> Result<i64, StoreError> {
+        let id: Option<i64> = sqlx::query_scalar(
+            "INSERT INTO notifications (team_id, channel_id, event, status, next_attempt_at, \
+             created_at) SELECT team_id, id, 'test', 'pending', ?, ? FROM channels \
+             WHERE id = ? AND team_id = ? RETURNING id",
+        )
+        .bind(now.0)
+        .bind(now.0)
+        .bind(channel)
+        .bind(team.0)
+        .fetch_optional(&self.write)
+        .await?;
+        id.ok_or(StoreError::NotFound)
+    }
+
+    async fn claim_notifications(
+        &self,
+        now: Timestamp,
+        lease_until: Timestamp,
+        limit: u32,
+    ) -> Result<Vec<DueNotification>, StoreError> {
+        let mut tx = self.begin_write().await?;
+        let ids: Vec<i64> = sqlx::query_scalar(
+            "UPDATE notifications SET next_attempt_at = ?, attempts = attempts + 1 \
+             WHERE id IN (SELECT id FROM notifications WHERE status = 'pending' \
+             AND next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT ?) RETURNING id",
+        )
+        .bind(lease_until.0)
+        .bind(now.0)
+        .bind(clamp_limit(limit, MAX_PAGE))
+        .fetch_all(&mut *tx)
+        .await?;
+        if ids.is_empty() {
+            tx.commit().await?;
+            return Ok(Vec::new());
+        }
+        let placeholders = vec!["?"; ids.len()].join(", ");
+        let sql = format!("{DUE_SELECT} WHERE n.id IN ({placeholders}) ORDER BY n.id");
+        let mut query = sqlx::query_as::<_, DueRow>(sqlx::AssertSqlSafe(sql));
+        for id in &ids {
+            query = query.bind(id);
+        }
+        let rows = query.fetch_all(&mut *tx).await?;
+        tx.commit().await?;
+        rows.into_iter().map(DueRow::into_due).collect()
+    }
+
+    async fn finish_attempt(
+        &self,
+        id: i64,
+        outcome: &AttemptOutcome,
+        at: Timestamp,
+    ) -> Result<(), StoreError> {
+        let (status, next, delivered, code, error) = match outcome {
+            AttemptOutcome::Delivered { status_code } => {
+                ("delivered", at.0, Some(at.0), *status_code, None)
+            }
+            AttemptOutcome::Retry {
+                next_attempt_at,
+                status_code,
+                error,
+            } => (
+                "pending",
+                next_attempt_at.0,
+                None,
+                *status_code,
+                Some(error),
+            ),
+            AttemptOutcome::Failed { status_code, error } => {
+                ("failed", at.0, None, *status_code, Some(error))
+            }
+        };
+        sqlx::query(
+            "UPDATE notifications SET status = ?, next_attempt_at = ?, delivered_at = ?, \
+             last_status_code = ?, last_error = ? WHERE id = ? AND status = 'pending'",
+        )
+        .bind(status)
+        .bind(next)
+        .bind(delivered)
+        .bind(code.map(i64::from))
+        .bind(error)
+        .bind(id)
+        .execute(&self.write)
+        .await?;
+        Ok(())
+    }
+
+    async fn notifications(
+        &self,
+        team: TeamId,
+        before: Option<i64>,
+        limit: u32,
+    ) -> Result<Vec<NotificationRecord>, StoreError> {
+        let sql = format!(
+            "SELECT {NOTIFICATION_COLUMNS} FROM notifications WHERE team_id = ? AND id < ? \
+             ORDER BY id DESC LIMIT ?"
+        );
+        let rows: Vec<NotificationRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(team.0)
+            .bind(before.unwrap_or(i64::MAX))
+            .bind(clamp_limit(limit, MAX_PAGE))
+            .fetch_all(&self.read)
+            .await?;
+        Ok(rows.into_iter().map(NotificationRecord::from).collect())
+    }
+}

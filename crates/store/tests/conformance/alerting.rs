@@ -1,0 +1,163 @@
+//! Alerting: channels and rules per team, outbox rows written with the state change exactly once,
+//! claims with a lease, and the delivery log.
+
+use crate::support::*;
+use serde_json::json;
+use watchtower_core::{MonitorRuntime, TeamId, Timestamp};
+use watchtower_store::{AttemptOutcome, NewRule, StoreError};
+
+#[tokio::test]
+async fn a_confirmed_outage_queues_one_notification_per_matching_channel_once() {
+    each_backend(|store| async move {
+        let config = json!({"kind": "webhook", "url": "http://127.0.0.1:9/hook"});
+        let hook = store
+            .create_channel(TEAM, "hook", "webhook", &config, Timestamp(T0))
+            .await?;
+        let chat = store
+            .create_channel(
+                TEAM,
+                "chat",
+                "slack",
+                &json!({"kind": "slack"}),
+                Timestamp(T0),
+            )
+            .await?;
+        let mut tagged = http_spec("api", None);
+        tagged.tags = vec!["prod".into()];
+        let api = store.create_monitor(TEAM, &tagged, Timestamp(T0)).await?;
+        let other = store
+            .create_monitor(TEAM, &http_spec("blog", None), Timestamp(T0))
+            .await?;
+        let rule = |name: &str, tag: Option<&str>, channels: Vec<i64>| NewRule {
+            team_id: TEAM,
+            name: name.into(),
+            monitor_id: None,
+            tag: tag.map(str::to_owned),
+            events: vec!["down".into(), "up".into()],
+            channel_ids: channels,
+            created_at: Timestamp(T0),
+        };
+        // Two rules route to the hook: it still gets one notification per event.
+        store.create_rule(&rule("all", None, vec![hook.id])).await?;
+        store
+            .create_rule(&rule("prod", Some("prod"), vec![hook.id, chat.id]))
+            .await?;
+        assert_eq!(store.rules(TEAM).await?.len(), 2);
+        assert!(matches!(
+            store
+                .create_rule(&NewRule {
+                    team_id: TeamId(2),
+                    ..rule("x", None, vec![hook.id])
+                })
+                .await,
+            Err(StoreError::NotFound)
+        ));
+
+        let mut runtime = MonitorRuntime::new(Timestamp(T0));
+        let batch = observed_batch(api.id, &mut runtime, vec![down(T0 + 1000)]);
+        store.record_batch(&batch).await?;
+        store.record_batch(&batch).await?; // a replay after a crash
+        let mut quiet = MonitorRuntime::new(Timestamp(T0));
+        store
+            .record_batch(&observed_batch(other.id, &mut quiet, vec![down(T0 + 1000)]))
+            .await?;
+
+        let log = store.notifications(TEAM, None, 50).await?;
+        let for_api: Vec<_> = log
+            .iter()
+            .filter(|n| n.monitor_id == Some(api.id))
+            .collect();
+        assert_eq!(for_api.len(), 2, "hook and chat, once each: {log:?}");
+        assert_eq!(
+            log.iter()
+                .filter(|n| n.monitor_id == Some(other.id))
+                .count(),
+            1
+        );
+        assert!(
+            log.iter()
+                .all(|n| n.event == "down" && n.status == "pending")
+        );
+        assert!(store.notifications(TeamId(2), None, 50).await?.is_empty());
+
+        // A claim leases the rows: a second claim before the lease ends gets none of them.
+        let now = Timestamp(T0 + 2000);
+        let claimed = store
+            .claim_notifications(now, Timestamp(T0 + 62_000), 10)
+            .await?;
+        assert_eq!(claimed.len(), 3);
+        let first = claimed
+            .iter()
+            .find(|n| n.monitor_id == Some(api.id))
+            .unwrap();
+        assert_eq!(first.monitor_name.as_deref(), Some("api"));
+        assert_eq!(first.attempts, 0);
+        assert!(first.incident_id.is_some());
+        assert_eq!(first.cause.as_deref(), Some("connection refused"));
+        assert!(
+            store
+                .claim_notifications(now, Timestamp(T0 + 62_000), 10)
+                .await?
+                .is_empty()
+        );
+
+        store
+            .finish_attempt(
+                first.id,
+                &AttemptOutcome::Delivered {
+                    status_code: Some(204),
+                },
+                now,
+            )
+            .await?;
+        let retry_at = Timestamp(T0 + 10_000);
+        for pending in claimed.iter().filter(|n| n.id != first.id) {
+            let outcome = AttemptOutcome::Retry {
+                next_attempt_at: retry_at,
+                status_code: Some(503),
+                error: "unavailable".into(),
+            };
+            store.finish_attempt(pending.id, &outcome, now).await?;
+        }
+        // Retries come back when due, with their attempt count.
+        assert!(
+            store
+                .claim_notifications(Timestamp(T0 + 9_000), Timestamp(T0 + 70_000), 10)
+                .await?
+                .is_empty()
+        );
+        let again = store
+            .claim_notifications(retry_at, Timestamp(T0 + 70_000), 10)
+            .await?;
+        assert_eq!(again.len(), 2);
+        assert!(again.iter().all(|n| n.attempts == 1));
+        let log = store.notifications(TEAM, None, 50).await?;
+        let delivered = log.iter().find(|n| n.id == first.id).unwrap();
+        assert_eq!(
+            (delivered.status.as_str(), delivered.last_status_code),
+            ("delivered", Some(204))
+        );
+
+        // Deleting a channel takes its queue with it; a test notification needs a channel of the team.
+        store.delete_channel(TEAM, chat.id).await?;
+        assert!(store.get_channel(TEAM, chat.id).await?.is_none());
+        assert!(matches!(
+            store
+                .enqueue_test_notification(TeamId(2), hook.id, now)
+                .await,
+            Err(StoreError::NotFound)
+        ));
+        let test = store.enqueue_test_notification(TEAM, hook.id, now).await?;
+        let claimed = store
+            .claim_notifications(Timestamp(T0 + 80_000), Timestamp(T0 + 90_000), 10)
+            .await?;
+        let test = claimed
+            .iter()
+            .find(|n| n.id == test)
+            .expect("the test notification");
+        assert_eq!((test.event.as_str(), test.monitor_id), ("test", None));
+        assert_eq!(test.channel_config, config);
+        Ok(())
+    })
+    .await;
+}

@@ -245,10 +245,10 @@ fn routes() -> Vec<Row> {
             M::POST,
             "/api/auth/logout",
             Empty,
-            // A key has no session to end: the handler answers 400 and says to revoke the key.
+            // A key has no session to end: 403, like every other person-only route.
             Rule::PersonOnly {
                 success: S::NO_CONTENT,
-                key: S::BAD_REQUEST,
+                key: S::FORBIDDEN,
             },
         )
         .isolated(OwnSession),
@@ -724,15 +724,19 @@ async fn open_incident(app: &TestApp, team: TeamId) -> anyhow::Result<IncidentId
         .id)
 }
 
-/// A pending invitation to a fresh team none of the callers is in: its token.
-async fn invitation_elsewhere(app: &TestApp, people: &People) -> anyhow::Result<String> {
+/// A pending invitation for `email` to a fresh team none of the callers is in: its token.
+async fn invitation_elsewhere(
+    app: &TestApp,
+    people: &People,
+    email: &str,
+) -> anyhow::Result<String> {
     let team = app.team("Team C", Plan::Unlimited, people.spare).await;
     let token = new_token(TokenKind::Invitation);
     let now = Timestamp::now();
     app.store
         .create_invitation(&NewInvitation {
             team_id: team,
-            email: "guest@example.com".into(),
+            email: email.into(),
             role: Role::Viewer,
             token_hash: token_hash(&token),
             invited_by: people.spare,
@@ -856,7 +860,13 @@ impl World {
             &self.team_a
         };
         let token = if row.isolation == Isolation::OwnInvitation {
-            invitation_elsewhere(&self.app, &self.people).await?
+            // Addressed to the caller, as an invitation they accept would be.
+            let email = match caller {
+                Caller::Person(role) => self.people.with_role(role).email.clone(),
+                Caller::Outsider => self.people.outsider.email.clone(),
+                _ => "guest@example.com".to_owned(),
+            };
+            invitation_elsewhere(&self.app, &self.people, &email).await?
         } else {
             String::new()
         };

@@ -180,8 +180,7 @@ pub async fn logout(
     caller: Caller,
 ) -> Result<impl IntoResponse, ApiError> {
     let Principal::User { session, .. } = &caller.principal else {
-        return Err(ApiError::invalid_field(
-            "Authorization",
+        return Err(ApiError::forbidden(
             "an API key has no session to end; revoke the key instead",
         ));
     };

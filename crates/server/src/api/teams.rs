@@ -404,7 +404,7 @@ pub struct AcceptBody {
 
 /// Joins the team an invitation names, as the signed-in person. A link works once.
 #[utoipa::path(post, path = "/api/invitations/accept", tag = "teams", request_body = AcceptBody,
-    responses((status = 200, body = Object), (status = 402), (status = 404, description = "Unknown, used, revoked or expired"), (status = 409, description = "Already a member")))]
+    responses((status = 200, body = Object), (status = 402), (status = 403, description = "Signed in as someone other than the invited address"), (status = 404, description = "Unknown, used, revoked or expired"), (status = 409, description = "Already a member")))]
 pub async fn accept_invitation(
     State(state): State<AppState>,
     caller: Caller,
@@ -420,6 +420,14 @@ pub async fn accept_invitation(
         .find_invitation(&hash, now)
         .await?
         .ok_or_else(ApiError::not_found)?;
+    // The link was sent to one address: whoever holds it must have signed in as that person.
+    if Email::parse(&invitation.email).map(|e| e.lookup_key()).ok()
+        != Email::parse(&user.email).map(|e| e.lookup_key()).ok()
+    {
+        return Err(ApiError::forbidden(
+            "this invitation is for another email address; sign in as the invited person",
+        ));
+    }
     let team = state
         .store
         .get_team(invitation.team_id)

@@ -39,6 +39,16 @@ async fn an_invitation_link_works_once_for_a_signed_in_person() {
                 .status,
             StatusCode::UNAUTHORIZED
         );
+        app.user("eve@example.com", false).await;
+        let eve = app.login("eve@example.com").await;
+        let stolen = eve
+            .post("/api/invitations/accept", json!({"token": token}))
+            .await;
+        assert_eq!(
+            stolen.status,
+            StatusCode::FORBIDDEN,
+            "the link is for Bo's address only"
+        );
         app.user("bo@example.com", false).await;
         let bo = app.login("bo@example.com").await;
         let joined = bo

@@ -400,34 +400,42 @@ pub async fn revoke_invitation(
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct AcceptBody {
     pub token: String,
+    /// Without a session: the password of a new account for the invited address.
+    pub password: Option<String>,
+    /// Without a session: the new account's display name (default: the email's local part).
+    pub name: Option<String>,
 }
 
-/// Joins the team an invitation names, as the signed-in person. A link works once.
-#[utoipa::path(post, path = "/api/invitations/accept", tag = "teams", request_body = AcceptBody,
-    responses((status = 200, body = Object), (status = 402), (status = 403, description = "Signed in as someone other than the invited address"), (status = 404, description = "Unknown, used, revoked or expired"), (status = 409, description = "Already a member")))]
+/// Joins the team an invitation names. A signed-in person accepts as themselves (it must be the
+/// invited address); someone without an account sends a password instead, and an account for
+/// the invited address is created. A link works once.
+#[utoipa::path(post, path = "/api/invitations/accept", tag = "teams", security((), ("session" = [])), request_body = AcceptBody,
+    responses((status = 200, body = Object), (status = 400, description = "A weak password"), (status = 401, description = "Neither a session nor a password"), (status = 402),
+        (status = 403, description = "Signed in as someone other than the invited address, or an API key"),
+        (status = 404, description = "Unknown, used, revoked or expired"), (status = 409, description = "Already a member, or an account exists for the address (sign in first)")))]
 pub async fn accept_invitation(
     State(state): State<AppState>,
-    caller: Caller,
+    caller: Result<Caller, ApiError>,
     ApiJson(body): ApiJson<AcceptBody>,
 ) -> Result<Json<Value>, ApiError> {
-    let Some(user) = caller.user() else {
-        return Err(ApiError::forbidden("sign in to accept an invitation"));
-    };
     let now = Timestamp::now();
     let hash = token_hash(body.token.trim());
+    let signed_in = match &caller {
+        Ok(caller) => Some(
+            caller
+                .user()
+                .cloned()
+                .ok_or_else(|| ApiError::forbidden("an API key cannot accept an invitation"))?,
+        ),
+        Err(_) if body.password.is_none() => return Err(ApiError::unauthenticated()),
+        Err(_) => None,
+    };
     let invitation = state
         .store
         .find_invitation(&hash, now)
         .await?
         .ok_or_else(ApiError::not_found)?;
-    // The link was sent to one address: whoever holds it must have signed in as that person.
-    if Email::parse(&invitation.email).map(|e| e.lookup_key()).ok()
-        != Email::parse(&user.email).map(|e| e.lookup_key()).ok()
-    {
-        return Err(ApiError::forbidden(
-            "this invitation is for another email address; sign in as the invited person",
-        ));
-    }
+    let invited = Email::parse(&invitation.email).map(|e| e.lookup_key()).ok();
     let team = state
         .store
         .get_team(invitation.team_id)
@@ -438,17 +446,54 @@ pub async fn accept_invitation(
         .plans
         .check(team.plan, Demand::Members((members + 1) as u32))
         .map_err(|exceeded| ApiError::plan_limit(&exceeded))?;
+    let user = match signed_in {
+        // The link was sent to one address: whoever holds it must have signed in as that person.
+        Some(user) if Email::parse(&user.email).map(|e| e.lookup_key()).ok() != invited => {
+            return Err(ApiError::forbidden(
+                "this invitation is for another email address; sign in as the invited person",
+            ));
+        }
+        Some(user) => user,
+        None => {
+            let password = body.password.clone().unwrap_or_default();
+            crate::auth::users::create_account(
+                state.store.as_ref(),
+                &invitation.email,
+                body.name.as_deref(),
+                password,
+            )
+            .await
+            .map_err(|error| match error {
+                crate::auth::users::CreateUserError::Invalid(problems) => {
+                    ApiError::invalid(problems)
+                }
+                crate::auth::users::CreateUserError::Store(
+                    watchtower_store::StoreError::Conflict(_),
+                ) => ApiError::conflict("an account exists for this address; sign in, then accept"),
+                crate::auth::users::CreateUserError::Store(other) => other.into(),
+            })?
+        }
+    };
     let accepted = state.store.accept_invitation(&hash, user.id, now).await?;
-    let access = TeamAccess::resolve(&state, caller.clone(), Some(team.id)).await?;
-    access
-        .audit(
-            &state,
-            "member.added",
-            format!("user:{}", user.id),
-            json!({"email": user.email, "role": accepted.role}),
-        )
-        .await;
-    Ok(Json(json!({"team": team, "role": accepted.role})))
+    let actor = watchtower_store::Actor {
+        user_id: Some(user.id),
+        api_key_id: None,
+        label: user.email.clone(),
+    };
+    let entry = watchtower_store::AuditEntry {
+        team_id: team.id,
+        actor,
+        action: "member.added".into(),
+        target: format!("user:{}", user.id),
+        details: json!({"email": user.email, "role": accepted.role}),
+        at: now,
+    };
+    if let Err(error) = state.store.record_audit(&entry).await {
+        tracing::error!(%error, "cannot record audit entry");
+    }
+    Ok(Json(
+        json!({"team": team, "role": accepted.role, "user": {"id": user.id, "email": user.email}}),
+    ))
 }
 
 /// The team's API keys with their last use (never the keys themselves).

@@ -24,6 +24,42 @@ pub async fn create_user(
     is_admin: bool,
     plan: Plan,
 ) -> Result<User, CreateUserError> {
+    let user = insert_user(store, email, name, password, is_admin).await?;
+    let now = user.created_at;
+    let default_has_owner = store
+        .members(TeamId::DEFAULT)
+        .await?
+        .iter()
+        .any(|m| m.role == Role::Owner);
+    if is_admin && !default_has_owner {
+        store
+            .add_member(TeamId::DEFAULT, user.id, Role::Owner, now)
+            .await?;
+    } else {
+        store
+            .create_team(&format!("{}'s team", user.name), plan, user.id, now)
+            .await?;
+    }
+    Ok(user)
+}
+
+/// An account with no team of its own, for someone joining by invitation.
+pub async fn create_account(
+    store: &dyn Store,
+    email: &str,
+    name: Option<&str>,
+    password: String,
+) -> Result<User, CreateUserError> {
+    insert_user(store, email, name, password, false).await
+}
+
+async fn insert_user(
+    store: &dyn Store,
+    email: &str,
+    name: Option<&str>,
+    password: String,
+    is_admin: bool,
+) -> Result<User, CreateUserError> {
     let mut problems = Vec::new();
     let email = match Email::parse(email) {
         Ok(email) => Some(email),
@@ -58,20 +94,6 @@ pub async fn create_user(
             created_at: now,
         })
         .await?;
-    let default_has_owner = store
-        .members(TeamId::DEFAULT)
-        .await?
-        .iter()
-        .any(|m| m.role == Role::Owner);
-    if is_admin && !default_has_owner {
-        store
-            .add_member(TeamId::DEFAULT, user.id, Role::Owner, now)
-            .await?;
-    } else {
-        store
-            .create_team(&format!("{}'s team", user.name), plan, user.id, now)
-            .await?;
-    }
     Ok(user)
 }
 

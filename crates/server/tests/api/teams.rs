@@ -239,3 +239,57 @@ async fn incidents_are_acknowledged_and_annotated_with_who_did_it() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn someone_without_an_account_joins_by_invitation_with_a_password() {
+    each_backend(Options::default(), |app| async move {
+        let (owner, team) = team_with_owner(&app).await;
+        let invite = |email: &str| {
+            let owner = owner.clone();
+            let body = json!({"email": email, "role": "viewer"});
+            async move {
+                owner
+                    .post(&format!("/api/teams/{team}/invitations"), body)
+                    .await
+                    .body["token"]
+                    .as_str()
+                    .unwrap()
+                    .to_owned()
+            }
+        };
+        let token = invite("new@example.com").await;
+        let anonymous = app.anonymous();
+        let weak = anonymous
+            .post(
+                "/api/invitations/accept",
+                json!({"token": token, "password": "short"}),
+            )
+            .await;
+        assert_eq!(weak.status, StatusCode::BAD_REQUEST);
+        let joined = anonymous
+            .post(
+                "/api/invitations/accept",
+                json!({"token": token, "password": PASSWORD, "name": "Newt"}),
+            )
+            .await;
+        assert_eq!(joined.status, StatusCode::OK, "{:?}", joined.body);
+        let newt = app.login("new@example.com").await;
+        let teams = newt.get("/api/teams").await.body["teams"]
+            .as_array()
+            .unwrap()
+            .clone();
+        assert_eq!(teams.len(), 1, "only the team that invited them");
+        assert_eq!(teams[0]["role"], "viewer");
+        // An address that already has an account must sign in to accept.
+        let token = invite("owner@example.com").await;
+        let taken = anonymous
+            .post(
+                "/api/invitations/accept",
+                json!({"token": token, "password": PASSWORD}),
+            )
+            .await;
+        assert_eq!(taken.status, StatusCode::CONFLICT);
+        Ok(())
+    })
+    .await;
+}

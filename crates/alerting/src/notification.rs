@@ -1,0 +1,72 @@
+//! A notification: one thing to tell one channel, independent of how the channel formats it.
+
+use serde::{Deserialize, Serialize};
+use watchtower_core::{IncidentId, MonitorId, MonitorState, TeamId, Timestamp};
+
+/// What happened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NotificationEvent {
+    /// A monitor's DOWN was confirmed (an incident opened).
+    Down,
+    /// The monitor is back UP (the incident resolved).
+    Up,
+    /// Checks pass but slowly (DEGRADED).
+    Degraded,
+    /// A certificate expires within the rule's days.
+    CertificateExpiring,
+    /// Still DOWN: a reminder.
+    Reminder,
+    /// "Send a test notification" from the API.
+    Test,
+}
+
+impl NotificationEvent {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Down => "down",
+            Self::Up => "up",
+            Self::Degraded => "degraded",
+            Self::CertificateExpiring => "certificate_expiring",
+            Self::Reminder => "reminder",
+            Self::Test => "test",
+        }
+    }
+}
+
+/// Everything a channel may say about an event. Serialized as-is into the generic webhook's
+/// payload (`"version": 1`), so fields are only ever added.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Notification {
+    /// Unique per notification and stable across retries: receivers deduplicate on it
+    /// (`webhook-id`, PagerDuty's event, the email's Message-ID).
+    pub idempotency_key: String,
+    pub event: NotificationEvent,
+    pub team_id: TeamId,
+    pub monitor_id: Option<MonitorId>,
+    pub monitor_name: String,
+    /// The URL or host checked, when there is one.
+    pub target: Option<String>,
+    pub state: MonitorState,
+    pub previous_state: Option<MonitorState>,
+    /// The failing result's message ("connection refused", "status 503"), empty on recovery.
+    pub cause: String,
+    /// When the monitor entered `state`.
+    pub since: Timestamp,
+    /// When the event happened.
+    pub at: Timestamp,
+    /// On recovery (`Up`): when the outage began, so the message can say how long it lasted
+    /// (`since` is then the moment the monitor came back).
+    #[serde(default)]
+    pub down_since: Option<Timestamp>,
+    /// On `CertificateExpiring`: when the certificate stops being valid.
+    #[serde(default)]
+    pub certificate_expires_at: Option<Timestamp>,
+    pub incident_id: Option<IncidentId>,
+    /// Stable per incident (PagerDuty's dedup_key): the trigger and the resolve share it.
+    pub incident_key: Option<String>,
+    /// Links into WatchTower, when its public URL is configured.
+    pub incident_url: Option<String>,
+    /// A signed link that acknowledges the incident without signing in.
+    pub acknowledge_url: Option<String>,
+}

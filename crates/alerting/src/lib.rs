@@ -1,7 +1,9 @@
-//! Alerting: what a notification says (`notification.rs`), how it is rendered (`render.rs`), and
-//! how each channel delivers it (`channels/`, one file per service).
+//! Alerting: what a notification says (`notification.rs`), how it is rendered (`render.rs`), how
+//! each channel delivers it (`channels/`, one file per service), and the dispatcher that delivers
+//! the outbox (`dispatcher.rs`).
 
 pub mod channels;
+pub mod dispatcher;
 pub mod notification;
 pub mod render;
 

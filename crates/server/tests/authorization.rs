@@ -524,12 +524,72 @@ fn routes() -> Vec<Row> {
             Empty,
             team(ViewAuditLog, S::OK),
         ),
+        row(M::GET, "/api/channels", Empty, team(ViewAlerting, S::OK)),
+        row(
+            M::POST,
+            "/api/channels",
+            json(json!({"name": "ops", "kind": "webhook", "url": "http://127.0.0.1:9/hook"})),
+            team(ManageChannels, S::CREATED),
+        ),
+        row(
+            M::GET,
+            "/api/channels/{channel}",
+            Empty,
+            team(ViewAlerting, S::OK),
+        ),
+        row(
+            M::PUT,
+            "/api/channels/{channel}",
+            json(json!({"name": "renamed", "kind": "webhook", "url": "http://127.0.0.1:9/hook"})),
+            team(ManageChannels, S::OK),
+        ),
+        row(
+            M::POST,
+            "/api/channels/{channel}/test",
+            json(json!({})),
+            team(ManageChannels, S::ACCEPTED),
+        ),
+        row(
+            M::DELETE,
+            "/api/channels/{channel}",
+            Empty,
+            team(ManageChannels, S::NO_CONTENT),
+        )
+        .isolated(OwnTeam),
+        row(M::GET, "/api/alert-rules", Empty, team(ViewAlerting, S::OK)),
+        row(
+            M::POST,
+            "/api/alert-rules",
+            json(json!({"name": "r", "events": ["down"], "channel_ids": ["{channel}"]})),
+            team(ManageAlertRules, S::CREATED),
+        ),
+        row(
+            M::DELETE,
+            "/api/alert-rules/{rule}",
+            Empty,
+            team(ManageAlertRules, S::NO_CONTENT),
+        )
+        .isolated(OwnTeam),
+        row(
+            M::GET,
+            "/api/notifications",
+            Empty,
+            team(ViewAlerting, S::OK),
+        ),
     ]
 }
 
 /// Routes outside `/api/teams/{team}` act on the team named by `X-Team-Id`.
 fn names_team_by_header(path: &str) -> bool {
-    path.starts_with("/api/monitors") || path.starts_with("/api/incidents")
+    [
+        "/api/monitors",
+        "/api/incidents",
+        "/api/channels",
+        "/api/alert-rules",
+        "/api/notifications",
+    ]
+    .iter()
+    .any(|prefix| path.starts_with(prefix))
 }
 
 struct Person {
@@ -593,6 +653,9 @@ struct Tenant {
     /// A key and an invitation that exist to be revoked.
     spare_key: i64,
     invitation: i64,
+    /// A webhook channel (to a port nothing listens on) and a rule routing to it.
+    channel: i64,
+    rule: i64,
     read_only: Client,
     read_write: Client,
 }
@@ -629,9 +692,35 @@ impl Tenant {
             invited.status == StatusCode::CREATED,
             "invitation: {invited:?}"
         );
+        let channel = app
+            .store
+            .create_channel(
+                team,
+                "hook",
+                "webhook",
+                &json!({"kind": "webhook", "url": "http://127.0.0.1:9/hook"}),
+                Timestamp::now(),
+            )
+            .await?
+            .id;
+        let rule = app
+            .store
+            .create_rule(&watchtower_store::NewRule {
+                team_id: team,
+                name: "all".into(),
+                monitor_id: None,
+                tag: None,
+                events: vec!["down".into()],
+                channel_ids: vec![channel],
+                created_at: Timestamp::now(),
+            })
+            .await?
+            .id;
         Ok(Self {
             team,
             monitor,
+            channel,
+            rule,
             incident: open_incident(app, team).await?,
             spare_key,
             invitation: invited.body["invitation"]["id"]
@@ -652,6 +741,9 @@ impl Tenant {
             .replace("{invitation}", &self.invitation.to_string())
             .replace("{member}", &people.spare.to_string())
             .replace("{owner}", &people.owner.id.to_string())
+            .replace("\"{channel}\"", &self.channel.to_string())
+            .replace("{channel}", &self.channel.to_string())
+            .replace("{rule}", &self.rule.to_string())
             .replace("{token}", token)
     }
 }

@@ -64,6 +64,8 @@ pub struct DueNotification {
     /// The monitor's spec as stored, for its target.
     pub monitor_spec: Option<Value>,
     pub incident_id: Option<IncidentId>,
+    /// When the incident opened: the start of the outage a recovery ends.
+    pub incident_opened_at: Option<Timestamp>,
     pub from_state: Option<MonitorState>,
     pub to_state: Option<MonitorState>,
     pub at: Option<Timestamp>,

@@ -120,6 +120,7 @@ pub(crate) struct DueRow {
     pub monitor_name: Option<String>,
     pub spec: Option<String>,
     pub incident_id: Option<i64>,
+    pub incident_opened_at: Option<i64>,
     pub from_state: Option<String>,
     pub to_state: Option<String>,
     pub at: Option<i64>,
@@ -129,9 +130,11 @@ pub(crate) struct DueRow {
 /// The join every backend claims with; `{ids}` is the claimed ids' placeholder list or array.
 pub(crate) const DUE_SELECT: &str = "SELECT n.id, n.team_id, n.channel_id, c.config AS config, \
      n.event, n.attempts - 1 AS attempts, n.created_at, n.monitor_id, m.name AS monitor_name, \
-     m.spec AS spec, n.incident_id, e.from_state, e.to_state, e.at, e.cause \
+     m.spec AS spec, n.incident_id, i.opened_at AS incident_opened_at, e.from_state, e.to_state, \
+     e.at, e.cause \
      FROM notifications n JOIN channels c ON c.id = n.channel_id \
      LEFT JOIN state_events e ON e.id = n.state_event_id \
+     LEFT JOIN incidents i ON i.id = n.incident_id \
      LEFT JOIN monitors m ON m.id = n.monitor_id";
 
 impl DueRow {
@@ -158,6 +161,7 @@ impl DueRow {
                 .map(|s| json(s, "monitor spec"))
                 .transpose()?,
             incident_id: self.incident_id.map(IncidentId),
+            incident_opened_at: self.incident_opened_at.map(Timestamp),
             from_state: state(self.from_state)?,
             to_state: state(self.to_state)?,
             at: self.at.map(Timestamp),

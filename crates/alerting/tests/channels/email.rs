@@ -65,6 +65,10 @@ impl SmtpServer {
             .stderr(Stdio::null())
             .status()
             .is_ok_and(|status| status.success());
+        // CI installs aiosmtpd and sets this, so a broken install fails instead of skipping.
+        if !available && std::env::var_os("WATCHTOWER_REQUIRE_SMTP_SERVER").is_some() {
+            panic!("WATCHTOWER_REQUIRE_SMTP_SERVER is set but python3 cannot import aiosmtpd");
+        }
         if !available {
             eprintln!(
                 "SKIPPED: python3 with aiosmtpd is not available \

@@ -9,6 +9,8 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio_util::sync::CancellationToken;
+use watchtower_alerting::dispatcher::{self, DispatcherConfig};
+use watchtower_alerting::{Sender, SenderOptions};
 use watchtower_checks::{AddressPolicy, Prober, ProberOptions};
 use watchtower_core::{Plan, PlanTable, TeamId, Timestamp};
 use watchtower_scheduler::{
@@ -135,6 +137,16 @@ pub async fn run(args: ServeArgs) -> ExitCode {
         stop_chores.clone(),
     );
 
+    let stop_dispatcher = CancellationToken::new();
+    let dispatcher = dispatcher::start(
+        store.clone(),
+        Arc::new(Sender::new(SenderOptions::default())),
+        DispatcherConfig {
+            public_url: args.public_url.as_ref().map(|url| url.to_string()),
+            ..DispatcherConfig::default()
+        },
+        stop_dispatcher.clone(),
+    );
     let auth = AuthConfig {
         secure_cookies: args
             .public_url
@@ -178,6 +190,9 @@ pub async fn run(args: ServeArgs) -> ExitCode {
         tracing::error!(%error, "scheduler stopped abnormally");
     }
     limiter_cleanup.abort();
+    // Deliveries in flight finish; what is left stays in the outbox for the next start.
+    stop_dispatcher.cancel();
+    let _ = dispatcher.await;
     stop_chores.cancel();
     let _ = chores.await;
     writer.finish().await;

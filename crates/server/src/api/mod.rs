@@ -2,6 +2,7 @@
 //! document served at `/api/openapi.json`. Handlers start from `TeamAccess` (or `Caller`), check
 //! the action with `require`, check the plan, then call the store.
 
+pub mod alerting;
 pub mod auth;
 mod body;
 pub mod incidents;
@@ -33,6 +34,7 @@ use utoipa_axum::routes;
         (name = "monitors", description = "Monitors, their results and uptime"),
         (name = "incidents", description = "Outages: acknowledge and annotate"),
         (name = "teams", description = "Teams, members, invitations, API keys, plans, audit log"),
+        (name = "alerting", description = "Channels, alert rules and the delivery log"),
     )
 )]
 struct ApiDoc;
@@ -87,4 +89,14 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(teams::plans))
         .routes(routes!(teams::change_plan))
         .routes(routes!(teams::audit_log))
+        .routes(routes!(alerting::list_channels, alerting::create_channel))
+        .routes(routes!(
+            alerting::get_channel,
+            alerting::update_channel,
+            alerting::delete_channel
+        ))
+        .routes(routes!(alerting::test_channel))
+        .routes(routes!(alerting::list_rules, alerting::create_rule))
+        .routes(routes!(alerting::delete_rule))
+        .routes(routes!(alerting::notifications))
 }

@@ -2,6 +2,7 @@
 //! plan limits and downgrades, rate-limit headers, error shapes, tenant isolation and the
 //! OpenAPI snapshot. The authorization matrix is its own binary (`tests/authorization.rs`).
 
+mod alerting;
 mod auth;
 mod monitors;
 mod openapi;

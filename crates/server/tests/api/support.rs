@@ -95,6 +95,18 @@ impl TestApp {
             results,
             store.load_scheduled().await.expect("load"),
         );
+        // Retries come quickly here so the outage tests need not wait for production backoff.
+        let dispatcher = watchtower_alerting::dispatcher::DispatcherConfig {
+            poll_interval: std::time::Duration::from_millis(50),
+            first_backoff: std::time::Duration::from_millis(200),
+            ..Default::default()
+        };
+        watchtower_alerting::dispatcher::start(
+            store.clone(),
+            Arc::new(watchtower_alerting::Sender::new(Default::default())),
+            dispatcher,
+            tokio_util::sync::CancellationToken::new(),
+        );
         let state = AppState {
             store: store.clone(),
             scheduler,

@@ -1,0 +1,307 @@
+//! The dispatcher: claims due notifications from the outbox, builds each message, delivers it
+//! through its channel, and records the attempt. A claim is a lease: if WatchTower dies while
+//! delivering, the row becomes due again when the lease ends and is sent again under the same
+//! idempotency key, so nothing is lost and a receiver that deduplicates sees it once.
+
+use crate::channels::{ChannelConfig, DeliveryError, Sender};
+use crate::notification::{Notification, NotificationEvent};
+use futures::StreamExt;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+use watchtower_core::{MonitorState, Timestamp};
+use watchtower_store::{AttemptOutcome, DueNotification, Store};
+
+#[derive(Debug, Clone)]
+pub struct DispatcherConfig {
+    /// How often the outbox is polled when the last claim found nothing to do.
+    pub poll_interval: Duration,
+    /// Notifications claimed at once.
+    pub batch: u32,
+    /// Deliveries in flight at once.
+    pub concurrency: usize,
+    /// How long a claimed notification stays invisible to other claims (longer than a delivery's
+    /// timeout, so a slow delivery is not sent twice).
+    pub lease: Duration,
+    /// Retries stop this long after the notification was queued; it is then marked failed.
+    pub give_up_after: Duration,
+    /// The first retry's delay; each further retry doubles it, up to `max_backoff`.
+    pub first_backoff: Duration,
+    pub max_backoff: Duration,
+    /// Where people reach WatchTower, for links in messages.
+    pub public_url: Option<String>,
+}
+
+impl Default for DispatcherConfig {
+    fn default() -> Self {
+        Self {
+            poll_interval: Duration::from_millis(200),
+            batch: 100,
+            concurrency: 32,
+            lease: Duration::from_secs(60),
+            give_up_after: Duration::from_secs(24 * 3600),
+            first_backoff: Duration::from_secs(5),
+            max_backoff: Duration::from_secs(3600),
+            public_url: None,
+        }
+    }
+}
+
+/// Starts the dispatch loop; it stops when `stop` is cancelled (deliveries in flight finish).
+pub fn start(
+    store: Arc<dyn Store>,
+    sender: Arc<Sender>,
+    config: DispatcherConfig,
+    stop: CancellationToken,
+) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        loop {
+            let claimed = match dispatch_once(&*store, &sender, &config).await {
+                Ok(claimed) => claimed,
+                Err(error) => {
+                    tracing::warn!(%error, "claiming notifications failed; will retry");
+                    0
+                }
+            };
+            if claimed >= config.batch as usize {
+                continue;
+            }
+            tokio::select! {
+                _ = stop.cancelled() => return,
+                _ = tokio::time::sleep(config.poll_interval) => {}
+            }
+        }
+    })
+}
+
+/// Claims one batch and delivers it; returns how many were claimed.
+pub async fn dispatch_once(
+    store: &dyn Store,
+    sender: &Sender,
+    config: &DispatcherConfig,
+) -> Result<usize, watchtower_store::StoreError> {
+    let now = Timestamp::now();
+    let due = store
+        .claim_notifications(now, now.plus(config.lease), config.batch)
+        .await?;
+    let claimed = due.len();
+    futures::stream::iter(due)
+        .for_each_concurrent(config.concurrency, |item| async move {
+            let outcome = deliver(sender, config, &item).await;
+            if let Err(error) = store
+                .finish_attempt(item.id, &outcome, Timestamp::now())
+                .await
+            {
+                // The lease runs out and the notification is delivered again, under the same key.
+                tracing::warn!(%error, id = item.id, "cannot record a delivery attempt");
+            }
+        })
+        .await;
+    Ok(claimed)
+}
+
+async fn deliver(
+    sender: &Sender,
+    config: &DispatcherConfig,
+    item: &DueNotification,
+) -> AttemptOutcome {
+    let channel = match ChannelConfig::parse(&item.channel_config, "channel") {
+        Ok(channel) => channel,
+        Err(problems) => {
+            return AttemptOutcome::Failed {
+                status_code: None,
+                error: format!("the channel's settings are invalid: {problems:?}"),
+            };
+        }
+    };
+    let notification = notification_of(item, config);
+    let started = std::time::Instant::now();
+    let result = sender.deliver(&channel, &notification).await;
+    metrics::histogram!("watchtower_notification_delivery_seconds", "channel" => channel.kind().as_str())
+        .record(started.elapsed().as_secs_f64());
+    match result {
+        Ok(delivered) => {
+            metrics::counter!("watchtower_notifications_delivered_total", "channel" => channel.kind().as_str()).increment(1);
+            AttemptOutcome::Delivered {
+                status_code: delivered.status_code,
+            }
+        }
+        Err(error) => {
+            tracing::info!(id = item.id, attempt = item.attempts + 1, %error, "delivery failed");
+            after_failure(config, item, &error, Timestamp::now())
+        }
+    }
+}
+
+/// What happens after a failed attempt: retry with exponential backoff (or the receiver's
+/// `Retry-After`, if longer) until `give_up_after`, else failed.
+fn after_failure(
+    config: &DispatcherConfig,
+    item: &DueNotification,
+    error: &DeliveryError,
+    now: Timestamp,
+) -> AttemptOutcome {
+    let backoff = config
+        .first_backoff
+        .saturating_mul(2u32.saturating_pow(item.attempts.min(20)))
+        .min(config.max_backoff);
+    let wait = error
+        .retry_after
+        .map_or(backoff, |after| after.max(backoff));
+    let next = now.plus(wait);
+    let deadline = item.created_at.plus(config.give_up_after);
+    if error.retryable && next < deadline {
+        AttemptOutcome::Retry {
+            next_attempt_at: next,
+            status_code: error.status_code,
+            error: error.message.clone(),
+        }
+    } else {
+        metrics::counter!("watchtower_notifications_failed_total").increment(1);
+        AttemptOutcome::Failed {
+            status_code: error.status_code,
+            error: error.message.clone(),
+        }
+    }
+}
+
+/// The message of an outbox row.
+fn notification_of(item: &DueNotification, config: &DispatcherConfig) -> Notification {
+    let event = match item.event.as_str() {
+        "down" => NotificationEvent::Down,
+        "up" => NotificationEvent::Up,
+        "degraded" => NotificationEvent::Degraded,
+        "reminder" => NotificationEvent::Reminder,
+        "certificate_expiring" => NotificationEvent::CertificateExpiring,
+        _ => NotificationEvent::Test,
+    };
+    let target = item.monitor_spec.as_ref().and_then(|spec| {
+        spec.get("url")
+            .or_else(|| spec.get("host"))
+            .and_then(|v| v.as_str())
+            .map(str::to_owned)
+    });
+    let link = |path: String| {
+        config
+            .public_url
+            .as_ref()
+            .map(|base| format!("{}{path}", base.trim_end_matches('/')))
+    };
+    let at = item.at.unwrap_or(item.created_at);
+    Notification {
+        idempotency_key: format!("watchtower-notification-{}", item.id),
+        event,
+        team_id: item.team_id,
+        monitor_id: item.monitor_id,
+        monitor_name: item
+            .monitor_name
+            .clone()
+            .unwrap_or_else(|| "WatchTower test notification".into()),
+        target,
+        state: item.to_state.unwrap_or(MonitorState::Up),
+        previous_state: item.from_state,
+        cause: item.cause.clone().unwrap_or_default(),
+        since: at,
+        at,
+        incident_id: item.incident_id,
+        incident_key: item
+            .incident_id
+            .map(|id| format!("watchtower-incident-{id}")),
+        incident_url: item
+            .incident_id
+            .and_then(|id| link(format!("/incidents/{id}"))),
+        acknowledge_url: None,
+        down_since: item.incident_opened_at,
+        certificate_expires_at: None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+    use watchtower_core::TeamId;
+
+    fn due(attempts: u32) -> DueNotification {
+        DueNotification {
+            id: 7,
+            team_id: TeamId(1),
+            channel_id: 1,
+            channel_config: json!({}),
+            event: "down".into(),
+            attempts,
+            created_at: Timestamp(0),
+            monitor_id: None,
+            monitor_name: Some("api".into()),
+            monitor_spec: Some(json!({"url": "https://api.example.com/"})),
+            incident_id: Some(watchtower_core::IncidentId(3)),
+            incident_opened_at: Some(Timestamp(1_000)),
+            from_state: Some(MonitorState::Up),
+            to_state: Some(MonitorState::Down),
+            at: Some(Timestamp(1_000)),
+            cause: Some("status 503".into()),
+        }
+    }
+
+    fn error(retryable: bool, retry_after: Option<u64>) -> DeliveryError {
+        DeliveryError {
+            retryable,
+            status_code: Some(503),
+            message: "unavailable".into(),
+            retry_after: retry_after.map(Duration::from_secs),
+        }
+    }
+
+    #[test]
+    fn retries_back_off_exponentially_honour_retry_after_and_stop_after_a_day() {
+        let config = DispatcherConfig::default();
+        let next = |attempts, error: &DeliveryError, now| match after_failure(
+            &config,
+            &due(attempts),
+            error,
+            now,
+        ) {
+            AttemptOutcome::Retry {
+                next_attempt_at, ..
+            } => Some(next_attempt_at.0 - now.0),
+            _ => None,
+        };
+        let now = Timestamp(10_000);
+        assert_eq!(next(0, &error(true, None), now), Some(5_000));
+        assert_eq!(next(1, &error(true, None), now), Some(10_000));
+        assert_eq!(next(3, &error(true, None), now), Some(40_000));
+        assert_eq!(
+            next(30, &error(true, None), now),
+            Some(3_600_000),
+            "capped at an hour"
+        );
+        assert_eq!(next(0, &error(true, Some(120)), now), Some(120_000));
+        assert_eq!(next(0, &error(false, None), now), None, "not retryable");
+        let a_day_later = Timestamp(24 * 3600 * 1000);
+        assert_eq!(next(0, &error(true, None), a_day_later), None, "gave up");
+    }
+
+    #[test]
+    fn a_row_becomes_a_message_with_a_stable_key_per_incident() {
+        let config = DispatcherConfig {
+            public_url: Some("https://watch.example.com/".into()),
+            ..DispatcherConfig::default()
+        };
+        let message = notification_of(&due(2), &config);
+        assert_eq!(message.idempotency_key, "watchtower-notification-7");
+        assert_eq!(
+            message.incident_key.as_deref(),
+            Some("watchtower-incident-3")
+        );
+        assert_eq!(message.target.as_deref(), Some("https://api.example.com/"));
+        assert_eq!(
+            message.incident_url.as_deref(),
+            Some("https://watch.example.com/incidents/3")
+        );
+        assert_eq!(
+            (message.event, message.state),
+            (NotificationEvent::Down, MonitorState::Down)
+        );
+    }
+}

@@ -1,0 +1,386 @@
+//! Alerting through the API: channels (secrets never answered back), a test notification per
+//! channel, alert rules, and the delivery log.
+
+use crate::AppState;
+use crate::api::ApiJson;
+use crate::auth::TeamAccess;
+use crate::error::ApiError;
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value, json};
+use utoipa::{IntoParams, ToSchema};
+use watchtower_alerting::ChannelConfig;
+use watchtower_core::{Action, Demand, FieldError, MonitorId, Timestamp};
+use watchtower_store::{Channel, NewRule};
+
+/// A channel as the API shows it: its settings with every secret replaced.
+fn channel_json(channel: &Channel) -> Value {
+    let settings = ChannelConfig::parse(&channel.config, "")
+        .map(|config| config.redacted())
+        .unwrap_or(Value::Null);
+    json!({
+        "id": channel.id,
+        "name": channel.name,
+        "kind": channel.kind,
+        "settings": settings,
+        "created_at": channel.created_at,
+        "updated_at": channel.updated_at,
+    })
+}
+
+/// Splits `{name, ...settings}` and parses the settings, listing every problem.
+fn parse_channel(body: &Value) -> Result<(String, ChannelConfig), ApiError> {
+    let Value::Object(map) = body else {
+        return Err(ApiError::invalid_field("body", "must be a JSON object"));
+    };
+    let mut settings: Map<String, Value> = map.clone();
+    let name = settings.remove("name");
+    let mut problems = Vec::new();
+    let name = match name.as_ref().and_then(Value::as_str).map(str::trim) {
+        Some(name) if !name.is_empty() && name.chars().count() <= 100 => Some(name.to_owned()),
+        _ => {
+            problems.push(FieldError {
+                field: "name".into(),
+                problem: "is required: 1 to 100 characters".into(),
+            });
+            None
+        }
+    };
+    let config = ChannelConfig::parse(&Value::Object(settings), "")
+        .map_err(|more| problems.extend(more))
+        .ok();
+    match (name, config) {
+        (Some(name), Some(config)) if problems.is_empty() => Ok((name, config)),
+        _ => Err(ApiError::invalid(problems)),
+    }
+}
+
+fn check_kind(
+    state: &AppState,
+    access: &TeamAccess,
+    config: &ChannelConfig,
+) -> Result<(), ApiError> {
+    state
+        .plans
+        .check(access.team.plan, Demand::ChannelKind(config.kind()))
+        .map_err(|exceeded| ApiError::plan_limit(&exceeded))
+}
+
+/// The team's notification channels (secrets hidden).
+#[utoipa::path(get, path = "/api/channels", tag = "alerting",
+    responses((status = 200, body = Object), (status = 401)))]
+pub async fn list_channels(
+    State(state): State<AppState>,
+    access: TeamAccess,
+) -> Result<Json<Value>, ApiError> {
+    access.require(Action::ViewAlerting)?;
+    let channels = state.store.channels(access.team.id).await?;
+    Ok(Json(
+        json!({"channels": channels.iter().map(channel_json).collect::<Vec<_>>()}),
+    ))
+}
+
+/// Creates a channel: `{"name", "kind": "email"|"slack"|"discord"|"teams"|"telegram"|"pagerduty"|"ntfy"|"sms"|"webhook", ...its settings}`.
+#[utoipa::path(post, path = "/api/channels", tag = "alerting",
+    request_body(content = Object, description = "name, kind and the kind's settings"),
+    responses((status = 201, body = Object), (status = 400), (status = 402, description = "The plan does not include this kind"), (status = 403)))]
+pub async fn create_channel(
+    State(state): State<AppState>,
+    access: TeamAccess,
+    ApiJson(body): ApiJson<Value>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    access.require(Action::ManageChannels)?;
+    let (name, config) = parse_channel(&body)?;
+    check_kind(&state, &access, &config)?;
+    let channel = state
+        .store
+        .create_channel(
+            access.team.id,
+            &name,
+            config.kind().as_str(),
+            &config.to_value(),
+            Timestamp::now(),
+        )
+        .await?;
+    access
+        .audit(
+            &state,
+            "channel.created",
+            format!("channel:{}", channel.id),
+            json!({"name": name, "kind": channel.kind}),
+        )
+        .await;
+    Ok((StatusCode::CREATED, Json(channel_json(&channel))))
+}
+
+async fn load_channel(state: &AppState, access: &TeamAccess, id: i64) -> Result<Channel, ApiError> {
+    state
+        .store
+        .get_channel(access.team.id, id)
+        .await?
+        .ok_or_else(ApiError::not_found)
+}
+
+/// One channel (secrets hidden).
+#[utoipa::path(get, path = "/api/channels/{id}", tag = "alerting",
+    params(("id" = i64, Path, description = "Channel id")),
+    responses((status = 200, body = Object), (status = 404)))]
+pub async fn get_channel(
+    State(state): State<AppState>,
+    access: TeamAccess,
+    Path(id): Path<i64>,
+) -> Result<Json<Value>, ApiError> {
+    access.require(Action::ViewAlerting)?;
+    Ok(Json(channel_json(
+        &load_channel(&state, &access, id).await?,
+    )))
+}
+
+/// Replaces a channel's name and settings (send the secrets again).
+#[utoipa::path(put, path = "/api/channels/{id}", tag = "alerting",
+    params(("id" = i64, Path, description = "Channel id")),
+    request_body(content = Object, description = "name, kind and the kind's settings"),
+    responses((status = 200, body = Object), (status = 400), (status = 402), (status = 404)))]
+pub async fn update_channel(
+    State(state): State<AppState>,
+    access: TeamAccess,
+    Path(id): Path<i64>,
+    ApiJson(body): ApiJson<Value>,
+) -> Result<Json<Value>, ApiError> {
+    access.require(Action::ManageChannels)?;
+    let existing = load_channel(&state, &access, id).await?;
+    let (name, config) = parse_channel(&body)?;
+    if config.kind().as_str() != existing.kind {
+        return Err(ApiError::invalid_field(
+            "kind",
+            "a channel's kind cannot change; create another channel",
+        ));
+    }
+    check_kind(&state, &access, &config)?;
+    let channel = state
+        .store
+        .update_channel(
+            access.team.id,
+            id,
+            &name,
+            &config.to_value(),
+            Timestamp::now(),
+        )
+        .await?;
+    access
+        .audit(
+            &state,
+            "channel.updated",
+            format!("channel:{id}"),
+            json!({"name": name}),
+        )
+        .await;
+    Ok(Json(channel_json(&channel)))
+}
+
+/// Deletes a channel and its undelivered notifications.
+#[utoipa::path(delete, path = "/api/channels/{id}", tag = "alerting",
+    params(("id" = i64, Path, description = "Channel id")),
+    responses((status = 204), (status = 404)))]
+pub async fn delete_channel(
+    State(state): State<AppState>,
+    access: TeamAccess,
+    Path(id): Path<i64>,
+) -> Result<StatusCode, ApiError> {
+    access.require(Action::ManageChannels)?;
+    state.store.delete_channel(access.team.id, id).await?;
+    access
+        .audit(
+            &state,
+            "channel.deleted",
+            format!("channel:{id}"),
+            json!({}),
+        )
+        .await;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Queues a test notification to the channel; its delivery shows in `/api/notifications`.
+#[utoipa::path(post, path = "/api/channels/{id}/test", tag = "alerting",
+    params(("id" = i64, Path, description = "Channel id")),
+    responses((status = 202, body = Object), (status = 404)))]
+pub async fn test_channel(
+    State(state): State<AppState>,
+    access: TeamAccess,
+    Path(id): Path<i64>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    access.require(Action::ManageChannels)?;
+    let notification = state
+        .store
+        .enqueue_test_notification(access.team.id, id, Timestamp::now())
+        .await?;
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(json!({"notification_id": notification})),
+    ))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct RuleBody {
+    pub name: String,
+    /// Only this monitor's events.
+    pub monitor_id: Option<i64>,
+    /// Only monitors with this tag.
+    pub tag: Option<String>,
+    /// Any of `down`, `up`, `degraded`.
+    pub events: Vec<String>,
+    pub channel_ids: Vec<i64>,
+}
+
+/// The team's alert rules.
+#[utoipa::path(get, path = "/api/alert-rules", tag = "alerting",
+    responses((status = 200, body = Object)))]
+pub async fn list_rules(
+    State(state): State<AppState>,
+    access: TeamAccess,
+) -> Result<Json<Value>, ApiError> {
+    access.require(Action::ViewAlerting)?;
+    Ok(Json(
+        json!({"rules": state.store.rules(access.team.id).await?}),
+    ))
+}
+
+/// Creates a rule: which events of which monitors go to which channels.
+#[utoipa::path(post, path = "/api/alert-rules", tag = "alerting", request_body = RuleBody,
+    responses((status = 201, body = Object), (status = 400), (status = 402, description = "The plan's rule limit"), (status = 404, description = "A channel or monitor is not the team's")))]
+pub async fn create_rule(
+    State(state): State<AppState>,
+    access: TeamAccess,
+    ApiJson(body): ApiJson<RuleBody>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    access.require(Action::ManageAlertRules)?;
+    let mut problems = Vec::new();
+    let name = body.name.trim();
+    if name.is_empty() || name.chars().count() > 100 {
+        problems.push(FieldError {
+            field: "name".into(),
+            problem: "must be 1 to 100 characters".into(),
+        });
+    }
+    const EVENTS: [&str; 3] = ["down", "up", "degraded"];
+    if body.events.is_empty() {
+        problems.push(FieldError {
+            field: "events".into(),
+            problem: "needs at least one of down, up, degraded".into(),
+        });
+    }
+    for (i, event) in body.events.iter().enumerate() {
+        if !EVENTS.contains(&event.as_str()) {
+            problems.push(FieldError {
+                field: format!("events[{i}]"),
+                problem: format!("'{event}' is not down, up or degraded"),
+            });
+        }
+    }
+    if body.channel_ids.is_empty() {
+        problems.push(FieldError {
+            field: "channel_ids".into(),
+            problem: "needs at least one channel".into(),
+        });
+    }
+    if body.monitor_id.is_some() && body.tag.is_some() {
+        problems.push(FieldError {
+            field: "tag".into(),
+            problem: "give a monitor_id or a tag, not both".into(),
+        });
+    }
+    if !problems.is_empty() {
+        return Err(ApiError::invalid(problems));
+    }
+    let current = state.store.rules(access.team.id).await?.len();
+    state
+        .plans
+        .check(access.team.plan, Demand::AlertRules((current + 1) as u32))
+        .map_err(|exceeded| ApiError::plan_limit(&exceeded))?;
+    let mut events = body.events.clone();
+    events.sort();
+    events.dedup();
+    let rule = state
+        .store
+        .create_rule(&NewRule {
+            team_id: access.team.id,
+            name: name.to_owned(),
+            monitor_id: body.monitor_id.map(MonitorId),
+            tag: body.tag.clone().filter(|t| !t.is_empty()),
+            events,
+            channel_ids: body.channel_ids.clone(),
+            created_at: Timestamp::now(),
+        })
+        .await?;
+    access
+        .audit(
+            &state,
+            "alert_rule.created",
+            format!("alert_rule:{}", rule.id),
+            json!({"name": rule.name}),
+        )
+        .await;
+    Ok((StatusCode::CREATED, Json(json!(rule))))
+}
+
+/// Deletes a rule.
+#[utoipa::path(delete, path = "/api/alert-rules/{id}", tag = "alerting",
+    params(("id" = i64, Path, description = "Rule id")),
+    responses((status = 204), (status = 404)))]
+pub async fn delete_rule(
+    State(state): State<AppState>,
+    access: TeamAccess,
+    Path(id): Path<i64>,
+) -> Result<StatusCode, ApiError> {
+    access.require(Action::ManageAlertRules)?;
+    state.store.delete_rule(access.team.id, id).await?;
+    access
+        .audit(
+            &state,
+            "alert_rule.deleted",
+            format!("alert_rule:{id}"),
+            json!({}),
+        )
+        .await;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct LogQuery {
+    /// Entries with an id below this (the `next_before` of the previous page).
+    pub before: Option<i64>,
+    /// Page size, 1 to 500 (default 100).
+    pub limit: Option<u32>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct NotificationPage {
+    #[schema(value_type = Vec<Object>)]
+    pub notifications: Vec<watchtower_store::NotificationRecord>,
+    pub next_before: Option<i64>,
+}
+
+/// The delivery log: every notification with its status, attempts, last response code and error.
+#[utoipa::path(get, path = "/api/notifications", tag = "alerting", params(LogQuery),
+    responses((status = 200, body = NotificationPage)))]
+pub async fn notifications(
+    State(state): State<AppState>,
+    access: TeamAccess,
+    Query(query): Query<LogQuery>,
+) -> Result<Json<NotificationPage>, ApiError> {
+    access.require(Action::ViewAlerting)?;
+    let limit = query.limit.unwrap_or(100).clamp(1, 500);
+    let notifications = state
+        .store
+        .notifications(access.team.id, query.before, limit)
+        .await?;
+    let next_before = (notifications.len() == limit as usize)
+        .then(|| notifications.last().map(|n| n.id))
+        .flatten();
+    Ok(Json(NotificationPage {
+        notifications,
+        next_before,
+    }))
+}

@@ -1,0 +1,240 @@
+//! Alerting end to end in process: a confirmed outage reaches a local webhook receiver signed the
+//! Standard Webhooks way; a receiver that is down gets the notification once it is back, exactly
+//! once; channels never echo their secrets; the delivery log shows every attempt.
+
+use crate::support::*;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode as AxumStatus};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use watchtower_core::{Plan, TeamId};
+
+const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+
+/// A webhook receiver on loopback that records each request's headers and body, and answers
+/// with the status the test sets (so it can play "down").
+#[derive(Clone, Default)]
+struct Receiver {
+    received: Arc<Mutex<Vec<(HeaderMap, String)>>>,
+    status: Arc<Mutex<u16>>,
+}
+
+impl Receiver {
+    async fn start() -> (Self, String) {
+        let receiver = Self {
+            status: Arc::new(Mutex::new(200)),
+            ..Self::default()
+        };
+        async fn hook(
+            State(receiver): State<Receiver>,
+            headers: HeaderMap,
+            body: String,
+        ) -> AxumStatus {
+            let status = *receiver.status.lock().unwrap();
+            if status == 200 {
+                receiver.received.lock().unwrap().push((headers, body));
+            }
+            AxumStatus::from_u16(status).unwrap()
+        }
+        let app = axum::Router::new()
+            .route("/hook", axum::routing::post(hook))
+            .with_state(receiver.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/hook", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        (receiver, url)
+    }
+
+    fn received(&self) -> Vec<(HeaderMap, String)> {
+        self.received.lock().unwrap().clone()
+    }
+
+    /// Waits (bounded) until `count` requests arrived.
+    async fn wait_for(&self, count: usize) -> Vec<(HeaderMap, String)> {
+        for _ in 0..300 {
+            if self.received().len() >= count {
+                return self.received();
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("{count} deliveries expected, got {:?}", self.received());
+    }
+}
+
+async fn owner(app: &TestApp) -> (Client, TeamId) {
+    let owner = app.user("owner@example.com", false).await;
+    let team = app.team("Ops", Plan::Unlimited, owner).await;
+    (app.login("owner@example.com").await.in_team(team), team)
+}
+
+async fn webhook_channel(owner: &Client, url: &str) -> i64 {
+    let created = owner
+        .post(
+            "/api/channels",
+            json!({"name": "hook", "kind": "webhook", "url": url, "secret": SECRET}),
+        )
+        .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{:?}", created.body);
+    assert!(
+        !created.body.to_string().contains(SECRET),
+        "the secret is never answered back"
+    );
+    created.body["id"].as_i64().unwrap()
+}
+
+async fn failing_monitor(owner: &Client) -> i64 {
+    let created = owner
+        .post(
+            "/api/monitors",
+            json!({"name": "db", "kind": "tcp", "host": "127.0.0.1", "port": 9, "interval": "1h"}),
+        )
+        .await;
+    created.body["id"].as_i64().unwrap()
+}
+
+#[tokio::test]
+async fn a_confirmed_outage_reaches_the_webhook_signed_and_once() {
+    each_backend(Options::default(), |app| async move {
+        let (receiver, url) = Receiver::start().await;
+        let (owner, _team) = owner(&app).await;
+        let channel = webhook_channel(&owner, &url).await;
+        let rule = owner
+            .post(
+                "/api/alert-rules",
+                json!({"name": "all", "events": ["down", "up"], "channel_ids": [channel]}),
+            )
+            .await;
+        assert_eq!(rule.status, StatusCode::CREATED, "{:?}", rule.body);
+        let monitor = failing_monitor(&owner).await;
+        owner
+            .post(&format!("/api/monitors/{monitor}/check"), json!({}))
+            .await;
+
+        let (headers, raw) = receiver.wait_for(1).await.remove(0);
+        let body: Value = serde_json::from_str(&raw)?;
+        assert_eq!(body["type"], "monitor.down");
+        assert_eq!(body["data"]["monitor_name"], "db");
+        // Verify the signature independently of WatchTower's code.
+        let id = headers["webhook-id"].to_str()?;
+        let timestamp = headers["webhook-timestamp"].to_str()?;
+        let signature = headers["webhook-signature"].to_str()?;
+        let key = base64_decode(SECRET.trim_start_matches("whsec_"));
+        let signed = format!("{id}.{timestamp}.{raw}");
+        assert!(
+            signature
+                .split(' ')
+                .any(|s| s == format!("v1,{}", hmac_base64(&key, signed.as_bytes()))),
+            "signature {signature} does not verify"
+        );
+        let log = owner.get("/api/notifications").await;
+        assert_eq!(log.body["notifications"][0]["status"], "delivered");
+        assert_eq!(log.body["notifications"][0]["attempts"], 1);
+        Ok(())
+    })
+    .await;
+}
+
+fn base64_decode(text: &str) -> Vec<u8> {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD
+        .decode(text)
+        .expect("base64")
+}
+
+fn hmac_base64(key: &[u8], message: &[u8]) -> String {
+    use base64::Engine;
+    use hmac::{KeyInit, Mac};
+    let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(key).expect("any key length");
+    mac.update(message);
+    base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes())
+}
+
+#[tokio::test]
+async fn a_receiver_that_was_down_gets_the_notification_once_it_is_back() {
+    each_backend(Options::default(), |app| async move {
+        let (receiver, url) = Receiver::start().await;
+        *receiver.status.lock().unwrap() = 503;
+        let (owner, _team) = owner(&app).await;
+        let channel = webhook_channel(&owner, &url).await;
+        owner
+            .post(
+                "/api/alert-rules",
+                json!({"name": "down", "events": ["down"], "channel_ids": [channel]}),
+            )
+            .await;
+        let monitor = failing_monitor(&owner).await;
+        owner
+            .post(&format!("/api/monitors/{monitor}/check"), json!({}))
+            .await;
+        // Wait (bounded) for a failed attempt to show in the log.
+        let mut failed_attempt = Value::Null;
+        for _ in 0..300 {
+            let log = owner.get("/api/notifications").await.body;
+            if log["notifications"][0]["last_status_code"] == 503 {
+                failed_attempt = log["notifications"][0].clone();
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        assert_eq!(failed_attempt["status"], "pending", "{failed_attempt}");
+        *receiver.status.lock().unwrap() = 200;
+        let delivered = receiver.wait_for(1).await;
+        // Give any duplicate a chance to arrive (bounded), then count.
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        assert_eq!(
+            receiver.received().len(),
+            1,
+            "exactly one delivery: {delivered:?}"
+        );
+        let log = owner.get("/api/notifications").await.body;
+        assert_eq!(log["notifications"][0]["status"], "delivered");
+        assert!(log["notifications"][0]["attempts"].as_u64().unwrap() >= 2);
+        Ok(())
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn channels_hide_secrets_test_on_demand_and_follow_the_plan() {
+    each_backend(Options::default(), |app| async move {
+        let (receiver, url) = Receiver::start().await;
+        let (owner, team) = owner(&app).await;
+        let channel = webhook_channel(&owner, &url).await;
+        let read = owner.get(&format!("/api/channels/{channel}")).await;
+        assert_eq!(read.status, StatusCode::OK);
+        assert!(!read.body.to_string().contains(SECRET));
+        let bad = owner
+            .post("/api/channels", json!({"kind": "slack", "webhook_url": "not a url"}))
+            .await;
+        assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+        let fields: Vec<&str> = bad.body["error"]["details"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|d| d["field"].as_str().unwrap())
+            .collect();
+        assert!(fields.contains(&"name") && fields.contains(&"webhook_url"), "{fields:?}");
+
+        let test = owner.post(&format!("/api/channels/{channel}/test"), json!({})).await;
+        assert_eq!(test.status, StatusCode::ACCEPTED);
+        let (_, raw) = receiver.wait_for(1).await.remove(0);
+        assert_eq!(serde_json::from_str::<Value>(&raw)?["type"], "monitor.test");
+
+        // Free includes email only, and one rule.
+        app.store.set_team_plan(team, Plan::Free).await?;
+        let slack = owner
+            .post("/api/channels", json!({"name": "chat", "kind": "slack", "webhook_url": "https://hooks.slack.com/services/T/B/X"}))
+            .await;
+        assert_eq!(slack.status, StatusCode::PAYMENT_REQUIRED);
+        assert_eq!(slack.body["error"]["limit"], "channel_kind");
+        let rule = |name: &str| json!({"name": name, "events": ["down"], "channel_ids": [channel]});
+        assert_eq!(owner.post("/api/alert-rules", rule("one")).await.status, StatusCode::CREATED);
+        let second = owner.post("/api/alert-rules", rule("two")).await;
+        assert_eq!(second.status, StatusCode::PAYMENT_REQUIRED);
+        assert_eq!(second.body["error"]["limit"], "alert_rules");
+        Ok(())
+    })
+    .await;
+}

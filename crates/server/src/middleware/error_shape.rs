@@ -1,6 +1,7 @@
-//! Keeps the one error shape for errors made outside handlers: tower-http's body limit (413), a
-//! method the route lacks (405), the timeout (408), extractor rejections that answer plain text.
-//! Any error status whose body is not JSON is rewritten into `{"error": {...}}`.
+//! Keeps the one error shape for API errors made outside handlers: tower-http's body limit (413),
+//! a method the route lacks (405), the timeout (408), extractor rejections that answer plain text.
+//! Any `/api/` error whose body is not JSON is rewritten into `{"error": {...}}`. Other paths keep
+//! their bodies: `/healthz` answers plain text for load balancers and scripts.
 
 use crate::error::ApiError;
 use axum::extract::Request;
@@ -9,7 +10,11 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
 pub async fn middleware(request: Request, next: Next) -> Response {
+    let is_api = request.uri().path().starts_with("/api/");
     let response = next.run(request).await;
+    if !is_api {
+        return response;
+    }
     let status = response.status();
     let is_json = response
         .headers()

@@ -6,12 +6,13 @@
 use crate::channels::{ChannelConfig, DeliveryError, Sender};
 use crate::notification::{Notification, NotificationEvent};
 use futures::StreamExt;
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
-use watchtower_core::{MonitorState, Timestamp};
-use watchtower_store::{AttemptOutcome, DueNotification, Store};
+use watchtower_core::{MonitorState, TeamId, Timestamp};
+use watchtower_store::{AttemptOutcome, DueNotification, MaintenanceWindow, Store};
 
 #[derive(Debug, Clone)]
 pub struct DispatcherConfig {
@@ -86,9 +87,20 @@ pub async fn dispatch_once(
         .claim_notifications(now, now.plus(config.lease), config.batch)
         .await?;
     let claimed = due.len();
+    let mut windows: HashMap<TeamId, Vec<MaintenanceWindow>> = HashMap::new();
+    for item in &due {
+        if let std::collections::hash_map::Entry::Vacant(entry) = windows.entry(item.team_id) {
+            entry.insert(store.maintenance_windows(item.team_id).await?);
+        }
+    }
+    let windows = &windows;
     futures::stream::iter(due)
         .for_each_concurrent(config.concurrency, |item| async move {
-            let outcome = deliver(sender, config, &item).await;
+            let team_windows = windows.get(&item.team_id).map_or(&[][..], Vec::as_slice);
+            let outcome = match maintenance(&item, team_windows, now) {
+                Some(held) => held,
+                None => deliver(sender, config, &item).await,
+            };
             if let Err(error) = store
                 .finish_attempt(item.id, &outcome, Timestamp::now())
                 .await
@@ -99,6 +111,51 @@ pub async fn dispatch_once(
         })
         .await;
     Ok(claimed)
+}
+
+/// What maintenance windows make of a notification, if anything: an alert while a window covering
+/// the monitor is open waits for the window to close; an outage that began inside a window and
+/// ended before it closed is never announced (neither its DOWN nor its recovery). An outage
+/// still present when the window closes is announced then.
+fn maintenance(
+    item: &DueNotification,
+    windows: &[MaintenanceWindow],
+    now: Timestamp,
+) -> Option<AttemptOutcome> {
+    let monitor = item.monitor_id?;
+    let tags: Vec<String> = item
+        .monitor_spec
+        .as_ref()
+        .and_then(|spec| spec.get("tags"))
+        .and_then(|tags| serde_json::from_value(tags.clone()).ok())
+        .unwrap_or_default();
+    let covering: Vec<&MaintenanceWindow> = windows
+        .iter()
+        .filter(|window| window.spec.applies_to(monitor, &tags))
+        .collect();
+    let began_in_window = item.incident_opened_at.and_then(|opened| {
+        covering
+            .iter()
+            .find(|window| window.spec.open_until(opened).is_some())
+    });
+    if let (Some(window), Some(_)) = (began_in_window, item.incident_resolved_at) {
+        return Some(AttemptOutcome::Suppressed {
+            reason: format!(
+                "the outage began and ended inside maintenance window '{}'",
+                window.spec.name
+            ),
+        });
+    }
+    if item.event == "up" {
+        return None;
+    }
+    covering.iter().find_map(|window| {
+        let until = window.spec.open_until(now)?;
+        Some(AttemptOutcome::Deferred {
+            until,
+            reason: format!("held by maintenance window '{}'", window.spec.name),
+        })
+    })
 }
 
 async fn deliver(
@@ -237,6 +294,7 @@ mod tests {
             monitor_spec: Some(json!({"url": "https://api.example.com/"})),
             incident_id: Some(watchtower_core::IncidentId(3)),
             incident_opened_at: Some(Timestamp(1_000)),
+            incident_resolved_at: None,
             from_state: Some(MonitorState::Up),
             to_state: Some(MonitorState::Down),
             at: Some(Timestamp(1_000)),
@@ -303,5 +361,59 @@ mod tests {
             (message.event, message.state),
             (NotificationEvent::Down, MonitorState::Down)
         );
+    }
+
+    fn window(starts: i64, ends: i64) -> MaintenanceWindow {
+        MaintenanceWindow {
+            id: 1,
+            team_id: TeamId(1),
+            spec: watchtower_core::maintenance::MaintenanceSpec {
+                name: "upgrade".into(),
+                monitors: Vec::new(),
+                tag: None,
+                schedule: watchtower_core::maintenance::WindowSchedule::Once {
+                    starts_at: Timestamp(starts),
+                    ends_at: Timestamp(ends),
+                },
+            },
+            created_at: Timestamp(0),
+        }
+    }
+
+    #[test]
+    fn maintenance_holds_alerts_until_the_window_closes_and_drops_outages_it_contained() {
+        let mut item = due(0);
+        item.monitor_id = Some(watchtower_core::MonitorId(5));
+        let open = [window(500, 5_000)];
+        // DOWN during the window: held until it closes, without counting an attempt.
+        assert_eq!(
+            maintenance(&item, &open, Timestamp(2_000)),
+            Some(AttemptOutcome::Deferred {
+                until: Timestamp(5_000),
+                reason: "held by maintenance window 'upgrade'".into()
+            })
+        );
+        // At the close, still down: announced.
+        assert_eq!(maintenance(&item, &open, Timestamp(5_000)), None);
+        // Recovered inside the window: neither the DOWN nor the UP is sent.
+        item.incident_resolved_at = Some(Timestamp(3_000));
+        assert!(matches!(
+            maintenance(&item, &open, Timestamp(5_000)),
+            Some(AttemptOutcome::Suppressed { .. })
+        ));
+        item.event = "up".into();
+        assert!(matches!(
+            maintenance(&item, &open, Timestamp(3_000)),
+            Some(AttemptOutcome::Suppressed { .. })
+        ));
+        // An outage that began before the window is announced as usual when it recovers.
+        item.incident_opened_at = Some(Timestamp(100));
+        assert_eq!(maintenance(&item, &open, Timestamp(3_000)), None);
+        // No window, or one for another tag: nothing changes.
+        item.event = "down".into();
+        assert_eq!(maintenance(&item, &[], Timestamp(2_000)), None);
+        let mut tagged = window(500, 5_000);
+        tagged.spec.tag = Some("db".into());
+        assert_eq!(maintenance(&item, &[tagged], Timestamp(2_000)), None);
     }
 }

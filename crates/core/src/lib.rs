@@ -6,6 +6,7 @@ pub mod account;
 pub mod duration;
 pub mod ids;
 pub mod incident;
+pub mod maintenance;
 pub mod monitor;
 pub mod monitors_file;
 pub mod outcome;

@@ -576,6 +576,25 @@ fn routes() -> Vec<Row> {
             Empty,
             team(ViewAlerting, S::OK),
         ),
+        row(
+            M::GET,
+            "/api/maintenance",
+            Empty,
+            team(ViewMaintenance, S::OK),
+        ),
+        row(
+            M::POST,
+            "/api/maintenance",
+            json(json!({"name": "weekly", "cron": "0 2 * * SUN", "duration": "2h"})),
+            team(ManageMaintenance, S::CREATED),
+        ),
+        row(
+            M::DELETE,
+            "/api/maintenance/{window}",
+            Empty,
+            team(ManageMaintenance, S::NO_CONTENT),
+        )
+        .isolated(OwnTeam),
     ]
 }
 
@@ -587,6 +606,7 @@ fn names_team_by_header(path: &str) -> bool {
         "/api/channels",
         "/api/alert-rules",
         "/api/notifications",
+        "/api/maintenance",
     ]
     .iter()
     .any(|prefix| path.starts_with(prefix))
@@ -656,6 +676,8 @@ struct Tenant {
     /// A webhook channel (to a port nothing listens on) and a rule routing to it.
     channel: i64,
     rule: i64,
+    /// A maintenance window (the first Sunday of each month).
+    window: i64,
     read_only: Client,
     read_write: Client,
 }
@@ -716,11 +738,25 @@ impl Tenant {
             })
             .await?
             .id;
+        let window = app
+            .store
+            .create_maintenance(
+                team,
+                &watchtower_core::maintenance::MaintenanceSpec::parse(
+                    &json!({"name": "monthly", "cron": "0 2 * * SUN#1", "duration": "4h"}),
+                    "",
+                )
+                .map_err(|problems| anyhow::anyhow!("{problems:?}"))?,
+                Timestamp::now(),
+            )
+            .await?
+            .id;
         Ok(Self {
             team,
             monitor,
             channel,
             rule,
+            window,
             incident: open_incident(app, team).await?,
             spare_key,
             invitation: invited.body["invitation"]["id"]
@@ -744,6 +780,7 @@ impl Tenant {
             .replace("\"{channel}\"", &self.channel.to_string())
             .replace("{channel}", &self.channel.to_string())
             .replace("{rule}", &self.rule.to_string())
+            .replace("{window}", &self.window.to_string())
             .replace("{token}", token)
     }
 }

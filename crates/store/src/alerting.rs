@@ -7,6 +7,7 @@ use crate::error::StoreError;
 use async_trait::async_trait;
 use serde::Serialize;
 use serde_json::Value;
+use watchtower_core::maintenance::MaintenanceSpec;
 use watchtower_core::{IncidentId, MonitorId, MonitorState, TeamId, Timestamp};
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -66,6 +67,7 @@ pub struct DueNotification {
     pub incident_id: Option<IncidentId>,
     /// When the incident opened: the start of the outage a recovery ends.
     pub incident_opened_at: Option<Timestamp>,
+    pub incident_resolved_at: Option<Timestamp>,
     pub from_state: Option<MonitorState>,
     pub to_state: Option<MonitorState>,
     pub at: Option<Timestamp>,
@@ -89,6 +91,25 @@ pub enum AttemptOutcome {
         status_code: Option<u16>,
         error: String,
     },
+    /// Not tried: held until `until` (a maintenance window closes); the attempt is not counted.
+    Deferred {
+        until: Timestamp,
+        reason: String,
+    },
+    /// Not sent, on purpose (recovered during maintenance); `reason` shows in the log.
+    Suppressed {
+        reason: String,
+    },
+}
+
+/// A stored maintenance window.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct MaintenanceWindow {
+    pub id: i64,
+    pub team_id: TeamId,
+    #[serde(flatten)]
+    pub spec: MaintenanceSpec,
+    pub created_at: Timestamp,
 }
 
 /// A row of the delivery log.
@@ -158,6 +179,23 @@ pub trait AlertStore: Send + Sync {
         outcome: &AttemptOutcome,
         at: Timestamp,
     ) -> Result<(), StoreError>;
+    async fn create_maintenance(
+        &self,
+        team: TeamId,
+        spec: &MaintenanceSpec,
+        now: Timestamp,
+    ) -> Result<MaintenanceWindow, StoreError>;
+    async fn maintenance_windows(&self, team: TeamId)
+    -> Result<Vec<MaintenanceWindow>, StoreError>;
+    /// Deletes a window and makes the notifications windows were holding due now (the
+    /// dispatcher holds them again if another window still covers them).
+    async fn delete_maintenance(
+        &self,
+        team: TeamId,
+        id: i64,
+        now: Timestamp,
+    ) -> Result<(), StoreError>;
+
     /// The delivery log, newest first, ids below `before`.
     async fn notifications(
         &self,

@@ -121,6 +121,7 @@ pub(crate) struct DueRow {
     pub spec: Option<String>,
     pub incident_id: Option<i64>,
     pub incident_opened_at: Option<i64>,
+    pub incident_resolved_at: Option<i64>,
     pub from_state: Option<String>,
     pub to_state: Option<String>,
     pub at: Option<i64>,
@@ -130,7 +131,8 @@ pub(crate) struct DueRow {
 /// The join every backend claims with; `{ids}` is the claimed ids' placeholder list or array.
 pub(crate) const DUE_SELECT: &str = "SELECT n.id, n.team_id, n.channel_id, c.config AS config, \
      n.event, n.attempts - 1 AS attempts, n.created_at, n.monitor_id, m.name AS monitor_name, \
-     m.spec AS spec, n.incident_id, i.opened_at AS incident_opened_at, e.from_state, e.to_state, \
+     m.spec AS spec, n.incident_id, i.opened_at AS incident_opened_at, \
+     i.resolved_at AS incident_resolved_at, e.from_state, e.to_state, \
      e.at, e.cause \
      FROM notifications n JOIN channels c ON c.id = n.channel_id \
      LEFT JOIN state_events e ON e.id = n.state_event_id \
@@ -162,6 +164,7 @@ impl DueRow {
                 .transpose()?,
             incident_id: self.incident_id.map(IncidentId),
             incident_opened_at: self.incident_opened_at.map(Timestamp),
+            incident_resolved_at: self.incident_resolved_at.map(Timestamp),
             from_state: state(self.from_state)?,
             to_state: state(self.to_state)?,
             at: self.at.map(Timestamp),
@@ -182,5 +185,73 @@ pub(crate) fn event_of(change: &watchtower_core::StateChange) -> Option<&'static
         Some("degraded")
     } else {
         None
+    }
+}
+
+#[derive(Debug, sqlx::FromRow)]
+pub(crate) struct WindowRow {
+    pub id: i64,
+    pub team_id: i64,
+    pub spec: String,
+    pub created_at: i64,
+}
+
+impl WindowRow {
+    pub fn into_window(self) -> Result<crate::alerting::MaintenanceWindow, StoreError> {
+        Ok(crate::alerting::MaintenanceWindow {
+            id: self.id,
+            team_id: TeamId(self.team_id),
+            spec: serde_json::from_str(&self.spec)
+                .map_err(|e| StoreError::Corrupt(format!("maintenance window: {e}")))?,
+            created_at: Timestamp(self.created_at),
+        })
+    }
+}
+
+/// How a finished attempt updates its row: status, next attempt, delivered at, status code,
+/// error, and how many attempts to take back (a deferral is not an attempt).
+pub(crate) fn attempt_columns(
+    outcome: &crate::alerting::AttemptOutcome,
+    at: Timestamp,
+) -> (
+    &'static str,
+    i64,
+    Option<i64>,
+    Option<i64>,
+    Option<String>,
+    i64,
+) {
+    use crate::alerting::AttemptOutcome::*;
+    match outcome {
+        Delivered { status_code } => (
+            "delivered",
+            at.0,
+            Some(at.0),
+            status_code.map(i64::from),
+            None,
+            0,
+        ),
+        Retry {
+            next_attempt_at,
+            status_code,
+            error,
+        } => (
+            "pending",
+            next_attempt_at.0,
+            None,
+            status_code.map(i64::from),
+            Some(error.clone()),
+            0,
+        ),
+        Failed { status_code, error } => (
+            "failed",
+            at.0,
+            None,
+            status_code.map(i64::from),
+            Some(error.clone()),
+            0,
+        ),
+        Deferred { until, reason } => ("pending", until.0, None, None, Some(reason.clone()), 1),
+        Suppressed { reason } => ("suppressed", at.0, None, None, Some(reason.clone()), 1),
     }
 }

@@ -1,7 +1,7 @@
 //! Monitors: what to check, how often, and how many results confirm a change. `MonitorSpec::parse`
 //! turns user input (YAML or JSON) into a spec that cannot hold a bad state, listing every problem.
 
-mod fields;
+pub(crate) mod fields;
 pub mod http;
 pub mod network;
 pub mod push;

@@ -6,6 +6,7 @@ pub mod alerting;
 pub mod auth;
 mod body;
 pub mod incidents;
+pub mod maintenance;
 pub mod monitors;
 pub mod teams;
 
@@ -34,7 +35,7 @@ use utoipa_axum::routes;
         (name = "monitors", description = "Monitors, their results and uptime"),
         (name = "incidents", description = "Outages: acknowledge and annotate"),
         (name = "teams", description = "Teams, members, invitations, API keys, plans, audit log"),
-        (name = "alerting", description = "Channels, alert rules and the delivery log"),
+        (name = "alerting", description = "Channels, alert rules, maintenance windows and the delivery log"),
     )
 )]
 struct ApiDoc;
@@ -99,4 +100,6 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(alerting::list_rules, alerting::create_rule))
         .routes(routes!(alerting::delete_rule))
         .routes(routes!(alerting::notifications))
+        .routes(routes!(maintenance::list, maintenance::create))
+        .routes(routes!(maintenance::delete))
 }

@@ -3,6 +3,7 @@
 
 use crate::AppState;
 use crate::api::ApiJson;
+use crate::api::maintenance::open_window;
 use crate::auth::TeamAccess;
 use crate::error::ApiError;
 use axum::Json;
@@ -18,10 +19,15 @@ use watchtower_core::{
     Action, Demand, FieldError, Monitor, MonitorId, MonitorSpec, MonitorState, PlanLimitExceeded,
     Timestamp,
 };
-use watchtower_store::{MonitorFilter, MonitorListing, PageRequest};
+use watchtower_store::{MaintenanceWindow, MonitorFilter, MonitorListing, PageRequest};
 
-/// A monitor as the API shows it: its spec's fields, its id and times, and its status.
-fn monitor_json(monitor: &Monitor, status: Option<&MonitorListing>) -> Value {
+/// A monitor as the API shows it: its spec's fields, its id and times, and its status (the
+/// state reads `maintenance`, with the window, while a window covering it is open).
+fn monitor_json(
+    monitor: &Monitor,
+    status: Option<&MonitorListing>,
+    windows: &[MaintenanceWindow],
+) -> Value {
     let mut value = monitor.spec.to_value();
     value["id"] = json!(monitor.id);
     value["created_at"] = json!(monitor.created_at);
@@ -33,6 +39,10 @@ fn monitor_json(monitor: &Monitor, status: Option<&MonitorListing>) -> Value {
             "last_checked_at": listing.last_checked_at,
             "last_result": listing.last_result,
         });
+        if let Some(window) = open_window(windows, monitor, Timestamp::now()) {
+            value["status"]["state"] = json!("maintenance");
+            value["status"]["maintenance"] = window;
+        }
     }
     value
 }
@@ -146,13 +156,14 @@ pub async fn list(
         },
     };
     let listings = state.store.list_monitors(access.team.id, &page).await?;
+    let windows = state.store.maintenance_windows(access.team.id).await?;
     let next_after = (listings.len() == limit as usize)
         .then(|| listings.last().map(|l| l.monitor.id.0))
         .flatten();
     Ok(Json(MonitorPage {
         monitors: listings
             .iter()
-            .map(|l| monitor_json(&l.monitor, Some(l)))
+            .map(|l| monitor_json(&l.monitor, Some(l), &windows))
             .collect(),
         next_after,
     }))
@@ -188,7 +199,7 @@ pub async fn create(
             json!({"name": monitor.spec.name, "kind": monitor.spec.kind.name()}),
         )
         .await;
-    Ok((StatusCode::CREATED, Json(monitor_json(&monitor, None))))
+    Ok((StatusCode::CREATED, Json(monitor_json(&monitor, None, &[]))))
 }
 
 /// One monitor with its current status.
@@ -214,7 +225,8 @@ pub async fn get(
         .await?
         .into_iter()
         .find(|l| l.monitor.id == monitor.id);
-    Ok(Json(monitor_json(&monitor, listing.as_ref())))
+    let windows = state.store.maintenance_windows(access.team.id).await?;
+    Ok(Json(monitor_json(&monitor, listing.as_ref(), &windows)))
 }
 
 /// Replaces a monitor's settings.
@@ -264,7 +276,7 @@ async fn save(
             json!({"name": monitor.spec.name}),
         )
         .await;
-    Ok(Json(monitor_json(&monitor, None)))
+    Ok(Json(monitor_json(&monitor, None, &[])))
 }
 
 /// Deletes a monitor with its history.

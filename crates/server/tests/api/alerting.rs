@@ -238,3 +238,51 @@ async fn channels_hide_secrets_test_on_demand_and_follow_the_plan() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_maintenance_window_holds_the_alert_and_shows_on_the_monitor() {
+    each_backend(Options::default(), |app| async move {
+        let (receiver, url) = Receiver::start().await;
+        let (owner, _team) = owner(&app).await;
+        let channel = webhook_channel(&owner, &url).await;
+        owner
+            .post("/api/alert-rules", json!({"name": "down", "events": ["down"], "channel_ids": [channel]}))
+            .await;
+        let bad = owner.post("/api/maintenance", json!({"name": "x", "cron": "sometimes"})).await;
+        assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+        let window = owner
+            .post("/api/maintenance", json!({"name": "db upgrade", "tag": "db", "cron": "* * * * *", "duration": "1h"}))
+            .await;
+        assert_eq!(window.status, StatusCode::CREATED, "{:?}", window.body);
+        assert!(window.body["open_until"].is_i64(), "a window every minute for an hour is open now");
+        let created = owner
+            .post("/api/monitors", json!({"name": "db", "kind": "tcp", "host": "127.0.0.1", "port": 9, "interval": "1h", "tags": ["db"]}))
+            .await;
+        let monitor = created.body["id"].as_i64().unwrap();
+        owner.post(&format!("/api/monitors/{monitor}/check"), json!({})).await;
+
+        let mut held = Value::Null;
+        for _ in 0..300 {
+            let log = owner.get("/api/notifications").await.body;
+            if log["notifications"][0]["last_error"].as_str().is_some_and(|e| e.starts_with("held by maintenance")) {
+                held = log["notifications"][0].clone();
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        assert_eq!(held["status"], "pending", "{held}");
+        assert_eq!(held["attempts"], 0, "holding is not an attempt");
+        assert!(receiver.received().is_empty());
+        let shown = owner.get(&format!("/api/monitors/{monitor}")).await.body;
+        assert_eq!(shown["status"]["state"], "maintenance");
+        assert_eq!(shown["status"]["maintenance"]["window"], "db upgrade");
+
+        // Ending the window early releases the held alert: the outage is still there.
+        let id = window.body["id"].as_i64().unwrap();
+        assert_eq!(owner.delete(&format!("/api/maintenance/{id}")).await.status, StatusCode::NO_CONTENT);
+        let (_, raw) = receiver.wait_for(1).await.remove(0);
+        assert_eq!(serde_json::from_str::<Value>(&raw)?["type"], "monitor.down");
+        Ok(())
+    })
+    .await;
+}

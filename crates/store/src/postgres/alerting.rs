@@ -4,12 +4,14 @@ use super::PgStore;
 use crate::account_rows::found;
 use crate::alerting::*;
 use crate::alerting_rows::{
-    ChannelRow, DUE_SELECT, DueRow, NOTIFICATION_COLUMNS, NotificationRow, RuleRow,
+    ChannelRow, DUE_SELECT, DueRow, NOTIFICATION_COLUMNS, NotificationRow, RuleRow, WindowRow,
+    attempt_columns,
 };
 use crate::error::StoreError;
 use crate::rows::clamp_limit;
 use async_trait::async_trait;
 use serde_json::Value;
+use watchtower_core::maintenance::MaintenanceSpec;
 use watchtower_core::{TeamId, Timestamp};
 
 const MAX_PAGE: u32 = 500;
@@ -216,37 +218,79 @@ impl AlertStore for PgStore {
         outcome: &AttemptOutcome,
         at: Timestamp,
     ) -> Result<(), StoreError> {
-        let (status, next, delivered, code, error) = match outcome {
-            AttemptOutcome::Delivered { status_code } => {
-                ("delivered", at.0, Some(at.0), *status_code, None)
-            }
-            AttemptOutcome::Retry {
-                next_attempt_at,
-                status_code,
-                error,
-            } => (
-                "pending",
-                next_attempt_at.0,
-                None,
-                *status_code,
-                Some(error),
-            ),
-            AttemptOutcome::Failed { status_code, error } => {
-                ("failed", at.0, None, *status_code, Some(error))
-            }
-        };
+        let (status, next, delivered, code, error, not_attempted) = attempt_columns(outcome, at);
         sqlx::query(
             "UPDATE notifications SET status = $1, next_attempt_at = $2, delivered_at = $3, \
-             last_status_code = $4, last_error = $5 WHERE id = $6 AND status = 'pending'",
+             last_status_code = $4, last_error = $5, attempts = attempts - $6 \
+             WHERE id = $7 AND status = 'pending'",
         )
         .bind(status)
         .bind(next)
         .bind(delivered)
-        .bind(code.map(i64::from))
+        .bind(code)
         .bind(error)
+        .bind(not_attempted)
         .bind(id)
         .execute(&self.pool)
         .await?;
+        Ok(())
+    }
+
+    async fn create_maintenance(
+        &self,
+        team: TeamId,
+        spec: &MaintenanceSpec,
+        now: Timestamp,
+    ) -> Result<MaintenanceWindow, StoreError> {
+        let row: WindowRow = sqlx::query_as(
+            "INSERT INTO maintenance_windows (team_id, spec, created_at) VALUES ($1, $2::jsonb, $3) \
+             RETURNING id, team_id, spec::text AS spec, created_at",
+        )
+        .bind(team.0)
+        .bind(serde_json::to_string(spec).expect("a window serializes"))
+        .bind(now.0)
+        .fetch_one(&self.pool)
+        .await?;
+        row.into_window()
+    }
+
+    async fn maintenance_windows(
+        &self,
+        team: TeamId,
+    ) -> Result<Vec<MaintenanceWindow>, StoreError> {
+        let rows: Vec<WindowRow> = sqlx::query_as(
+            "SELECT id, team_id, spec::text AS spec, created_at FROM maintenance_windows \
+             WHERE team_id = $1 ORDER BY id",
+        )
+        .bind(team.0)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.into_iter().map(WindowRow::into_window).collect()
+    }
+
+    async fn delete_maintenance(
+        &self,
+        team: TeamId,
+        id: i64,
+        now: Timestamp,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let deleted = sqlx::query("DELETE FROM maintenance_windows WHERE id = $1 AND team_id = $2")
+            .bind(id)
+            .bind(team.0)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        found(deleted)?;
+        sqlx::query(
+            "UPDATE notifications SET next_attempt_at = $1 WHERE team_id = $2 AND status = 'pending' \
+             AND next_attempt_at > $1 AND last_error LIKE 'held by maintenance window%'",
+        )
+        .bind(now.0)
+        .bind(team.0)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
         Ok(())
     }
 

@@ -1,0 +1,111 @@
+//! Maintenance windows through the API: list, create (one-off or recurring), delete. While a
+//! window covering a monitor is open, its alerts wait (see `alerting::dispatcher`) and the
+//! monitor's status reads `maintenance`.
+
+use crate::AppState;
+use crate::api::ApiJson;
+use crate::auth::TeamAccess;
+use crate::error::ApiError;
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use serde_json::{Value, json};
+use watchtower_core::maintenance::MaintenanceSpec;
+use watchtower_core::{Action, Monitor, Timestamp};
+use watchtower_store::MaintenanceWindow;
+
+/// The open window covering `monitor` at `now`, if any: its name and when it closes.
+pub fn open_window(
+    windows: &[MaintenanceWindow],
+    monitor: &Monitor,
+    now: Timestamp,
+) -> Option<Value> {
+    windows.iter().find_map(|window| {
+        if !window.spec.applies_to(monitor.id, &monitor.spec.tags) {
+            return None;
+        }
+        let until = window.spec.open_until(now)?;
+        Some(json!({"window_id": window.id, "window": window.spec.name, "until": until}))
+    })
+}
+
+fn window_json(window: &MaintenanceWindow, now: Timestamp) -> Value {
+    let mut value = json!(window);
+    value["open_until"] = json!(window.spec.open_until(now));
+    value
+}
+
+/// The team's maintenance windows, each with `open_until` when open now.
+#[utoipa::path(get, path = "/api/maintenance", tag = "alerting",
+    responses((status = 200, body = Object)))]
+pub async fn list(
+    State(state): State<AppState>,
+    access: TeamAccess,
+) -> Result<Json<Value>, ApiError> {
+    access.require(Action::ViewMaintenance)?;
+    let now = Timestamp::now();
+    let windows = state.store.maintenance_windows(access.team.id).await?;
+    Ok(Json(json!({
+        "windows": windows.iter().map(|w| window_json(w, now)).collect::<Vec<_>>()
+    })))
+}
+
+/// Creates a window: `{"name", "monitors": [ids] | "tag", "starts_at", "ends_at"}` or
+/// `{"name", ..., "cron": "0 2 * * SUN", "duration": "2h", "timezone": "UTC"}`.
+#[utoipa::path(post, path = "/api/maintenance", tag = "alerting",
+    request_body(content = Object, description = "name, scope (monitors or tag; none: the whole team), and starts_at + ends_at or cron + duration + timezone"),
+    responses((status = 201, body = Object), (status = 400), (status = 404, description = "A monitor is not the team's")))]
+pub async fn create(
+    State(state): State<AppState>,
+    access: TeamAccess,
+    ApiJson(body): ApiJson<Value>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    access.require(Action::ManageMaintenance)?;
+    let spec = MaintenanceSpec::parse(&body, "").map_err(ApiError::invalid)?;
+    for monitor in &spec.monitors {
+        state
+            .store
+            .get_monitor(access.team.id, *monitor)
+            .await?
+            .ok_or_else(ApiError::not_found)?;
+    }
+    let now = Timestamp::now();
+    let window = state
+        .store
+        .create_maintenance(access.team.id, &spec, now)
+        .await?;
+    access
+        .audit(
+            &state,
+            "maintenance.created",
+            format!("maintenance:{}", window.id),
+            json!({"name": spec.name}),
+        )
+        .await;
+    Ok((StatusCode::CREATED, Json(window_json(&window, now))))
+}
+
+/// Deletes a window; alerts it was holding go out at the next dispatch.
+#[utoipa::path(delete, path = "/api/maintenance/{id}", tag = "alerting",
+    params(("id" = i64, Path, description = "Window id")),
+    responses((status = 204), (status = 404)))]
+pub async fn delete(
+    State(state): State<AppState>,
+    access: TeamAccess,
+    Path(id): Path<i64>,
+) -> Result<StatusCode, ApiError> {
+    access.require(Action::ManageMaintenance)?;
+    state
+        .store
+        .delete_maintenance(access.team.id, id, Timestamp::now())
+        .await?;
+    access
+        .audit(
+            &state,
+            "maintenance.deleted",
+            format!("maintenance:{id}"),
+            json!({}),
+        )
+        .await;
+    Ok(StatusCode::NO_CONTENT)
+}

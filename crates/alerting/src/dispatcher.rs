@@ -97,10 +97,17 @@ pub async fn dispatch_once(
     futures::stream::iter(due)
         .for_each_concurrent(config.concurrency, |item| async move {
             let team_windows = windows.get(&item.team_id).map_or(&[][..], Vec::as_slice);
-            let outcome = match maintenance(&item, team_windows, now) {
-                Some(held) => held,
-                None => deliver(sender, config, &item).await,
-            };
+            let outcome =
+                match maintenance(&item, team_windows, now).or_else(|| stale_reminder(&item)) {
+                    Some(held) => held,
+                    None => deliver(sender, config, &item).await,
+                };
+            if let Some(every) = next_reminder(&item, &outcome) {
+                let due = Timestamp::now().plus(every);
+                if let Err(error) = store.enqueue_reminder(&item, due).await {
+                    tracing::warn!(%error, id = item.id, "cannot queue the next reminder");
+                }
+            }
             if let Err(error) = store
                 .finish_attempt(item.id, &outcome, Timestamp::now())
                 .await
@@ -156,6 +163,36 @@ fn maintenance(
             reason: format!("held by maintenance window '{}'", window.spec.name),
         })
     })
+}
+
+/// A reminder whose incident was resolved or acknowledged since it was queued is not sent (and
+/// so queues no further reminder).
+fn stale_reminder(item: &DueNotification) -> Option<AttemptOutcome> {
+    if item.event != "reminder" {
+        return None;
+    }
+    let reason = if item.incident_resolved_at.is_some() {
+        "the incident resolved"
+    } else if item.incident_acknowledged_at.is_some() {
+        "the incident was acknowledged"
+    } else {
+        return None;
+    };
+    Some(AttemptOutcome::Suppressed {
+        reason: reason.into(),
+    })
+}
+
+/// After a delivered DOWN or reminder, how long until the next reminder, if the rules ask for
+/// reminders and the incident is still open and unacknowledged.
+fn next_reminder(item: &DueNotification, outcome: &AttemptOutcome) -> Option<Duration> {
+    let delivered = matches!(outcome, AttemptOutcome::Delivered { .. });
+    let announces_outage = matches!(item.event.as_str(), "down" | "reminder");
+    let open = item.incident_id.is_some()
+        && item.incident_resolved_at.is_none()
+        && item.incident_acknowledged_at.is_none();
+    let every = u64::try_from(item.remind_every_ms?).ok()?;
+    (delivered && announces_outage && open).then(|| Duration::from_millis(every))
 }
 
 async fn deliver(
@@ -295,6 +332,8 @@ mod tests {
             incident_id: Some(watchtower_core::IncidentId(3)),
             incident_opened_at: Some(Timestamp(1_000)),
             incident_resolved_at: None,
+            incident_acknowledged_at: None,
+            remind_every_ms: Some(600_000),
             from_state: Some(MonitorState::Up),
             to_state: Some(MonitorState::Down),
             at: Some(Timestamp(1_000)),
@@ -415,5 +454,44 @@ mod tests {
         let mut tagged = window(500, 5_000);
         tagged.spec.tag = Some("db".into());
         assert_eq!(maintenance(&item, &[tagged], Timestamp(2_000)), None);
+    }
+
+    #[test]
+    fn reminders_follow_a_delivered_outage_until_it_is_resolved_or_acknowledged() {
+        let delivered = AttemptOutcome::Delivered {
+            status_code: Some(200),
+        };
+        let mut item = due(0);
+        assert_eq!(
+            next_reminder(&item, &delivered),
+            Some(Duration::from_secs(600))
+        );
+        let retry = AttemptOutcome::Retry {
+            next_attempt_at: Timestamp(0),
+            status_code: None,
+            error: String::new(),
+        };
+        assert_eq!(next_reminder(&item, &retry), None, "only after a delivery");
+        item.event = "up".into();
+        assert_eq!(next_reminder(&item, &delivered), None);
+        item.event = "reminder".into();
+        assert_eq!(stale_reminder(&item), None);
+        assert_eq!(
+            next_reminder(&item, &delivered),
+            Some(Duration::from_secs(600))
+        );
+        item.incident_acknowledged_at = Some(Timestamp(5));
+        assert!(matches!(
+            stale_reminder(&item),
+            Some(AttemptOutcome::Suppressed { .. })
+        ));
+        assert_eq!(next_reminder(&item, &delivered), None);
+        item.remind_every_ms = None;
+        item.incident_acknowledged_at = None;
+        assert_eq!(
+            next_reminder(&item, &delivered),
+            None,
+            "the rules asked for none"
+        );
     }
 }

@@ -734,6 +734,7 @@ impl Tenant {
                 tag: None,
                 events: vec!["down".into()],
                 channel_ids: vec![channel],
+                remind_every: None,
                 created_at: Timestamp::now(),
             })
             .await?

@@ -34,6 +34,8 @@ pub struct NewRule {
     /// `down`, `up`, `degraded`.
     pub events: Vec<String>,
     pub channel_ids: Vec<i64>,
+    /// Remind the channels this often while the incident stays open and unacknowledged.
+    pub remind_every: Option<std::time::Duration>,
     pub created_at: Timestamp,
 }
 
@@ -46,6 +48,8 @@ pub struct AlertRule {
     pub tag: Option<String>,
     pub events: Vec<String>,
     pub channel_ids: Vec<i64>,
+    /// Milliseconds between reminders, when the rule asks for them.
+    pub remind_every_ms: Option<i64>,
     pub created_at: Timestamp,
 }
 
@@ -68,6 +72,9 @@ pub struct DueNotification {
     /// When the incident opened: the start of the outage a recovery ends.
     pub incident_opened_at: Option<Timestamp>,
     pub incident_resolved_at: Option<Timestamp>,
+    pub incident_acknowledged_at: Option<Timestamp>,
+    /// The shortest reminder interval of the rules that queued it.
+    pub remind_every_ms: Option<i64>,
     pub from_state: Option<MonitorState>,
     pub to_state: Option<MonitorState>,
     pub at: Option<Timestamp>,
@@ -164,6 +171,13 @@ pub trait AlertStore: Send + Sync {
         team: TeamId,
         channel: i64,
         now: Timestamp,
+    ) -> Result<i64, StoreError>;
+    /// Queues the next reminder of a delivered DOWN (or reminder) to the same channel, due at
+    /// `due`; returns its id.
+    async fn enqueue_reminder(
+        &self,
+        after: &DueNotification,
+        due: Timestamp,
     ) -> Result<i64, StoreError>;
     /// Claims up to `limit` pending notifications due by `now`: each becomes invisible to other
     /// claims until `lease_until`, and counts one more attempt.

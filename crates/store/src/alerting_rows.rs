@@ -7,7 +7,7 @@ use watchtower_core::{IncidentId, MonitorId, MonitorState, TeamId, Timestamp};
 
 pub(crate) const CHANNEL_COLUMNS: &str = "id, team_id, name, kind, config, created_at, updated_at";
 pub(crate) const RULE_COLUMNS: &str =
-    "id, team_id, name, monitor_id, tag, events, channel_ids, created_at";
+    "id, team_id, name, monitor_id, tag, events, channel_ids, remind_every_ms, created_at";
 pub(crate) const NOTIFICATION_COLUMNS: &str = "id, team_id, channel_id, monitor_id, incident_id, \
      event, status, attempts, created_at, next_attempt_at, delivered_at, last_status_code, last_error";
 
@@ -49,6 +49,7 @@ pub(crate) struct RuleRow {
     pub tag: Option<String>,
     pub events: String,
     pub channel_ids: String,
+    pub remind_every_ms: Option<i64>,
     pub created_at: i64,
 }
 
@@ -63,6 +64,7 @@ impl RuleRow {
             tag: self.tag,
             events: serde_json::from_str(&self.events).map_err(corrupt)?,
             channel_ids: serde_json::from_str(&self.channel_ids).map_err(corrupt)?,
+            remind_every_ms: self.remind_every_ms,
             created_at: Timestamp(self.created_at),
         })
     }
@@ -122,6 +124,8 @@ pub(crate) struct DueRow {
     pub incident_id: Option<i64>,
     pub incident_opened_at: Option<i64>,
     pub incident_resolved_at: Option<i64>,
+    pub incident_acknowledged_at: Option<i64>,
+    pub remind_every_ms: Option<i64>,
     pub from_state: Option<String>,
     pub to_state: Option<String>,
     pub at: Option<i64>,
@@ -132,7 +136,8 @@ pub(crate) struct DueRow {
 pub(crate) const DUE_SELECT: &str = "SELECT n.id, n.team_id, n.channel_id, c.config AS config, \
      n.event, n.attempts - 1 AS attempts, n.created_at, n.monitor_id, m.name AS monitor_name, \
      m.spec AS spec, n.incident_id, i.opened_at AS incident_opened_at, \
-     i.resolved_at AS incident_resolved_at, e.from_state, e.to_state, \
+     i.resolved_at AS incident_resolved_at, i.acknowledged_at AS incident_acknowledged_at, \
+     n.remind_every_ms, e.from_state, e.to_state, \
      e.at, e.cause \
      FROM notifications n JOIN channels c ON c.id = n.channel_id \
      LEFT JOIN state_events e ON e.id = n.state_event_id \
@@ -165,6 +170,8 @@ impl DueRow {
             incident_id: self.incident_id.map(IncidentId),
             incident_opened_at: self.incident_opened_at.map(Timestamp),
             incident_resolved_at: self.incident_resolved_at.map(Timestamp),
+            incident_acknowledged_at: self.incident_acknowledged_at.map(Timestamp),
+            remind_every_ms: self.remind_every_ms,
             from_state: state(self.from_state)?,
             to_state: state(self.to_state)?,
             at: self.at.map(Timestamp),

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 use utoipa::{IntoParams, ToSchema};
 use watchtower_alerting::ChannelConfig;
-use watchtower_core::{Action, Demand, FieldError, MonitorId, Timestamp};
+use watchtower_core::{Action, Demand, FieldError, HumanDuration, MonitorId, Timestamp};
 use watchtower_store::{Channel, NewRule};
 
 /// A channel as the API shows it: its settings with every secret replaced.
@@ -232,6 +232,8 @@ pub struct RuleBody {
     /// Any of `down`, `up`, `degraded`.
     pub events: Vec<String>,
     pub channel_ids: Vec<i64>,
+    /// Remind while the incident stays open and unacknowledged, this often (at least 1m).
+    pub remind_every: Option<String>,
 }
 
 /// The team's alert rules.
@@ -285,6 +287,17 @@ pub async fn create_rule(
             problem: "needs at least one channel".into(),
         });
     }
+    let remind_every = match body.remind_every.as_deref().map(HumanDuration::parse) {
+        None => None,
+        Some(Ok(every)) if every.get() >= std::time::Duration::from_secs(60) => Some(every.get()),
+        Some(_) => {
+            problems.push(FieldError {
+                field: "remind_every".into(),
+                problem: "must be a duration of at least 1m, like 30m".into(),
+            });
+            None
+        }
+    };
     if body.monitor_id.is_some() && body.tag.is_some() {
         problems.push(FieldError {
             field: "tag".into(),
@@ -311,6 +324,7 @@ pub async fn create_rule(
             tag: body.tag.clone().filter(|t| !t.is_empty()),
             events,
             channel_ids: body.channel_ids.clone(),
+            remind_every,
             created_at: Timestamp::now(),
         })
         .await?;

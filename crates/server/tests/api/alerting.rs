@@ -286,3 +286,57 @@ async fn a_maintenance_window_holds_the_alert_and_shows_on_the_monitor() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn reminders_repeat_while_down_and_stop_at_acknowledgement() {
+    each_backend(Options::default(), |app| async move {
+        let (receiver, url) = Receiver::start().await;
+        let (owner, team) = owner(&app).await;
+        let channel = webhook_channel(&owner, &url).await;
+        let too_often = owner
+            .post("/api/alert-rules", json!({"name": "r", "events": ["down"], "channel_ids": [channel], "remind_every": "5s"}))
+            .await;
+        assert_eq!(too_often.status, StatusCode::BAD_REQUEST, "the API's minimum is 1m");
+        // A one-second reminder, written through the store, so the test need not wait minutes.
+        app.store
+            .create_rule(&watchtower_store::NewRule {
+                team_id: team,
+                name: "remind".into(),
+                monitor_id: None,
+                tag: None,
+                events: vec!["down".into()],
+                channel_ids: vec![channel],
+                remind_every: Some(Duration::from_secs(1)),
+                created_at: watchtower_core::Timestamp::now(),
+            })
+            .await?;
+        let monitor = failing_monitor(&owner).await;
+        owner.post(&format!("/api/monitors/{monitor}/check"), json!({})).await;
+        let deliveries = receiver.wait_for(2).await;
+        let types: Vec<String> = deliveries
+            .iter()
+            .map(|(_, raw)| serde_json::from_str::<Value>(raw).unwrap()["type"].as_str().unwrap().to_owned())
+            .collect();
+        assert_eq!(types[..2], ["monitor.down", "monitor.reminder"]);
+
+        let incident = owner.get(&format!("/api/incidents?monitor={monitor}")).await.body["incidents"][0]["id"]
+            .as_i64()
+            .unwrap();
+        owner.post(&format!("/api/incidents/{incident}/acknowledge"), json!({})).await;
+        let after_ack = receiver.received().len();
+        // A reminder already queued is dropped; none follows (bounded wait past two intervals).
+        tokio::time::sleep(Duration::from_millis(2500)).await;
+        assert!(receiver.received().len() <= after_ack + 1, "{:?}", receiver.received().len());
+        let settled = receiver.received().len();
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+        assert_eq!(receiver.received().len(), settled, "no reminders after acknowledgement");
+        let log = owner.get("/api/notifications").await.body;
+        assert!(
+            log["notifications"].as_array().unwrap().iter().any(|n| n["status"] == "suppressed"
+                && n["last_error"] == "the incident was acknowledged"),
+            "{log}"
+        );
+        Ok(())
+    })
+    .await;
+}

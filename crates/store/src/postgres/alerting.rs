@@ -19,7 +19,7 @@ const MAX_PAGE: u32 = 500;
 const PG_CHANNEL_COLUMNS: &str =
     "id, team_id, name, kind, config::text AS config, created_at, updated_at";
 const PG_RULE_COLUMNS: &str = "id, team_id, name, monitor_id, tag, events::text AS events, \
-     channel_ids::text AS channel_ids, created_at";
+     channel_ids::text AS channel_ids, remind_every_ms, created_at";
 
 #[async_trait]
 impl AlertStore for PgStore {
@@ -122,8 +122,9 @@ impl AlertStore for PgStore {
             owned.ok_or(StoreError::NotFound)?;
         }
         let sql = format!(
-            "INSERT INTO alert_rules (team_id, name, monitor_id, tag, events, channel_ids, created_at) \
-             VALUES ($1, $2, $3, $4, $5::jsonb, $6::jsonb, $7) RETURNING {PG_RULE_COLUMNS}"
+            "INSERT INTO alert_rules (team_id, name, monitor_id, tag, events, channel_ids, created_at, \
+             remind_every_ms) \
+             VALUES ($1, $2, $3, $4, $5::jsonb, $6::jsonb, $7, $8) RETURNING {PG_RULE_COLUMNS}"
         );
         let row: RuleRow = sqlx::query_as(sqlx::AssertSqlSafe(sql))
             .bind(rule.team_id.0)
@@ -133,6 +134,7 @@ impl AlertStore for PgStore {
             .bind(serde_json::to_string(&rule.events).expect("strings serialize"))
             .bind(serde_json::to_string(&rule.channel_ids).expect("ids serialize"))
             .bind(rule.created_at.0)
+            .bind(rule.remind_every.map(|every| every.as_millis() as i64))
             .fetch_one(&mut *tx)
             .await?;
         tx.commit().await?;
@@ -177,6 +179,28 @@ impl AlertStore for PgStore {
         .fetch_optional(&self.pool)
         .await?;
         id.ok_or(StoreError::NotFound)
+    }
+
+    async fn enqueue_reminder(
+        &self,
+        after: &DueNotification,
+        due: Timestamp,
+    ) -> Result<i64, StoreError> {
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO notifications (team_id, channel_id, monitor_id, incident_id, event, status, \
+             attempts, next_attempt_at, created_at, remind_every_ms) \
+             VALUES ($1, $2, $3, $4, 'reminder', 'pending', 0, $5, $6, $7) RETURNING id",
+        )
+        .bind(after.team_id.0)
+        .bind(after.channel_id)
+        .bind(after.monitor_id.map(|m| m.0))
+        .bind(after.incident_id.map(|i| i.0))
+        .bind(due.0)
+        .bind(due.0)
+        .bind(after.remind_every_ms)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(id)
     }
 
     async fn claim_notifications(

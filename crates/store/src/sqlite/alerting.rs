@@ -112,8 +112,9 @@ impl AlertStore for SqliteStore {
             owned.ok_or(StoreError::NotFound)?;
         }
         let sql = format!(
-            "INSERT INTO alert_rules (team_id, name, monitor_id, tag, events, channel_ids, created_at) \
-             VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING {RULE_COLUMNS}"
+            "INSERT INTO alert_rules (team_id, name, monitor_id, tag, events, channel_ids, created_at, \
+             remind_every_ms) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING {RULE_COLUMNS}"
         );
         let row: RuleRow = sqlx::query_as(sqlx::AssertSqlSafe(sql))
             .bind(rule.team_id.0)
@@ -123,6 +124,7 @@ impl AlertStore for SqliteStore {
             .bind(serde_json::to_string(&rule.events).expect("strings serialize"))
             .bind(serde_json::to_string(&rule.channel_ids).expect("ids serialize"))
             .bind(rule.created_at.0)
+            .bind(rule.remind_every.map(|every| every.as_millis() as i64))
             .fetch_one(&mut *tx)
             .await?;
         tx.commit().await?;
@@ -166,6 +168,28 @@ impl AlertStore for SqliteStore {
         .fetch_optional(&self.write)
         .await?;
         id.ok_or(StoreError::NotFound)
+    }
+
+    async fn enqueue_reminder(
+        &self,
+        after: &DueNotification,
+        due: Timestamp,
+    ) -> Result<i64, StoreError> {
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO notifications (team_id, channel_id, monitor_id, incident_id, event, status, \
+             attempts, next_attempt_at, created_at, remind_every_ms) \
+             VALUES (?, ?, ?, ?, 'reminder', 'pending', 0, ?, ?, ?) RETURNING id",
+        )
+        .bind(after.team_id.0)
+        .bind(after.channel_id)
+        .bind(after.monitor_id.map(|m| m.0))
+        .bind(after.incident_id.map(|i| i.0))
+        .bind(due.0)
+        .bind(due.0)
+        .bind(after.remind_every_ms)
+        .fetch_one(&self.write)
+        .await?;
+        Ok(id)
     }
 
     async fn claim_notifications(

@@ -189,14 +189,15 @@ async fn enqueue_notifications(
 ) -> Result<(), StoreError> {
     sqlx::query(
         "INSERT OR IGNORE INTO notifications (team_id, channel_id, state_event_id, monitor_id, \
-         incident_id, event, status, attempts, next_attempt_at, created_at) \
-         SELECT DISTINCT r.team_id, ch.id, ?1, ?2, ?3, ?4, 'pending', 0, ?5, ?5 \
+         incident_id, event, status, attempts, next_attempt_at, created_at, remind_every_ms) \
+         SELECT r.team_id, ch.id, ?1, ?2, ?3, ?4, 'pending', 0, ?5, ?5, MIN(r.remind_every_ms) \
          FROM alert_rules r JOIN monitors m ON m.id = ?2, json_each(r.channel_ids) c \
          JOIN channels ch ON ch.id = c.value AND ch.team_id = r.team_id \
          WHERE r.team_id = ?6 \
            AND EXISTS (SELECT 1 FROM json_each(r.events) e WHERE e.value = ?4) \
            AND (r.monitor_id IS NULL OR r.monitor_id = ?2) \
-           AND (r.tag IS NULL OR EXISTS (SELECT 1 FROM json_each(m.spec, '$.tags') t WHERE t.value = r.tag))",
+           AND (r.tag IS NULL OR EXISTS (SELECT 1 FROM json_each(m.spec, '$.tags') t WHERE t.value = r.tag)) \
+         GROUP BY r.team_id, ch.id",
     )
     .bind(event_id)
     .bind(monitor)

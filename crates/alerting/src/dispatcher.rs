@@ -11,6 +11,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
+use watchtower_core::monitor::DependencyRef;
 use watchtower_core::{MonitorState, TeamId, Timestamp};
 use watchtower_store::{AttemptOutcome, DueNotification, MaintenanceWindow, Store};
 
@@ -97,11 +98,17 @@ pub async fn dispatch_once(
     futures::stream::iter(due)
         .for_each_concurrent(config.concurrency, |item| async move {
             let team_windows = windows.get(&item.team_id).map_or(&[][..], Vec::as_slice);
-            let outcome =
-                match maintenance(&item, team_windows, now).or_else(|| stale_reminder(&item)) {
-                    Some(held) => held,
-                    None => deliver(sender, config, &item).await,
-                };
+            let held = maintenance(&item, team_windows, now)
+                .or_else(|| stale_reminder(&item))
+                .or_else(|| unannounced_recovery(&item));
+            let held = match held {
+                Some(held) => Some(held),
+                None => dependency_down(store, &item).await,
+            };
+            let outcome = match held {
+                Some(held) => held,
+                None => deliver(sender, config, &item).await,
+            };
             if let Some(every) = next_reminder(&item, &outcome) {
                 let due = Timestamp::now().plus(every);
                 if let Err(error) = store.enqueue_reminder(&item, due).await {
@@ -193,6 +200,47 @@ fn next_reminder(item: &DueNotification, outcome: &AttemptOutcome) -> Option<Dur
         && item.incident_acknowledged_at.is_none();
     let every = u64::try_from(item.remind_every_ms?).ok()?;
     (delivered && announces_outage && open).then(|| Duration::from_millis(every))
+}
+
+/// A recovery whose outage was never announced on this channel (held back by maintenance or a
+/// dependency) is not news either.
+fn unannounced_recovery(item: &DueNotification) -> Option<AttemptOutcome> {
+    (item.event == "up" && item.down_status.as_deref() == Some("suppressed")).then(|| {
+        AttemptOutcome::Suppressed {
+            reason: "its outage was not announced".into(),
+        }
+    })
+}
+
+/// A DOWN of a monitor whose dependency is DOWN is suppressed: the dependency's own alert names
+/// the real cause. The reason stays in the delivery log.
+async fn dependency_down(store: &dyn Store, item: &DueNotification) -> Option<AttemptOutcome> {
+    if item.event != "down" {
+        return None;
+    }
+    let refs: Vec<DependencyRef> = item
+        .monitor_spec
+        .as_ref()
+        .and_then(|spec| spec.get("depends_on"))
+        .and_then(|refs| serde_json::from_value(refs.clone()).ok())
+        .unwrap_or_default();
+    if refs.is_empty() {
+        return None;
+    }
+    let states = match store.dependency_states(item.team_id, &refs).await {
+        Ok(states) => states,
+        Err(error) => {
+            // Better a possibly redundant alert than a lost one.
+            tracing::warn!(%error, "cannot read dependency states; alerting anyway");
+            return None;
+        }
+    };
+    states
+        .into_iter()
+        .find(|(_, _, state)| *state == MonitorState::Down)
+        .map(|(_, name, _)| AttemptOutcome::Suppressed {
+            reason: format!("dependency '{name}' is down"),
+        })
 }
 
 async fn deliver(
@@ -333,6 +381,7 @@ mod tests {
             incident_opened_at: Some(Timestamp(1_000)),
             incident_resolved_at: None,
             incident_acknowledged_at: None,
+            down_status: None,
             remind_every_ms: Some(600_000),
             from_state: Some(MonitorState::Up),
             to_state: Some(MonitorState::Down),

@@ -8,6 +8,7 @@ use async_trait::async_trait;
 use serde::Serialize;
 use serde_json::Value;
 use watchtower_core::maintenance::MaintenanceSpec;
+use watchtower_core::monitor::DependencyRef;
 use watchtower_core::{IncidentId, MonitorId, MonitorState, TeamId, Timestamp};
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -73,6 +74,9 @@ pub struct DueNotification {
     pub incident_opened_at: Option<Timestamp>,
     pub incident_resolved_at: Option<Timestamp>,
     pub incident_acknowledged_at: Option<Timestamp>,
+    /// For a recovery: what became of the DOWN notification of the same incident to the same
+    /// channel (`suppressed` means the recovery is not news to anyone either).
+    pub down_status: Option<String>,
     /// The shortest reminder interval of the rules that queued it.
     pub remind_every_ms: Option<i64>,
     pub from_state: Option<MonitorState>,
@@ -179,6 +183,12 @@ pub trait AlertStore: Send + Sync {
         after: &DueNotification,
         due: Timestamp,
     ) -> Result<i64, StoreError>;
+    /// The current state of each named monitor of the team that exists, with its name.
+    async fn dependency_states(
+        &self,
+        team: TeamId,
+        refs: &[DependencyRef],
+    ) -> Result<Vec<(MonitorId, String, MonitorState)>, StoreError>;
     /// Claims up to `limit` pending notifications due by `now`: each becomes invisible to other
     /// claims until `lease_until`, and counts one more attempt.
     async fn claim_notifications(

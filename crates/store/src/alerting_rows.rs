@@ -125,6 +125,7 @@ pub(crate) struct DueRow {
     pub incident_opened_at: Option<i64>,
     pub incident_resolved_at: Option<i64>,
     pub incident_acknowledged_at: Option<i64>,
+    pub down_status: Option<String>,
     pub remind_every_ms: Option<i64>,
     pub from_state: Option<String>,
     pub to_state: Option<String>,
@@ -137,6 +138,8 @@ pub(crate) const DUE_SELECT: &str = "SELECT n.id, n.team_id, n.channel_id, c.con
      n.event, n.attempts - 1 AS attempts, n.created_at, n.monitor_id, m.name AS monitor_name, \
      m.spec AS spec, n.incident_id, i.opened_at AS incident_opened_at, \
      i.resolved_at AS incident_resolved_at, i.acknowledged_at AS incident_acknowledged_at, \
+     (SELECT d.status FROM notifications d WHERE d.incident_id = n.incident_id \
+      AND d.channel_id = n.channel_id AND d.event = 'down' ORDER BY d.id LIMIT 1) AS down_status, \
      n.remind_every_ms, e.from_state, e.to_state, \
      e.at, e.cause \
      FROM notifications n JOIN channels c ON c.id = n.channel_id \
@@ -171,6 +174,7 @@ impl DueRow {
             incident_opened_at: self.incident_opened_at.map(Timestamp),
             incident_resolved_at: self.incident_resolved_at.map(Timestamp),
             incident_acknowledged_at: self.incident_acknowledged_at.map(Timestamp),
+            down_status: self.down_status,
             remind_every_ms: self.remind_every_ms,
             from_state: state(self.from_state)?,
             to_state: state(self.to_state)?,

@@ -86,6 +86,19 @@ pub struct MonitorSpec {
     pub paused: bool,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub tags: Vec<String>,
+    /// Monitors this one needs (a database, an upstream API): while one of them is DOWN, this
+    /// monitor's new alerts are suppressed, since the dependency is the real cause.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub depends_on: Vec<DependencyRef>,
+}
+
+/// A monitor named as a dependency: by id (monitors made through the API) or by key (monitors
+/// as code).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum DependencyRef {
+    Id(MonitorId),
+    Key(MonitorKey),
 }
 
 impl MonitorSpec {
@@ -160,6 +173,34 @@ impl MonitorSpec {
                 fields.problem(&format!("tags[{index}]"), "must be 1 to 50 characters");
             }
         }
+        let depends_on = match fields.raw("depends_on") {
+            None => Vec::new(),
+            Some(Value::Array(items)) => items
+                .iter()
+                .enumerate()
+                .filter_map(|(index, item)| {
+                    let parsed = match item {
+                        Value::Number(n) => n.as_i64().map(|id| DependencyRef::Id(MonitorId(id))),
+                        Value::String(text) => MonitorKey::parse(text).ok().map(DependencyRef::Key),
+                        _ => None,
+                    };
+                    if parsed.is_none() {
+                        fields.problem(
+                            &format!("depends_on[{index}]"),
+                            "must be a monitor id or a monitor key",
+                        );
+                    }
+                    parsed
+                })
+                .collect(),
+            Some(_) => {
+                fields.problem("depends_on", "must be a list of monitor ids or keys");
+                Vec::new()
+            }
+        };
+        if key.as_ref().is_some_and(|own| depends_on.contains(&DependencyRef::Key(own.clone()))) {
+            fields.problem("depends_on", "a monitor cannot depend on itself");
+        }
         fields.finish_unknown();
         let problems = std::mem::take(&mut fields.problems);
         let spec = match (name, kind) {
@@ -174,6 +215,7 @@ impl MonitorSpec {
                 success_threshold,
                 paused,
                 tags,
+                depends_on,
             }),
             _ => None,
         };

@@ -340,3 +340,48 @@ async fn reminders_repeat_while_down_and_stop_at_acknowledgement() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_dependents_alert_is_suppressed_while_its_dependency_is_down() {
+    each_backend(Options::default(), |app| async move {
+        let (receiver, url) = Receiver::start().await;
+        let (owner, _team) = owner(&app).await;
+        let channel = webhook_channel(&owner, &url).await;
+        owner
+            .post("/api/alert-rules", json!({"name": "all", "events": ["down", "up"], "channel_ids": [channel]}))
+            .await;
+        let database = failing_monitor(&owner).await;
+        let api = owner
+            .post("/api/monitors", json!({"name": "api", "kind": "tcp", "host": "127.0.0.1", "port": 9, "interval": "1h", "depends_on": [database]}))
+            .await;
+        assert_eq!(api.status, StatusCode::CREATED, "{:?}", api.body);
+        assert_eq!(api.body["depends_on"], json!([database]));
+        let api = api.body["id"].as_i64().unwrap();
+        let bad = owner
+            .post("/api/monitors", json!({"name": "x", "kind": "tcp", "host": "h", "port": 1, "depends_on": [true]}))
+            .await;
+        assert_eq!(bad.body["error"]["details"][0]["field"], "depends_on[0]");
+
+        owner.post(&format!("/api/monitors/{database}/check"), json!({})).await;
+        receiver.wait_for(1).await;
+        owner.post(&format!("/api/monitors/{api}/check"), json!({})).await;
+        let mut suppressed = Value::Null;
+        for _ in 0..300 {
+            let log = owner.get("/api/notifications").await.body;
+            if let Some(entry) = log["notifications"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|n| n["monitor_id"] == api && n["status"] == "suppressed")
+            {
+                suppressed = entry.clone();
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        assert_eq!(suppressed["last_error"], "dependency 'db' is down", "{suppressed}");
+        assert_eq!(receiver.received().len(), 1, "only the database's alert went out");
+        Ok(())
+    })
+    .await;
+}

@@ -12,6 +12,8 @@ use crate::rows::clamp_limit;
 use async_trait::async_trait;
 use serde_json::Value;
 use watchtower_core::maintenance::MaintenanceSpec;
+use watchtower_core::monitor::DependencyRef;
+use watchtower_core::{MonitorId, MonitorState};
 use watchtower_core::{TeamId, Timestamp};
 
 const MAX_PAGE: u32 = 500;
@@ -201,6 +203,40 @@ impl AlertStore for PgStore {
         .fetch_one(&self.pool)
         .await?;
         Ok(id)
+    }
+
+    async fn dependency_states(
+        &self,
+        team: TeamId,
+        refs: &[DependencyRef],
+    ) -> Result<Vec<(MonitorId, String, MonitorState)>, StoreError> {
+        let mut states = Vec::new();
+        for reference in refs {
+            let select = "SELECT m.id, m.name, s.state FROM monitors m JOIN monitor_status s \
+                          ON s.monitor_id = m.id WHERE m.team_id = $1 AND ";
+            let row: Option<(i64, String, String)> = match reference {
+                DependencyRef::Id(id) => {
+                    sqlx::query_as(sqlx::AssertSqlSafe(format!("{select}m.id = $2")))
+                        .bind(team.0)
+                        .bind(id.0)
+                        .fetch_optional(&self.pool)
+                        .await?
+                }
+                DependencyRef::Key(key) => {
+                    sqlx::query_as(sqlx::AssertSqlSafe(format!("{select}m.key = $2")))
+                        .bind(team.0)
+                        .bind(key.as_str())
+                        .fetch_optional(&self.pool)
+                        .await?
+                }
+            };
+            if let Some((id, name, state)) = row {
+                let state = MonitorState::parse(&state)
+                    .ok_or_else(|| StoreError::Corrupt(format!("state {state}")))?;
+                states.push((MonitorId(id), name, state));
+            }
+        }
+        Ok(states)
     }
 
     async fn claim_notifications(

@@ -5,6 +5,7 @@
 pub mod discord;
 pub mod email;
 mod fields;
+pub mod guard;
 pub mod ntfy;
 pub mod pagerduty;
 pub mod slack;
@@ -52,6 +53,22 @@ pub enum ChannelConfig {
 }
 
 impl ChannelConfig {
+    /// The host a delivery connects to (for the multi-tenant address rule).
+    pub fn endpoint_host(&self) -> Option<String> {
+        let url = match self {
+            Self::Email(config) => return Some(config.host.clone()),
+            Self::Slack(config) => &config.webhook_url,
+            Self::Discord(config) => &config.webhook_url,
+            Self::Teams(config) => &config.webhook_url,
+            Self::Telegram(config) => &config.api_base,
+            Self::Pagerduty(config) => &config.events_url,
+            Self::Ntfy(config) => &config.server,
+            Self::Sms(config) => &config.api_base,
+            Self::Webhook(config) => &config.url,
+        };
+        url.host_str().map(str::to_owned)
+    }
+
     /// Parses `{"kind": ..., ...}`; `prefix` is its path in the request (`channels[0]`) so each
     /// problem names its field (`channels[0].webhook_url`). Every problem is returned at once.
     pub fn parse(value: &Value, prefix: &str) -> Result<Self, Vec<FieldError>> {
@@ -181,6 +198,8 @@ pub struct SenderOptions {
     /// The bound on one delivery: an HTTP request, or a whole SMTP conversation.
     pub timeout: Duration,
     pub user_agent: String,
+    /// Which addresses notifications may go to: `PublicOnly` in multi-tenant mode.
+    pub address_policy: watchtower_checks::AddressPolicy,
 }
 
 impl Default for SenderOptions {
@@ -188,6 +207,7 @@ impl Default for SenderOptions {
         Self {
             timeout: Duration::from_secs(10),
             user_agent: format!("WatchTower/{}", env!("CARGO_PKG_VERSION")),
+            address_policy: watchtower_checks::AddressPolicy::AllowAll,
         }
     }
 }
@@ -259,6 +279,9 @@ impl Sender {
             .user_agent(user_agent)
             // A redirect would replay the body, token and signature to wherever it points.
             .redirect(reqwest::redirect::Policy::none())
+            .dns_resolver(std::sync::Arc::new(guard::PolicyResolver(
+                options.address_policy,
+            )))
             .build()
             .expect("the HTTP client builds with a fixed, valid configuration");
         Self { http, options }
@@ -271,6 +294,16 @@ impl Sender {
         channel: &ChannelConfig,
         notification: &Notification,
     ) -> Result<Delivered, DeliveryError> {
+        guard::check_endpoint(
+            self.options.address_policy,
+            channel.endpoint_host().as_deref(),
+        )
+        .map_err(|refused| DeliveryError {
+            retryable: false,
+            status_code: None,
+            message: refused,
+            retry_after: None,
+        })?;
         match channel {
             ChannelConfig::Email(config) => {
                 email::deliver(&self.options, config, notification).await

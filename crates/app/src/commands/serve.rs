@@ -140,7 +140,12 @@ pub async fn run(args: ServeArgs) -> ExitCode {
     let stop_dispatcher = CancellationToken::new();
     let dispatcher = dispatcher::start(
         store.clone(),
-        Arc::new(Sender::new(SenderOptions::default())),
+        // Notifications obey the same address rule as checks: a tenant's webhook must not reach
+        // the instance's own network either.
+        Arc::new(Sender::new(SenderOptions {
+            address_policy,
+            ..SenderOptions::default()
+        })),
         DispatcherConfig {
             public_url: args.public_url.as_ref().map(|url| url.to_string()),
             ..DispatcherConfig::default()

@@ -385,3 +385,47 @@ async fn a_dependents_alert_is_suppressed_while_its_dependency_is_down() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn multi_tenant_notifications_may_not_reach_internal_addresses() {
+    let options = Options {
+        multi_tenant: true,
+        ..Options::default()
+    };
+    each_backend(options, |app| async move {
+        let (receiver, url) = Receiver::start().await;
+        let (owner, _team) = owner(&app).await;
+        // Literally 127.0.0.1, and a name that resolves to it.
+        let by_name = url.replace("127.0.0.1", "localhost");
+        for target in [url.clone(), by_name] {
+            let channel = webhook_channel(&owner, &target).await;
+            owner
+                .post(&format!("/api/channels/{channel}/test"), json!({}))
+                .await;
+        }
+        let mut failed = Vec::new();
+        for _ in 0..300 {
+            let log = owner.get("/api/notifications").await.body;
+            // The literal address fails for good; the name fails at its resolver, which reads as
+            // a connection error and is retried, never reaching the receiver.
+            failed = log["notifications"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|n| n["status"] != "delivered")
+                .filter_map(|n| n["last_error"].as_str().map(str::to_owned))
+                .collect();
+            if failed.len() == 2 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        assert_eq!(failed.len(), 2, "{failed:?}");
+        assert!(
+            receiver.received().is_empty(),
+            "nothing reached the internal receiver"
+        );
+        Ok(())
+    })
+    .await;
+}

@@ -80,12 +80,13 @@ impl TestApp {
             .expect("store");
         store.migrate().await.expect("migrate");
         let (results, writer) = ResultWriter::start(store.clone(), WriterConfig::default());
+        let policy = if options.multi_tenant {
+            watchtower_checks::AddressPolicy::PublicOnly
+        } else {
+            watchtower_checks::AddressPolicy::AllowAll
+        };
         let prober = Prober::new(ProberOptions {
-            address_policy: if options.multi_tenant {
-                watchtower_checks::AddressPolicy::PublicOnly
-            } else {
-                watchtower_checks::AddressPolicy::AllowAll
-            },
+            address_policy: policy,
             ..ProberOptions::default()
         });
         let (scheduler, _task) = Scheduler::start(
@@ -103,7 +104,12 @@ impl TestApp {
         };
         watchtower_alerting::dispatcher::start(
             store.clone(),
-            Arc::new(watchtower_alerting::Sender::new(Default::default())),
+            Arc::new(watchtower_alerting::Sender::new(
+                watchtower_alerting::SenderOptions {
+                    address_policy: policy,
+                    ..Default::default()
+                },
+            )),
             dispatcher,
             tokio_util::sync::CancellationToken::new(),
         );

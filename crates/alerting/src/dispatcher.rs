@@ -98,7 +98,8 @@ pub async fn dispatch_once(
     futures::stream::iter(due)
         .for_each_concurrent(config.concurrency, |item| async move {
             let team_windows = windows.get(&item.team_id).map_or(&[][..], Vec::as_slice);
-            let held = maintenance(&item, team_windows, now)
+            let held = stale_escalation(&item)
+                .or_else(|| maintenance(&item, team_windows, now))
                 .or_else(|| stale_reminder(&item))
                 .or_else(|| unannounced_recovery(&item));
             let held = match held {
@@ -172,6 +173,24 @@ fn maintenance(
     })
 }
 
+/// A later escalation step is dropped once someone acknowledged the incident or it resolved:
+/// that is what stops an escalation.
+fn stale_escalation(item: &DueNotification) -> Option<AttemptOutcome> {
+    if item.escalation_step.unwrap_or(0) == 0 {
+        return None;
+    }
+    let reason = if item.incident_acknowledged_at.is_some() {
+        "acknowledged before this escalation step"
+    } else if item.incident_resolved_at.is_some() {
+        "resolved before this escalation step"
+    } else {
+        return None;
+    };
+    Some(AttemptOutcome::Suppressed {
+        reason: reason.into(),
+    })
+}
+
 /// A reminder whose incident was resolved or acknowledged since it was queued is not sent (and
 /// so queues no further reminder).
 fn stale_reminder(item: &DueNotification) -> Option<AttemptOutcome> {
@@ -198,8 +217,10 @@ fn next_reminder(item: &DueNotification, outcome: &AttemptOutcome) -> Option<Dur
     let open = item.incident_id.is_some()
         && item.incident_resolved_at.is_none()
         && item.incident_acknowledged_at.is_none();
+    // Later escalation steps reach more people; the reminders follow the first contact only.
+    let first_contact = item.escalation_step.unwrap_or(0) == 0;
     let every = u64::try_from(item.remind_every_ms?).ok()?;
-    (delivered && announces_outage && open).then(|| Duration::from_millis(every))
+    (delivered && announces_outage && open && first_contact).then(|| Duration::from_millis(every))
 }
 
 /// A recovery whose outage was never announced on this channel (held back by maintenance or a
@@ -382,6 +403,7 @@ mod tests {
             incident_resolved_at: None,
             incident_acknowledged_at: None,
             down_status: None,
+            escalation_step: None,
             remind_every_ms: Some(600_000),
             from_state: Some(MonitorState::Up),
             to_state: Some(MonitorState::Down),
@@ -541,6 +563,30 @@ mod tests {
             next_reminder(&item, &delivered),
             None,
             "the rules asked for none"
+        );
+    }
+
+    #[test]
+    fn later_escalation_steps_stop_at_acknowledgement_or_resolution() {
+        let mut item = due(0);
+        item.escalation_step = Some(2);
+        assert_eq!(stale_escalation(&item), None, "still open: escalate");
+        item.incident_acknowledged_at = Some(Timestamp(9));
+        assert!(matches!(
+            stale_escalation(&item),
+            Some(AttemptOutcome::Suppressed { .. })
+        ));
+        item.incident_acknowledged_at = None;
+        item.incident_resolved_at = Some(Timestamp(9));
+        assert!(matches!(
+            stale_escalation(&item),
+            Some(AttemptOutcome::Suppressed { .. })
+        ));
+        item.escalation_step = Some(0);
+        assert_eq!(
+            stale_escalation(&item),
+            None,
+            "the first step is the outage itself"
         );
     }
 }

@@ -1,10 +1,10 @@
 //! A minimal HTTP/1.1 client (hyper) for reading watchtower's `/api/health` and `/metrics`, and the
-//! keep-alive connection the push clients reuse.
+//! keep-alive connection the push clients and the API client reuse.
 
 use anyhow::Context;
 use bytes::Bytes;
-use http::Request;
-use http_body_util::{BodyExt, Empty};
+use http::{Request, Response};
+use http_body_util::{BodyExt, Full};
 use hyper::client::conn::http1::SendRequest;
 use hyper_util::rt::TokioIo;
 use std::net::SocketAddr;
@@ -13,7 +13,7 @@ use std::time::Duration;
 /// One keep-alive HTTP/1.1 connection.
 pub struct Connection {
     address: SocketAddr,
-    sender: SendRequest<Empty<Bytes>>,
+    sender: SendRequest<Full<Bytes>>,
 }
 
 impl Connection {
@@ -30,14 +30,35 @@ impl Connection {
 
     /// GET `path`; returns the status and the body.
     pub async fn get(&mut self, path: &str) -> anyhow::Result<(u16, Bytes)> {
+        let response = self
+            .send(http::Method::GET, path, &[], Bytes::new())
+            .await?;
+        Ok((response.status().as_u16(), response.into_body()))
+    }
+
+    /// Any request with `headers` and `body`; the whole response.
+    pub async fn send(
+        &mut self,
+        method: http::Method,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Bytes,
+    ) -> anyhow::Result<Response<Bytes>> {
         self.sender.ready().await?;
-        let request = Request::get(path)
-            .header(http::header::HOST, self.address.to_string())
-            .body(Empty::new())?;
-        let response = self.sender.send_request(request).await?;
-        let status = response.status().as_u16();
-        let body = response.into_body().collect().await?.to_bytes();
-        Ok((status, body))
+        let mut request = Request::builder()
+            .method(method)
+            .uri(path)
+            .header(http::header::HOST, self.address.to_string());
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        let response = self
+            .sender
+            .send_request(request.body(Full::new(body))?)
+            .await?;
+        let (parts, body) = response.into_parts();
+        let body = body.collect().await?.to_bytes();
+        Ok(Response::from_parts(parts, body))
     }
 }
 

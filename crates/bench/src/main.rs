@@ -2,6 +2,7 @@
 //! command per figure (see docs/PERFORMANCE.md). All traffic stays on loopback; every loop is
 //! bounded in count and time.
 
+mod api_client;
 mod commands;
 mod database;
 mod farm;
@@ -32,6 +33,12 @@ enum Command {
     Backfill(commands::backfill::BackfillArgs),
     /// Hammer `/api/push/{token}` with keep-alive clients and verify every ping was stored.
     Push(commands::push::PushArgs),
+    /// Take every target down at once and time each monitor's DOWN webhook, confirmed state
+    /// change to receipt; monitors loaded through the API (YAML and one by one).
+    Alerts(commands::alerts::AlertsArgs),
+    /// Time the monitor list, results and uptime endpoints over HTTP with 10,000 monitors, and a
+    /// dashboard page (list + 24 h uptime per monitor).
+    Endpoints(commands::endpoints::EndpointsArgs),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -46,6 +53,8 @@ fn main() -> anyhow::Result<()> {
             Command::Checks(args) => commands::checks::run(args).await,
             Command::Backfill(args) => commands::backfill::run(args).await,
             Command::Push(args) => commands::push::run(args).await,
+            Command::Alerts(args) => commands::alerts::run(args).await,
+            Command::Endpoints(args) => commands::endpoints::run(args).await,
         }
     })
 }

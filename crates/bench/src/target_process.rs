@@ -18,6 +18,8 @@ pub struct LaunchOptions {
     pub database_url: String,
     pub config: Option<PathBuf>,
     pub extra_args: Vec<String>,
+    /// Extra environment (the first administrator's credentials).
+    pub env: Vec<(String, String)>,
     /// Where its logs are appended.
     pub log_file: PathBuf,
     pub ready_timeout: Duration,
@@ -94,6 +96,7 @@ impl Watchtower {
             .arg(&options.database_url)
             .args(&options.extra_args)
             .env("RUST_LOG", "info,sqlx=warn,hyper=warn")
+            .envs(options.env.iter().map(|(name, value)| (name, value)))
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())

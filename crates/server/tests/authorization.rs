@@ -595,6 +595,27 @@ fn routes() -> Vec<Row> {
             team(ManageMaintenance, S::NO_CONTENT),
         )
         .isolated(OwnTeam),
+        row(
+            M::GET,
+            "/api/escalation-policies",
+            Empty,
+            team(ViewAlerting, S::OK),
+        ),
+        row(
+            M::POST,
+            "/api/escalation-policies",
+            json(
+                json!({"name": "on-call", "steps": [{"after": "0s", "channel_ids": ["{channel}"]}]}),
+            ),
+            team(ManageAlertRules, S::CREATED),
+        ),
+        row(
+            M::DELETE,
+            "/api/escalation-policies/{policy}",
+            Empty,
+            team(ManageAlertRules, S::NO_CONTENT),
+        )
+        .isolated(OwnTeam),
     ]
 }
 
@@ -607,6 +628,7 @@ fn names_team_by_header(path: &str) -> bool {
         "/api/alert-rules",
         "/api/notifications",
         "/api/maintenance",
+        "/api/escalation-policies",
     ]
     .iter()
     .any(|prefix| path.starts_with(prefix))
@@ -678,6 +700,8 @@ struct Tenant {
     rule: i64,
     /// A maintenance window (the first Sunday of each month).
     window: i64,
+    /// An escalation policy of one step.
+    policy: i64,
     read_only: Client,
     read_write: Client,
 }
@@ -735,6 +759,7 @@ impl Tenant {
                 events: vec!["down".into()],
                 channel_ids: vec![channel],
                 remind_every: None,
+                escalation_policy_id: None,
                 created_at: Timestamp::now(),
             })
             .await?
@@ -752,12 +777,26 @@ impl Tenant {
             )
             .await?
             .id;
+        let policy = app
+            .store
+            .create_escalation_policy(
+                team,
+                "on-call",
+                &[watchtower_store::EscalationStep {
+                    offset_ms: 0,
+                    channel_ids: vec![channel],
+                }],
+                Timestamp::now(),
+            )
+            .await?
+            .id;
         Ok(Self {
             team,
             monitor,
             channel,
             rule,
             window,
+            policy,
             incident: open_incident(app, team).await?,
             spare_key,
             invitation: invited.body["invitation"]["id"]
@@ -782,6 +821,7 @@ impl Tenant {
             .replace("{channel}", &self.channel.to_string())
             .replace("{rule}", &self.rule.to_string())
             .replace("{window}", &self.window.to_string())
+            .replace("{policy}", &self.policy.to_string())
             .replace("{token}", token)
     }
 }

@@ -37,6 +37,25 @@ pub struct NewRule {
     pub channel_ids: Vec<i64>,
     /// Remind the channels this often while the incident stays open and unacknowledged.
     pub remind_every: Option<std::time::Duration>,
+    /// Escalate outages through this policy's steps (besides `channel_ids`).
+    pub escalation_policy_id: Option<i64>,
+    pub created_at: Timestamp,
+}
+
+/// One step of an escalation policy: its channels, notified `offset_ms` after the outage is
+/// confirmed unless it has been acknowledged or resolved by then.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct EscalationStep {
+    pub offset_ms: u64,
+    pub channel_ids: Vec<i64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct EscalationPolicy {
+    pub id: i64,
+    pub team_id: TeamId,
+    pub name: String,
+    pub steps: Vec<EscalationStep>,
     pub created_at: Timestamp,
 }
 
@@ -51,6 +70,7 @@ pub struct AlertRule {
     pub channel_ids: Vec<i64>,
     /// Milliseconds between reminders, when the rule asks for them.
     pub remind_every_ms: Option<i64>,
+    pub escalation_policy_id: Option<i64>,
     pub created_at: Timestamp,
 }
 
@@ -79,6 +99,8 @@ pub struct DueNotification {
     pub down_status: Option<String>,
     /// The shortest reminder interval of the rules that queued it.
     pub remind_every_ms: Option<i64>,
+    /// Its step, when an escalation policy queued it (0 is the first).
+    pub escalation_step: Option<i64>,
     pub from_state: Option<MonitorState>,
     pub to_state: Option<MonitorState>,
     pub at: Option<Timestamp>,
@@ -164,7 +186,18 @@ pub trait AlertStore: Send + Sync {
     /// Deletes a channel with its pending notifications.
     async fn delete_channel(&self, team: TeamId, id: i64) -> Result<(), StoreError>;
 
-    /// `NotFound` when a channel or the monitor is not the team's.
+    /// `NotFound` when a channel is not the team's.
+    async fn create_escalation_policy(
+        &self,
+        team: TeamId,
+        name: &str,
+        steps: &[EscalationStep],
+        now: Timestamp,
+    ) -> Result<EscalationPolicy, StoreError>;
+    async fn escalation_policies(&self, team: TeamId) -> Result<Vec<EscalationPolicy>, StoreError>;
+    async fn delete_escalation_policy(&self, team: TeamId, id: i64) -> Result<(), StoreError>;
+
+    /// `NotFound` when a channel, the monitor or the escalation policy is not the team's.
     async fn create_rule(&self, rule: &NewRule) -> Result<AlertRule, StoreError>;
     async fn rules(&self, team: TeamId) -> Result<Vec<AlertRule>, StoreError>;
     async fn delete_rule(&self, team: TeamId, id: i64) -> Result<(), StoreError>;

@@ -6,8 +6,8 @@ use serde_json::Value;
 use watchtower_core::{IncidentId, MonitorId, MonitorState, TeamId, Timestamp};
 
 pub(crate) const CHANNEL_COLUMNS: &str = "id, team_id, name, kind, config, created_at, updated_at";
-pub(crate) const RULE_COLUMNS: &str =
-    "id, team_id, name, monitor_id, tag, events, channel_ids, remind_every_ms, created_at";
+pub(crate) const RULE_COLUMNS: &str = "id, team_id, name, monitor_id, tag, events, channel_ids, \
+     remind_every_ms, escalation_policy_id, created_at";
 pub(crate) const NOTIFICATION_COLUMNS: &str = "id, team_id, channel_id, monitor_id, incident_id, \
      event, status, attempts, created_at, next_attempt_at, delivered_at, last_status_code, last_error";
 
@@ -50,6 +50,7 @@ pub(crate) struct RuleRow {
     pub events: String,
     pub channel_ids: String,
     pub remind_every_ms: Option<i64>,
+    pub escalation_policy_id: Option<i64>,
     pub created_at: i64,
 }
 
@@ -65,6 +66,7 @@ impl RuleRow {
             events: serde_json::from_str(&self.events).map_err(corrupt)?,
             channel_ids: serde_json::from_str(&self.channel_ids).map_err(corrupt)?,
             remind_every_ms: self.remind_every_ms,
+            escalation_policy_id: self.escalation_policy_id,
             created_at: Timestamp(self.created_at),
         })
     }
@@ -127,6 +129,7 @@ pub(crate) struct DueRow {
     pub incident_acknowledged_at: Option<i64>,
     pub down_status: Option<String>,
     pub remind_every_ms: Option<i64>,
+    pub escalation_step: Option<i64>,
     pub from_state: Option<String>,
     pub to_state: Option<String>,
     pub at: Option<i64>,
@@ -140,7 +143,7 @@ pub(crate) const DUE_SELECT: &str = "SELECT n.id, n.team_id, n.channel_id, c.con
      i.resolved_at AS incident_resolved_at, i.acknowledged_at AS incident_acknowledged_at, \
      (SELECT d.status FROM notifications d WHERE d.incident_id = n.incident_id \
       AND d.channel_id = n.channel_id AND d.event = 'down' ORDER BY d.id LIMIT 1) AS down_status, \
-     n.remind_every_ms, e.from_state, e.to_state, \
+     n.remind_every_ms, n.escalation_step, e.from_state, e.to_state, \
      e.at, e.cause \
      FROM notifications n JOIN channels c ON c.id = n.channel_id \
      LEFT JOIN state_events e ON e.id = n.state_event_id \
@@ -176,6 +179,7 @@ impl DueRow {
             incident_acknowledged_at: self.incident_acknowledged_at.map(Timestamp),
             down_status: self.down_status,
             remind_every_ms: self.remind_every_ms,
+            escalation_step: self.escalation_step,
             from_state: state(self.from_state)?,
             to_state: state(self.to_state)?,
             at: self.at.map(Timestamp),
@@ -264,5 +268,27 @@ pub(crate) fn attempt_columns(
         ),
         Deferred { until, reason } => ("pending", until.0, None, None, Some(reason.clone()), 1),
         Suppressed { reason } => ("suppressed", at.0, None, None, Some(reason.clone()), 1),
+    }
+}
+
+#[derive(Debug, sqlx::FromRow)]
+pub(crate) struct PolicyRow {
+    pub id: i64,
+    pub team_id: i64,
+    pub name: String,
+    pub steps: String,
+    pub created_at: i64,
+}
+
+impl PolicyRow {
+    pub fn into_policy(self) -> Result<crate::alerting::EscalationPolicy, StoreError> {
+        Ok(crate::alerting::EscalationPolicy {
+            id: self.id,
+            team_id: TeamId(self.team_id),
+            name: self.name,
+            steps: serde_json::from_str(&self.steps)
+                .map_err(|e| StoreError::Corrupt(format!("escalation policy: {e}")))?,
+            created_at: Timestamp(self.created_at),
+        })
     }
 }

@@ -62,15 +62,42 @@ pub struct BackfillArgs {
     pub json: Option<PathBuf>,
 }
 
+impl BackfillArgs {
+    fn plan(&self) -> HistoryPlan {
+        HistoryPlan {
+            days: self.days,
+            interval: self.interval,
+            batch: self.batch,
+            failure_rate: self.failure_rate,
+            max_results: self.max_results,
+            max_time: self.max_time,
+        }
+    }
+}
+
+/// What synthetic history to write: `days` ending at a given instant, a result per monitor every
+/// `interval`, bounded by `max_results` and `max_time`.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct HistoryPlan {
+    pub days: u32,
+    pub interval: Duration,
+    /// Results per `record_batch` call.
+    pub batch: usize,
+    /// Share of results that are DOWN.
+    pub failure_rate: f64,
+    pub max_results: u64,
+    pub max_time: Duration,
+}
+
 #[derive(Debug, Default, Serialize)]
-struct WriteTally {
-    results: u64,
-    days_written: u32,
-    write_s: f64,
-    roll_up_s: f64,
-    prune_s: f64,
-    pruned_raw: u64,
-    stopped_early: bool,
+pub(super) struct WriteTally {
+    pub results: u64,
+    pub days_written: u32,
+    pub write_s: f64,
+    pub roll_up_s: f64,
+    pub prune_s: f64,
+    pub pruned_raw: u64,
+    pub stopped_early: bool,
 }
 
 pub async fn run(args: BackfillArgs) -> anyhow::Result<()> {
@@ -94,7 +121,7 @@ pub async fn run(args: BackfillArgs) -> anyhow::Result<()> {
     let history: Vec<MonitorId> = ids[..args.monitors].to_vec();
 
     let end = Timestamp::now().floor_to(Duration::from_secs(60));
-    let tally = write_history(&args, store.clone(), &history, end).await?;
+    let tally = write_history(&args.plan(), store.clone(), &history, end).await?;
 
     let size = store.size_bytes().await? as f64;
     let mut tables = serde_json::Map::new();
@@ -339,23 +366,23 @@ async fn create_monitors(store: &dyn Store, count: usize) -> anyhow::Result<Vec<
 
 /// A result every interval per monitor at a fixed phase, written day by day; after each day the
 /// history chores run as if that day had just ended.
-async fn write_history(
-    args: &BackfillArgs,
+pub(super) async fn write_history(
+    plan: &HistoryPlan,
     store: Arc<dyn Store>,
     monitors: &[MonitorId],
     end: Timestamp,
 ) -> anyhow::Result<WriteTally> {
-    let interval = args.interval.as_millis().max(1) as i64;
+    let interval = plan.interval.as_millis().max(1) as i64;
     let retention = Retention::default();
     let started = Instant::now();
     let mut tally = WriteTally::default();
     let mut batch = ResultBatch::default();
-    for day in 0..args.days {
-        if started.elapsed() > args.max_time || tally.results >= args.max_results {
+    for day in 0..plan.days {
+        if started.elapsed() > plan.max_time || tally.results >= plan.max_results {
             tally.stopped_early = true;
             break;
         }
-        let day_start = end.0 - i64::from(args.days - day) * DAY_MS;
+        let day_start = end.0 - i64::from(plan.days - day) * DAY_MS;
         let day_end = day_start + DAY_MS;
         let writing = Instant::now();
         let mut slot = day_start;
@@ -365,9 +392,9 @@ async fn write_history(
                 batch.results.push(ResultRecord {
                     team_id: TeamId::DEFAULT,
                     monitor_id: monitor,
-                    outcome: synthetic_outcome(checked_at, args.failure_rate),
+                    outcome: synthetic_outcome(checked_at, plan.failure_rate),
                 });
-                if batch.results.len() >= args.batch {
+                if batch.results.len() >= plan.batch {
                     store.record_batch(&batch).await?;
                     tally.results += batch.results.len() as u64;
                     batch.results.clear();
@@ -392,7 +419,7 @@ async fn write_history(
         eprintln!(
             "backfill: day {}/{} written ({} results so far, {:.0} s)",
             day + 1,
-            args.days,
+            plan.days,
             tally.results,
             started.elapsed().as_secs_f64()
         );

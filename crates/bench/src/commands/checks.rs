@@ -129,6 +129,7 @@ pub async fn run(args: ChecksArgs) -> anyhow::Result<()> {
         database_url: database.url(),
         config: Some(config.clone()),
         extra_args: extra_args(&args),
+        env: Vec::new(),
         log_file: target_process::log_path("checks")?,
         ready_timeout: READY_TIMEOUT,
     };

@@ -77,6 +77,7 @@ pub async fn run(args: PushArgs) -> anyhow::Result<()> {
         database_url: database.url(),
         config: Some(config),
         extra_args: Vec::new(),
+        env: Vec::new(),
         log_file: target_process::log_path("push")?,
         ready_timeout: Duration::from_secs(300),
     };

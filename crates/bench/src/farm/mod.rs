@@ -73,12 +73,37 @@ pub(crate) struct MonitorHits {
     last_ms: AtomicU64,
 }
 
-/// One alert the webhook receiver got.
+/// One alert the webhook receiver got, with the fields of its Standard Webhooks payload that
+/// the latency figures need (absent when the body is not such a payload).
 #[derive(Debug, Clone, Serialize)]
 pub struct WebhookReceipt {
+    /// Milliseconds since the farm's origin.
     pub at_ms: u64,
+    /// Wall clock (epoch milliseconds), comparable with watchtower's timestamps on this machine.
+    pub wall_ms: i64,
     pub bytes: usize,
-    pub body_start: String,
+    /// `type`, e.g. `monitor.down`.
+    pub kind: Option<String>,
+    pub monitor_id: Option<i64>,
+    pub idempotency_key: Option<String>,
+    /// `data.at`: when the state change happened (the failing check's start).
+    pub event_at_ms: Option<i64>,
+}
+
+impl WebhookReceipt {
+    fn parse(at_ms: u64, wall_ms: i64, body: &[u8]) -> Self {
+        let payload: serde_json::Value = serde_json::from_slice(body).unwrap_or_default();
+        let data = &payload["data"];
+        Self {
+            at_ms,
+            wall_ms,
+            bytes: body.len(),
+            kind: payload["type"].as_str().map(str::to_owned),
+            monitor_id: data["monitor_id"].as_i64(),
+            idempotency_key: data["idempotency_key"].as_str().map(str::to_owned),
+            event_at_ms: data["at"].as_i64(),
+        }
+    }
 }
 
 /// State shared by every endpoint.
@@ -147,11 +172,8 @@ impl FarmState {
     }
 
     pub(crate) fn record_webhook(&self, body: &[u8]) {
-        let receipt = WebhookReceipt {
-            at_ms: self.now_ms() - 1,
-            bytes: body.len(),
-            body_start: String::from_utf8_lossy(&body[..body.len().min(200)]).into_owned(),
-        };
+        let at_ms = self.now_ms() - 1;
+        let receipt = WebhookReceipt::parse(at_ms, watchtower_core::Timestamp::now().0, body);
         let mut webhooks = self.webhooks.lock().expect("webhook lock");
         if webhooks.len() < MAX_WEBHOOKS {
             webhooks.push(receipt);
@@ -335,6 +357,11 @@ impl Farm {
         Some(latest)
     }
 
+    /// Every webhook received so far (up to 100,000), in order of arrival.
+    pub fn webhooks(&self) -> Vec<WebhookReceipt> {
+        self.state.webhooks.lock().expect("webhook lock").clone()
+    }
+
     /// The farm's own counters.
     pub fn summary(&self, count: usize) -> FarmSummary {
         let per_monitor: Vec<u32> = self
@@ -392,6 +419,18 @@ mod tests {
         assert_eq!(loopback(249), Ipv4Addr::new(127, 0, 0, 251));
         assert_eq!(loopback(250), Ipv4Addr::new(127, 0, 1, 2));
         assert!((0..1000).all(|n| loopback(n).is_loopback()));
+    }
+
+    #[test]
+    fn webhook_payloads_are_read_for_latency() {
+        let body = br#"{"version":1,"type":"monitor.down","timestamp":1,"data":{"idempotency_key":"k-7","event":"down","monitor_id":7,"at":1700000000123}}"#;
+        let receipt = WebhookReceipt::parse(5, 1_700_000_000_456, body);
+        assert_eq!(receipt.kind.as_deref(), Some("monitor.down"));
+        assert_eq!(receipt.monitor_id, Some(7));
+        assert_eq!(receipt.idempotency_key.as_deref(), Some("k-7"));
+        assert_eq!(receipt.event_at_ms, Some(1_700_000_000_123));
+        let junk = WebhookReceipt::parse(5, 6, b"not json");
+        assert_eq!((junk.monitor_id, junk.bytes), (None, 8));
     }
 
     #[test]

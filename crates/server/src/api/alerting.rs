@@ -231,9 +231,13 @@ pub struct RuleBody {
     pub tag: Option<String>,
     /// Any of `down`, `up`, `degraded`.
     pub events: Vec<String>,
+    /// Channels told at once; may be empty when an escalation policy is given.
+    #[serde(default)]
     pub channel_ids: Vec<i64>,
     /// Remind while the incident stays open and unacknowledged, this often (at least 1m).
     pub remind_every: Option<String>,
+    /// Escalate outages through this policy's steps (besides `channel_ids`).
+    pub escalation_policy_id: Option<i64>,
 }
 
 /// The team's alert rules.
@@ -281,10 +285,10 @@ pub async fn create_rule(
             });
         }
     }
-    if body.channel_ids.is_empty() {
+    if body.channel_ids.is_empty() && body.escalation_policy_id.is_none() {
         problems.push(FieldError {
             field: "channel_ids".into(),
-            problem: "needs at least one channel".into(),
+            problem: "needs at least one channel, or an escalation_policy_id".into(),
         });
     }
     let remind_every = match body.remind_every.as_deref().map(HumanDuration::parse) {
@@ -325,6 +329,7 @@ pub async fn create_rule(
             events,
             channel_ids: body.channel_ids.clone(),
             remind_every,
+            escalation_policy_id: body.escalation_policy_id,
             created_at: Timestamp::now(),
         })
         .await?;

@@ -5,6 +5,7 @@
 pub mod alerting;
 pub mod auth;
 mod body;
+pub mod escalation;
 pub mod incidents;
 pub mod maintenance;
 pub mod monitors;
@@ -102,4 +103,6 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(alerting::notifications))
         .routes(routes!(maintenance::list, maintenance::create))
         .routes(routes!(maintenance::delete))
+        .routes(routes!(escalation::list, escalation::create))
+        .routes(routes!(escalation::delete))
 }

@@ -307,6 +307,7 @@ async fn reminders_repeat_while_down_and_stop_at_acknowledgement() {
                 events: vec!["down".into()],
                 channel_ids: vec![channel],
                 remind_every: Some(Duration::from_secs(1)),
+                escalation_policy_id: None,
                 created_at: watchtower_core::Timestamp::now(),
             })
             .await?;
@@ -424,6 +425,111 @@ async fn multi_tenant_notifications_may_not_reach_internal_addresses() {
         assert!(
             receiver.received().is_empty(),
             "nothing reached the internal receiver"
+        );
+        Ok(())
+    })
+    .await;
+}
+
+/// Two receivers standing for the on-call engineer and the technical lead.
+async fn escalation_setup(app: &TestApp, lead_after_ms: u64) -> (Client, Receiver, Receiver, i64) {
+    let (on_call, on_call_url) = Receiver::start().await;
+    let (lead, lead_url) = Receiver::start().await;
+    let (owner, team) = owner(app).await;
+    let first = webhook_channel(&owner, &on_call_url).await;
+    let second = webhook_channel(&owner, &lead_url).await;
+    let bad = owner
+        .post("/api/escalation-policies", json!({"name": "x", "steps": [{"after": "5m", "channel_ids": [first]}, {"after": "1m", "channel_ids": []}]}))
+        .await;
+    assert_eq!(
+        bad.body["error"]["details"].as_array().unwrap().len(),
+        2,
+        "{:?}",
+        bad.body
+    );
+    let created = owner
+        .post(
+            "/api/escalation-policies",
+            json!({"name": "on-call", "steps": [
+                {"after": "0s", "channel_ids": [first]},
+                {"after": "15m", "channel_ids": [second]},
+            ]}),
+        )
+        .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{:?}", created.body);
+    // The API's steps are minutes apart; the test shortens the second step in the store.
+    let steps = vec![
+        watchtower_store::EscalationStep {
+            offset_ms: 0,
+            channel_ids: vec![first],
+        },
+        watchtower_store::EscalationStep {
+            offset_ms: lead_after_ms,
+            channel_ids: vec![second],
+        },
+    ];
+    let policy = app
+        .store
+        .create_escalation_policy(team, "fast", &steps, watchtower_core::Timestamp::now())
+        .await
+        .expect("policy");
+    let rule = owner
+        .post("/api/alert-rules", json!({"name": "escalate", "events": ["down", "up"], "escalation_policy_id": policy.id}))
+        .await;
+    assert_eq!(rule.status, StatusCode::CREATED, "{:?}", rule.body);
+    let monitor = failing_monitor(&owner).await;
+    (owner, on_call, lead, monitor)
+}
+
+#[tokio::test]
+async fn an_unacknowledged_outage_escalates_to_the_next_step() {
+    each_backend(Options::default(), |app| async move {
+        let (owner, on_call, lead, monitor) = escalation_setup(&app, 1_000).await;
+        owner
+            .post(&format!("/api/monitors/{monitor}/check"), json!({}))
+            .await;
+        on_call.wait_for(1).await;
+        let (_, raw) = lead.wait_for(1).await.remove(0);
+        assert_eq!(serde_json::from_str::<Value>(&raw)?["type"], "monitor.down");
+        Ok(())
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn acknowledging_stops_the_escalation() {
+    each_backend(Options::default(), |app| async move {
+        let (owner, on_call, lead, monitor) = escalation_setup(&app, 3_000).await;
+        owner
+            .post(&format!("/api/monitors/{monitor}/check"), json!({}))
+            .await;
+        on_call.wait_for(1).await;
+        let incident = owner
+            .get(&format!("/api/incidents?monitor={monitor}"))
+            .await
+            .body["incidents"][0]["id"]
+            .as_i64()
+            .unwrap();
+        owner
+            .post(&format!("/api/incidents/{incident}/acknowledge"), json!({}))
+            .await;
+        // Wait (bounded) for the second step's row to be dropped, then check nobody was reached.
+        let mut dropped = false;
+        for _ in 0..200 {
+            let log = owner.get("/api/notifications").await.body;
+            dropped = log["notifications"].as_array().unwrap().iter().any(|n| {
+                n["status"] == "suppressed"
+                    && n["last_error"] == "acknowledged before this escalation step"
+            });
+            if dropped {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        assert!(dropped, "the second step was not dropped");
+        assert!(
+            lead.received().is_empty(),
+            "the technical lead was not paged"
         );
         Ok(())
     })

@@ -4,8 +4,8 @@ use super::PgStore;
 use crate::account_rows::found;
 use crate::alerting::*;
 use crate::alerting_rows::{
-    ChannelRow, DUE_SELECT, DueRow, NOTIFICATION_COLUMNS, NotificationRow, RuleRow, WindowRow,
-    attempt_columns,
+    ChannelRow, DUE_SELECT, DueRow, NOTIFICATION_COLUMNS, NotificationRow, PolicyRow, RuleRow,
+    WindowRow, attempt_columns,
 };
 use crate::error::StoreError;
 use crate::rows::clamp_limit;
@@ -21,7 +21,7 @@ const MAX_PAGE: u32 = 500;
 const PG_CHANNEL_COLUMNS: &str =
     "id, team_id, name, kind, config::text AS config, created_at, updated_at";
 const PG_RULE_COLUMNS: &str = "id, team_id, name, monitor_id, tag, events::text AS events, \
-     channel_ids::text AS channel_ids, remind_every_ms, created_at";
+     channel_ids::text AS channel_ids, remind_every_ms, escalation_policy_id, created_at";
 
 #[async_trait]
 impl AlertStore for PgStore {
@@ -103,6 +103,58 @@ impl AlertStore for PgStore {
         found(deleted)
     }
 
+    async fn create_escalation_policy(
+        &self,
+        team: TeamId,
+        name: &str,
+        steps: &[EscalationStep],
+        now: Timestamp,
+    ) -> Result<EscalationPolicy, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        for channel in steps.iter().flat_map(|step| &step.channel_ids) {
+            let owned: Option<i64> =
+                sqlx::query_scalar("SELECT id FROM channels WHERE id = $1 AND team_id = $2")
+                    .bind(channel)
+                    .bind(team.0)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+            owned.ok_or(StoreError::NotFound)?;
+        }
+        let row: PolicyRow = sqlx::query_as(
+            "INSERT INTO escalation_policies (team_id, name, steps, created_at) \
+             VALUES ($1, $2, $3::jsonb, $4) RETURNING id, team_id, name, steps::text AS steps, created_at",
+        )
+        .bind(team.0)
+        .bind(name)
+        .bind(serde_json::to_string(steps).expect("steps serialize"))
+        .bind(now.0)
+        .fetch_one(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        row.into_policy()
+    }
+
+    async fn escalation_policies(&self, team: TeamId) -> Result<Vec<EscalationPolicy>, StoreError> {
+        let rows: Vec<PolicyRow> = sqlx::query_as(
+            "SELECT id, team_id, name, steps::text AS steps, created_at FROM escalation_policies \
+             WHERE team_id = $1 ORDER BY id",
+        )
+        .bind(team.0)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.into_iter().map(PolicyRow::into_policy).collect()
+    }
+
+    async fn delete_escalation_policy(&self, team: TeamId, id: i64) -> Result<(), StoreError> {
+        let deleted = sqlx::query("DELETE FROM escalation_policies WHERE id = $1 AND team_id = $2")
+            .bind(id)
+            .bind(team.0)
+            .execute(&self.pool)
+            .await?
+            .rows_affected();
+        found(deleted)
+    }
+
     async fn create_rule(&self, rule: &NewRule) -> Result<AlertRule, StoreError> {
         let mut tx = self.pool.begin().await?;
         for channel in &rule.channel_ids {
@@ -112,6 +164,16 @@ impl AlertStore for PgStore {
                     .bind(rule.team_id.0)
                     .fetch_optional(&mut *tx)
                     .await?;
+            owned.ok_or(StoreError::NotFound)?;
+        }
+        if let Some(policy) = rule.escalation_policy_id {
+            let owned: Option<i64> = sqlx::query_scalar(
+                "SELECT id FROM escalation_policies WHERE id = $1 AND team_id = $2",
+            )
+            .bind(policy)
+            .bind(rule.team_id.0)
+            .fetch_optional(&mut *tx)
+            .await?;
             owned.ok_or(StoreError::NotFound)?;
         }
         if let Some(monitor) = rule.monitor_id {
@@ -125,8 +187,8 @@ impl AlertStore for PgStore {
         }
         let sql = format!(
             "INSERT INTO alert_rules (team_id, name, monitor_id, tag, events, channel_ids, created_at, \
-             remind_every_ms) \
-             VALUES ($1, $2, $3, $4, $5::jsonb, $6::jsonb, $7, $8) RETURNING {PG_RULE_COLUMNS}"
+             remind_every_ms, escalation_policy_id) \
+             VALUES ($1, $2, $3, $4, $5::jsonb, $6::jsonb, $7, $8, $9) RETURNING {PG_RULE_COLUMNS}"
         );
         let row: RuleRow = sqlx::query_as(sqlx::AssertSqlSafe(sql))
             .bind(rule.team_id.0)
@@ -137,6 +199,7 @@ impl AlertStore for PgStore {
             .bind(serde_json::to_string(&rule.channel_ids).expect("ids serialize"))
             .bind(rule.created_at.0)
             .bind(rule.remind_every.map(|every| every.as_millis() as i64))
+            .bind(rule.escalation_policy_id)
             .fetch_one(&mut *tx)
             .await?;
         tx.commit().await?;

@@ -225,6 +225,51 @@ async fn enqueue_notifications(
     .bind(team)
     .execute(&mut *conn)
     .await?;
+    if event == "down" {
+        // Every step of every matching rule's escalation policy, due at its offset.
+        sqlx::query(
+            "INSERT INTO notifications (team_id, channel_id, state_event_id, monitor_id, \
+             incident_id, event, status, attempts, next_attempt_at, created_at, remind_every_ms, \
+             escalation_step) \
+             SELECT r.team_id, ch.id, $1, $2, $3, 'down', 'pending', 0, \
+               $4 + (st.value->>'offset_ms')::bigint, $4, \
+               MIN(r.remind_every_ms), st.ordinality - 1 \
+             FROM alert_rules r JOIN monitors m ON m.id = $2 \
+             JOIN escalation_policies p ON p.id = r.escalation_policy_id \
+             CROSS JOIN LATERAL jsonb_array_elements(p.steps) WITH ORDINALITY AS st(value, ordinality) \
+             CROSS JOIN LATERAL jsonb_array_elements_text(st.value->'channel_ids') AS c(value) \
+             JOIN channels ch ON ch.id = c.value::bigint AND ch.team_id = r.team_id \
+             WHERE r.team_id = $5 AND r.events ? 'down' \
+               AND (r.monitor_id IS NULL OR r.monitor_id = $2) \
+               AND (r.tag IS NULL OR m.spec->'tags' ? r.tag) \
+             GROUP BY r.team_id, ch.id, st.ordinality, st.value \
+             ON CONFLICT DO NOTHING",
+        )
+        .bind(event_id)
+        .bind(monitor)
+        .bind(incident_id)
+        .bind(at.0)
+        .bind(team)
+        .execute(&mut *conn)
+        .await?;
+    }
+    if event == "up" && incident_id.is_some() {
+        // Whoever an escalation reached hears that it is over.
+        sqlx::query(
+            "INSERT INTO notifications (team_id, channel_id, state_event_id, monitor_id, \
+             incident_id, event, status, attempts, next_attempt_at, created_at) \
+             SELECT DISTINCT d.team_id, d.channel_id, $1, $2, $3, 'up', 'pending', 0, $4, $4 \
+             FROM notifications d WHERE d.incident_id = $3 AND d.event = 'down' \
+               AND d.escalation_step IS NOT NULL AND d.status = 'delivered' \
+             ON CONFLICT DO NOTHING",
+        )
+        .bind(event_id)
+        .bind(monitor)
+        .bind(incident_id)
+        .bind(at.0)
+        .execute(&mut *conn)
+        .await?;
+    }
     Ok(())
 }
 

@@ -93,6 +93,58 @@ impl AlertStore for SqliteStore {
         found(deleted)
     }
 
+    async fn create_escalation_policy(
+        &self,
+        team: TeamId,
+        name: &str,
+        steps: &[EscalationStep],
+        now: Timestamp,
+    ) -> Result<EscalationPolicy, StoreError> {
+        let mut tx = self.begin_write().await?;
+        for channel in steps.iter().flat_map(|step| &step.channel_ids) {
+            let owned: Option<i64> =
+                sqlx::query_scalar("SELECT id FROM channels WHERE id = ? AND team_id = ?")
+                    .bind(channel)
+                    .bind(team.0)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+            owned.ok_or(StoreError::NotFound)?;
+        }
+        let row: PolicyRow = sqlx::query_as(
+            "INSERT INTO escalation_policies (team_id, name, steps, created_at) \
+             VALUES (?, ?, ?, ?) RETURNING id, team_id, name, steps, created_at",
+        )
+        .bind(team.0)
+        .bind(name)
+        .bind(serde_json::to_string(steps).expect("steps serialize"))
+        .bind(now.0)
+        .fetch_one(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        row.into_policy()
+    }
+
+    async fn escalation_policies(&self, team: TeamId) -> Result<Vec<EscalationPolicy>, StoreError> {
+        let rows: Vec<PolicyRow> = sqlx::query_as(
+            "SELECT id, team_id, name, steps, created_at FROM escalation_policies \
+             WHERE team_id = ? ORDER BY id",
+        )
+        .bind(team.0)
+        .fetch_all(&self.read)
+        .await?;
+        rows.into_iter().map(PolicyRow::into_policy).collect()
+    }
+
+    async fn delete_escalation_policy(&self, team: TeamId, id: i64) -> Result<(), StoreError> {
+        let deleted = sqlx::query("DELETE FROM escalation_policies WHERE id = ? AND team_id = ?")
+            .bind(id)
+            .bind(team.0)
+            .execute(&self.write)
+            .await?
+            .rows_affected();
+        found(deleted)
+    }
+
     async fn create_rule(&self, rule: &NewRule) -> Result<AlertRule, StoreError> {
         let mut tx = self.begin_write().await?;
         for channel in &rule.channel_ids {
@@ -102,6 +154,16 @@ impl AlertStore for SqliteStore {
                     .bind(rule.team_id.0)
                     .fetch_optional(&mut *tx)
                     .await?;
+            owned.ok_or(StoreError::NotFound)?;
+        }
+        if let Some(policy) = rule.escalation_policy_id {
+            let owned: Option<i64> = sqlx::query_scalar(
+                "SELECT id FROM escalation_policies WHERE id = ? AND team_id = ?",
+            )
+            .bind(policy)
+            .bind(rule.team_id.0)
+            .fetch_optional(&mut *tx)
+            .await?;
             owned.ok_or(StoreError::NotFound)?;
         }
         if let Some(monitor) = rule.monitor_id {
@@ -115,8 +177,8 @@ impl AlertStore for SqliteStore {
         }
         let sql = format!(
             "INSERT INTO alert_rules (team_id, name, monitor_id, tag, events, channel_ids, created_at, \
-             remind_every_ms) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING {RULE_COLUMNS}"
+             remind_every_ms, escalation_policy_id) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING {RULE_COLUMNS}"
         );
         let row: RuleRow = sqlx::query_as(sqlx::AssertSqlSafe(sql))
             .bind(rule.team_id.0)
@@ -127,6 +189,7 @@ impl AlertStore for SqliteStore {
             .bind(serde_json::to_string(&rule.channel_ids).expect("ids serialize"))
             .bind(rule.created_at.0)
             .bind(rule.remind_every.map(|every| every.as_millis() as i64))
+            .bind(rule.escalation_policy_id)
             .fetch_one(&mut *tx)
             .await?;
         tx.commit().await?;

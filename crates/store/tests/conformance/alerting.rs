@@ -36,6 +36,7 @@ async fn a_confirmed_outage_queues_one_notification_per_matching_channel_once() 
             events: vec!["down".into(), "up".into()],
             channel_ids: channels,
             remind_every: None,
+            escalation_policy_id: None,
             created_at: Timestamp(T0),
         };
         // Two rules route to the hook: it still gets one notification per event.

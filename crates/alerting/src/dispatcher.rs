@@ -33,6 +33,9 @@ pub struct DispatcherConfig {
     pub max_backoff: Duration,
     /// Where people reach WatchTower, for links in messages.
     pub public_url: Option<String>,
+    /// The instance's secret for signed acknowledge links (`Store::link_secret`); without it or
+    /// a public URL, messages carry no acknowledge link.
+    pub link_secret: Option<String>,
 }
 
 impl Default for DispatcherConfig {
@@ -46,6 +49,7 @@ impl Default for DispatcherConfig {
             first_backoff: Duration::from_secs(5),
             max_backoff: Duration::from_secs(3600),
             public_url: None,
+            link_secret: None,
         }
     }
 }
@@ -374,7 +378,12 @@ fn notification_of(item: &DueNotification, config: &DispatcherConfig) -> Notific
         incident_url: item
             .incident_id
             .and_then(|id| link(format!("/incidents/{id}"))),
-        acknowledge_url: None,
+        acknowledge_url: match (&config.link_secret, item.incident_id, item.event.as_str()) {
+            (Some(secret), Some(incident), "down" | "reminder") => link(
+                crate::links::acknowledge_path(secret, item.team_id, incident),
+            ),
+            _ => None,
+        },
         down_since: item.incident_opened_at,
         certificate_expires_at: None,
     }

@@ -4,6 +4,7 @@
 
 pub mod channels;
 pub mod dispatcher;
+pub mod links;
 pub mod notification;
 pub mod render;
 

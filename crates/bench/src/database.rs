@@ -127,6 +127,16 @@ impl BenchDatabase {
         })
     }
 
+    /// A connection that reads the notification outbox as rows become visible (committed).
+    pub async fn outbox_reader(&self) -> anyhow::Result<OutboxReader> {
+        Ok(match self {
+            BenchDatabase::Sqlite { path, .. } => OutboxReader::Sqlite(open_sqlite(path).await?),
+            BenchDatabase::Postgres { url, .. } => {
+                OutboxReader::Postgres(PgConnection::connect(url).await?)
+            }
+        })
+    }
+
     /// Removes the database (the SQLite directory goes with `self`).
     pub async fn drop_database(self, keep: bool) -> anyhow::Result<Option<String>> {
         match self {
@@ -154,6 +164,33 @@ impl BenchDatabase {
                 Ok(None)
             }
         }
+    }
+}
+
+/// One open connection to the outbox (`notifications`), kept for polling.
+pub enum OutboxReader {
+    Sqlite(SqliteConnection),
+    Postgres(PgConnection),
+}
+
+impl OutboxReader {
+    /// `(id, monitor_id)` of the outbox rows with an id above `after`, ascending.
+    pub async fn rows_after(&mut self, after: i64) -> anyhow::Result<Vec<(i64, Option<i64>)>> {
+        const SQL: &str = "SELECT id, monitor_id FROM notifications WHERE id > $1 ORDER BY id";
+        Ok(match self {
+            OutboxReader::Sqlite(connection) => {
+                sqlx::query_as(SQL)
+                    .bind(after)
+                    .fetch_all(connection)
+                    .await?
+            }
+            OutboxReader::Postgres(connection) => {
+                sqlx::query_as(SQL)
+                    .bind(after)
+                    .fetch_all(connection)
+                    .await?
+            }
+        })
     }
 }
 

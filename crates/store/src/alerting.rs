@@ -253,6 +253,10 @@ pub trait AlertStore: Send + Sync {
         now: Timestamp,
     ) -> Result<(), StoreError>;
 
+    /// The instance's secret for signing links (hex of 32 random bytes), made on first use; the
+    /// same for every instance sharing the database.
+    async fn link_secret(&self) -> Result<String, StoreError>;
+
     /// The delivery log, newest first, ids below `before`.
     async fn notifications(
         &self,

@@ -137,6 +137,13 @@ pub async fn run(args: ServeArgs) -> ExitCode {
         stop_chores.clone(),
     );
 
+    let link_secret = match store.link_secret().await {
+        Ok(secret) => Some(secret),
+        Err(error) => {
+            tracing::warn!(%error, "no link secret: notifications go out without acknowledge links");
+            None
+        }
+    };
     let stop_dispatcher = CancellationToken::new();
     let dispatcher = dispatcher::start(
         store.clone(),
@@ -148,6 +155,7 @@ pub async fn run(args: ServeArgs) -> ExitCode {
         })),
         DispatcherConfig {
             public_url: args.public_url.as_ref().map(|url| url.to_string()),
+            link_secret,
             ..DispatcherConfig::default()
         },
         stop_dispatcher.clone(),

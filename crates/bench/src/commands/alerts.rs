@@ -3,11 +3,13 @@
 //! N HTTP monitors are loaded through the API (most in `PUT /api/monitors/yaml`, some one request
 //! each with `POST /api/monitors`, both timed); once every monitor is UP, every target answers 503
 //! from the same instant, and each monitor's webhook is timed against its state change's `at` and
-//! against the outage's start. Every monitor must alert exactly once.
+//! against the outage's start. Every monitor must alert exactly once. The bench also polls the
+//! outbox table, so each latency splits into the writer's share (state change to outbox row
+//! committed) and the dispatcher's (row to webhook).
 
 use super::{api_launch, duration, load_yaml};
 use crate::api_client::{self, ApiClient};
-use crate::database::BenchDatabase;
+use crate::database::{BenchDatabase, OutboxReader};
 use crate::farm::{Farm, FarmConfig, Latency, Outage, Target, WebhookReceipt};
 use crate::http_client;
 use crate::machine::Machine;
@@ -21,6 +23,8 @@ use serde_json::json;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
 use watchtower_core::Timestamp;
 
 const MAX_MONITORS: usize = 20_000;
@@ -33,6 +37,11 @@ const STOP_TIMEOUT: Duration = Duration::from_secs(60);
 /// Start-up, sign-in and loading, at most (the farm outlives them).
 const SETUP_LIMIT: Duration = Duration::from_secs(900);
 const DELIVERY_SECONDS: &str = "watchtower_notification_delivery_seconds";
+/// How often the outbox is read for newly committed rows.
+const OUTBOX_POLL: Duration = Duration::from_millis(20);
+
+/// An outbox row first seen committed: its monitor and the wall clock (epoch ms) of the read.
+type OutboxSighting = (Option<i64>, i64);
 
 #[derive(Debug, clap::Args)]
 pub struct AlertsArgs {
@@ -112,6 +121,8 @@ struct AlertRun {
     /// From the outage's start until the last expected webhook arrived.
     all_received_ms: Option<f64>,
     receipts: Vec<WebhookReceipt>,
+    /// When each outbox row was first seen committed, at most `OUTBOX_POLL` (plus a query) late.
+    outbox_seen: Vec<OutboxSighting>,
     monitor_ids: Vec<i64>,
     /// Delivery log entries by status.
     delivery_log: BTreeMap<String, usize>,
@@ -143,7 +154,7 @@ pub async fn run(args: AlertsArgs) -> anyhow::Result<()> {
         database.backend(),
         launch.log_file.display()
     );
-    let measured = measure(&args, &farm, &launch, &password).await;
+    let measured = measure(&args, &farm, &database, &launch, &password).await;
     farm.stop();
     let backend = database.backend();
     let kept = database.drop_database(args.keep_database).await?;
@@ -182,13 +193,14 @@ fn farm_config(args: &AlertsArgs, lifetime: Duration) -> FarmConfig {
 async fn measure(
     args: &AlertsArgs,
     farm: &Farm,
+    database: &BenchDatabase,
     launch: &LaunchOptions,
     password: &str,
 ) -> anyhow::Result<AlertRun> {
     let watchtower = Watchtower::start(launch).await?;
     let driven = tokio::time::timeout(
         SETUP_LIMIT + args.up_limit() + args.alert_window() + LINGER,
-        drive(args, farm, &watchtower, password),
+        drive(args, farm, database, &watchtower, password),
     )
     .await
     .context("the run took longer than its bound");
@@ -201,6 +213,7 @@ async fn measure(
 async fn drive(
     args: &AlertsArgs,
     farm: &Farm,
+    database: &BenchDatabase,
     watchtower: &Watchtower,
     password: &str,
 ) -> anyhow::Result<AlertRun> {
@@ -240,6 +253,8 @@ async fn drive(
     let monitor_ids = wait_all_up(&mut client, args.monitors, args.up_limit()).await?;
     let all_up_ms = loaded.elapsed().as_secs_f64() * 1000.0;
     let metrics_before = metrics_text(watchtower).await?;
+    let (stop_watching, stop) = oneshot::channel();
+    let watcher = watch_outbox(database.outbox_reader().await?, stop);
 
     farm.set_outage_origin();
     let outage_start_ms = Timestamp::now().0;
@@ -268,6 +283,8 @@ async fn drive(
     }
     tokio::time::sleep(LINGER).await;
     let receipts = farm.webhooks();
+    let _ = stop_watching.send(());
+    let outbox_seen = watcher.await??;
     let metrics_after = metrics_text(watchtower).await?;
     let delta = |name: &str| {
         counter_sum(&metrics_after, name, &[]) - counter_sum(&metrics_before, name, &[])
@@ -282,11 +299,37 @@ async fn drive(
         check_now_ms,
         all_received_ms,
         receipts,
+        outbox_seen,
         monitor_ids,
         delivery_log: delivery_log(&mut client, args.monitors).await?,
         deliveries: delta(&format!("{DELIVERY_SECONDS}_count")),
         delivery_seconds: delta(&format!("{DELIVERY_SECONDS}_sum")),
         shutdown_ms: 0.0,
+    })
+}
+
+/// Reads the outbox every `OUTBOX_POLL` until `stop`, noting when each row was first seen (the
+/// moment the read began: the row was committed by then).
+fn watch_outbox(
+    mut reader: OutboxReader,
+    mut stop: oneshot::Receiver<()>,
+) -> JoinHandle<anyhow::Result<Vec<OutboxSighting>>> {
+    tokio::spawn(async move {
+        let mut seen = Vec::new();
+        let mut last = 0;
+        let mut tick = tokio::time::interval(OUTBOX_POLL);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                _ = &mut stop => return Ok(seen),
+                _ = tick.tick() => {}
+            }
+            let asked = Timestamp::now().0;
+            for (id, monitor) in reader.rows_after(last).await? {
+                last = last.max(id);
+                seen.push((monitor, asked));
+            }
+        }
     })
 }
 
@@ -392,10 +435,20 @@ struct Tally {
     after_outage_ms: Vec<f64>,
     /// `data.at` − the outage's start: how long until the monitor's failing check (its phase).
     change_after_outage_ms: Vec<f64>,
+    /// Outbox row seen − `data.at`: the writer's share.
+    change_to_outbox_ms: Vec<f64>,
+    /// Receipt − outbox row seen: the dispatcher's share (poll, claim, delivery).
+    outbox_to_receipt_ms: Vec<f64>,
 }
 
 fn tally(run: &AlertRun) -> Tally {
     let expected: HashSet<i64> = run.monitor_ids.iter().copied().collect();
+    let mut outbox: HashMap<i64, i64> = HashMap::new();
+    for &(monitor, seen) in &run.outbox_seen {
+        if let Some(monitor) = monitor {
+            outbox.entry(monitor).or_insert(seen);
+        }
+    }
     let mut keys = HashSet::new();
     let mut tally = Tally::default();
     for receipt in &run.receipts {
@@ -425,6 +478,12 @@ fn tally(run: &AlertRun) -> Tally {
             tally
                 .change_after_outage_ms
                 .push((at - run.outage_start_ms) as f64);
+            if let Some(&seen) = outbox.get(&id) {
+                tally.change_to_outbox_ms.push((seen - at) as f64);
+                tally
+                    .outbox_to_receipt_ms
+                    .push((receipt.wall_ms - seen) as f64);
+            }
         }
     }
     tally
@@ -513,6 +572,27 @@ fn figures(args: &AlertsArgs, run: &AlertRun) -> Vec<Figure> {
         Figure::new(
             "confirmed DOWN to webhook: max",
             percentile(&mut tally.after_change_ms, 1.0),
+            "ms",
+        ),
+        Figure::new(
+            "  of which state change to outbox row (writer): p50",
+            percentile(&mut tally.change_to_outbox_ms, 0.5),
+            "ms",
+        )
+        .note("row seen committed by a 20 ms poll of the outbox table"),
+        Figure::new(
+            "  of which state change to outbox row (writer): p99",
+            percentile(&mut tally.change_to_outbox_ms, 0.99),
+            "ms",
+        ),
+        Figure::new(
+            "  of which outbox row to webhook (dispatcher): p50",
+            percentile(&mut tally.outbox_to_receipt_ms, 0.5),
+            "ms",
+        ),
+        Figure::new(
+            "  of which outbox row to webhook (dispatcher): p99",
+            percentile(&mut tally.outbox_to_receipt_ms, 0.99),
             "ms",
         ),
         Figure::new(

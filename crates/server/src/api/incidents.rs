@@ -154,3 +154,31 @@ pub async fn add_note(
         .await?;
     Ok((StatusCode::CREATED, Json(json!(note))))
 }
+
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct LinkQuery {
+    /// The token from the notification's acknowledge link.
+    pub token: String,
+}
+
+/// Acknowledges an incident from the signed link inside a notification, without signing in. A
+/// wrong token, team or incident answers 404.
+#[utoipa::path(get, path = "/api/teams/{team}/incidents/{id}/acknowledge-link", tag = "incidents", security(()),
+    params(("team" = i64, Path, description = "Team id"), ("id" = i64, Path, description = "Incident id"), LinkQuery),
+    responses((status = 200, body = Object), (status = 404)))]
+pub async fn acknowledge_link(
+    State(state): State<AppState>,
+    Path((team, id)): Path<(i64, i64)>,
+    Query(query): Query<LinkQuery>,
+) -> Result<Json<Value>, ApiError> {
+    let (team, id) = (watchtower_core::TeamId(team), IncidentId(id));
+    let secret = state.store.link_secret().await?;
+    if !watchtower_alerting::links::verify_acknowledge_token(&secret, team, id, &query.token) {
+        return Err(ApiError::not_found());
+    }
+    let incident = state
+        .store
+        .acknowledge_incident(team, id, "signed link", Timestamp::now())
+        .await?;
+    Ok(Json(json!({"acknowledged": true, "incident": incident})))
+}

@@ -79,6 +79,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(incidents::get))
         .routes(routes!(incidents::acknowledge))
         .routes(routes!(incidents::add_note))
+        .routes(routes!(incidents::acknowledge_link))
         .routes(routes!(teams::list, teams::create))
         .routes(routes!(teams::get, teams::rename, teams::delete))
         .routes(routes!(teams::members))

@@ -131,6 +131,29 @@ async fn a_confirmed_outage_reaches_the_webhook_signed_and_once() {
         let log = owner.get("/api/notifications").await;
         assert_eq!(log.body["notifications"][0]["status"], "delivered");
         assert_eq!(log.body["notifications"][0]["attempts"], 1);
+
+        // The message carries a signed link that acknowledges the incident without signing in.
+        let link = body["data"]["acknowledge_url"]
+            .as_str()
+            .expect("an acknowledge link");
+        let path = link.trim_start_matches("https://watchtower.example.com");
+        let flipped = if path.ends_with('0') { '1' } else { '0' };
+        let forged = format!("{}{flipped}", &path[..path.len() - 1]);
+        assert_eq!(
+            app.anonymous().get(&forged).await.status,
+            StatusCode::NOT_FOUND
+        );
+        let acknowledged = app.anonymous().get(path).await;
+        assert_eq!(
+            acknowledged.status,
+            StatusCode::OK,
+            "{:?}",
+            acknowledged.body
+        );
+        assert_eq!(
+            acknowledged.body["incident"]["acknowledged_by"],
+            "signed link"
+        );
         Ok(())
     })
     .await;

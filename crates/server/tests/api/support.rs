@@ -100,6 +100,8 @@ impl TestApp {
         let dispatcher = watchtower_alerting::dispatcher::DispatcherConfig {
             poll_interval: std::time::Duration::from_millis(50),
             first_backoff: std::time::Duration::from_millis(200),
+            public_url: Some("https://watchtower.example.com".into()),
+            link_secret: Some(store.link_secret().await.expect("link secret")),
             ..Default::default()
         };
         watchtower_alerting::dispatcher::start(

@@ -417,6 +417,21 @@ impl AlertStore for PgStore {
         Ok(())
     }
 
+    async fn link_secret(&self) -> Result<String, StoreError> {
+        let mut candidate = [0u8; 32];
+        rand::Rng::fill(&mut rand::rng(), &mut candidate);
+        // The first instance to ask stores its candidate; everyone reads back the stored one.
+        sqlx::query("INSERT INTO instance_settings (name, value) VALUES ('link_secret', $1) ON CONFLICT DO NOTHING")
+            .bind(candidate.iter().map(|b| format!("{b:02x}")).collect::<String>())
+            .execute(&self.pool)
+            .await?;
+        let secret: String =
+            sqlx::query_scalar("SELECT value FROM instance_settings WHERE name = 'link_secret'")
+                .fetch_one(&self.pool)
+                .await?;
+        Ok(secret)
+    }
+
     async fn notifications(
         &self,
         team: TeamId,

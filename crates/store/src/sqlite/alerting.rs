@@ -406,6 +406,21 @@ impl AlertStore for SqliteStore {
         Ok(())
     }
 
+    async fn link_secret(&self) -> Result<String, StoreError> {
+        let mut candidate = [0u8; 32];
+        rand::Rng::fill(&mut rand::rng(), &mut candidate);
+        // The first instance to ask stores its candidate; everyone reads back the stored one.
+        sqlx::query("INSERT OR IGNORE INTO instance_settings (name, value) VALUES ('link_secret', ?)")
+            .bind(candidate.iter().map(|b| format!("{b:02x}")).collect::<String>())
+            .execute(&self.write)
+            .await?;
+        let secret: String =
+            sqlx::query_scalar("SELECT value FROM instance_settings WHERE name = 'link_secret'")
+                .fetch_one(&self.write)
+                .await?;
+        Ok(secret)
+    }
+
     async fn notifications(
         &self,
         team: TeamId,

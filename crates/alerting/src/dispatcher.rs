@@ -6,13 +6,15 @@
 use crate::channels::{ChannelConfig, DeliveryError, Sender};
 use crate::notification::{Notification, NotificationEvent};
 use futures::StreamExt;
+use governor::{DefaultKeyedRateLimiter, Quota};
 use std::collections::HashMap;
+use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use watchtower_core::monitor::DependencyRef;
-use watchtower_core::{MonitorState, TeamId, Timestamp};
+use watchtower_core::{ChannelKind, MonitorState, TeamId, Timestamp};
 use watchtower_store::{AttemptOutcome, DueNotification, MaintenanceWindow, Store};
 
 #[derive(Debug, Clone)]
@@ -54,6 +56,58 @@ impl Default for DispatcherConfig {
     }
 }
 
+/// Per-channel send budgets (GCRA, `governor`), kept across dispatch rounds: each service's
+/// documented pace for one webhook or chat (Slack about one message a second, Discord 30 a
+/// minute, Telegram 20 a minute in a group). Generic webhooks are the receiver's own service and
+/// are not limited.
+pub struct ChannelLimits(HashMap<ChannelKind, DefaultKeyedRateLimiter<i64>>);
+
+impl ChannelLimits {
+    pub fn new() -> Self {
+        let limits = ChannelKind::ALL
+            .into_iter()
+            .filter_map(|kind| Some((kind, Self::per_minute(kind)?)))
+            .map(|(kind, per_minute)| {
+                let per_minute = NonZeroU32::new(per_minute).expect("a positive pace");
+                let quota = Quota::with_period(Duration::from_secs(60) / per_minute.get())
+                    .expect("a positive period")
+                    .allow_burst(per_minute);
+                (kind, governor::RateLimiter::keyed(quota))
+            })
+            .collect();
+        Self(limits)
+    }
+
+    /// Messages a minute one channel of `kind` is sent at most, or `None` for no limit.
+    pub fn per_minute(kind: ChannelKind) -> Option<u32> {
+        match kind {
+            ChannelKind::Webhook => None,
+            ChannelKind::Discord => Some(30),
+            ChannelKind::Telegram => Some(20),
+            ChannelKind::Slack | ChannelKind::Teams | ChannelKind::Sms | ChannelKind::Push => {
+                Some(60)
+            }
+            ChannelKind::Email | ChannelKind::Pagerduty => Some(120),
+        }
+    }
+
+    /// `None` when the channel may be sent to now; otherwise how long to wait.
+    fn wait(&self, kind: ChannelKind, channel: i64) -> Option<Duration> {
+        let limiter = self.0.get(&kind)?;
+        limiter.check_key(&channel).err().map(|not_until| {
+            not_until.wait_time_from(governor::clock::Clock::now(
+                &governor::clock::DefaultClock::default(),
+            ))
+        })
+    }
+}
+
+impl Default for ChannelLimits {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 /// Starts the dispatch loop; it stops when `stop` is cancelled (deliveries in flight finish).
 pub fn start(
     store: Arc<dyn Store>,
@@ -62,8 +116,9 @@ pub fn start(
     stop: CancellationToken,
 ) -> JoinHandle<()> {
     tokio::spawn(async move {
+        let limits = ChannelLimits::new();
         loop {
-            let claimed = match dispatch_once(&*store, &sender, &config).await {
+            let claimed = match dispatch_once(&*store, &sender, &config, &limits).await {
                 Ok(claimed) => claimed,
                 Err(error) => {
                     tracing::warn!(%error, "claiming notifications failed; will retry");
@@ -86,6 +141,7 @@ pub async fn dispatch_once(
     store: &dyn Store,
     sender: &Sender,
     config: &DispatcherConfig,
+    limits: &ChannelLimits,
 ) -> Result<usize, watchtower_store::StoreError> {
     let now = Timestamp::now();
     let due = store
@@ -112,7 +168,15 @@ pub async fn dispatch_once(
             };
             let outcome = match held {
                 Some(held) => held,
-                None => deliver(sender, config, &item).await,
+                None => {
+                    match channel_kind(&item).and_then(|kind| limits.wait(kind, item.channel_id)) {
+                        Some(wait) => AttemptOutcome::Deferred {
+                            until: Timestamp::now().plus(wait.max(Duration::from_millis(100))),
+                            reason: "waiting for the channel's rate limit".into(),
+                        },
+                        None => deliver(sender, config, &item).await,
+                    }
+                }
             };
             if let Some(every) = next_reminder(&item, &outcome) {
                 let due = Timestamp::now().plus(every);
@@ -175,6 +239,13 @@ fn maintenance(
             reason: format!("held by maintenance window '{}'", window.spec.name),
         })
     })
+}
+
+/// The kind of the channel a notification goes to, from its stored settings.
+fn channel_kind(item: &DueNotification) -> Option<ChannelKind> {
+    ChannelConfig::parse(&item.channel_config, "channel")
+        .ok()
+        .map(|config| config.kind())
 }
 
 /// A later escalation step is dropped once someone acknowledged the incident or it resolved:
@@ -597,5 +668,32 @@ mod tests {
             None,
             "the first step is the outage itself"
         );
+    }
+
+    #[test]
+    fn a_channel_gets_its_burst_then_waits_while_others_go_on() {
+        let limits = ChannelLimits::new();
+        for _ in 0..20 {
+            assert_eq!(limits.wait(ChannelKind::Telegram, 1), None);
+        }
+        let wait = limits
+            .wait(ChannelKind::Telegram, 1)
+            .expect("the 21st message in a minute waits");
+        assert!(
+            wait > Duration::ZERO && wait <= Duration::from_secs(3),
+            "{wait:?}"
+        );
+        assert_eq!(
+            limits.wait(ChannelKind::Telegram, 2),
+            None,
+            "another chat has its own budget"
+        );
+        for _ in 0..1_000 {
+            assert_eq!(
+                limits.wait(ChannelKind::Webhook, 3),
+                None,
+                "webhooks are not limited"
+            );
+        }
     }
 }

@@ -768,6 +768,7 @@ impl Tenant {
                 channel_ids: vec![channel],
                 remind_every: None,
                 escalation_policy_id: None,
+                causes: Vec::new(),
                 created_at: Timestamp::now(),
             })
             .await?

@@ -39,6 +39,9 @@ pub struct NewRule {
     pub remind_every: Option<std::time::Duration>,
     /// Escalate outages through this policy's steps (besides `channel_ids`).
     pub escalation_policy_id: Option<i64>,
+    /// Only outages with one of these causes (`ErrorClass` names such as `keyword`,
+    /// `status_code`); empty for every cause.
+    pub causes: Vec<String>,
     pub created_at: Timestamp,
 }
 
@@ -71,6 +74,7 @@ pub struct AlertRule {
     /// Milliseconds between reminders, when the rule asks for them.
     pub remind_every_ms: Option<i64>,
     pub escalation_policy_id: Option<i64>,
+    pub causes: Vec<String>,
     pub created_at: Timestamp,
 }
 

@@ -7,7 +7,7 @@ use watchtower_core::{IncidentId, MonitorId, MonitorState, TeamId, Timestamp};
 
 pub(crate) const CHANNEL_COLUMNS: &str = "id, team_id, name, kind, config, created_at, updated_at";
 pub(crate) const RULE_COLUMNS: &str = "id, team_id, name, monitor_id, tag, events, channel_ids, \
-     remind_every_ms, escalation_policy_id, created_at";
+     remind_every_ms, escalation_policy_id, causes, created_at";
 pub(crate) const NOTIFICATION_COLUMNS: &str = "id, team_id, channel_id, monitor_id, incident_id, \
      event, status, attempts, created_at, next_attempt_at, delivered_at, last_status_code, last_error";
 
@@ -51,6 +51,7 @@ pub(crate) struct RuleRow {
     pub channel_ids: String,
     pub remind_every_ms: Option<i64>,
     pub escalation_policy_id: Option<i64>,
+    pub causes: Option<String>,
     pub created_at: i64,
 }
 
@@ -67,6 +68,10 @@ impl RuleRow {
             channel_ids: serde_json::from_str(&self.channel_ids).map_err(corrupt)?,
             remind_every_ms: self.remind_every_ms,
             escalation_policy_id: self.escalation_policy_id,
+            causes: match self.causes {
+                Some(text) => serde_json::from_str(&text).map_err(corrupt)?,
+                None => Vec::new(),
+            },
             created_at: Timestamp(self.created_at),
         })
     }

@@ -12,7 +12,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 use utoipa::{IntoParams, ToSchema};
 use watchtower_alerting::ChannelConfig;
-use watchtower_core::{Action, Demand, FieldError, HumanDuration, MonitorId, Timestamp};
+use watchtower_core::{
+    Action, Demand, ErrorClass, FieldError, HumanDuration, MonitorId, Timestamp,
+};
 use watchtower_store::{Channel, NewRule};
 
 /// A channel as the API shows it: its settings with every secret replaced.
@@ -238,6 +240,10 @@ pub struct RuleBody {
     pub remind_every: Option<String>,
     /// Escalate outages through this policy's steps (besides `channel_ids`).
     pub escalation_policy_id: Option<i64>,
+    /// Only outages with one of these causes, e.g. `["keyword", "status_code"]` (every cause
+    /// when absent).
+    #[serde(default)]
+    pub causes: Vec<String>,
 }
 
 /// The team's alert rules.
@@ -291,6 +297,14 @@ pub async fn create_rule(
             problem: "needs at least one channel, or an escalation_policy_id".into(),
         });
     }
+    for (i, cause) in body.causes.iter().enumerate() {
+        if ErrorClass::parse(cause).is_none() {
+            problems.push(FieldError {
+                field: format!("causes[{i}]"),
+                problem: format!("'{cause}' is not a cause such as keyword, status_code, timeout, connect, dns, tls"),
+            });
+        }
+    }
     let remind_every = match body.remind_every.as_deref().map(HumanDuration::parse) {
         None => None,
         Some(Ok(every)) if every.get() >= std::time::Duration::from_secs(60) => Some(every.get()),
@@ -330,6 +344,7 @@ pub async fn create_rule(
             channel_ids: body.channel_ids.clone(),
             remind_every,
             escalation_policy_id: body.escalation_policy_id,
+            causes: body.causes.clone(),
             created_at: Timestamp::now(),
         })
         .await?;

@@ -331,6 +331,7 @@ async fn reminders_repeat_while_down_and_stop_at_acknowledgement() {
                 channel_ids: vec![channel],
                 remind_every: Some(Duration::from_secs(1)),
                 escalation_policy_id: None,
+                causes: Vec::new(),
                 created_at: watchtower_core::Timestamp::now(),
             })
             .await?;
@@ -554,6 +555,46 @@ async fn acknowledging_stops_the_escalation() {
             lead.received().is_empty(),
             "the technical lead was not paged"
         );
+        Ok(())
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_rule_for_some_causes_fires_only_for_those() {
+    each_backend(Options::default(), |app| async move {
+        let (receiver, url) = Receiver::start().await;
+        let (owner, _team) = owner(&app).await;
+        let channel = webhook_channel(&owner, &url).await;
+        let bad = owner
+            .post("/api/alert-rules", json!({"name": "k", "events": ["down"], "channel_ids": [channel], "causes": ["typo"]}))
+            .await;
+        assert_eq!(bad.body["error"]["details"][0]["field"], "causes[0]");
+        owner
+            .post("/api/alert-rules", json!({"name": "content", "events": ["down", "up"], "channel_ids": [channel], "causes": ["keyword"]}))
+            .await;
+        let target = watchtower_testkit::TargetServer::start(0).await?;
+        let wrong_text = owner
+            .post("/api/monitors", json!({"name": "page", "kind": "http", "url": target.url(), "interval": "1h", "keyword": "sold out"}))
+            .await;
+        let refused = failing_monitor(&owner).await;
+        owner.post(&format!("/api/monitors/{refused}/check"), json!({})).await;
+        let page = wrong_text.body["id"].as_i64().unwrap();
+        owner.post(&format!("/api/monitors/{page}/check"), json!({})).await;
+        let (_, raw) = receiver.wait_for(1).await.remove(0);
+        let body: Value = serde_json::from_str(&raw)?;
+        assert_eq!(body["data"]["monitor_name"], "page");
+        // Both incidents are open; only the keyword failure was announced (bounded wait).
+        for _ in 0..100 {
+            let open = owner.get("/api/incidents?open=true").await.body["incidents"].as_array().unwrap().len();
+            if open == 2 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        assert_eq!(receiver.received().len(), 1);
+        target.stop().await;
         Ok(())
     })
     .await;

@@ -21,7 +21,8 @@ const MAX_PAGE: u32 = 500;
 const PG_CHANNEL_COLUMNS: &str =
     "id, team_id, name, kind, config::text AS config, created_at, updated_at";
 const PG_RULE_COLUMNS: &str = "id, team_id, name, monitor_id, tag, events::text AS events, \
-     channel_ids::text AS channel_ids, remind_every_ms, escalation_policy_id, created_at";
+     channel_ids::text AS channel_ids, remind_every_ms, escalation_policy_id, causes::text AS causes, \
+     created_at";
 
 #[async_trait]
 impl AlertStore for PgStore {
@@ -187,8 +188,8 @@ impl AlertStore for PgStore {
         }
         let sql = format!(
             "INSERT INTO alert_rules (team_id, name, monitor_id, tag, events, channel_ids, created_at, \
-             remind_every_ms, escalation_policy_id) \
-             VALUES ($1, $2, $3, $4, $5::jsonb, $6::jsonb, $7, $8, $9) RETURNING {PG_RULE_COLUMNS}"
+             remind_every_ms, escalation_policy_id, causes) \
+             VALUES ($1, $2, $3, $4, $5::jsonb, $6::jsonb, $7, $8, $9, $10::jsonb) RETURNING {PG_RULE_COLUMNS}"
         );
         let row: RuleRow = sqlx::query_as(sqlx::AssertSqlSafe(sql))
             .bind(rule.team_id.0)
@@ -200,6 +201,10 @@ impl AlertStore for PgStore {
             .bind(rule.created_at.0)
             .bind(rule.remind_every.map(|every| every.as_millis() as i64))
             .bind(rule.escalation_policy_id)
+            .bind(
+                (!rule.causes.is_empty())
+                    .then(|| serde_json::to_string(&rule.causes).expect("strings serialize")),
+            )
             .fetch_one(&mut *tx)
             .await?;
         tx.commit().await?;

@@ -188,7 +188,18 @@ async fn write_change(
     .await?;
     // A replayed batch inserts no event, so it queues no notification either.
     if let (Some(event_id), Some(event)) = (event_id, event_of(change)) {
-        enqueue_notifications(conn, team, monitor, event_id, incident_id, event, change.at).await?;
+        let cause = change.error_class.map(|class| class.as_str());
+        enqueue_notifications(
+            conn,
+            team,
+            monitor,
+            event_id,
+            incident_id,
+            event,
+            cause,
+            change.at,
+        )
+        .await?;
     }
     Ok(())
 }
@@ -202,6 +213,7 @@ async fn enqueue_notifications(
     event_id: i64,
     incident_id: Option<i64>,
     event: &str,
+    cause: Option<&str>,
     at: Timestamp,
 ) -> Result<(), StoreError> {
     sqlx::query(
@@ -214,6 +226,10 @@ async fn enqueue_notifications(
          WHERE r.team_id = $6 AND r.events ? $4 \
            AND (r.monitor_id IS NULL OR r.monitor_id = $2) \
            AND (r.tag IS NULL OR m.spec->'tags' ? r.tag) \
+           AND (r.causes IS NULL \
+                OR ($4 = 'down' AND r.causes ? $7) \
+                OR ($4 = 'up' AND EXISTS (SELECT 1 FROM notifications d WHERE d.incident_id = $3 \
+                    AND d.channel_id = ch.id AND d.event = 'down'))) \
          GROUP BY r.team_id, ch.id \
          ON CONFLICT DO NOTHING",
     )
@@ -223,6 +239,7 @@ async fn enqueue_notifications(
     .bind(event)
     .bind(at.0)
     .bind(team)
+    .bind(cause)
     .execute(&mut *conn)
     .await?;
     if event == "down" {
@@ -242,6 +259,7 @@ async fn enqueue_notifications(
              WHERE r.team_id = $5 AND r.events ? 'down' \
                AND (r.monitor_id IS NULL OR r.monitor_id = $2) \
                AND (r.tag IS NULL OR m.spec->'tags' ? r.tag) \
+               AND (r.causes IS NULL OR r.causes ? $6) \
              GROUP BY r.team_id, ch.id, st.ordinality, st.value \
              ON CONFLICT DO NOTHING",
         )
@@ -250,6 +268,7 @@ async fn enqueue_notifications(
         .bind(incident_id)
         .bind(at.0)
         .bind(team)
+        .bind(cause)
         .execute(&mut *conn)
         .await?;
     }

@@ -177,8 +177,8 @@ impl AlertStore for SqliteStore {
         }
         let sql = format!(
             "INSERT INTO alert_rules (team_id, name, monitor_id, tag, events, channel_ids, created_at, \
-             remind_every_ms, escalation_policy_id) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING {RULE_COLUMNS}"
+             remind_every_ms, escalation_policy_id, causes) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING {RULE_COLUMNS}"
         );
         let row: RuleRow = sqlx::query_as(sqlx::AssertSqlSafe(sql))
             .bind(rule.team_id.0)
@@ -190,6 +190,10 @@ impl AlertStore for SqliteStore {
             .bind(rule.created_at.0)
             .bind(rule.remind_every.map(|every| every.as_millis() as i64))
             .bind(rule.escalation_policy_id)
+            .bind(
+                (!rule.causes.is_empty())
+                    .then(|| serde_json::to_string(&rule.causes).expect("strings serialize")),
+            )
             .fetch_one(&mut *tx)
             .await?;
         tx.commit().await?;
@@ -410,10 +414,17 @@ impl AlertStore for SqliteStore {
         let mut candidate = [0u8; 32];
         rand::Rng::fill(&mut rand::rng(), &mut candidate);
         // The first instance to ask stores its candidate; everyone reads back the stored one.
-        sqlx::query("INSERT OR IGNORE INTO instance_settings (name, value) VALUES ('link_secret', ?)")
-            .bind(candidate.iter().map(|b| format!("{b:02x}")).collect::<String>())
-            .execute(&self.write)
-            .await?;
+        sqlx::query(
+            "INSERT OR IGNORE INTO instance_settings (name, value) VALUES ('link_secret', ?)",
+        )
+        .bind(
+            candidate
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect::<String>(),
+        )
+        .execute(&self.write)
+        .await?;
         let secret: String =
             sqlx::query_scalar("SELECT value FROM instance_settings WHERE name = 'link_secret'")
                 .fetch_one(&self.write)

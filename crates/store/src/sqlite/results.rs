@@ -171,7 +171,18 @@ async fn write_change(
     .await?;
     // A replayed batch inserts no event, so it queues no notification either.
     if let (Some(event_id), Some(event)) = (event_id, event_of(change)) {
-        enqueue_notifications(conn, team, monitor, event_id, incident_id, event, change.at).await?;
+        let cause = change.error_class.map(|class| class.as_str());
+        enqueue_notifications(
+            conn,
+            team,
+            monitor,
+            event_id,
+            incident_id,
+            event,
+            cause,
+            change.at,
+        )
+        .await?;
     }
     Ok(())
 }
@@ -185,6 +196,7 @@ async fn enqueue_notifications(
     event_id: i64,
     incident_id: Option<i64>,
     event: &str,
+    cause: Option<&str>,
     at: Timestamp,
 ) -> Result<(), StoreError> {
     sqlx::query(
@@ -197,6 +209,10 @@ async fn enqueue_notifications(
            AND EXISTS (SELECT 1 FROM json_each(r.events) e WHERE e.value = ?4) \
            AND (r.monitor_id IS NULL OR r.monitor_id = ?2) \
            AND (r.tag IS NULL OR EXISTS (SELECT 1 FROM json_each(m.spec, '$.tags') t WHERE t.value = r.tag)) \
+           AND (r.causes IS NULL \
+                OR (?4 = 'down' AND EXISTS (SELECT 1 FROM json_each(r.causes) k WHERE k.value = ?7)) \
+                OR (?4 = 'up' AND EXISTS (SELECT 1 FROM notifications d WHERE d.incident_id = ?3 \
+                    AND d.channel_id = ch.id AND d.event = 'down'))) \
          GROUP BY r.team_id, ch.id",
     )
     .bind(event_id)
@@ -205,6 +221,7 @@ async fn enqueue_notifications(
     .bind(event)
     .bind(at.0)
     .bind(team)
+    .bind(cause)
     .execute(&mut *conn)
     .await?;
     if event == "down" {
@@ -224,6 +241,7 @@ async fn enqueue_notifications(
                AND EXISTS (SELECT 1 FROM json_each(r.events) e WHERE e.value = 'down') \
                AND (r.monitor_id IS NULL OR r.monitor_id = ?2) \
                AND (r.tag IS NULL OR EXISTS (SELECT 1 FROM json_each(m.spec, '$.tags') t WHERE t.value = r.tag)) \
+               AND (r.causes IS NULL OR EXISTS (SELECT 1 FROM json_each(r.causes) k WHERE k.value = ?6)) \
              GROUP BY r.team_id, ch.id, st.key",
         )
         .bind(event_id)
@@ -231,6 +249,7 @@ async fn enqueue_notifications(
         .bind(incident_id)
         .bind(at.0)
         .bind(team)
+        .bind(cause)
         .execute(&mut *conn)
         .await?;
     }

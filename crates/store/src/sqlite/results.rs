@@ -171,18 +171,7 @@ async fn write_change(
     .await?;
     // A replayed batch inserts no event, so it queues no notification either.
     if let (Some(event_id), Some(event)) = (event_id, event_of(change)) {
-        let cause = change.error_class.map(|class| class.as_str());
-        enqueue_notifications(
-            conn,
-            team,
-            monitor,
-            event_id,
-            incident_id,
-            event,
-            cause,
-            change.at,
-        )
-        .await?;
+        enqueue_notifications(conn, team, record, event_id, incident_id, event).await?;
     }
     Ok(())
 }
@@ -192,13 +181,14 @@ async fn write_change(
 async fn enqueue_notifications(
     conn: &mut SqliteConnection,
     team: i64,
-    monitor: i64,
+    record: &ChangeRecord,
     event_id: i64,
     incident_id: Option<i64>,
     event: &str,
-    cause: Option<&str>,
-    at: Timestamp,
 ) -> Result<(), StoreError> {
+    let monitor = record.monitor_id.0;
+    let cause = record.change.error_class.map(|class| class.as_str());
+    let at = record.change.at;
     sqlx::query(
         "INSERT OR IGNORE INTO notifications (team_id, channel_id, state_event_id, monitor_id, \
          incident_id, event, status, attempts, next_attempt_at, created_at, remind_every_ms) \

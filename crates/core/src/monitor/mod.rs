@@ -198,7 +198,10 @@ impl MonitorSpec {
                 Vec::new()
             }
         };
-        if key.as_ref().is_some_and(|own| depends_on.contains(&DependencyRef::Key(own.clone()))) {
+        if key
+            .as_ref()
+            .is_some_and(|own| depends_on.contains(&DependencyRef::Key(own.clone())))
+        {
             fields.problem("depends_on", "a monitor cannot depend on itself");
         }
         fields.finish_unknown();

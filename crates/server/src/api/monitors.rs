@@ -494,7 +494,12 @@ pub async fn export_yaml(
     ))
 }
 
-async fn all_monitors(state: &AppState, access: &TeamAccess) -> Result<Vec<Monitor>, ApiError> {
+/// Every monitor of the access's team, read a page at a time (for exports and whole-team
+/// changes, never for lists).
+pub(crate) async fn all_monitors(
+    state: &AppState,
+    access: &TeamAccess,
+) -> Result<Vec<Monitor>, ApiError> {
     let mut monitors = Vec::new();
     let mut page = PageRequest {
         limit: 500,

@@ -3,6 +3,7 @@
 
 use crate::AppState;
 use crate::api::ApiJson;
+use crate::api::monitors::all_monitors;
 use crate::auth::tokens::{TokenKind, new_token, token_hash};
 use crate::auth::{Caller, TeamAccess};
 use crate::error::ApiError;
@@ -18,7 +19,7 @@ use watchtower_core::{
     Action, ApiKeyId, ApiKeyScope, Demand, Email, InvitationId, MembershipDenied, Plan, Role,
     TeamId, TeamName, Timestamp, UserId,
 };
-use watchtower_store::{NewApiKey, NewInvitation, PageRequest};
+use watchtower_store::{NewApiKey, NewInvitation};
 
 fn denied(reason: MembershipDenied) -> ApiError {
     match reason {
@@ -153,20 +154,10 @@ pub async fn delete(
 ) -> Result<StatusCode, ApiError> {
     let access = access(&state, caller, team).await?;
     access.require(Action::DeleteTeam)?;
-    let mut page = PageRequest {
-        limit: 500,
-        ..PageRequest::default()
-    };
-    let mut monitors = Vec::new();
-    loop {
-        let listings = state.store.list_monitors(access.team.id, &page).await?;
-        let Some(last) = listings.last() else { break };
-        page.after = Some(last.monitor.id);
-        monitors.extend(listings.into_iter().map(|l| l.monitor.id));
-    }
+    let monitors = all_monitors(&state, &access).await?;
     state.store.delete_team(access.team.id).await?;
-    for id in monitors {
-        state.scheduler.remove(id).await;
+    for monitor in monitors {
+        state.scheduler.remove(monitor.id).await;
     }
     tracing::info!(team = %access.team.id, by = %access.caller.actor().label, "team deleted");
     Ok(StatusCode::NO_CONTENT)
@@ -667,17 +658,7 @@ async fn fit_monitors_to_plan(
     access: &TeamAccess,
     plan: Plan,
 ) -> Result<(Vec<Value>, Vec<Value>), ApiError> {
-    let mut page = PageRequest {
-        limit: 500,
-        ..PageRequest::default()
-    };
-    let mut monitors = Vec::new();
-    loop {
-        let listings = state.store.list_monitors(access.team.id, &page).await?;
-        let Some(last) = listings.last() else { break };
-        page.after = Some(last.monitor.id);
-        monitors.extend(listings.into_iter().map(|l| l.monitor));
-    }
+    let monitors = all_monitors(state, access).await?;
     let summaries: Vec<MonitorSummary> = monitors.iter().map(MonitorSummary::of).collect();
     let mut paused = Vec::new();
     for (id, reason) in monitors_to_pause(&summaries, state.plans.limits(plan)) {

@@ -28,6 +28,33 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite")
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 const READERS: u32 = 4;
 
+/// Opens a pool, retrying while the file is locked: two processes opening a new file at once
+/// both switch it to WAL, which needs a lock the busy timeout does not wait for, so the loser
+/// gets "database is locked" at once. Bounded to about five seconds.
+async fn connect_retrying(
+    pool: SqlitePoolOptions,
+    options: SqliteConnectOptions,
+) -> Result<SqlitePool, sqlx::Error> {
+    let mut attempts = 0;
+    loop {
+        match pool.clone().connect_with(options.clone()).await {
+            Err(error) if attempts < 50 && is_locked(&error) => {
+                attempts += 1;
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            opened => return opened,
+        }
+    }
+}
+
+/// Whether SQLite answered SQLITE_BUSY ("database is locked").
+fn is_locked(error: &sqlx::Error) -> bool {
+    error
+        .as_database_error()
+        .and_then(|db| db.code())
+        .is_some_and(|code| code == "5")
+}
+
 /// The SQLite implementation of [`Store`].
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
@@ -58,17 +85,20 @@ impl SqliteStore {
         let unavailable = |e: sqlx::Error| {
             StoreError::Unavailable(format!("cannot open SQLite at {}: {e}", path.display()))
         };
-        let write = SqlitePoolOptions::new()
-            .max_connections(1)
-            .acquire_timeout(Duration::from_secs(60))
-            .connect_with(options.clone())
-            .await
-            .map_err(unavailable)?;
-        let read = SqlitePoolOptions::new()
-            .max_connections(READERS)
-            .connect_with(options.create_if_missing(false))
-            .await
-            .map_err(unavailable)?;
+        let write = connect_retrying(
+            SqlitePoolOptions::new()
+                .max_connections(1)
+                .acquire_timeout(Duration::from_secs(60)),
+            options.clone(),
+        )
+        .await
+        .map_err(unavailable)?;
+        let read = connect_retrying(
+            SqlitePoolOptions::new().max_connections(READERS),
+            options.create_if_missing(false),
+        )
+        .await
+        .map_err(unavailable)?;
         Ok(Self { path, write, read })
     }
 

@@ -127,6 +127,40 @@ impl BenchDatabase {
         })
     }
 
+    /// Refreshes the planner's statistics (`ANALYZE`), as PostgreSQL's autovacuum does within a
+    /// minute of a bulk load when it is on.
+    pub async fn analyze(&self) -> anyhow::Result<()> {
+        match self {
+            BenchDatabase::Sqlite { path, .. } => {
+                let options = sqlx::sqlite::SqliteConnectOptions::new()
+                    .filename(path)
+                    .busy_timeout(std::time::Duration::from_secs(30));
+                let mut connection = SqliteConnection::connect_with(&options).await?;
+                sqlx::query("ANALYZE").execute(&mut connection).await?;
+            }
+            BenchDatabase::Postgres { url, .. } => {
+                let mut connection = PgConnection::connect(url).await?;
+                sqlx::query("ANALYZE").execute(&mut connection).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// PostgreSQL's `autovacuum` setting (`on`/`off`); `None` on SQLite.
+    pub async fn autovacuum(&self) -> anyhow::Result<Option<String>> {
+        Ok(match self {
+            BenchDatabase::Sqlite { .. } => None,
+            BenchDatabase::Postgres { url, .. } => {
+                let mut connection = PgConnection::connect(url).await?;
+                Some(
+                    sqlx::query_scalar("SELECT current_setting('autovacuum')")
+                        .fetch_one(&mut connection)
+                        .await?,
+                )
+            }
+        })
+    }
+
     /// A connection that reads the notification outbox as rows become visible (committed).
     pub async fn outbox_reader(&self) -> anyhow::Result<OutboxReader> {
         Ok(match self {

@@ -59,8 +59,12 @@ pub struct EndpointsArgs {
     pub requests: usize,
     /// Times the dashboard page (list + 24 h uptime of each of its 50 monitors) is loaded, in
     /// each of the three ways.
-    #[arg(long, default_value_t = 50)]
+    #[arg(long, default_value_t = 200)]
     pub page_runs: usize,
+    /// Run `ANALYZE` after loading, before timing: what PostgreSQL's autovacuum does within a
+    /// minute of a bulk load (the run reports whether autovacuum is on).
+    #[arg(long)]
+    pub analyze: bool,
     /// `sqlite` or `postgres://USER@HOST/DB` (a fresh database is created and dropped).
     #[arg(long, default_value = "sqlite")]
     pub database: String,
@@ -100,6 +104,8 @@ struct Series {
 #[derive(Debug, Serialize)]
 struct EndpointRun {
     ready_after_ms: f64,
+    /// PostgreSQL's autovacuum setting; off means nothing analyzes the freshly loaded tables.
+    autovacuum: Option<String>,
     yaml: YamlLoad,
     export_ms: Vec<f64>,
     export_bytes: usize,
@@ -172,7 +178,7 @@ pub async fn run(args: EndpointsArgs) -> anyhow::Result<()> {
         args.monitors,
         launch.log_file.display()
     );
-    let measured = measure(&args, &targets, settings, &launch, &password).await;
+    let measured = measure(&args, &targets, settings, &database, &launch, &password).await;
     farm.stop();
     let backend = database.backend();
     let kept = database.drop_database(args.keep_database).await?;
@@ -251,13 +257,14 @@ async fn measure(
     args: &EndpointsArgs,
     targets: &[Target],
     settings: CheckSettings,
+    database: &BenchDatabase,
     launch: &LaunchOptions,
     password: &str,
 ) -> anyhow::Result<EndpointRun> {
     let watchtower = Watchtower::start(launch).await?;
     let driven = tokio::time::timeout(
         RUN_LIMIT,
-        drive(args, targets, settings, &watchtower, password),
+        drive(args, targets, settings, database, &watchtower, password),
     )
     .await
     .context("the run took longer than its bound");
@@ -271,6 +278,7 @@ async fn drive(
     args: &EndpointsArgs,
     targets: &[Target],
     settings: CheckSettings,
+    database: &BenchDatabase,
     watchtower: &Watchtower,
     password: &str,
 ) -> anyhow::Result<EndpointRun> {
@@ -291,6 +299,10 @@ async fn drive(
         .collect();
     anyhow::ensure!(ids.len() == args.monitors, "{} monitors listed", ids.len());
     tokio::time::sleep(SETTLE).await;
+    let autovacuum = database.autovacuum().await?;
+    if args.analyze {
+        database.analyze().await?;
+    }
 
     let (export_ms, export_bytes) = {
         let series = time_series(&mut client, "export", EXPORTS, |_| {
@@ -306,6 +318,10 @@ async fn drive(
     let middle = ids[args.monitors / 2 - 1];
     let n = args.requests;
     let series = vec![
+        time_series(&mut client, "authenticated floor (/api/auth/me)", n, |_| {
+            "/api/auth/me".to_owned()
+        })
+        .await?,
         time_series(&mut client, "list, first page (50)", n, |_| {
             "/api/monitors?limit=50".to_owned()
         })
@@ -345,6 +361,7 @@ async fn drive(
     let cpu_after = sampling::read(watchtower.pid).unwrap_or_default();
     Ok(EndpointRun {
         ready_after_ms: watchtower.ready_after.as_secs_f64() * 1000.0,
+        autovacuum,
         yaml,
         export_ms,
         export_bytes,
@@ -445,8 +462,16 @@ async fn page_list_then_uptimes(pool: &mut [ApiClient]) -> anyhow::Result<f64> {
 fn figures(args: &EndpointsArgs, history: &History, run: &EndpointRun) -> Vec<Figure> {
     let results = history.older.results + history.recent.results;
     let mut out = vec![
-        Figure::new("monitors in the team", args.monitors as f64, "")
-            .note(format!("checked every {:?} while timing", args.interval)),
+        Figure::new("monitors in the team", args.monitors as f64, "").note(format!(
+            "checked every {:?} while timing; {}; PostgreSQL autovacuum: {}",
+            args.interval,
+            if args.analyze {
+                "ANALYZE run after loading"
+            } else {
+                "no ANALYZE"
+            },
+            run.autovacuum.as_deref().unwrap_or("n/a")
+        )),
         Figure::new(
             "load through PUT /api/monitors/yaml",
             run.yaml.elapsed_ms,

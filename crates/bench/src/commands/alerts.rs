@@ -128,6 +128,7 @@ struct AlertRun {
     delivery_log: BTreeMap<String, usize>,
     deliveries: f64,
     delivery_seconds: f64,
+    /// Filled in once watchtower has stopped.
     shutdown_ms: f64,
 }
 

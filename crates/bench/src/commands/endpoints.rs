@@ -116,6 +116,7 @@ struct EndpointRun {
     /// Watchtower's CPU while the endpoints were timed (it also checks every monitor).
     cpu_share: f64,
     timed_for_s: f64,
+    /// Filled in once watchtower has stopped.
     shutdown_ms: f64,
 }
 

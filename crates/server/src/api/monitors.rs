@@ -115,7 +115,11 @@ pub async fn list(
 ) -> Result<Json<MonitorPage>, ApiError> {
     access.require(Action::ViewMonitors)?;
     let mut problems = Vec::new();
-    let monitor_state = match query.state.as_deref().map(MonitorState::parse) {
+    let monitor_state = match query
+        .state
+        .as_deref()
+        .map(|s| MonitorState::parse(&s.to_uppercase()))
+    {
         Some(Some(parsed)) => Some(parsed),
         Some(None) => {
             problems.push(FieldError {

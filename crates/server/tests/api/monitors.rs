@@ -90,7 +90,10 @@ async fn lists_page_by_cursor_filter_and_stay_inside_the_team() {
             }
         }
         assert_eq!(seen.len(), 7);
-        let even = owner.get("/api/monitors?tag=even&search=SITE").await.body;
+        let even = owner
+            .get("/api/monitors?tag=even&search=SITE&state=pending")
+            .await
+            .body;
         assert_eq!(even["monitors"].as_array().unwrap().len(), 4);
         let bad = owner
             .get("/api/monitors?state=sleepy&kind=carrier-pigeon&limit=0")

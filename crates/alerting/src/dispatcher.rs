@@ -168,15 +168,7 @@ pub async fn dispatch_once(
             };
             let outcome = match held {
                 Some(held) => held,
-                None => {
-                    match channel_kind(&item).and_then(|kind| limits.wait(kind, item.channel_id)) {
-                        Some(wait) => AttemptOutcome::Deferred {
-                            until: Timestamp::now().plus(wait.max(Duration::from_millis(100))),
-                            reason: "waiting for the channel's rate limit".into(),
-                        },
-                        None => deliver(sender, config, &item).await,
-                    }
-                }
+                None => deliver(sender, config, limits, &item).await,
             };
             if let Some(every) = next_reminder(&item, &outcome) {
                 let due = Timestamp::now().plus(every);
@@ -239,13 +231,6 @@ fn maintenance(
             reason: format!("held by maintenance window '{}'", window.spec.name),
         })
     })
-}
-
-/// The kind of the channel a notification goes to, from its stored settings.
-fn channel_kind(item: &DueNotification) -> Option<ChannelKind> {
-    ChannelConfig::parse(&item.channel_config, "channel")
-        .ok()
-        .map(|config| config.kind())
 }
 
 /// A later escalation step is dropped once someone acknowledged the incident or it resolved:
@@ -339,9 +324,12 @@ async fn dependency_down(store: &dyn Store, item: &DueNotification) -> Option<At
         })
 }
 
+/// Sends one notification through its channel, unless the channel's pace says to wait (then it
+/// is deferred without counting an attempt).
 async fn deliver(
     sender: &Sender,
     config: &DispatcherConfig,
+    limits: &ChannelLimits,
     item: &DueNotification,
 ) -> AttemptOutcome {
     let channel = match ChannelConfig::parse(&item.channel_config, "channel") {
@@ -353,6 +341,12 @@ async fn deliver(
             };
         }
     };
+    if let Some(wait) = limits.wait(channel.kind(), item.channel_id) {
+        return AttemptOutcome::Deferred {
+            until: Timestamp::now().plus(wait.max(Duration::from_millis(100))),
+            reason: "waiting for the channel's rate limit".into(),
+        };
+    }
     let notification = notification_of(item, config);
     let started = std::time::Instant::now();
     let result = sender.deliver(&channel, &notification).await;

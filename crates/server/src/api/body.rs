@@ -46,3 +46,16 @@ fn reject(rejection: JsonRejection) -> ApiError {
         other => ApiError::invalid_field("body", other.body_text()),
     }
 }
+
+/// A display name (of a rule, a key, a channel, a policy): trimmed, 1 to 100 characters. A
+/// problem is pushed to `problems` under `name` otherwise.
+pub fn display_name<'a>(raw: &'a str, problems: &mut Vec<watchtower_core::FieldError>) -> &'a str {
+    let name = raw.trim();
+    if name.is_empty() || name.chars().count() > 100 {
+        problems.push(watchtower_core::FieldError {
+            field: "name".into(),
+            problem: "must be 1 to 100 characters".into(),
+        });
+    }
+    name
+}

@@ -52,13 +52,7 @@ pub async fn create(
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     access.require(Action::ManageAlertRules)?;
     let mut problems = Vec::new();
-    let name = body.name.trim();
-    if name.is_empty() || name.chars().count() > 100 {
-        problems.push(FieldError {
-            field: "name".into(),
-            problem: "must be 1 to 100 characters".into(),
-        });
-    }
+    let name = crate::api::display_name(&body.name, &mut problems);
     if !(1..=10).contains(&body.steps.len()) {
         problems.push(FieldError {
             field: "steps".into(),

@@ -11,7 +11,7 @@ pub mod maintenance;
 pub mod monitors;
 pub mod teams;
 
-pub use body::ApiJson;
+pub use body::{ApiJson, display_name};
 
 use crate::AppState;
 use utoipa::OpenApi;

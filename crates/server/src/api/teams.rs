@@ -522,13 +522,7 @@ pub async fn create_api_key(
     let access = access(&state, caller, team).await?;
     access.require(Action::CreateApiKey)?;
     let mut problems = Vec::new();
-    let name = body.name.trim();
-    if name.is_empty() || name.chars().count() > 100 {
-        problems.push(watchtower_core::FieldError {
-            field: "name".into(),
-            problem: "must be 1 to 100 characters".into(),
-        });
-    }
+    let name = crate::api::display_name(&body.name, &mut problems);
     let scope = ApiKeyScope::parse(&body.scope)
         .map_err(|p| {
             problems.push(watchtower_core::FieldError {

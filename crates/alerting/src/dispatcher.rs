@@ -38,6 +38,9 @@ pub struct DispatcherConfig {
     /// The instance's secret for signed acknowledge links (`Store::link_secret`); without it or
     /// a public URL, messages carry no acknowledge link.
     pub link_secret: Option<String>,
+    /// Rung by whoever writes outbox rows (the result writer after a batch with state changes),
+    /// so a new alert is claimed at once instead of at the next poll.
+    pub wake: Option<Arc<tokio::sync::Notify>>,
 }
 
 impl Default for DispatcherConfig {
@@ -52,6 +55,7 @@ impl Default for DispatcherConfig {
             max_backoff: Duration::from_secs(3600),
             public_url: None,
             link_secret: None,
+            wake: None,
         }
     }
 }
@@ -118,32 +122,45 @@ pub fn start(
     tokio::spawn(async move {
         let limits = ChannelLimits::new();
         loop {
-            let claimed = match dispatch_once(&*store, &sender, &config, &limits).await {
-                Ok(claimed) => claimed,
-                Err(error) => {
-                    tracing::warn!(%error, "claiming notifications failed; will retry");
-                    0
-                }
-            };
+            let claimed =
+                match dispatch_once(&*store, &sender, &config, &limits, Timestamp::now()).await {
+                    Ok(claimed) => claimed,
+                    Err(error) => {
+                        tracing::warn!(%error, "claiming notifications failed; will retry");
+                        0
+                    }
+                };
             if claimed >= config.batch as usize {
                 continue;
             }
+            let woken = async {
+                match &config.wake {
+                    Some(wake) => wake.notified().await,
+                    None => std::future::pending().await,
+                }
+            };
             tokio::select! {
                 _ = stop.cancelled() => return,
                 _ = tokio::time::sleep(config.poll_interval) => {}
+                _ = woken => {}
             }
         }
     })
 }
 
-/// Claims one batch and delivers it; returns how many were claimed.
+/// Claims what is due at `now` and delivers it; returns how many were claimed. The loop passes
+/// the system time; tests pass the instants they want (a maintenance window's end, a retry's
+/// backoff) so hours of alerting run in milliseconds.
 pub async fn dispatch_once(
     store: &dyn Store,
     sender: &Sender,
     config: &DispatcherConfig,
     limits: &ChannelLimits,
+    now: Timestamp,
 ) -> Result<usize, watchtower_store::StoreError> {
-    let now = Timestamp::now();
+    let started = std::time::Instant::now();
+    // `now` moved on by the real time spent, for what happens after a delivery.
+    let later = || now.plus(started.elapsed());
     let due = store
         .claim_notifications(now, now.plus(config.lease), config.batch)
         .await?;
@@ -168,18 +185,15 @@ pub async fn dispatch_once(
             };
             let outcome = match held {
                 Some(held) => held,
-                None => deliver(sender, config, limits, &item).await,
+                None => deliver(sender, config, limits, &item, now).await,
             };
             if let Some(every) = next_reminder(&item, &outcome) {
-                let due = Timestamp::now().plus(every);
+                let due = later().plus(every);
                 if let Err(error) = store.enqueue_reminder(&item, due).await {
                     tracing::warn!(%error, id = item.id, "cannot queue the next reminder");
                 }
             }
-            if let Err(error) = store
-                .finish_attempt(item.id, &outcome, Timestamp::now())
-                .await
-            {
+            if let Err(error) = store.finish_attempt(item.id, &outcome, later()).await {
                 // The lease runs out and the notification is delivered again, under the same key.
                 tracing::warn!(%error, id = item.id, "cannot record a delivery attempt");
             }
@@ -331,6 +345,7 @@ async fn deliver(
     config: &DispatcherConfig,
     limits: &ChannelLimits,
     item: &DueNotification,
+    now: Timestamp,
 ) -> AttemptOutcome {
     let channel = match ChannelConfig::parse(&item.channel_config, "channel") {
         Ok(channel) => channel,
@@ -343,7 +358,7 @@ async fn deliver(
     };
     if let Some(wait) = limits.wait(channel.kind(), item.channel_id) {
         return AttemptOutcome::Deferred {
-            until: Timestamp::now().plus(wait.max(Duration::from_millis(100))),
+            until: now.plus(wait.max(Duration::from_millis(100))),
             reason: "waiting for the channel's rate limit".into(),
         };
     }
@@ -361,7 +376,7 @@ async fn deliver(
         }
         Err(error) => {
             tracing::info!(id = item.id, attempt = item.attempts + 1, %error, "delivery failed");
-            after_failure(config, item, &error, Timestamp::now())
+            after_failure(config, item, &error, now.plus(started.elapsed()))
         }
     }
 }

@@ -3,6 +3,7 @@
 //! delivering, the row becomes due again when the lease ends and is sent again under the same
 //! idempotency key, so nothing is lost and a receiver that deduplicates sees it once.
 
+use crate::certificates::CertificateNotice;
 use crate::channels::{ChannelConfig, DeliveryError, Sender};
 use crate::notification::{Notification, NotificationEvent};
 use futures::StreamExt;
@@ -41,6 +42,8 @@ pub struct DispatcherConfig {
     /// Rung by whoever writes outbox rows (the result writer after a batch with state changes),
     /// so a new alert is claimed at once instead of at the next poll.
     pub wake: Option<Arc<tokio::sync::Notify>>,
+    /// How often certificate-expiry rules are evaluated (`certificates::queue_expiring`).
+    pub certificate_sweep: Duration,
 }
 
 impl Default for DispatcherConfig {
@@ -56,6 +59,7 @@ impl Default for DispatcherConfig {
             public_url: None,
             link_secret: None,
             wake: None,
+            certificate_sweep: Duration::from_secs(300),
         }
     }
 }
@@ -121,7 +125,16 @@ pub fn start(
 ) -> JoinHandle<()> {
     tokio::spawn(async move {
         let limits = ChannelLimits::new();
+        let mut last_sweep: Option<tokio::time::Instant> = None;
         loop {
+            if last_sweep.is_none_or(|at| at.elapsed() >= config.certificate_sweep) {
+                last_sweep = Some(tokio::time::Instant::now());
+                if let Err(error) =
+                    crate::certificates::queue_expiring(&*store, Timestamp::now()).await
+                {
+                    tracing::warn!(%error, "cannot evaluate certificate-expiry rules; will retry");
+                }
+            }
             let claimed =
                 match dispatch_once(&*store, &sender, &config, &limits, Timestamp::now()).await {
                     Ok(claimed) => claimed,
@@ -222,12 +235,20 @@ fn maintenance(
         .iter()
         .filter(|window| window.spec.applies_to(monitor, &tags))
         .collect();
-    let began_in_window = item.incident_opened_at.and_then(|opened| {
-        covering
-            .iter()
-            .find(|window| window.spec.open_until(opened).is_some())
-    });
-    if let (Some(window), Some(_)) = (began_in_window, item.incident_resolved_at) {
+    // Began and ended inside one occurrence of a window: an outage that outlived the window
+    // was announced when it closed, and so is its recovery.
+    let contained = item
+        .incident_opened_at
+        .zip(item.incident_resolved_at)
+        .and_then(|(opened, resolved)| {
+            covering.iter().find(|window| {
+                window
+                    .spec
+                    .open_until(opened)
+                    .is_some_and(|closes| resolved <= closes)
+            })
+        });
+    if let Some(window) = contained {
         return Some(AttemptOutcome::Suppressed {
             reason: format!(
                 "the outage began and ended inside maintenance window '{}'",
@@ -436,15 +457,24 @@ fn notification_of(item: &DueNotification, config: &DispatcherConfig) -> Notific
             .map(|base| format!("{}{path}", base.trim_end_matches('/')))
     };
     let at = item.at.unwrap_or(item.created_at);
+    let certificate: Option<CertificateNotice> = item
+        .details
+        .as_ref()
+        .filter(|_| event == NotificationEvent::CertificateExpiring)
+        .and_then(|details| serde_json::from_value(details.clone()).ok());
+    let monitor_name = match &certificate {
+        Some(notice) => certificate_monitors(notice),
+        None => item
+            .monitor_name
+            .clone()
+            .unwrap_or_else(|| "WatchTower test notification".into()),
+    };
     Notification {
         idempotency_key: format!("watchtower-notification-{}", item.id),
         event,
         team_id: item.team_id,
         monitor_id: item.monitor_id,
-        monitor_name: item
-            .monitor_name
-            .clone()
-            .unwrap_or_else(|| "WatchTower test notification".into()),
+        monitor_name,
         target,
         state: item.to_state.unwrap_or(MonitorState::Up),
         previous_state: item.from_state,
@@ -465,7 +495,19 @@ fn notification_of(item: &DueNotification, config: &DispatcherConfig) -> Notific
             _ => None,
         },
         down_since: item.incident_opened_at,
-        certificate_expires_at: None,
+        certificate_expires_at: certificate.as_ref().map(|notice| notice.expires_at),
+        certificate,
+    }
+}
+
+/// How a certificate alert names what it is about: the monitors that see the certificate.
+fn certificate_monitors(notice: &CertificateNotice) -> String {
+    let names: Vec<&str> = notice.monitors.iter().map(|m| m.name.as_str()).collect();
+    match names.as_slice() {
+        [] => notice.subject.clone(),
+        [one] => (*one).to_owned(),
+        [first, second] => format!("{first} and {second}"),
+        [first, rest @ ..] => format!("{first} and {} more", rest.len()),
     }
 }
 
@@ -498,6 +540,7 @@ mod tests {
             to_state: Some(MonitorState::Down),
             at: Some(Timestamp(1_000)),
             cause: Some("status 503".into()),
+            details: None,
         }
     }
 

@@ -1,7 +1,8 @@
 //! Alerting: what a notification says (`notification.rs`), how it is rendered (`render.rs`), how
 //! each channel delivers it (`channels/`, one file per service), and the dispatcher that delivers
-//! the outbox (`dispatcher.rs`).
+//! the outbox (`dispatcher.rs`), which also queues certificate-expiry alerts (`certificates.rs`).
 
+pub mod certificates;
 pub mod channels;
 pub mod dispatcher;
 pub mod links;

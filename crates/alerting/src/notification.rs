@@ -62,6 +62,9 @@ pub struct Notification {
     /// On `CertificateExpiring`: when the certificate stops being valid.
     #[serde(default)]
     pub certificate_expires_at: Option<Timestamp>,
+    /// On `CertificateExpiring`: the certificate and every monitor that sees it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub certificate: Option<crate::certificates::CertificateNotice>,
     pub incident_id: Option<IncidentId>,
     /// Stable per incident (PagerDuty's dedup_key): the trigger and the resolve share it.
     pub incident_key: Option<String>,

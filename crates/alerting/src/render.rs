@@ -118,12 +118,24 @@ pub fn facts(n: &Notification) -> Vec<Fact> {
         Some(previous) if previous != n.state => format!("{} (was {previous})", n.state),
         _ => n.state.to_string(),
     };
-    facts.push(fact("State", state));
+    if n.event != NotificationEvent::CertificateExpiring {
+        facts.push(fact("State", state));
+    }
     if !n.cause.is_empty() {
         facts.push(fact("Cause", n.cause.clone()));
     }
     if let Some(expires) = n.certificate_expires_at {
         facts.push(fact("Certificate expires", utc(expires)));
+    }
+    if let Some(notice) = &n.certificate {
+        facts.push(fact("Subject", notice.subject.clone()));
+        if !notice.dns_names.is_empty() {
+            facts.push(fact("Names", notice.dns_names.join(", ")));
+        }
+        facts.push(fact("Issuer", notice.issuer.clone()));
+        facts.push(fact("SHA-256", notice.fingerprint_sha256.clone()));
+        let names: Vec<&str> = notice.monitors.iter().map(|m| m.name.as_str()).collect();
+        facts.push(fact("Monitors", names.join(", ")));
     }
     match (n.event, n.down_since) {
         (NotificationEvent::Up, Some(down_since)) => {
@@ -303,6 +315,7 @@ mod tests {
             at: Timestamp(AT),
             down_since: None,
             certificate_expires_at: None,
+            certificate: None,
             incident_id: Some(IncidentId(3)),
             incident_key: Some("incident-3".into()),
             incident_url: Some("https://wt.example/incidents/3".into()),

@@ -769,6 +769,7 @@ impl Tenant {
                 remind_every: None,
                 escalation_policy_id: None,
                 causes: Vec::new(),
+                certificate_days: None,
                 created_at: Timestamp::now(),
             })
             .await?

@@ -9,7 +9,7 @@ use serde::Serialize;
 use serde_json::Value;
 use watchtower_core::maintenance::MaintenanceSpec;
 use watchtower_core::monitor::DependencyRef;
-use watchtower_core::{IncidentId, MonitorId, MonitorState, TeamId, Timestamp};
+use watchtower_core::{CertificateInfo, IncidentId, MonitorId, MonitorState, TeamId, Timestamp};
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Channel {
@@ -42,6 +42,9 @@ pub struct NewRule {
     /// Only outages with one of these causes (`ErrorClass` names such as `keyword`,
     /// `status_code`); empty for every cause.
     pub causes: Vec<String>,
+    /// With the `certificate_expiring` event: alert when a certificate expires within this
+    /// many days.
+    pub certificate_days: Option<u32>,
     pub created_at: Timestamp,
 }
 
@@ -75,7 +78,31 @@ pub struct AlertRule {
     pub remind_every_ms: Option<i64>,
     pub escalation_policy_id: Option<i64>,
     pub causes: Vec<String>,
+    pub certificate_days: Option<u32>,
     pub created_at: Timestamp,
+}
+
+/// The certificate a monitor's latest check saw, with what rules select monitors by.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MonitorCertificate {
+    pub monitor_id: MonitorId,
+    pub monitor_name: String,
+    pub tags: Vec<String>,
+    pub certificate: CertificateInfo,
+}
+
+/// A notification that is not about a state change (an expiring certificate): queued at most
+/// once per channel and `dedup_key`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct KeyedNotification {
+    pub team_id: TeamId,
+    pub channel_id: i64,
+    pub monitor_id: Option<MonitorId>,
+    pub event: String,
+    pub dedup_key: String,
+    /// What the message needs beyond the monitor (the certificate, the monitors sharing it).
+    pub details: Value,
+    pub due: Timestamp,
 }
 
 /// A notification the dispatcher has claimed, with what it needs to build the message.
@@ -109,6 +136,8 @@ pub struct DueNotification {
     pub to_state: Option<MonitorState>,
     pub at: Option<Timestamp>,
     pub cause: Option<String>,
+    /// A keyed notification's details (`KeyedNotification::details`).
+    pub details: Option<Value>,
 }
 
 /// How one delivery attempt ended.
@@ -256,6 +285,18 @@ pub trait AlertStore: Send + Sync {
         id: i64,
         now: Timestamp,
     ) -> Result<(), StoreError>;
+
+    /// Every team's rules with a certificate threshold.
+    async fn certificate_rules(&self) -> Result<Vec<AlertRule>, StoreError>;
+
+    /// The certificates the latest checks of a team's active monitors saw.
+    async fn monitor_certificates(
+        &self,
+        team: TeamId,
+    ) -> Result<Vec<MonitorCertificate>, StoreError>;
+
+    /// Queues a keyed notification unless one with its channel and key exists; true if queued.
+    async fn enqueue_keyed(&self, notification: &KeyedNotification) -> Result<bool, StoreError>;
 
     /// The instance's secret for signing links (hex of 32 random bytes), made on first use; the
     /// same for every instance sharing the database.

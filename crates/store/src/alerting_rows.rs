@@ -7,7 +7,7 @@ use watchtower_core::{IncidentId, MonitorId, MonitorState, TeamId, Timestamp};
 
 pub(crate) const CHANNEL_COLUMNS: &str = "id, team_id, name, kind, config, created_at, updated_at";
 pub(crate) const RULE_COLUMNS: &str = "id, team_id, name, monitor_id, tag, events, channel_ids, \
-     remind_every_ms, escalation_policy_id, causes, created_at";
+     remind_every_ms, escalation_policy_id, causes, certificate_days, created_at";
 pub(crate) const NOTIFICATION_COLUMNS: &str = "id, team_id, channel_id, monitor_id, incident_id, \
      event, status, attempts, created_at, next_attempt_at, delivered_at, last_status_code, last_error";
 
@@ -52,6 +52,7 @@ pub(crate) struct RuleRow {
     pub remind_every_ms: Option<i64>,
     pub escalation_policy_id: Option<i64>,
     pub causes: Option<String>,
+    pub certificate_days: Option<i64>,
     pub created_at: i64,
 }
 
@@ -72,6 +73,7 @@ impl RuleRow {
                 Some(text) => serde_json::from_str(&text).map_err(corrupt)?,
                 None => Vec::new(),
             },
+            certificate_days: self.certificate_days.map(|days| days.clamp(0, 3650) as u32),
             created_at: Timestamp(self.created_at),
         })
     }
@@ -139,6 +141,7 @@ pub(crate) struct DueRow {
     pub to_state: Option<String>,
     pub at: Option<i64>,
     pub cause: Option<String>,
+    pub details: Option<String>,
 }
 
 /// The join every backend claims with; `{ids}` is the claimed ids' placeholder list or array.
@@ -149,7 +152,7 @@ pub(crate) const DUE_SELECT: &str = "SELECT n.id, n.team_id, n.channel_id, c.con
      (SELECT d.status FROM notifications d WHERE d.incident_id = n.incident_id \
       AND d.channel_id = n.channel_id AND d.event = 'down' ORDER BY d.id LIMIT 1) AS down_status, \
      n.remind_every_ms, n.escalation_step, e.from_state, e.to_state, \
-     e.at, e.cause \
+     e.at, e.cause, n.details \
      FROM notifications n JOIN channels c ON c.id = n.channel_id \
      LEFT JOIN state_events e ON e.id = n.state_event_id \
      LEFT JOIN incidents i ON i.id = n.incident_id \
@@ -189,7 +192,45 @@ impl DueRow {
             to_state: state(self.to_state)?,
             at: self.at.map(Timestamp),
             cause: self.cause,
+            details: self
+                .details
+                .as_deref()
+                .map(|d| json(d, "notification details"))
+                .transpose()?,
         })
+    }
+}
+
+/// A monitor with the certificate its latest result holds, as both backends select it.
+#[derive(Debug, sqlx::FromRow)]
+pub(crate) struct CertificateRow {
+    pub id: i64,
+    pub name: String,
+    pub spec: String,
+    pub last_result: String,
+}
+
+impl CertificateRow {
+    /// `None` when the latest result holds no certificate after all.
+    pub fn into_certificate(
+        self,
+    ) -> Result<Option<crate::alerting::MonitorCertificate>, StoreError> {
+        let result = json(&self.last_result, "last result")?;
+        let Some(certificate) = result.get("certificate").filter(|c| !c.is_null()) else {
+            return Ok(None);
+        };
+        let certificate = serde_json::from_value(certificate.clone())
+            .map_err(|e| StoreError::Corrupt(format!("certificate: {e}")))?;
+        let tags = json(&self.spec, "monitor spec")?
+            .get("tags")
+            .and_then(|tags| serde_json::from_value(tags.clone()).ok())
+            .unwrap_or_default();
+        Ok(Some(crate::alerting::MonitorCertificate {
+            monitor_id: MonitorId(self.id),
+            monitor_name: self.name,
+            tags,
+            certificate,
+        }))
     }
 }
 

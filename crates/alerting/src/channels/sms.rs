@@ -167,6 +167,7 @@ mod tests {
             at: Timestamp(0),
             down_since: None,
             certificate_expires_at: None,
+            certificate: None,
             incident_id: None,
             incident_key: None,
             incident_url: Some("https://wt.example/incidents/3".into()),

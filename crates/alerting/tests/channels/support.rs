@@ -33,6 +33,7 @@ pub fn down() -> Notification {
         at: Timestamp(AT),
         down_since: None,
         certificate_expires_at: None,
+        certificate: None,
         incident_id: Some(IncidentId(3)),
         incident_key: Some("incident-3".into()),
         incident_url: Some("https://wt.example/incidents/3".into()),
@@ -127,6 +128,11 @@ pub struct Receiver {
 impl Receiver {
     /// Serves POST `route` (axum syntax) on a fresh loopback port.
     pub async fn start(route: &str, answer: Answer) -> Self {
+        Self::start_on("127.0.0.1:0", route, answer).await
+    }
+
+    /// Serves POST `route` on `address` (a port a sender was already told about).
+    pub async fn start_on(address: &str, route: &str, answer: Answer) -> Self {
         let requests = Arc::new(Mutex::new(Vec::new()));
         let shared = Shared {
             answer,
@@ -135,7 +141,7 @@ impl Receiver {
         let app = Router::new()
             .route(route, axum::routing::post(record))
             .with_state(shared);
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        let listener = tokio::net::TcpListener::bind(address)
             .await
             .expect("a loopback port");
         let base = format!("http://{}", listener.local_addr().expect("an address"));

@@ -11,7 +11,7 @@ use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 use utoipa::{IntoParams, ToSchema};
-use watchtower_alerting::ChannelConfig;
+use watchtower_alerting::{ChannelConfig, certificates};
 use watchtower_core::{
     Action, Demand, ErrorClass, FieldError, HumanDuration, MonitorId, Timestamp,
 };
@@ -231,7 +231,7 @@ pub struct RuleBody {
     pub monitor_id: Option<i64>,
     /// Only monitors with this tag.
     pub tag: Option<String>,
-    /// Any of `down`, `up`, `degraded`.
+    /// Any of `down`, `up`, `degraded`, `certificate_expiring`.
     pub events: Vec<String>,
     /// Channels told at once; may be empty when an escalation policy is given.
     #[serde(default)]
@@ -244,7 +244,13 @@ pub struct RuleBody {
     /// when absent).
     #[serde(default)]
     pub causes: Vec<String>,
+    /// With `certificate_expiring`: alert when a certificate expires within this many days
+    /// (1-365, default 14). One alert per certificate, however many monitors share it.
+    pub certificate_days: Option<u32>,
 }
+
+/// A certificate rule's threshold when none is given: two weeks' notice.
+const DEFAULT_CERTIFICATE_DAYS: u32 = 14;
 
 /// The team's alert rules.
 #[utoipa::path(get, path = "/api/alert-rules", tag = "alerting",
@@ -270,21 +276,41 @@ pub async fn create_rule(
     access.require(Action::ManageAlertRules)?;
     let mut problems = Vec::new();
     let name = crate::api::display_name(&body.name, &mut problems);
-    const EVENTS: [&str; 3] = ["down", "up", "degraded"];
+    const EVENTS: [&str; 4] = ["down", "up", "degraded", certificates::EVENT];
     if body.events.is_empty() {
         problems.push(FieldError {
             field: "events".into(),
-            problem: "needs at least one of down, up, degraded".into(),
+            problem: "needs at least one of down, up, degraded, certificate_expiring".into(),
         });
     }
     for (i, event) in body.events.iter().enumerate() {
         if !EVENTS.contains(&event.as_str()) {
             problems.push(FieldError {
                 field: format!("events[{i}]"),
-                problem: format!("'{event}' is not down, up or degraded"),
+                problem: format!("'{event}' is not down, up, degraded or certificate_expiring"),
             });
         }
     }
+    let watches_certificates = body.events.iter().any(|e| e == certificates::EVENT);
+    let certificate_days = match (watches_certificates, body.certificate_days) {
+        (false, None) => None,
+        (false, Some(_)) => {
+            problems.push(FieldError {
+                field: "certificate_days".into(),
+                problem: "applies only with the certificate_expiring event".into(),
+            });
+            None
+        }
+        (true, None) => Some(DEFAULT_CERTIFICATE_DAYS),
+        (true, Some(days @ 1..=365)) => Some(days),
+        (true, Some(_)) => {
+            problems.push(FieldError {
+                field: "certificate_days".into(),
+                problem: "must be between 1 and 365".into(),
+            });
+            None
+        }
+    };
     if body.channel_ids.is_empty() && body.escalation_policy_id.is_none() {
         problems.push(FieldError {
             field: "channel_ids".into(),
@@ -339,6 +365,7 @@ pub async fn create_rule(
             remind_every,
             escalation_policy_id: body.escalation_policy_id,
             causes: body.causes.clone(),
+            certificate_days,
             created_at: Timestamp::now(),
         })
         .await?;

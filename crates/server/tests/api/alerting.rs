@@ -332,6 +332,7 @@ async fn reminders_repeat_while_down_and_stop_at_acknowledgement() {
                 remind_every: Some(Duration::from_secs(1)),
                 escalation_policy_id: None,
                 causes: Vec::new(),
+                certificate_days: None,
                 created_at: watchtower_core::Timestamp::now(),
             })
             .await?;
@@ -595,6 +596,39 @@ async fn a_rule_for_some_causes_fires_only_for_those() {
         tokio::time::sleep(Duration::from_millis(500)).await;
         assert_eq!(receiver.received().len(), 1);
         target.stop().await;
+        Ok(())
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn certificate_rules_take_a_threshold_in_days() {
+    each_backend(Options::default(), |app| async move {
+        let (owner, _team) = owner(&app).await;
+        let channel = webhook_channel(&owner, "http://127.0.0.1:9/hook").await;
+        let default = owner
+            .post("/api/alert-rules", json!({"name": "certs", "events": ["certificate_expiring"], "channel_ids": [channel]}))
+            .await;
+        assert_eq!(default.status, StatusCode::CREATED, "{:?}", default.body);
+        assert_eq!(default.body["certificate_days"], 14);
+        let week = owner
+            .post("/api/alert-rules", json!({"name": "week", "events": ["certificate_expiring", "down"], "channel_ids": [channel], "certificate_days": 7}))
+            .await;
+        assert_eq!(week.body["certificate_days"], 7);
+
+        let bad = owner
+            .post("/api/alert-rules", json!({"name": "bad", "events": ["certificate_expiring"], "channel_ids": [channel], "certificate_days": 0}))
+            .await;
+        assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+        assert_eq!(bad.body["error"]["details"][0]["field"], "certificate_days");
+        let misplaced = owner
+            .post("/api/alert-rules", json!({"name": "bad", "events": ["down"], "channel_ids": [channel], "certificate_days": 30}))
+            .await;
+        assert_eq!(misplaced.status, StatusCode::BAD_REQUEST);
+        assert_eq!(
+            misplaced.body["error"]["details"][0]["problem"],
+            "applies only with the certificate_expiring event"
+        );
         Ok(())
     })
     .await;

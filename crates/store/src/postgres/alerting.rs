@@ -4,8 +4,8 @@ use super::PgStore;
 use crate::account_rows::found;
 use crate::alerting::*;
 use crate::alerting_rows::{
-    ChannelRow, DUE_SELECT, DueRow, NOTIFICATION_COLUMNS, NotificationRow, PolicyRow, RuleRow,
-    WindowRow, attempt_columns,
+    CertificateRow, ChannelRow, DUE_SELECT, DueRow, NOTIFICATION_COLUMNS, NotificationRow,
+    PolicyRow, RuleRow, WindowRow, attempt_columns,
 };
 use crate::error::StoreError;
 use crate::rows::clamp_limit;
@@ -22,7 +22,7 @@ const PG_CHANNEL_COLUMNS: &str =
     "id, team_id, name, kind, config::text AS config, created_at, updated_at";
 const PG_RULE_COLUMNS: &str = "id, team_id, name, monitor_id, tag, events::text AS events, \
      channel_ids::text AS channel_ids, remind_every_ms, escalation_policy_id, causes::text AS causes, \
-     created_at";
+     certificate_days, created_at";
 
 #[async_trait]
 impl AlertStore for PgStore {
@@ -188,8 +188,9 @@ impl AlertStore for PgStore {
         }
         let sql = format!(
             "INSERT INTO alert_rules (team_id, name, monitor_id, tag, events, channel_ids, created_at, \
-             remind_every_ms, escalation_policy_id, causes) \
-             VALUES ($1, $2, $3, $4, $5::jsonb, $6::jsonb, $7, $8, $9, $10::jsonb) RETURNING {PG_RULE_COLUMNS}"
+             remind_every_ms, escalation_policy_id, causes, certificate_days) \
+             VALUES ($1, $2, $3, $4, $5::jsonb, $6::jsonb, $7, $8, $9, $10::jsonb, $11) \
+             RETURNING {PG_RULE_COLUMNS}"
         );
         let row: RuleRow = sqlx::query_as(sqlx::AssertSqlSafe(sql))
             .bind(rule.team_id.0)
@@ -205,6 +206,7 @@ impl AlertStore for PgStore {
                 (!rule.causes.is_empty())
                     .then(|| serde_json::to_string(&rule.causes).expect("strings serialize")),
             )
+            .bind(rule.certificate_days.map(i64::from))
             .fetch_one(&mut *tx)
             .await?;
         tx.commit().await?;
@@ -330,7 +332,8 @@ impl AlertStore for PgStore {
         }
         let select = DUE_SELECT
             .replace("c.config AS config", "c.config::text AS config")
-            .replace("m.spec AS spec", "m.spec::text AS spec");
+            .replace("m.spec AS spec", "m.spec::text AS spec")
+            .replace("n.details", "n.details::text AS details");
         let sql = format!("{select} WHERE n.id = ANY($1) ORDER BY n.id");
         let rows: Vec<DueRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
             .bind(&ids)
@@ -420,6 +423,58 @@ impl AlertStore for PgStore {
         .await?;
         tx.commit().await?;
         Ok(())
+    }
+
+    async fn certificate_rules(&self) -> Result<Vec<AlertRule>, StoreError> {
+        let sql = format!(
+            "SELECT {PG_RULE_COLUMNS} FROM alert_rules WHERE certificate_days IS NOT NULL ORDER BY id"
+        );
+        let rows: Vec<RuleRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .fetch_all(&self.pool)
+            .await?;
+        rows.into_iter().map(RuleRow::into_rule).collect()
+    }
+
+    async fn monitor_certificates(
+        &self,
+        team: TeamId,
+    ) -> Result<Vec<MonitorCertificate>, StoreError> {
+        let rows: Vec<CertificateRow> = sqlx::query_as(
+            "SELECT m.id, m.name, m.spec::text AS spec, s.last_result::text AS last_result \
+             FROM monitors m JOIN monitor_status s ON s.monitor_id = m.id \
+             WHERE m.team_id = $1 AND NOT m.paused \
+             AND s.last_result -> 'certificate' IS NOT NULL \
+             AND s.last_result -> 'certificate' <> 'null'::jsonb ORDER BY m.id",
+        )
+        .bind(team.0)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut certificates = Vec::with_capacity(rows.len());
+        for row in rows {
+            certificates.extend(row.into_certificate()?);
+        }
+        Ok(certificates)
+    }
+
+    async fn enqueue_keyed(&self, notification: &KeyedNotification) -> Result<bool, StoreError> {
+        let queued = sqlx::query(
+            "INSERT INTO notifications (team_id, channel_id, monitor_id, event, status, attempts, \
+             next_attempt_at, created_at, dedup_key, details) \
+             SELECT team_id, id, $1, $2, 'pending', 0, $3, $4, $5, $6::jsonb FROM channels \
+             WHERE id = $7 AND team_id = $8 ON CONFLICT DO NOTHING",
+        )
+        .bind(notification.monitor_id.map(|m| m.0))
+        .bind(&notification.event)
+        .bind(notification.due.0)
+        .bind(notification.due.0)
+        .bind(&notification.dedup_key)
+        .bind(notification.details.to_string())
+        .bind(notification.channel_id)
+        .bind(notification.team_id.0)
+        .execute(&self.pool)
+        .await?
+        .rows_affected();
+        Ok(queued == 1)
     }
 
     async fn link_secret(&self) -> Result<String, StoreError> {

@@ -177,8 +177,8 @@ impl AlertStore for SqliteStore {
         }
         let sql = format!(
             "INSERT INTO alert_rules (team_id, name, monitor_id, tag, events, channel_ids, created_at, \
-             remind_every_ms, escalation_policy_id, causes) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING {RULE_COLUMNS}"
+             remind_every_ms, escalation_policy_id, causes, certificate_days) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING {RULE_COLUMNS}"
         );
         let row: RuleRow = sqlx::query_as(sqlx::AssertSqlSafe(sql))
             .bind(rule.team_id.0)
@@ -194,6 +194,7 @@ impl AlertStore for SqliteStore {
                 (!rule.causes.is_empty())
                     .then(|| serde_json::to_string(&rule.causes).expect("strings serialize")),
             )
+            .bind(rule.certificate_days.map(i64::from))
             .fetch_one(&mut *tx)
             .await?;
         tx.commit().await?;
@@ -408,6 +409,57 @@ impl AlertStore for SqliteStore {
         .await?;
         tx.commit().await?;
         Ok(())
+    }
+
+    async fn certificate_rules(&self) -> Result<Vec<AlertRule>, StoreError> {
+        let sql = format!(
+            "SELECT {RULE_COLUMNS} FROM alert_rules WHERE certificate_days IS NOT NULL ORDER BY id"
+        );
+        let rows: Vec<RuleRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .fetch_all(&self.read)
+            .await?;
+        rows.into_iter().map(RuleRow::into_rule).collect()
+    }
+
+    async fn monitor_certificates(
+        &self,
+        team: TeamId,
+    ) -> Result<Vec<MonitorCertificate>, StoreError> {
+        let rows: Vec<CertificateRow> = sqlx::query_as(
+            "SELECT m.id, m.name, m.spec, s.last_result FROM monitors m \
+             JOIN monitor_status s ON s.monitor_id = m.id \
+             WHERE m.team_id = ? AND m.paused = 0 \
+             AND json_extract(s.last_result, '$.certificate') IS NOT NULL ORDER BY m.id",
+        )
+        .bind(team.0)
+        .fetch_all(&self.read)
+        .await?;
+        let mut certificates = Vec::with_capacity(rows.len());
+        for row in rows {
+            certificates.extend(row.into_certificate()?);
+        }
+        Ok(certificates)
+    }
+
+    async fn enqueue_keyed(&self, notification: &KeyedNotification) -> Result<bool, StoreError> {
+        let queued = sqlx::query(
+            "INSERT INTO notifications (team_id, channel_id, monitor_id, event, status, attempts, \
+             next_attempt_at, created_at, dedup_key, details) \
+             SELECT team_id, id, ?, ?, 'pending', 0, ?, ?, ?, ? FROM channels \
+             WHERE id = ? AND team_id = ? ON CONFLICT DO NOTHING",
+        )
+        .bind(notification.monitor_id.map(|m| m.0))
+        .bind(&notification.event)
+        .bind(notification.due.0)
+        .bind(notification.due.0)
+        .bind(&notification.dedup_key)
+        .bind(notification.details.to_string())
+        .bind(notification.channel_id)
+        .bind(notification.team_id.0)
+        .execute(&self.write)
+        .await?
+        .rows_affected();
+        Ok(queued == 1)
     }
 
     async fn link_secret(&self) -> Result<String, StoreError> {

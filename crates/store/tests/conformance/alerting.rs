@@ -38,6 +38,7 @@ async fn a_confirmed_outage_queues_one_notification_per_matching_channel_once() 
             remind_every: None,
             escalation_policy_id: None,
             causes: Vec::new(),
+            certificate_days: None,
             created_at: Timestamp(T0),
         };
         // Two rules route to the hook: it still gets one notification per event.

@@ -12,7 +12,7 @@ use watchtower_core::{CertificateInfo, MonitorId, TeamId, Timestamp};
 use watchtower_store::{AlertRule, KeyedNotification, MonitorCertificate, Store, StoreError};
 
 /// The event name rules and outbox rows use.
-pub const EVENT: &str = "certificate_expiring";
+pub use watchtower_core::alert_rule::CERTIFICATE_EVENT as EVENT;
 
 /// What a certificate alert says beyond the monitor: stored with the outbox row as its details
 /// and sent as the notification's `certificate` field.

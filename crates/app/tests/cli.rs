@@ -44,6 +44,35 @@ fn validate_lists_every_problem_with_its_line_and_exits_2() {
 }
 
 #[test]
+fn validate_reads_secrets_from_the_environment_and_names_missing_ones() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("alerting.yaml");
+    std::fs::write(
+        &file,
+        "monitors:\n  - {key: web, name: Web, kind: http, url: 'http://127.0.0.1:9/'}\n\
+         channels:\n  - name: chat\n    kind: slack\n    webhook_url: \"${WT_TEST_SLACK_URL}\"\n\
+         alert_rules:\n  - {name: web down, monitor: web, events: [down], channels: [chat]}\n",
+    )
+    .unwrap();
+    let path = file.to_str().unwrap();
+    let missing = Command::new(BINARY)
+        .args(["validate", path])
+        .env_remove("WT_TEST_SLACK_URL")
+        .output()
+        .unwrap();
+    assert_eq!(missing.status.code(), Some(2));
+    assert!(stderr(&missing).contains(":6:19: the environment variable WT_TEST_SLACK_URL is not set"), "{}", stderr(&missing));
+    let given = Command::new(BINARY)
+        .args(["validate", path])
+        .env("WT_TEST_SLACK_URL", "https://hooks.slack.com/services/T0/B0/X")
+        .output()
+        .unwrap();
+    assert!(given.status.success(), "{}", stderr(&given));
+    let out = String::from_utf8_lossy(&given.stdout).into_owned();
+    assert!(out.contains("1 monitors, 1 channels, 1 alert rules, all valid"), "{out}");
+}
+
+#[test]
 fn validate_accepts_the_shipped_example() {
     let example = concat!(
         env!("CARGO_MANIFEST_DIR"),
@@ -51,7 +80,7 @@ fn validate_accepts_the_shipped_example() {
     );
     let output = watchtower(&["validate", example]);
     assert!(output.status.success(), "{}", stderr(&output));
-    assert!(String::from_utf8_lossy(&output.stdout).contains("4 monitors, all valid"));
+    assert!(String::from_utf8_lossy(&output.stdout).contains("4 monitors, 0 channels, 0 alert rules, all valid"));
 }
 
 #[tokio::test]

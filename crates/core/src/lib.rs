@@ -3,6 +3,7 @@
 
 pub mod access;
 pub mod account;
+pub mod alert_rule;
 pub mod duration;
 pub mod ids;
 pub mod incident;

@@ -1,8 +1,10 @@
-//! Monitors as code: a YAML file of keyed monitors. Parsing keeps every node's line and column so
-//! each problem is reported where it is, and all problems are reported at once.
+//! Monitors as code: a YAML file of keyed monitors, and the channels and alert rules that watch
+//! them. Parsing keeps every node's line and column so each problem is reported where it is, and
+//! all problems are reported at once.
 
-use crate::MonitorSpec;
-use crate::validation::join_path;
+use crate::alert_rule::RuleTerms;
+use crate::validation::{FieldError, join_path};
+use crate::{MonitorKey, MonitorSpec};
 use marked_yaml::{LoaderOptions, Node, Span};
 use serde_json::{Map, Number, Value};
 use std::collections::{HashMap, HashSet};
@@ -14,7 +16,34 @@ pub struct MonitorsFile {
     /// Delete keyed monitors of the team that the file no longer lists (default: keep them).
     pub prune: bool,
     pub monitors: Vec<MonitorSpec>,
+    /// Notification channels, by name; settings as for `POST /api/channels` (secrets included).
+    pub channels: Vec<ChannelEntry>,
+    pub alert_rules: Vec<RuleEntry>,
 }
+
+/// A channel declared in the file.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChannelEntry {
+    pub name: String,
+    pub kind: String,
+    /// The whole mapping, `name` and `kind` included.
+    pub settings: Value,
+}
+
+/// An alert rule declared in the file: its monitor by key and its channels by name, both of
+/// the same file.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RuleEntry {
+    pub name: String,
+    pub monitor: Option<MonitorKey>,
+    pub tag: Option<String>,
+    pub channels: Vec<String>,
+    pub terms: RuleTerms,
+}
+
+/// Checks one channel's settings (the alerting crate knows every kind); field paths under the
+/// given prefix.
+pub type ChannelCheck<'a> = &'a dyn Fn(&Value, &str) -> Vec<FieldError>;
 
 /// One problem with its place in the file.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -87,36 +116,50 @@ pub fn yaml_to_json(text: &str) -> Result<Value, LocatedProblem> {
     Ok(to_json(&node, "", None))
 }
 
-/// Parses the text of a monitors file.
+/// Parses the text of a monitors file, checking only the shape of its channels.
 pub fn parse(text: &str) -> Result<MonitorsFile, Vec<LocatedProblem>> {
+    parse_with(text, &|_, _| Vec::new())
+}
+
+/// Parses the text of a monitors file, checking each channel's settings with `check_channel`.
+pub fn parse_with(
+    text: &str,
+    check_channel: ChannelCheck<'_>,
+) -> Result<MonitorsFile, Vec<LocatedProblem>> {
     let options = LoaderOptions::default().error_on_duplicate_keys(true);
     let root = marked_yaml::parse_yaml_with_options(0, text, options)
         .map_err(|error| vec![load_problem(&error)])?;
     let value = to_json(&root, "", None);
-    let result = interpret(&value, &Places::default());
+    let result = interpret(&value, &Places::default(), check_channel);
     if result.is_ok() {
         return result;
     }
     // Only a file with problems pays for recording where every field is.
     let mut places = Places::default();
     to_json(&root, "", Some(&mut places));
-    interpret(&value, &places)
+    interpret(&value, &places, check_channel)
 }
 
 /// Reads the top level and every monitor, collecting each problem at its place.
-fn interpret(value: &Value, places: &Places) -> Result<MonitorsFile, Vec<LocatedProblem>> {
+fn interpret(
+    value: &Value,
+    places: &Places,
+    check_channel: ChannelCheck<'_>,
+) -> Result<MonitorsFile, Vec<LocatedProblem>> {
     let mut problems = Vec::new();
     let Value::Object(top) = value else {
         unreachable!("the loader requires a top-level mapping")
     };
 
-    for key in top
-        .keys()
-        .filter(|key| !matches!(key.as_str(), "monitors" | "prune"))
-    {
+    for key in top.keys().filter(|key| {
+        !matches!(
+            key.as_str(),
+            "monitors" | "prune" | "channels" | "alert_rules"
+        )
+    }) {
         problems.push(places.problem(
             key,
-            "is not a known field; the file holds `monitors` and `prune`",
+            "is not a known field; the file holds `monitors`, `channels`, `alert_rules` and `prune`",
         ));
     }
     let prune = match top.get("prune") {
@@ -169,10 +212,292 @@ fn interpret(value: &Value, places: &Places) -> Result<MonitorsFile, Vec<Located
             }
         }
     }
+    let channels = channels(top.get("channels"), places, check_channel, &mut problems);
+    // Rules may name a channel whose settings have problems: those are reported once, there.
+    let channel_names: Vec<&str> = match top.get("channels") {
+        Some(Value::Array(items)) => items
+            .iter()
+            .filter_map(|item| item.get("name").and_then(Value::as_str))
+            .collect(),
+        _ => Vec::new(),
+    };
+    let alert_rules = alert_rules(
+        top.get("alert_rules"),
+        places,
+        &monitors,
+        &channel_names,
+        &mut problems,
+    );
     if problems.is_empty() {
-        Ok(MonitorsFile { prune, monitors })
+        Ok(MonitorsFile {
+            prune,
+            monitors,
+            channels,
+            alert_rules,
+        })
     } else {
         problems.sort_by_key(|problem| (problem.line, problem.column));
+        Err(problems)
+    }
+}
+
+/// The items of an optional top-level list.
+fn list<'v>(
+    value: Option<&'v Value>,
+    field: &str,
+    places: &Places,
+    problems: &mut Vec<LocatedProblem>,
+) -> &'v [Value] {
+    match value {
+        None | Some(Value::Null) => &[],
+        Some(Value::Array(items)) => items,
+        Some(_) => {
+            problems.push(places.problem(field, "must be a list"));
+            &[]
+        }
+    }
+}
+
+/// A required, non-empty string field of an item.
+fn name_of(
+    item: &Value,
+    path: &str,
+    field: &str,
+    places: &Places,
+    problems: &mut Vec<LocatedProblem>,
+) -> Option<String> {
+    match item.get(field) {
+        Some(Value::String(text)) if !text.trim().is_empty() => Some(text.clone()),
+        _ => {
+            problems.push(places.problem(&join_path(path, field), "is required (text)"));
+            None
+        }
+    }
+}
+
+fn channels(
+    value: Option<&Value>,
+    places: &Places,
+    check_channel: ChannelCheck<'_>,
+    problems: &mut Vec<LocatedProblem>,
+) -> Vec<ChannelEntry> {
+    let mut channels = Vec::new();
+    let mut seen = HashSet::new();
+    for (index, item) in list(value, "channels", places, problems).iter().enumerate() {
+        let path = format!("channels[{index}]");
+        if !item.is_object() {
+            problems.push(places.problem(&path, "must be a mapping with a name and a kind"));
+            continue;
+        }
+        let name = name_of(item, &path, "name", places, problems);
+        let kind = name_of(item, &path, "kind", places, problems);
+        if let Some(name) = &name
+            && !seen.insert(name.clone())
+        {
+            problems.push(places.problem(
+                &join_path(&path, "name"),
+                format!("'{name}' is used by an earlier channel"),
+            ));
+        }
+        let found = check_channel(item, &path);
+        let valid = found.is_empty();
+        problems.extend(
+            found
+                .into_iter()
+                .map(|e| places.problem(&e.field, e.problem)),
+        );
+        if let (Some(name), Some(kind), true) = (name, kind, valid) {
+            channels.push(ChannelEntry {
+                name,
+                kind,
+                settings: item.clone(),
+            });
+        }
+    }
+    channels
+}
+
+fn strings(
+    value: Option<&Value>,
+    path: &str,
+    places: &Places,
+    problems: &mut Vec<LocatedProblem>,
+) -> Vec<String> {
+    match value {
+        None | Some(Value::Null) => Vec::new(),
+        Some(Value::Array(items)) if items.iter().all(Value::is_string) => items
+            .iter()
+            .filter_map(|item| item.as_str().map(str::to_owned))
+            .collect(),
+        Some(_) => {
+            problems.push(places.problem(path, "must be a list of text"));
+            Vec::new()
+        }
+    }
+}
+
+fn alert_rules(
+    value: Option<&Value>,
+    places: &Places,
+    monitors: &[MonitorSpec],
+    channels: &[&str],
+    problems: &mut Vec<LocatedProblem>,
+) -> Vec<RuleEntry> {
+    const FIELDS: [&str; 8] = [
+        "name",
+        "events",
+        "monitor",
+        "tag",
+        "channels",
+        "remind_every",
+        "causes",
+        "certificate_days",
+    ];
+    let mut rules = Vec::new();
+    let mut seen = HashSet::new();
+    for (index, item) in list(value, "alert_rules", places, problems)
+        .iter()
+        .enumerate()
+    {
+        let path = format!("alert_rules[{index}]");
+        let Value::Object(map) = item else {
+            problems.push(places.problem(&path, "must be a mapping"));
+            continue;
+        };
+        let before = problems.len();
+        for key in map.keys().filter(|key| !FIELDS.contains(&key.as_str())) {
+            problems.push(places.problem(
+                &join_path(&path, key),
+                format!("is not a rule field ({})", FIELDS.join(", ")),
+            ));
+        }
+        let name = name_of(item, &path, "name", places, problems);
+        if let Some(name) = &name
+            && !seen.insert(name.clone())
+        {
+            problems.push(places.problem(
+                &join_path(&path, "name"),
+                format!("'{name}' is used by an earlier rule"),
+            ));
+        }
+        let field = |name: &str| join_path(&path, name);
+        let events = strings(item.get("events"), &field("events"), places, problems);
+        let causes = strings(item.get("causes"), &field("causes"), places, problems);
+        let channel_names = strings(item.get("channels"), &field("channels"), places, problems);
+        if channel_names.is_empty() {
+            problems.push(places.problem(
+                &field("channels"),
+                "needs at least one channel of this file, by name",
+            ));
+        }
+        for (i, wanted) in channel_names.iter().enumerate() {
+            if !channels.contains(&wanted.as_str()) {
+                problems.push(places.problem(
+                    &format!("{}[{i}]", field("channels")),
+                    format!("no channel named '{wanted}' in this file"),
+                ));
+            }
+        }
+        let monitor = match item.get("monitor") {
+            None | Some(Value::Null) => None,
+            Some(Value::String(key)) => match MonitorKey::parse(key) {
+                Ok(key) if monitors.iter().any(|m| m.key.as_ref() == Some(&key)) => Some(key),
+                _ => {
+                    problems.push(places.problem(
+                        &field("monitor"),
+                        format!("no monitor with key '{key}' in this file"),
+                    ));
+                    None
+                }
+            },
+            Some(_) => {
+                problems.push(places.problem(&field("monitor"), "must be a monitor's key"));
+                None
+            }
+        };
+        let tag = match item.get("tag") {
+            None | Some(Value::Null) => None,
+            Some(Value::String(tag)) => Some(tag.clone()),
+            Some(_) => {
+                problems.push(places.problem(&field("tag"), "must be text"));
+                None
+            }
+        };
+        if monitor.is_some() && tag.is_some() {
+            problems.push(places.problem(&field("tag"), "give a monitor or a tag, not both"));
+        }
+        let remind_every = match item.get("remind_every") {
+            None | Some(Value::Null) => None,
+            Some(Value::String(text)) => Some(text.as_str()),
+            Some(_) => {
+                problems
+                    .push(places.problem(&field("remind_every"), "must be a duration like 30m"));
+                None
+            }
+        };
+        let certificate_days = match item.get("certificate_days") {
+            None | Some(Value::Null) => None,
+            Some(Value::Number(days)) if days.is_i64() => days.as_i64(),
+            Some(_) => {
+                problems.push(
+                    places.problem(&field("certificate_days"), "must be a whole number of days"),
+                );
+                None
+            }
+        };
+        let terms = RuleTerms::parse(&events, remind_every, &causes, certificate_days, &path);
+        match (terms, name) {
+            (Ok(terms), Some(name)) if problems.len() == before => rules.push(RuleEntry {
+                name,
+                monitor,
+                tag,
+                channels: channel_names,
+                terms,
+            }),
+            (Err(found), _) => problems.extend(
+                found
+                    .list
+                    .into_iter()
+                    .map(|e| places.problem(&e.field, e.problem)),
+            ),
+            _ => {}
+        }
+    }
+    rules
+}
+
+/// Replaces each `${NAME}` with the environment variable `NAME` (what `lookup` returns), so a
+/// file can hold references to secrets instead of the secrets. Only for files an operator
+/// gives the server at start (`serve --config`), never for text uploaded through the API.
+pub fn interpolate_env(
+    text: &str,
+    lookup: impl Fn(&str) -> Option<String>,
+) -> Result<String, Vec<LocatedProblem>> {
+    let reference = regex::Regex::new(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}").expect("a valid pattern");
+    let mut problems = Vec::new();
+    let mut out = String::with_capacity(text.len());
+    for (number, line) in text.split_inclusive('\n').enumerate() {
+        let mut last = 0;
+        for found in reference.captures_iter(line) {
+            let whole = found.get(0).expect("the match");
+            let name = &found[1];
+            out.push_str(&line[last..whole.start()]);
+            match lookup(name) {
+                Some(value) => out.push_str(&value),
+                None => problems.push(LocatedProblem {
+                    line: number + 1,
+                    column: whole.start() + 1,
+                    field: String::new(),
+                    problem: format!("the environment variable {name} is not set"),
+                }),
+            }
+            last = whole.end();
+        }
+        out.push_str(&line[last..]);
+    }
+    if problems.is_empty() {
+        Ok(out)
+    } else {
         Err(problems)
     }
 }
@@ -417,5 +742,83 @@ monitors:
         let again = parse(&exported).unwrap_or_else(|p| panic!("{exported}\n{p:?}"));
         assert_eq!(again.monitors, file.monitors);
         assert_eq!(parse(&to_yaml(&[])).expect("empty").monitors, vec![]);
+    }
+
+    const ALERTING: &str = r#"
+monitors:
+  - key: shop
+    name: Shop
+    kind: http
+    url: https://shop.example.test/
+channels:
+  - name: ops
+    kind: webhook
+    url: https://hooks.example.test/watchtower
+alert_rules:
+  - name: shop outages
+    monitor: shop
+    events: [down, up]
+    channels: [ops]
+    remind_every: 30m
+  - name: certificates
+    events: [certificate_expiring]
+    certificate_days: 21
+    channels: [ops]
+"#;
+
+    #[test]
+    fn channels_and_rules_parse_with_their_references() {
+        let file = parse(ALERTING).expect("a valid file");
+        assert_eq!(file.channels.len(), 1);
+        assert_eq!(file.channels[0].kind, "webhook");
+        assert_eq!(file.alert_rules.len(), 2);
+        assert_eq!(
+            file.alert_rules[0].monitor.as_ref().map(|k| k.as_str()),
+            Some("shop")
+        );
+        assert_eq!(file.alert_rules[1].terms.certificate_days, Some(21));
+    }
+
+    #[test]
+    fn bad_rules_and_channels_are_reported_at_their_lines() {
+        let text = ALERTING
+            .replace("monitor: shop", "monitor: nowhere")
+            .replace(
+                "channels: [ops]\n    remind_every",
+                "channels: [opps]\n    remind_every",
+            )
+            .replace("certificate_days: 21", "certificate_days: 0");
+        let problems = parse_with(&text, &|_, prefix| {
+            vec![FieldError {
+                field: join_path(prefix, "url"),
+                problem: "checked by the channel's kind".into(),
+            }]
+        })
+        .unwrap_err();
+        let found: Vec<(usize, &str)> = problems
+            .iter()
+            .map(|p| (p.line, p.field.as_str()))
+            .collect();
+        assert_eq!(
+            found,
+            [
+                (10, "channels[0].url"),
+                (13, "alert_rules[0].monitor"),
+                (15, "alert_rules[0].channels[0]"),
+                (19, "alert_rules[1].certificate_days"),
+            ],
+            "{problems:?}"
+        );
+    }
+
+    #[test]
+    fn environment_references_are_replaced_or_reported() {
+        let lookup = |name: &str| (name == "HOOK").then(|| "https://h.example.test/x".to_owned());
+        let text = "url: \"${HOOK}\"\ntoken: ${MISSING}\n";
+        let problems = interpolate_env(text, lookup).unwrap_err();
+        assert_eq!((problems[0].line, problems[0].column), (2, 8));
+        assert!(problems[0].problem.contains("MISSING"));
+        let done = interpolate_env("url: \"${HOOK}\"\n", lookup).unwrap();
+        assert_eq!(done, "url: \"https://h.example.test/x\"\n");
     }
 }

@@ -2,6 +2,7 @@
 //! metrics endpoints, heartbeat pings, and the middleware around them. Every route is listed in
 //! `router.rs` and `api/mod.rs`.
 
+pub mod alerting_file;
 pub mod api;
 pub mod auth;
 pub mod error;

@@ -16,6 +16,7 @@ use watchtower_core::{Plan, PlanTable, TeamId, Timestamp};
 use watchtower_scheduler::{
     Clock, ProbeChecker, ResultWriter, Scheduler, SchedulerConfig, WriterConfig, housekeeping,
 };
+use watchtower_server::alerting_file;
 use watchtower_server::auth::users::bootstrap_admin;
 use watchtower_server::middleware::rate_limit::{RateLimitConfig, RateLimiter};
 use watchtower_server::{AppState, AuthConfig, install_metrics_recorder, router};
@@ -74,6 +75,22 @@ pub async fn run(args: ServeArgs) -> ExitCode {
             Err(error) => {
                 eprintln!(
                     "error: applying {} failed, nothing was changed: {error}",
+                    path.display()
+                );
+                return ExitCode::from(EXIT_FAILURE);
+            }
+        }
+        match alerting_file::apply(&*store, TeamId::DEFAULT, &file, Timestamp::now()).await {
+            Ok(report) => tracing::info!(
+                channels_created = report.channels_created.len(),
+                channels_updated = report.channels_updated.len(),
+                rules_created = report.rules_created.len(),
+                rules_replaced = report.rules_replaced.len(),
+                "applied the file's channels and alert rules"
+            ),
+            Err(error) => {
+                eprintln!(
+                    "error: applying the channels and alert rules of {} failed: {error}",
                     path.display()
                 );
                 return ExitCode::from(EXIT_FAILURE);

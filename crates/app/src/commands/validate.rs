@@ -5,14 +5,17 @@ use crate::cli::ValidateArgs;
 use std::path::Path;
 use std::process::ExitCode;
 use watchtower_core::monitors_file::{self, MonitorsFile};
+use watchtower_server::alerting_file;
 
 pub fn run(args: ValidateArgs) -> ExitCode {
     match read(&args.file) {
         Ok(file) => {
             println!(
-                "{}: {} monitors, all valid",
+                "{}: {} monitors, {} channels, {} alert rules, all valid",
                 args.file.display(),
-                file.monitors.len()
+                file.monitors.len(),
+                file.channels.len(),
+                file.alert_rules.len()
             );
             ExitCode::SUCCESS
         }
@@ -26,15 +29,19 @@ pub fn read(path: &Path) -> Result<MonitorsFile, ExitCode> {
         eprintln!("{}: cannot read: {error}", path.display());
         ExitCode::from(EXIT_BAD_INPUT)
     })?;
-    monitors_file::parse(&text).map_err(|problems| {
-        for problem in &problems {
-            let place = format!("{}:{}:{}", path.display(), problem.line, problem.column);
-            match problem.field.as_str() {
-                "" => eprintln!("{place}: {}", problem.problem),
-                field => eprintln!("{place}: {field}: {}", problem.problem),
+    // A file given to the server may refer to secrets as `${NAME}` in its environment.
+    let interpolated = monitors_file::interpolate_env(&text, |name| std::env::var(name).ok());
+    interpolated
+        .and_then(|text| monitors_file::parse_with(&text, &alerting_file::check_channel))
+        .map_err(|problems| {
+            for problem in &problems {
+                let place = format!("{}:{}:{}", path.display(), problem.line, problem.column);
+                match problem.field.as_str() {
+                    "" => eprintln!("{place}: {}", problem.problem),
+                    field => eprintln!("{place}: {field}: {}", problem.problem),
+                }
             }
-        }
-        eprintln!("{} problem(s) found; nothing was applied", problems.len());
-        ExitCode::from(EXIT_BAD_INPUT)
-    })
+            eprintln!("{} problem(s) found; nothing was applied", problems.len());
+            ExitCode::from(EXIT_BAD_INPUT)
+        })
 }

@@ -11,10 +11,9 @@ use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 use utoipa::{IntoParams, ToSchema};
-use watchtower_alerting::{ChannelConfig, certificates};
-use watchtower_core::{
-    Action, Demand, ErrorClass, FieldError, HumanDuration, MonitorId, Timestamp,
-};
+use watchtower_alerting::ChannelConfig;
+use watchtower_core::alert_rule::RuleTerms;
+use watchtower_core::{Action, Demand, FieldError, MonitorId, Timestamp};
 use watchtower_store::{Channel, NewRule};
 
 /// A channel as the API shows it: its settings with every secret replaced.
@@ -246,11 +245,8 @@ pub struct RuleBody {
     pub causes: Vec<String>,
     /// With `certificate_expiring`: alert when a certificate expires within this many days
     /// (1-365, default 14). One alert per certificate, however many monitors share it.
-    pub certificate_days: Option<u32>,
+    pub certificate_days: Option<i64>,
 }
-
-/// A certificate rule's threshold when none is given: two weeks' notice.
-const DEFAULT_CERTIFICATE_DAYS: u32 = 14;
 
 /// The team's alert rules.
 #[utoipa::path(get, path = "/api/alert-rules", tag = "alerting",
@@ -276,83 +272,37 @@ pub async fn create_rule(
     access.require(Action::ManageAlertRules)?;
     let mut problems = Vec::new();
     let name = crate::api::display_name(&body.name, &mut problems);
-    const EVENTS: [&str; 4] = ["down", "up", "degraded", certificates::EVENT];
-    if body.events.is_empty() {
-        problems.push(FieldError {
-            field: "events".into(),
-            problem: "needs at least one of down, up, degraded, certificate_expiring".into(),
-        });
+    let terms = RuleTerms::parse(
+        &body.events,
+        body.remind_every.as_deref(),
+        &body.causes,
+        body.certificate_days,
+        "",
+    );
+    if let Err(terms_problems) = &terms {
+        problems.extend(terms_problems.list.iter().cloned());
     }
-    for (i, event) in body.events.iter().enumerate() {
-        if !EVENTS.contains(&event.as_str()) {
-            problems.push(FieldError {
-                field: format!("events[{i}]"),
-                problem: format!("'{event}' is not down, up, degraded or certificate_expiring"),
-            });
-        }
-    }
-    let watches_certificates = body.events.iter().any(|e| e == certificates::EVENT);
-    let certificate_days = match (watches_certificates, body.certificate_days) {
-        (false, None) => None,
-        (false, Some(_)) => {
-            problems.push(FieldError {
-                field: "certificate_days".into(),
-                problem: "applies only with the certificate_expiring event".into(),
-            });
-            None
-        }
-        (true, None) => Some(DEFAULT_CERTIFICATE_DAYS),
-        (true, Some(days @ 1..=365)) => Some(days),
-        (true, Some(_)) => {
-            problems.push(FieldError {
-                field: "certificate_days".into(),
-                problem: "must be between 1 and 365".into(),
-            });
-            None
-        }
-    };
     if body.channel_ids.is_empty() && body.escalation_policy_id.is_none() {
         problems.push(FieldError {
             field: "channel_ids".into(),
             problem: "needs at least one channel, or an escalation_policy_id".into(),
         });
     }
-    for (i, cause) in body.causes.iter().enumerate() {
-        if ErrorClass::parse(cause).is_none() {
-            problems.push(FieldError {
-                field: format!("causes[{i}]"),
-                problem: format!("'{cause}' is not a cause such as keyword, status_code, timeout, connect, dns, tls"),
-            });
-        }
-    }
-    let remind_every = match body.remind_every.as_deref().map(HumanDuration::parse) {
-        None => None,
-        Some(Ok(every)) if every.get() >= std::time::Duration::from_secs(60) => Some(every.get()),
-        Some(_) => {
-            problems.push(FieldError {
-                field: "remind_every".into(),
-                problem: "must be a duration of at least 1m, like 30m".into(),
-            });
-            None
-        }
-    };
     if body.monitor_id.is_some() && body.tag.is_some() {
         problems.push(FieldError {
             field: "tag".into(),
             problem: "give a monitor_id or a tag, not both".into(),
         });
     }
-    if !problems.is_empty() {
-        return Err(ApiError::invalid(problems));
-    }
+    let terms = match terms {
+        Ok(terms) if problems.is_empty() => terms,
+        _ => return Err(ApiError::invalid(problems)),
+    };
     let current = state.store.rules(access.team.id).await?.len();
     state
         .plans
         .check(access.team.plan, Demand::AlertRules((current + 1) as u32))
         .map_err(|exceeded| ApiError::plan_limit(&exceeded))?;
-    let mut events = body.events.clone();
-    events.sort();
-    events.dedup();
     let rule = state
         .store
         .create_rule(&NewRule {
@@ -360,12 +310,12 @@ pub async fn create_rule(
             name: name.to_owned(),
             monitor_id: body.monitor_id.map(MonitorId),
             tag: body.tag.clone().filter(|t| !t.is_empty()),
-            events,
+            events: terms.events,
             channel_ids: body.channel_ids.clone(),
-            remind_every,
+            remind_every: terms.remind_every,
             escalation_policy_id: body.escalation_policy_id,
-            causes: body.causes.clone(),
-            certificate_days,
+            causes: terms.causes,
+            certificate_days: terms.certificate_days,
             created_at: Timestamp::now(),
         })
         .await?;

@@ -2,6 +2,7 @@
 //! resume, check now, results, uptime, and YAML export/apply of the whole team.
 
 use crate::AppState;
+use crate::alerting_file;
 use crate::api::ApiJson;
 use crate::api::maintenance::open_window;
 use crate::auth::TeamAccess;
@@ -537,21 +538,22 @@ pub async fn apply_yaml(
     body: String,
 ) -> Result<Json<Value>, ApiError> {
     access.require(Action::ApplyYaml)?;
-    let file = monitors_file::parse(&body).map_err(|problems| {
-        ApiError::invalid(
-            problems
-                .into_iter()
-                .map(|p| FieldError {
-                    field: if p.field.is_empty() {
-                        format!("line {}:{}", p.line, p.column)
-                    } else {
-                        format!("{} (line {}:{})", p.field, p.line, p.column)
-                    },
-                    problem: p.problem,
-                })
-                .collect(),
-        )
-    })?;
+    let file =
+        monitors_file::parse_with(&body, &alerting_file::check_channel).map_err(|problems| {
+            ApiError::invalid(
+                problems
+                    .into_iter()
+                    .map(|p| FieldError {
+                        field: if p.field.is_empty() {
+                            format!("line {}:{}", p.line, p.column)
+                        } else {
+                            format!("{} (line {}:{})", p.field, p.line, p.column)
+                        },
+                        problem: p.problem,
+                    })
+                    .collect(),
+            )
+        })?;
     for spec in &file.monitors {
         state
             .plans
@@ -579,10 +581,26 @@ pub async fn apply_yaml(
             Demand::Monitors(u32::try_from(active_after).unwrap_or(u32::MAX)),
         )
         .map_err(|exceeded| ApiError::plan_limit(&exceeded))?;
+    alerting_file::check_plan(
+        &*state.store,
+        &state.plans,
+        access.team.plan,
+        access.team.id,
+        &file,
+    )
+    .await
+    .map_err(|error| match error {
+        alerting_file::PlanLimitError::Exceeded(exceeded) => ApiError::plan_limit(&exceeded),
+        alerting_file::PlanLimitError::Store(error) => error.into(),
+    })?;
     if query.dry_run {
-        return Ok(Json(
-            json!({"dry_run": true, "monitors": file.monitors.len(), "prune": file.prune}),
-        ));
+        return Ok(Json(json!({
+            "dry_run": true,
+            "monitors": file.monitors.len(),
+            "channels": file.channels.len(),
+            "alert_rules": file.alert_rules.len(),
+            "prune": file.prune,
+        })));
     }
     let report = state
         .store
@@ -611,5 +629,9 @@ pub async fn apply_yaml(
             json!({"created": report.created, "updated": report.updated, "deleted": report.deleted}),
         )
         .await;
-    Ok(Json(json!(report)))
+    let alerting =
+        alerting_file::apply(&*state.store, access.team.id, &file, Timestamp::now()).await?;
+    let mut answer = json!(report);
+    answer["alerting"] = json!(alerting);
+    Ok(Json(answer))
 }

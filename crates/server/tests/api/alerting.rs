@@ -633,3 +633,64 @@ async fn certificate_rules_take_a_threshold_in_days() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn channels_and_rules_from_yaml_alert_and_reapply_unchanged() {
+    each_backend(Options::default(), |app| async move {
+        let (receiver, url) = Receiver::start().await;
+        let (owner, _team) = owner(&app).await;
+        let file = format!(
+            "monitors:\n  - {{key: db, name: db, kind: tcp, host: 127.0.0.1, port: 9, interval: 1h}}\n\
+             channels:\n  - name: ops hook\n    kind: webhook\n    url: {url}\n    secret: {SECRET}\n\
+             alert_rules:\n  - name: db outages\n    monitor: db\n    events: [down]\n    channels: [ops hook]\n"
+        );
+        let put = |body: String| {
+            owner
+                .http
+                .put(app.url("/api/monitors/yaml"))
+                .headers(owner.headers.clone())
+                .body(body)
+                .send()
+        };
+        let first: Value = put(file.clone()).await?.json().await?;
+        assert_eq!(first["alerting"]["channels_created"], json!(["ops hook"]), "{first}");
+        assert_eq!(first["alerting"]["rules_created"], json!(["db outages"]));
+        let again: Value = put(file.clone()).await?.json().await?;
+        assert_eq!(again["alerting"]["channels_unchanged"], json!(["ops hook"]), "{again}");
+        assert_eq!(again["alerting"]["rules_unchanged"], json!(["db outages"]));
+        let changed: Value = put(file.replace("events: [down]", "events: [down, up]"))
+            .await?
+            .json()
+            .await?;
+        assert_eq!(changed["alerting"]["rules_replaced"], json!(["db outages"]));
+        assert_eq!(owner.get("/api/alert-rules").await.body["rules"].as_array().unwrap().len(), 1);
+        let channels = owner.get("/api/channels").await.body;
+        assert!(!channels.to_string().contains(SECRET), "secrets are not answered: {channels}");
+
+        // The file's rule routes the monitor's outage to the file's channel.
+        let monitors = owner.get("/api/monitors").await.body;
+        let db = monitors["monitors"][0]["id"].as_i64().unwrap();
+        owner.post(&format!("/api/monitors/{db}/check"), json!({})).await;
+        let (_, raw) = receiver.wait_for(1).await.remove(0);
+        let body: Value = serde_json::from_str(&raw)?;
+        assert_eq!(body["type"], "monitor.down");
+
+        // A bad channel or a dangling reference: every problem with its line, nothing applied.
+        let broken = file
+            .replace("kind: webhook", "kind: pager")
+            .replace("channels: [ops hook]", "channels: [nobody]");
+        let answer = put(broken).await?;
+        assert_eq!(answer.status(), StatusCode::BAD_REQUEST);
+        let body: Value = answer.json().await?;
+        let fields: Vec<&str> = body["error"]["details"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|d| d["field"].as_str().unwrap())
+            .collect();
+        assert!(fields.iter().any(|f| f.starts_with("channels[0].kind (line 5")), "{body}");
+        assert!(fields.iter().any(|f| f.starts_with("alert_rules[0].channels[0] (line 12")), "{body}");
+        Ok(())
+    })
+    .await;
+}

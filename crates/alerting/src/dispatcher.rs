@@ -4,8 +4,9 @@
 //! idempotency key, so nothing is lost and a receiver that deduplicates sees it once.
 
 use crate::certificates::CertificateNotice;
-use crate::channels::{ChannelConfig, DeliveryError, Sender};
+use crate::channels::{DeliveryError, Sender};
 use crate::notification::{Notification, NotificationEvent};
+use crate::templates::ChannelSettings;
 use futures::StreamExt;
 use governor::{DefaultKeyedRateLimiter, Quota};
 use std::collections::HashMap;
@@ -368,8 +369,11 @@ async fn deliver(
     item: &DueNotification,
     now: Timestamp,
 ) -> AttemptOutcome {
-    let channel = match ChannelConfig::parse(&item.channel_config, "channel") {
-        Ok(channel) => channel,
+    let ChannelSettings {
+        config: channel,
+        templates,
+    } = match ChannelSettings::parse(&item.channel_config, "channel") {
+        Ok(settings) => settings,
         Err(problems) => {
             return AttemptOutcome::Failed {
                 status_code: None,
@@ -383,7 +387,8 @@ async fn deliver(
             reason: "waiting for the channel's rate limit".into(),
         };
     }
-    let notification = notification_of(item, config);
+    let mut notification = notification_of(item, config);
+    templates.apply(&mut notification);
     let started = std::time::Instant::now();
     let result = sender.deliver(&channel, &notification).await;
     metrics::histogram!("watchtower_notification_delivery_seconds", "channel" => channel.kind().as_str())
@@ -497,6 +502,8 @@ fn notification_of(item: &DueNotification, config: &DispatcherConfig) -> Notific
         down_since: item.incident_opened_at,
         certificate_expires_at: certificate.as_ref().map(|notice| notice.expires_at),
         certificate,
+        custom_title: None,
+        custom_message: None,
     }
 }
 

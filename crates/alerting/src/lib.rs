@@ -8,6 +8,8 @@ pub mod dispatcher;
 pub mod links;
 pub mod notification;
 pub mod render;
+pub mod templates;
 
 pub use channels::{ChannelConfig, Delivered, DeliveryError, Sender, SenderOptions};
 pub use notification::{Notification, NotificationEvent};
+pub use templates::{ChannelSettings, MessageTemplates};

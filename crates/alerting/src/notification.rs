@@ -72,4 +72,9 @@ pub struct Notification {
     pub incident_url: Option<String>,
     /// A signed link that acknowledges the incident without signing in.
     pub acknowledge_url: Option<String>,
+    /// The channel's own title and summary, rendered from its templates (`templates.rs`).
+    #[serde(skip)]
+    pub custom_title: Option<String>,
+    #[serde(skip)]
+    pub custom_message: Option<String>,
 }

@@ -53,8 +53,21 @@ pub struct Link {
     pub url: String,
 }
 
-/// The subject line: `[DOWN] Checkout API`, `[UP] Checkout API — down for 12m 30s`.
+/// The subject line: the channel's template if it has one, else `default_title`.
 pub fn title(n: &Notification) -> String {
+    n.custom_title.clone().unwrap_or_else(|| default_title(n))
+}
+
+/// One sentence saying what happened: the channel's template if it has one, else
+/// `default_summary`.
+pub fn summary(n: &Notification) -> String {
+    n.custom_message
+        .clone()
+        .unwrap_or_else(|| default_summary(n))
+}
+
+/// The default subject line: `[DOWN] Checkout API`, `[UP] Checkout API — down for 12m 30s`.
+pub fn default_title(n: &Notification) -> String {
     let name = &n.monitor_name;
     match n.event {
         NotificationEvent::Down => format!("[DOWN] {name}"),
@@ -75,8 +88,8 @@ pub fn title(n: &Notification) -> String {
     }
 }
 
-/// One sentence saying what happened, for channels that show a title and a short text.
-pub fn summary(n: &Notification) -> String {
+/// The default sentence saying what happened, for channels that show a title and a short text.
+pub fn default_summary(n: &Notification) -> String {
     let name = &n.monitor_name;
     let because = if n.cause.is_empty() {
         String::new()
@@ -316,6 +329,8 @@ mod tests {
             down_since: None,
             certificate_expires_at: None,
             certificate: None,
+            custom_title: None,
+            custom_message: None,
             incident_id: Some(IncidentId(3)),
             incident_key: Some("incident-3".into()),
             incident_url: Some("https://wt.example/incidents/3".into()),

@@ -7,16 +7,17 @@
 use serde::Serialize;
 use serde_json::Value;
 use std::collections::HashMap;
-use watchtower_alerting::ChannelConfig;
+use watchtower_alerting::ChannelSettings;
 use watchtower_core::monitors_file::{ChannelEntry, MonitorsFile, RuleEntry};
 use watchtower_core::{
     Demand, FieldError, MonitorKey, Plan, PlanLimitExceeded, PlanTable, TeamId, Timestamp,
 };
 use watchtower_store::{AlertRule, NewRule, PageRequest, Store, StoreError};
 
-/// Checks one channel of a file: `name` is the file's, the rest is the kind's settings.
+/// Checks one channel of a file: `name` is the file's, the rest is the kind's settings and
+/// the optional templates.
 pub fn check_channel(item: &Value, prefix: &str) -> Vec<FieldError> {
-    ChannelConfig::parse(&settings_of(item), prefix)
+    ChannelSettings::parse(&settings_of(item), prefix)
         .err()
         .unwrap_or_default()
 }
@@ -53,10 +54,10 @@ pub async fn check_plan(
     let configs = file
         .channels
         .iter()
-        .filter_map(|channel| ChannelConfig::parse(&settings_of(&channel.settings), "").ok());
+        .filter_map(|channel| ChannelSettings::parse(&settings_of(&channel.settings), "").ok());
     for config in configs {
         plans
-            .check(plan, Demand::ChannelKind(config.kind()))
+            .check(plan, Demand::ChannelKind(config.config.kind()))
             .map_err(PlanLimitError::Exceeded)?;
     }
     let existing = store.rules(team).await.map_err(PlanLimitError::Store)?;
@@ -95,7 +96,7 @@ pub async fn apply(
         settings,
     } in &file.channels
     {
-        let config = ChannelConfig::parse(&settings_of(settings), "")
+        let config = ChannelSettings::parse(&settings_of(settings), "")
             .map_err(|problems| StoreError::Corrupt(format!("{problems:?}")))?
             .to_value();
         let id = match existing.iter().find(|c| &c.name == name) {

@@ -262,6 +262,8 @@ mod tests {
             down_since: None,
             certificate_expires_at: None,
             certificate: None,
+            custom_title: None,
+            custom_message: None,
             incident_id: None,
             incident_key: None,
             incident_url: None,

@@ -34,6 +34,8 @@ pub fn down() -> Notification {
         down_since: None,
         certificate_expires_at: None,
         certificate: None,
+        custom_title: None,
+        custom_message: None,
         incident_id: Some(IncidentId(3)),
         incident_key: Some("incident-3".into()),
         incident_url: Some("https://wt.example/incidents/3".into()),

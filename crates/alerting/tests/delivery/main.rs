@@ -9,4 +9,5 @@ mod outages;
 #[allow(dead_code)]
 #[path = "../channels/support.rs"]
 mod receivers;
+mod templates;
 mod world;

@@ -11,14 +11,14 @@ use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 use utoipa::{IntoParams, ToSchema};
-use watchtower_alerting::ChannelConfig;
+use watchtower_alerting::{ChannelConfig, ChannelSettings};
 use watchtower_core::alert_rule::RuleTerms;
 use watchtower_core::{Action, Demand, FieldError, MonitorId, Timestamp};
 use watchtower_store::{Channel, NewRule};
 
 /// A channel as the API shows it: its settings with every secret replaced.
 fn channel_json(channel: &Channel) -> Value {
-    let settings = ChannelConfig::parse(&channel.config, "")
+    let settings = ChannelSettings::parse(&channel.config, "")
         .map(|config| config.redacted())
         .unwrap_or(Value::Null);
     json!({
@@ -32,7 +32,7 @@ fn channel_json(channel: &Channel) -> Value {
 }
 
 /// Splits `{name, ...settings}` and parses the settings, listing every problem.
-fn parse_channel(body: &Value) -> Result<(String, ChannelConfig), ApiError> {
+fn parse_channel(body: &Value) -> Result<(String, ChannelSettings), ApiError> {
     let Value::Object(map) = body else {
         return Err(ApiError::invalid_field("body", "must be a JSON object"));
     };
@@ -49,7 +49,7 @@ fn parse_channel(body: &Value) -> Result<(String, ChannelConfig), ApiError> {
             None
         }
     };
-    let config = ChannelConfig::parse(&Value::Object(settings), "")
+    let config = ChannelSettings::parse(&Value::Object(settings), "")
         .map_err(|more| problems.extend(more))
         .ok();
     match (name, config) {
@@ -94,13 +94,13 @@ pub async fn create_channel(
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     access.require(Action::ManageChannels)?;
     let (name, config) = parse_channel(&body)?;
-    check_kind(&state, &access, &config)?;
+    check_kind(&state, &access, &config.config)?;
     let channel = state
         .store
         .create_channel(
             access.team.id,
             &name,
-            config.kind().as_str(),
+            config.config.kind().as_str(),
             &config.to_value(),
             Timestamp::now(),
         )
@@ -153,13 +153,13 @@ pub async fn update_channel(
     access.require(Action::ManageChannels)?;
     let existing = load_channel(&state, &access, id).await?;
     let (name, config) = parse_channel(&body)?;
-    if config.kind().as_str() != existing.kind {
+    if config.config.kind().as_str() != existing.kind {
         return Err(ApiError::invalid_field(
             "kind",
             "a channel's kind cannot change; create another channel",
         ));
     }
-    check_kind(&state, &access, &config)?;
+    check_kind(&state, &access, &config.config)?;
     let channel = state
         .store
         .update_channel(

@@ -45,6 +45,8 @@ pub struct DispatcherConfig {
     pub wake: Option<Arc<tokio::sync::Notify>>,
     /// How often certificate-expiry rules are evaluated (`certificates::queue_expiring`).
     pub certificate_sweep: Duration,
+    /// How long a dependent's DOWN may wait for its dependencies' next checks.
+    pub dependency_wait: Duration,
 }
 
 impl Default for DispatcherConfig {
@@ -61,6 +63,7 @@ impl Default for DispatcherConfig {
             link_secret: None,
             wake: None,
             certificate_sweep: Duration::from_secs(300),
+            dependency_wait: Duration::from_secs(120),
         }
     }
 }
@@ -195,7 +198,7 @@ pub async fn dispatch_once(
                 .or_else(|| unannounced_recovery(&item));
             let held = match held {
                 Some(held) => Some(held),
-                None => dependency_down(store, &item).await,
+                None => dependency_down(store, config, &item, now).await,
             };
             let outcome = match held {
                 Some(held) => held,
@@ -330,8 +333,15 @@ fn unannounced_recovery(item: &DueNotification) -> Option<AttemptOutcome> {
 }
 
 /// A DOWN of a monitor whose dependency is DOWN is suppressed: the dependency's own alert names
-/// the real cause. The reason stays in the delivery log.
-async fn dependency_down(store: &dyn Store, item: &DueNotification) -> Option<AttemptOutcome> {
+/// the real cause. The reason stays in the delivery log. A dependent is often confirmed first
+/// (its check simply came sooner), so its DOWN waits, up to `dependency_wait` after the outage
+/// began, until every dependency has been checked since then.
+async fn dependency_down(
+    store: &dyn Store,
+    config: &DispatcherConfig,
+    item: &DueNotification,
+    now: Timestamp,
+) -> Option<AttemptOutcome> {
     if item.event != "down" {
         return None;
     }
@@ -352,12 +362,24 @@ async fn dependency_down(store: &dyn Store, item: &DueNotification) -> Option<At
             return None;
         }
     };
-    states
-        .into_iter()
-        .find(|(_, _, state)| *state == MonitorState::Down)
-        .map(|(_, name, _)| AttemptOutcome::Suppressed {
-            reason: format!("dependency '{name}' is down"),
-        })
+    if let Some(down) = states.iter().find(|d| d.state == MonitorState::Down) {
+        return Some(AttemptOutcome::Suppressed {
+            reason: format!("dependency '{}' is down", down.name),
+        });
+    }
+    let began = item.incident_opened_at.or(item.at)?;
+    let wait_until = began.plus(config.dependency_wait);
+    let unchecked = states
+        .iter()
+        .filter(|d| d.state != MonitorState::Paused)
+        .find(|d| d.last_checked_at.is_none_or(|checked| checked < began))?;
+    (now < wait_until).then(|| AttemptOutcome::Deferred {
+        until: now.plus(Duration::from_secs(2)).min(wait_until),
+        reason: format!(
+            "waiting for dependency '{}' to be checked since the outage began",
+            unchecked.name
+        ),
+    })
 }
 
 /// Sends one notification through its channel, unless the channel's pace says to wait (then it

@@ -105,6 +105,15 @@ pub struct KeyedNotification {
     pub due: Timestamp,
 }
 
+/// A dependency as the dispatcher judges a dependent's alert by it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DependencyState {
+    pub id: MonitorId,
+    pub name: String,
+    pub state: MonitorState,
+    pub last_checked_at: Option<Timestamp>,
+}
+
 /// A notification the dispatcher has claimed, with what it needs to build the message.
 #[derive(Debug, Clone, PartialEq)]
 pub struct DueNotification {
@@ -249,12 +258,12 @@ pub trait AlertStore: Send + Sync {
         after: &DueNotification,
         due: Timestamp,
     ) -> Result<i64, StoreError>;
-    /// The current state of each named monitor of the team that exists, with its name.
+    /// The current state of each named monitor of the team that exists.
     async fn dependency_states(
         &self,
         team: TeamId,
         refs: &[DependencyRef],
-    ) -> Result<Vec<(MonitorId, String, MonitorState)>, StoreError>;
+    ) -> Result<Vec<DependencyState>, StoreError>;
     /// Claims up to `limit` pending notifications due by `now`: each becomes invisible to other
     /// claims until `lease_until`, and counts one more attempt.
     async fn claim_notifications(

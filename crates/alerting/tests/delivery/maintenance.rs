@@ -218,9 +218,44 @@ async fn a_dependency_outage_silences_its_dependents_new_alerts_only() {
             ]
         );
 
-        // With the database up, the API's next outage is its own and is announced.
+        // The API fails again and is confirmed before the database's next check: its DOWN waits
+        // for that check. The database is fine, so the outage is the API's own and is announced.
         world.observe(api, &mut api_runtime, vec![down(t + 10 * MINUTE)]).await;
         world.dispatch(t + 10 * MINUTE + SECOND).await;
+        assert_eq!(events(&receiver).len(), 2, "held until the database is checked");
+        let held = world.log().await.pop().expect("the api's row");
+        assert_eq!(
+            held.last_error.as_deref(),
+            Some("waiting for dependency 'database' to be checked since the outage began")
+        );
+        world.observe(database, &mut database_runtime, vec![up(t + 10 * MINUTE + 20 * SECOND)]).await;
+        world.dispatch(t + 10 * MINUTE + 21 * SECOND).await;
+        assert_eq!(
+            events(&receiver).last(),
+            Some(&("monitor.down".to_owned(), "api".to_owned()))
+        );
+
+        // Confirmed first again, and this time the database's next check finds it down: the
+        // API's alert is suppressed after all.
+        world.observe(api, &mut api_runtime, vec![up(t + 20 * MINUTE)]).await;
+        world.dispatch(t + 20 * MINUTE + SECOND).await;
+        let announced = events(&receiver).len();
+        world.observe(api, &mut api_runtime, vec![down(t + 30 * MINUTE)]).await;
+        world.dispatch(t + 30 * MINUTE + SECOND).await;
+        world.observe(database, &mut database_runtime, vec![down(t + 30 * MINUTE + 15 * SECOND)]).await;
+        world.dispatch(t + 30 * MINUTE + 16 * SECOND).await;
+        let after: Vec<_> = events(&receiver).split_off(announced);
+        assert_eq!(after, [("monitor.down".to_owned(), "database".to_owned())]);
+
+        // A dependency that is never checked holds the dependent's alert for two minutes at most.
+        world.observe(database, &mut database_runtime, vec![up(t + 40 * MINUTE)]).await;
+        world.observe(api, &mut api_runtime, vec![up(t + 40 * MINUTE)]).await;
+        world.dispatch(t + 40 * MINUTE + SECOND).await;
+        let announced = events(&receiver).len();
+        world.observe(api, &mut api_runtime, vec![down(t + 50 * MINUTE)]).await;
+        world.dispatch(t + 50 * MINUTE + SECOND).await;
+        assert_eq!(events(&receiver).len(), announced);
+        world.dispatch(t + 52 * MINUTE + SECOND).await;
         assert_eq!(
             events(&receiver).last(),
             Some(&("monitor.down".to_owned(), "api".to_owned()))

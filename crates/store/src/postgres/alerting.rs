@@ -279,12 +279,13 @@ impl AlertStore for PgStore {
         &self,
         team: TeamId,
         refs: &[DependencyRef],
-    ) -> Result<Vec<(MonitorId, String, MonitorState)>, StoreError> {
+    ) -> Result<Vec<DependencyState>, StoreError> {
         let mut states = Vec::new();
         for reference in refs {
-            let select = "SELECT m.id, m.name, s.state FROM monitors m JOIN monitor_status s \
+            let select = "SELECT m.id, m.name, s.state, s.last_checked_at FROM monitors m \
+                          JOIN monitor_status s \
                           ON s.monitor_id = m.id WHERE m.team_id = $1 AND ";
-            let row: Option<(i64, String, String)> = match reference {
+            let row: Option<(i64, String, String, Option<i64>)> = match reference {
                 DependencyRef::Id(id) => {
                     sqlx::query_as(sqlx::AssertSqlSafe(format!("{select}m.id = $2")))
                         .bind(team.0)
@@ -300,10 +301,15 @@ impl AlertStore for PgStore {
                         .await?
                 }
             };
-            if let Some((id, name, state)) = row {
+            if let Some((id, name, state, last_checked_at)) = row {
                 let state = MonitorState::parse(&state)
                     .ok_or_else(|| StoreError::Corrupt(format!("state {state}")))?;
-                states.push((MonitorId(id), name, state));
+                states.push(DependencyState {
+                    id: MonitorId(id),
+                    name,
+                    state,
+                    last_checked_at: last_checked_at.map(Timestamp),
+                });
             }
         }
         Ok(states)

@@ -1,11 +1,12 @@
 //! Alerting: what a notification says (`notification.rs`), how it is rendered (`render.rs`), how
 //! each channel delivers it (`channels/`, one file per service), and the dispatcher that delivers
-//! the outbox (`dispatcher.rs`).
+//! the outbox (`dispatcher.rs`). `ops/` decides and delivers the instance's own alerts.
 
 pub mod channels;
 pub mod dispatcher;
 pub mod links;
 pub mod notification;
+pub mod ops;
 pub mod render;
 
 pub use channels::{ChannelConfig, Delivered, DeliveryError, Sender, SenderOptions};

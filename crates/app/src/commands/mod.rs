@@ -1,6 +1,7 @@
 //! One module per subcommand. Each returns the process exit code: 0 success, 1 failure, 2 bad input.
 
 mod check;
+mod ops;
 mod serve;
 mod status;
 mod user;

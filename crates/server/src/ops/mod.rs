@@ -191,3 +191,56 @@ async fn failed_logins_since(store: &dyn Store, since: Timestamp) -> Result<u64,
     }
     Ok(count)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::ApiError;
+    use axum::body::Body;
+    use axum::http::StatusCode;
+    use axum::routing::get;
+    use tower::ServiceExt;
+
+    #[tokio::test]
+    async fn the_middleware_counts_api_requests_5xx_and_store_failures() {
+        let counters = Arc::new(OpsCounters::default());
+        let app = with_counters(
+            Router::new()
+                .route("/api/ok", get(|| async { "ok" }))
+                .route(
+                    "/api/gone",
+                    get(|| async { ApiError::from(StoreError::NotFound) }),
+                )
+                .route(
+                    "/api/store-down",
+                    get(|| async { ApiError::from(StoreError::Unavailable("refused".into())) }),
+                )
+                .route(
+                    "/api/bug",
+                    get(|| async { StatusCode::INTERNAL_SERVER_ERROR }),
+                )
+                .route(
+                    "/healthz",
+                    get(|| async { ApiError::from(StoreError::Unavailable("refused".into())) }),
+                ),
+            counters.clone(),
+        );
+        for path in [
+            "/api/ok",
+            "/api/gone",
+            "/api/store-down",
+            "/api/bug",
+            "/healthz",
+        ] {
+            let request = Request::get(path).body(Body::empty()).unwrap();
+            app.clone().oneshot(request).await.unwrap();
+        }
+        let counted = counters.snapshot();
+        assert_eq!(counted.api_requests, 4, "/healthz is not an API request");
+        assert_eq!(counted.api_server_errors, 2);
+        assert_eq!(
+            counted.database_errors, 2,
+            "store failures count on every path; a missing row does not"
+        );
+    }
+}

@@ -43,7 +43,7 @@ pub struct DatabaseArgs {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the monitoring engine and the HTTP server.
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Run one check now and print the result with its phase timings.
     /// Exit code: 0 when UP or DEGRADED, 1 when DOWN, 2 on bad input.
     Check(CheckArgs),

@@ -75,7 +75,7 @@ impl Signal {
         match self {
             Signal::ApiErrorRate | Signal::Memory => format!("{}%", round(limit * 100.0)),
             Signal::ApiResponseTime => format!("{} s", round(limit)),
-            Signal::DatabaseErrors | Signal::FailedLogins => format!("{}", round(limit)),
+            Signal::DatabaseErrors | Signal::FailedLogins => round(limit),
         }
     }
 }

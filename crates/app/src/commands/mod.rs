@@ -17,7 +17,7 @@ pub const EXIT_BAD_INPUT: u8 = 2;
 
 pub async fn run(command: Command) -> ExitCode {
     match command {
-        Command::Serve(args) => serve::run(args).await,
+        Command::Serve(args) => serve::run(*args).await,
         Command::Check(args) => check::run(args).await,
         Command::Status(args) => status::run(args).await,
         Command::Migrate(args) => match open_store(&args.database).await {

@@ -166,25 +166,29 @@ impl OpsMonitor {
     }
 }
 
-/// Security events newest first are read this many at a time, for at most `PAGES` pages.
+/// Security events are read newest first: a first page of `FIRST_PAGE` (enough on a quiet day),
+/// then pages of `PAGE`, `PAGES` pages at most.
+const FIRST_PAGE: u32 = 100;
 const PAGE: u32 = 1_000;
 const PAGES: usize = 5;
 
 /// `login_failed` and `login_throttled` events since `since`, on every instance of the database
-/// (counted up to 5,000 events back).
+/// (counted up to about 4,000 events back).
 async fn failed_logins_since(store: &dyn Store, since: Timestamp) -> Result<u64, StoreError> {
     let mut count = 0;
     let mut before = None;
+    let mut limit = FIRST_PAGE;
     for _ in 0..PAGES {
-        let page = store.security_events(before, PAGE).await?;
+        let page = store.security_events(before, limit).await?;
         count += page
             .iter()
             .filter(|event| event.at >= since)
             .filter(|event| matches!(event.kind.as_str(), "login_failed" | "login_throttled"))
             .count() as u64;
         match page.last() {
-            Some(oldest) if page.len() == PAGE as usize && oldest.at >= since => {
+            Some(oldest) if page.len() == limit as usize && oldest.at >= since => {
                 before = Some(oldest.id);
+                limit = PAGE;
             }
             _ => break,
         }
@@ -200,6 +204,46 @@ mod tests {
     use axum::http::StatusCode;
     use axum::routing::get;
     use tower::ServiceExt;
+
+    #[tokio::test]
+    async fn failed_logins_are_counted_across_pages_within_the_window() {
+        let database = watchtower_testkit::TestDatabase::sqlite();
+        let store = watchtower_store::connect(&database.url).await.unwrap();
+        store.migrate().await.unwrap();
+        let now = Timestamp::now();
+        let event = |kind: &str, at: Timestamp| watchtower_store::SecurityEvent {
+            kind: kind.into(),
+            email_key: None,
+            user_id: None,
+            ip: Some("192.0.2.1".into()),
+            detail: String::new(),
+            at,
+        };
+        let old = now.minus(std::time::Duration::from_secs(600));
+        for _ in 0..20 {
+            store
+                .record_security_event(&event("login_failed", old))
+                .await
+                .unwrap();
+        }
+        // More than the first page: the count must read on.
+        for index in 0..150 {
+            let kind = match index % 3 {
+                0 => "login_failed",
+                1 => "login_throttled",
+                _ => "login_succeeded",
+            };
+            store
+                .record_security_event(&event(kind, now))
+                .await
+                .unwrap();
+        }
+        let since = now.minus(std::time::Duration::from_secs(300));
+        assert_eq!(
+            failed_logins_since(store.as_ref(), since).await.unwrap(),
+            100
+        );
+    }
 
     #[tokio::test]
     async fn the_middleware_counts_api_requests_5xx_and_store_failures() {

@@ -142,6 +142,19 @@ async fn failed_logins_alert_once_then_recover_once() {
             .id
             .starts_with("watchtower-ops-ops-test-failed_logins-")
     );
+    let metrics = client
+        .get(format!("{}/metrics", process.base_url))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains(r#"watchtower_ops_alert_firing{signal="failed_logins"} 1"#)
+            && metrics.contains(r#"watchtower_ops_signal{signal="memory"}"#),
+        "{metrics}"
+    );
 
     // The failures leave the 20 s window (long enough for 11 password checks on a loaded
     // machine): one recovery, and nothing more however many evaluations (every 200 ms) follow.

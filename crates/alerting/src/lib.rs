@@ -1,12 +1,14 @@
 //! Alerting: what a notification says (`notification.rs`), how it is rendered (`render.rs`), how
 //! each channel delivers it (`channels/`, one file per service), and the dispatcher that delivers
 //! the outbox (`dispatcher.rs`), which also queues certificate-expiry alerts (`certificates.rs`).
+//! `ops/` decides and delivers the instance's own alerts.
 
 pub mod certificates;
 pub mod channels;
 pub mod dispatcher;
 pub mod links;
 pub mod notification;
+pub mod ops;
 pub mod render;
 pub mod templates;
 

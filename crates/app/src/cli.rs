@@ -43,7 +43,7 @@ pub struct DatabaseArgs {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the monitoring engine and the HTTP server.
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Run one check now and print the result with its phase timings.
     /// Exit code: 0 when UP or DEGRADED, 1 when DOWN, 2 on bad input.
     Check(CheckArgs),
@@ -140,6 +140,39 @@ pub struct ServeArgs {
     pub admin_email: Option<String>,
     #[arg(long, env = "WATCHTOWER_ADMIN_PASSWORD", hide_env_values = true)]
     pub admin_password: Option<String>,
+    #[command(flatten)]
+    pub ops: OpsArgs,
+}
+
+/// The instance's alerts about itself (see docs/ALERTING.md, "Ops alerts").
+#[derive(Debug, Clone, clap::Args)]
+pub struct OpsArgs {
+    /// The operators' channel: a JSON or YAML file with the settings `POST /api/channels` takes
+    /// (`{"kind": "slack", "webhook_url": "..."}`), or that JSON object itself. Without it, ops
+    /// alerts are only logged.
+    #[arg(long, env = "WATCHTOWER_OPS_CHANNEL", hide_env_values = true)]
+    pub ops_channel: Option<String>,
+    /// How often the instance's signals are evaluated.
+    #[arg(long, env = "WATCHTOWER_OPS_INTERVAL", default_value = "15s", value_parser = duration)]
+    pub ops_interval: Duration,
+    /// Replaces a threshold: `NAME=LIMIT/WINDOW`, e.g. `failed_logins=10/5m`, `error_rate=5%/5m`,
+    /// `response_time=2s/5m`, `database_errors=10/1m`, `memory=80%/10m` (the defaults).
+    #[arg(
+        long = "ops-threshold",
+        env = "WATCHTOWER_OPS_THRESHOLDS",
+        value_delimiter = ','
+    )]
+    pub ops_thresholds: Vec<String>,
+    /// Fewer `/api` requests than this in the window are not judged for error rate and response
+    /// time.
+    #[arg(long, env = "WATCHTOWER_OPS_MIN_REQUESTS", default_value_t = 20)]
+    pub ops_min_requests: u64,
+    /// How long a firing signal must stay clear before its recovery is sent.
+    #[arg(long, env = "WATCHTOWER_OPS_CLEAR_AFTER", default_value = "1m", value_parser = duration)]
+    pub ops_clear_after: Duration,
+    /// Names this instance in ops alerts (default: the host name and the bound port).
+    #[arg(long, env = "WATCHTOWER_OPS_INSTANCE")]
+    pub ops_instance: Option<String>,
 }
 
 #[derive(Debug, clap::Args)]

@@ -20,6 +20,8 @@ pub struct ApiError {
     pub extra: Map<String, Value>,
     /// Seconds for `Retry-After` (429).
     pub retry_after: Option<u64>,
+    /// The store failed (not a missing row or a conflict): counted by the ops alerts.
+    pub database_error: bool,
 }
 
 impl ApiError {
@@ -31,6 +33,7 @@ impl ApiError {
             details: Vec::new(),
             extra: Map::new(),
             retry_after: None,
+            database_error: false,
         }
     }
 
@@ -128,8 +131,14 @@ impl From<StoreError> for ApiError {
         match error {
             StoreError::NotFound => Self::not_found(),
             StoreError::Conflict(what) => Self::conflict(what),
-            StoreError::Unavailable(_) => Self::unavailable(error),
-            other => Self::internal(other),
+            StoreError::Unavailable(_) => Self {
+                database_error: true,
+                ..Self::unavailable(error)
+            },
+            other => Self {
+                database_error: true,
+                ..Self::internal(other)
+            },
         }
     }
 }
@@ -141,6 +150,11 @@ impl IntoResponse for ApiError {
         error.insert("message".into(), json!(self.message));
         error.insert("details".into(), json!(self.details));
         let mut response = (self.status, Json(json!({ "error": error }))).into_response();
+        if self.database_error {
+            response
+                .extensions_mut()
+                .insert(crate::ops::DatabaseFailure);
+        }
         if let Some(seconds) = self.retry_after {
             response
                 .headers_mut()

@@ -1,6 +1,6 @@
 //! The HTTP face of WatchTower: the REST API (`api/`), who may call it (`auth/`), health and
-//! metrics endpoints, heartbeat pings, and the middleware around them. Every route is listed in
-//! `router.rs` and `api/mod.rs`.
+//! metrics endpoints, heartbeat pings, the middleware around them, and the instance's watch on
+//! itself (`ops/`). Every route is listed in `router.rs` and `api/mod.rs`.
 
 pub mod alerting_file;
 pub mod api;
@@ -9,6 +9,7 @@ pub mod error;
 mod health;
 mod metrics;
 pub mod middleware;
+pub mod ops;
 mod push;
 mod router;
 mod system;

@@ -1,6 +1,7 @@
 //! One module per subcommand. Each returns the process exit code: 0 success, 1 failure, 2 bad input.
 
 mod check;
+mod ops;
 mod serve;
 mod status;
 mod user;
@@ -16,7 +17,7 @@ pub const EXIT_BAD_INPUT: u8 = 2;
 
 pub async fn run(command: Command) -> ExitCode {
     match command {
-        Command::Serve(args) => serve::run(args).await,
+        Command::Serve(args) => serve::run(*args).await,
         Command::Check(args) => check::run(args).await,
         Command::Status(args) => status::run(args).await,
         Command::Migrate(args) => match open_store(&args.database).await {

@@ -19,11 +19,16 @@ use watchtower_scheduler::{
 use watchtower_server::alerting_file;
 use watchtower_server::auth::users::bootstrap_admin;
 use watchtower_server::middleware::rate_limit::{RateLimitConfig, RateLimiter};
+use watchtower_server::ops::OpsCounters;
 use watchtower_server::{AppState, AuthConfig, install_metrics_recorder, router};
 use watchtower_store::Retention;
 
 pub async fn run(args: ServeArgs) -> ExitCode {
     let started = Instant::now();
+    let ops = match super::ops::settings(&args.ops) {
+        Ok(ops) => ops,
+        Err(code) => return code,
+    };
     let plans = match super::load_plans(args.plans.as_deref()) {
         Ok(plans) => Arc::new(plans),
         Err(code) => return code,
@@ -162,14 +167,15 @@ pub async fn run(args: ServeArgs) -> ExitCode {
         }
     };
     let stop_dispatcher = CancellationToken::new();
+    // Notifications obey the same address rule as checks: a tenant's webhook must not reach the
+    // instance's own network either.
+    let sender = Arc::new(Sender::new(SenderOptions {
+        address_policy,
+        ..SenderOptions::default()
+    }));
     let dispatcher = dispatcher::start(
         store.clone(),
-        // Notifications obey the same address rule as checks: a tenant's webhook must not reach
-        // the instance's own network either.
-        Arc::new(Sender::new(SenderOptions {
-            address_policy,
-            ..SenderOptions::default()
-        })),
+        sender.clone(),
         DispatcherConfig {
             public_url: args.public_url.as_ref().map(|url| url.to_string()),
             link_secret,
@@ -193,6 +199,16 @@ pub async fn run(args: ServeArgs) -> ExitCode {
         ..RateLimitConfig::default()
     }));
     let limiter_cleanup = rate_limiter.spawn_cleanup(Duration::from_secs(60));
+    let ops_counters = Arc::new(OpsCounters::default());
+    let (ops_evaluation, ops_delivery) = super::ops::start(
+        ops,
+        sender,
+        address_policy,
+        address,
+        store.clone(),
+        ops_counters.clone(),
+        writer.stats.clone(),
+    );
     let state = AppState {
         store,
         scheduler: scheduler.clone(),
@@ -205,7 +221,8 @@ pub async fn run(args: ServeArgs) -> ExitCode {
         multi_tenant: args.multi_tenant,
     };
     tracing::info!(%address, monitors = monitor_count, startup_ms = started.elapsed().as_millis() as u64, "watchtower is serving on http://{address}");
-    let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
+    let app = watchtower_server::ops::with_counters(router(state), ops_counters)
+        .into_make_service_with_connect_info::<SocketAddr>();
     if let Err(error) = axum::serve(listener, app)
         .with_graceful_shutdown(shutdown_signal())
         .await
@@ -220,6 +237,11 @@ pub async fn run(args: ServeArgs) -> ExitCode {
         tracing::error!(%error, "scheduler stopped abnormally");
     }
     limiter_cleanup.abort();
+    ops_evaluation.abort();
+    if let Some(delivery) = ops_delivery {
+        // The queue closed with the evaluation task; an alert still being retried gets 5 s.
+        let _ = tokio::time::timeout(Duration::from_secs(5), delivery).await;
+    }
     // Deliveries in flight finish; what is left stays in the outbox for the next start.
     stop_dispatcher.cancel();
     let _ = dispatcher.await;

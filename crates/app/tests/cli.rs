@@ -61,15 +61,25 @@ fn validate_reads_secrets_from_the_environment_and_names_missing_ones() {
         .output()
         .unwrap();
     assert_eq!(missing.status.code(), Some(2));
-    assert!(stderr(&missing).contains(":6:19: the environment variable WT_TEST_SLACK_URL is not set"), "{}", stderr(&missing));
+    assert!(
+        stderr(&missing).contains(":6:19: the environment variable WT_TEST_SLACK_URL is not set"),
+        "{}",
+        stderr(&missing)
+    );
     let given = Command::new(BINARY)
         .args(["validate", path])
-        .env("WT_TEST_SLACK_URL", "https://hooks.slack.com/services/T0/B0/X")
+        .env(
+            "WT_TEST_SLACK_URL",
+            "https://hooks.slack.com/services/T0/B0/X",
+        )
         .output()
         .unwrap();
     assert!(given.status.success(), "{}", stderr(&given));
     let out = String::from_utf8_lossy(&given.stdout).into_owned();
-    assert!(out.contains("1 monitors, 1 channels, 1 alert rules, all valid"), "{out}");
+    assert!(
+        out.contains("1 monitors, 1 channels, 1 alert rules, all valid"),
+        "{out}"
+    );
 }
 
 #[test]
@@ -80,7 +90,10 @@ fn validate_accepts_the_shipped_example() {
     );
     let output = watchtower(&["validate", example]);
     assert!(output.status.success(), "{}", stderr(&output));
-    assert!(String::from_utf8_lossy(&output.stdout).contains("4 monitors, 0 channels, 0 alert rules, all valid"));
+    assert!(
+        String::from_utf8_lossy(&output.stdout)
+            .contains("4 monitors, 0 channels, 0 alert rules, all valid")
+    );
 }
 
 #[tokio::test]

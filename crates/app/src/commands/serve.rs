@@ -98,7 +98,16 @@ pub async fn run(args: ServeArgs) -> ExitCode {
 
     let metrics = install_metrics_recorder();
     let clock = Clock::system();
-    let (results, writer) = ResultWriter::start(store.clone(), WriterConfig::default());
+    // The writer rings the dispatcher after committing state changes, so an alert goes out
+    // without waiting for the dispatcher's next poll.
+    let alert_wake = Arc::new(tokio::sync::Notify::new());
+    let (results, writer) = ResultWriter::start(
+        store.clone(),
+        WriterConfig {
+            wake: Some(alert_wake.clone()),
+            ..WriterConfig::default()
+        },
+    );
     let address_policy = if args.multi_tenant {
         AddressPolicy::PublicOnly
     } else {
@@ -156,6 +165,7 @@ pub async fn run(args: ServeArgs) -> ExitCode {
         DispatcherConfig {
             public_url: args.public_url.as_ref().map(|url| url.to_string()),
             link_secret,
+            wake: Some(alert_wake),
             ..DispatcherConfig::default()
         },
         stop_dispatcher.clone(),

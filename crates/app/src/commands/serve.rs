@@ -182,6 +182,7 @@ pub async fn run(args: ServeArgs) -> ExitCode {
         per_api_key: args.rate_limit_per_key,
         per_session: args.rate_limit_per_session,
         per_ip: args.rate_limit_per_ip,
+        per_ip_authenticated: args.rate_limit_per_ip_authenticated,
         trust_forwarded_for: args.trust_forwarded_for,
         ..RateLimitConfig::default()
     }));

@@ -135,6 +135,14 @@ pub struct ServeArgs {
     /// API requests per minute per address without credentials.
     #[arg(long, env = "WATCHTOWER_RATE_LIMIT_PER_IP", default_value_t = 120)]
     pub rate_limit_per_ip: u32,
+    /// API requests per minute per address with credentials (an API key or a session), counted
+    /// besides the key's or session's own limit: raise it for many users behind one address.
+    #[arg(
+        long,
+        env = "WATCHTOWER_RATE_LIMIT_PER_IP_AUTHENTICATED",
+        default_value_t = 1200
+    )]
+    pub rate_limit_per_ip_authenticated: u32,
     /// The first administrator, created on a start with no users (with the password below).
     #[arg(long, env = "WATCHTOWER_ADMIN_EMAIL")]
     pub admin_email: Option<String>,

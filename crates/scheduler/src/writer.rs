@@ -1,13 +1,15 @@
 //! The batching writer: results, runtimes and state changes arrive one by one and are written in
 //! one transaction per batch, at least every `flush_interval`, so a result taken by the scheduler is
-//! durable within a second. While the database is away they wait in a bounded buffer and are
-//! written, in order, when it returns.
+//! durable within a second. A state change is written at once (with its runtime) instead of waiting
+//! for the interval, and a committed change rings `wake` so the alert dispatcher claims its
+//! notifications without waiting for its poll. While the database is away items wait in a bounded
+//! buffer and are written, in order, when it returns.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
-use tokio::sync::mpsc;
+use tokio::sync::{Notify, mpsc};
 use tokio::task::JoinHandle;
 use tokio::time::{Instant, MissedTickBehavior};
 use watchtower_core::MonitorId;
@@ -31,6 +33,9 @@ pub struct WriterConfig {
     pub max_buffered_results: usize,
     /// How long the final flush at shutdown keeps retrying an unavailable database.
     pub shutdown_retry_for: Duration,
+    /// Rung (`notify_one`) after each committed batch that wrote state changes: the alert
+    /// dispatcher waits on the same `Notify`, so it claims new notifications at once.
+    pub wake: Option<Arc<Notify>>,
 }
 
 impl Default for WriterConfig {
@@ -40,6 +45,7 @@ impl Default for WriterConfig {
             max_batch: 5_000,
             max_buffered_results: 500_000,
             shutdown_retry_for: Duration::from_secs(10),
+            wake: None,
         }
     }
 }
@@ -94,14 +100,20 @@ struct Pending {
     results: Vec<ResultRecord>,
     changes: Vec<ChangeRecord>,
     runtimes: HashMap<MonitorId, RuntimeRecord>,
+    /// Monitors with a pending change whose runtime (sent right after it) has not arrived yet.
+    awaiting_runtime: HashSet<MonitorId>,
 }
 
 impl Pending {
     fn add(&mut self, item: WriteItem) {
         match item {
             WriteItem::Result(result) => self.results.push(result),
-            WriteItem::Change(change) => self.changes.push(change),
+            WriteItem::Change(change) => {
+                self.awaiting_runtime.insert(change.monitor_id);
+                self.changes.push(change);
+            }
             WriteItem::Runtime(runtime) => {
+                self.awaiting_runtime.remove(&runtime.monitor_id);
                 self.runtimes.insert(runtime.monitor_id, runtime);
             }
         }
@@ -109,6 +121,12 @@ impl Pending {
 
     fn is_empty(&self) -> bool {
         self.results.is_empty() && self.changes.is_empty() && self.runtimes.is_empty()
+    }
+
+    /// Holds state changes that can be written now: each with the runtime the scheduler sends
+    /// right after it, so the change and the monitor's new state share a transaction.
+    fn has_complete_changes(&self) -> bool {
+        !self.changes.is_empty() && self.awaiting_runtime.is_empty()
     }
 
     /// Puts a failed batch back in front of what arrived since, keeping the order of changes.
@@ -130,6 +148,8 @@ impl Pending {
         } else {
             std::mem::take(&mut self.results)
         };
+        // Every change goes into this batch: none is waiting any more.
+        self.awaiting_runtime.clear();
         ResultBatch {
             results,
             changes: std::mem::take(&mut self.changes),
@@ -176,6 +196,11 @@ async fn run(
                         consecutive_failures = 0;
                         stats.healthy.store(true, Ordering::Relaxed);
                         stats.written_results.fetch_add(batch.results.len() as u64, Ordering::Relaxed);
+                        if !batch.changes.is_empty()
+                            && let Some(wake) = &config.wake
+                        {
+                            wake.notify_one();
+                        }
                     }
                     Err(error) => {
                         consecutive_failures += 1;
@@ -215,6 +240,7 @@ async fn run(
 
         let now = Instant::now();
         let due = pending.results.len() >= config.max_batch
+            || pending.has_complete_changes()
             || now.duration_since(last_flush) >= config.flush_interval
             || !open;
         if in_flight.is_none() && !pending.is_empty() && due && now >= retry_at {
@@ -240,5 +266,66 @@ async fn run(
                 return;
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use watchtower_core::{MonitorRuntime, StateChange, TeamId, Timestamp};
+
+    fn change(monitor: i64) -> WriteItem {
+        WriteItem::Change(ChangeRecord {
+            team_id: TeamId::DEFAULT,
+            monitor_id: MonitorId(monitor),
+            change: StateChange {
+                from: watchtower_core::MonitorState::Up,
+                to: watchtower_core::MonitorState::Down,
+                at: Timestamp(1),
+                opens_incident: true,
+                resolves_incident: false,
+                cause: "refused".into(),
+                error_class: None,
+            },
+            outcome: None,
+        })
+    }
+
+    fn runtime(monitor: i64) -> WriteItem {
+        WriteItem::Runtime(RuntimeRecord {
+            monitor_id: MonitorId(monitor),
+            runtime: MonitorRuntime::new(Timestamp(1)),
+        })
+    }
+
+    #[test]
+    fn changes_are_complete_once_each_has_its_runtime() {
+        let mut pending = Pending::default();
+        assert!(!pending.has_complete_changes());
+        pending.add(runtime(1));
+        assert!(
+            !pending.has_complete_changes(),
+            "a runtime alone is no change"
+        );
+        pending.add(change(1));
+        pending.add(change(2));
+        assert!(!pending.has_complete_changes());
+        pending.add(runtime(2));
+        assert!(
+            !pending.has_complete_changes(),
+            "monitor 1's runtime came before"
+        );
+        pending.add(runtime(1));
+        assert!(pending.has_complete_changes());
+        let batch = pending.take_batch(10);
+        assert_eq!((batch.changes.len(), batch.runtimes.len()), (2, 2));
+        assert!(!pending.has_complete_changes());
+        // A batch taken on the interval before a runtime came leaves nothing waiting.
+        pending.add(change(3));
+        let batch = pending.take_batch(10);
+        assert_eq!(batch.changes.len(), 1);
+        pending.add(change(4));
+        pending.add(runtime(4));
+        assert!(pending.has_complete_changes());
     }
 }

@@ -411,6 +411,40 @@ pub(crate) fn summarize(buckets: &[Bucket], samples: &[Sample]) -> UptimeSummary
     totals.into_summary()
 }
 
+/// Summarises the rows of several monitors read together (`uptime_many`): every id in
+/// `monitors` gets a summary, an empty one when it has no rows.
+pub(crate) fn summarize_each(
+    monitors: &[watchtower_core::MonitorId],
+    buckets: &[Bucket],
+) -> std::collections::HashMap<watchtower_core::MonitorId, UptimeSummary> {
+    let mut totals: std::collections::HashMap<i64, Totals> = monitors
+        .iter()
+        .map(|id| (id.0, Totals::default()))
+        .collect();
+    for bucket in buckets {
+        if let Some(total) = totals.get_mut(&bucket.monitor_id) {
+            total.add_bucket(bucket);
+        }
+    }
+    totals
+        .into_iter()
+        .map(|(id, total)| (watchtower_core::MonitorId(id), total.into_summary()))
+        .collect()
+}
+
+/// Raw results in the shape of rollup buckets (`BUCKET_COLUMNS`), one bucket per result, so one
+/// query can read rollups and raw results together. Such a bucket adds to a summary exactly
+/// what the result itself would: a check, up or degraded or neither, and for a success its
+/// latency with weight 1 (a failure's latency carries no weight, as in `Totals::add_sample`).
+/// Every column is a BIGINT in both backends, as in the rollup tables.
+/// Named as the rollup columns, since a union takes its column names from its first part.
+pub(crate) const RAW_AS_BUCKET: &str = "monitor_id, checked_at AS bucket_start, team_id, \
+     CAST(1 AS BIGINT) AS count, \
+     CAST(CASE WHEN status = 1 THEN 1 ELSE 0 END AS BIGINT) AS up_count, \
+     CAST(CASE WHEN status = 2 THEN 1 ELSE 0 END AS BIGINT) AS degraded_count, \
+     CAST(latency_us AS BIGINT) AS latency_min_us, CAST(latency_us AS BIGINT) AS latency_sum_us, \
+     CAST(latency_us AS BIGINT) AS latency_max_us, CAST(latency_us AS BIGINT) AS latency_p95_us";
+
 /// Where one piece of an uptime period is read from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Source {
@@ -575,6 +609,58 @@ mod tests {
             ]
         );
         assert_eq!(plan.last().unwrap().1, marks.minute);
+    }
+
+    #[test]
+    fn a_raw_result_read_as_a_bucket_adds_what_the_result_adds() {
+        let samples = [
+            sample(1, 0, 1, 120),
+            sample(1, 1000, 2, 900),
+            sample(1, 2000, 0, 10_000_000),
+            sample(1, 3000, 1, 80),
+        ];
+        // What RAW_AS_BUCKET selects for each result.
+        let as_buckets: Vec<Bucket> = samples
+            .iter()
+            .map(|s| Bucket {
+                monitor_id: s.monitor_id,
+                bucket_start: s.checked_at,
+                team_id: s.team_id,
+                count: 1,
+                up_count: i64::from(s.status == 1),
+                degraded_count: i64::from(s.status == 2),
+                latency_min_us: i64::from(s.latency_us),
+                latency_sum_us: i64::from(s.latency_us),
+                latency_max_us: i64::from(s.latency_us),
+                latency_p95_us: i64::from(s.latency_us),
+            })
+            .collect();
+        let hour = Bucket {
+            monitor_id: 1,
+            bucket_start: HOUR,
+            team_id: 1,
+            count: 60,
+            up_count: 59,
+            latency_min_us: 10,
+            latency_sum_us: 59 * 100,
+            latency_max_us: 400,
+            latency_p95_us: 300,
+            ..Bucket::default()
+        };
+        let mut mixed = as_buckets.clone();
+        mixed.push(hour.clone());
+        let each = summarize_each(
+            &[watchtower_core::MonitorId(1), watchtower_core::MonitorId(2)],
+            &mixed,
+        );
+        assert_eq!(
+            each[&watchtower_core::MonitorId(1)],
+            summarize(&[hour], &samples)
+        );
+        assert_eq!(
+            each[&watchtower_core::MonitorId(2)],
+            UptimeSummary::default()
+        );
     }
 
     #[test]

@@ -23,6 +23,7 @@ pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
 
 use async_trait::async_trait;
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 use watchtower_core::{
@@ -198,6 +199,24 @@ pub trait Store: AccountStore + AlertStore + Send + Sync + 'static {
         from: Timestamp,
         to: Timestamp,
     ) -> Result<UptimeSummary, StoreError>;
+
+    /// Uptime and latency of each of `monitors` over the same `[from, to)`, as [`Store::uptime`]
+    /// answers for one: a dashboard page in one snapshot and one query per backend instead of a
+    /// query per layer per monitor. Every id gets an entry; a monitor without history, or not in
+    /// `team`, gets an empty summary.
+    async fn uptime_many(
+        &self,
+        team: TeamId,
+        monitors: &[MonitorId],
+        from: Timestamp,
+        to: Timestamp,
+    ) -> Result<HashMap<MonitorId, UptimeSummary>, StoreError> {
+        let mut out = HashMap::with_capacity(monitors.len());
+        for &monitor in monitors {
+            out.insert(monitor, self.uptime(team, monitor, from, to).await?);
+        }
+        Ok(out)
+    }
 
     /// Bytes the database takes on disk (SQLite: file pages; PostgreSQL: `pg_database_size`).
     async fn size_bytes(&self) -> Result<u64, StoreError>;

@@ -120,7 +120,16 @@ pub async fn run(args: ServeArgs) -> ExitCode {
 
     let metrics = install_metrics_recorder();
     let clock = Clock::system();
-    let (results, writer) = ResultWriter::start(store.clone(), WriterConfig::default());
+    // The writer rings the dispatcher after committing state changes, so an alert goes out
+    // without waiting for the dispatcher's next poll.
+    let alert_wake = Arc::new(tokio::sync::Notify::new());
+    let (results, writer) = ResultWriter::start(
+        store.clone(),
+        WriterConfig {
+            wake: Some(alert_wake.clone()),
+            ..WriterConfig::default()
+        },
+    );
     let address_policy = if args.multi_tenant {
         AddressPolicy::PublicOnly
     } else {
@@ -179,6 +188,7 @@ pub async fn run(args: ServeArgs) -> ExitCode {
         DispatcherConfig {
             public_url: args.public_url.as_ref().map(|url| url.to_string()),
             link_secret,
+            wake: Some(alert_wake),
             ..DispatcherConfig::default()
         },
         stop_dispatcher.clone(),
@@ -195,6 +205,7 @@ pub async fn run(args: ServeArgs) -> ExitCode {
         per_api_key: args.rate_limit_per_key,
         per_session: args.rate_limit_per_session,
         per_ip: args.rate_limit_per_ip,
+        per_ip_authenticated: args.rate_limit_per_ip_authenticated,
         trust_forwarded_for: args.trust_forwarded_for,
         ..RateLimitConfig::default()
     }));

@@ -113,6 +113,8 @@ struct EndpointRun {
     page_sequential_ms: Vec<f64>,
     page_concurrent_ms: Vec<f64>,
     page_list_then_uptimes_ms: Vec<f64>,
+    /// The page in one request: `GET /api/monitors?limit=50&uptime=24h`.
+    page_one_request_ms: Vec<f64>,
     /// Watchtower's CPU while the endpoints were timed (it also checks every monitor).
     cpu_share: f64,
     timed_for_s: f64,
@@ -350,13 +352,16 @@ async fn drive(
     }
     let page_ids = &ids[..PAGE];
     let (mut sequential, mut concurrent, mut dependent) = (Vec::new(), Vec::new(), Vec::new());
+    let mut one_request = Vec::new();
     for _ in 0..WARM_UP {
         page_all_at_once(&mut pool, page_ids).await?;
+        page_with_uptime(&mut client).await?;
     }
     for _ in 0..args.page_runs {
         sequential.push(page_sequential(&mut client).await?);
         concurrent.push(page_all_at_once(&mut pool, page_ids).await?);
         dependent.push(page_list_then_uptimes(&mut pool).await?);
+        one_request.push(page_with_uptime(&mut client).await?);
     }
     let timed_for = timing.elapsed().as_secs_f64();
     let cpu_after = sampling::read(watchtower.pid).unwrap_or_default();
@@ -370,6 +375,7 @@ async fn drive(
         page_sequential_ms: sequential,
         page_concurrent_ms: concurrent,
         page_list_then_uptimes_ms: dependent,
+        page_one_request_ms: one_request,
         cpu_share: (cpu_after.cpu_ms - cpu_before.cpu_ms) / (timed_for * 1000.0),
         timed_for_s: timed_for,
         shutdown_ms: 0.0,
@@ -441,6 +447,27 @@ async fn page_all_at_once(pool: &mut [ApiClient], ids: &[i64]) -> anyhow::Result
     page?;
     for uptime in uptimes {
         uptime?;
+    }
+    Ok(elapsed)
+}
+
+/// The page in one request, the list carrying each monitor's 24 h uptime. Every monitor of the
+/// first page has history, so each must come with checks (a wrong answer fails the run).
+async fn page_with_uptime(client: &mut ApiClient) -> anyhow::Result<f64> {
+    let asked = Instant::now();
+    let page = client.get("/api/monitors?limit=50&uptime=24h").await?;
+    let elapsed = asked.elapsed().as_secs_f64() * 1000.0;
+    let monitors = page["monitors"].as_array().context("no monitors listed")?;
+    anyhow::ensure!(monitors.len() == PAGE, "{} monitors listed", monitors.len());
+    for monitor in monitors {
+        anyhow::ensure!(
+            monitor["uptime"]["checks"]
+                .as_u64()
+                .is_some_and(|checks| checks > 0),
+            "monitor {} listed without its 24 h uptime: {}",
+            monitor["id"],
+            monitor["uptime"]
+        );
     }
     Ok(elapsed)
 }
@@ -538,6 +565,10 @@ fn figures(args: &EndpointsArgs, history: &History, run: &EndpointRun) -> Vec<Fi
         (
             "page + 24 h uptimes, list then 50 at once",
             &run.page_list_then_uptimes_ms,
+        ),
+        (
+            "page with 24 h uptimes, one request (?uptime=24h)",
+            &run.page_one_request_ms,
         ),
     ];
     for (name, samples) in pages {

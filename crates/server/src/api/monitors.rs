@@ -1,5 +1,6 @@
-//! Monitors: list (filters and cursor pages, never history), create, read, change, delete, pause,
-//! resume, check now, results, uptime, and YAML export/apply of the whole team.
+//! Monitors: list (filters and cursor pages; raw history never, each monitor's uptime on request),
+//! create, read, change, delete, pause, resume, check now, results, uptime, and YAML export/apply
+//! of the whole team.
 
 use crate::AppState;
 use crate::alerting_file;
@@ -96,6 +97,9 @@ pub struct ListQuery {
     pub after: Option<i64>,
     /// Page size, 1 to 500 (default 50).
     pub limit: Option<u32>,
+    /// Also give each listed monitor its uptime over this period (24h, 7d, 30d or 90d), as
+    /// `uptime` in the shape `/api/monitors/{id}/uptime` answers: a dashboard page in one request.
+    pub uptime: Option<String>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -107,6 +111,9 @@ pub struct MonitorPage {
 }
 
 /// Lists the team's monitors with their current status, a page at a time, by id.
+///
+/// With `uptime`, each monitor also carries its uptime over that period: what a dashboard shows,
+/// in one request.
 #[utoipa::path(get, path = "/api/monitors", tag = "monitors", params(ListQuery),
     responses((status = 200, body = MonitorPage), (status = 400), (status = 401), (status = 404, description = "Not a member of the team named by X-Team-Id")))]
 pub async fn list(
@@ -147,8 +154,22 @@ pub async fn list(
             problem: "must be from 1 to 500".into(),
         });
     }
+    let uptime_period = match query.uptime.as_deref().map(period_length) {
+        Some(Some(length)) => Some(length),
+        Some(None) => {
+            problems.push(FieldError {
+                field: "uptime".into(),
+                problem: PERIODS.into(),
+            });
+            None
+        }
+        None => None,
+    };
     if !problems.is_empty() {
         return Err(ApiError::invalid(problems));
+    }
+    if uptime_period.is_some() {
+        access.require(Action::ViewResults)?;
     }
     let page = PageRequest {
         after: query.after.map(MonitorId),
@@ -165,13 +186,43 @@ pub async fn list(
     let next_after = (listings.len() == limit as usize)
         .then(|| listings.last().map(|l| l.monitor.id.0))
         .flatten();
+    let mut monitors: Vec<Value> = listings
+        .iter()
+        .map(|l| monitor_json(&l.monitor, Some(l), &windows))
+        .collect();
+    if let Some(length) = uptime_period {
+        let to = Timestamp::now();
+        let from = to.minus(length);
+        let ids: Vec<MonitorId> = listings.iter().map(|l| l.monitor.id).collect();
+        let uptimes = state
+            .store
+            .uptime_many(access.team.id, &ids, from, to)
+            .await?;
+        for (value, id) in monitors.iter_mut().zip(&ids) {
+            let mut uptime = json!(uptimes.get(id).copied().unwrap_or_default());
+            uptime["from"] = json!(from);
+            uptime["to"] = json!(to);
+            value["uptime"] = uptime;
+        }
+    }
     Ok(Json(MonitorPage {
-        monitors: listings
-            .iter()
-            .map(|l| monitor_json(&l.monitor, Some(l), &windows))
-            .collect(),
+        monitors,
         next_after,
     }))
+}
+
+const PERIODS: &str = "must be 24h, 7d, 30d or 90d";
+
+/// The length of a named uptime period.
+fn period_length(period: &str) -> Option<Duration> {
+    let days = match period {
+        "24h" => 1,
+        "7d" => 7,
+        "30d" => 30,
+        "90d" => 90,
+        _ => return None,
+    };
+    Some(Duration::from_secs(days * 86_400))
 }
 
 /// Creates a monitor from the same fields a monitors file uses.
@@ -451,21 +502,15 @@ pub async fn uptime(
     let to = query.to.map_or_else(Timestamp::now, Timestamp);
     let from = match (query.from, query.period.as_deref()) {
         (Some(from), _) => Timestamp(from),
-        (None, period) => {
-            let days = match period.unwrap_or("24h") {
-                "24h" => 1,
-                "7d" => 7,
-                "30d" => 30,
-                "90d" => 90,
-                _ => {
-                    return Err(ApiError::invalid_field(
-                        "period",
-                        "must be 24h, 7d, 30d or 90d (or give from and to)",
-                    ));
-                }
-            };
-            to.minus(Duration::from_secs(days * 86_400))
-        }
+        (None, period) => match period_length(period.unwrap_or("24h")) {
+            Some(length) => to.minus(length),
+            None => {
+                return Err(ApiError::invalid_field(
+                    "period",
+                    "must be 24h, 7d, 30d or 90d (or give from and to)",
+                ));
+            }
+        },
     };
     if from > to {
         return Err(ApiError::invalid_field("from", "must not be after 'to'"));

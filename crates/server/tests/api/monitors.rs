@@ -157,6 +157,20 @@ async fn check_now_results_and_uptime_come_back_through_the_api() {
             .get(&format!("/api/monitors/{id}/uptime?period=1y"))
             .await;
         assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+        // The list carries the same uptime on request: a dashboard page in one call.
+        let listed = owner.get("/api/monitors?uptime=7d").await;
+        assert_eq!(listed.status, StatusCode::OK);
+        let entry = &listed.body["monitors"][0];
+        assert_eq!(entry["id"], id);
+        for field in ["checks", "up", "degraded", "uptime", "latency_avg_ms"] {
+            assert_eq!(entry["uptime"][field], uptime.body[field], "{field}");
+        }
+        assert!(entry["uptime"]["from"].as_i64() < entry["uptime"]["to"].as_i64());
+        let plain = owner.get("/api/monitors").await;
+        assert!(plain.body["monitors"][0].get("uptime").is_none());
+        let bad = owner.get("/api/monitors?uptime=1y").await;
+        assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+        assert_eq!(bad.body["error"]["details"][0]["field"], "uptime");
         target.stop().await;
         Ok(())
     })

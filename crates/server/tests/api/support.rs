@@ -79,7 +79,14 @@ impl TestApp {
             .await
             .expect("store");
         store.migrate().await.expect("migrate");
-        let (results, writer) = ResultWriter::start(store.clone(), WriterConfig::default());
+        let wake = Arc::new(tokio::sync::Notify::new());
+        let (results, writer) = ResultWriter::start(
+            store.clone(),
+            WriterConfig {
+                wake: Some(wake.clone()),
+                ..WriterConfig::default()
+            },
+        );
         let policy = if options.multi_tenant {
             watchtower_checks::AddressPolicy::PublicOnly
         } else {
@@ -102,6 +109,7 @@ impl TestApp {
             first_backoff: std::time::Duration::from_millis(200),
             public_url: Some("https://watchtower.example.com".into()),
             link_secret: Some(store.link_secret().await.expect("link secret")),
+            wake: Some(wake),
             ..Default::default()
         };
         watchtower_alerting::dispatcher::start(

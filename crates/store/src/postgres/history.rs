@@ -13,6 +13,7 @@ use crate::history::{
 use crate::model::{PruneReport, Retention, RollupReport, UptimeSummary};
 use async_trait::async_trait;
 use sqlx::PgConnection;
+use std::collections::HashMap;
 use watchtower_core::{MonitorId, Plan, TeamId, Timestamp};
 
 fn table(level: Level) -> &'static str {
@@ -256,6 +257,53 @@ pub(super) async fn uptime(
     }
     tx.commit().await?;
     Ok(history::summarize(&buckets, &samples))
+}
+
+/// `uptime` for several monitors: the same pieces as `plan_uptime` gives one monitor, read for
+/// all of them in one statement (raw results in the shape of buckets), in one snapshot.
+pub(super) async fn uptime_many(
+    store: &PgStore,
+    team: TeamId,
+    monitors: &[MonitorId],
+    from: Timestamp,
+    to: Timestamp,
+) -> Result<HashMap<MonitorId, UptimeSummary>, StoreError> {
+    if monitors.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let mut tx = store
+        .pool
+        .begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        .await?;
+    let marks = watermarks(&mut tx).await?;
+    let plan = history::plan_uptime(from.0, to.0, marks);
+    let mut parts = Vec::with_capacity(plan.len());
+    for (index, (source, _, _)) in plan.iter().enumerate() {
+        let (columns, table, time) = match source {
+            Source::Rollup(level) => (BUCKET_COLUMNS, table(*level), "bucket_start"),
+            Source::Raw => (history::RAW_AS_BUCKET, "results", "checked_at"),
+        };
+        // $1 the ids, $2 the team, then each piece's bounds.
+        let (start, end) = (3 + 2 * index, 4 + 2 * index);
+        parts.push(format!(
+            "SELECT {columns} FROM {table} WHERE monitor_id = ANY($1) AND team_id = $2 \
+             AND {time} >= ${start} AND {time} < ${end}"
+        ));
+    }
+    let buckets: Vec<Bucket> = if parts.is_empty() {
+        Vec::new()
+    } else {
+        let sql = parts.join(" UNION ALL ");
+        let mut query = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(monitors.iter().map(|id| id.0).collect::<Vec<_>>())
+            .bind(team.0);
+        for (_, start, end) in &plan {
+            query = query.bind(*start).bind(*end);
+        }
+        query.fetch_all(&mut *tx).await?
+    };
+    tx.commit().await?;
+    Ok(history::summarize_each(monitors, &buckets))
 }
 
 /// Deletes the history of teams on `plan` older than `keep`: the plan's retention, applied on top

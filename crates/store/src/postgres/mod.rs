@@ -261,6 +261,16 @@ impl Store for PgStore {
         history::uptime(self, team, monitor, from, to).await
     }
 
+    async fn uptime_many(
+        &self,
+        team: TeamId,
+        monitors: &[MonitorId],
+        from: Timestamp,
+        to: Timestamp,
+    ) -> Result<std::collections::HashMap<MonitorId, UptimeSummary>, StoreError> {
+        history::uptime_many(self, team, monitors, from, to).await
+    }
+
     async fn size_bytes(&self) -> Result<u64, StoreError> {
         let bytes: i64 = sqlx::query_scalar("SELECT pg_database_size(current_database())")
             .fetch_one(&self.pool)

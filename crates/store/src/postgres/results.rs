@@ -7,7 +7,7 @@ use crate::error::StoreError;
 use crate::model::{ChangeRecord, ResultBatch, StateEvent, StoredResult};
 use crate::rows::{EventRow, IncidentRow, ResultRow, clamp_limit};
 use sqlx::PgConnection;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use watchtower_core::{Incident, MonitorId, TeamId, Timestamp};
 
 const MAX_RESULTS: u32 = 10_000;
@@ -77,9 +77,7 @@ pub(super) async fn record_batch(store: &PgStore, batch: &ResultBatch) -> Result
     let results_only = format!("ON CONFLICT (monitor_id) DO UPDATE SET {NEWER_RESULT}");
     upsert_status(&mut tx, &prepared.results_only, &results_only).await?;
 
-    for (team, change) in &prepared.changes {
-        write_change(&mut tx, *team, change).await?;
-    }
+    write_changes(&mut tx, &prepared.changes).await?;
     tx.commit().await?;
     Ok(())
 }
@@ -129,156 +127,272 @@ async fn upsert_status(
     Ok(())
 }
 
-/// One state change: the incident it opens or resolves (both idempotent), then its event row.
-async fn write_change(
+/// Writes a batch's state changes set-wise, in the batch's order: the changes are cut into runs
+/// in which no monitor repeats (usually the whole batch is one run), and each run costs a few
+/// statements however many changes it holds, instead of several statements per change.
+async fn write_changes(
     conn: &mut PgConnection,
-    team: i64,
-    record: &ChangeRecord,
+    changes: &[(i64, &ChangeRecord)],
 ) -> Result<(), StoreError> {
-    let change = &record.change;
-    let monitor = record.monitor_id.0;
-    let mut incident_id: Option<i64> = None;
-    if change.opens_incident {
-        let first_failure = record
-            .outcome
-            .as_ref()
-            .map(|outcome| serde_json::to_string(outcome).expect("an outcome serializes"));
-        // Conflicts with the open incident or with this very opening written before: no-op.
-        sqlx::query(
-            "INSERT INTO incidents (team_id, monitor_id, opened_at, cause, error_class, \
-             first_failure) VALUES ($1, $2, $3, $4, $5, $6::jsonb) ON CONFLICT DO NOTHING",
-        )
-        .bind(team)
-        .bind(monitor)
-        .bind(change.at.0)
-        .bind(&change.cause)
-        .bind(change.error_class.map(|class| class.as_str()))
-        .bind(first_failure)
-        .execute(&mut *conn)
-        .await?;
-        incident_id = sqlx::query_scalar(
-            "SELECT id FROM incidents WHERE monitor_id = $1 AND resolved_at IS NULL",
-        )
-        .bind(monitor)
-        .fetch_optional(&mut *conn)
-        .await?;
-    }
-    if change.resolves_incident {
-        incident_id = sqlx::query_scalar(
-            "UPDATE incidents SET resolved_at = $1 WHERE monitor_id = $2 AND resolved_at IS NULL \
-             AND opened_at <= $1 RETURNING id",
-        )
-        .bind(change.at.0)
-        .bind(monitor)
-        .fetch_optional(&mut *conn)
-        .await?;
-    }
-    let event_id: Option<i64> = sqlx::query_scalar(
-        "INSERT INTO state_events (team_id, monitor_id, from_state, to_state, at, incident_id, \
-         cause) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING RETURNING id",
-    )
-    .bind(team)
-    .bind(monitor)
-    .bind(change.from.as_str())
-    .bind(change.to.as_str())
-    .bind(change.at.0)
-    .bind(incident_id)
-    .bind(&change.cause)
-    .fetch_optional(&mut *conn)
-    .await?;
-    // A replayed batch inserts no event, so it queues no notification either.
-    if let (Some(event_id), Some(event)) = (event_id, event_of(change)) {
-        enqueue_notifications(conn, team, record, event_id, incident_id, event).await?;
+    let mut start = 0;
+    while start < changes.len() {
+        let mut seen = HashSet::new();
+        let end = start
+            + changes[start..]
+                .iter()
+                .take_while(|(_, record)| seen.insert(record.monitor_id.0))
+                .count();
+        write_run(conn, &changes[start..end]).await?;
+        start = end;
     }
     Ok(())
 }
 
-/// The outbox rows of one state event: one per channel of every rule that matches the event and
-/// the monitor (team-wide, this monitor, or one of its tags), in the event's transaction.
+/// One run of changes, each of a different monitor: the incidents they open (idempotent), the
+/// incidents they resolve, their event rows (idempotent), then the outbox rows of the new events.
+/// Each step is one statement; rows are inserted in the run's order so ids follow the changes.
+async fn write_run(
+    conn: &mut PgConnection,
+    run: &[(i64, &ChangeRecord)],
+) -> Result<(), StoreError> {
+    // The incident each change's event points at, by monitor (a monitor appears once in a run).
+    let mut incidents: HashMap<i64, i64> = HashMap::new();
+
+    let opening: Vec<&(i64, &ChangeRecord)> = run
+        .iter()
+        .filter(|(_, r)| r.change.opens_incident)
+        .collect();
+    if !opening.is_empty() {
+        // A conflict (the monitor's open incident, or this very opening written before) inserts
+        // nothing; the event then points at whichever incident is open, as before the batch.
+        let rows: Vec<(i64, i64)> = sqlx::query_as(
+            "WITH new AS (INSERT INTO incidents (team_id, monitor_id, opened_at, cause, \
+             error_class, first_failure) \
+             SELECT u.team_id, u.monitor_id, u.opened_at, u.cause, u.error_class, \
+             u.first_failure::jsonb FROM UNNEST($1::int8[], $2::int8[], $3::int8[], $4::text[], \
+             $5::text[], $6::text[]) WITH ORDINALITY \
+             AS u(team_id, monitor_id, opened_at, cause, error_class, first_failure, ord) \
+             ORDER BY u.ord ON CONFLICT DO NOTHING RETURNING monitor_id, id) \
+             SELECT monitor_id, id FROM new UNION ALL \
+             SELECT i.monitor_id, i.id FROM incidents i WHERE i.monitor_id = ANY($2) \
+             AND i.resolved_at IS NULL \
+             AND NOT EXISTS (SELECT 1 FROM new WHERE new.monitor_id = i.monitor_id)",
+        )
+        .bind(opening.iter().map(|(team, _)| *team).collect::<Vec<_>>())
+        .bind(
+            opening
+                .iter()
+                .map(|(_, r)| r.monitor_id.0)
+                .collect::<Vec<_>>(),
+        )
+        .bind(
+            opening
+                .iter()
+                .map(|(_, r)| r.change.at.0)
+                .collect::<Vec<_>>(),
+        )
+        .bind(
+            opening
+                .iter()
+                .map(|(_, r)| r.change.cause.as_str())
+                .collect::<Vec<_>>(),
+        )
+        .bind(
+            opening
+                .iter()
+                .map(|(_, r)| r.change.error_class.map(|class| class.as_str()))
+                .collect::<Vec<_>>(),
+        )
+        .bind(
+            opening
+                .iter()
+                .map(|(_, r)| {
+                    r.outcome.as_ref().map(|outcome| {
+                        serde_json::to_string(outcome).expect("an outcome serializes")
+                    })
+                })
+                .collect::<Vec<_>>(),
+        )
+        .fetch_all(&mut *conn)
+        .await?;
+        incidents.extend(rows);
+    }
+
+    let resolving: Vec<&(i64, &ChangeRecord)> = run
+        .iter()
+        .filter(|(_, r)| r.change.resolves_incident)
+        .collect();
+    if !resolving.is_empty() {
+        let rows: Vec<(i64, i64)> = sqlx::query_as(
+            "UPDATE incidents i SET resolved_at = u.at \
+             FROM UNNEST($1::int8[], $2::int8[]) AS u(monitor_id, at) \
+             WHERE i.monitor_id = u.monitor_id AND i.resolved_at IS NULL AND i.opened_at <= u.at \
+             RETURNING i.monitor_id, i.id",
+        )
+        .bind(
+            resolving
+                .iter()
+                .map(|(_, r)| r.monitor_id.0)
+                .collect::<Vec<_>>(),
+        )
+        .bind(
+            resolving
+                .iter()
+                .map(|(_, r)| r.change.at.0)
+                .collect::<Vec<_>>(),
+        )
+        .fetch_all(&mut *conn)
+        .await?;
+        // A resolving change points at the incident it resolved, or at none.
+        for (_, record) in &resolving {
+            incidents.remove(&record.monitor_id.0);
+        }
+        incidents.extend(rows);
+    }
+
+    let incident_of = |record: &ChangeRecord| -> Option<i64> {
+        let change = &record.change;
+        (change.opens_incident || change.resolves_incident)
+            .then(|| incidents.get(&record.monitor_id.0).copied())
+            .flatten()
+    };
+    // A replayed batch inserts no event, so it queues no notification either.
+    let inserted: HashMap<i64, i64> = sqlx::query_as::<_, (i64, i64)>(
+        "INSERT INTO state_events (team_id, monitor_id, from_state, to_state, at, incident_id, \
+         cause) SELECT u.team_id, u.monitor_id, u.from_state, u.to_state, u.at, u.incident_id, \
+         u.cause FROM UNNEST($1::int8[], $2::int8[], $3::text[], $4::text[], $5::int8[], \
+         $6::int8[], $7::text[]) WITH ORDINALITY \
+         AS u(team_id, monitor_id, from_state, to_state, at, incident_id, cause, ord) \
+         ORDER BY u.ord ON CONFLICT DO NOTHING RETURNING monitor_id, id",
+    )
+    .bind(run.iter().map(|(team, _)| *team).collect::<Vec<_>>())
+    .bind(run.iter().map(|(_, r)| r.monitor_id.0).collect::<Vec<_>>())
+    .bind(
+        run.iter()
+            .map(|(_, r)| r.change.from.as_str())
+            .collect::<Vec<_>>(),
+    )
+    .bind(
+        run.iter()
+            .map(|(_, r)| r.change.to.as_str())
+            .collect::<Vec<_>>(),
+    )
+    .bind(run.iter().map(|(_, r)| r.change.at.0).collect::<Vec<_>>())
+    .bind(run.iter().map(|(_, r)| incident_of(r)).collect::<Vec<_>>())
+    .bind(
+        run.iter()
+            .map(|(_, r)| r.change.cause.as_str())
+            .collect::<Vec<_>>(),
+    )
+    .fetch_all(&mut *conn)
+    .await?
+    .into_iter()
+    .collect();
+
+    let announced: Vec<Announcement> = run
+        .iter()
+        .filter_map(|(team, record)| {
+            Some(Announcement {
+                event_id: *inserted.get(&record.monitor_id.0)?,
+                team: *team,
+                record,
+                incident_id: incident_of(record),
+                event: event_of(&record.change)?,
+            })
+        })
+        .collect();
+    enqueue_notifications(conn, &announced).await
+}
+
+/// A new state event that alerting announces.
+struct Announcement<'a> {
+    event_id: i64,
+    team: i64,
+    record: &'a ChangeRecord,
+    incident_id: Option<i64>,
+    /// `down`, `up` or `degraded`.
+    event: &'static str,
+}
+
+/// The outbox rows of new state events, in one statement, in the events' order: for each event,
+/// one row per channel of every rule that matches the event and the monitor (team-wide, this
+/// monitor, or one of its tags; for a DOWN, its cause); for a DOWN also every step of every
+/// matching rule's escalation policy, due at its offset; for an UP also whoever an escalation of
+/// that incident reached. One row per event, channel and step however many rules match, each
+/// with the shortest reminder interval of its rules.
 async fn enqueue_notifications(
     conn: &mut PgConnection,
-    team: i64,
-    record: &ChangeRecord,
-    event_id: i64,
-    incident_id: Option<i64>,
-    event: &str,
+    announced: &[Announcement<'_>],
 ) -> Result<(), StoreError> {
-    let monitor = record.monitor_id.0;
-    let cause = record.change.error_class.map(|class| class.as_str());
-    let at = record.change.at;
+    if announced.is_empty() {
+        return Ok(());
+    }
     sqlx::query(
-        "INSERT INTO notifications (team_id, channel_id, state_event_id, monitor_id, \
-         incident_id, event, status, attempts, next_attempt_at, created_at, remind_every_ms) \
-         SELECT r.team_id, ch.id, $1, $2, $3, $4, 'pending', 0, $5, $5, MIN(r.remind_every_ms) \
-         FROM alert_rules r JOIN monitors m ON m.id = $2 \
-         CROSS JOIN LATERAL jsonb_array_elements_text(r.channel_ids) AS c(value) \
-         JOIN channels ch ON ch.id = c.value::bigint AND ch.team_id = r.team_id \
-         WHERE r.team_id = $6 AND r.events ? $4 \
-           AND (r.monitor_id IS NULL OR r.monitor_id = $2) \
-           AND (r.tag IS NULL OR m.spec->'tags' ? r.tag) \
-           AND (r.causes IS NULL \
-                OR ($4 = 'down' AND r.causes ? $7) \
-                OR ($4 = 'up' AND EXISTS (SELECT 1 FROM notifications d WHERE d.incident_id = $3 \
-                    AND d.channel_id = ch.id AND d.event = 'down'))) \
-         GROUP BY r.team_id, ch.id \
+        "WITH u AS (SELECT * FROM UNNEST($1::int8[], $2::int8[], $3::int8[], $4::text[], \
+           $5::int8[], $6::int8[], $7::text[]) WITH ORDINALITY \
+           AS u(event_id, monitor_id, incident_id, event, at, team_id, cause, ord)) \
+         INSERT INTO notifications (team_id, channel_id, state_event_id, monitor_id, \
+           incident_id, event, status, attempts, next_attempt_at, created_at, remind_every_ms, \
+           escalation_step) \
+         SELECT n.team_id, n.channel_id, n.event_id, n.monitor_id, n.incident_id, n.event, \
+           'pending', 0, n.due, n.at, n.remind_every_ms, n.step \
+         FROM ( \
+           SELECT u.ord, 0 AS kind, r.team_id, ch.id AS channel_id, u.event_id, u.monitor_id, \
+             u.incident_id, u.event, u.at AS due, u.at, MIN(r.remind_every_ms) AS remind_every_ms, \
+             NULL::int8 AS step \
+           FROM u JOIN monitors m ON m.id = u.monitor_id \
+           JOIN alert_rules r ON r.team_id = u.team_id AND r.events ? u.event \
+           CROSS JOIN LATERAL jsonb_array_elements_text(r.channel_ids) AS c(value) \
+           JOIN channels ch ON ch.id = c.value::bigint AND ch.team_id = r.team_id \
+           WHERE (r.monitor_id IS NULL OR r.monitor_id = u.monitor_id) \
+             AND (r.tag IS NULL OR m.spec->'tags' ? r.tag) \
+             AND (r.causes IS NULL \
+                  OR (u.event = 'down' AND r.causes ? u.cause) \
+                  OR (u.event = 'up' AND EXISTS (SELECT 1 FROM notifications d \
+                      WHERE d.incident_id = u.incident_id AND d.channel_id = ch.id \
+                      AND d.event = 'down'))) \
+           GROUP BY u.ord, u.event_id, u.monitor_id, u.incident_id, u.event, u.at, r.team_id, \
+             ch.id \
+           UNION ALL \
+           SELECT u.ord, 1, r.team_id, ch.id, u.event_id, u.monitor_id, u.incident_id, 'down', \
+             u.at + (st.value->>'offset_ms')::bigint, u.at, MIN(r.remind_every_ms), \
+             st.ordinality - 1 \
+           FROM u JOIN monitors m ON m.id = u.monitor_id \
+           JOIN alert_rules r ON r.team_id = u.team_id AND r.events ? 'down' \
+           JOIN escalation_policies p ON p.id = r.escalation_policy_id \
+           CROSS JOIN LATERAL jsonb_array_elements(p.steps) WITH ORDINALITY AS st(value, ordinality) \
+           CROSS JOIN LATERAL jsonb_array_elements_text(st.value->'channel_ids') AS c(value) \
+           JOIN channels ch ON ch.id = c.value::bigint AND ch.team_id = r.team_id \
+           WHERE u.event = 'down' \
+             AND (r.monitor_id IS NULL OR r.monitor_id = u.monitor_id) \
+             AND (r.tag IS NULL OR m.spec->'tags' ? r.tag) \
+             AND (r.causes IS NULL OR r.causes ? u.cause) \
+           GROUP BY u.ord, u.event_id, u.monitor_id, u.incident_id, u.at, r.team_id, ch.id, \
+             st.ordinality, st.value \
+           UNION ALL \
+           SELECT DISTINCT u.ord, 2, d.team_id, d.channel_id, u.event_id, u.monitor_id, \
+             u.incident_id, 'up', u.at, u.at, NULL::int8, NULL::int8 \
+           FROM u JOIN notifications d ON d.incident_id = u.incident_id AND d.event = 'down' \
+             AND d.escalation_step IS NOT NULL AND d.status = 'delivered' \
+           WHERE u.event = 'up' \
+         ) n \
+         ORDER BY n.ord, n.kind, n.step, n.channel_id \
          ON CONFLICT DO NOTHING",
     )
-    .bind(event_id)
-    .bind(monitor)
-    .bind(incident_id)
-    .bind(event)
-    .bind(at.0)
-    .bind(team)
-    .bind(cause)
+    .bind(announced.iter().map(|a| a.event_id).collect::<Vec<_>>())
+    .bind(announced.iter().map(|a| a.record.monitor_id.0).collect::<Vec<_>>())
+    .bind(announced.iter().map(|a| a.incident_id).collect::<Vec<_>>())
+    .bind(announced.iter().map(|a| a.event).collect::<Vec<_>>())
+    .bind(announced.iter().map(|a| a.record.change.at.0).collect::<Vec<_>>())
+    .bind(announced.iter().map(|a| a.team).collect::<Vec<_>>())
+    .bind(
+        announced
+            .iter()
+            .map(|a| a.record.change.error_class.map(|class| class.as_str()))
+            .collect::<Vec<_>>(),
+    )
     .execute(&mut *conn)
     .await?;
-    if event == "down" {
-        // Every step of every matching rule's escalation policy, due at its offset.
-        sqlx::query(
-            "INSERT INTO notifications (team_id, channel_id, state_event_id, monitor_id, \
-             incident_id, event, status, attempts, next_attempt_at, created_at, remind_every_ms, \
-             escalation_step) \
-             SELECT r.team_id, ch.id, $1, $2, $3, 'down', 'pending', 0, \
-               $4 + (st.value->>'offset_ms')::bigint, $4, \
-               MIN(r.remind_every_ms), st.ordinality - 1 \
-             FROM alert_rules r JOIN monitors m ON m.id = $2 \
-             JOIN escalation_policies p ON p.id = r.escalation_policy_id \
-             CROSS JOIN LATERAL jsonb_array_elements(p.steps) WITH ORDINALITY AS st(value, ordinality) \
-             CROSS JOIN LATERAL jsonb_array_elements_text(st.value->'channel_ids') AS c(value) \
-             JOIN channels ch ON ch.id = c.value::bigint AND ch.team_id = r.team_id \
-             WHERE r.team_id = $5 AND r.events ? 'down' \
-               AND (r.monitor_id IS NULL OR r.monitor_id = $2) \
-               AND (r.tag IS NULL OR m.spec->'tags' ? r.tag) \
-               AND (r.causes IS NULL OR r.causes ? $6) \
-             GROUP BY r.team_id, ch.id, st.ordinality, st.value \
-             ON CONFLICT DO NOTHING",
-        )
-        .bind(event_id)
-        .bind(monitor)
-        .bind(incident_id)
-        .bind(at.0)
-        .bind(team)
-        .bind(cause)
-        .execute(&mut *conn)
-        .await?;
-    }
-    if event == "up" && incident_id.is_some() {
-        // Whoever an escalation reached hears that it is over.
-        sqlx::query(
-            "INSERT INTO notifications (team_id, channel_id, state_event_id, monitor_id, \
-             incident_id, event, status, attempts, next_attempt_at, created_at) \
-             SELECT DISTINCT d.team_id, d.channel_id, $1, $2, $3, 'up', 'pending', 0, $4, $4 \
-             FROM notifications d WHERE d.incident_id = $3 AND d.event = 'down' \
-               AND d.escalation_step IS NOT NULL AND d.status = 'delivered' \
-             ON CONFLICT DO NOTHING",
-        )
-        .bind(event_id)
-        .bind(monitor)
-        .bind(incident_id)
-        .bind(at.0)
-        .execute(&mut *conn)
-        .await?;
-    }
     Ok(())
 }
 

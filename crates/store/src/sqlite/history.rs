@@ -13,6 +13,7 @@ use crate::history::{
 use crate::model::{PruneReport, Retention, RollupReport, UptimeSummary};
 use async_trait::async_trait;
 use sqlx::SqliteConnection;
+use std::collections::HashMap;
 use watchtower_core::{MonitorId, Plan, TeamId, Timestamp};
 
 fn table(level: Level) -> &'static str {
@@ -252,6 +253,51 @@ pub(super) async fn uptime(
     }
     tx.commit().await?;
     Ok(history::summarize(&buckets, &samples))
+}
+
+/// `uptime` for several monitors: the same pieces as `plan_uptime` gives one monitor, read for
+/// all of them in one statement (raw results in the shape of buckets), in one snapshot.
+pub(super) async fn uptime_many(
+    store: &SqliteStore,
+    team: TeamId,
+    monitors: &[MonitorId],
+    from: Timestamp,
+    to: Timestamp,
+) -> Result<HashMap<MonitorId, UptimeSummary>, StoreError> {
+    if monitors.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let mut tx = store.read.begin().await?;
+    let marks = watermarks(&mut tx).await?;
+    let plan = history::plan_uptime(from.0, to.0, marks);
+    // The ids as a JSON array, bound once per piece and read back with json_each.
+    let ids = serde_json::to_string(&monitors.iter().map(|id| id.0).collect::<Vec<_>>())
+        .expect("integers serialize");
+    let parts: Vec<String> = plan
+        .iter()
+        .map(|(source, _, _)| {
+            let (columns, table, time) = match source {
+                Source::Rollup(level) => (BUCKET_COLUMNS, table(*level), "bucket_start"),
+                Source::Raw => (history::RAW_AS_BUCKET, "results", "checked_at"),
+            };
+            format!(
+                "SELECT {columns} FROM {table} WHERE monitor_id IN \
+                 (SELECT value FROM json_each(?)) AND team_id = ? AND {time} >= ? AND {time} < ?"
+            )
+        })
+        .collect();
+    let buckets: Vec<Bucket> = if parts.is_empty() {
+        Vec::new()
+    } else {
+        let sql = parts.join(" UNION ALL ");
+        let mut query = sqlx::query_as(sqlx::AssertSqlSafe(sql));
+        for (_, start, end) in &plan {
+            query = query.bind(ids.clone()).bind(team.0).bind(*start).bind(*end);
+        }
+        query.fetch_all(&mut *tx).await?
+    };
+    tx.commit().await?;
+    Ok(history::summarize_each(monitors, &buckets))
 }
 
 /// Deletes the history of teams on `plan` older than `keep`: the plan's retention, applied on top

@@ -316,6 +316,16 @@ impl Store for SqliteStore {
         history::uptime(self, team, monitor, from, to).await
     }
 
+    async fn uptime_many(
+        &self,
+        team: TeamId,
+        monitors: &[MonitorId],
+        from: Timestamp,
+        to: Timestamp,
+    ) -> Result<std::collections::HashMap<MonitorId, UptimeSummary>, StoreError> {
+        history::uptime_many(self, team, monitors, from, to).await
+    }
+
     async fn size_bytes(&self) -> Result<u64, StoreError> {
         let pages: i64 = sqlx::query_scalar("PRAGMA page_count")
             .fetch_one(&self.read)

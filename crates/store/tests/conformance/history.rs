@@ -220,3 +220,59 @@ async fn exact_p95_within_a_minute() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn uptime_of_a_page_of_monitors_is_each_monitors_uptime() {
+    each_backend(|store| async move {
+        let mut ids = Vec::new();
+        for name in ["web", "api", "idle"] {
+            let monitor = store
+                .create_monitor(TEAM, &http_spec(name, None), Timestamp(T0))
+                .await?;
+            ids.push(monitor.id);
+        }
+        let outcomes = history_outcomes();
+        write_history(&*store, ids[0], &outcomes).await?;
+        let every_other: Vec<CheckOutcome> = outcomes.iter().step_by(2).cloned().collect();
+        write_history(&*store, ids[1], &every_other).await?;
+        // Raw only, then rolled up with the last hour raw: the pieces differ, the answers do not.
+        for roll_up_at in [None, Some(T0 + 2 * DAY + 2 * HOUR + 5 * MINUTE)] {
+            if let Some(now) = roll_up_at {
+                store.roll_up(Timestamp(now)).await?;
+            }
+            for (from, to) in RANGES {
+                let (from, to) = (Timestamp(from), Timestamp(to));
+                let many = store.uptime_many(TEAM, &ids, from, to).await?;
+                assert_eq!(many.len(), ids.len());
+                for id in &ids {
+                    assert_eq!(many[id], store.uptime(TEAM, *id, from, to).await?);
+                }
+                assert_matches(&many[&ids[0]], &outcomes, from.0, to.0);
+            }
+        }
+        assert_eq!(
+            store
+                .uptime_many(TEAM, &ids, Timestamp(T0), Timestamp(T0 + DAY))
+                .await?[&ids[2]],
+            UptimeSummary::default()
+        );
+        // Another team's ids answer empty summaries, never the monitors' history.
+        let other = store
+            .uptime_many(
+                watchtower_core::TeamId(2),
+                &ids,
+                Timestamp(T0),
+                Timestamp(T0 + DAY),
+            )
+            .await?;
+        assert!(other.values().all(|s| s.checks == 0));
+        assert!(
+            store
+                .uptime_many(TEAM, &[], Timestamp(T0), Timestamp(T0 + DAY))
+                .await?
+                .is_empty()
+        );
+        Ok(())
+    })
+    .await;
+}

@@ -6,6 +6,7 @@ mod accounts;
 mod alerting;
 mod apply;
 mod batches;
+mod changes;
 mod concurrency;
 mod connect;
 mod history;

@@ -106,6 +106,7 @@ async fn a_burst_of_changes_in_one_batch_queues_what_each_change_alone_would() {
             remind_every: None,
             escalation_policy_id: None,
             causes: Vec::new(),
+            certificate_days: None,
             created_at: Timestamp(T0),
         };
         let minutes = |n: u64| Some(std::time::Duration::from_secs(60 * n));

@@ -478,7 +478,8 @@ pub fn interpolate_env(
     let mut out = String::with_capacity(text.len());
     for (number, line) in text.split_inclusive('\n').enumerate() {
         let mut last = 0;
-        for found in reference.captures_iter(line) {
+        let code = &line[..comment_start(line)];
+        for found in reference.captures_iter(code) {
             let whole = found.get(0).expect("the match");
             let name = &found[1];
             out.push_str(&line[last..whole.start()]);
@@ -500,6 +501,23 @@ pub fn interpolate_env(
     } else {
         Err(problems)
     }
+}
+
+/// Where a line's comment begins (its length if it has none): a `#` at the start or after a
+/// space, outside quotes. References in comments are left alone.
+fn comment_start(line: &str) -> usize {
+    let mut quote: Option<char> = None;
+    let mut previous = ' ';
+    for (at, c) in line.char_indices() {
+        match (quote, c) {
+            (None, '#') if previous.is_whitespace() => return at,
+            (None, '"' | '\'') => quote = Some(c),
+            (Some(open), _) if c == open => quote = None,
+            _ => {}
+        }
+        previous = c;
+    }
+    line.len()
 }
 
 fn load_problem(error: &marked_yaml::LoadError) -> LocatedProblem {
@@ -818,7 +836,11 @@ alert_rules:
         let problems = interpolate_env(text, lookup).unwrap_err();
         assert_eq!((problems[0].line, problems[0].column), (2, 8));
         assert!(problems[0].problem.contains("MISSING"));
-        let done = interpolate_env("url: \"${HOOK}\"\n", lookup).unwrap();
-        assert_eq!(done, "url: \"https://h.example.test/x\"\n");
+        let done =
+            interpolate_env("url: \"${HOOK}\" # not ${THIS}\n# nor ${THAT}\n", lookup).unwrap();
+        assert_eq!(
+            done,
+            "url: \"https://h.example.test/x\" # not ${THIS}\n# nor ${THAT}\n"
+        );
     }
 }

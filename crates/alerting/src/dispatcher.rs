@@ -526,6 +526,7 @@ fn notification_of(item: &DueNotification, config: &DispatcherConfig) -> Notific
         certificate,
         custom_title: None,
         custom_message: None,
+        ops_signal: None,
     }
 }
 

@@ -203,6 +203,7 @@ mod tests {
             acknowledge_url: None,
             custom_title: None,
             custom_message: None,
+            ops_signal: None,
         }
     }
 

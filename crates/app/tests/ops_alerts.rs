@@ -128,7 +128,8 @@ async fn failed_logins_alert_once_then_recover_once() {
         alert.signature_ok,
         "the alert is signed with the channel's secret"
     );
-    assert_eq!(alert.body["type"], "monitor.down");
+    assert_eq!(alert.body["type"], "instance.ops_alert");
+    assert_eq!(alert.body["data"]["ops_signal"], "failed_logins");
     let data = &alert.body["data"];
     assert_eq!(data["monitor_name"], "WatchTower ops-test: Failed logins");
     assert_eq!(data["target"], "ops-test");
@@ -162,7 +163,7 @@ async fn failed_logins_alert_once_then_recover_once() {
     assert_eq!(deliveries.len(), 2, "{}", process.log_text());
     let recovery = &deliveries[1];
     assert!(recovery.signature_ok);
-    assert_eq!(recovery.body["type"], "monitor.up");
+    assert_eq!(recovery.body["type"], "instance.ops_recovery");
     let cause = recovery.body["data"]["cause"].as_str().unwrap();
     let now: u32 = cause
         .strip_prefix("Failed logins back to ")

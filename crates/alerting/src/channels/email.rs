@@ -264,6 +264,7 @@ mod tests {
             certificate: None,
             custom_title: None,
             custom_message: None,
+            ops_signal: None,
             incident_id: None,
             incident_key: None,
             incident_url: None,

@@ -170,6 +170,7 @@ mod tests {
             certificate: None,
             custom_title: None,
             custom_message: None,
+            ops_signal: None,
             incident_id: None,
             incident_key: None,
             incident_url: Some("https://wt.example/incidents/3".into()),

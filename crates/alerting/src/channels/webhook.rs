@@ -12,7 +12,7 @@
 
 use super::fields::Fields;
 use super::{Delivered, DeliveryError, REDACTED, Sender, object, redact_url};
-use crate::notification::Notification;
+use crate::notification::{Notification, NotificationEvent};
 use crate::render;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
@@ -145,9 +145,14 @@ impl WebhookSecret {
 }
 
 /// `monitor.down`, `monitor.up`, `monitor.degraded`, `monitor.certificate_expiring`,
-/// `monitor.reminder`, `monitor.test`.
+/// `monitor.reminder`, `monitor.test`; for the instance's own alerts `instance.ops_alert` and
+/// `instance.ops_recovery`.
 pub fn event_type(n: &Notification) -> String {
-    format!("monitor.{}", n.event.as_str())
+    match (&n.ops_signal, n.event) {
+        (Some(_), NotificationEvent::Up) => "instance.ops_recovery".to_owned(),
+        (Some(_), _) => "instance.ops_alert".to_owned(),
+        (None, event) => format!("monitor.{}", event.as_str()),
+    }
 }
 
 pub(crate) fn payload(n: &Notification) -> Value {

@@ -50,6 +50,7 @@ pub fn notification(event: &OpsEvent, instance: &str) -> Notification {
         certificate: None,
         custom_title: None,
         custom_message: None,
+        ops_signal: Some(event.signal.name().to_owned()),
         incident_id: None,
         incident_key: Some(format!(
             "watchtower-ops-{}-{}-{}",

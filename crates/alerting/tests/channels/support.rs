@@ -36,6 +36,7 @@ pub fn down() -> Notification {
         certificate: None,
         custom_title: None,
         custom_message: None,
+        ops_signal: None,
         incident_id: Some(IncidentId(3)),
         incident_key: Some("incident-3".into()),
         incident_url: Some("https://wt.example/incidents/3".into()),

@@ -8,11 +8,12 @@ use serde::Serialize;
 use serde_json::Value;
 use std::collections::HashMap;
 use watchtower_alerting::ChannelSettings;
+use watchtower_core::monitor::DependencyRef;
 use watchtower_core::monitors_file::{ChannelEntry, MonitorsFile, RuleEntry};
 use watchtower_core::{
     Demand, FieldError, MonitorKey, Plan, PlanLimitExceeded, PlanTable, TeamId, Timestamp,
 };
-use watchtower_store::{AlertRule, NewRule, PageRequest, Store, StoreError};
+use watchtower_store::{AlertRule, NewRule, Store, StoreError};
 
 /// Checks one channel of a file: `name` is the file's, the rest is the kind's settings and
 /// the optional templates.
@@ -121,7 +122,7 @@ pub async fn apply(
         channel_ids.insert(name, id);
     }
 
-    let monitor_ids = monitor_ids(store, team).await?;
+    let monitor_ids = monitor_ids(store, team, &file.alert_rules).await?;
     let existing = store.rules(team).await?;
     for entry in &file.alert_rules {
         let wanted = new_rule(team, entry, &channel_ids, &monitor_ids, now);
@@ -143,34 +144,23 @@ pub async fn apply(
     Ok(report)
 }
 
-/// The team's keyed monitors' ids, a page at a time.
+/// The ids of the monitors the file's rules name by key (only those: a team may have 100,000).
 async fn monitor_ids(
     store: &dyn Store,
     team: TeamId,
+    rules: &[RuleEntry],
 ) -> Result<HashMap<MonitorKey, watchtower_core::MonitorId>, StoreError> {
     let mut ids = HashMap::new();
-    let mut after = None;
-    loop {
-        let page = store
-            .list_monitors(
-                team,
-                &PageRequest {
-                    after,
-                    limit: 500,
-                    ..PageRequest::default()
-                },
-            )
-            .await?;
-        let Some(last) = page.last() else {
-            return Ok(ids);
-        };
-        after = Some(last.monitor.id);
-        for listing in &page {
-            if let Some(key) = &listing.monitor.spec.key {
-                ids.insert(key.clone(), listing.monitor.id);
-            }
+    for key in rules.iter().filter_map(|rule| rule.monitor.as_ref()) {
+        if ids.contains_key(key) {
+            continue;
+        }
+        let named = [DependencyRef::Key(key.clone())];
+        if let Some(found) = store.dependency_states(team, &named).await?.first() {
+            ids.insert(key.clone(), found.id);
         }
     }
+    Ok(ids)
 }
 
 fn new_rule(

@@ -145,6 +145,25 @@ fn an_unreachable_database_is_a_clear_message_at_start_up() {
     );
 }
 
+/// A password given as a query parameter (`?password=`), or in a URL that does not parse, is not
+/// printed either.
+#[test]
+fn a_database_password_in_the_query_is_not_printed() {
+    let port = watchtower_testkit::free_port();
+    let in_query = format!("postgres://postgres@127.0.0.1:{port}/watchtower?password=hunter2");
+    let unparsable = "postgres://postgres:hunter2@127.0.0.1:notaport/watchtower".to_owned();
+    for url in [in_query, unparsable] {
+        let output = watchtower(&["migrate", "--database", &url]);
+        assert_ne!(output.status.code(), Some(0), "{url}");
+        let text = stderr(&output);
+        assert!(text.contains("cannot open the database"), "{text}");
+        assert!(
+            !text.contains("hunter2"),
+            "the password must not be printed: {text}"
+        );
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn check_exits_like_curl_f() {
     let target = TargetServer::start(0).await.unwrap();

@@ -398,3 +398,40 @@ async fn the_first_administrator_comes_from_the_environment() {
     let store = watchtower_store::connect(&database.url).await.unwrap();
     assert_eq!(store.user_count().await.unwrap(), 1);
 }
+
+/// `serve --config` is the operator's file, applied with the instance's authority: its channel
+/// and rule changes are audited in the Default team like the API's, naming the file. In
+/// multi-tenant mode without `--plans`, the start-up log says new teams start on Free.
+#[tokio::test]
+async fn the_config_files_changes_are_audited_and_multi_tenant_teams_start_on_free() {
+    let database = TestDatabase::sqlite();
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("monitors.yaml");
+    std::fs::write(
+        &config,
+        "monitors:\n  - {key: beat, name: Nightly, kind: push, period: 1d, grace: 1h}\n\
+         channels:\n  - {name: ops, kind: webhook, url: 'https://hooks.example.test/ops'}\n\
+         alert_rules:\n  - {name: beats, monitor: beat, events: [down], channels: [ops]}\n",
+    )
+    .unwrap();
+    let args = ["--config", config.to_str().unwrap(), "--multi-tenant"];
+    let process = WatchtowerProcess::serve(Path::new(BINARY), &database.url, &args, dir.path())
+        .await
+        .unwrap();
+    let log = process.log_text();
+    process.terminate().unwrap();
+    assert!(log.contains("new teams start on the free plan"), "{log}");
+    let store = watchtower_store::connect(&database.url).await.unwrap();
+    let entries = store.audit_log(TeamId::DEFAULT, None, 50).await.unwrap();
+    let actions: Vec<&str> = entries.iter().map(|e| e.action.as_str()).collect();
+    assert_eq!(
+        actions,
+        ["alert_rule.created", "channel.created", "monitors.applied"],
+        "{entries:?}"
+    );
+    let label = format!("serve --config {}", config.display());
+    assert!(
+        entries.iter().all(|e| e.actor.label == label),
+        "{entries:?}"
+    );
+}

@@ -311,10 +311,40 @@ pub fn check_invitation(actor: Role, role: Role) -> Result<(), MembershipDenied>
     Ok(())
 }
 
+/// The actions applying a monitors file needs: `apply_yaml` for its monitors, plus the actions of
+/// the API routes for whatever else it declares, so a file is never a way around them. Channels
+/// hold credentials and send outside (`manage_channels`, as `POST /api/channels`); alert rules
+/// need `manage_alert_rules` (as `POST /api/alert-rules`).
+pub fn monitors_file_actions(declares_channels: bool, declares_rules: bool) -> Vec<Action> {
+    let mut actions = vec![Action::ApplyYaml];
+    if declares_channels {
+        actions.push(Action::ManageChannels);
+    }
+    if declares_rules {
+        actions.push(Action::ManageAlertRules);
+    }
+    actions
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use Action::*;
+
+    #[test]
+    fn a_monitors_file_needs_the_actions_of_everything_it_declares() {
+        assert_eq!(monitors_file_actions(false, false), [ApplyYaml]);
+        assert_eq!(
+            monitors_file_actions(true, true),
+            [ApplyYaml, ManageChannels, ManageAlertRules]
+        );
+        let member_may = |actions: Vec<Action>| actions.iter().all(|a| Role::Member.allows(*a));
+        assert!(member_may(monitors_file_actions(false, true)));
+        assert!(
+            !member_may(monitors_file_actions(true, false)),
+            "a member may not create or change channels through a file"
+        );
+    }
 
     /// The permission matrix, pinned. Columns: Owner, Admin, Member, Viewer; `-` means refused.
     /// A change here is a change to who may do what: update docs/PERMISSIONS.md with it.

@@ -2,10 +2,11 @@
 //! the team already has under that name is brought in line with the file, a new one is created,
 //! and those the file does not mention are left alone (the API may have made them). Everything is
 //! checked before the first write: settings by each channel's kind, references within the file,
-//! and the plan.
+//! and the plan. Every change is reported with the audit entry the API route making the same change
+//! records, so the audit log reads the same whichever way a channel or rule changed.
 
 use serde::Serialize;
-use serde_json::Value;
+use serde_json::{Value, json};
 use std::collections::HashMap;
 use watchtower_alerting::ChannelSettings;
 use watchtower_core::monitor::DependencyRef;
@@ -13,7 +14,7 @@ use watchtower_core::monitors_file::{ChannelEntry, MonitorsFile, RuleEntry};
 use watchtower_core::{
     Demand, FieldError, MonitorKey, Plan, PlanLimitExceeded, PlanTable, TeamId, Timestamp,
 };
-use watchtower_store::{AlertRule, NewRule, Store, StoreError};
+use watchtower_store::{Actor, AlertRule, AuditEntry, NewRule, Store, StoreError};
 
 /// Checks one channel of a file: `name` is the file's, the rest is the kind's settings and
 /// the optional templates.
@@ -41,6 +42,54 @@ pub struct AlertingReport {
     pub rules_created: Vec<String>,
     pub rules_replaced: Vec<String>,
     pub rules_unchanged: Vec<String>,
+    /// The audit entries of the changes made, in order (not part of the answer).
+    #[serde(skip)]
+    pub audit: Vec<AuditedChange>,
+}
+
+/// One change, as the API route that makes it names it in the audit log (`channel.created`,
+/// `channel.updated`, `alert_rule.created`, `alert_rule.deleted`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditedChange {
+    pub action: &'static str,
+    pub target: String,
+    pub details: Value,
+}
+
+impl AuditedChange {
+    fn new(action: &'static str, target: String, mut details: Value) -> Self {
+        // Tells the reader of the log the change came from a monitors file, not the route.
+        details["via"] = json!("monitors_file");
+        Self {
+            action,
+            target,
+            details,
+        }
+    }
+}
+
+/// Records `changes` in `team`'s audit log as `actor` (for callers without a `TeamAccess`, such
+/// as `serve --config`). A failure to record is logged: the changes have been made.
+pub async fn record_audit(
+    store: &dyn Store,
+    team: TeamId,
+    actor: &Actor,
+    changes: &[AuditedChange],
+    at: Timestamp,
+) {
+    for change in changes {
+        let entry = AuditEntry {
+            team_id: team,
+            actor: actor.clone(),
+            action: change.action.to_owned(),
+            target: change.target.clone(),
+            details: change.details.clone(),
+            at,
+        };
+        if let Err(error) = store.record_audit(&entry).await {
+            tracing::error!(%error, action = change.action, "cannot record audit entry");
+        }
+    }
 }
 
 /// Whether the team's plan allows the file's channel kinds and its number of rules.
@@ -110,12 +159,22 @@ pub async fn apply(
                     .update_channel(team, found.id, name, &config, now)
                     .await?;
                 report.channels_updated.push(name.clone());
+                report.audit.push(AuditedChange::new(
+                    "channel.updated",
+                    format!("channel:{}", found.id),
+                    json!({"name": name}),
+                ));
                 found.id
             }
             // Another kind under the same name: a new channel; the old one's rules keep it.
             _ => {
                 let created = store.create_channel(team, name, kind, &config, now).await?;
                 report.channels_created.push(name.clone());
+                report.audit.push(AuditedChange::new(
+                    "channel.created",
+                    format!("channel:{}", created.id),
+                    json!({"name": name, "kind": kind}),
+                ));
                 created.id
             }
         };
@@ -130,14 +189,30 @@ pub async fn apply(
             Some(found) if same_rule(found, &wanted) => {
                 report.rules_unchanged.push(entry.name.clone());
             }
+            // The API has no route that changes a rule: replacing is its delete and create.
             Some(found) => {
                 store.delete_rule(team, found.id).await?;
-                store.create_rule(&wanted).await?;
+                report.audit.push(AuditedChange::new(
+                    "alert_rule.deleted",
+                    format!("alert_rule:{}", found.id),
+                    json!({"name": found.name}),
+                ));
+                let created = store.create_rule(&wanted).await?;
                 report.rules_replaced.push(entry.name.clone());
+                report.audit.push(AuditedChange::new(
+                    "alert_rule.created",
+                    format!("alert_rule:{}", created.id),
+                    json!({"name": created.name, "replaces": found.id}),
+                ));
             }
             None => {
-                store.create_rule(&wanted).await?;
+                let created = store.create_rule(&wanted).await?;
                 report.rules_created.push(entry.name.clone());
+                report.audit.push(AuditedChange::new(
+                    "alert_rule.created",
+                    format!("alert_rule:{}", created.id),
+                    json!({"name": created.name}),
+                ));
             }
         }
     }

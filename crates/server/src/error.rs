@@ -130,7 +130,16 @@ impl From<StoreError> for ApiError {
     fn from(error: StoreError) -> Self {
         match error {
             StoreError::NotFound => Self::not_found(),
-            StoreError::Conflict(what) => Self::conflict(what),
+            StoreError::Conflict(conflict) => Self {
+                details: vec![FieldError {
+                    field: conflict.field,
+                    problem: conflict.problem.clone(),
+                }],
+                ..Self::conflict(format!(
+                    "the request conflicts with what exists: {}",
+                    conflict.problem
+                ))
+            },
             StoreError::Unavailable(_) => Self {
                 database_error: true,
                 ..Self::unavailable(error)

@@ -56,7 +56,15 @@ pub(crate) async fn database(state: &AppState) -> DatabaseReport {
     let outcome = tokio::time::timeout(DATABASE_DEADLINE, state.store.ping()).await;
     let (status, latency, error) = match outcome {
         Ok(Ok(latency)) => ("ok", Some(latency), None),
-        Ok(Err(error)) => ("unavailable", None, Some(error.to_string())),
+        Ok(Err(error)) => {
+            // The cause (host names, the driver's words) is for the log; this answer is public.
+            tracing::warn!(%error, "database ping failed");
+            (
+                "unavailable",
+                None,
+                Some("the database did not answer".to_owned()),
+            )
+        }
         Err(_) => (
             "unavailable",
             None,

@@ -86,6 +86,11 @@ enum Rule {
         success: StatusCode,
         membership: Membership,
     },
+    /// Every one of several actions in team A (a monitors file with channels or rules).
+    TeamAll {
+        actions: &'static [Action],
+        success: StatusCode,
+    },
 }
 
 fn team(action: Action, success: StatusCode) -> Rule {
@@ -130,7 +135,15 @@ fn expected(rule: Rule, caller: Caller) -> StatusCode {
         (Rule::PersonOnly { success, .. }, _) => success,
         (Rule::InstanceAdmin, _) => StatusCode::FORBIDDEN,
         // Another team's resources are not there for the outsider, not forbidden.
-        (Rule::Team { .. }, Caller::Outsider) => StatusCode::NOT_FOUND,
+        (Rule::Team { .. } | Rule::TeamAll { .. }, Caller::Outsider) => StatusCode::NOT_FOUND,
+        (Rule::TeamAll { actions, success }, Caller::Key(scope)) => {
+            let permitted = actions.iter().all(|a| scope.allows(Role::Admin, *a));
+            team_outcome(permitted, Role::Admin, success, Membership::Unrestricted)
+        }
+        (Rule::TeamAll { actions, success }, Caller::Person(role)) => {
+            let permitted = actions.iter().all(|a| role.allows(*a));
+            team_outcome(permitted, role, success, Membership::Unrestricted)
+        }
         (
             Rule::Team {
                 action,
@@ -223,6 +236,27 @@ const APPLIED_YAML: &str = "monitors:
     kind: http
     url: http://127.0.0.1:9/
     interval: 1h
+";
+
+/// A file with a channel and a rule: applying it needs what `POST /api/channels` and
+/// `POST /api/alert-rules` need, besides `apply_yaml`.
+const APPLIED_ALERTING_YAML: &str = "monitors: []
+channels:
+  - name: yaml-hook
+    kind: webhook
+    url: http://127.0.0.1:9/yaml-hook
+alert_rules:
+  - name: yaml-rule
+    events: [down]
+    channels: [yaml-hook]
+";
+
+/// A file with a channel only.
+const APPLIED_CHANNEL_YAML: &str = "monitors: []
+channels:
+  - name: yaml-only-hook
+    kind: webhook
+    url: http://127.0.0.1:9/yaml-only-hook
 ";
 
 /// Every route in `api/mod.rs`, with who may call it.
@@ -326,6 +360,33 @@ fn routes() -> Vec<Row> {
             "/api/monitors/yaml",
             Yaml(APPLIED_YAML),
             team(ApplyYaml, S::OK),
+        ),
+        row(
+            M::PUT,
+            "/api/monitors/yaml",
+            Yaml(APPLIED_CHANNEL_YAML),
+            Rule::TeamAll {
+                actions: &[ApplyYaml, ManageChannels],
+                success: S::OK,
+            },
+        ),
+        row(
+            M::PUT,
+            "/api/monitors/yaml",
+            Yaml(APPLIED_ALERTING_YAML),
+            Rule::TeamAll {
+                actions: &[ApplyYaml, ManageChannels, ManageAlertRules],
+                success: S::OK,
+            },
+        ),
+        row(
+            M::PUT,
+            "/api/monitors/yaml?dry_run=true",
+            Yaml(APPLIED_ALERTING_YAML),
+            Rule::TeamAll {
+                actions: &[ApplyYaml, ManageChannels, ManageAlertRules],
+                success: S::OK,
+            },
         ),
         row(M::GET, "/api/incidents", Empty, team(ViewIncidents, S::OK)),
         row(

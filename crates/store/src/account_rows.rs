@@ -5,7 +5,7 @@ use crate::accounts::{
     Actor, ApiKey, AuditRecord, Credentials, Invitation, Member, Membership, SecurityEventRecord,
     Session, Team, User,
 };
-use crate::error::StoreError;
+use crate::error::{Conflict, StoreError};
 use crate::rows::write_error;
 use watchtower_core::{
     ApiKeyId, ApiKeyScope, InvitationId, Plan, Role, SessionId, TeamId, Timestamp, UserId,
@@ -22,6 +22,12 @@ pub(crate) const INVITATION_COLUMNS: &str =
     "id, team_id, email, role, invited_by, created_at, expires_at, accepted_at";
 pub(crate) const API_KEY_COLUMNS: &str =
     "id, team_id, name, scope, prefix, created_by, created_at, last_used_at, revoked_at";
+/// A key works only while the person who created it is still a member of its team (keys made
+/// without a person, by the CLI, have no creator). Removal revokes such keys too; this holds
+/// even for a key a removal missed.
+pub(crate) const CREATOR_IS_MEMBER: &str = "(api_keys.created_by IS NULL OR EXISTS (SELECT 1 \
+     FROM memberships m WHERE m.team_id = api_keys.team_id AND m.user_id = api_keys.created_by))";
+
 pub(crate) const SECURITY_EVENT_COLUMNS: &str = "id, kind, email_key, user_id, ip, detail, at";
 
 /// `NotFound` when a write that names one row changed none.
@@ -33,11 +39,16 @@ pub(crate) fn found(rows_affected: u64) -> Result<(), StoreError> {
     }
 }
 
-/// [`write_error`], with the conflict told in words instead of the database's index name.
-pub(crate) fn conflict_means(what: &'static str) -> impl Fn(sqlx::Error) -> StoreError {
-    move |error| match write_error(error) {
-        StoreError::Conflict(_) => StoreError::Conflict(what.to_owned()),
-        other => other,
+/// [`write_error`], with the conflict told as this write's `field` and `problem`.
+pub(crate) fn conflict_means(
+    field: &'static str,
+    problem: &'static str,
+) -> impl Fn(sqlx::Error) -> StoreError {
+    move |error| match &error {
+        sqlx::Error::Database(db) if db.is_unique_violation() => {
+            StoreError::Conflict(Conflict::new(field, problem))
+        }
+        _ => write_error(error),
     }
 }
 

@@ -163,7 +163,8 @@ pub struct AuditRecord {
 }
 
 /// Instance-wide security events; `kind` is e.g. `login_failed`, `login_throttled`,
-/// `login_succeeded`, `password_changed`, `session_revoked`.
+/// `login_succeeded`, `password_changed`, `password_change_failed` (a wrong current password),
+/// `session_revoked`.
 #[derive(Debug, Clone)]
 pub struct SecurityEvent {
     pub kind: String,
@@ -263,7 +264,14 @@ pub trait AccountStore: Send + Sync {
         user: UserId,
         role: Role,
     ) -> Result<(), StoreError>;
-    async fn remove_member(&self, team: TeamId, user: UserId) -> Result<(), StoreError>;
+    /// Ends a membership and, in the same transaction, revokes (at `now`) the team's API keys
+    /// that member created: a key must not outlive its creator's access.
+    async fn remove_member(
+        &self,
+        team: TeamId,
+        user: UserId,
+        now: Timestamp,
+    ) -> Result<(), StoreError>;
 
     // ---- invitations ----
 
@@ -294,7 +302,7 @@ pub trait AccountStore: Send + Sync {
     // ---- API keys ----
 
     async fn create_api_key(&self, new: &NewApiKey) -> Result<ApiKey, StoreError>;
-    /// The unrevoked key a hash names.
+    /// The unrevoked key a hash names, while its creator is still a member of its team.
     async fn find_api_key(&self, key_hash: &str) -> Result<Option<ApiKey>, StoreError>;
     async fn touch_api_key(&self, id: ApiKeyId, now: Timestamp) -> Result<(), StoreError>;
     /// A team's keys, revoked ones included, newest first.
@@ -324,7 +332,8 @@ pub trait AccountStore: Send + Sync {
         before: Option<i64>,
         limit: u32,
     ) -> Result<Vec<SecurityEventRecord>, StoreError>;
-    /// `login_failed` events since `since` for the account and for the IP.
+    /// Wrong passwords since `since` for the account and for the IP: `login_failed` and
+    /// `password_change_failed` events, which are guesses alike.
     async fn failed_logins_since(
         &self,
         email_key: Option<&str>,

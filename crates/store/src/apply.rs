@@ -1,7 +1,7 @@
 //! Deciding what `apply_monitors` does: which declared monitors are new, changed, unchanged or gone.
 //! Both backends run this plan inside their own transaction.
 
-use crate::error::StoreError;
+use crate::error::{Conflict, StoreError};
 use crate::model::ApplyReport;
 use crate::rows::{push_token, with_push_token};
 use std::collections::{HashMap, HashSet};
@@ -33,14 +33,18 @@ pub(crate) fn plan(
     let mut seen = HashSet::new();
     for spec in specs {
         let Some(key) = &spec.key else {
-            return Err(StoreError::Conflict(format!(
-                "monitor '{}' has no key; applied monitors need one",
-                spec.name
+            return Err(StoreError::Conflict(Conflict::new(
+                "key",
+                format!(
+                    "monitor '{}' has no key; applied monitors need one",
+                    spec.name
+                ),
             )));
         };
         if !seen.insert(key.clone()) {
-            return Err(StoreError::Conflict(format!(
-                "key '{key}' is declared twice"
+            return Err(StoreError::Conflict(Conflict::new(
+                "key",
+                format!("key '{key}' is declared twice"),
             )));
         }
     }

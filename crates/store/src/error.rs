@@ -6,9 +6,10 @@ pub enum StoreError {
     /// The row does not exist for this team (another team's row is reported the same way).
     #[error("not found")]
     NotFound,
-    /// A uniqueness rule was broken, e.g. a second monitor with the same key.
+    /// A uniqueness rule was broken, e.g. a second monitor with the same key: which field, and
+    /// why, in words fit to answer (never the database's own message).
     #[error("conflict: {0}")]
-    Conflict(String),
+    Conflict(Conflict),
     /// The URL or its options are wrong.
     #[error("invalid database URL: {0}")]
     InvalidUrl(String),
@@ -22,4 +23,27 @@ pub enum StoreError {
     /// A stored row could not be read back (a bug or a hand-edited database).
     #[error("corrupt row: {0}")]
     Corrupt(String),
+}
+
+/// Which field of a write clashes with a row already there, and why, said for a person.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Conflict {
+    /// The field as the API and files spell it (`key`, `email`, `user`).
+    pub field: String,
+    pub problem: String,
+}
+
+impl Conflict {
+    pub fn new(field: impl Into<String>, problem: impl Into<String>) -> Self {
+        Self {
+            field: field.into(),
+            problem: problem.into(),
+        }
+    }
+}
+
+impl std::fmt::Display for Conflict {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.field, self.problem)
+    }
 }

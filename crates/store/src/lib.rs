@@ -17,7 +17,7 @@ pub mod sqlite;
 
 pub use accounts::*;
 pub use alerting::*;
-pub use error::StoreError;
+pub use error::{Conflict, StoreError};
 pub use model::*;
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;

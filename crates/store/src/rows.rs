@@ -1,7 +1,7 @@
 //! Rows as both backends read them, and their conversion to and from domain values: the one place
 //! that knows how a spec, a state or an error class is spelled in a column.
 
-use crate::error::StoreError;
+use crate::error::{Conflict, StoreError};
 use crate::model::{MonitorListing, ScheduledMonitor, StateEvent, StoredResult};
 use rand::distr::{Alphanumeric, SampleString};
 use std::time::Duration;
@@ -124,16 +124,70 @@ fn parse_outcome(json: Option<&str>) -> Result<Option<CheckOutcome>, StoreError>
     .transpose()
 }
 
-/// Turns a unique-index violation into `Conflict` and a missing referenced row (the team or user
-/// a new row names) into `NotFound`; other errors pass through.
+/// Turns a unique-index violation into `Conflict` naming the field, and a missing referenced row
+/// (the team or user a new row names) into `NotFound`; other errors pass through.
 pub(crate) fn write_error(error: sqlx::Error) -> StoreError {
     match &error {
         sqlx::Error::Database(db) if db.is_unique_violation() => {
-            StoreError::Conflict(db.message().to_owned())
+            match unique_rule(db.message(), db.constraint()) {
+                Some((field, problem)) => StoreError::Conflict(Conflict::new(field, problem)),
+                // A rule no request can break (random tokens, replayed batches): a bug, kept
+                // with its database message for the log, never for an answer.
+                None => StoreError::Database(error),
+            }
         }
         sqlx::Error::Database(db) if db.is_foreign_key_violation() => StoreError::NotFound,
         _ => StoreError::Database(error),
     }
+}
+
+/// A uniqueness rule a request can break, as each backend names it, and how to say so.
+struct UniqueRule {
+    /// How SQLite names the rule's last column in its message
+    /// (`UNIQUE constraint failed: monitors.team_id, monitors.key`).
+    sqlite_column: &'static str,
+    /// PostgreSQL's constraint name (the default one its migration gets).
+    postgres_constraint: &'static str,
+    /// The field as the API and the monitors file name it.
+    field: &'static str,
+    problem: &'static str,
+}
+
+const UNIQUE_RULES: &[UniqueRule] = &[
+    UniqueRule {
+        sqlite_column: "monitors.key",
+        postgres_constraint: "monitors_team_id_key_key",
+        field: "key",
+        problem: "another monitor of the team has this key",
+    },
+    UniqueRule {
+        sqlite_column: "users.email_key",
+        postgres_constraint: "users_email_key_key",
+        field: "email",
+        problem: "an account with this email exists",
+    },
+    UniqueRule {
+        sqlite_column: "memberships.user_id",
+        postgres_constraint: "memberships_pkey",
+        field: "user",
+        problem: "already a member of this team",
+    },
+];
+
+/// Which of [`UNIQUE_RULES`] a violation broke: PostgreSQL names the constraint, SQLite lists
+/// the columns in its message.
+fn unique_rule(message: &str, constraint: Option<&str>) -> Option<(&'static str, &'static str)> {
+    let sqlite_columns = message
+        .strip_prefix("UNIQUE constraint failed: ")
+        .map(|columns| columns.split(", ").collect::<Vec<_>>())
+        .unwrap_or_default();
+    UNIQUE_RULES
+        .iter()
+        .find(|rule| match constraint {
+            Some(name) => name == rule.postgres_constraint,
+            None => sqlite_columns.last() == Some(&rule.sqlite_column),
+        })
+        .map(|rule| (rule.field, rule.problem))
 }
 
 /// A `monitors` row.

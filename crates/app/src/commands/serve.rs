@@ -17,6 +17,7 @@ use watchtower_scheduler::{
     Clock, ProbeChecker, ResultWriter, Scheduler, SchedulerConfig, WriterConfig, housekeeping,
 };
 use watchtower_server::alerting_file;
+use watchtower_server::auth::StoreCredentialCheck;
 use watchtower_server::auth::users::bootstrap_admin;
 use watchtower_server::middleware::rate_limit::{RateLimitConfig, RateLimiter};
 use watchtower_server::ops::OpsCounters;
@@ -29,10 +30,17 @@ pub async fn run(args: ServeArgs) -> ExitCode {
         Ok(ops) => ops,
         Err(code) => return code,
     };
-    let plans = match super::load_plans(args.plans.as_deref()) {
+    let plans = match super::load_plans(args.plans.as_deref(), args.multi_tenant) {
         Ok(plans) => Arc::new(plans),
         Err(code) => return code,
     };
+    tracing::info!(
+        default_plan = plans.default_plan().as_str(),
+        multi_tenant = args.multi_tenant,
+        plans_file = args.plans.is_some(),
+        "new teams start on the {} plan",
+        plans.default_plan().as_str()
+    );
     let store = match open_store(&args.database).await {
         Ok(store) => store,
         Err(code) => return code,
@@ -55,6 +63,12 @@ pub async fn run(args: ServeArgs) -> ExitCode {
         }
     }
     if let Some(path) = &args.config {
+        // The operator's own file, applied with the instance's authority; the audit log names it.
+        let config_actor = watchtower_store::Actor {
+            user_id: None,
+            api_key_id: None,
+            label: format!("serve --config {}", path.display()),
+        };
         let file = match super::validate::read(path) {
             Ok(file) => file,
             Err(code) => return code,
@@ -68,15 +82,34 @@ pub async fn run(args: ServeArgs) -> ExitCode {
             )
             .await
         {
-            Ok(report) => tracing::info!(
-                file = %path.display(),
-                created = report.created.len(),
-                updated = report.updated.len(),
-                unchanged = report.unchanged.len(),
-                deleted = report.deleted.len(),
-                kept = report.kept.len(),
-                "applied monitors file"
-            ),
+            Ok(report) => {
+                tracing::info!(
+                    file = %path.display(),
+                    created = report.created.len(),
+                    updated = report.updated.len(),
+                    unchanged = report.unchanged.len(),
+                    deleted = report.deleted.len(),
+                    kept = report.kept.len(),
+                    "applied monitors file"
+                );
+                let changed = alerting_file::AuditedChange {
+                    action: "monitors.applied",
+                    target: format!("team:{}", TeamId::DEFAULT),
+                    details: serde_json::json!({
+                        "created": report.created,
+                        "updated": report.updated,
+                        "deleted": report.deleted,
+                    }),
+                };
+                alerting_file::record_audit(
+                    &*store,
+                    TeamId::DEFAULT,
+                    &config_actor,
+                    &[changed],
+                    Timestamp::now(),
+                )
+                .await;
+            }
             Err(error) => {
                 eprintln!(
                     "error: applying {} failed, nothing was changed: {error}",
@@ -86,13 +119,23 @@ pub async fn run(args: ServeArgs) -> ExitCode {
             }
         }
         match alerting_file::apply(&*store, TeamId::DEFAULT, &file, Timestamp::now()).await {
-            Ok(report) => tracing::info!(
-                channels_created = report.channels_created.len(),
-                channels_updated = report.channels_updated.len(),
-                rules_created = report.rules_created.len(),
-                rules_replaced = report.rules_replaced.len(),
-                "applied the file's channels and alert rules"
-            ),
+            Ok(report) => {
+                tracing::info!(
+                    channels_created = report.channels_created.len(),
+                    channels_updated = report.channels_updated.len(),
+                    rules_created = report.rules_created.len(),
+                    rules_replaced = report.rules_replaced.len(),
+                    "applied the file's channels and alert rules"
+                );
+                alerting_file::record_audit(
+                    &*store,
+                    TeamId::DEFAULT,
+                    &config_actor,
+                    &report.audit,
+                    Timestamp::now(),
+                )
+                .await;
+            }
             Err(error) => {
                 eprintln!(
                     "error: applying the channels and alert rules of {} failed: {error}",
@@ -201,14 +244,17 @@ pub async fn run(args: ServeArgs) -> ExitCode {
         trust_forwarded_for: args.trust_forwarded_for,
         ..AuthConfig::default()
     };
-    let rate_limiter = Arc::new(RateLimiter::new(RateLimitConfig {
-        per_api_key: args.rate_limit_per_key,
-        per_session: args.rate_limit_per_session,
-        per_ip: args.rate_limit_per_ip,
-        per_ip_authenticated: args.rate_limit_per_ip_authenticated,
-        trust_forwarded_for: args.trust_forwarded_for,
-        ..RateLimitConfig::default()
-    }));
+    let rate_limiter = Arc::new(
+        RateLimiter::new(RateLimitConfig {
+            per_api_key: args.rate_limit_per_key,
+            per_session: args.rate_limit_per_session,
+            per_ip: args.rate_limit_per_ip,
+            per_ip_authenticated: args.rate_limit_per_ip_authenticated,
+            trust_forwarded_for: args.trust_forwarded_for,
+            ..RateLimitConfig::default()
+        })
+        .with_credential_check(Arc::new(StoreCredentialCheck::new(store.clone()))),
+    );
     let limiter_cleanup = rate_limiter.spawn_cleanup(Duration::from_secs(60));
     let ops_counters = Arc::new(OpsCounters::default());
     let (ops_evaluation, ops_delivery) = super::ops::start(

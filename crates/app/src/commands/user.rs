@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use watchtower_server::auth::users::{CreateUserError, create_user};
 
 pub async fn create(args: UserCreateArgs) -> ExitCode {
-    let plans = match load_plans(args.plans.as_deref()) {
+    let plans = match load_plans(args.plans.as_deref(), false) {
         Ok(plans) => plans,
         Err(code) => return code,
     };

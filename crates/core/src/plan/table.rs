@@ -28,6 +28,15 @@ impl Default for PlanTable {
 }
 
 impl PlanTable {
+    /// The canonical table for an instance where strangers sign up (`serve --multi-tenant`): new
+    /// teams start on `free`, so nobody gets everything by default.
+    pub fn multi_tenant() -> Self {
+        Self {
+            default_plan: Plan::Free,
+            ..Self::default()
+        }
+    }
+
     /// The limits of `plan`.
     pub fn limits(&self, plan: Plan) -> &PlanLimits {
         &self.limits[plan as usize]
@@ -87,7 +96,13 @@ impl PlanTable {
 
     /// Builds the table from an operator's config, listing every bad value with its field.
     pub fn from_config(config: PlanConfig) -> Result<Self, PlanTableError> {
-        let mut table = Self::default();
+        Self::from_config_over(config, Self::default())
+    }
+
+    /// `config` applied over `base`: what the config leaves out (the default plan, a plan's
+    /// limits) stays as `base` has it.
+    pub fn from_config_over(config: PlanConfig, base: Self) -> Result<Self, PlanTableError> {
+        let mut table = base;
         let mut problems = Problems::new();
         if let Some(plan) = config.default_plan {
             table.default_plan = plan;

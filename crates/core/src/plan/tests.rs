@@ -406,3 +406,28 @@ fn plan_names_round_trip_and_match_serde() {
             .contains("use free, starter")
     );
 }
+
+/// Where strangers sign up, new teams start on Free; a plans file may still choose another
+/// default, and one that leaves the default out keeps Free.
+#[test]
+fn multi_tenant_teams_default_to_free_unless_configured() {
+    assert_eq!(PlanTable::multi_tenant().default_plan(), Plan::Free);
+    assert_eq!(
+        PlanTable::multi_tenant().limits(Plan::Free),
+        table().limits(Plan::Free)
+    );
+    let config = |value| serde_json::from_value::<PlanConfig>(value).unwrap();
+    let silent = PlanTable::from_config_over(
+        config(json!({"free": {"max_monitors": 5}})),
+        PlanTable::multi_tenant(),
+    )
+    .unwrap();
+    assert_eq!(silent.default_plan(), Plan::Free);
+    assert_eq!(silent.limits(Plan::Free).max_monitors, Some(5));
+    let chosen = PlanTable::from_config_over(
+        config(json!({"default_plan": "starter"})),
+        PlanTable::multi_tenant(),
+    )
+    .unwrap();
+    assert_eq!(chosen.default_plan(), Plan::Starter);
+}

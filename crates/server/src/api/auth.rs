@@ -200,7 +200,8 @@ pub async fn me(State(state): State<AppState>, caller: Caller) -> Result<Json<Me
 
 /// Changes the password; every other session of the user ends.
 #[utoipa::path(post, path = "/api/auth/password", tag = "auth", request_body = PasswordChange,
-    responses((status = 204), (status = 400, description = "Wrong current password or a weak new one"), (status = 401), (status = 403)))]
+    responses((status = 204), (status = 400, description = "Wrong current password or a weak new one"), (status = 401), (status = 403),
+        (status = 429, description = "Too many wrong passwords for the account or the address")))]
 pub async fn change_password(
     State(state): State<AppState>,
     caller: Caller,
@@ -212,6 +213,10 @@ pub async fn change_password(
         ));
     };
     let email = Email::parse(&user.email).ok();
+    let email_key = email.as_ref().map(Email::lookup_key);
+    let now = Timestamp::now();
+    // A stolen session guessing the password it does not know is throttled like a login.
+    throttle::check(&state, email_key.as_deref(), caller.ip, now).await?;
     let mut problems: Vec<FieldError> = PasswordPolicy::DEFAULT
         .check(&change.new_password, email.as_ref())
         .into_iter()
@@ -222,10 +227,20 @@ pub async fn change_password(
         .collect();
     let credentials = state
         .store
-        .credentials(&email.map(|e| e.lookup_key()).unwrap_or_default())
+        .credentials(email_key.as_deref().unwrap_or_default())
         .await?;
     let hash = credentials.map(|c| c.password_hash);
     if !password::verify_password(change.current_password, hash).await {
+        throttle::record(
+            &state,
+            "password_change_failed",
+            email_key.as_deref(),
+            Some(user.id),
+            caller.ip,
+            "wrong current password".into(),
+            now,
+        )
+        .await;
         problems.insert(
             0,
             FieldError {
@@ -251,7 +266,7 @@ pub async fn change_password(
         Some(user.id),
         caller.ip,
         "other sessions ended".into(),
-        Timestamp::now(),
+        now,
     )
     .await;
     Ok(StatusCode::NO_CONTENT)

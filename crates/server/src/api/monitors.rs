@@ -16,6 +16,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use std::time::Duration;
 use utoipa::{IntoParams, ToSchema};
+use watchtower_core::access::monitors_file_actions;
 use watchtower_core::monitors_file;
 use watchtower_core::{
     Action, Demand, FieldError, Monitor, MonitorId, MonitorSpec, MonitorState, PlanLimitExceeded,
@@ -575,7 +576,8 @@ pub struct ApplyQuery {
 /// created, updated, and (with `prune: true` in the file) deleted. All or nothing.
 #[utoipa::path(put, path = "/api/monitors/yaml", tag = "monitors", params(ApplyQuery),
     request_body(content = String, content_type = "application/yaml", description = "A monitors file"),
-    responses((status = 200, description = "What changed, by key", body = Object), (status = 400, description = "Every problem, with line and column"), (status = 402)))]
+    responses((status = 200, description = "What changed, by key", body = Object), (status = 400, description = "Every problem, with line and column"), (status = 402),
+        (status = 403, description = "The role may not apply files, or not the channels or alert rules this file declares")))]
 pub async fn apply_yaml(
     State(state): State<AppState>,
     access: TeamAccess,
@@ -599,6 +601,13 @@ pub async fn apply_yaml(
                     .collect(),
             )
         })?;
+    // Channels and rules in a file need what the API routes for them need (dry runs too: a dry
+    // run answers whether the apply would be allowed).
+    let declares_channels = !file.channels.is_empty();
+    let declares_rules = !file.alert_rules.is_empty();
+    for action in monitors_file_actions(declares_channels, declares_rules) {
+        access.require(action)?;
+    }
     for spec in &file.monitors {
         state
             .plans
@@ -676,6 +685,16 @@ pub async fn apply_yaml(
         .await;
     let alerting =
         alerting_file::apply(&*state.store, access.team.id, &file, Timestamp::now()).await?;
+    for change in &alerting.audit {
+        access
+            .audit(
+                &state,
+                change.action,
+                change.target.clone(),
+                change.details.clone(),
+            )
+            .await;
+    }
     let mut answer = json!(report);
     answer["alerting"] = json!(alerting);
     Ok(Json(answer))

@@ -246,7 +246,7 @@ pub async fn remove_member(
     }
     state
         .store
-        .remove_member(access.team.id, target.user_id)
+        .remove_member(access.team.id, target.user_id, Timestamp::now())
         .await?;
     access
         .audit(
@@ -391,19 +391,17 @@ pub async fn revoke_invitation(
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct AcceptBody {
     pub token: String,
-    /// Without a session: the password of a new account for the invited address.
-    pub password: Option<String>,
-    /// Without a session: the new account's display name (default: the email's local part).
-    pub name: Option<String>,
 }
 
-/// Joins the team an invitation names. A signed-in person accepts as themselves (it must be the
-/// invited address); someone without an account sends a password instead, and an account for
-/// the invited address is created. A link works once.
-#[utoipa::path(post, path = "/api/invitations/accept", tag = "teams", security((), ("session" = [])), request_body = AcceptBody,
-    responses((status = 200, body = Object), (status = 400, description = "A weak password"), (status = 401, description = "Neither a session nor a password"), (status = 402),
+/// Joins the team an invitation names, as the signed-in person, who must be the invited address.
+/// An invitation never creates an account: whoever holds the link (the inviter included) could
+/// otherwise set the password of an address they do not own. Someone without an account gets one
+/// from an instance administrator (`watchtower user create`), signs in, then accepts. A link
+/// works once.
+#[utoipa::path(post, path = "/api/invitations/accept", tag = "teams", security(("session" = [])), request_body = AcceptBody,
+    responses((status = 200, body = Object), (status = 401, description = "Not signed in"), (status = 402),
         (status = 403, description = "Signed in as someone other than the invited address, or an API key"),
-        (status = 404, description = "Unknown, used, revoked or expired"), (status = 409, description = "Already a member, or an account exists for the address (sign in first)")))]
+        (status = 404, description = "Unknown, used, revoked or expired"), (status = 409, description = "Already a member")))]
 pub async fn accept_invitation(
     State(state): State<AppState>,
     caller: Result<Caller, ApiError>,
@@ -411,15 +409,19 @@ pub async fn accept_invitation(
 ) -> Result<Json<Value>, ApiError> {
     let now = Timestamp::now();
     let hash = token_hash(body.token.trim());
-    let signed_in = match &caller {
-        Ok(caller) => Some(
-            caller
-                .user()
-                .cloned()
-                .ok_or_else(|| ApiError::forbidden("an API key cannot accept an invitation"))?,
-        ),
-        Err(_) if body.password.is_none() => return Err(ApiError::unauthenticated()),
-        Err(_) => None,
+    let user = match &caller {
+        Ok(caller) => caller
+            .user()
+            .cloned()
+            .ok_or_else(|| ApiError::forbidden("an API key cannot accept an invitation"))?,
+        Err(_) => {
+            return Err(ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "unauthenticated",
+                "sign in as the invited address to accept; an address without an account gets \
+                 one from an instance administrator first",
+            ));
+        }
     };
     let invitation = state
         .store
@@ -427,6 +429,12 @@ pub async fn accept_invitation(
         .await?
         .ok_or_else(ApiError::not_found)?;
     let invited = Email::parse(&invitation.email).map(|e| e.lookup_key()).ok();
+    // The link was sent to one address: whoever holds it must have signed in as that person.
+    if Email::parse(&user.email).map(|e| e.lookup_key()).ok() != invited {
+        return Err(ApiError::forbidden(
+            "this invitation is for another email address; sign in as the invited person",
+        ));
+    }
     let team = state
         .store
         .get_team(invitation.team_id)
@@ -437,34 +445,6 @@ pub async fn accept_invitation(
         .plans
         .check(team.plan, Demand::Members((members + 1) as u32))
         .map_err(|exceeded| ApiError::plan_limit(&exceeded))?;
-    let user = match signed_in {
-        // The link was sent to one address: whoever holds it must have signed in as that person.
-        Some(user) if Email::parse(&user.email).map(|e| e.lookup_key()).ok() != invited => {
-            return Err(ApiError::forbidden(
-                "this invitation is for another email address; sign in as the invited person",
-            ));
-        }
-        Some(user) => user,
-        None => {
-            let password = body.password.clone().unwrap_or_default();
-            crate::auth::users::create_account(
-                state.store.as_ref(),
-                &invitation.email,
-                body.name.as_deref(),
-                password,
-            )
-            .await
-            .map_err(|error| match error {
-                crate::auth::users::CreateUserError::Invalid(problems) => {
-                    ApiError::invalid(problems)
-                }
-                crate::auth::users::CreateUserError::Store(
-                    watchtower_store::StoreError::Conflict(_),
-                ) => ApiError::conflict("an account exists for this address; sign in, then accept"),
-                crate::auth::users::CreateUserError::Store(other) => other.into(),
-            })?
-        }
-    };
     let accepted = state.store.accept_invitation(&hash, user.id, now).await?;
     let actor = watchtower_store::Actor {
         user_id: Some(user.id),

@@ -58,16 +58,12 @@ impl Caller {
     }
 }
 
-/// The client's address: the socket peer, or the left-most `X-Forwarded-For` entry when the
-/// operator says a proxy in front sets it.
+/// The client's address: the socket peer, or the right-most `X-Forwarded-For` entry (the one
+/// the proxy in front appended) when the operator says such a proxy sets it. Entries left of it
+/// are whatever the client wrote, so they never name the client.
 pub fn client_ip(parts: &Parts, trust_forwarded_for: bool) -> Option<IpAddr> {
     if trust_forwarded_for
-        && let Some(forwarded) = parts
-            .headers
-            .get("x-forwarded-for")
-            .and_then(|v| v.to_str().ok())
-        && let Some(first) = forwarded.split(',').next()
-        && let Ok(ip) = first.trim().parse()
+        && let Some(ip) = crate::middleware::rate_limit::rightmost_forwarded(&parts.headers)
     {
         return Some(ip);
     }

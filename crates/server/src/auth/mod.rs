@@ -58,3 +58,28 @@ impl AuthConfig {
         }
     }
 }
+
+/// The rate limiter's [`CredentialCheck`](crate::middleware::rate_limit::CredentialCheck) on the
+/// store: a key or session counts as one only when the store knows it (a failure to look up
+/// counts as not known, so the request stays anonymous).
+pub struct StoreCredentialCheck {
+    store: std::sync::Arc<dyn watchtower_store::Store>,
+}
+
+impl StoreCredentialCheck {
+    pub fn new(store: std::sync::Arc<dyn watchtower_store::Store>) -> Self {
+        Self { store }
+    }
+}
+
+#[async_trait::async_trait]
+impl crate::middleware::rate_limit::CredentialCheck for StoreCredentialCheck {
+    async fn is_api_key(&self, key_hash: &str) -> bool {
+        matches!(self.store.find_api_key(key_hash).await, Ok(Some(_)))
+    }
+
+    async fn is_session(&self, token_hash: &str) -> bool {
+        let now = watchtower_core::Timestamp::now();
+        matches!(self.store.find_session(token_hash, now).await, Ok(Some(_)))
+    }
+}

@@ -43,16 +43,6 @@ pub async fn create_user(
     Ok(user)
 }
 
-/// An account with no team of its own, for someone joining by invitation.
-pub async fn create_account(
-    store: &dyn Store,
-    email: &str,
-    name: Option<&str>,
-    password: String,
-) -> Result<User, CreateUserError> {
-    insert_user(store, email, name, password, false).await
-}
-
 async fn insert_user(
     store: &dyn Store,
     email: &str,

@@ -19,11 +19,13 @@
 //! # }
 //! ```
 //!
-//! Credentials are not checked here (that is the handlers' job), so a bearer token or session
-//! cookie only chooses a bucket. Because anyone can invent a token, a request that carries one
-//! is also counted against its IP (with a higher allowance), so rotating tokens cannot escape the
-//! per-IP limit. The IP bucket is checked first so that a refused request neither spends the
-//! credential's allowance nor adds an entry for a made-up token.
+//! Anyone can invent a token, so a bearer token or session cookie earns its own bucket only once
+//! a [`CredentialCheck`] has found it real (an unrevoked key, a live session); until then the
+//! request is anonymous and spends the address's anonymous bucket. Every request carrying a
+//! credential is also counted against its address with the higher allowance first, which bounds
+//! the lookups a client can cause and stops rotating real keys from escaping the per-address
+//! limit. A refused request neither spends the credential's allowance nor adds an entry for a
+//! made-up token. Without a check (tests of the limiter alone), no credential is trusted.
 
 use crate::error::ApiError;
 use axum::extract::{ConnectInfo, OriginalUri, Request, State};
@@ -64,8 +66,8 @@ pub struct RateLimitConfig {
     /// Requests with a credential, counted against their IP as well as their credential.
     pub per_ip_authenticated: u32,
     pub window: Duration,
-    /// Take the client from the left-most `X-Forwarded-For` entry. Only for a reverse proxy
-    /// that replaces the header, since clients can write anything there.
+    /// Take the client from the right-most `X-Forwarded-For` entry: the address the one trusted
+    /// proxy in front saw and appended. Entries left of it are the client's own words.
     pub trust_forwarded_for: bool,
 }
 
@@ -90,6 +92,16 @@ pub struct RateLimiter {
     per_ip: Bucket,
     per_ip_authenticated: Bucket,
     trust_forwarded_for: bool,
+    credential_check: Option<Arc<dyn CredentialCheck>>,
+}
+
+/// Whether a credential is real, by the SHA-256 (hex) of its token, as the store keeps them.
+#[async_trait::async_trait]
+pub trait CredentialCheck: Send + Sync {
+    /// An unrevoked API key whose creator is still a member.
+    async fn is_api_key(&self, key_hash: &str) -> bool;
+    /// A live session.
+    async fn is_session(&self, token_hash: &str) -> bool;
 }
 
 impl RateLimiter {
@@ -101,7 +113,14 @@ impl RateLimiter {
             per_ip: Bucket::new("ip", config.per_ip, window),
             per_ip_authenticated: Bucket::new("ip", config.per_ip_authenticated, window),
             trust_forwarded_for: config.trust_forwarded_for,
+            credential_check: None,
         }
+    }
+
+    /// Gives credentials that pass `check` their own buckets (see the module docs).
+    pub fn with_credential_check(mut self, check: Arc<dyn CredentialCheck>) -> Self {
+        self.credential_check = Some(check);
+        self
     }
 
     /// Forgets callers whose bucket is full again (they are indistinguishable from new ones), so
@@ -140,27 +159,38 @@ impl RateLimiter {
 
     /// Spends one request from the caller's buckets. On success, the state of the bucket that
     /// names the caller (its credential's if any); on refusal, the state of the empty bucket.
-    fn check(&self, request: &Request) -> Result<Status, Refused> {
-        let ip = ip_key(self.client_ip(request));
-        match credential(request.headers()) {
-            Some(Credential::ApiKey(key)) => {
-                self.per_ip_authenticated.check(&ip)?;
-                self.per_api_key.check(&key)
-            }
-            Some(Credential::Session(key)) => {
-                self.per_ip_authenticated.check(&ip)?;
-                self.per_session.check(&key)
-            }
-            None => self.per_ip.check(&ip),
+    /// Takes the address and credential out of the request first: a `&Request` (its body is not
+    /// `Sync`) must not be held across the credential lookup.
+    async fn check(&self, ip: String, credential: Option<Credential>) -> Result<Status, Refused> {
+        let Some(credential) = credential else {
+            return self.per_ip.check(&ip);
+        };
+        self.per_ip_authenticated.check(&ip)?;
+        if !self.is_real(&credential).await {
+            return self.per_ip.check(&ip);
+        }
+        match credential {
+            Credential::ApiKey(hash) => self.per_api_key.check(&format!("key:{hash}")),
+            Credential::Session(hash) => self.per_session.check(&format!("session:{hash}")),
         }
     }
 
-    /// The peer address, or the left-most forwarded one when the proxy is trusted. `None` when
+    async fn is_real(&self, credential: &Credential) -> bool {
+        let Some(check) = &self.credential_check else {
+            return false;
+        };
+        match credential {
+            Credential::ApiKey(hash) => check.is_api_key(hash).await,
+            Credential::Session(hash) => check.is_session(hash).await,
+        }
+    }
+
+    /// The peer address, or the right-most forwarded one when the proxy is trusted. `None` when
     /// the server was started without connect info; such requests then share one bucket.
     fn client_ip(&self, request: &Request) -> Option<IpAddr> {
         let forwarded = self
             .trust_forwarded_for
-            .then(|| leftmost_forwarded(request.headers()))
+            .then(|| rightmost_forwarded(request.headers()))
             .flatten();
         forwarded.or_else(|| {
             request
@@ -180,7 +210,9 @@ pub async fn middleware(
     if is_exempt(&request) {
         return next.run(request).await;
     }
-    match limiter.check(&request) {
+    let ip = ip_key(limiter.client_ip(&request));
+    let credential = credential(request.headers());
+    match limiter.check(ip, credential).await {
         Ok(status) => {
             let mut response = next.run(request).await;
             status.write(response.headers_mut());
@@ -304,7 +336,8 @@ fn ceil_secs(duration: Duration) -> u64 {
     duration.as_secs() + u64::from(duration.subsec_nanos() > 0)
 }
 
-/// A credential's bucket key: a SHA-256 digest, so no token is kept in memory in clear.
+/// A credential by the SHA-256 (hex) of its token, so no token is kept in memory in clear; the
+/// store finds keys and sessions by the same digest.
 enum Credential {
     ApiKey(String),
     Session(String),
@@ -319,7 +352,7 @@ fn credential(headers: &HeaderMap) -> Option<Credential> {
         .map(|(_, token)| token.trim())
         .filter(|token| !token.is_empty());
     if let Some(token) = bearer {
-        return Some(Credential::ApiKey(format!("key:{}", sha256_hex(token))));
+        return Some(Credential::ApiKey(sha256_hex(token)));
     }
     let jar = CookieJar::from_headers(headers);
     SESSION_COOKIES
@@ -327,25 +360,28 @@ fn credential(headers: &HeaderMap) -> Option<Credential> {
         .filter_map(|name| jar.get(name))
         .map(|cookie| cookie.value())
         .find(|value| !value.is_empty())
-        .map(|value| Credential::Session(format!("session:{}", sha256_hex(value))))
+        .map(|value| Credential::Session(sha256_hex(value)))
 }
 
 fn sha256_hex(secret: &str) -> String {
     hex::encode(Sha256::digest(secret.as_bytes()))
 }
 
-fn leftmost_forwarded(headers: &HeaderMap) -> Option<IpAddr> {
-    let first = headers
-        .get(X_FORWARDED_FOR)?
+/// The right-most `X-Forwarded-For` entry: the one the trusted proxy appended. With several
+/// headers, the last one's (a proxy appends to, or adds after, what the client sent).
+pub fn rightmost_forwarded(headers: &HeaderMap) -> Option<IpAddr> {
+    let last = headers
+        .get_all(X_FORWARDED_FOR)
+        .iter()
+        .next_back()?
         .to_str()
         .ok()?
-        .split(',')
+        .rsplit(',')
         .next()?
         .trim();
-    first
-        .parse::<IpAddr>()
+    last.parse::<IpAddr>()
         .ok()
-        .or_else(|| first.parse::<SocketAddr>().ok().map(|addr| addr.ip()))
+        .or_else(|| last.parse::<SocketAddr>().ok().map(|addr| addr.ip()))
 }
 
 /// An IPv6 client usually holds a whole /64, so one address per /64 keeps it to one bucket.
@@ -381,8 +417,27 @@ mod tests {
         }
     }
 
+    /// The credentials these tests treat as real: two keys and the session secrets.
+    struct KnownCredentials;
+
+    #[async_trait::async_trait]
+    impl CredentialCheck for KnownCredentials {
+        async fn is_api_key(&self, key_hash: &str) -> bool {
+            ["alice-token", "bob-token", "secret-1"]
+                .iter()
+                .any(|token| sha256_hex(token) == key_hash)
+        }
+
+        async fn is_session(&self, token_hash: &str) -> bool {
+            ["secret-1", "secret-2"]
+                .iter()
+                .any(|token| sha256_hex(token) == token_hash)
+        }
+    }
+
     fn app(config: RateLimitConfig) -> Router {
-        let limiter = Arc::new(RateLimiter::new(config));
+        let limiter =
+            Arc::new(RateLimiter::new(config).with_credential_check(Arc::new(KnownCredentials)));
         Router::new()
             .route("/api/ok", get(|| async { "ok" }))
             .route("/api/missing", get(|| async { ApiError::not_found() }))
@@ -537,18 +592,71 @@ mod tests {
         assert_eq!(status(&app, key).await, StatusCode::OK);
     }
 
+    /// A made-up bearer token or session cookie is anonymous: it gets the address's anonymous
+    /// allowance (3 here), not the authenticated one (5), however often it changes.
     #[tokio::test]
-    async fn authenticated_ip_allowance_stops_token_rotation() {
+    async fn made_up_credentials_count_as_anonymous() {
         let app = app(small());
-        for n in 0..5 {
+        for n in 0..3 {
             let token = bearer(&format!("random-{n}"));
             let ok = request("/api/ok", PEER, &[("authorization", &token)]);
             assert_eq!(status(&app, ok).await, StatusCode::OK);
         }
-        let token = bearer("random-5");
+        let token = bearer("random-3");
         let response = app
             .clone()
             .oneshot(request("/api/ok", PEER, &[("authorization", &token)]))
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(header(&response, "ratelimit-limit"), Some("3"));
+        let cookie = format!("{}=made-up", SESSION_COOKIES[1]);
+        let session = request("/api/ok", PEER, &[("cookie", &cookie)]);
+        assert_eq!(status(&app, session).await, StatusCode::TOO_MANY_REQUESTS);
+        let anonymous = request("/api/ok", PEER, &[]);
+        assert_eq!(status(&app, anonymous).await, StatusCode::TOO_MANY_REQUESTS);
+        // Without a check nothing is trusted, not even a well-formed key.
+        let unchecked = Router::new()
+            .route("/api/ok", get(|| async { "ok" }))
+            .layer(axum::middleware::from_fn_with_state(
+                Arc::new(RateLimiter::new(small())),
+                middleware,
+            ));
+        for expected in [StatusCode::OK, StatusCode::OK, StatusCode::OK] {
+            let key = request(
+                "/api/ok",
+                PEER,
+                &[("authorization", &bearer("alice-token"))],
+            );
+            assert_eq!(status(&unchecked, key).await, expected);
+        }
+        let key = request(
+            "/api/ok",
+            PEER,
+            &[("authorization", &bearer("alice-token"))],
+        );
+        assert_eq!(status(&unchecked, key).await, StatusCode::TOO_MANY_REQUESTS);
+    }
+
+    #[tokio::test]
+    async fn authenticated_ip_allowance_stops_key_rotation() {
+        let app = app(small());
+        for n in 0..5 {
+            let token = bearer(if n % 2 == 0 {
+                "alice-token"
+            } else {
+                "bob-token"
+            });
+            let ok = request("/api/ok", PEER, &[("authorization", &token)]);
+            assert_eq!(status(&app, ok).await, StatusCode::OK);
+        }
+        let response = app
+            .clone()
+            .oneshot(request(
+                "/api/ok",
+                PEER,
+                &[("authorization", &bearer("bob-token"))],
+            ))
             .await
             .unwrap();
         assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
@@ -559,7 +667,7 @@ mod tests {
     async fn ip_refusal_does_not_spend_the_key() {
         let app = app(small());
         for n in 0..5 {
-            let token = bearer(&format!("random-{n}"));
+            let token = bearer(if n % 2 == 0 { "bob-token" } else { "secret-1" });
             let ok = request("/api/ok", PEER, &[("authorization", &token)]);
             assert_eq!(status(&app, ok).await, StatusCode::OK);
         }
@@ -625,19 +733,24 @@ mod tests {
         assert_eq!(status(&app, spoofed).await, StatusCode::TOO_MANY_REQUESTS);
     }
 
+    /// The proxy appends the address it saw; whatever the client put before it is ignored, so
+    /// rotating a forged left-most entry cannot earn fresh buckets.
     #[tokio::test]
-    async fn forwarded_for_leftmost_is_the_client_when_trusted() {
+    async fn forwarded_for_rightmost_is_the_client_when_trusted() {
         let app = app(RateLimitConfig {
             trust_forwarded_for: true,
             ..small()
         });
-        let chain = "203.0.113.7, 10.0.0.1";
-        for _ in 0..3 {
-            let ok = request("/api/ok", PEER, &[("x-forwarded-for", chain)]);
+        for forged in ["198.51.100.1", "198.51.100.2", "198.51.100.3"] {
+            let chain = format!("{forged}, 203.0.113.7");
+            let ok = request("/api/ok", PEER, &[("x-forwarded-for", &chain)]);
             assert_eq!(status(&app, ok).await, StatusCode::OK);
         }
         let same = request("/api/ok", PEER, &[("x-forwarded-for", "203.0.113.7")]);
         assert_eq!(status(&app, same).await, StatusCode::TOO_MANY_REQUESTS);
+        let rotated = "198.51.100.9, 203.0.113.7";
+        let rotated = request("/api/ok", PEER, &[("x-forwarded-for", rotated)]);
+        assert_eq!(status(&app, rotated).await, StatusCode::TOO_MANY_REQUESTS);
         let other = request("/api/ok", PEER, &[("x-forwarded-for", "198.51.100.2")]);
         assert_eq!(status(&app, other).await, StatusCode::OK);
         // Without a usable header the peer address still counts.
@@ -652,7 +765,7 @@ mod tests {
         let Some(Credential::ApiKey(key)) = credential(&headers) else {
             panic!("no api key");
         };
-        assert_eq!(key, format!("key:{}", sha256_hex("tok3n")));
+        assert_eq!(key, sha256_hex("tok3n"));
         assert!(!key.contains("tok3n"));
 
         let v6 = |s: &str| ip_key(Some(s.parse().unwrap()));

@@ -694,3 +694,84 @@ async fn channels_and_rules_from_yaml_alert_and_reapply_unchanged() {
     })
     .await;
 }
+
+/// A member may apply monitors but may not create or change channels: a file that declares one
+/// (named like an existing channel, to take over its URL) is refused, dry run too, and changes
+/// nothing. An admin's file is applied, and each channel and rule it changes is audited the way
+/// the API routes audit them.
+#[tokio::test]
+async fn a_file_with_channels_needs_the_channel_permission_and_every_change_is_audited() {
+    each_backend(Options::default(), |app| async move {
+        let (owner, team) = owner(&app).await;
+        let channel = webhook_channel(&owner, "http://127.0.0.1:9/original").await;
+        let member_id = app.user("member@example.com", false).await;
+        app.join(team, member_id, watchtower_core::Role::Member).await;
+        let member = app.login("member@example.com").await.in_team(team);
+        let takeover = "monitors: []\nchannels:\n  - name: hook\n    kind: webhook\n    url: http://127.0.0.1:9/attacker\n\
+             alert_rules:\n  - name: all\n    events: [down]\n    channels: [hook]\n";
+        let put = |client: &Client, path: &str, body: &str| {
+            client
+                .http
+                .put(app.url(path))
+                .headers(client.headers.clone())
+                .body(body.to_owned())
+                .send()
+        };
+        for path in ["/api/monitors/yaml", "/api/monitors/yaml?dry_run=true"] {
+            let refused = put(&member, path, takeover).await?;
+            let status = refused.status();
+            let body: Value = refused.json().await?;
+            assert_eq!(status, StatusCode::FORBIDDEN, "{path}: {body}");
+            assert_eq!(body["error"]["code"], "forbidden", "{body}");
+        }
+        let kept = app.store.get_channel(team, channel).await?.expect("kept");
+        assert_eq!(kept.config["url"], "http://127.0.0.1:9/original");
+        assert!(app.store.rules(team).await?.is_empty(), "no rule was created");
+
+        let applied = put(&owner, "/api/monitors/yaml", takeover).await?;
+        assert_eq!(applied.status(), StatusCode::OK);
+        let changed = takeover.replace("events: [down]", "events: [down, up]");
+        let replaced = put(&owner, "/api/monitors/yaml", &changed).await?;
+        assert_eq!(replaced.status(), StatusCode::OK);
+        let audit = owner.get(&format!("/api/teams/{team}/audit-log")).await;
+        let entries: Vec<(String, String)> = audit.body["entries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| {
+                (
+                    e["action"].as_str().unwrap().to_owned(),
+                    e["target"].as_str().unwrap().to_owned(),
+                )
+            })
+            .collect();
+        let rules = app.store.rules(team).await?;
+        assert_eq!(rules.len(), 1);
+        let actions: Vec<&str> = entries.iter().map(|(a, _)| a.as_str()).collect();
+        assert_eq!(
+            actions,
+            [
+                // Newest first: the second file replaced the rule...
+                "alert_rule.created",
+                "alert_rule.deleted",
+                "monitors.applied",
+                // ...the first changed the channel and created the rule.
+                "alert_rule.created",
+                "channel.updated",
+                "monitors.applied",
+                "channel.created",
+            ],
+            "{}",
+            audit.body
+        );
+        assert_eq!(entries[0].1, format!("alert_rule:{}", rules[0].id));
+        assert_eq!(entries[4].1, format!("channel:{channel}"));
+        assert_eq!(
+            audit.body["entries"][4]["actor"]["label"],
+            "owner@example.com"
+        );
+        assert_eq!(audit.body["entries"][4]["details"]["via"], "monitors_file");
+        Ok(())
+    })
+    .await;
+}

@@ -223,3 +223,58 @@ async fn security_events_are_for_instance_administrators() {
     })
     .await;
 }
+
+/// Someone holding a session but not the password cannot guess it through the password change:
+/// each wrong `current_password` is a `password_change_failed` security event, and they count
+/// with failed logins against the same limits (10 within 5 minutes), for the account and the
+/// address.
+#[tokio::test]
+async fn wrong_current_passwords_are_recorded_and_throttled_like_failed_logins() {
+    each_backend(Options::default(), |app| async move {
+        app.user("ana@example.com", false).await;
+        let ana = app.login("ana@example.com").await;
+        let change = |current: String| {
+            let ana = ana.clone();
+            async move {
+                ana.post(
+                    "/api/auth/password",
+                    json!({"current_password": current, "new_password": "a brand new passphrase"}),
+                )
+                .await
+            }
+        };
+        for attempt in 1..=10 {
+            let wrong = change(format!("guess {attempt}")).await;
+            assert_eq!(wrong.status, StatusCode::BAD_REQUEST, "{:?}", wrong.body);
+            assert_eq!(
+                wrong.body["error"]["details"][0]["field"],
+                "current_password"
+            );
+        }
+        let throttled = change(PASSWORD.to_owned()).await;
+        assert_eq!(
+            (throttled.status, throttled.code()),
+            (StatusCode::TOO_MANY_REQUESTS, "rate_limited"),
+            "the right password is refused once the limit is reached"
+        );
+        // Signing in as Ana is throttled as well: the guesses count as failed logins.
+        let login = app
+            .anonymous()
+            .post(
+                "/api/auth/login",
+                json!({"email": "ana@example.com", "password": PASSWORD}),
+            )
+            .await;
+        assert_eq!(login.status, StatusCode::TOO_MANY_REQUESTS);
+        let events = app.store.security_events(None, 100).await?;
+        let failed: Vec<_> = events
+            .iter()
+            .filter(|e| e.kind == "password_change_failed")
+            .collect();
+        assert_eq!(failed.len(), 10);
+        assert_eq!(failed[0].email_key.as_deref(), Some("ana@example.com"));
+        assert!(failed[0].user_id.is_some());
+        Ok(())
+    })
+    .await;
+}

@@ -335,3 +335,39 @@ async fn a_caller_over_the_limit_gets_429_with_retry_after() {
     })
     .await;
 }
+
+/// A second monitor with a key the team already uses is a 409 that names the field in the one
+/// error shape, with no database message (`UNIQUE constraint failed: ...`) in it.
+#[tokio::test]
+async fn a_taken_key_is_a_conflict_on_the_key_field_without_database_words() {
+    each_backend(Options::default(), |app| async move {
+        let (owner, _) = owner(&app).await;
+        let mut body = http_monitor("first");
+        body["key"] = json!("shop");
+        assert_eq!(
+            owner.post("/api/monitors", body.clone()).await.status,
+            StatusCode::CREATED
+        );
+        body["name"] = json!("second");
+        let clash = owner.post("/api/monitors", body).await;
+        assert_eq!(clash.status, StatusCode::CONFLICT, "{:?}", clash.body);
+        assert_eq!(clash.code(), "conflict");
+        assert_eq!(
+            clash.body["error"]["details"][0]["field"], "key",
+            "{}",
+            clash.body
+        );
+        let text = clash.body.to_string();
+        for raw in [
+            "UNIQUE",
+            "constraint",
+            "monitors.",
+            "team_id",
+            "duplicate key",
+        ] {
+            assert!(!text.contains(raw), "'{raw}' in {text}");
+        }
+        Ok(())
+    })
+    .await;
+}

@@ -16,6 +16,7 @@ use watchtower_core::{Plan, PlanTable, Role, TeamId, Timestamp, UserId};
 use watchtower_scheduler::{
     Clock, ProbeChecker, ResultWriter, Scheduler, SchedulerConfig, WriterConfig,
 };
+use watchtower_server::auth::StoreCredentialCheck;
 use watchtower_server::middleware::rate_limit::{RateLimitConfig, RateLimiter};
 use watchtower_server::{AppState, AuthConfig, install_metrics_recorder, router};
 use watchtower_store::Store;
@@ -131,7 +132,10 @@ impl TestApp {
             started: Instant::now(),
             plans: Arc::new(options.plans),
             auth: Arc::new(AuthConfig::default()),
-            rate_limiter: Arc::new(RateLimiter::new(options.rate_limits)),
+            rate_limiter: Arc::new(
+                RateLimiter::new(options.rate_limits)
+                    .with_credential_check(Arc::new(StoreCredentialCheck::new(store.clone()))),
+            ),
             multi_tenant: options.multi_tenant,
         };
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")

@@ -240,55 +240,112 @@ async fn incidents_are_acknowledged_and_annotated_with_who_did_it() {
     .await;
 }
 
+/// An invitation proves nothing about the address it names, and the inviter holds its token: so
+/// it never creates an account or sets a password. The invited person signs in to an account of
+/// that address (made by an instance administrator when they have none) and accepts.
 #[tokio::test]
-async fn someone_without_an_account_joins_by_invitation_with_a_password() {
+async fn an_invitation_never_creates_an_account_only_its_signed_in_address_accepts() {
     each_backend(Options::default(), |app| async move {
         let (owner, team) = team_with_owner(&app).await;
-        let invite = |email: &str| {
-            let owner = owner.clone();
-            let body = json!({"email": email, "role": "viewer"});
-            async move {
-                owner
-                    .post(&format!("/api/teams/{team}/invitations"), body)
-                    .await
-                    .body["token"]
-                    .as_str()
-                    .unwrap()
-                    .to_owned()
-            }
-        };
-        let token = invite("new@example.com").await;
-        let anonymous = app.anonymous();
-        let weak = anonymous
+        let invited = owner
             .post(
-                "/api/invitations/accept",
-                json!({"token": token, "password": "short"}),
+                &format!("/api/teams/{team}/invitations"),
+                json!({"email": "new@example.com", "role": "viewer"}),
             )
             .await;
-        assert_eq!(weak.status, StatusCode::BAD_REQUEST);
-        let joined = anonymous
+        let token = invited.body["token"].as_str().unwrap().to_owned();
+        let anonymous = app.anonymous();
+        let takeover = anonymous
             .post(
                 "/api/invitations/accept",
                 json!({"token": token, "password": PASSWORD, "name": "Newt"}),
             )
             .await;
-        assert_eq!(joined.status, StatusCode::OK, "{:?}", joined.body);
+        assert_eq!(
+            takeover.status,
+            StatusCode::UNAUTHORIZED,
+            "{:?}",
+            takeover.body
+        );
+        assert_eq!(takeover.code(), "unauthenticated");
+        assert!(
+            app.store.user_by_email("new@example.com").await?.is_none(),
+            "no account was created for an address nobody proved"
+        );
+        // The owner, who holds the token, cannot accept for the address either.
+        let as_owner = owner
+            .post("/api/invitations/accept", json!({"token": token}))
+            .await;
+        assert_eq!(as_owner.status, StatusCode::FORBIDDEN);
+
+        // An instance administrator creates the account; its owner signs in and accepts.
+        app.user("new@example.com", false).await;
         let newt = app.login("new@example.com").await;
+        let joined = newt
+            .post("/api/invitations/accept", json!({"token": token}))
+            .await;
+        assert_eq!(joined.status, StatusCode::OK, "{:?}", joined.body);
         let teams = newt.get("/api/teams").await.body["teams"]
             .as_array()
             .unwrap()
             .clone();
-        assert_eq!(teams.len(), 1, "only the team that invited them");
-        assert_eq!(teams[0]["role"], "viewer");
-        // An address that already has an account must sign in to accept.
-        let token = invite("owner@example.com").await;
-        let taken = anonymous
-            .post(
-                "/api/invitations/accept",
-                json!({"token": token, "password": PASSWORD}),
-            )
+        let joined_team = teams
+            .iter()
+            .find(|t| t["id"] == json!(team.0))
+            .expect("the inviting team is listed");
+        assert_eq!(joined_team["role"], "viewer");
+        Ok(())
+    })
+    .await;
+}
+
+/// A member's API keys stop when the membership ends: removed by an admin, or leaving.
+#[tokio::test]
+async fn a_removed_or_departed_members_api_keys_stop_working() {
+    each_backend(Options::default(), |app| async move {
+        let (owner, team) = team_with_owner(&app).await;
+        let mut keys = Vec::new();
+        for email in ["removed@example.com", "leaver@example.com"] {
+            let id = app.user(email, false).await;
+            app.join(team, id, Role::Admin).await;
+            let person = app.login(email).await.in_team(team);
+            let created = person
+                .post(
+                    &format!("/api/teams/{team}/api-keys"),
+                    json!({"name": email, "scope": "read_write"}),
+                )
+                .await;
+            assert_eq!(created.status, StatusCode::CREATED, "{:?}", created.body);
+            let key = app.with_key(created.body["key"].as_str().unwrap());
+            assert_eq!(key.get("/api/monitors").await.status, StatusCode::OK);
+            keys.push((id, person, key));
+        }
+        let (removed_id, _, removed_key) = &keys[0];
+        let removal = owner
+            .delete(&format!("/api/teams/{team}/members/{removed_id}"))
             .await;
-        assert_eq!(taken.status, StatusCode::CONFLICT);
+        assert_eq!(removal.status, StatusCode::NO_CONTENT);
+        assert_eq!(
+            removed_key.get("/api/monitors").await.status,
+            StatusCode::UNAUTHORIZED
+        );
+        let (leaver_id, leaver, leaver_key) = &keys[1];
+        let left = leaver
+            .delete(&format!("/api/teams/{team}/members/{leaver_id}"))
+            .await;
+        assert_eq!(left.status, StatusCode::NO_CONTENT);
+        assert_eq!(
+            leaver_key.get("/api/monitors").await.status,
+            StatusCode::UNAUTHORIZED
+        );
+        let listed = owner.get(&format!("/api/teams/{team}/api-keys")).await;
+        let revoked = listed.body["api_keys"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|k| !k["revoked_at"].is_null())
+            .count();
+        assert_eq!(revoked, 2, "{}", listed.body);
         Ok(())
     })
     .await;

@@ -24,7 +24,7 @@ impl AccountStore for PgStore {
         .bind(new.created_at.0)
         .fetch_one(&self.pool)
         .await
-        .map_err(conflict_means("a user with this email exists"))?;
+        .map_err(conflict_means("email", "an account with this email exists"))?;
         Ok(row.into())
     }
 
@@ -270,7 +270,7 @@ impl AccountStore for PgStore {
         .bind(now.0)
         .execute(&self.pool)
         .await
-        .map_err(conflict_means("already a member of this team"))?;
+        .map_err(conflict_means("user", "already a member of this team"))?;
         Ok(())
     }
 
@@ -290,13 +290,30 @@ impl AccountStore for PgStore {
         found(updated.rows_affected())
     }
 
-    async fn remove_member(&self, team: TeamId, user: UserId) -> Result<(), StoreError> {
+    async fn remove_member(
+        &self,
+        team: TeamId,
+        user: UserId,
+        now: Timestamp,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
         let deleted = sqlx::query("DELETE FROM memberships WHERE team_id = $1 AND user_id = $2")
             .bind(team.0)
             .bind(user.0)
-            .execute(&self.pool)
+            .execute(&mut *tx)
             .await?;
-        found(deleted.rows_affected())
+        found(deleted.rows_affected())?;
+        sqlx::query(
+            "UPDATE api_keys SET revoked_at = $1 \
+             WHERE team_id = $2 AND created_by = $3 AND revoked_at IS NULL",
+        )
+        .bind(now.0)
+        .bind(team.0)
+        .bind(user.0)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
     }
 
     async fn create_invitation(&self, new: &NewInvitation) -> Result<Invitation, StoreError> {
@@ -396,7 +413,7 @@ impl AccountStore for PgStore {
         .bind(now.0)
         .execute(&mut *tx)
         .await
-        .map_err(conflict_means("already a member of this team"))?;
+        .map_err(conflict_means("user", "already a member of this team"))?;
         tx.commit().await?;
         Ok(invitation)
     }
@@ -421,7 +438,8 @@ impl AccountStore for PgStore {
 
     async fn find_api_key(&self, key_hash: &str) -> Result<Option<ApiKey>, StoreError> {
         let row: Option<ApiKeyRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-            "SELECT {API_KEY_COLUMNS} FROM api_keys WHERE key_hash = $1 AND revoked_at IS NULL"
+            "SELECT {API_KEY_COLUMNS} FROM api_keys WHERE key_hash = $1 AND revoked_at IS NULL \
+             AND {CREATOR_IS_MEMBER}"
         )))
         .bind(key_hash)
         .fetch_optional(&self.pool)
@@ -546,9 +564,9 @@ impl AccountStore for PgStore {
         let (by_account, by_ip): (i64, i64) = sqlx::query_as(
             "SELECT \
              (SELECT COUNT(*) FROM security_events \
-              WHERE kind = 'login_failed' AND email_key = $1 AND at >= $2), \
+              WHERE kind IN ('login_failed', 'password_change_failed') AND email_key = $1 AND at >= $2), \
              (SELECT COUNT(*) FROM security_events \
-              WHERE kind = 'login_failed' AND ip = $3 AND at >= $2)",
+              WHERE kind IN ('login_failed', 'password_change_failed') AND ip = $3 AND at >= $2)",
         )
         .bind(email_key)
         .bind(since.0)

@@ -24,7 +24,7 @@ impl AccountStore for SqliteStore {
         .bind(new.created_at.0)
         .fetch_one(&self.write)
         .await
-        .map_err(conflict_means("a user with this email exists"))?;
+        .map_err(conflict_means("email", "an account with this email exists"))?;
         Ok(row.into())
     }
 
@@ -270,7 +270,7 @@ impl AccountStore for SqliteStore {
         .bind(now.0)
         .execute(&self.write)
         .await
-        .map_err(conflict_means("already a member of this team"))?;
+        .map_err(conflict_means("user", "already a member of this team"))?;
         Ok(())
     }
 
@@ -290,13 +290,30 @@ impl AccountStore for SqliteStore {
         found(updated.rows_affected())
     }
 
-    async fn remove_member(&self, team: TeamId, user: UserId) -> Result<(), StoreError> {
+    async fn remove_member(
+        &self,
+        team: TeamId,
+        user: UserId,
+        now: Timestamp,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.begin_write().await?;
         let deleted = sqlx::query("DELETE FROM memberships WHERE team_id = ? AND user_id = ?")
             .bind(team.0)
             .bind(user.0)
-            .execute(&self.write)
+            .execute(&mut *tx)
             .await?;
-        found(deleted.rows_affected())
+        found(deleted.rows_affected())?;
+        sqlx::query(
+            "UPDATE api_keys SET revoked_at = ? \
+             WHERE team_id = ? AND created_by = ? AND revoked_at IS NULL",
+        )
+        .bind(now.0)
+        .bind(team.0)
+        .bind(user.0)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
     }
 
     async fn create_invitation(&self, new: &NewInvitation) -> Result<Invitation, StoreError> {
@@ -395,7 +412,7 @@ impl AccountStore for SqliteStore {
         .bind(now.0)
         .execute(&mut *tx)
         .await
-        .map_err(conflict_means("already a member of this team"))?;
+        .map_err(conflict_means("user", "already a member of this team"))?;
         tx.commit().await?;
         Ok(invitation)
     }
@@ -420,7 +437,8 @@ impl AccountStore for SqliteStore {
 
     async fn find_api_key(&self, key_hash: &str) -> Result<Option<ApiKey>, StoreError> {
         let row: Option<ApiKeyRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-            "SELECT {API_KEY_COLUMNS} FROM api_keys WHERE key_hash = ? AND revoked_at IS NULL"
+            "SELECT {API_KEY_COLUMNS} FROM api_keys WHERE key_hash = ? AND revoked_at IS NULL \
+             AND {CREATOR_IS_MEMBER}"
         )))
         .bind(key_hash)
         .fetch_optional(&self.read)
@@ -544,9 +562,9 @@ impl AccountStore for SqliteStore {
         let (by_account, by_ip): (i64, i64) = sqlx::query_as(
             "SELECT \
              (SELECT COUNT(*) FROM security_events \
-              WHERE kind = 'login_failed' AND email_key = ? AND at >= ?), \
+              WHERE kind IN ('login_failed', 'password_change_failed') AND email_key = ? AND at >= ?), \
              (SELECT COUNT(*) FROM security_events \
-              WHERE kind = 'login_failed' AND ip = ? AND at >= ?)",
+              WHERE kind IN ('login_failed', 'password_change_failed') AND ip = ? AND at >= ?)",
         )
         .bind(email_key)
         .bind(since.0)

@@ -95,6 +95,10 @@ async fn an_email_is_taken_whatever_its_case_and_signs_in_by_its_key() {
         );
         let again = store.create_user(&new_user("ANN@example.COM")).await;
         assert!(matches!(again, Err(StoreError::Conflict(_))), "{again:?}");
+        let Err(StoreError::Conflict(conflict)) = again else {
+            unreachable!()
+        };
+        assert_eq!(conflict.field, "email", "{conflict:?}");
         assert_eq!(store.user_count().await?, 1);
 
         assert_eq!(store.get_user(ann.id).await?, Some(ann.clone()));
@@ -254,10 +258,10 @@ async fn a_new_team_has_its_creator_as_owner_and_members_come_and_go() {
         assert_eq!(renamed.plan, Plan::Free);
         assert_eq!(store.get_team(team.id).await?, Some(upgraded));
 
-        store.remove_member(team.id, bob.id).await?;
+        store.remove_member(team.id, bob.id, Timestamp(T0)).await?;
         assert_eq!(store.role_of(team.id, bob.id).await?, None);
         assert!(matches!(
-            store.remove_member(team.id, bob.id).await,
+            store.remove_member(team.id, bob.id, Timestamp(T0)).await,
             Err(StoreError::NotFound)
         ));
         let missing = TeamId(team.id.0 + 100);
@@ -304,7 +308,7 @@ async fn team_scoped_calls_cannot_reach_another_teams_members_keys_or_invitation
             Err(StoreError::NotFound)
         ));
         assert!(matches!(
-            store.remove_member(ours.id, bob.id).await,
+            store.remove_member(ours.id, bob.id, Timestamp(T0)).await,
             Err(StoreError::NotFound)
         ));
         assert!(matches!(
@@ -698,6 +702,77 @@ async fn deleting_a_team_removes_its_monitors_history_and_people_but_no_other_te
             store.delete_team(team.id).await,
             Err(StoreError::NotFound)
         ));
+        Ok(())
+    })
+    .await;
+}
+
+/// A member's keys end with their membership: removal revokes the keys they made for that team
+/// (not their keys elsewhere, not others' keys), and a key whose creator is no longer a member
+/// is not found even if it was never revoked.
+#[tokio::test]
+async fn a_removed_members_keys_stop_working() {
+    each_backend(|store| async move {
+        let ann = user(&*store, "ann@example.com").await?;
+        let bob = user(&*store, "bob@example.com").await?;
+        let team = store
+            .create_team("Acme", Plan::Free, ann.id, Timestamp(T0))
+            .await?;
+        let elsewhere = store
+            .create_team("Bob's", Plan::Free, bob.id, Timestamp(T0))
+            .await?;
+        store
+            .add_member(team.id, bob.id, Role::Admin, Timestamp(T0))
+            .await?;
+        let bobs = store
+            .create_api_key(&new_key(team.id, bob.id, "bobs"))
+            .await?;
+        let anns = store
+            .create_api_key(&new_key(team.id, ann.id, "anns"))
+            .await?;
+        let own = store
+            .create_api_key(&new_key(elsewhere.id, bob.id, "own"))
+            .await?;
+        assert!(store.find_api_key("bobs").await?.is_some());
+
+        store
+            .remove_member(team.id, bob.id, Timestamp(T0 + 5))
+            .await?;
+        assert!(store.find_api_key("bobs").await?.is_none(), "revoked");
+        let listed = store.api_keys(team.id).await?;
+        let revoked = listed.iter().find(|k| k.id == bobs.id).expect("listed");
+        assert_eq!(revoked.revoked_at, Some(Timestamp(T0 + 5)));
+        assert_eq!(
+            store.find_api_key("anns").await?.map(|k| k.id),
+            Some(anns.id)
+        );
+        assert_eq!(
+            store.find_api_key("own").await?.map(|k| k.id),
+            Some(own.id),
+            "a key of another team stays"
+        );
+
+        store
+            .add_member(team.id, bob.id, Role::Member, Timestamp(T0 + 6))
+            .await?;
+        assert!(
+            store.find_api_key("bobs").await?.is_none(),
+            "rejoining does not revive a revoked key"
+        );
+        // Defence in depth: a key whose creator is not a member (however the membership ended)
+        // is not found, revoked or not.
+        let carol = user(&*store, "carol@example.com").await?;
+        store
+            .create_api_key(&new_key(team.id, carol.id, "carols"))
+            .await?;
+        assert!(store.find_api_key("carols").await?.is_none());
+        store
+            .add_member(team.id, carol.id, Role::Admin, Timestamp(T0 + 7))
+            .await?;
+        assert!(store.find_api_key("carols").await?.is_some());
+        let deleted = store.delete_team(elsewhere.id).await;
+        assert!(deleted.is_ok(), "{deleted:?}");
+        assert!(store.find_api_key("own").await?.is_none());
         Ok(())
     })
     .await;

@@ -52,6 +52,16 @@ async fn a_second_monitor_with_the_same_key_is_a_conflict() {
             .create_monitor(TEAM, &http_spec("b", Some("same")), Timestamp(T0))
             .await;
         assert!(matches!(second, Err(StoreError::Conflict(_))), "{second:?}");
+        // The conflict names the field in words, never in the database's (`UNIQUE constraint
+        // failed: monitors.team_id, monitors.key`, `monitors_team_id_key_key`).
+        let Err(StoreError::Conflict(conflict)) = second else {
+            unreachable!()
+        };
+        assert_eq!(conflict.field, "key");
+        assert!(
+            !conflict.problem.contains("monitors") && !conflict.problem.contains("UNIQUE"),
+            "{conflict:?}"
+        );
         // Keyless monitors never conflict.
         store
             .create_monitor(TEAM, &http_spec("c", None), Timestamp(T0))

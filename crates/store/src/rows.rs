@@ -131,8 +131,8 @@ pub(crate) fn write_error(error: sqlx::Error) -> StoreError {
         sqlx::Error::Database(db) if db.is_unique_violation() => {
             match unique_rule(db.message(), db.constraint()) {
                 Some((field, problem)) => StoreError::Conflict(Conflict::new(field, problem)),
-                // A rule no request can break (random tokens, replayed batches): a bug, kept
-                // with its database message for the log, never for an answer.
+                // A rule no request can break (replayed batches are written to skip): a bug,
+                // kept with its database message for the log, never for an answer.
                 None => StoreError::Database(error),
             }
         }
@@ -165,6 +165,31 @@ const UNIQUE_RULES: &[UniqueRule] = &[
         postgres_constraint: "users_email_key_key",
         field: "email",
         problem: "an account with this email exists",
+    },
+    // Tokens are random; a clash is a reused token, told without naming the table.
+    UniqueRule {
+        sqlite_column: "api_keys.key_hash",
+        postgres_constraint: "api_keys_key_hash_key",
+        field: "key",
+        problem: "this key is already in use",
+    },
+    UniqueRule {
+        sqlite_column: "sessions.token_hash",
+        postgres_constraint: "sessions_token_hash_key",
+        field: "token",
+        problem: "this session token is already in use",
+    },
+    UniqueRule {
+        sqlite_column: "invitations.token_hash",
+        postgres_constraint: "invitations_token_hash_key",
+        field: "token",
+        problem: "this invitation token is already in use",
+    },
+    UniqueRule {
+        sqlite_column: "monitors.push_token",
+        postgres_constraint: "monitors_push_token_key",
+        field: "push_token",
+        problem: "another monitor has this push token",
     },
     UniqueRule {
         sqlite_column: "memberships.user_id",

@@ -462,6 +462,16 @@ fn after_failure(
 }
 
 /// The message of an outbox row.
+/// A monitor's URL as messages show it: without its user-info, whose password is a secret that
+/// must not reach a chat room or a webhook receiver.
+fn without_credentials(url: &str) -> Option<String> {
+    let mut url = url::Url::parse(url).ok()?;
+    // Both fail only for URLs that cannot have user-info, which then has none to remove.
+    let _ = url.set_password(None);
+    let _ = url.set_username("");
+    Some(url.into())
+}
+
 fn notification_of(item: &DueNotification, config: &DispatcherConfig) -> Notification {
     let event = match item.event.as_str() {
         "down" => NotificationEvent::Down,
@@ -472,10 +482,10 @@ fn notification_of(item: &DueNotification, config: &DispatcherConfig) -> Notific
         _ => NotificationEvent::Test,
     };
     let target = item.monitor_spec.as_ref().and_then(|spec| {
-        spec.get("url")
-            .or_else(|| spec.get("host"))
-            .and_then(|v| v.as_str())
-            .map(str::to_owned)
+        match spec.get("url").and_then(|v| v.as_str()) {
+            Some(url) => without_credentials(url),
+            None => spec.get("host").and_then(|v| v.as_str()).map(str::to_owned),
+        }
     });
     let link = |path: String| {
         config
@@ -625,6 +635,14 @@ mod tests {
             Some("watchtower-incident-3")
         );
         assert_eq!(message.target.as_deref(), Some("https://api.example.com/"));
+        let mut with_password = due(2);
+        with_password.monitor_spec =
+            Some(json!({"url": "https://probe:s3cret@api.example.com/health"}));
+        assert_eq!(
+            notification_of(&with_password, &config).target.as_deref(),
+            Some("https://api.example.com/health"),
+            "a URL's password never reaches a message"
+        );
         assert_eq!(
             message.incident_url.as_deref(),
             Some("https://watch.example.com/incidents/3")

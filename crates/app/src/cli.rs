@@ -143,6 +143,15 @@ pub struct ServeArgs {
         default_value_t = 1200
     )]
     pub rate_limit_per_ip_authenticated: u32,
+    /// Push pings per minute per address with a token that no monitor has; past it, every ping
+    /// from that address is answered 429 (known tokens are still recorded), so tokens cannot be
+    /// guessed quickly.
+    #[arg(
+        long,
+        env = "WATCHTOWER_RATE_LIMIT_PUSH_UNKNOWN_PER_IP",
+        default_value_t = 10
+    )]
+    pub rate_limit_push_unknown_per_ip: u32,
     /// The first administrator, created on a start with no users (with the password below).
     #[arg(long, env = "WATCHTOWER_ADMIN_EMAIL")]
     pub admin_email: Option<String>,

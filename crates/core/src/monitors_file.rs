@@ -466,6 +466,29 @@ fn alert_rules(
     rules
 }
 
+/// Puts the stored secrets back into a file's monitors where they send the redaction marker or a
+/// `${NAME}` reference (an export applied again), matching monitors by key; see
+/// [`MonitorSpec::restore_secrets`]. Every problem is returned, with its `monitors[i]` path.
+pub fn restore_secrets(
+    monitors: &mut [MonitorSpec],
+    stored: &[MonitorSpec],
+) -> Result<(), Vec<FieldError>> {
+    let mut problems = Vec::new();
+    for (index, spec) in monitors.iter_mut().enumerate() {
+        let current = stored
+            .iter()
+            .find(|old| old.key.is_some() && old.key == spec.key);
+        if let Err(found) = spec.restore_secrets(current, &format!("monitors[{index}]")) {
+            problems.extend(found);
+        }
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(problems)
+    }
+}
+
 /// Replaces each `${NAME}` with the environment variable `NAME` (what `lookup` returns), so a
 /// file can hold references to secrets instead of the secrets. Only for files an operator
 /// gives the server at start (`serve --config`), never for text uploaded through the API.
@@ -611,13 +634,20 @@ fn to_json(node: &Node, path: &str, mut places: Option<&mut Places>) -> Value {
 /// Writes monitors as a monitors file that [`parse`] reads back to the same specs. Scalars are
 /// written as JSON, which is valid YAML, so no string needs YAML-specific quoting rules.
 pub fn to_yaml(monitors: &[MonitorSpec]) -> String {
+    let values: Vec<Value> = monitors.iter().map(MonitorSpec::to_value).collect();
+    values_to_yaml(&values)
+}
+
+/// Writes monitors given in their JSON shape (such as [`MonitorSpec::value_with_secrets`]
+/// makes, with secrets redacted or replaced by `${NAME}` references) as a monitors file.
+pub fn values_to_yaml(monitors: &[Value]) -> String {
     let mut out = String::from("monitors:\n");
-    for spec in monitors {
-        let Value::Object(map) = spec.to_value() else {
+    for value in monitors {
+        let Value::Object(map) = value else {
             continue;
         };
         let mut first = true;
-        for (name, value) in &map {
+        for (name, value) in map {
             out.push_str(if first { "  - " } else { "    " });
             first = false;
             write_entry(&mut out, name, value, 4);
@@ -760,6 +790,44 @@ monitors:
         let again = parse(&exported).unwrap_or_else(|p| panic!("{exported}\n{p:?}"));
         assert_eq!(again.monitors, file.monitors);
         assert_eq!(parse(&to_yaml(&[])).expect("empty").monitors, vec![]);
+    }
+
+    #[test]
+    fn a_redacted_export_applied_again_keeps_every_secret() {
+        let stored = parse(
+            "monitors:\n  - {key: api, name: API, kind: http, url: 'https://u:p%40ss@api.example.com/', \
+             headers: {X-Key: hk}, auth: {basic: {username: u, password: bp}}}\n  \
+             - {key: beat, name: Beat, kind: push, period: 1h, token: tok-0123456789abcdef}\n",
+        )
+        .expect("valid")
+        .monitors;
+        for redacted in [
+            stored
+                .iter()
+                .map(|s| s.redacted_value(false))
+                .collect::<Vec<_>>(),
+            stored
+                .iter()
+                .map(|s| {
+                    let key = s.key.as_ref().expect("keyed").to_string();
+                    s.value_with_secrets(|field| Some(format!("${{{}}}", field.env_name(&key))))
+                })
+                .collect(),
+        ] {
+            let text = values_to_yaml(&redacted);
+            for secret in ["p%40ss", "hk", "bp", "tok-0123456789abcdef"] {
+                assert!(!text.contains(secret), "{secret} in {text}");
+            }
+            let mut again = parse(&text)
+                .unwrap_or_else(|p| panic!("{text}\n{p:?}"))
+                .monitors;
+            restore_secrets(&mut again, &stored).expect("kept");
+            assert_eq!(again, stored, "{text}");
+            // The same file on an instance that stores nothing names every field to give.
+            let mut fresh = parse(&text).expect("valid").monitors;
+            let problems = restore_secrets(&mut fresh, &[]).unwrap_err();
+            assert_eq!(problems.len(), 4, "{problems:?}");
+        }
     }
 
     const ALERTING: &str = r#"

@@ -487,8 +487,15 @@ async fn pings_in_the_same_millisecond_are_each_recorded() {
         Clock::starting_at(Timestamp(1_700_000_000_000)),
         SchedulerConfig::default(),
     );
-    for _ in 0..5 {
-        assert!(harness.handle.ping(MonitorId(14), PingKind::Success).await);
+    // Alternating kinds: each ping changes what the monitor reports, so none is coalesced.
+    for kind in [
+        PingKind::Success,
+        PingKind::Fail,
+        PingKind::Success,
+        PingKind::Fail,
+        PingKind::Success,
+    ] {
+        assert!(harness.handle.ping(MonitorId(14), kind).await);
     }
     tokio::time::sleep(Duration::from_millis(1)).await;
     let mut times = Vec::new();
@@ -502,4 +509,49 @@ async fn pings_in_the_same_millisecond_are_each_recorded() {
         times.windows(2).all(|w| w[1] > w[0]),
         "distinct, increasing times: {times:?}"
     );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_ping_flood_becomes_a_few_results_and_keeps_the_deadline() {
+    let token = "flood-token-0123456789abcdef";
+    let monitors = vec![monitor(
+        15,
+        json!({"name": "flood", "kind": "push", "period": "1m", "grace": "10s", "token": token}),
+    )];
+    let mut harness = Harness::start(
+        monitors,
+        Clock::starting_at(Timestamp(1_700_000_000_000)),
+        SchedulerConfig::default(),
+    );
+    // 1,000 pings over 2.5 s of virtual time (one every 2.5 ms).
+    for _ in 0..1_000 {
+        assert!(harness.handle.ping(MonitorId(15), PingKind::Success).await);
+        tokio::time::sleep(Duration::from_micros(2_500)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(1)).await;
+    let mut results = 0;
+    while let Ok(item) = harness.output.try_recv() {
+        if let WriteItem::Result(_) = item {
+            results += 1;
+        }
+    }
+    assert!(
+        (1..=3).contains(&results),
+        "1,000 pings in 2.5 s gave {results} results"
+    );
+    // The deadline follows the last ping (at 2.5 s), not the last recorded one (at 2 s):
+    // period + grace = 70 s after it. At 72.2 s it has not passed; at 72.7 s it has.
+    tokio::time::sleep(Duration::from_millis(69_700)).await;
+    assert!(harness.changes().is_empty(), "down before the deadline");
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let changes = harness.changes();
+    assert_eq!(changes.len(), 1, "{changes:?}");
+    assert_eq!(changes[0].1.to, MonitorState::Down);
+    // A failure is never hidden by the successes before it.
+    assert!(harness.handle.ping(MonitorId(15), PingKind::Success).await);
+    assert!(harness.handle.ping(MonitorId(15), PingKind::Fail).await);
+    tokio::time::sleep(Duration::from_millis(1)).await;
+    let changes = harness.changes();
+    assert_eq!(changes.len(), 2, "up, then down again: {changes:?}");
+    assert_eq!(changes[1].1.to, MonitorState::Down);
 }

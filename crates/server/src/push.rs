@@ -1,45 +1,55 @@
 //! Heartbeat pings: `/api/push/{token}` (success), `/fail` and `/start`, by GET, POST or HEAD,
 //! without login. The token is looked up in the scheduler's memory, so a ping costs no query.
+//! Unknown tokens spend a small allowance per address (`RateLimiter::unknown_push_token`); past
+//! it, every ping from that address is answered 429 alike, known tokens still recorded.
 
 use crate::AppState;
 use crate::error::ApiError;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Request, State};
 use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
 use watchtower_scheduler::PingKind;
 
-async fn record(
-    state: &AppState,
-    token: &str,
-    kind: PingKind,
-) -> Result<(StatusCode, &'static str), ApiError> {
+async fn record(state: &AppState, token: &str, kind: PingKind, request: Request) -> Response {
+    let limiter = &state.rate_limiter;
+    let client = limiter.push_client(&request);
+    drop(request);
     let Some((_team, monitor)) = state.scheduler.push_target(token) else {
-        return Err(ApiError::not_found());
+        return match limiter.unknown_push_token(&client) {
+            Ok(()) => ApiError::not_found().into_response(),
+            Err(refused) => refused,
+        };
     };
-    if state.scheduler.ping(monitor, kind).await {
-        metrics::counter!("watchtower_push_pings_total").increment(1);
-        Ok((StatusCode::OK, "OK\n"))
-    } else {
-        Err(ApiError::unavailable("scheduler stopped"))
+    if !state.scheduler.ping(monitor, kind).await {
+        return ApiError::unavailable("scheduler stopped").into_response();
+    }
+    metrics::counter!("watchtower_push_pings_total").increment(1);
+    match limiter.push_refusal(&client) {
+        Some(refused) => refused,
+        None => (StatusCode::OK, "OK\n").into_response(),
     }
 }
 
 pub(crate) async fn ping(
     State(state): State<AppState>,
     Path(token): Path<String>,
-) -> Result<(StatusCode, &'static str), ApiError> {
-    record(&state, &token, PingKind::Success).await
+    request: Request,
+) -> Response {
+    record(&state, &token, PingKind::Success, request).await
 }
 
 pub(crate) async fn fail(
     State(state): State<AppState>,
     Path(token): Path<String>,
-) -> Result<(StatusCode, &'static str), ApiError> {
-    record(&state, &token, PingKind::Fail).await
+    request: Request,
+) -> Response {
+    record(&state, &token, PingKind::Fail, request).await
 }
 
 pub(crate) async fn start(
     State(state): State<AppState>,
     Path(token): Path<String>,
-) -> Result<(StatusCode, &'static str), ApiError> {
-    record(&state, &token, PingKind::Start).await
+    request: Request,
+) -> Response {
+    record(&state, &token, PingKind::Start, request).await
 }

@@ -250,6 +250,7 @@ pub async fn run(args: ServeArgs) -> ExitCode {
             per_session: args.rate_limit_per_session,
             per_ip: args.rate_limit_per_ip,
             per_ip_authenticated: args.rate_limit_per_ip_authenticated,
+            per_ip_unknown_push_token: args.rate_limit_push_unknown_per_ip,
             trust_forwarded_for: args.trust_forwarded_for,
             ..RateLimitConfig::default()
         })

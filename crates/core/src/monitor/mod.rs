@@ -5,6 +5,7 @@ pub(crate) mod fields;
 pub mod http;
 pub mod network;
 pub mod push;
+pub mod secrets;
 
 use crate::duration::HumanDuration;
 use crate::ids::{MonitorId, MonitorKey, TeamId};
@@ -21,6 +22,7 @@ pub use http::{
 };
 pub use network::{DnsSettings, PingSettings, RecordType, TcpSettings, TlsSettings};
 pub use push::{PushSchedule, PushSettings};
+pub use secrets::{REDACTED, SecretField};
 
 /// The shortest interval any monitor may have.
 pub const MIN_INTERVAL: Duration = Duration::from_secs(1);

@@ -51,7 +51,10 @@ pub fn next_cron_slot(expression: &str, timezone: &str, after: Timestamp) -> Opt
 
 pub(crate) fn parse_push(fields: &mut Fields<'_>) -> Option<PushSettings> {
     let token = fields.string("token");
-    if let Some(token) = &token
+    // The marker (or a `${NAME}` reference) asks an update to keep the stored token.
+    if let Some(token) = token
+        .as_ref()
+        .filter(|token| !super::secrets::keeps_stored(token))
         && (token.len() < 16
             || token.len() > 128
             || !token

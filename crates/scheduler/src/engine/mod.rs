@@ -188,6 +188,19 @@ struct PushTrack {
     /// The last ping, or the expected slot last missed, or when watching began.
     last_seen: Timestamp,
     started_at: Option<Timestamp>,
+    /// The last ping that became a result, and whether it reported a failure (see
+    /// `heartbeat::PING_RESULT_SPACING`).
+    last_recorded: Option<(Timestamp, bool)>,
+}
+
+impl PushTrack {
+    fn new(last_seen: Timestamp) -> Self {
+        Self {
+            last_seen,
+            started_at: None,
+            last_recorded: None,
+        }
+    }
 }
 
 struct Entry {
@@ -265,10 +278,8 @@ impl Engine {
         last_checked_at: Option<Timestamp>,
     ) {
         let now = self.clock.now();
-        let push = matches!(monitor.spec.kind, MonitorKind::Push(_)).then(|| PushTrack {
-            last_seen: last_checked_at.unwrap_or(now).min(now),
-            started_at: None,
-        });
+        let push = matches!(monitor.spec.kind, MonitorKind::Push(_))
+            .then(|| PushTrack::new(last_checked_at.unwrap_or(now).min(now)));
         self.register_token(&monitor);
         let id = monitor.id;
         self.entries.insert(
@@ -544,12 +555,11 @@ impl Engine {
             (false, true) => entry.runtime.resume(now),
             _ => None,
         };
-        entry.push = matches!(entry.monitor.spec.kind, MonitorKind::Push(_)).then(|| PushTrack {
-            last_seen: match (&entry.push, &change) {
+        entry.push = matches!(entry.monitor.spec.kind, MonitorKind::Push(_)).then(|| {
+            PushTrack::new(match (&entry.push, &change) {
                 (Some(track), None) => track.last_seen,
                 _ => now,
-            },
-            started_at: None,
+            })
         });
         let (team_id, runtime) = (entry.monitor.team_id, entry.runtime.clone());
         let monitor = entry.monitor.clone();

@@ -17,6 +17,7 @@ use serde_json::{Value, json};
 use std::time::Duration;
 use utoipa::{IntoParams, ToSchema};
 use watchtower_core::access::monitors_file_actions;
+use watchtower_core::monitor::REDACTED;
 use watchtower_core::monitors_file;
 use watchtower_core::{
     Action, Demand, FieldError, Monitor, MonitorId, MonitorSpec, MonitorState, PlanLimitExceeded,
@@ -24,14 +25,16 @@ use watchtower_core::{
 };
 use watchtower_store::{MaintenanceWindow, MonitorFilter, MonitorListing, PageRequest};
 
-/// A monitor as the API shows it: its spec's fields, its id and times, and its status (the
-/// state reads `maintenance`, with the window, while a window covering it is open).
+/// A monitor as the API shows it: its spec's fields with every credential redacted, its id and
+/// times, and its status (the state reads `maintenance`, with the window, while a window
+/// covering it is open).
 fn monitor_json(
     monitor: &Monitor,
     status: Option<&MonitorListing>,
     windows: &[MaintenanceWindow],
+    shown: Secrets,
 ) -> Value {
-    let mut value = monitor.spec.to_value();
+    let mut value = monitor.spec.redacted_value(shown == Secrets::PushToken);
     value["id"] = json!(monitor.id);
     value["created_at"] = json!(monitor.created_at);
     value["updated_at"] = json!(monitor.updated_at);
@@ -48,6 +51,24 @@ fn monitor_json(
         }
     }
     value
+}
+
+/// Which secrets an answer may show: none, or the push token, which the people who may edit
+/// a monitor need to set up its pings (never viewers or read-only keys).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Secrets {
+    None,
+    PushToken,
+}
+
+impl Secrets {
+    fn for_caller(access: &TeamAccess) -> Self {
+        if access.allows(Action::UpdateMonitor) {
+            Self::PushToken
+        } else {
+            Self::None
+        }
+    }
 }
 
 fn plan_error(exceeded: Vec<PlanLimitExceeded>) -> ApiError {
@@ -189,7 +210,7 @@ pub async fn list(
         .flatten();
     let mut monitors: Vec<Value> = listings
         .iter()
-        .map(|l| monitor_json(&l.monitor, Some(l), &windows))
+        .map(|l| monitor_json(&l.monitor, Some(l), &windows, Secrets::for_caller(&access)))
         .collect();
     if let Some(length) = uptime_period {
         let to = Timestamp::now();
@@ -237,7 +258,8 @@ pub async fn create(
     ApiJson(body): ApiJson<Value>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     access.require(Action::CreateMonitor)?;
-    let spec = parse_spec(&body)?;
+    let mut spec = parse_spec(&body)?;
+    spec.restore_secrets(None, "").map_err(ApiError::invalid)?;
     state
         .plans
         .check_monitor(access.team.plan, &spec)
@@ -256,7 +278,15 @@ pub async fn create(
             json!({"name": monitor.spec.name, "kind": monitor.spec.kind.name()}),
         )
         .await;
-    Ok((StatusCode::CREATED, Json(monitor_json(&monitor, None, &[]))))
+    Ok((
+        StatusCode::CREATED,
+        Json(monitor_json(
+            &monitor,
+            None,
+            &[],
+            Secrets::for_caller(&access),
+        )),
+    ))
 }
 
 /// One monitor with its current status.
@@ -283,7 +313,12 @@ pub async fn get(
         .into_iter()
         .find(|l| l.monitor.id == monitor.id);
     let windows = state.store.maintenance_windows(access.team.id).await?;
-    Ok(Json(monitor_json(&monitor, listing.as_ref(), &windows)))
+    Ok(Json(monitor_json(
+        &monitor,
+        listing.as_ref(),
+        &windows,
+        Secrets::for_caller(&access),
+    )))
 }
 
 /// Replaces a monitor's settings.
@@ -298,8 +333,11 @@ pub async fn update(
     ApiJson(body): ApiJson<Value>,
 ) -> Result<Json<Value>, ApiError> {
     access.require(Action::UpdateMonitor)?;
-    let spec = parse_spec(&body)?;
+    let mut spec = parse_spec(&body)?;
     let existing = load(&state, &access, id).await?;
+    // A secret sent back redacted (as every answer shows it) keeps the stored one.
+    spec.restore_secrets(Some(&existing.spec), "")
+        .map_err(ApiError::invalid)?;
     state
         .plans
         .check_monitor(access.team.plan, &spec)
@@ -333,7 +371,12 @@ async fn save(
             json!({"name": monitor.spec.name}),
         )
         .await;
-    Ok(Json(monitor_json(&monitor, None, &[])))
+    Ok(Json(monitor_json(
+        &monitor,
+        None,
+        &[],
+        Secrets::for_caller(access),
+    )))
 }
 
 /// Deletes a monitor with its history.
@@ -526,22 +569,55 @@ pub async fn uptime(
     Ok(Json(value))
 }
 
-/// The team's monitors as a monitors file (YAML).
-#[utoipa::path(get, path = "/api/monitors/yaml", tag = "monitors",
-    responses((status = 200, description = "A monitors file", content_type = "application/yaml", body = String)))]
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct ExportQuery {
+    /// What the file holds in place of each credential (URL password, header values, bearer
+    /// token, basic-auth password, push token): `redacted` (default), the marker `********`,
+    /// which keeps the stored secret when the file is applied again here; or `env`, a
+    /// `${WATCHTOWER_SECRET_<KEY>_<FIELD>}` reference that `serve --config` resolves from its
+    /// environment (and that this API also reads as "keep the stored secret").
+    pub secrets: Option<String>,
+}
+
+/// The team's monitors as a monitors file (YAML), credentials never included.
+#[utoipa::path(get, path = "/api/monitors/yaml", tag = "monitors", params(ExportQuery),
+    responses((status = 200, description = "A monitors file", content_type = "application/yaml", body = String), (status = 400)))]
 pub async fn export_yaml(
     State(state): State<AppState>,
     access: TeamAccess,
+    Query(query): Query<ExportQuery>,
 ) -> Result<impl IntoResponse, ApiError> {
     access.require(Action::ExportYaml)?;
-    let specs: Vec<MonitorSpec> = all_monitors(&state, &access)
+    let as_references = match query.secrets.as_deref() {
+        None | Some("redacted") => false,
+        Some("env") => true,
+        Some(_) => {
+            return Err(ApiError::invalid_field(
+                "secrets",
+                "must be redacted or env",
+            ));
+        }
+    };
+    let values: Vec<Value> = all_monitors(&state, &access)
         .await?
-        .into_iter()
-        .map(|m| m.spec)
+        .iter()
+        .map(|monitor| {
+            let name = match &monitor.spec.key {
+                Some(key) => key.to_string(),
+                None => monitor.id.to_string(),
+            };
+            monitor.spec.value_with_secrets(|field| {
+                Some(if as_references {
+                    format!("${{{}}}", field.env_name(&name))
+                } else {
+                    REDACTED.to_owned()
+                })
+            })
+        })
         .collect();
     Ok((
         [(header::CONTENT_TYPE, "application/yaml; charset=utf-8")],
-        monitors_file::to_yaml(&specs),
+        monitors_file::values_to_yaml(&values),
     ))
 }
 
@@ -585,7 +661,7 @@ pub async fn apply_yaml(
     body: String,
 ) -> Result<Json<Value>, ApiError> {
     access.require(Action::ApplyYaml)?;
-    let file =
+    let mut file =
         monitors_file::parse_with(&body, &alerting_file::check_channel).map_err(|problems| {
             ApiError::invalid(
                 problems
@@ -608,6 +684,10 @@ pub async fn apply_yaml(
     for action in monitors_file_actions(declares_channels, declares_rules) {
         access.require(action)?;
     }
+    let existing = all_monitors(&state, &access).await?;
+    // An exported file applied again sends secrets redacted: each keeps the stored one.
+    let stored: Vec<MonitorSpec> = existing.iter().map(|m| m.spec.clone()).collect();
+    monitors_file::restore_secrets(&mut file.monitors, &stored).map_err(ApiError::invalid)?;
     for spec in &file.monitors {
         state
             .plans
@@ -616,7 +696,6 @@ pub async fn apply_yaml(
     }
     // The active count after applying: unkeyed monitors stay, keyed ones become the file's
     // (plus, without prune, the keyed ones the file no longer lists).
-    let existing = all_monitors(&state, &access).await?;
     let listed: std::collections::HashSet<_> =
         file.monitors.iter().filter_map(|s| s.key.clone()).collect();
     let kept_active = existing

@@ -78,13 +78,17 @@ impl TeamAccess {
         })
     }
 
-    /// 403 unless the caller may perform `action` in this team.
-    pub fn require(&self, action: Action) -> Result<(), ApiError> {
-        let allowed = match self.scope {
+    /// Whether the caller may perform `action` in this team (its role, narrowed by a key's scope).
+    pub fn allows(&self, action: Action) -> bool {
+        match self.scope {
             Some(scope) => scope.allows(self.role, action),
             None => self.role.allows(action),
-        };
-        if allowed {
+        }
+    }
+
+    /// 403 unless the caller may perform `action` in this team.
+    pub fn require(&self, action: Action) -> Result<(), ApiError> {
+        if self.allows(action) {
             return Ok(());
         }
         let message = if self.scope.is_some() && action.needs_session() {

@@ -26,6 +26,12 @@
 //! the lookups a client can cause and stops rotating real keys from escaping the per-address
 //! limit. A refused request neither spends the credential's allowance nor adds an entry for a
 //! made-up token. Without a check (tests of the limiter alone), no credential is trusted.
+//!
+//! Heartbeat pings skip this middleware; `/api/push/{token}` asks [`RateLimiter::unknown_push_token`]
+//! for each token it does not know (a small bucket per address, so tokens cannot be guessed
+//! quickly) and [`RateLimiter::push_refusal`] for each one it knows: while an address is refused,
+//! every ping from it is answered with the same 429, so the answer never tells a right guess from
+//! a wrong one (a known token's ping is still recorded).
 
 use crate::error::ApiError;
 use axum::extract::{ConnectInfo, OriginalUri, Request, State};
@@ -38,10 +44,11 @@ use governor::{DefaultKeyedRateLimiter, Quota};
 use http::header::{AUTHORIZATION, RETRY_AFTER};
 use http::{HeaderMap, HeaderName, StatusCode};
 use sha2::{Digest, Sha256};
+use std::collections::HashMap;
 use std::net::{IpAddr, Ipv6Addr, SocketAddr};
 use std::num::NonZeroU32;
-use std::sync::Arc;
-use std::time::Duration;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 use tokio::task::JoinHandle;
 use tokio::time::MissedTickBehavior;
 
@@ -65,6 +72,8 @@ pub struct RateLimitConfig {
     pub per_ip: u32,
     /// Requests with a credential, counted against their IP as well as their credential.
     pub per_ip_authenticated: u32,
+    /// Push pings with a token nobody has, per address (pings with a known token never count).
+    pub per_ip_unknown_push_token: u32,
     pub window: Duration,
     /// Take the client from the right-most `X-Forwarded-For` entry: the address the one trusted
     /// proxy in front saw and appended. Entries left of it are the client's own words.
@@ -78,6 +87,7 @@ impl Default for RateLimitConfig {
             per_session: 300,
             per_ip: 120,
             per_ip_authenticated: 1200,
+            per_ip_unknown_push_token: 10,
             window: Duration::from_secs(60),
             trust_forwarded_for: false,
         }
@@ -91,6 +101,9 @@ pub struct RateLimiter {
     per_session: Bucket,
     per_ip: Bucket,
     per_ip_authenticated: Bucket,
+    unknown_push_token: Bucket,
+    /// Addresses whose unknown-token allowance is spent, and until when they are refused.
+    push_refused_until: Mutex<HashMap<String, Instant>>,
     trust_forwarded_for: bool,
     credential_check: Option<Arc<dyn CredentialCheck>>,
 }
@@ -112,6 +125,8 @@ impl RateLimiter {
             per_session: Bucket::new("session", config.per_session, window),
             per_ip: Bucket::new("ip", config.per_ip, window),
             per_ip_authenticated: Bucket::new("ip", config.per_ip_authenticated, window),
+            unknown_push_token: Bucket::new("push", config.per_ip_unknown_push_token, window),
+            push_refused_until: Mutex::new(HashMap::new()),
             trust_forwarded_for: config.trust_forwarded_for,
             credential_check: None,
         }
@@ -130,6 +145,8 @@ impl RateLimiter {
             bucket.limiter.retain_recent();
             bucket.limiter.shrink_to_fit();
         }
+        let now = Instant::now();
+        self.refused_pushes().retain(|_, until| *until > now);
     }
 
     /// Calls [`Self::retain_recent`] every `every` (at least 1 ms) until the limiter is dropped.
@@ -148,13 +165,60 @@ impl RateLimiter {
         })
     }
 
-    fn buckets(&self) -> [&Bucket; 4] {
+    fn buckets(&self) -> [&Bucket; 5] {
         [
             &self.per_api_key,
             &self.per_session,
             &self.per_ip,
             &self.per_ip_authenticated,
+            &self.unknown_push_token,
         ]
+    }
+
+    fn refused_pushes(&self) -> std::sync::MutexGuard<'_, HashMap<String, Instant>> {
+        self.push_refused_until
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Who sends a ping, for [`Self::unknown_push_token`] and [`Self::push_refusal`]: its
+    /// address (or /64), as the other per-address buckets see it.
+    pub fn push_client(&self, request: &Request) -> PushClient {
+        PushClient(ip_key(self.client_ip(request)))
+    }
+
+    /// Spends one ping with an unknown token from the client's allowance. `Err` is the 429 to
+    /// answer; from then on [`Self::push_refusal`] refuses the client's known tokens alike.
+    pub fn unknown_push_token(&self, client: &PushClient) -> Result<(), Response> {
+        self.unknown_push_token
+            .check(&client.0)
+            .map(drop)
+            .map_err(|refused| {
+                let until = Instant::now() + refused.retry_after;
+                self.refused_pushes().insert(client.0.clone(), until);
+                metrics::counter!("watchtower_rate_limited_total", "bucket" => "push").increment(1);
+                refused.into_response()
+            })
+    }
+
+    /// The 429 a ping with a known token gets while its client is refused for guessing (the
+    /// ping itself is still recorded), so that a right guess is answered like a wrong one.
+    pub fn push_refusal(&self, client: &PushClient) -> Option<Response> {
+        let until = *self.refused_pushes().get(&client.0)?;
+        let retry_after = until.checked_duration_since(Instant::now())?;
+        let bucket = &self.unknown_push_token;
+        Some(
+            Refused {
+                kind: bucket.kind,
+                retry_after,
+                status: Status {
+                    limit: bucket.limit,
+                    remaining: 0,
+                    reset: retry_after + bucket.interval * (bucket.limit - 1),
+                },
+            }
+            .into_response(),
+        )
     }
 
     /// Spends one request from the caller's buckets. On success, the state of the bucket that
@@ -200,6 +264,9 @@ impl RateLimiter {
         })
     }
 }
+
+/// The bucket key of a ping's sender (see [`RateLimiter::push_client`]).
+pub struct PushClient(String);
 
 /// Rate-limits a request and labels the answer. See the module docs for how to mount it.
 pub async fn middleware(
@@ -412,6 +479,7 @@ mod tests {
             per_session: 3,
             per_ip: 3,
             per_ip_authenticated: 5,
+            per_ip_unknown_push_token: 3,
             window: Duration::from_secs(60),
             trust_forwarded_for: false,
         }

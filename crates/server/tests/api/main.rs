@@ -7,5 +7,7 @@ mod auth;
 mod monitors;
 mod openapi;
 mod plans;
+mod push;
+mod secrets;
 mod support;
 mod teams;

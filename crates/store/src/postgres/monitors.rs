@@ -232,6 +232,8 @@ pub(super) async fn list(
 ) -> Result<Vec<MonitorListing>, StoreError> {
     // Each condition is always present and switched off by a NULL parameter, so one prepared
     // statement serves every filter.
+    // The URL is searched without its user-info: matching the password would let anyone who can
+    // list monitors find it out a letter at a time.
     let sql = format!(
         "SELECT {LISTING_COLUMNS} FROM monitors m LEFT JOIN monitor_status s ON s.monitor_id = m.id \
          WHERE m.team_id = $1 AND m.id > $2 \
@@ -239,7 +241,8 @@ pub(super) async fn list(
            AND ($5::text IS NULL OR m.kind = $5) \
            AND ($6::text IS NULL OR m.spec->'tags' ? $6) \
            AND ($7::text IS NULL OR strpos(lower(m.name), $7) > 0 OR strpos(lower(coalesce(m.key, '')), $7) > 0 \
-                OR strpos(lower(coalesce(m.spec->>'url', m.spec->>'host', '')), $7) > 0) \
+                OR strpos(lower(coalesce(regexp_replace(m.spec->>'url', '^([a-z][a-z0-9+.-]*://)[^/@]*@', '\\1'), \
+                                         m.spec->>'host', '')), $7) > 0) \
          ORDER BY m.id LIMIT $3"
     );
     let filter = &page.filter;

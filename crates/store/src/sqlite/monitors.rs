@@ -248,6 +248,15 @@ pub(super) async fn get(
     row.map(MonitorRow::into_monitor).transpose()
 }
 
+/// The monitor's URL without its user-info, for search: a search that matched the password
+/// would let anyone who can list monitors find it out a letter at a time. The url crate always
+/// writes the path's `/` right after the host, so an `@` before it ends the user-info.
+const URL_WITHOUT_USERINFO: &str = "SELECT CASE WHEN instr(rest, '@') BETWEEN 1 AND instr(rest, '/') \
+     THEN scheme || substr(rest, instr(rest, '@') + 1) ELSE url END \
+     FROM (SELECT url, substr(url, 1, instr(url, '://') + 2) AS scheme, \
+                  substr(url, instr(url, '://') + 3) AS rest \
+           FROM (SELECT json_extract(m.spec, '$.url') AS url))";
+
 pub(super) async fn list(
     store: &SqliteStore,
     team: TeamId,
@@ -262,7 +271,7 @@ pub(super) async fn list(
            AND (?5 IS NULL OR m.kind = ?5) \
            AND (?6 IS NULL OR EXISTS (SELECT 1 FROM json_each(m.spec, '$.tags') t WHERE t.value = ?6)) \
            AND (?7 IS NULL OR instr(lower(m.name), ?7) > 0 OR instr(lower(coalesce(m.key, '')), ?7) > 0 \
-                OR instr(lower(coalesce(json_extract(m.spec, '$.url'), json_extract(m.spec, '$.host'), '')), ?7) > 0) \
+                OR instr(lower(coalesce(({URL_WITHOUT_USERINFO}), json_extract(m.spec, '$.host'), '')), ?7) > 0) \
          ORDER BY m.id LIMIT ?3"
     );
     let filter = &page.filter;

@@ -279,6 +279,40 @@ async fn the_start_up_load_carries_saved_runtimes_and_last_checks() {
 }
 
 #[tokio::test]
+async fn search_never_matches_a_url_password() {
+    each_backend(|store| async move {
+        let spec = watchtower_core::MonitorSpec::parse(
+            &serde_json::json!({"name": "Vault", "kind": "http",
+                "url": "https://probe:hunter2pass@vault.example.com/users/@me"}),
+            "",
+        )
+        .expect("valid spec");
+        store.create_monitor(TEAM, &spec, Timestamp(T0)).await?;
+        let found = |search: &'static str| {
+            let store = store.clone();
+            async move {
+                let page = PageRequest {
+                    filter: MonitorFilter {
+                        search: Some(search.into()),
+                        ..MonitorFilter::default()
+                    },
+                    ..PageRequest::default()
+                };
+                anyhow::Ok(store.list_monitors(TEAM, &page).await?.len())
+            }
+        };
+        for hidden in ["hunter2", "probe:", "s:hunter2pass@"] {
+            assert_eq!(found(hidden).await?, 0, "{hidden} matched the user-info");
+        }
+        for shown in ["https://vault.example.com", "users/@me", "VAULT"] {
+            assert_eq!(found(shown).await?, 1, "{shown} did not match");
+        }
+        Ok(())
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn lists_filter_by_state_kind_tag_and_search_and_count_per_team() {
     each_backend(|store| async move {
         let mut api = http_spec("Checkout API", Some("checkout"));

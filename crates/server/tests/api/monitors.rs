@@ -336,6 +336,58 @@ async fn a_caller_over_the_limit_gets_429_with_retry_after() {
     .await;
 }
 
+/// A made-up `Authorization: Bearer` or session cookie does not move a client out of the
+/// anonymous allowance; a real key, found in the store, has its own bucket.
+#[tokio::test]
+async fn made_up_credentials_get_the_anonymous_allowance_and_real_keys_their_own() {
+    let options = Options {
+        rate_limits: watchtower_server::middleware::rate_limit::RateLimitConfig {
+            per_ip: 3,
+            ..Options::default().rate_limits
+        },
+        ..Options::default()
+    };
+    each_backend(options, |app| async move {
+        // Signing in is anonymous: one of the three.
+        let (owner, team) = owner(&app).await;
+        for n in 0..2 {
+            let forged = app.with_key(&format!("wtk_made-up-{n}"));
+            assert_eq!(forged.get("/api/plans").await.status, StatusCode::OK);
+        }
+        let forged = app.with_key("wtk_made-up-2").get("/api/plans").await;
+        assert_eq!(
+            forged.status,
+            StatusCode::TOO_MANY_REQUESTS,
+            "{:?}",
+            forged.body
+        );
+        let mut cookie = app.anonymous();
+        cookie.headers.insert(
+            "cookie",
+            reqwest::header::HeaderValue::from_static("watchtower_session=made-up"),
+        );
+        assert_eq!(
+            cookie.get("/api/plans").await.status,
+            StatusCode::TOO_MANY_REQUESTS
+        );
+        // The owner's session and a key of the team are real: their own buckets.
+        assert_eq!(owner.get("/api/plans").await.status, StatusCode::OK);
+        let created = owner
+            .post(
+                &format!("/api/teams/{team}/api-keys"),
+                json!({"name": "ci", "scope": "read_only"}),
+            )
+            .await;
+        assert_eq!(created.status, StatusCode::CREATED, "{:?}", created.body);
+        let key = app.with_key(created.body["key"].as_str().unwrap());
+        for _ in 0..5 {
+            assert_eq!(key.get("/api/plans").await.status, StatusCode::OK);
+        }
+        Ok(())
+    })
+    .await;
+}
+
 /// A second monitor with a key the team already uses is a 409 that names the field in the one
 /// error shape, with no database message (`UNIQUE constraint failed: ...`) in it.
 #[tokio::test]

@@ -435,3 +435,65 @@ async fn the_config_files_changes_are_audited_and_multi_tenant_teams_start_on_fr
         "{entries:?}"
     );
 }
+
+/// A monitors file written by the export (`********` where each secret was) keeps the stored
+/// secrets when `serve --config` applies it; where nothing is stored, serve exits 2 naming each
+/// field.
+#[tokio::test]
+async fn a_redacted_file_keeps_the_stored_secrets_or_is_refused() {
+    let database = TestDatabase::sqlite();
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("monitors.yaml");
+    let file = |bearer: &str| {
+        format!(
+            "monitors:\n  - key: api\n    name: API\n    kind: http\n    url: http://127.0.0.1:9/\n    \
+             interval: 1h\n    auth: {{bearer: \"{bearer}\"}}\n"
+        )
+    };
+    std::fs::write(&config, file("********")).unwrap();
+    let refused = std::process::Command::new(BINARY)
+        .args([
+            "serve",
+            "--bind",
+            "127.0.0.1:0",
+            "--database",
+            &database.url,
+        ])
+        .arg("--config")
+        .arg(&config)
+        .output()
+        .unwrap();
+    let message = String::from_utf8_lossy(&refused.stderr);
+    assert_eq!(refused.status.code(), Some(2), "{message}");
+    assert!(
+        message.contains("monitors[0].auth.bearer") && message.contains("no secret is stored"),
+        "{message}"
+    );
+
+    std::fs::write(&config, file("bearer-s3cret")).unwrap();
+    let process = serve(&database, &config, dir.path()).await;
+    assert!(process.terminate().unwrap().success());
+    std::fs::write(&config, file("********")).unwrap();
+    let process = serve(&database, &config, dir.path()).await;
+    assert!(process.terminate().unwrap().success());
+    let store = watchtower_store::connect(&database.url).await.unwrap();
+    let listed = store
+        .list_monitors(
+            TeamId::DEFAULT,
+            &PageRequest {
+                limit: 10,
+                ..PageRequest::default()
+            },
+        )
+        .await
+        .unwrap();
+    let watchtower_core::MonitorKind::Http(http) = &listed[0].monitor.spec.kind else {
+        panic!("not http");
+    };
+    assert_eq!(
+        http.auth,
+        Some(watchtower_core::monitor::HttpAuth::Bearer(
+            "bearer-s3cret".into()
+        ))
+    );
+}

@@ -34,8 +34,8 @@ pub use teams::TeamsConfig;
 pub use telegram::TelegramConfig;
 pub use webhook::{WebhookConfig, WebhookSecret};
 
-/// What API answers show in place of a secret.
-pub const REDACTED: &str = "********";
+/// What API answers show in place of a secret: the same marker as monitors' credentials.
+pub const REDACTED: &str = watchtower_core::monitor::REDACTED;
 
 /// A channel's settings, one variant per service. JSON shape: `{"kind": "slack", ...fields}`.
 /// Its `Debug` shows the redacted form, so logging one leaks nothing.

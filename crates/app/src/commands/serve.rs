@@ -12,7 +12,8 @@ use tokio_util::sync::CancellationToken;
 use watchtower_alerting::dispatcher::{self, DispatcherConfig};
 use watchtower_alerting::{Sender, SenderOptions};
 use watchtower_checks::{AddressPolicy, Prober, ProberOptions};
-use watchtower_core::{Plan, PlanTable, TeamId, Timestamp};
+use watchtower_core::monitors_file::{self, MonitorsFile};
+use watchtower_core::{MonitorSpec, Plan, PlanTable, TeamId, Timestamp};
 use watchtower_scheduler::{
     Clock, ProbeChecker, ResultWriter, Scheduler, SchedulerConfig, WriterConfig, housekeeping,
 };
@@ -22,7 +23,7 @@ use watchtower_server::auth::users::bootstrap_admin;
 use watchtower_server::middleware::rate_limit::{RateLimitConfig, RateLimiter};
 use watchtower_server::ops::OpsCounters;
 use watchtower_server::{AppState, AuthConfig, install_metrics_recorder, router};
-use watchtower_store::Retention;
+use watchtower_store::{PageRequest, Retention, Store};
 
 pub async fn run(args: ServeArgs) -> ExitCode {
     let started = Instant::now();
@@ -69,10 +70,13 @@ pub async fn run(args: ServeArgs) -> ExitCode {
             api_key_id: None,
             label: format!("serve --config {}", path.display()),
         };
-        let file = match super::validate::read(path) {
+        let mut file = match super::validate::read(path) {
             Ok(file) => file,
             Err(code) => return code,
         };
+        if let Err(code) = keep_stored_secrets(store.as_ref(), &mut file, path).await {
+            return code;
+        }
         match store
             .apply_monitors(
                 TeamId::DEFAULT,
@@ -342,4 +346,45 @@ async fn shutdown_signal() {
     }
     #[cfg(not(unix))]
     let _ = interrupt.await;
+}
+
+/// Puts the stored secrets back where the file sends the redaction marker (an export applied as
+/// it is); each such field with nothing stored is a problem, exit 2. Lists the stored monitors
+/// only when the file asks for one, so a large first start pays nothing.
+async fn keep_stored_secrets(
+    store: &dyn Store,
+    file: &mut MonitorsFile,
+    path: &std::path::Path,
+) -> Result<(), ExitCode> {
+    if !file.monitors.iter().any(MonitorSpec::keeps_any_secret) {
+        return Ok(());
+    }
+    let mut stored = Vec::new();
+    let mut page = PageRequest {
+        limit: 500,
+        ..PageRequest::default()
+    };
+    loop {
+        let listings = store
+            .list_monitors(TeamId::DEFAULT, &page)
+            .await
+            .map_err(|error| {
+                eprintln!("error: cannot read the stored monitors: {error}");
+                ExitCode::from(EXIT_FAILURE)
+            })?;
+        let Some(last) = listings.last() else { break };
+        page.after = Some(last.monitor.id);
+        stored.extend(listings.into_iter().map(|listing| listing.monitor.spec));
+    }
+    monitors_file::restore_secrets(&mut file.monitors, &stored).map_err(|problems| {
+        for problem in &problems {
+            eprintln!("{}: {problem}", path.display());
+        }
+        eprintln!(
+            "{} problem(s) found; nothing was applied (give the secret, or a ${{NAME}} \
+             reference to an environment variable that holds it)",
+            problems.len()
+        );
+        ExitCode::from(super::EXIT_BAD_INPUT)
+    })
 }

@@ -118,6 +118,16 @@ impl MonitorSpec {
         found
     }
 
+    /// Whether any secret asks to keep the stored one (see [`Self::restore_secrets`]).
+    pub fn keeps_any_secret(&self) -> bool {
+        self.secrets().iter().any(|(field, value)| match field {
+            SecretField::UrlPassword => {
+                keeps_stored(&percent_decode_str(value).decode_utf8_lossy())
+            }
+            _ => keeps_stored(value),
+        })
+    }
+
     /// The spec's JSON shape with each secret `replace` answers for replaced by that text (and
     /// left as it is where it answers `None`).
     pub fn value_with_secrets(&self, replace: impl Fn(&SecretField) -> Option<String>) -> Value {
@@ -302,6 +312,8 @@ mod tests {
         let problems = spec(moved).restore_secrets(Some(&stored), "").unwrap_err();
         let fields: Vec<&str> = problems.iter().map(|p| p.field.as_str()).collect();
         assert_eq!(fields, ["url", "headers.X-Api-Key", "auth.bearer"]);
+        assert!(!stored.keeps_any_secret());
+        assert!(spec(stored.redacted_value(false)).keeps_any_secret());
         let problems = spec(stored.redacted_value(false))
             .restore_secrets(None, "monitors[2]")
             .unwrap_err();

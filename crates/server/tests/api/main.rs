@@ -7,5 +7,6 @@ mod auth;
 mod monitors;
 mod openapi;
 mod plans;
+mod shapes;
 mod support;
 mod teams;

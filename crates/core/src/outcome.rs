@@ -97,8 +97,8 @@ impl ErrorClass {
     }
 }
 
-/// Time spent in each phase of an HTTP check. A phase that did not happen (no DNS for an IP
-/// literal, no TLS for plain HTTP) is `None`.
+/// Time spent in each phase of an HTTP check, in microseconds. A phase that did not happen (no
+/// DNS for an IP literal, no TLS for plain HTTP) is `None`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct HttpPhases {
     #[serde(with = "opt_micros")]
@@ -137,7 +137,7 @@ pub struct CertificateInfo {
 pub struct CheckOutcome {
     pub status: CheckStatus,
     pub checked_at: Timestamp,
-    /// Wall time of the whole check, from start to verdict.
+    /// Wall time of the whole check, from start to verdict, in microseconds.
     #[serde(with = "micros")]
     #[schema(value_type = u64)]
     pub latency: Duration,

@@ -50,8 +50,8 @@ pub struct ApiError {
     pub code: &'static str,
     pub message: String,
     pub details: Vec<FieldError>,
-    /// The plan limit a 402 reports, with its figures.
-    pub plan_limit: Option<PlanLimitExceeded>,
+    /// The plan limit a 402 reports, with its figures (boxed: errors travel in every `Result`).
+    pub plan_limit: Option<Box<PlanLimitExceeded>>,
     /// Seconds for `Retry-After` (429).
     pub retry_after: Option<u64>,
     /// The store failed (not a missing row or a conflict): counted by the ops alerts.
@@ -125,7 +125,7 @@ impl ApiError {
     /// 402: the team's plan does not allow the request.
     pub fn plan_limit(exceeded: &PlanLimitExceeded) -> Self {
         Self {
-            plan_limit: Some(exceeded.clone()),
+            plan_limit: Some(Box::new(exceeded.clone())),
             ..Self::new(
                 StatusCode::PAYMENT_REQUIRED,
                 "plan_limit",

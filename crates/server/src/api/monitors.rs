@@ -586,7 +586,7 @@ pub async fn uptime(
 
 /// The team's monitors as a monitors file (YAML).
 #[utoipa::path(get, path = "/api/monitors/yaml", tag = "monitors", params(TeamHeader),
-    responses((status = 200, description = "A monitors file", content_type = "application/yaml", body = String)))]
+    responses((status = 200, description = "A monitors file", content_type = "application/yaml", body = ExportedFile)))]
 pub async fn export_yaml(
     State(state): State<AppState>,
     access: TeamAccess,
@@ -601,6 +601,13 @@ pub async fn export_yaml(
         [(header::CONTENT_TYPE, "application/yaml; charset=utf-8")],
         monitors_file::to_yaml(&specs),
     ))
+}
+
+/// The exported monitors file, as its YAML reads: `monitors:` and each monitor's spec, in the
+/// format `PUT /api/monitors/yaml` and `serve --config` take (written by `monitors_file::to_yaml`).
+#[derive(Debug, ToSchema)]
+pub struct ExportedFile {
+    pub monitors: Vec<MonitorSpec>,
 }
 
 /// Every monitor of the access's team, read a page at a time (for exports and whole-team
@@ -736,17 +743,17 @@ pub async fn apply_yaml(
         .await;
     let alerting =
         alerting_file::apply(&*state.store, access.team.id, &file, Timestamp::now()).await?;
-    Ok(Json(ApplyAnswer::Applied(AppliedReport {
+    Ok(Json(ApplyAnswer::Applied(Box::new(AppliedReport {
         report,
         alerting,
-    })))
+    }))))
 }
 
 /// What applying a monitors file did, or with `dry_run` what it would apply.
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(untagged)]
 pub enum ApplyAnswer {
-    Applied(AppliedReport),
+    Applied(Box<AppliedReport>),
     DryRun(DryRunReport),
 }
 

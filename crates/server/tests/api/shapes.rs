@@ -108,7 +108,9 @@ async fn the_main_answers_keep_their_json_shape() {
 
     // The outage's incident, with a note.
     let incidents = wait_until(&owner, "/api/incidents", |body| {
-        body["incidents"].as_array().is_some_and(|list| !list.is_empty())
+        body["incidents"]
+            .as_array()
+            .is_some_and(|list| !list.is_empty())
     })
     .await;
     insta::assert_json_snapshot!("incident_page", redacted(&incidents));

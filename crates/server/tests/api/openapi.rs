@@ -37,3 +37,50 @@ async fn the_document_is_served_lists_every_route_and_matches_the_snapshot() {
     );
     insta::assert_json_snapshot!("openapi", document);
 }
+
+/// Every answer is typed: no success body is a bare `Object`, every error status points at the
+/// one error schema, and the statuses every route can answer are declared (schemathesis checks
+/// the real answers against this in `scripts/schemathesis.sh`).
+#[test]
+fn every_answer_has_a_schema_and_every_error_the_error_shape() {
+    let document = serde_json::to_value(watchtower_server::openapi_document()).unwrap();
+    let error_body = serde_json::json!({"$ref": "#/components/schemas/ErrorBody"});
+    let mut operations = 0;
+    for (path, item) in document["paths"].as_object().unwrap() {
+        for (method, operation) in item.as_object().unwrap() {
+            operations += 1;
+            let responses = operation["responses"].as_object().unwrap();
+            let anonymous = operation["security"]
+                .as_array()
+                .is_some_and(|list| list.iter().any(|r| r == &serde_json::json!({})));
+            assert!(responses.contains_key("429"), "{method} {path}: no 429");
+            if !anonymous {
+                assert!(responses.contains_key("401"), "{method} {path}: no 401");
+            }
+            for (status, response) in responses {
+                assert!(
+                    response["description"]
+                        .as_str()
+                        .is_some_and(|d| !d.is_empty()),
+                    "{method} {path} {status}: no description"
+                );
+                let Some(content) = response["content"].as_object() else {
+                    continue;
+                };
+                for (kind, body) in content {
+                    let schema = &body["schema"];
+                    if status.starts_with('4') {
+                        assert_eq!(schema, &error_body, "{method} {path} {status}");
+                    } else {
+                        let bare = schema["type"] == "object" && schema.get("properties").is_none();
+                        assert!(
+                            !bare && !schema.is_null() && schema["type"] != "string",
+                            "{method} {path} {status} {kind}: untyped {schema}"
+                        );
+                    }
+                }
+            }
+        }
+    }
+    assert_eq!(operations, 56, "every operation is checked");
+}

@@ -84,3 +84,29 @@ fn every_answer_has_a_schema_and_every_error_the_error_shape() {
     }
     assert_eq!(operations, 56, "every operation is checked");
 }
+
+/// A plan limit's figures (`LimitValue`) are a `oneOf`: a count, a duration, a channel kind, a
+/// list of kinds or a flag, and an answer must match exactly one. The duration's pattern keeps a
+/// channel kind (a string too) from matching both; every duration WatchTower writes matches it.
+#[test]
+fn a_limit_value_matches_exactly_one_of_its_schemas() {
+    use watchtower_core::{ChannelKind, HumanDuration, Plan, PlanLimits};
+    let document = serde_json::to_value(watchtower_server::openapi_document()).unwrap();
+    let pattern = document["components"]["schemas"]["HumanDuration"]["pattern"]
+        .as_str()
+        .expect("durations have a pattern");
+    let pattern = regex::Regex::new(pattern).unwrap();
+    for kind in ChannelKind::ALL {
+        assert!(!pattern.is_match(kind.as_str()), "{}", kind.as_str());
+    }
+    let mut durations: Vec<String> = Plan::ALL
+        .into_iter()
+        .map(|plan| PlanLimits::canonical(plan).min_interval.to_string())
+        .collect();
+    for millis in [0, 250, 1_000, 90_000, 5_400_000, 2 * 86_400_000 + 1] {
+        durations.push(HumanDuration(std::time::Duration::from_millis(millis)).to_string());
+    }
+    for duration in durations {
+        assert!(pattern.is_match(&duration), "{duration}");
+    }
+}

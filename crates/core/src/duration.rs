@@ -5,7 +5,8 @@ use std::fmt;
 use std::time::Duration;
 
 /// A duration read from and written as text like `1h30m`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, utoipa::ToSchema)]
+#[schema(value_type = String, example = "1h30m", pattern = "^([0-9]+(d|h|ms|m|s))+$")]
 pub struct HumanDuration(pub Duration);
 
 impl HumanDuration {

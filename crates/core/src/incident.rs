@@ -21,7 +21,7 @@ pub struct StateChange {
 }
 
 /// One outage: opened by the confirmed change to DOWN, resolved by the confirmed return.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Incident {
     pub id: IncidentId,
     pub team_id: TeamId,

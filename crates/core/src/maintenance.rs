@@ -13,7 +13,7 @@ use serde_json::Value;
 use std::str::FromStr;
 
 /// When a window is open.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(untagged)]
 pub enum WindowSchedule {
     Once {
@@ -29,7 +29,7 @@ pub enum WindowSchedule {
 
 /// A maintenance window as declared: which monitors (all of the team's, some by id, or those
 /// with a tag) and when.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct MaintenanceSpec {
     pub name: String,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use std::time::Duration;
 
 /// The verdict of one check.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum CheckStatus {
     Up,
@@ -47,7 +47,7 @@ impl CheckStatus {
 }
 
 /// Why a check failed, in classes that alert rules and dashboards can group by.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ErrorClass {
     Dns,
@@ -97,24 +97,29 @@ impl ErrorClass {
     }
 }
 
-/// Time spent in each phase of an HTTP check. A phase that did not happen (no DNS for an IP
-/// literal, no TLS for plain HTTP) is `None`.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+/// Time spent in each phase of an HTTP check, in microseconds. A phase that did not happen (no
+/// DNS for an IP literal, no TLS for plain HTTP) is `None`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct HttpPhases {
     #[serde(with = "opt_micros")]
+    #[schema(value_type = Option<u64>)]
     pub dns: Option<Duration>,
     #[serde(with = "opt_micros")]
+    #[schema(value_type = Option<u64>)]
     pub connect: Option<Duration>,
     #[serde(with = "opt_micros")]
+    #[schema(value_type = Option<u64>)]
     pub tls: Option<Duration>,
     #[serde(with = "opt_micros")]
+    #[schema(value_type = Option<u64>)]
     pub first_byte: Option<Duration>,
     #[serde(with = "opt_micros")]
+    #[schema(value_type = Option<u64>)]
     pub download: Option<Duration>,
 }
 
 /// The certificate seen on a TLS connection. `expires_at` is the earliest expiry in the chain.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct CertificateInfo {
     pub subject: String,
     pub issuer: String,
@@ -128,12 +133,13 @@ pub struct CertificateInfo {
 }
 
 /// The full result of one check.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct CheckOutcome {
     pub status: CheckStatus,
     pub checked_at: Timestamp,
-    /// Wall time of the whole check, from start to verdict.
+    /// Wall time of the whole check, from start to verdict, in microseconds.
     #[serde(with = "micros")]
+    #[schema(value_type = u64)]
     pub latency: Duration,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub phases: Option<HttpPhases>,

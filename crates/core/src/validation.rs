@@ -5,7 +5,7 @@ use serde::Serialize;
 use std::fmt;
 
 /// One bad field: where it is and what is wrong with it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct FieldError {
     /// A dotted path with list indexes, such as `monitors[0].url`.
     pub field: String,

@@ -34,7 +34,7 @@ fn settings_of(item: &Value) -> Value {
 }
 
 /// What applying did, by name.
-#[derive(Debug, Default, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Default, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct AlertingReport {
     pub channels_created: Vec<String>,
     pub channels_updated: Vec<String>,

@@ -1,13 +1,47 @@
 //! The one JSON error shape every endpoint answers with:
 //! `{"error": {"code", "message", "details": [{"field", "problem"}]}}`. A 402 adds the plan
-//! limit's fields (`limit`, `current`, `allowed`, `plan`, `upgrade_to`) beside them.
+//! limit's fields (`limit`, `current`, `allowed`, `plan`, `upgrade_to`) beside them. `ErrorBody`
+//! is that shape as a type: every answer is serialized from it, and the OpenAPI document
+//! references its schema from every operation's error statuses.
 
 use axum::Json;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use serde_json::{Map, Value, json};
-use watchtower_core::{FieldError, PlanLimitExceeded};
+use serde::Serialize;
+use utoipa::ToSchema;
+use watchtower_core::plan::LimitValue;
+use watchtower_core::{FieldError, Plan, PlanLimitExceeded};
 use watchtower_store::StoreError;
+
+/// Every error answer: `{"error": {...}}`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorBody {
+    pub error: ErrorObject,
+}
+
+/// What went wrong: a stable `code`, a sentence for people, and every bad field. A 402
+/// (`plan_limit`) also names the limit, the value asked for, the value allowed, the team's plan
+/// and the cheapest plan that allows it (`null` when none does).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorObject {
+    /// `invalid_request`, `unauthenticated`, `invalid_credentials`, `forbidden`, `csrf`,
+    /// `not_found`, `conflict`, `plan_limit`, `payload_too_large`, `unsupported_media_type`,
+    /// `rate_limited`, ...
+    pub code: &'static str,
+    pub message: String,
+    pub details: Vec<FieldError>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub limit: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub current: Option<LimitValue>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub allowed: Option<LimitValue>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub plan: Option<Plan>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Plan>)]
+    pub upgrade_to: Option<Option<Plan>>,
+}
 
 /// An error answered to an HTTP client. The cause is logged, never sent.
 #[derive(Debug)]
@@ -16,8 +50,8 @@ pub struct ApiError {
     pub code: &'static str,
     pub message: String,
     pub details: Vec<FieldError>,
-    /// Further members of the error object (a plan limit's figures).
-    pub extra: Map<String, Value>,
+    /// The plan limit a 402 reports, with its figures (boxed: errors travel in every `Result`).
+    pub plan_limit: Option<Box<PlanLimitExceeded>>,
     /// Seconds for `Retry-After` (429).
     pub retry_after: Option<u64>,
     /// The store failed (not a missing row or a conflict): counted by the ops alerts.
@@ -31,7 +65,7 @@ impl ApiError {
             code,
             message: message.into(),
             details: Vec::new(),
-            extra: Map::new(),
+            plan_limit: None,
             retry_after: None,
             database_error: false,
         }
@@ -90,14 +124,8 @@ impl ApiError {
 
     /// 402: the team's plan does not allow the request.
     pub fn plan_limit(exceeded: &PlanLimitExceeded) -> Self {
-        let mut extra = match exceeded.error_body()["error"].take() {
-            Value::Object(map) => map,
-            _ => Map::new(),
-        };
-        extra.remove("code");
-        extra.remove("message");
         Self {
-            extra,
+            plan_limit: Some(Box::new(exceeded.clone())),
             ..Self::new(
                 StatusCode::PAYMENT_REQUIRED,
                 "plan_limit",
@@ -154,11 +182,18 @@ impl From<StoreError> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let mut error = self.extra;
-        error.insert("code".into(), json!(self.code));
-        error.insert("message".into(), json!(self.message));
-        error.insert("details".into(), json!(self.details));
-        let mut response = (self.status, Json(json!({ "error": error }))).into_response();
+        let limit = self.plan_limit;
+        let error = ErrorObject {
+            code: self.code,
+            message: self.message,
+            details: self.details,
+            limit: limit.as_ref().map(|l| l.limit),
+            current: limit.as_ref().map(|l| l.current.clone()),
+            allowed: limit.as_ref().map(|l| l.allowed.clone()),
+            plan: limit.as_ref().map(|l| l.plan),
+            upgrade_to: limit.as_ref().map(|l| l.upgrade_to),
+        };
+        let mut response = (self.status, Json(ErrorBody { error })).into_response();
         if self.database_error {
             response
                 .extensions_mut()

@@ -1,5 +1,5 @@
 //! Every route WatchTower serves, in one place: health, metrics and push pings here, the REST API
-//! from `api::routes()` (which also builds the OpenAPI document).
+//! from `api::routes_and_document()` (which also builds the OpenAPI document).
 
 use crate::middleware::{error_shape, rate_limit, security_headers};
 use crate::{AppState, api, health, metrics, push};
@@ -12,7 +12,7 @@ use tower_http::timeout::TimeoutLayer;
 
 /// The OpenAPI 3.1 document of the REST API, as served at `/api/openapi.json`.
 pub fn openapi_document() -> utoipa::openapi::OpenApi {
-    api::routes().split_for_parts().1
+    api::routes_and_document().1
 }
 
 /// Builds the application with its middleware.
@@ -20,7 +20,7 @@ pub fn router(state: AppState) -> Router {
     let push_ping = get(push::ping).post(push::ping).head(push::ping);
     let push_fail = get(push::fail).post(push::fail).head(push::fail);
     let push_start = get(push::start).post(push::start).head(push::start);
-    let (api_routes, document) = api::routes().split_for_parts();
+    let (api_routes, document) = api::routes_and_document();
     let document = std::sync::Arc::new(document);
     let api_routes = api_routes
         .route(

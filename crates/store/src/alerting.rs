@@ -50,13 +50,13 @@ pub struct NewRule {
 
 /// One step of an escalation policy: its channels, notified `offset_ms` after the outage is
 /// confirmed unless it has been acknowledged or resolved by then.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct EscalationStep {
     pub offset_ms: u64,
     pub channel_ids: Vec<i64>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct EscalationPolicy {
     pub id: i64,
     pub team_id: TeamId,
@@ -65,7 +65,7 @@ pub struct EscalationPolicy {
     pub created_at: Timestamp,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct AlertRule {
     pub id: i64,
     pub team_id: TeamId,
@@ -178,7 +178,7 @@ pub enum AttemptOutcome {
 }
 
 /// A stored maintenance window.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct MaintenanceWindow {
     pub id: i64,
     pub team_id: TeamId,
@@ -188,7 +188,7 @@ pub struct MaintenanceWindow {
 }
 
 /// A row of the delivery log.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct NotificationRecord {
     pub id: i64,
     pub team_id: TeamId,

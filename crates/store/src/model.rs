@@ -40,7 +40,7 @@ pub struct MonitorListing {
 }
 
 /// What `apply_monitors` did, by key.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct ApplyReport {
     pub created: Vec<MonitorKey>,
     pub updated: Vec<MonitorKey>,
@@ -99,15 +99,24 @@ impl ResultBatch {
 }
 
 /// A raw result as stored: the compact row, without phases (those are kept for the latest result).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct StoredResult {
     pub monitor_id: MonitorId,
     pub checked_at: Timestamp,
     pub status: CheckStatus,
+    #[schema(value_type = SerdeDuration)]
     pub latency: Duration,
     pub http_status: Option<u16>,
     pub error_class: Option<ErrorClass>,
     pub message: Option<String>,
+}
+
+/// How serde writes a `std::time::Duration` (a raw result's `latency`): whole seconds and the
+/// nanoseconds beyond them. Only describes that JSON in the OpenAPI document.
+#[derive(utoipa::ToSchema)]
+pub struct SerdeDuration {
+    pub secs: u64,
+    pub nanos: u32,
 }
 
 /// A stored state change.
@@ -145,7 +154,7 @@ impl IncidentQuery {
 }
 
 /// A note someone added to an incident.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct IncidentNote {
     pub id: i64,
     pub incident_id: IncidentId,
@@ -190,7 +199,7 @@ pub struct PruneReport {
 }
 
 /// Uptime and latency over a period.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct UptimeSummary {
     pub checks: u64,
     pub up: u64,

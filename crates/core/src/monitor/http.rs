@@ -7,8 +7,9 @@ use serde_json::Value;
 use std::collections::BTreeMap;
 
 /// What an HTTP monitor requests and what it expects back.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct HttpSettings {
+    #[schema(value_type = String, format = "uri")]
     pub url: url::Url,
     pub method: String,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
@@ -19,6 +20,8 @@ pub struct HttpSettings {
     pub auth: Option<HttpAuth>,
     pub follow_redirects: bool,
     pub max_redirects: u32,
+    /// Status codes and ranges such as `200-299` or `204`.
+    #[schema(value_type = Vec<String>)]
     pub accepted_status: Vec<StatusRange>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub keyword: Option<KeywordRule>,
@@ -34,7 +37,7 @@ pub struct HttpSettings {
     pub cert_expiry_warn_days: u32,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum HttpAuth {
     Basic { username: String, password: String },
@@ -111,7 +114,7 @@ impl<'de> Deserialize<'de> for StatusRange {
 }
 
 /// Text that must (or must not) appear in the body.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct KeywordRule {
     pub text: String,
     /// `true`: the text must be present; `false`: it must be absent.
@@ -120,7 +123,8 @@ pub struct KeywordRule {
 }
 
 /// A regular expression the body must match, compiled once when the monitor is read.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, utoipa::ToSchema)]
+#[schema(value_type = String)]
 pub struct RegexRule(pub regex::Regex);
 
 impl PartialEq for RegexRule {
@@ -145,7 +149,7 @@ impl<'de> Deserialize<'de> for RegexRule {
 }
 
 /// How a JSONPath result is compared with the expected value.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub enum Comparison {
     #[serde(rename = "exists")]
     Exists,
@@ -172,12 +176,13 @@ impl Comparison {
 }
 
 /// An RFC 9535 JSONPath query on the body and the comparison its first match must pass.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct JsonPathRule {
     #[serde(
         serialize_with = "serialize_path",
         deserialize_with = "deserialize_path"
     )]
+    #[schema(value_type = String)]
     pub path: serde_json_path::JsonPath,
     pub op: Comparison,
     #[serde(default, skip_serializing_if = "Option::is_none")]

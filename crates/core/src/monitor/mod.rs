@@ -32,7 +32,7 @@ const DEFAULT_INTERVAL: Duration = Duration::from_secs(60);
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// What a monitor checks, with the settings of that kind.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(tag = "kind", rename_all = "lowercase")]
 pub enum MonitorKind {
     Http(Box<HttpSettings>),
@@ -69,7 +69,7 @@ impl MonitorKind {
 }
 
 /// Everything a user declares about a monitor.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct MonitorSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub key: Option<MonitorKey>,
@@ -96,7 +96,7 @@ pub struct MonitorSpec {
 
 /// A monitor named as a dependency: by id (monitors made through the API) or by key (monitors
 /// as code).
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(untagged)]
 pub enum DependencyRef {
     Id(MonitorId),

@@ -4,7 +4,7 @@ use super::fields::Fields;
 use serde::{Deserialize, Serialize};
 use std::net::SocketAddr;
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct TcpSettings {
     pub host: String,
     pub port: u16,
@@ -16,13 +16,13 @@ pub struct TcpSettings {
     pub expect: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct PingSettings {
     pub host: String,
 }
 
 /// DNS record types a DNS monitor can query.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub enum RecordType {
     A,
     AAAA,
@@ -42,20 +42,21 @@ impl RecordType {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct DnsSettings {
     /// The name to resolve.
     pub host: String,
     pub record_type: RecordType,
     /// A nameserver to ask instead of the system's.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>)]
     pub resolver: Option<SocketAddr>,
     /// Values every one of which must be in the answer (case-insensitive, trailing dot ignored).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub expected: Vec<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct TlsSettings {
     pub host: String,
     pub port: u16,

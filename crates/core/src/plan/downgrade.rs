@@ -35,7 +35,7 @@ impl MonitorSummary {
 }
 
 /// Why a downgrade paused a monitor, to tell the team.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum PauseReason {
     /// The plan does not include SSL monitoring.

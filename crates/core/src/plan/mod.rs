@@ -10,7 +10,19 @@ use std::time::Duration;
 
 /// A team's plan. The four sold plans are ordered cheapest first; `Unlimited` is what a
 /// self-hosted instance without billing gives new teams unless configured otherwise.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Plan {
     Free,
@@ -77,7 +89,19 @@ impl fmt::Display for Plan {
 }
 
 /// The kinds of notification channel, each of which a plan may or may not include.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum ChannelKind {
     Email,
@@ -123,7 +147,7 @@ impl ChannelKind {
 }
 
 /// What one plan allows. `None` in a `max_*` field means unlimited.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct PlanLimits {
     pub max_monitors: Option<u32>,
     /// The shortest interval at which WatchTower probes a monitor.
@@ -285,7 +309,7 @@ impl Demand {
 
 /// The value on either side of a limit, serialized as a bare number, duration text, channel
 /// kind, list of kinds or boolean.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(untagged)]
 pub enum LimitValue {
     Count(u32),

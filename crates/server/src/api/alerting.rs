@@ -2,7 +2,7 @@
 //! channel, alert rules, and the delivery log.
 
 use crate::AppState;
-use crate::api::ApiJson;
+use crate::api::{ApiJson, TeamHeader};
 use crate::auth::TeamAccess;
 use crate::error::ApiError;
 use axum::Json;
@@ -14,21 +14,42 @@ use utoipa::{IntoParams, ToSchema};
 use watchtower_alerting::{ChannelConfig, ChannelSettings};
 use watchtower_core::alert_rule::RuleTerms;
 use watchtower_core::{Action, Demand, FieldError, MonitorId, Timestamp};
-use watchtower_store::{Channel, NewRule};
+use watchtower_store::{AlertRule, Channel, NewRule, NotificationRecord};
 
 /// A channel as the API shows it: its settings with every secret replaced.
-fn channel_json(channel: &Channel) -> Value {
-    let settings = ChannelSettings::parse(&channel.config, "")
-        .map(|config| config.redacted())
-        .unwrap_or(Value::Null);
-    json!({
-        "id": channel.id,
-        "name": channel.name,
-        "kind": channel.kind,
-        "settings": settings,
-        "created_at": channel.created_at,
-        "updated_at": channel.updated_at,
-    })
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ChannelView {
+    pub id: i64,
+    pub name: String,
+    /// email, slack, discord, teams, telegram, pagerduty, ntfy, sms or webhook.
+    pub kind: String,
+    /// The kind's settings (with `kind`), every secret shown as `********`; `null` if the stored
+    /// settings no longer parse.
+    #[schema(value_type = Option<Object>)]
+    pub settings: Value,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+impl ChannelView {
+    fn new(channel: &Channel) -> Self {
+        let settings = ChannelSettings::parse(&channel.config, "")
+            .map(|config| config.redacted())
+            .unwrap_or(Value::Null);
+        Self {
+            id: channel.id,
+            name: channel.name.clone(),
+            kind: channel.kind.clone(),
+            settings,
+            created_at: channel.created_at,
+            updated_at: channel.updated_at,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ChannelList {
+    pub channels: Vec<ChannelView>,
 }
 
 /// Splits `{name, ...settings}` and parses the settings, listing every problem.
@@ -70,28 +91,28 @@ fn check_kind(
 }
 
 /// The team's notification channels (secrets hidden).
-#[utoipa::path(get, path = "/api/channels", tag = "alerting",
-    responses((status = 200, body = Object), (status = 401)))]
+#[utoipa::path(get, path = "/api/channels", tag = "alerting", params(TeamHeader),
+    responses((status = 200, body = ChannelList)))]
 pub async fn list_channels(
     State(state): State<AppState>,
     access: TeamAccess,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<ChannelList>, ApiError> {
     access.require(Action::ViewAlerting)?;
     let channels = state.store.channels(access.team.id).await?;
-    Ok(Json(
-        json!({"channels": channels.iter().map(channel_json).collect::<Vec<_>>()}),
-    ))
+    Ok(Json(ChannelList {
+        channels: channels.iter().map(ChannelView::new).collect(),
+    }))
 }
 
 /// Creates a channel: `{"name", "kind": "email"|"slack"|"discord"|"teams"|"telegram"|"pagerduty"|"ntfy"|"sms"|"webhook", ...its settings}`.
-#[utoipa::path(post, path = "/api/channels", tag = "alerting",
+#[utoipa::path(post, path = "/api/channels", tag = "alerting", params(TeamHeader),
     request_body(content = Object, description = "name, kind and the kind's settings"),
-    responses((status = 201, body = Object), (status = 400), (status = 402, description = "The plan does not include this kind"), (status = 403)))]
+    responses((status = 201, body = ChannelView), (status = 402, description = "The plan does not include this kind")))]
 pub async fn create_channel(
     State(state): State<AppState>,
     access: TeamAccess,
     ApiJson(body): ApiJson<Value>,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<ChannelView>), ApiError> {
     access.require(Action::ManageChannels)?;
     let (name, config) = parse_channel(&body)?;
     check_kind(&state, &access, &config.config)?;
@@ -113,7 +134,7 @@ pub async fn create_channel(
             json!({"name": name, "kind": channel.kind}),
         )
         .await;
-    Ok((StatusCode::CREATED, Json(channel_json(&channel))))
+    Ok((StatusCode::CREATED, Json(ChannelView::new(&channel))))
 }
 
 async fn load_channel(state: &AppState, access: &TeamAccess, id: i64) -> Result<Channel, ApiError> {
@@ -126,30 +147,30 @@ async fn load_channel(state: &AppState, access: &TeamAccess, id: i64) -> Result<
 
 /// One channel (secrets hidden).
 #[utoipa::path(get, path = "/api/channels/{id}", tag = "alerting",
-    params(("id" = i64, Path, description = "Channel id")),
-    responses((status = 200, body = Object), (status = 404)))]
+    params(("id" = i64, Path, description = "Channel id"), TeamHeader),
+    responses((status = 200, body = ChannelView)))]
 pub async fn get_channel(
     State(state): State<AppState>,
     access: TeamAccess,
     Path(id): Path<i64>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<ChannelView>, ApiError> {
     access.require(Action::ViewAlerting)?;
-    Ok(Json(channel_json(
+    Ok(Json(ChannelView::new(
         &load_channel(&state, &access, id).await?,
     )))
 }
 
 /// Replaces a channel's name and settings (send the secrets again).
 #[utoipa::path(put, path = "/api/channels/{id}", tag = "alerting",
-    params(("id" = i64, Path, description = "Channel id")),
+    params(("id" = i64, Path, description = "Channel id"), TeamHeader),
     request_body(content = Object, description = "name, kind and the kind's settings"),
-    responses((status = 200, body = Object), (status = 400), (status = 402), (status = 404)))]
+    responses((status = 200, body = ChannelView), (status = 402, description = "The plan does not include this kind")))]
 pub async fn update_channel(
     State(state): State<AppState>,
     access: TeamAccess,
     Path(id): Path<i64>,
     ApiJson(body): ApiJson<Value>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<ChannelView>, ApiError> {
     access.require(Action::ManageChannels)?;
     let existing = load_channel(&state, &access, id).await?;
     let (name, config) = parse_channel(&body)?;
@@ -178,13 +199,13 @@ pub async fn update_channel(
             json!({"name": name}),
         )
         .await;
-    Ok(Json(channel_json(&channel)))
+    Ok(Json(ChannelView::new(&channel)))
 }
 
 /// Deletes a channel and its undelivered notifications.
 #[utoipa::path(delete, path = "/api/channels/{id}", tag = "alerting",
-    params(("id" = i64, Path, description = "Channel id")),
-    responses((status = 204), (status = 404)))]
+    params(("id" = i64, Path, description = "Channel id"), TeamHeader),
+    responses((status = 204, description = "Deleted")))]
 pub async fn delete_channel(
     State(state): State<AppState>,
     access: TeamAccess,
@@ -205,13 +226,13 @@ pub async fn delete_channel(
 
 /// Queues a test notification to the channel; its delivery shows in `/api/notifications`.
 #[utoipa::path(post, path = "/api/channels/{id}/test", tag = "alerting",
-    params(("id" = i64, Path, description = "Channel id")),
-    responses((status = 202, body = Object), (status = 404)))]
+    params(("id" = i64, Path, description = "Channel id"), TeamHeader),
+    responses((status = 202, body = TestQueued)))]
 pub async fn test_channel(
     State(state): State<AppState>,
     access: TeamAccess,
     Path(id): Path<i64>,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<TestQueued>), ApiError> {
     access.require(Action::ManageChannels)?;
     let notification = state
         .store
@@ -219,8 +240,16 @@ pub async fn test_channel(
         .await?;
     Ok((
         StatusCode::ACCEPTED,
-        Json(json!({"notification_id": notification})),
+        Json(TestQueued {
+            notification_id: notification,
+        }),
     ))
+}
+
+/// The queued test notification: its delivery shows in `/api/notifications` under this id.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TestQueued {
+    pub notification_id: i64,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -248,27 +277,32 @@ pub struct RuleBody {
     pub certificate_days: Option<i64>,
 }
 
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RuleList {
+    pub rules: Vec<AlertRule>,
+}
+
 /// The team's alert rules.
-#[utoipa::path(get, path = "/api/alert-rules", tag = "alerting",
-    responses((status = 200, body = Object)))]
+#[utoipa::path(get, path = "/api/alert-rules", tag = "alerting", params(TeamHeader),
+    responses((status = 200, body = RuleList)))]
 pub async fn list_rules(
     State(state): State<AppState>,
     access: TeamAccess,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<RuleList>, ApiError> {
     access.require(Action::ViewAlerting)?;
-    Ok(Json(
-        json!({"rules": state.store.rules(access.team.id).await?}),
-    ))
+    Ok(Json(RuleList {
+        rules: state.store.rules(access.team.id).await?,
+    }))
 }
 
 /// Creates a rule: which events of which monitors go to which channels.
-#[utoipa::path(post, path = "/api/alert-rules", tag = "alerting", request_body = RuleBody,
-    responses((status = 201, body = Object), (status = 400), (status = 402, description = "The plan's rule limit"), (status = 404, description = "A channel or monitor is not the team's")))]
+#[utoipa::path(post, path = "/api/alert-rules", tag = "alerting", params(TeamHeader), request_body = RuleBody,
+    responses((status = 201, body = AlertRule), (status = 402, description = "The plan's rule limit"), (status = 404, description = "A channel or monitor is not the team's")))]
 pub async fn create_rule(
     State(state): State<AppState>,
     access: TeamAccess,
     ApiJson(body): ApiJson<RuleBody>,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<AlertRule>), ApiError> {
     access.require(Action::ManageAlertRules)?;
     let mut problems = Vec::new();
     let name = crate::api::display_name(&body.name, &mut problems);
@@ -327,13 +361,13 @@ pub async fn create_rule(
             json!({"name": rule.name}),
         )
         .await;
-    Ok((StatusCode::CREATED, Json(json!(rule))))
+    Ok((StatusCode::CREATED, Json(rule)))
 }
 
 /// Deletes a rule.
 #[utoipa::path(delete, path = "/api/alert-rules/{id}", tag = "alerting",
-    params(("id" = i64, Path, description = "Rule id")),
-    responses((status = 204), (status = 404)))]
+    params(("id" = i64, Path, description = "Rule id"), TeamHeader),
+    responses((status = 204, description = "Deleted")))]
 pub async fn delete_rule(
     State(state): State<AppState>,
     access: TeamAccess,
@@ -362,13 +396,12 @@ pub struct LogQuery {
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct NotificationPage {
-    #[schema(value_type = Vec<Object>)]
-    pub notifications: Vec<watchtower_store::NotificationRecord>,
+    pub notifications: Vec<NotificationRecord>,
     pub next_before: Option<i64>,
 }
 
 /// The delivery log: every notification with its status, attempts, last response code and error.
-#[utoipa::path(get, path = "/api/notifications", tag = "alerting", params(LogQuery),
+#[utoipa::path(get, path = "/api/notifications", tag = "alerting", params(LogQuery, TeamHeader),
     responses((status = 200, body = NotificationPage)))]
 pub async fn notifications(
     State(state): State<AppState>,

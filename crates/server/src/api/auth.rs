@@ -11,10 +11,9 @@ use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{AppendHeaders, IntoResponse};
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
 use utoipa::{IntoParams, ToSchema};
-use watchtower_core::{Email, FieldError, PasswordPolicy, Timestamp};
-use watchtower_store::{NewSession, SecurityEventRecord};
+use watchtower_core::{ApiKeyId, ApiKeyScope, Email, FieldError, PasswordPolicy, Timestamp};
+use watchtower_store::{NewSession, SecurityEventRecord, User};
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct LoginRequest {
@@ -32,14 +31,43 @@ pub struct PasswordChange {
 /// `X-CSRF-Token` on unsafe requests.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Me {
-    #[schema(value_type = Object)]
-    pub user: Option<Value>,
-    #[schema(value_type = Object)]
-    pub api_key: Option<Value>,
-    #[schema(value_type = Vec<Object>)]
-    pub teams: Vec<Value>,
+    /// The signed-in person (`null` for an API key).
+    pub user: Option<User>,
+    /// The calling key (`null` for a person).
+    pub api_key: Option<KeyIdentity>,
+    pub teams: Vec<TeamRole>,
     pub csrf_token: Option<String>,
     pub session_expires_at: Option<i64>,
+}
+
+/// An API key as it names itself: never the key.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct KeyIdentity {
+    pub id: ApiKeyId,
+    pub name: String,
+    pub scope: ApiKeyScope,
+    /// The key's first characters, to tell keys apart.
+    pub prefix: String,
+}
+
+/// A team with the caller's role in it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TeamRole {
+    pub id: watchtower_core::TeamId,
+    pub name: String,
+    pub plan: watchtower_core::Plan,
+    pub role: watchtower_core::Role,
+}
+
+impl TeamRole {
+    pub fn new(team: &watchtower_store::Team, role: watchtower_core::Role) -> Self {
+        Self {
+            id: team.id,
+            name: team.name.clone(),
+            plan: team.plan,
+            role,
+        }
+    }
 }
 
 async fn me_of(state: &AppState, caller: &Caller) -> Result<Me, ApiError> {
@@ -51,11 +79,11 @@ async fn me_of(state: &AppState, caller: &Caller) -> Result<Me, ApiError> {
         } => {
             let teams = state.store.teams_of(user.id).await?;
             Me {
-                user: Some(json!(user)),
+                user: Some(user.clone()),
                 api_key: None,
                 teams: teams
                     .iter()
-                    .map(|m| json!({"id": m.team.id, "name": m.team.name, "plan": m.team.plan, "role": m.role}))
+                    .map(|m| TeamRole::new(&m.team, m.role))
                     .collect(),
                 csrf_token: Some(csrf_token.clone()),
                 session_expires_at: Some(session.expires_at.0),
@@ -65,12 +93,15 @@ async fn me_of(state: &AppState, caller: &Caller) -> Result<Me, ApiError> {
             let team = state.store.get_team(key.team_id).await?;
             Me {
                 user: None,
-                api_key: Some(
-                    json!({"id": key.id, "name": key.name, "scope": key.scope, "prefix": key.prefix}),
-                ),
+                api_key: Some(KeyIdentity {
+                    id: key.id,
+                    name: key.name.clone(),
+                    scope: key.scope,
+                    prefix: key.prefix.clone(),
+                }),
                 teams: team
                     .iter()
-                    .map(|t| json!({"id": t.id, "name": t.name, "plan": t.plan, "role": "admin"}))
+                    .map(|t| TeamRole::new(t, watchtower_core::Role::Admin))
                     .collect(),
                 csrf_token: None,
                 session_expires_at: None,
@@ -84,9 +115,8 @@ async fn me_of(state: &AppState, caller: &Caller) -> Result<Me, ApiError> {
     request_body = LoginRequest,
     responses(
         (status = 200, description = "Signed in; the session cookie is set", body = Me),
-        (status = 400, description = "Missing fields"),
         (status = 401, description = "Wrong email or password"),
-        (status = 429, description = "Too many failed logins for the account or the address"),
+        (status = 429, description = "Too many failed logins for the account or the address, or too many requests"),
     ))]
 pub async fn login(
     State(state): State<AppState>,
@@ -174,7 +204,7 @@ fn session_cookie(state: &AppState, token: &str, max_age: u64) -> String {
 
 /// Ends the current session and clears its cookie.
 #[utoipa::path(post, path = "/api/auth/logout", tag = "auth",
-    responses((status = 204, description = "Signed out"), (status = 401), (status = 403, description = "Missing CSRF token")))]
+    responses((status = 204, description = "Signed out"), (status = 403, description = "Missing CSRF token, or an API key (which has no session)")))]
 pub async fn logout(
     State(state): State<AppState>,
     caller: Caller,
@@ -193,14 +223,14 @@ pub async fn logout(
 
 /// The signed-in person (or calling key), their teams and the CSRF token.
 #[utoipa::path(get, path = "/api/auth/me", tag = "auth",
-    responses((status = 200, body = Me), (status = 401)))]
+    responses((status = 200, body = Me)))]
 pub async fn me(State(state): State<AppState>, caller: Caller) -> Result<Json<Me>, ApiError> {
     Ok(Json(me_of(&state, &caller).await?))
 }
 
 /// Changes the password; every other session of the user ends.
 #[utoipa::path(post, path = "/api/auth/password", tag = "auth", request_body = PasswordChange,
-    responses((status = 204), (status = 400, description = "Wrong current password or a weak new one"), (status = 401), (status = 403),
+    responses((status = 204, description = "Changed"), (status = 400, description = "Wrong current password or a weak new one"), (status = 403, description = "Missing CSRF token, or an API key"),
         (status = 429, description = "Too many wrong passwords for the account or the address")))]
 pub async fn change_password(
     State(state): State<AppState>,
@@ -282,14 +312,13 @@ pub struct EventPage {
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct SecurityEvents {
-    #[schema(value_type = Vec<Object>)]
     pub events: Vec<SecurityEventRecord>,
     pub next_before: Option<i64>,
 }
 
 /// Failed and throttled logins, password changes: for the instance's administrators.
 #[utoipa::path(get, path = "/api/security-events", tag = "auth", params(EventPage),
-    responses((status = 200, body = SecurityEvents), (status = 401), (status = 403)))]
+    responses((status = 200, body = SecurityEvents), (status = 403, description = "Not an instance administrator")))]
 pub async fn security_events(
     State(state): State<AppState>,
     caller: Caller,

@@ -4,17 +4,17 @@
 //! on-call engineer at once, technical lead after 15m, engineering manager after 30m, CTO after 1h.
 
 use crate::AppState;
-use crate::api::ApiJson;
+use crate::api::{ApiJson, TeamHeader};
 use crate::auth::TeamAccess;
 use crate::error::ApiError;
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use serde::Deserialize;
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
 use utoipa::ToSchema;
 use watchtower_core::{Action, FieldError, HumanDuration, Timestamp};
-use watchtower_store::EscalationStep;
+use watchtower_store::{EscalationPolicy, EscalationStep};
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct StepBody {
@@ -30,26 +30,31 @@ pub struct PolicyBody {
     pub steps: Vec<StepBody>,
 }
 
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PolicyList {
+    pub policies: Vec<EscalationPolicy>,
+}
+
 /// The team's escalation policies.
-#[utoipa::path(get, path = "/api/escalation-policies", tag = "alerting",
-    responses((status = 200, body = Object)))]
+#[utoipa::path(get, path = "/api/escalation-policies", tag = "alerting", params(TeamHeader),
+    responses((status = 200, body = PolicyList)))]
 pub async fn list(
     State(state): State<AppState>,
     access: TeamAccess,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<PolicyList>, ApiError> {
     access.require(Action::ViewAlerting)?;
     let policies = state.store.escalation_policies(access.team.id).await?;
-    Ok(Json(json!({ "policies": policies })))
+    Ok(Json(PolicyList { policies }))
 }
 
 /// Creates a policy; a rule uses it through `escalation_policy_id`.
-#[utoipa::path(post, path = "/api/escalation-policies", tag = "alerting", request_body = PolicyBody,
-    responses((status = 201, body = Object), (status = 400), (status = 404, description = "A channel is not the team's")))]
+#[utoipa::path(post, path = "/api/escalation-policies", tag = "alerting", params(TeamHeader), request_body = PolicyBody,
+    responses((status = 201, body = EscalationPolicy), (status = 404, description = "A channel is not the team's")))]
 pub async fn create(
     State(state): State<AppState>,
     access: TeamAccess,
     ApiJson(body): ApiJson<PolicyBody>,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<EscalationPolicy>), ApiError> {
     access.require(Action::ManageAlertRules)?;
     let mut problems = Vec::new();
     let name = crate::api::display_name(&body.name, &mut problems);
@@ -109,13 +114,13 @@ pub async fn create(
             json!({"name": policy.name}),
         )
         .await;
-    Ok((StatusCode::CREATED, Json(json!(policy))))
+    Ok((StatusCode::CREATED, Json(policy)))
 }
 
 /// Deletes a policy; rules that used it keep their direct channels.
 #[utoipa::path(delete, path = "/api/escalation-policies/{id}", tag = "alerting",
-    params(("id" = i64, Path, description = "Policy id")),
-    responses((status = 204), (status = 404)))]
+    params(("id" = i64, Path, description = "Policy id"), TeamHeader),
+    responses((status = 204, description = "Deleted")))]
 pub async fn delete(
     State(state): State<AppState>,
     access: TeamAccess,

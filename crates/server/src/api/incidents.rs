@@ -1,17 +1,17 @@
 //! Incidents: list (filters and cursor pages), read with notes, acknowledge, add a note.
 
 use crate::AppState;
-use crate::api::ApiJson;
+use crate::api::{ApiJson, TeamHeader};
 use crate::auth::TeamAccess;
 use crate::error::ApiError;
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
+use serde_json::json;
 use utoipa::{IntoParams, ToSchema};
-use watchtower_core::{Action, IncidentId, MonitorId, Timestamp};
-use watchtower_store::IncidentQuery;
+use watchtower_core::{Action, Incident, IncidentId, MonitorId, Timestamp};
+use watchtower_store::{IncidentNote, IncidentQuery};
 
 #[derive(Debug, Deserialize, IntoParams)]
 pub struct ListQuery {
@@ -28,14 +28,13 @@ pub struct ListQuery {
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct IncidentPage {
-    #[schema(value_type = Vec<Object>)]
-    pub incidents: Vec<watchtower_core::Incident>,
+    pub incidents: Vec<Incident>,
     pub next_before: Option<i64>,
 }
 
 /// The team's incidents, newest first.
-#[utoipa::path(get, path = "/api/incidents", tag = "incidents", params(ListQuery),
-    responses((status = 200, body = IncidentPage), (status = 400), (status = 401)))]
+#[utoipa::path(get, path = "/api/incidents", tag = "incidents", params(ListQuery, TeamHeader),
+    responses((status = 200, body = IncidentPage)))]
 pub async fn list(
     State(state): State<AppState>,
     access: TeamAccess,
@@ -67,15 +66,23 @@ pub async fn list(
     }))
 }
 
+/// An incident with its notes, oldest first.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct IncidentDetail {
+    #[serde(flatten)]
+    pub incident: Incident,
+    pub notes: Vec<IncidentNote>,
+}
+
 /// One incident with its notes.
 #[utoipa::path(get, path = "/api/incidents/{id}", tag = "incidents",
-    params(("id" = i64, Path, description = "Incident id")),
-    responses((status = 200, body = Object), (status = 404)))]
+    params(("id" = i64, Path, description = "Incident id"), TeamHeader),
+    responses((status = 200, body = IncidentDetail)))]
 pub async fn get(
     State(state): State<AppState>,
     access: TeamAccess,
     Path(id): Path<i64>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<IncidentDetail>, ApiError> {
     access.require(Action::ViewIncidents)?;
     let incident = state
         .store
@@ -86,20 +93,18 @@ pub async fn get(
         .store
         .incident_notes(access.team.id, incident.id)
         .await?;
-    let mut value = json!(incident);
-    value["notes"] = json!(notes);
-    Ok(Json(value))
+    Ok(Json(IncidentDetail { incident, notes }))
 }
 
 /// Takes the incident on: reminders and escalation stop. Acknowledging again changes nothing.
 #[utoipa::path(post, path = "/api/incidents/{id}/acknowledge", tag = "incidents",
-    params(("id" = i64, Path, description = "Incident id")),
-    responses((status = 200, body = Object), (status = 404)))]
+    params(("id" = i64, Path, description = "Incident id"), TeamHeader),
+    responses((status = 200, body = Incident)))]
 pub async fn acknowledge(
     State(state): State<AppState>,
     access: TeamAccess,
     Path(id): Path<i64>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Incident>, ApiError> {
     access.require(Action::AcknowledgeIncident)?;
     let by = access.caller.actor().label;
     let incident = state
@@ -114,7 +119,7 @@ pub async fn acknowledge(
             json!({}),
         )
         .await;
-    Ok(Json(json!(incident)))
+    Ok(Json(incident))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -125,14 +130,14 @@ pub struct NewNote {
 
 /// Adds a note to an incident.
 #[utoipa::path(post, path = "/api/incidents/{id}/notes", tag = "incidents",
-    params(("id" = i64, Path, description = "Incident id")), request_body = NewNote,
-    responses((status = 201, body = Object), (status = 400), (status = 404)))]
+    params(("id" = i64, Path, description = "Incident id"), TeamHeader), request_body = NewNote,
+    responses((status = 201, body = IncidentNote)))]
 pub async fn add_note(
     State(state): State<AppState>,
     access: TeamAccess,
     Path(id): Path<i64>,
     ApiJson(note): ApiJson<NewNote>,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<IncidentNote>), ApiError> {
     access.require(Action::NoteIncident)?;
     let body = note.body.trim();
     if body.is_empty() || body.chars().count() > 10_000 {
@@ -152,7 +157,7 @@ pub async fn add_note(
             Timestamp::now(),
         )
         .await?;
-    Ok((StatusCode::CREATED, Json(json!(note))))
+    Ok((StatusCode::CREATED, Json(note)))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -165,12 +170,12 @@ pub struct LinkQuery {
 /// wrong token, team or incident answers 404.
 #[utoipa::path(get, path = "/api/teams/{team}/incidents/{id}/acknowledge-link", tag = "incidents", security(()),
     params(("team" = i64, Path, description = "Team id"), ("id" = i64, Path, description = "Incident id"), LinkQuery),
-    responses((status = 200, body = Object), (status = 404)))]
+    responses((status = 200, body = LinkAcknowledged), (status = 404, description = "A wrong token, team or incident")))]
 pub async fn acknowledge_link(
     State(state): State<AppState>,
     Path((team, id)): Path<(i64, i64)>,
     Query(query): Query<LinkQuery>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<LinkAcknowledged>, ApiError> {
     let (team, id) = (watchtower_core::TeamId(team), IncidentId(id));
     let secret = state.store.link_secret().await?;
     if !watchtower_alerting::links::verify_acknowledge_token(&secret, team, id, &query.token) {
@@ -180,5 +185,16 @@ pub async fn acknowledge_link(
         .store
         .acknowledge_incident(team, id, "signed link", Timestamp::now())
         .await?;
-    Ok(Json(json!({"acknowledged": true, "incident": incident})))
+    Ok(Json(LinkAcknowledged {
+        acknowledged: true,
+        incident,
+    }))
+}
+
+/// The incident a signed link acknowledged.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LinkAcknowledged {
+    /// Always `true`.
+    pub acknowledged: bool,
+    pub incident: Incident,
 }

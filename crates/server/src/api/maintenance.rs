@@ -3,63 +3,95 @@
 //! monitor's status reads `maintenance`.
 
 use crate::AppState;
-use crate::api::ApiJson;
+use crate::api::{ApiJson, TeamHeader};
 use crate::auth::TeamAccess;
 use crate::error::ApiError;
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
+use serde::Serialize;
 use serde_json::{Value, json};
+use utoipa::ToSchema;
 use watchtower_core::maintenance::MaintenanceSpec;
 use watchtower_core::{Action, Monitor, Timestamp};
 use watchtower_store::MaintenanceWindow;
+
+/// The open window covering a monitor: which, and when it closes.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct OpenWindow {
+    pub window_id: i64,
+    /// The window's name.
+    pub window: String,
+    pub until: Timestamp,
+}
 
 /// The open window covering `monitor` at `now`, if any: its name and when it closes.
 pub fn open_window(
     windows: &[MaintenanceWindow],
     monitor: &Monitor,
     now: Timestamp,
-) -> Option<Value> {
+) -> Option<OpenWindow> {
     windows.iter().find_map(|window| {
         if !window.spec.applies_to(monitor.id, &monitor.spec.tags) {
             return None;
         }
         let until = window.spec.open_until(now)?;
-        Some(json!({"window_id": window.id, "window": window.spec.name, "until": until}))
+        Some(OpenWindow {
+            window_id: window.id,
+            window: window.spec.name.clone(),
+            until,
+        })
     })
 }
 
-fn window_json(window: &MaintenanceWindow, now: Timestamp) -> Value {
-    let mut value = json!(window);
-    value["open_until"] = json!(window.spec.open_until(now));
-    value
+/// A maintenance window, with when it closes if it is open now.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct WindowView {
+    #[serde(flatten)]
+    pub window: MaintenanceWindow,
+    pub open_until: Option<Timestamp>,
+}
+
+impl WindowView {
+    fn new(window: MaintenanceWindow, now: Timestamp) -> Self {
+        let open_until = window.spec.open_until(now);
+        Self { window, open_until }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct WindowList {
+    pub windows: Vec<WindowView>,
 }
 
 /// The team's maintenance windows, each with `open_until` when open now.
-#[utoipa::path(get, path = "/api/maintenance", tag = "alerting",
-    responses((status = 200, body = Object)))]
+#[utoipa::path(get, path = "/api/maintenance", tag = "alerting", params(TeamHeader),
+    responses((status = 200, body = WindowList)))]
 pub async fn list(
     State(state): State<AppState>,
     access: TeamAccess,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<WindowList>, ApiError> {
     access.require(Action::ViewMaintenance)?;
     let now = Timestamp::now();
     let windows = state.store.maintenance_windows(access.team.id).await?;
-    Ok(Json(json!({
-        "windows": windows.iter().map(|w| window_json(w, now)).collect::<Vec<_>>()
-    })))
+    Ok(Json(WindowList {
+        windows: windows
+            .into_iter()
+            .map(|w| WindowView::new(w, now))
+            .collect(),
+    }))
 }
 
 /// Creates a window: `{"name", "monitors": [ids] | "tag", "starts_at", "ends_at"}` or
 /// `{"name", ..., "cron": "0 2 * * SUN", "duration": "2h", "timezone": "UTC"}`.
-#[utoipa::path(post, path = "/api/maintenance", tag = "alerting",
+#[utoipa::path(post, path = "/api/maintenance", tag = "alerting", params(TeamHeader),
     request_body(content = Object, description = "name, scope (monitors or tag; none: the whole team), and starts_at + ends_at or cron + duration + timezone"),
-    responses((status = 201, body = Object), (status = 400), (status = 404, description = "A monitor is not the team's")))]
+    responses((status = 201, body = WindowView), (status = 404, description = "A monitor is not the team's")))]
 pub async fn create(
     State(state): State<AppState>,
     access: TeamAccess,
     ApiJson(body): ApiJson<Value>,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<WindowView>), ApiError> {
     access.require(Action::ManageMaintenance)?;
     let spec = MaintenanceSpec::parse(&body, "").map_err(ApiError::invalid)?;
     for monitor in &spec.monitors {
@@ -82,13 +114,13 @@ pub async fn create(
             json!({"name": spec.name}),
         )
         .await;
-    Ok((StatusCode::CREATED, Json(window_json(&window, now))))
+    Ok((StatusCode::CREATED, Json(WindowView::new(window, now))))
 }
 
 /// Deletes a window; alerts it was holding go out at the next dispatch.
 #[utoipa::path(delete, path = "/api/maintenance/{id}", tag = "alerting",
-    params(("id" = i64, Path, description = "Window id")),
-    responses((status = 204), (status = 404)))]
+    params(("id" = i64, Path, description = "Window id"), TeamHeader),
+    responses((status = 204, description = "Deleted")))]
 pub async fn delete(
     State(state): State<AppState>,
     access: TeamAccess,

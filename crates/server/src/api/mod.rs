@@ -1,6 +1,9 @@
 //! The REST API under `/api`: one module per resource, each handler annotated for the OpenAPI
 //! document served at `/api/openapi.json`. Handlers start from `TeamAccess` (or `Caller`), check
-//! the action with `require`, check the plan, then call the store.
+//! the action with `require`, check the plan, then call the store. Every answer is a typed
+//! struct, so the document describes each body exactly; every error status references the one
+//! error schema (`ErrorBody`), and the statuses every route can answer (401, 429, ...) are added
+//! to each operation by `ErrorResponses` from what the operation takes.
 
 pub mod alerting;
 pub mod auth;
@@ -14,8 +17,11 @@ pub mod teams;
 pub use body::{ApiJson, display_name};
 
 use crate::AppState;
-use utoipa::OpenApi;
+use crate::error::ErrorBody;
+use utoipa::openapi::path::{Operation, ParameterIn};
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::{Content, Ref, RefOr, ResponseBuilder};
+use utoipa::{IntoParams, Modify, OpenApi};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -29,6 +35,7 @@ use utoipa_axum::routes;
                        error has the shape `{\"error\": {\"code\", \"message\", \"details\"}}`.",
         license(name = "AGPL-3.0-only")
     ),
+    components(schemas(ErrorBody)),
     modifiers(&SecuritySchemes),
     security(("api_key" = []), ("session" = [])),
     tags(
@@ -59,8 +66,139 @@ impl utoipa::Modify for SecuritySchemes {
     }
 }
 
+/// The team a route without a team in its path acts on (`X-Team-Id`).
+#[derive(Debug, IntoParams)]
+#[into_params(names("X-Team-Id"), parameter_in = Header)]
+pub struct TeamHeader(
+    /// The team to act in; without it, the caller's first team (an API key: its own team).
+    #[allow(dead_code)]
+    Option<i64>,
+);
+
+/// Adds to every operation the error statuses its inputs can produce, and points every error
+/// status at the `ErrorBody` schema:
+/// - every route: 429 (the rate limiter);
+/// - a route that needs credentials: 401, and 403 when it changes something (CSRF);
+/// - a team's route (`{team}` in the path or `X-Team-Id`): 402 (a key's plan without API
+///   access), 403 (the role or the key's scope), 404 (not a member, or no such resource);
+/// - path, query or header parameters, or a body: 400; a body: 413, and 415 unless it is YAML.
+struct ErrorResponses;
+
+impl Modify for ErrorResponses {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        for (path, item) in openapi.paths.paths.iter_mut() {
+            let operations = [
+                (false, item.get.as_mut()),
+                (true, item.post.as_mut()),
+                (true, item.put.as_mut()),
+                (true, item.patch.as_mut()),
+                (true, item.delete.as_mut()),
+            ];
+            for (changes, operation) in operations {
+                if let Some(operation) = operation {
+                    add_error_statuses(path, changes, operation);
+                }
+            }
+        }
+    }
+}
+
+fn add_error_statuses(path: &str, changes: bool, operation: &mut Operation) {
+    let parameters: Vec<_> = operation
+        .parameters
+        .iter()
+        .flatten()
+        .filter_map(|parameter| match parameter {
+            RefOr::T(parameter) => Some((parameter.name.clone(), parameter.parameter_in.clone())),
+            RefOr::Ref(_) => None,
+        })
+        .collect();
+    // `security(())` lets a route be called without credentials.
+    let anonymous = operation.security.as_ref().is_some_and(|requirements| {
+        requirements
+            .iter()
+            .any(|requirement| *requirement == Default::default())
+    });
+    let team_route = !anonymous
+        && (path.contains("{team}")
+            || parameters
+                .iter()
+                .any(|(name, place)| name == "X-Team-Id" && *place == ParameterIn::Header));
+    let body = operation.request_body.as_ref().map(|body| match body {
+        RefOr::T(body) => body.content.keys().any(|kind| kind.contains("json")),
+        RefOr::Ref(_) => true,
+    });
+    let mut statuses = vec![(
+        429,
+        "Too many requests; `Retry-After` says when to try again",
+    )];
+    if !parameters.is_empty() || body.is_some() {
+        statuses.push((400, "A bad parameter or body; every problem is listed"));
+    }
+    if !anonymous {
+        statuses.push((401, "No session or API key, or an unknown one"));
+    }
+    if team_route {
+        statuses.push((
+            402,
+            "The team's plan does not allow it (an API key needs API access)",
+        ));
+        statuses.push((
+            404,
+            "No such resource, or a team the caller is not a member of",
+        ));
+    }
+    if team_route || (!anonymous && changes) {
+        statuses.push((
+            403,
+            "The role or the key's scope does not allow it, or the CSRF token is missing",
+        ));
+    }
+    if let Some(json) = body {
+        statuses.push((413, "The body is larger than the server accepts (1 MiB)"));
+        if json {
+            statuses.push((415, "The body is not sent as application/json"));
+        }
+    }
+    let responses = &mut operation.responses.responses;
+    for (status, description) in statuses {
+        responses
+            .entry(status.to_string())
+            .or_insert_with(|| ResponseBuilder::new().description(description).into());
+    }
+    for (status, response) in responses.iter_mut() {
+        let RefOr::T(response) = response else {
+            continue;
+        };
+        // OpenAPI requires a description on every response.
+        if response.description.is_empty() {
+            response.description = status
+                .parse::<u16>()
+                .ok()
+                .and_then(|code| axum::http::StatusCode::from_u16(code).ok())
+                .and_then(|code| code.canonical_reason())
+                .unwrap_or("Answer")
+                .to_owned();
+        }
+        if (status.starts_with('4') || status.starts_with('5')) && response.content.is_empty() {
+            response.content.insert(
+                "application/json".into(),
+                RefOr::T(Content::new(Some(Ref::from_schema_name("ErrorBody")))),
+            );
+        }
+    }
+}
+
+/// The API's routes and their OpenAPI document, with the error statuses added (after the
+/// routes: a modifier of `ApiDoc` runs before any path is in the document).
+pub fn routes_and_document() -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
+    let (router, mut document) = routes().split_for_parts();
+    ErrorResponses.modify(&mut document);
+    (router, document)
+}
+
 /// Every API route with its OpenAPI description.
-pub fn routes() -> OpenApiRouter<AppState> {
+fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(auth::login))
         .routes(routes!(auth::logout))

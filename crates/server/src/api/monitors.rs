@@ -5,7 +5,8 @@
 use crate::AppState;
 use crate::alerting_file;
 use crate::api::ApiJson;
-use crate::api::maintenance::open_window;
+use crate::api::TeamHeader;
+use crate::api::maintenance::{OpenWindow, open_window};
 use crate::auth::TeamAccess;
 use crate::error::ApiError;
 use axum::Json;
@@ -20,37 +21,97 @@ use watchtower_core::access::monitors_file_actions;
 use watchtower_core::monitor::REDACTED;
 use watchtower_core::monitors_file;
 use watchtower_core::{
-    Action, Demand, FieldError, Monitor, MonitorId, MonitorSpec, MonitorState, PlanLimitExceeded,
-    Timestamp,
+    Action, CheckOutcome, Demand, FieldError, Monitor, MonitorId, MonitorSpec, MonitorState,
+    PlanLimitExceeded, Timestamp,
 };
-use watchtower_store::{MaintenanceWindow, MonitorFilter, MonitorListing, PageRequest};
+use watchtower_store::{
+    ApplyReport, MaintenanceWindow, MonitorFilter, MonitorListing, PageRequest, UptimeSummary,
+};
 
-/// A monitor as the API shows it: its spec's fields with every credential redacted, its id and
-/// times, and its status (the state reads `maintenance`, with the window, while a window
-/// covering it is open).
-fn monitor_json(
-    monitor: &Monitor,
-    status: Option<&MonitorListing>,
-    windows: &[MaintenanceWindow],
-    shown: Secrets,
-) -> Value {
-    let mut value = monitor.spec.redacted_value(shown == Secrets::PushToken);
-    value["id"] = json!(monitor.id);
-    value["created_at"] = json!(monitor.created_at);
-    value["updated_at"] = json!(monitor.updated_at);
-    if let Some(listing) = status {
-        value["status"] = json!({
-            "state": listing.state,
-            "since": listing.state_since,
-            "last_checked_at": listing.last_checked_at,
-            "last_result": listing.last_result,
+/// A monitor as the API shows it: its spec's fields (as in a monitors file), its id and times,
+/// and where it is read or listed its status (and in lists, on request, its uptime).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MonitorView {
+    /// The spec with every credential redacted (the push token shown to those who may edit).
+    #[serde(flatten)]
+    #[schema(value_type = MonitorSpec)]
+    pub spec: Value,
+    pub id: MonitorId,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<MonitorStatus>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub uptime: Option<UptimeView>,
+}
+
+/// Where a monitor stands: its state since when, and its latest result in full.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MonitorStatus {
+    pub state: ShownState,
+    pub since: Timestamp,
+    pub last_checked_at: Option<Timestamp>,
+    pub last_result: Option<CheckOutcome>,
+    /// The open maintenance window covering the monitor, while `state` is `maintenance`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub maintenance: Option<OpenWindow>,
+}
+
+/// The state shown: the monitor's own (`UP`, `DOWN`, ...), or `maintenance` (lower case, as the
+/// API has always written it) while a maintenance window covers it.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(untagged)]
+pub enum ShownState {
+    Monitor(MonitorState),
+    Maintenance(InMaintenance),
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum InMaintenance {
+    Maintenance,
+}
+
+/// Uptime and latency over `from`..`to` (epoch milliseconds).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UptimeView {
+    #[serde(flatten)]
+    pub summary: UptimeSummary,
+    pub from: Timestamp,
+    pub to: Timestamp,
+}
+
+impl MonitorView {
+    /// The monitor with its status when `listing` is given (the state reads `maintenance`,
+    /// with the window, while a window covering it is open).
+    fn new(
+        monitor: &Monitor,
+        listing: Option<&MonitorListing>,
+        windows: &[MaintenanceWindow],
+        shown: Secrets,
+    ) -> Self {
+        let status = listing.map(|listing| {
+            let window = open_window(windows, monitor, Timestamp::now());
+            MonitorStatus {
+                state: match window {
+                    Some(_) => ShownState::Maintenance(InMaintenance::Maintenance),
+                    None => ShownState::Monitor(listing.state),
+                },
+                since: listing.state_since,
+                last_checked_at: listing.last_checked_at,
+                last_result: listing.last_result.clone(),
+                maintenance: window,
+            }
         });
-        if let Some(window) = open_window(windows, monitor, Timestamp::now()) {
-            value["status"]["state"] = json!("maintenance");
-            value["status"]["maintenance"] = window;
+        Self {
+            spec: monitor.spec.redacted_value(shown == Secrets::PushToken),
+            id: monitor.id,
+            created_at: monitor.created_at,
+            updated_at: monitor.updated_at,
+            status,
+            uptime: None,
         }
     }
-    value
 }
 
 /// Which secrets an answer may show: none, or the push token, which the people who may edit
@@ -126,8 +187,7 @@ pub struct ListQuery {
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct MonitorPage {
-    #[schema(value_type = Vec<Object>)]
-    pub monitors: Vec<Value>,
+    pub monitors: Vec<MonitorView>,
     /// Pass as `after` for the next page; absent on the last page.
     pub next_after: Option<i64>,
 }
@@ -136,8 +196,8 @@ pub struct MonitorPage {
 ///
 /// With `uptime`, each monitor also carries its uptime over that period: what a dashboard shows,
 /// in one request.
-#[utoipa::path(get, path = "/api/monitors", tag = "monitors", params(ListQuery),
-    responses((status = 200, body = MonitorPage), (status = 400), (status = 401), (status = 404, description = "Not a member of the team named by X-Team-Id")))]
+#[utoipa::path(get, path = "/api/monitors", tag = "monitors", params(ListQuery, TeamHeader),
+    responses((status = 200, body = MonitorPage)))]
 pub async fn list(
     State(state): State<AppState>,
     access: TeamAccess,
@@ -208,9 +268,9 @@ pub async fn list(
     let next_after = (listings.len() == limit as usize)
         .then(|| listings.last().map(|l| l.monitor.id.0))
         .flatten();
-    let mut monitors: Vec<Value> = listings
+    let mut monitors: Vec<MonitorView> = listings
         .iter()
-        .map(|l| monitor_json(&l.monitor, Some(l), &windows, Secrets::for_caller(&access)))
+        .map(|l| MonitorView::new(&l.monitor, Some(l), &windows, Secrets::for_caller(&access)))
         .collect();
     if let Some(length) = uptime_period {
         let to = Timestamp::now();
@@ -220,11 +280,12 @@ pub async fn list(
             .store
             .uptime_many(access.team.id, &ids, from, to)
             .await?;
-        for (value, id) in monitors.iter_mut().zip(&ids) {
-            let mut uptime = json!(uptimes.get(id).copied().unwrap_or_default());
-            uptime["from"] = json!(from);
-            uptime["to"] = json!(to);
-            value["uptime"] = uptime;
+        for (view, id) in monitors.iter_mut().zip(&ids) {
+            view.uptime = Some(UptimeView {
+                summary: uptimes.get(id).copied().unwrap_or_default(),
+                from,
+                to,
+            });
         }
     }
     Ok(Json(MonitorPage {
@@ -248,15 +309,15 @@ fn period_length(period: &str) -> Option<Duration> {
 }
 
 /// Creates a monitor from the same fields a monitors file uses.
-#[utoipa::path(post, path = "/api/monitors", tag = "monitors",
+#[utoipa::path(post, path = "/api/monitors", tag = "monitors", params(TeamHeader),
     request_body(content = Object, description = "A monitor: name, kind and the kind's fields, as in a monitors file"),
-    responses((status = 201, description = "Created", body = Object), (status = 400, description = "Every bad field"),
+    responses((status = 201, description = "Created", body = MonitorView), (status = 400, description = "Every bad field"),
         (status = 402, description = "Over the plan's limits"), (status = 409, description = "The key is taken")))]
 pub async fn create(
     State(state): State<AppState>,
     access: TeamAccess,
     ApiJson(body): ApiJson<Value>,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<MonitorView>), ApiError> {
     access.require(Action::CreateMonitor)?;
     let mut spec = parse_spec(&body)?;
     spec.restore_secrets(None, "").map_err(ApiError::invalid)?;
@@ -280,24 +341,19 @@ pub async fn create(
         .await;
     Ok((
         StatusCode::CREATED,
-        Json(monitor_json(
-            &monitor,
-            None,
-            &[],
-            Secrets::for_caller(&access),
-        )),
+        Json(MonitorView::new(&monitor, None, &[], Secrets::for_caller(&access))),
     ))
 }
 
 /// One monitor with its current status.
 #[utoipa::path(get, path = "/api/monitors/{id}", tag = "monitors",
-    params(("id" = i64, Path, description = "Monitor id")),
-    responses((status = 200, body = Object), (status = 404)))]
+    params(("id" = i64, Path, description = "Monitor id"), TeamHeader),
+    responses((status = 200, body = MonitorView)))]
 pub async fn get(
     State(state): State<AppState>,
     access: TeamAccess,
     Path(id): Path<i64>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<MonitorView>, ApiError> {
     access.require(Action::ViewMonitors)?;
     let monitor = load(&state, &access, id).await?;
     // The status comes from the list query for this one id, so it matches what lists show.
@@ -313,25 +369,22 @@ pub async fn get(
         .into_iter()
         .find(|l| l.monitor.id == monitor.id);
     let windows = state.store.maintenance_windows(access.team.id).await?;
-    Ok(Json(monitor_json(
-        &monitor,
-        listing.as_ref(),
-        &windows,
+    Ok(Json(MonitorView::new(&monitor, listing.as_ref(), &windows,
         Secrets::for_caller(&access),
     )))
 }
 
 /// Replaces a monitor's settings.
 #[utoipa::path(put, path = "/api/monitors/{id}", tag = "monitors",
-    params(("id" = i64, Path, description = "Monitor id")),
+    params(("id" = i64, Path, description = "Monitor id"), TeamHeader),
     request_body(content = Object, description = "The whole monitor, as for create"),
-    responses((status = 200, body = Object), (status = 400), (status = 402), (status = 404), (status = 409)))]
+    responses((status = 200, body = MonitorView), (status = 402, description = "Over the plan's limits"), (status = 409, description = "The key is taken")))]
 pub async fn update(
     State(state): State<AppState>,
     access: TeamAccess,
     Path(id): Path<i64>,
     ApiJson(body): ApiJson<Value>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<MonitorView>, ApiError> {
     access.require(Action::UpdateMonitor)?;
     let mut spec = parse_spec(&body)?;
     let existing = load(&state, &access, id).await?;
@@ -357,7 +410,7 @@ async fn save(
     existing: Monitor,
     spec: MonitorSpec,
     action: &str,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<MonitorView>, ApiError> {
     let monitor = state
         .store
         .update_monitor(access.team.id, existing.id, &spec, Timestamp::now())
@@ -371,18 +424,13 @@ async fn save(
             json!({"name": monitor.spec.name}),
         )
         .await;
-    Ok(Json(monitor_json(
-        &monitor,
-        None,
-        &[],
-        Secrets::for_caller(access),
-    )))
+    Ok(Json(MonitorView::new(&monitor, None, &[], Secrets::for_caller(access))))
 }
 
 /// Deletes a monitor with its history.
 #[utoipa::path(delete, path = "/api/monitors/{id}", tag = "monitors",
-    params(("id" = i64, Path, description = "Monitor id")),
-    responses((status = 204), (status = 404)))]
+    params(("id" = i64, Path, description = "Monitor id"), TeamHeader),
+    responses((status = 204, description = "Deleted")))]
 pub async fn delete(
     State(state): State<AppState>,
     access: TeamAccess,
@@ -408,13 +456,13 @@ pub async fn delete(
 
 /// Stops checking a monitor; its history is kept.
 #[utoipa::path(post, path = "/api/monitors/{id}/pause", tag = "monitors",
-    params(("id" = i64, Path, description = "Monitor id")),
-    responses((status = 200, body = Object), (status = 404)))]
+    params(("id" = i64, Path, description = "Monitor id"), TeamHeader),
+    responses((status = 200, body = MonitorView)))]
 pub async fn pause(
     State(state): State<AppState>,
     access: TeamAccess,
     Path(id): Path<i64>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<MonitorView>, ApiError> {
     access.require(Action::PauseMonitor)?;
     let existing = load(&state, &access, id).await?;
     let mut spec = existing.spec.clone();
@@ -424,13 +472,13 @@ pub async fn pause(
 
 /// Starts checking a paused monitor again (counts against the plan's monitor limit).
 #[utoipa::path(post, path = "/api/monitors/{id}/resume", tag = "monitors",
-    params(("id" = i64, Path, description = "Monitor id")),
-    responses((status = 200, body = Object), (status = 402), (status = 404)))]
+    params(("id" = i64, Path, description = "Monitor id"), TeamHeader),
+    responses((status = 200, body = MonitorView), (status = 402, description = "Over the plan's monitor limit")))]
 pub async fn resume(
     State(state): State<AppState>,
     access: TeamAccess,
     Path(id): Path<i64>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<MonitorView>, ApiError> {
     access.require(Action::PauseMonitor)?;
     let existing = load(&state, &access, id).await?;
     let mut spec = existing.spec.clone();
@@ -447,8 +495,8 @@ pub async fn resume(
 
 /// Runs the monitor's check now instead of waiting for its next slot.
 #[utoipa::path(post, path = "/api/monitors/{id}/check", tag = "monitors",
-    params(("id" = i64, Path, description = "Monitor id")),
-    responses((status = 202, description = "The check is queued"), (status = 404)))]
+    params(("id" = i64, Path, description = "Monitor id"), TeamHeader),
+    responses((status = 202, description = "The check is queued")))]
 pub async fn check_now(
     State(state): State<AppState>,
     access: TeamAccess,
@@ -473,15 +521,14 @@ pub struct ResultsQuery {
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ResultPage {
-    #[schema(value_type = Vec<Object>)]
     pub results: Vec<watchtower_store::StoredResult>,
     pub next_to: Option<i64>,
 }
 
 /// Raw results of a monitor, newest first, a page at a time.
 #[utoipa::path(get, path = "/api/monitors/{id}/results", tag = "monitors",
-    params(("id" = i64, Path, description = "Monitor id"), ResultsQuery),
-    responses((status = 200, body = ResultPage), (status = 400), (status = 404)))]
+    params(("id" = i64, Path, description = "Monitor id"), ResultsQuery, TeamHeader),
+    responses((status = 200, body = ResultPage)))]
 pub async fn results(
     State(state): State<AppState>,
     access: TeamAccess,
@@ -533,14 +580,14 @@ pub struct UptimeQuery {
 
 /// Uptime and latency over a period, from the rollups.
 #[utoipa::path(get, path = "/api/monitors/{id}/uptime", tag = "monitors",
-    params(("id" = i64, Path, description = "Monitor id"), UptimeQuery),
-    responses((status = 200, body = Object), (status = 400), (status = 404)))]
+    params(("id" = i64, Path, description = "Monitor id"), UptimeQuery, TeamHeader),
+    responses((status = 200, body = UptimeView)))]
 pub async fn uptime(
     State(state): State<AppState>,
     access: TeamAccess,
     Path(id): Path<i64>,
     Query(query): Query<UptimeQuery>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<UptimeView>, ApiError> {
     access.require(Action::ViewResults)?;
     let monitor = load(&state, &access, id).await?;
     let to = query.to.map_or_else(Timestamp::now, Timestamp);
@@ -563,10 +610,7 @@ pub async fn uptime(
         .store
         .uptime(access.team.id, monitor.id, from, to)
         .await?;
-    let mut value = json!(summary);
-    value["from"] = json!(from);
-    value["to"] = json!(to);
-    Ok(Json(value))
+    Ok(Json(UptimeView { summary, from, to }))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -580,8 +624,8 @@ pub struct ExportQuery {
 }
 
 /// The team's monitors as a monitors file (YAML), credentials never included.
-#[utoipa::path(get, path = "/api/monitors/yaml", tag = "monitors", params(ExportQuery),
-    responses((status = 200, description = "A monitors file", content_type = "application/yaml", body = String), (status = 400)))]
+#[utoipa::path(get, path = "/api/monitors/yaml", tag = "monitors", params(ExportQuery, TeamHeader),
+    responses((status = 200, description = "A monitors file", content_type = "application/yaml", body = ExportedFile), (status = 400)))]
 pub async fn export_yaml(
     State(state): State<AppState>,
     access: TeamAccess,
@@ -621,6 +665,13 @@ pub async fn export_yaml(
     ))
 }
 
+/// The exported monitors file, as its YAML reads: `monitors:` and each monitor's spec, in the
+/// format `PUT /api/monitors/yaml` and `serve --config` take (written by `monitors_file::to_yaml`).
+#[derive(Debug, ToSchema)]
+pub struct ExportedFile {
+    pub monitors: Vec<MonitorSpec>,
+}
+
 /// Every monitor of the access's team, read a page at a time (for exports and whole-team
 /// changes, never for lists).
 pub(crate) async fn all_monitors(
@@ -650,16 +701,17 @@ pub struct ApplyQuery {
 
 /// Applies a monitors file (YAML body) to the team in one transaction: keyed monitors are
 /// created, updated, and (with `prune: true` in the file) deleted. All or nothing.
-#[utoipa::path(put, path = "/api/monitors/yaml", tag = "monitors", params(ApplyQuery),
+#[utoipa::path(put, path = "/api/monitors/yaml", tag = "monitors", params(ApplyQuery, TeamHeader),
     request_body(content = String, content_type = "application/yaml", description = "A monitors file"),
-    responses((status = 200, description = "What changed, by key", body = Object), (status = 400, description = "Every problem, with line and column"), (status = 402),
+    responses((status = 200, description = "What changed, by key (with `dry_run`: what the file holds)", body = ApplyAnswer),
+        (status = 400, description = "Every problem, with line and column"),
         (status = 403, description = "The role may not apply files, or not the channels or alert rules this file declares")))]
 pub async fn apply_yaml(
     State(state): State<AppState>,
     access: TeamAccess,
     Query(query): Query<ApplyQuery>,
     body: String,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<ApplyAnswer>, ApiError> {
     access.require(Action::ApplyYaml)?;
     let mut file =
         monitors_file::parse_with(&body, &alerting_file::check_channel).map_err(|problems| {
@@ -727,12 +779,12 @@ pub async fn apply_yaml(
         alerting_file::PlanLimitError::Store(error) => error.into(),
     })?;
     if query.dry_run {
-        return Ok(Json(json!({
-            "dry_run": true,
-            "monitors": file.monitors.len(),
-            "channels": file.channels.len(),
-            "alert_rules": file.alert_rules.len(),
-            "prune": file.prune,
+        return Ok(Json(ApplyAnswer::DryRun(DryRunReport {
+            dry_run: true,
+            monitors: file.monitors.len(),
+            channels: file.channels.len(),
+            alert_rules: file.alert_rules.len(),
+            prune: file.prune,
         })));
     }
     let report = state
@@ -774,7 +826,36 @@ pub async fn apply_yaml(
             )
             .await;
     }
-    let mut answer = json!(report);
-    answer["alerting"] = json!(alerting);
-    Ok(Json(answer))
+    Ok(Json(ApplyAnswer::Applied(Box::new(AppliedReport {
+        report,
+        alerting,
+    }))))
+}
+
+/// What applying a monitors file did, or with `dry_run` what it would apply.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(untagged)]
+pub enum ApplyAnswer {
+    Applied(Box<AppliedReport>),
+    DryRun(DryRunReport),
+}
+
+/// The monitors created, updated, unchanged, deleted and kept, by key, and the channels and
+/// rules the file applied, by name.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AppliedReport {
+    #[serde(flatten)]
+    pub report: ApplyReport,
+    pub alerting: alerting_file::AlertingReport,
+}
+
+/// A dry run: the file is valid and within the plan; how much it holds.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DryRunReport {
+    /// Always `true`.
+    pub dry_run: bool,
+    pub monitors: usize,
+    pub channels: usize,
+    pub alert_rules: usize,
+    pub prune: bool,
 }

@@ -3,6 +3,7 @@
 
 use crate::AppState;
 use crate::api::ApiJson;
+use crate::api::auth::TeamRole;
 use crate::api::monitors::all_monitors;
 use crate::auth::tokens::{TokenKind, new_token, token_hash};
 use crate::auth::{Caller, TeamAccess};
@@ -11,15 +12,15 @@ use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
+use serde_json::json;
 use utoipa::{IntoParams, ToSchema};
 use watchtower_core::access::{check_invitation, check_leave, check_removal, check_role_change};
-use watchtower_core::plan::{MonitorSummary, monitors_to_pause};
+use watchtower_core::plan::{MonitorSummary, PauseReason, monitors_to_pause};
 use watchtower_core::{
-    Action, ApiKeyId, ApiKeyScope, Demand, Email, InvitationId, MembershipDenied, Plan, Role,
-    TeamId, TeamName, Timestamp, UserId,
+    Action, ApiKeyId, ApiKeyScope, Demand, Email, HumanDuration, InvitationId, MembershipDenied,
+    MonitorId, Plan, PlanLimits, Role, TeamId, TeamName, Timestamp, UserId,
 };
-use watchtower_store::{NewApiKey, NewInvitation};
+use watchtower_store::{ApiKey, Invitation, Member, NewApiKey, NewInvitation, Team};
 
 fn denied(reason: MembershipDenied) -> ApiError {
     match reason {
@@ -36,24 +37,32 @@ fn owners(members: &[watchtower_store::Member]) -> u32 {
     members.iter().filter(|m| m.role == Role::Owner).count() as u32
 }
 
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TeamList {
+    pub teams: Vec<TeamRole>,
+}
+
 /// The teams the caller belongs to (an API key: its own team).
 #[utoipa::path(get, path = "/api/teams", tag = "teams",
-    responses((status = 200, body = Object), (status = 401)))]
-pub async fn list(State(state): State<AppState>, caller: Caller) -> Result<Json<Value>, ApiError> {
+    responses((status = 200, body = TeamList), (status = 402, description = "An API key whose team's plan has no API access")))]
+pub async fn list(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> Result<Json<TeamList>, ApiError> {
     let teams = match caller.user() {
         Some(user) => state
             .store
             .teams_of(user.id)
             .await?
-            .into_iter()
-            .map(|m| json!({"id": m.team.id, "name": m.team.name, "plan": m.team.plan, "role": m.role}))
+            .iter()
+            .map(|m| TeamRole::new(&m.team, m.role))
             .collect(),
         None => {
             let access = TeamAccess::resolve(&state, caller, None).await?;
-            vec![json!({"id": access.team.id, "name": access.team.name, "plan": access.team.plan, "role": access.role})]
+            vec![TeamRole::new(&access.team, access.role)]
         }
     };
-    Ok(Json(json!({ "teams": teams })))
+    Ok(Json(TeamList { teams }))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -63,12 +72,12 @@ pub struct TeamBody {
 
 /// Creates a team with the caller as its owner, on the instance's default plan.
 #[utoipa::path(post, path = "/api/teams", tag = "teams", request_body = TeamBody,
-    responses((status = 201, body = Object), (status = 400), (status = 403, description = "API keys cannot create teams")))]
+    responses((status = 201, body = Team), (status = 403, description = "API keys cannot create teams")))]
 pub async fn create(
     State(state): State<AppState>,
     caller: Caller,
     ApiJson(body): ApiJson<TeamBody>,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<Team>), ApiError> {
     let Some(user) = caller.user() else {
         return Err(ApiError::forbidden("only a signed-in person creates teams"));
     };
@@ -91,40 +100,58 @@ pub async fn create(
             json!({"name": team.name}),
         )
         .await;
-    Ok((StatusCode::CREATED, Json(json!(team))))
+    Ok((StatusCode::CREATED, Json(team)))
 }
 
 /// The team, its plan's limits and its usage.
 #[utoipa::path(get, path = "/api/teams/{team}", tag = "teams",
     params(("team" = i64, Path, description = "Team id")),
-    responses((status = 200, body = Object), (status = 404)))]
+    responses((status = 200, body = TeamDetail)))]
 pub async fn get(
     State(state): State<AppState>,
     caller: Caller,
     Path(team): Path<i64>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<TeamDetail>, ApiError> {
     let access = access(&state, caller, team).await?;
     access.require(Action::ViewTeam)?;
     let members = state.store.members(access.team.id).await?;
     let active_monitors = state.store.count_monitors(access.team.id).await?;
-    Ok(Json(json!({
-        "team": access.team,
-        "your_role": access.role,
-        "limits": access.limits(&state),
-        "usage": {"active_monitors": active_monitors, "members": members.len()},
-    })))
+    Ok(Json(TeamDetail {
+        limits: access.limits(&state).clone(),
+        your_role: access.role,
+        usage: Usage {
+            active_monitors,
+            members: members.len(),
+        },
+        team: access.team,
+    }))
+}
+
+/// A team, the caller's role in it, its plan's limits and what it uses of them.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TeamDetail {
+    pub team: Team,
+    pub your_role: Role,
+    pub limits: PlanLimits,
+    pub usage: Usage,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Usage {
+    pub active_monitors: u64,
+    pub members: usize,
 }
 
 /// Renames the team.
 #[utoipa::path(patch, path = "/api/teams/{team}", tag = "teams",
     params(("team" = i64, Path, description = "Team id")), request_body = TeamBody,
-    responses((status = 200, body = Object), (status = 400), (status = 403), (status = 404)))]
+    responses((status = 200, body = Team)))]
 pub async fn rename(
     State(state): State<AppState>,
     caller: Caller,
     Path(team): Path<i64>,
     ApiJson(body): ApiJson<TeamBody>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Team>, ApiError> {
     let access = access(&state, caller, team).await?;
     access.require(Action::UpdateTeam)?;
     let name = TeamName::parse(&body.name).map_err(|p| ApiError::invalid_field("name", p))?;
@@ -140,13 +167,13 @@ pub async fn rename(
             json!({"from": access.team.name, "to": team.name}),
         )
         .await;
-    Ok(Json(json!(team)))
+    Ok(Json(team))
 }
 
 /// Deletes the team and everything it owns (owner only, signed in).
 #[utoipa::path(delete, path = "/api/teams/{team}", tag = "teams",
     params(("team" = i64, Path, description = "Team id")),
-    responses((status = 204), (status = 403), (status = 404)))]
+    responses((status = 204, description = "Deleted")))]
 pub async fn delete(
     State(state): State<AppState>,
     caller: Caller,
@@ -163,19 +190,24 @@ pub async fn delete(
     Ok(StatusCode::NO_CONTENT)
 }
 
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MemberList {
+    pub members: Vec<Member>,
+}
+
 /// The team's members and their roles.
 #[utoipa::path(get, path = "/api/teams/{team}/members", tag = "teams",
     params(("team" = i64, Path, description = "Team id")),
-    responses((status = 200, body = Object), (status = 404)))]
+    responses((status = 200, body = MemberList)))]
 pub async fn members(
     State(state): State<AppState>,
     caller: Caller,
     Path(team): Path<i64>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<MemberList>, ApiError> {
     let access = access(&state, caller, team).await?;
     access.require(Action::ViewTeam)?;
     let members = state.store.members(access.team.id).await?;
-    Ok(Json(json!({ "members": members })))
+    Ok(Json(MemberList { members }))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -188,7 +220,7 @@ pub struct RoleBody {
 #[utoipa::path(patch, path = "/api/teams/{team}/members/{user}", tag = "teams",
     params(("team" = i64, Path, description = "Team id"), ("user" = i64, Path, description = "User id")),
     request_body = RoleBody,
-    responses((status = 204), (status = 400), (status = 403), (status = 404), (status = 409, description = "Would leave no owner")))]
+    responses((status = 204, description = "Changed"), (status = 409, description = "Would leave no owner")))]
 pub async fn change_role(
     State(state): State<AppState>,
     caller: Caller,
@@ -222,7 +254,7 @@ pub async fn change_role(
 /// Removes a member; anyone may remove themselves (leave), except the last owner.
 #[utoipa::path(delete, path = "/api/teams/{team}/members/{user}", tag = "teams",
     params(("team" = i64, Path, description = "Team id"), ("user" = i64, Path, description = "User id")),
-    responses((status = 204), (status = 403), (status = 404), (status = 409)))]
+    responses((status = 204, description = "Removed"), (status = 409, description = "Would leave no owner")))]
 pub async fn remove_member(
     State(state): State<AppState>,
     caller: Caller,
@@ -259,22 +291,29 @@ pub async fn remove_member(
     Ok(StatusCode::NO_CONTENT)
 }
 
+#[derive(Debug, Serialize, ToSchema)]
+pub struct InvitationList {
+    pub invitations: Vec<Invitation>,
+}
+
 /// Pending invitations.
 #[utoipa::path(get, path = "/api/teams/{team}/invitations", tag = "teams",
     params(("team" = i64, Path, description = "Team id")),
-    responses((status = 200, body = Object), (status = 403), (status = 404)))]
+    responses((status = 200, body = InvitationList)))]
 pub async fn invitations(
     State(state): State<AppState>,
     caller: Caller,
     Path(team): Path<i64>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<InvitationList>, ApiError> {
     let access = access(&state, caller, team).await?;
     access.require(Action::InviteMember)?;
     let pending = state
         .store
         .invitations(access.team.id, Timestamp::now())
         .await?;
-    Ok(Json(json!({ "invitations": pending })))
+    Ok(Json(InvitationList {
+        invitations: pending,
+    }))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -287,13 +326,13 @@ pub struct InviteBody {
 /// Invites someone by email; the answer holds the single-use link token, shown once.
 #[utoipa::path(post, path = "/api/teams/{team}/invitations", tag = "teams",
     params(("team" = i64, Path, description = "Team id")), request_body = InviteBody,
-    responses((status = 201, body = Object), (status = 400), (status = 402, description = "The plan's member limit"), (status = 403), (status = 404)))]
+    responses((status = 201, body = InvitationCreated), (status = 402, description = "The plan's member limit")))]
 pub async fn invite(
     State(state): State<AppState>,
     caller: Caller,
     Path(team): Path<i64>,
     ApiJson(body): ApiJson<InviteBody>,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<InvitationCreated>), ApiError> {
     let access = access(&state, caller, team).await?;
     access.require(Action::InviteMember)?;
     let mut problems = Vec::new();
@@ -356,16 +395,27 @@ pub async fn invite(
         .await;
     Ok((
         StatusCode::CREATED,
-        Json(
-            json!({"invitation": invitation, "token": token, "accept_path": "/api/invitations/accept"}),
-        ),
+        Json(InvitationCreated {
+            invitation,
+            token,
+            accept_path: "/api/invitations/accept",
+        }),
     ))
+}
+
+/// A new invitation with its single-use token, shown this once.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct InvitationCreated {
+    pub invitation: Invitation,
+    pub token: String,
+    /// Where the token is sent (`POST`).
+    pub accept_path: &'static str,
 }
 
 /// Withdraws a pending invitation.
 #[utoipa::path(delete, path = "/api/teams/{team}/invitations/{id}", tag = "teams",
     params(("team" = i64, Path, description = "Team id"), ("id" = i64, Path, description = "Invitation id")),
-    responses((status = 204), (status = 403), (status = 404)))]
+    responses((status = 204, description = "Revoked")))]
 pub async fn revoke_invitation(
     State(state): State<AppState>,
     caller: Caller,
@@ -399,14 +449,14 @@ pub struct AcceptBody {
 /// from an instance administrator (`watchtower user create`), signs in, then accepts. A link
 /// works once.
 #[utoipa::path(post, path = "/api/invitations/accept", tag = "teams", security(("session" = [])), request_body = AcceptBody,
-    responses((status = 200, body = Object), (status = 401, description = "Not signed in"), (status = 402),
+    responses((status = 200, body = Joined), (status = 401, description = "Not signed in"), (status = 402, description = "The plan's member limit"),
         (status = 403, description = "Signed in as someone other than the invited address, or an API key"),
         (status = 404, description = "Unknown, used, revoked or expired"), (status = 409, description = "Already a member")))]
 pub async fn accept_invitation(
     State(state): State<AppState>,
     caller: Result<Caller, ApiError>,
     ApiJson(body): ApiJson<AcceptBody>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Joined>, ApiError> {
     let now = Timestamp::now();
     let hash = token_hash(body.token.trim());
     let user = match &caller {
@@ -462,24 +512,48 @@ pub async fn accept_invitation(
     if let Err(error) = state.store.record_audit(&entry).await {
         tracing::error!(%error, "cannot record audit entry");
     }
-    Ok(Json(
-        json!({"team": team, "role": accepted.role, "user": {"id": user.id, "email": user.email}}),
-    ))
+    Ok(Json(Joined {
+        team,
+        role: accepted.role,
+        user: UserRef {
+            id: user.id,
+            email: user.email,
+        },
+    }))
+}
+
+/// The team joined, with the role and who joined.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Joined {
+    pub team: Team,
+    pub role: Role,
+    pub user: UserRef,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UserRef {
+    pub id: UserId,
+    pub email: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ApiKeyList {
+    pub api_keys: Vec<ApiKey>,
 }
 
 /// The team's API keys with their last use (never the keys themselves).
 #[utoipa::path(get, path = "/api/teams/{team}/api-keys", tag = "teams",
     params(("team" = i64, Path, description = "Team id")),
-    responses((status = 200, body = Object), (status = 403), (status = 404)))]
+    responses((status = 200, body = ApiKeyList)))]
 pub async fn api_keys(
     State(state): State<AppState>,
     caller: Caller,
     Path(team): Path<i64>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<ApiKeyList>, ApiError> {
     let access = access(&state, caller, team).await?;
     access.require(Action::ViewApiKeys)?;
-    let keys = state.store.api_keys(access.team.id).await?;
-    Ok(Json(json!({ "api_keys": keys })))
+    let api_keys = state.store.api_keys(access.team.id).await?;
+    Ok(Json(ApiKeyList { api_keys }))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -492,13 +566,13 @@ pub struct NewKeyBody {
 /// Creates an API key. The key is in this answer only; WatchTower keeps just its hash.
 #[utoipa::path(post, path = "/api/teams/{team}/api-keys", tag = "teams",
     params(("team" = i64, Path, description = "Team id")), request_body = NewKeyBody,
-    responses((status = 201, body = Object), (status = 400), (status = 402, description = "The plan has no API access"), (status = 403), (status = 404)))]
+    responses((status = 201, body = ApiKeyCreated), (status = 402, description = "The plan has no API access")))]
 pub async fn create_api_key(
     State(state): State<AppState>,
     caller: Caller,
     Path(team): Path<i64>,
     ApiJson(body): ApiJson<NewKeyBody>,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<ApiKeyCreated>), ApiError> {
     let access = access(&state, caller, team).await?;
     access.require(Action::CreateApiKey)?;
     let mut problems = Vec::new();
@@ -541,14 +615,25 @@ pub async fn create_api_key(
         .await;
     Ok((
         StatusCode::CREATED,
-        Json(json!({"api_key": key, "key": token})),
+        Json(ApiKeyCreated {
+            api_key: key,
+            key: token,
+        }),
     ))
+}
+
+/// A new API key: `key` is in this answer only.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ApiKeyCreated {
+    pub api_key: ApiKey,
+    /// The key to send as `Authorization: Bearer <key>`.
+    pub key: String,
 }
 
 /// Revokes an API key at once.
 #[utoipa::path(delete, path = "/api/teams/{team}/api-keys/{id}", tag = "teams",
     params(("team" = i64, Path, description = "Team id"), ("id" = i64, Path, description = "Key id")),
-    responses((status = 204), (status = 403), (status = 404)))]
+    responses((status = 204, description = "Revoked")))]
 pub async fn revoke_api_key(
     State(state): State<AppState>,
     caller: Caller,
@@ -573,13 +658,34 @@ pub async fn revoke_api_key(
 
 /// The plans and their limits as this instance enforces them.
 #[utoipa::path(get, path = "/api/plans", tag = "teams", security(()),
-    responses((status = 200, body = Object)))]
-pub async fn plans(State(state): State<AppState>) -> Json<Value> {
-    let plans: Vec<Value> = Plan::ALL
+    responses((status = 200, body = PlanList)))]
+pub async fn plans(State(state): State<AppState>) -> Json<PlanList> {
+    let plans = Plan::ALL
         .into_iter()
-        .map(|plan| json!({"plan": plan, "name": plan.display_name(), "limits": state.plans.limits(plan)}))
+        .map(|plan| PlanInfo {
+            plan,
+            name: plan.display_name(),
+            limits: state.plans.limits(plan).clone(),
+        })
         .collect();
-    Json(json!({"plans": plans, "default_plan": state.plans.default_plan()}))
+    Json(PlanList {
+        plans,
+        default_plan: state.plans.default_plan(),
+    })
+}
+
+/// Every plan with its limits, and the plan new teams get.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PlanList {
+    pub plans: Vec<PlanInfo>,
+    pub default_plan: Plan,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PlanInfo {
+    pub plan: Plan,
+    pub name: &'static str,
+    pub limits: PlanLimits,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -593,13 +699,13 @@ pub struct PlanBody {
 /// (multi-tenant mode) only the instance's administrators set plans; Whop drives them.
 #[utoipa::path(put, path = "/api/teams/{team}/plan", tag = "teams",
     params(("team" = i64, Path, description = "Team id")), request_body = PlanBody,
-    responses((status = 200, body = Object), (status = 400), (status = 403), (status = 404)))]
+    responses((status = 200, body = PlanChanged)))]
 pub async fn change_plan(
     State(state): State<AppState>,
     caller: Caller,
     Path(team): Path<i64>,
     ApiJson(body): ApiJson<PlanBody>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<PlanChanged>, ApiError> {
     let access = access(&state, caller, team).await?;
     access.require(Action::ManageBilling)?;
     let instance_admin = access.caller.user().is_some_and(|u| u.is_admin);
@@ -619,9 +725,36 @@ pub async fn change_plan(
             json!({"from": access.team.plan, "to": plan, "paused": paused, "slowed": slowed}),
         )
         .await;
-    Ok(Json(
-        json!({"team": team, "paused_monitors": paused, "slowed_monitors": slowed}),
-    ))
+    Ok(Json(PlanChanged {
+        team,
+        paused_monitors: paused,
+        slowed_monitors: slowed,
+    }))
+}
+
+/// The team on its new plan, and what was changed so its monitors fit the plan.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PlanChanged {
+    pub team: Team,
+    pub paused_monitors: Vec<PausedMonitor>,
+    pub slowed_monitors: Vec<SlowedMonitor>,
+}
+
+/// A monitor the new plan no longer allows to run, paused (nothing is deleted).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PausedMonitor {
+    pub id: MonitorId,
+    pub name: String,
+    pub reason: PauseReason,
+}
+
+/// A monitor whose interval was raised to the new plan's minimum.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SlowedMonitor {
+    pub id: MonitorId,
+    pub name: String,
+    pub from: HumanDuration,
+    pub to: HumanDuration,
 }
 
 /// Makes the team's monitors fit `plan` without deleting anything: pauses what the plan no
@@ -631,7 +764,7 @@ async fn fit_monitors_to_plan(
     state: &AppState,
     access: &TeamAccess,
     plan: Plan,
-) -> Result<(Vec<Value>, Vec<Value>), ApiError> {
+) -> Result<(Vec<PausedMonitor>, Vec<SlowedMonitor>), ApiError> {
     let monitors = all_monitors(state, access).await?;
     let summaries: Vec<MonitorSummary> = monitors.iter().map(MonitorSummary::of).collect();
     let mut paused = Vec::new();
@@ -654,13 +787,17 @@ async fn fit_monitors_to_plan(
                 json!({"name": spec.name, "reason": reason}),
             )
             .await;
-        paused.push(json!({"id": id, "name": spec.name, "reason": reason}));
+        paused.push(PausedMonitor {
+            id,
+            name: spec.name,
+            reason,
+        });
     }
     let min_interval = state.plans.limits(plan).min_interval;
     let mut slowed = Vec::new();
     for monitor in &monitors {
         let probed = !matches!(monitor.spec.kind, watchtower_core::MonitorKind::Push(_));
-        let now_paused = paused.iter().any(|p| p["id"] == json!(monitor.id));
+        let now_paused = paused.iter().any(|p| p.id == monitor.id);
         if !probed || now_paused || monitor.spec.interval.get() >= min_interval.get() {
             continue;
         }
@@ -671,13 +808,18 @@ async fn fit_monitors_to_plan(
             .update_monitor(access.team.id, monitor.id, &spec, Timestamp::now())
             .await?;
         state.scheduler.upsert(updated).await;
-        let change = json!({"id": monitor.id, "name": spec.name, "from": monitor.spec.interval, "to": min_interval});
+        let change = SlowedMonitor {
+            id: monitor.id,
+            name: spec.name,
+            from: monitor.spec.interval,
+            to: min_interval,
+        };
         access
             .audit(
                 state,
                 "monitor.interval_raised",
                 format!("monitor:{}", monitor.id),
-                change.clone(),
+                json!(change),
             )
             .await;
         slowed.push(change);
@@ -695,7 +837,6 @@ pub struct AuditQuery {
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct AuditPage {
-    #[schema(value_type = Vec<Object>)]
     pub entries: Vec<watchtower_store::AuditRecord>,
     pub next_before: Option<i64>,
 }
@@ -703,7 +844,7 @@ pub struct AuditPage {
 /// Who did what when in the team, newest first.
 #[utoipa::path(get, path = "/api/teams/{team}/audit-log", tag = "teams",
     params(("team" = i64, Path, description = "Team id"), AuditQuery),
-    responses((status = 200, body = AuditPage), (status = 403), (status = 404)))]
+    responses((status = 200, body = AuditPage)))]
 pub async fn audit_log(
     State(state): State<AppState>,
     caller: Caller,

@@ -9,5 +9,6 @@ mod openapi;
 mod plans;
 mod push;
 mod secrets;
+mod shapes;
 mod support;
 mod teams;

@@ -18,7 +18,7 @@ use watchtower_store::{Channel, NewRule};
 
 /// A channel as the API shows it: its settings with every secret replaced.
 fn channel_json(channel: &Channel) -> Value {
-    let settings = ChannelSettings::parse(&channel.config, "")
+    let settings = ChannelSettings::from_stored(&channel.config)
         .map(|config| config.redacted())
         .unwrap_or(Value::Null);
     json!({

@@ -2,6 +2,10 @@
 //! through its channel, and records the attempt. A claim is a lease: if WatchTower dies while
 //! delivering, the row becomes due again when the lease ends and is sent again under the same
 //! idempotency key, so nothing is lost and a receiver that deduplicates sees it once.
+//!
+//! Each delivery runs as its own task under a hard deadline, and the loop keeps claiming while
+//! deliveries are in flight, so a receiver that hangs (or a template that runs long) delays only
+//! its own notification, never another channel's or another team's.
 
 use crate::certificates::CertificateNotice;
 use crate::channels::{DeliveryError, Sender};
@@ -13,7 +17,7 @@ use std::collections::HashMap;
 use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::task::JoinHandle;
+use tokio::task::{JoinHandle, JoinSet};
 use tokio_util::sync::CancellationToken;
 use watchtower_core::monitor::DependencyRef;
 use watchtower_core::{ChannelKind, MonitorState, TeamId, Timestamp};
@@ -27,9 +31,15 @@ pub struct DispatcherConfig {
     pub batch: u32,
     /// Deliveries in flight at once.
     pub concurrency: usize,
-    /// How long a claimed notification stays invisible to other claims (longer than a delivery's
-    /// timeout, so a slow delivery is not sent twice).
+    /// How long a claimed notification stays invisible to other claims (longer than
+    /// `delivery_deadline`, so a slow delivery is not sent twice).
     pub lease: Duration,
+    /// The hard bound on one delivery, templates included: past it the attempt counts as a
+    /// retryable failure whatever the channel is doing.
+    pub delivery_deadline: Duration,
+    /// On shutdown, how long deliveries in flight may finish; the rest are abandoned and their
+    /// rows, still leased, are delivered again after the next start.
+    pub shutdown_grace: Duration,
     /// Retries stop this long after the notification was queued; it is then marked failed.
     pub give_up_after: Duration,
     /// The first retry's delay; each further retry doubles it, up to `max_backoff`.
@@ -56,6 +66,8 @@ impl Default for DispatcherConfig {
             batch: 100,
             concurrency: 32,
             lease: Duration::from_secs(60),
+            delivery_deadline: Duration::from_secs(30),
+            shutdown_grace: Duration::from_secs(5),
             give_up_after: Duration::from_secs(24 * 3600),
             first_backoff: Duration::from_secs(5),
             max_backoff: Duration::from_secs(3600),
@@ -120,7 +132,8 @@ impl Default for ChannelLimits {
     }
 }
 
-/// Starts the dispatch loop; it stops when `stop` is cancelled (deliveries in flight finish).
+/// Starts the dispatch loop; it stops when `stop` is cancelled (deliveries in flight get
+/// `shutdown_grace` to finish).
 pub fn start(
     store: Arc<dyn Store>,
     sender: Arc<Sender>,
@@ -128,26 +141,52 @@ pub fn start(
     stop: CancellationToken,
 ) -> JoinHandle<()> {
     tokio::spawn(async move {
-        let limits = ChannelLimits::new();
+        let shared = Arc::new(Shared {
+            store,
+            sender,
+            config,
+            limits: ChannelLimits::new(),
+        });
+        let config = &shared.config;
+        let mut in_flight: JoinSet<()> = JoinSet::new();
         let mut last_sweep: Option<tokio::time::Instant> = None;
         loop {
+            while let Some(finished) = in_flight.try_join_next() {
+                log_abnormal_end(finished);
+            }
             if last_sweep.is_none_or(|at| at.elapsed() >= config.certificate_sweep) {
                 last_sweep = Some(tokio::time::Instant::now());
                 if let Err(error) =
-                    crate::certificates::queue_expiring(&*store, Timestamp::now()).await
+                    crate::certificates::queue_expiring(&*shared.store, Timestamp::now()).await
                 {
                     tracing::warn!(%error, "cannot evaluate certificate-expiry rules; will retry");
                 }
             }
-            let claimed =
-                match dispatch_once(&*store, &sender, &config, &limits, Timestamp::now()).await {
-                    Ok(claimed) => claimed,
+            let free = config.concurrency.max(1).saturating_sub(in_flight.len());
+            let room = u32::try_from(free).unwrap_or(u32::MAX).min(config.batch);
+            let claimed = if room == 0 {
+                0
+            } else {
+                match claim(&shared, Timestamp::now(), room).await {
+                    Ok(claim) => {
+                        let claimed = claim.items.len();
+                        let windows = Arc::new(claim.windows);
+                        for item in claim.items {
+                            let (shared, windows) = (shared.clone(), windows.clone());
+                            in_flight.spawn(async move {
+                                let now = Timestamp::now();
+                                handle(&shared, &windows, item, now).await;
+                            });
+                        }
+                        claimed
+                    }
                     Err(error) => {
                         tracing::warn!(%error, "claiming notifications failed; will retry");
                         0
                     }
-                };
-            if claimed >= config.batch as usize {
+                }
+            };
+            if room > 0 && claimed >= room as usize {
                 continue;
             }
             let woken = async {
@@ -156,18 +195,83 @@ pub fn start(
                     None => std::future::pending().await,
                 }
             };
+            // A full house waits for a delivery to finish, not for the next poll.
+            let a_slot_frees = async {
+                if room == 0 {
+                    if let Some(finished) = in_flight.join_next().await {
+                        log_abnormal_end(finished);
+                    }
+                } else {
+                    std::future::pending::<()>().await;
+                }
+            };
             tokio::select! {
-                _ = stop.cancelled() => return,
+                _ = stop.cancelled() => break,
                 _ = tokio::time::sleep(config.poll_interval) => {}
                 _ = woken => {}
+                _ = a_slot_frees => {}
             }
+        }
+        let drained = tokio::time::timeout(config.shutdown_grace, async {
+            while let Some(finished) = in_flight.join_next().await {
+                log_abnormal_end(finished);
+            }
+        })
+        .await;
+        if drained.is_err() {
+            tracing::warn!(
+                abandoned = in_flight.len(),
+                "deliveries still running at shutdown were abandoned; they are sent again after the next start"
+            );
+            in_flight.shutdown().await;
         }
     })
 }
 
-/// Claims what is due at `now` and delivers it; returns how many were claimed. The loop passes
-/// the system time; tests pass the instants they want (a maintenance window's end, a retry's
-/// backoff) so hours of alerting run in milliseconds.
+fn log_abnormal_end(finished: Result<(), tokio::task::JoinError>) {
+    if let Err(error) = finished
+        && error.is_panic()
+    {
+        tracing::error!(%error, "a delivery panicked; its notification is retried after its lease");
+    }
+}
+
+/// What every delivery task shares.
+struct Shared {
+    store: Arc<dyn Store>,
+    sender: Arc<Sender>,
+    config: DispatcherConfig,
+    limits: ChannelLimits,
+}
+
+/// Notifications claimed at once, with the maintenance windows of their teams.
+struct Claim {
+    items: Vec<DueNotification>,
+    windows: HashMap<TeamId, Vec<MaintenanceWindow>>,
+}
+
+async fn claim(
+    shared: &Shared,
+    now: Timestamp,
+    limit: u32,
+) -> Result<Claim, watchtower_store::StoreError> {
+    let items = shared
+        .store
+        .claim_notifications(now, now.plus(shared.config.lease), limit)
+        .await?;
+    let mut windows: HashMap<TeamId, Vec<MaintenanceWindow>> = HashMap::new();
+    for item in &items {
+        if let std::collections::hash_map::Entry::Vacant(entry) = windows.entry(item.team_id) {
+            entry.insert(shared.store.maintenance_windows(item.team_id).await?);
+        }
+    }
+    Ok(Claim { items, windows })
+}
+
+/// Claims what is due at `now` and delivers it, waiting for every delivery of the round;
+/// returns how many were claimed. Tests pass the instants they want (a maintenance window's
+/// end, a retry's backoff) so hours of alerting run in milliseconds; the running loop
+/// (`start`) claims on the system clock and does not wait for a round to end.
 pub async fn dispatch_once(
     store: &dyn Store,
     sender: &Sender,
@@ -175,9 +279,6 @@ pub async fn dispatch_once(
     limits: &ChannelLimits,
     now: Timestamp,
 ) -> Result<usize, watchtower_store::StoreError> {
-    let started = std::time::Instant::now();
-    // `now` moved on by the real time spent, for what happens after a delivery.
-    let later = || now.plus(started.elapsed());
     let due = store
         .claim_notifications(now, now.plus(config.lease), config.batch)
         .await?;
@@ -188,35 +289,84 @@ pub async fn dispatch_once(
             entry.insert(store.maintenance_windows(item.team_id).await?);
         }
     }
-    let windows = &windows;
+    let parts = Parts {
+        store,
+        sender,
+        config,
+        limits,
+    };
+    let (parts, windows) = (&parts, &windows);
     futures::stream::iter(due)
         .for_each_concurrent(config.concurrency, |item| async move {
-            let team_windows = windows.get(&item.team_id).map_or(&[][..], Vec::as_slice);
-            let held = stale_escalation(&item)
-                .or_else(|| maintenance(&item, team_windows, now))
-                .or_else(|| stale_reminder(&item))
-                .or_else(|| unannounced_recovery(&item));
-            let held = match held {
-                Some(held) => Some(held),
-                None => dependency_down(store, config, &item, now).await,
-            };
-            let outcome = match held {
-                Some(held) => held,
-                None => deliver(sender, config, limits, &item, now).await,
-            };
-            if let Some(every) = next_reminder(&item, &outcome) {
-                let due = later().plus(every);
-                if let Err(error) = store.enqueue_reminder(&item, due).await {
-                    tracing::warn!(%error, id = item.id, "cannot queue the next reminder");
-                }
-            }
-            if let Err(error) = store.finish_attempt(item.id, &outcome, later()).await {
-                // The lease runs out and the notification is delivered again, under the same key.
-                tracing::warn!(%error, id = item.id, "cannot record a delivery attempt");
-            }
+            process(parts, windows, item, now).await;
         })
         .await;
     Ok(claimed)
+}
+
+/// Borrowed views of what a delivery needs, for `dispatch_once` and the loop alike.
+struct Parts<'a> {
+    store: &'a dyn Store,
+    sender: &'a Sender,
+    config: &'a DispatcherConfig,
+    limits: &'a ChannelLimits,
+}
+
+async fn handle(
+    shared: &Shared,
+    windows: &HashMap<TeamId, Vec<MaintenanceWindow>>,
+    item: DueNotification,
+    now: Timestamp,
+) {
+    let parts = Parts {
+        store: &*shared.store,
+        sender: &shared.sender,
+        config: &shared.config,
+        limits: &shared.limits,
+    };
+    process(&parts, windows, item, now).await;
+}
+
+/// Decides what to do with one claimed notification, delivers it if it goes out, and records
+/// the attempt (and the next reminder).
+async fn process(
+    parts: &Parts<'_>,
+    windows: &HashMap<TeamId, Vec<MaintenanceWindow>>,
+    item: DueNotification,
+    now: Timestamp,
+) {
+    let Parts {
+        store,
+        sender,
+        config,
+        limits,
+    } = *parts;
+    let started = std::time::Instant::now();
+    // `now` moved on by the real time spent, for what happens after a delivery.
+    let later = || now.plus(started.elapsed());
+    let team_windows = windows.get(&item.team_id).map_or(&[][..], Vec::as_slice);
+    let held = stale_escalation(&item)
+        .or_else(|| maintenance(&item, team_windows, now))
+        .or_else(|| stale_reminder(&item))
+        .or_else(|| unannounced_recovery(&item));
+    let held = match held {
+        Some(held) => Some(held),
+        None => dependency_down(store, config, &item, now).await,
+    };
+    let outcome = match held {
+        Some(held) => held,
+        None => deliver(sender, config, limits, &item, now).await,
+    };
+    if let Some(every) = next_reminder(&item, &outcome) {
+        let due = later().plus(every);
+        if let Err(error) = store.enqueue_reminder(&item, due).await {
+            tracing::warn!(%error, id = item.id, "cannot queue the next reminder");
+        }
+    }
+    if let Err(error) = store.finish_attempt(item.id, &outcome, later()).await {
+        // The lease runs out and the notification is delivered again, under the same key.
+        tracing::warn!(%error, id = item.id, "cannot record a delivery attempt");
+    }
 }
 
 /// What maintenance windows make of a notification, if anything: an alert while a window covering
@@ -394,7 +544,7 @@ async fn deliver(
     let ChannelSettings {
         config: channel,
         templates,
-    } = match ChannelSettings::parse(&item.channel_config, "channel") {
+    } = match ChannelSettings::from_stored(&item.channel_config) {
         Ok(settings) => settings,
         Err(problems) => {
             return AttemptOutcome::Failed {
@@ -409,10 +559,20 @@ async fn deliver(
             reason: "waiting for the channel's rate limit".into(),
         };
     }
-    let mut notification = notification_of(item, config);
-    templates.apply(&mut notification);
     let started = std::time::Instant::now();
-    let result = sender.deliver(&channel, &notification).await;
+    let attempt = async {
+        let mut notification = notification_of(item, config);
+        templates.apply(&mut notification).await;
+        sender.deliver(&channel, &notification).await
+    };
+    let result = tokio::time::timeout(config.delivery_deadline, attempt)
+        .await
+        .unwrap_or_else(|_| {
+            Err(DeliveryError::transient(format!(
+                "the delivery did not finish within {}s",
+                config.delivery_deadline.as_secs_f64()
+            )))
+        });
     metrics::histogram!("watchtower_notification_delivery_seconds", "channel" => channel.kind().as_str())
         .record(started.elapsed().as_secs_f64());
     match result {

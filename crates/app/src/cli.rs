@@ -114,6 +114,13 @@ pub struct ServeArgs {
     /// cloud-metadata addresses (applied to the address actually connected to).
     #[arg(long, env = "WATCHTOWER_MULTI_TENANT", default_value_t = false)]
     pub multi_tenant: bool,
+    /// An HTTP proxy for notifications (webhooks and chat services), such as
+    /// `http://proxy.internal:3128`. Without it they connect directly: HTTP_PROXY and the other
+    /// proxy variables are ignored. In multi-tenant mode each destination is still checked
+    /// against the address rule before the request is handed to the proxy. Checks never use a
+    /// proxy.
+    #[arg(long, env = "WATCHTOWER_OUTBOUND_PROXY")]
+    pub outbound_proxy: Option<url::Url>,
     /// A YAML file overriding plan limits and the default plan of new teams
     /// (`default_plan: unlimited`, `free: {max_monitors: 5}`, ...).
     #[arg(long, env = "WATCHTOWER_PLANS")]

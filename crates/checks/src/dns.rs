@@ -1,6 +1,12 @@
 //! The DNS monitor (hickory-resolver): asks for one record type at the configured nameserver or the
 //! system's, with no cache and no hosts file, and compares the answer with the expected values.
+//!
+//! In multi-tenant mode (`AddressPolicy::PublicOnly`) a DNS monitor must name its resolver, and
+//! that address must be public: the system's resolver answers for the instance's internal names,
+//! so a tenant could map the private network through it. Addresses in answers that are not
+//! public are never shown in a multi-tenant check's message (matching them still works).
 
+use crate::address_policy::AddressPolicy;
 use crate::deadline::{Deadline, Failure};
 use crate::prober::Prober;
 use hickory_resolver::TokioResolver;
@@ -15,16 +21,27 @@ use std::time::Duration;
 use watchtower_core::monitor::{DnsSettings, RecordType};
 use watchtower_core::{CheckOutcome, ErrorClass};
 
+/// Why a multi-tenant DNS monitor without a resolver is not run.
+pub const SYSTEM_RESOLVER_REFUSED: &str = "in multi-tenant mode a DNS monitor must name a public \
+     resolver (such as 1.1.1.1 or 8.8.8.8): the system resolver is not available";
+
 pub(crate) async fn probe_dns(
     prober: &Prober,
     settings: &DnsSettings,
     deadline: &Deadline,
 ) -> Result<CheckOutcome, Failure> {
-    if let Some(nameserver) = settings.resolver {
-        prober
+    match settings.resolver {
+        Some(nameserver) => prober
             .address_policy
             .check(nameserver.ip())
-            .map_err(|denied| Failure::new(ErrorClass::NotPermitted, denied.to_string()))?;
+            .map_err(|denied| Failure::new(ErrorClass::NotPermitted, denied.to_string()))?,
+        None if prober.address_policy == AddressPolicy::PublicOnly => {
+            return Err(Failure::new(
+                ErrorClass::NotPermitted,
+                SYSTEM_RESOLVER_REFUSED,
+            ));
+        }
+        None => {}
     }
     let resolver = build_resolver(settings.resolver, deadline.remaining())?;
     let name = query_name(&settings.host)?;
@@ -57,6 +74,10 @@ pub(crate) async fn probe_dns(
         .collect();
     if !missing.is_empty() {
         let missing: Vec<&str> = missing.iter().map(|value| value.as_str()).collect();
+        let found: Vec<String> = found
+            .iter()
+            .map(|value| shown(prober.address_policy, value))
+            .collect();
         outcome.fail(
             ErrorClass::DnsMismatch,
             format!(
@@ -68,6 +89,15 @@ pub(crate) async fn probe_dns(
         );
     }
     Ok(outcome)
+}
+
+/// An answer's value as a check's message may show it: in multi-tenant mode an address that is
+/// not public is not named.
+fn shown(policy: AddressPolicy, value: &str) -> String {
+    match value.parse::<IpAddr>() {
+        Ok(address) if policy.check(address).is_err() => "(an address that is not public)".into(),
+        _ => value.to_owned(),
+    }
 }
 
 /// A resolver for one query: the given nameserver (or the system's), no cache, no hosts file,
@@ -217,6 +247,20 @@ mod tests {
         assert!(same_value("::1", "0:0::1"));
         assert!(same_value("v=spf1 -all", "V=SPF1 -ALL"));
         assert!(!same_value("10.0.0.1", "10.0.0.2"));
+    }
+
+    #[test]
+    fn multi_tenant_messages_do_not_name_addresses_that_are_not_public() {
+        assert_eq!(
+            shown(AddressPolicy::PublicOnly, "10.1.2.3"),
+            "(an address that is not public)"
+        );
+        assert_eq!(shown(AddressPolicy::PublicOnly, "8.8.8.8"), "8.8.8.8");
+        assert_eq!(
+            shown(AddressPolicy::PublicOnly, "mail.example.com."),
+            "mail.example.com."
+        );
+        assert_eq!(shown(AddressPolicy::AllowAll, "10.1.2.3"), "10.1.2.3");
     }
 
     #[test]

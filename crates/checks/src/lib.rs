@@ -13,6 +13,7 @@ mod tcp;
 mod tls;
 
 pub use address_policy::{AddressPolicy, DeniedAddress};
+pub use dns::SYSTEM_RESOLVER_REFUSED;
 pub use prober::{Prober, ProberOptions};
 /// A DER certificate, as [`ProberOptions::extra_root_certificates`] takes it.
 pub use rustls::pki_types::CertificateDer;

@@ -580,6 +580,12 @@ fn routes() -> Vec<Row> {
             Empty,
             Rule::Public(S::NOT_FOUND),
         ),
+        row(
+            M::POST,
+            "/api/teams/{team}/incidents/{incident}/acknowledge-link?token=00",
+            Empty,
+            Rule::Public(S::NOT_FOUND),
+        ),
         // The plan it already has: nothing gets paused, keys keep working.
         row(
             M::PUT,

@@ -95,6 +95,26 @@ impl WatchtowerProcess {
         Ok(self.child.wait()?)
     }
 
+    /// Sends SIGTERM and waits up to `within` for the exit; a process still running then is
+    /// killed and reported as an error with its log.
+    pub fn terminate_within(mut self, within: Duration) -> anyhow::Result<ExitStatus> {
+        let status = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()?;
+        anyhow::ensure!(status.success(), "kill -TERM failed");
+        let deadline = Instant::now() + within;
+        while Instant::now() < deadline {
+            if let Some(status) = self.child.try_wait()? {
+                return Ok(status);
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        anyhow::bail!(
+            "watchtower did not stop within {within:?} of SIGTERM:\n{}",
+            self.log_text()
+        )
+    }
+
     /// Sends SIGKILL: the process gets no chance to flush.
     pub fn kill(mut self) -> anyhow::Result<()> {
         self.child.kill()?;

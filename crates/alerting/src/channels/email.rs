@@ -2,6 +2,12 @@
 //! being the title, sent with STARTTLS (required, never downgraded), implicit TLS or, for a
 //! local relay, plain. The SMTP password is the secret.
 //!
+//! The host is resolved here and every address is judged by the address policy; the transport
+//! connects to the checked address (TLS still verifies the configured host name), so a name or a
+//! numeric form such as `127.1` or `2130706433` cannot reach the instance's own network in
+//! multi-tenant mode. Errors shown to users name what failed and the reply code, never the
+//! server's own words (a banner could describe another internal service): those are logged.
+//!
 //! On a retried send the receiver gets a second copy with the same `Message-ID` (derived from the
 //! idempotency key) and the same `Date`; mail clients that deduplicate on Message-ID show one.
 
@@ -11,10 +17,13 @@ use crate::notification::Notification;
 use crate::render;
 use lettre::message::{Mailbox, MultiPart};
 use lettre::transport::smtp::authentication::Credentials;
+use lettre::transport::smtp::client::{Tls, TlsParameters};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
+use std::net::IpAddr;
 use std::time::{Duration, SystemTime};
+use watchtower_checks::AddressPolicy;
 
 /// How the connection to the SMTP server is protected.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -168,27 +177,15 @@ pub(crate) async fn deliver(
     n: &Notification,
 ) -> Result<Delivered, DeliveryError> {
     let message = message(config, n)?;
-    let builder = match config.security {
-        SmtpSecurity::Starttls => {
-            AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(&config.host)
-        }
-        SmtpSecurity::Tls => AsyncSmtpTransport::<Tokio1Executor>::relay(&config.host),
-        SmtpSecurity::None => Ok(AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(
-            config.host.as_str(),
-        )),
-    }
-    .map_err(smtp_error)?;
-    let mut builder = builder.port(config.port).timeout(Some(options.timeout));
-    if let Some(username) = &config.username {
-        builder = builder.credentials(Credentials::new(
-            username.clone(),
-            config.password.clone().unwrap_or_default(),
-        ));
-    }
-    let transport = builder.build();
-    // The whole conversation shares one bound, like an HTTP request.
-    let sent = tokio::time::timeout(options.timeout, transport.send(message)).await;
-    transport.shutdown().await;
+    // The whole conversation shares one bound, like an HTTP request: the lookup included.
+    let sent = tokio::time::timeout(options.timeout, async {
+        let address = checked_address(options.address_policy, &config.host, config.port).await?;
+        let transport = transport(options, config, address)?;
+        let sent = transport.send(message).await;
+        transport.shutdown().await;
+        sent.map_err(|error| smtp_error(&config.host, error))
+    })
+    .await;
     let response = match sent {
         Err(_) => {
             return Err(DeliveryError::transient(format!(
@@ -196,36 +193,126 @@ pub(crate) async fn deliver(
                 options.timeout.as_secs_f64()
             )));
         }
-        Ok(result) => result.map_err(smtp_error)?,
+        Ok(result) => result?,
     };
     let code = u16::from(response.code());
+    tracing::debug!(
+        host = %config.host,
+        code,
+        reply = %response.message().collect::<Vec<_>>().join(" "),
+        "the SMTP server accepted the message"
+    );
     Ok(Delivered {
         status_code: Some(code),
-        detail: format!(
-            "SMTP {code}: {}",
-            render::truncate(&response.message().collect::<Vec<_>>().join(" "), 300)
-        ),
+        detail: format!("SMTP {code}: accepted"),
     })
 }
 
+/// Resolves `host` and returns the first address the policy allows (IPv4 first), refusing the
+/// delivery when there is none. Numeric forms (`127.1`, `2130706433`, `0x7f000001`) resolve to
+/// the address they stand for and are judged as that address.
+async fn checked_address(
+    policy: AddressPolicy,
+    host: &str,
+    port: u16,
+) -> Result<IpAddr, DeliveryError> {
+    let bare = host.trim_start_matches('[').trim_end_matches(']');
+    let mut found: Vec<IpAddr> = match bare.parse::<IpAddr>() {
+        Ok(address) => vec![address],
+        Err(_) => tokio::net::lookup_host((bare, port))
+            .await
+            .map_err(|error| {
+                tracing::info!(%host, %error, "the SMTP host does not resolve");
+                DeliveryError::transient(format!("the SMTP host {host} does not resolve"))
+            })?
+            .map(|address| address.ip())
+            .collect(),
+    };
+    found.sort_by_key(IpAddr::is_ipv6);
+    let mut refused = None;
+    for address in found {
+        match policy.check(address) {
+            Ok(()) => return Ok(address),
+            Err(denied) => {
+                refused.get_or_insert(denied);
+            }
+        }
+    }
+    Err(match refused {
+        Some(denied) => DeliveryError::permanent(format!("the SMTP host {host}: {denied}")),
+        None => DeliveryError::transient(format!("the SMTP host {host} has no address")),
+    })
+}
+
+/// A transport to `address`, with TLS verifying the configured host name.
+fn transport(
+    options: &SenderOptions,
+    config: &EmailConfig,
+    address: IpAddr,
+) -> Result<AsyncSmtpTransport<Tokio1Executor>, DeliveryError> {
+    let tls = |config: &EmailConfig| {
+        TlsParameters::new(config.host.clone()).map_err(|error| smtp_error(&config.host, error))
+    };
+    let tls = match config.security {
+        SmtpSecurity::Starttls => Tls::Required(tls(config)?),
+        SmtpSecurity::Tls => Tls::Wrapper(tls(config)?),
+        SmtpSecurity::None => Tls::None,
+    };
+    let mut builder = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(address.to_string())
+        .port(config.port)
+        .tls(tls)
+        .timeout(Some(options.timeout));
+    if let Some(username) = &config.username {
+        builder = builder.credentials(Credentials::new(
+            username.clone(),
+            config.password.clone().unwrap_or_default(),
+        ));
+    }
+    Ok(builder.build())
+}
+
 /// 4xx replies, timeouts and broken connections may pass later; 5xx replies, TLS failures
-/// (certificates) and malformed exchanges will not.
-fn smtp_error(error: lettre::transport::smtp::Error) -> DeliveryError {
+/// (certificates) and malformed exchanges will not. The message says which, with the reply code;
+/// the server's own text goes to the log only.
+fn smtp_error(host: &str, error: lettre::transport::smtp::Error) -> DeliveryError {
     let retryable = error.is_transient()
         || error.is_timeout()
         || !(error.is_permanent() || error.is_client() || error.is_tls() || error.is_response());
-    let mut message = format!("SMTP: {error}");
-    let mut source = std::error::Error::source(&error);
-    while let Some(cause) = source {
-        message.push_str(&format!(": {cause}"));
-        source = cause.source();
-    }
+    let status_code = error.status().map(u16::from);
+    let code = status_code.map_or_else(String::new, |code| format!(" (reply {code})"));
+    let message = if error.is_timeout() {
+        "the SMTP server did not answer in time".to_owned()
+    } else if error.is_tls() {
+        format!(
+            "the TLS handshake with the SMTP server failed (certificate for {host} or protocol)"
+        )
+    } else if error.is_permanent() {
+        format!("the SMTP server refused the message{code}")
+    } else if error.is_transient() {
+        format!("the SMTP server deferred the message{code}")
+    } else if error.is_response() || error.is_client() {
+        format!("the SMTP exchange failed{code}")
+    } else {
+        "could not connect to the SMTP server or the connection broke".to_owned()
+    };
+    tracing::warn!(%host, error = %chain(&error), "SMTP delivery failed: {message}");
     DeliveryError {
         retryable,
-        status_code: error.status().map(u16::from),
-        message,
+        status_code,
+        message: format!("SMTP: {message}"),
         retry_after: None,
     }
+}
+
+/// The error and its causes on one line, for the log.
+fn chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(&format!(": {cause}"));
+        source = cause.source();
+    }
+    text
 }
 
 #[cfg(test)]

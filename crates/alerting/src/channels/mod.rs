@@ -200,6 +200,10 @@ pub struct SenderOptions {
     pub user_agent: String,
     /// Which addresses notifications may go to: `PublicOnly` in multi-tenant mode.
     pub address_policy: watchtower_checks::AddressPolicy,
+    /// The HTTP proxy the operator chose (`serve --outbound-proxy`); `None` connects directly.
+    /// Proxy environment variables (`HTTP_PROXY`, `HTTPS_PROXY`, `ALL_PROXY`) are never read:
+    /// they would hand requests to a proxy that the address policy cannot see past.
+    pub proxy: Option<url::Url>,
 }
 
 impl Default for SenderOptions {
@@ -208,6 +212,7 @@ impl Default for SenderOptions {
             timeout: Duration::from_secs(10),
             user_agent: format!("WatchTower/{}", env!("CARGO_PKG_VERSION")),
             address_policy: watchtower_checks::AddressPolicy::AllowAll,
+            proxy: None,
         }
     }
 }
@@ -268,23 +273,43 @@ const DETAIL_CHARS: usize = 300;
 
 impl Sender {
     /// A user agent that is not a valid header value is replaced by the default one.
+    ///
+    /// # Panics
+    /// When the proxy URL is not one reqwest can use (see [`Sender::try_new`]).
     pub fn new(options: SenderOptions) -> Self {
+        Self::try_new(options).expect("the HTTP client builds with a valid proxy URL")
+    }
+
+    /// Like [`Sender::new`], saying why a proxy URL cannot be used instead of panicking.
+    pub fn try_new(options: SenderOptions) -> Result<Self, String> {
         let user_agent = HeaderValue::from_str(&options.user_agent).unwrap_or_else(|_| {
             HeaderValue::from_str(&SenderOptions::default().user_agent)
                 .expect("the default user agent is ASCII")
         });
-        let http = reqwest::Client::builder()
+        let builder = reqwest::Client::builder()
             .timeout(options.timeout)
             .connect_timeout(options.timeout)
             .user_agent(user_agent)
             // A redirect would replay the body, token and signature to wherever it points.
             .redirect(reqwest::redirect::Policy::none())
-            .dns_resolver(std::sync::Arc::new(guard::PolicyResolver(
+            // Without this reqwest reads HTTP_PROXY and friends from the environment.
+            .no_proxy()
+            .dns_resolver(std::sync::Arc::new(guard::PolicyResolver::new(
                 options.address_policy,
-            )))
+                options.proxy.as_ref(),
+            )));
+        let builder = match &options.proxy {
+            Some(proxy) => {
+                builder.proxy(reqwest::Proxy::all(proxy.as_str()).map_err(|error| {
+                    format!("the outbound proxy {proxy} cannot be used: {error}")
+                })?)
+            }
+            None => builder,
+        };
+        let http = builder
             .build()
-            .expect("the HTTP client builds with a fixed, valid configuration");
-        Self { http, options }
+            .map_err(|error| format!("the HTTP client cannot be built: {error}"))?;
+        Ok(Self { http, options })
     }
 
     /// Sends one notification to one channel. Safe to call again with the same notification
@@ -331,8 +356,19 @@ impl Sender {
         &self,
         request: reqwest::RequestBuilder,
     ) -> Result<Delivered, DeliveryError> {
-        let mut response = request
-            .send()
+        let request = request
+            .build()
+            .map_err(|error| self.transport_error(error))?;
+        if self.options.proxy.is_some() {
+            // The proxy resolves and dials the destination, out of the resolver's sight: judge
+            // the destination here first.
+            guard::check_destination(self.options.address_policy, request.url())
+                .await
+                .map_err(DeliveryError::permanent)?;
+        }
+        let mut response = self
+            .http
+            .execute(request)
             .await
             .map_err(|error| self.transport_error(error))?;
         let status = response.status();

@@ -5,4 +5,5 @@ mod config;
 mod email;
 mod failures;
 mod http_channels;
+mod outbound;
 mod support;

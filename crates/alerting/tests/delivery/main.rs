@@ -4,6 +4,7 @@
 //! retry's backoff or a certificate's last fortnight pass in milliseconds.
 
 mod certificates;
+mod isolation;
 mod maintenance;
 mod outages;
 #[allow(dead_code)]

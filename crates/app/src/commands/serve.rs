@@ -42,6 +42,24 @@ pub async fn run(args: ServeArgs) -> ExitCode {
         "new teams start on the {} plan",
         plans.default_plan().as_str()
     );
+    let address_policy = if args.multi_tenant {
+        AddressPolicy::PublicOnly
+    } else {
+        AddressPolicy::AllowAll
+    };
+    // Notifications obey the same address rule as checks: a tenant's webhook must not reach the
+    // instance's own network either.
+    let sender = match Sender::try_new(SenderOptions {
+        address_policy,
+        proxy: args.outbound_proxy.clone(),
+        ..SenderOptions::default()
+    }) {
+        Ok(sender) => Arc::new(sender),
+        Err(error) => {
+            eprintln!("error: --outbound-proxy: {error}");
+            return ExitCode::from(super::EXIT_BAD_INPUT);
+        }
+    };
     let store = match open_store(&args.database).await {
         Ok(store) => store,
         Err(code) => return code,
@@ -177,11 +195,6 @@ pub async fn run(args: ServeArgs) -> ExitCode {
             ..WriterConfig::default()
         },
     );
-    let address_policy = if args.multi_tenant {
-        AddressPolicy::PublicOnly
-    } else {
-        AddressPolicy::AllowAll
-    };
     let prober = Prober::new(ProberOptions {
         address_policy,
         ..ProberOptions::default()
@@ -225,10 +238,6 @@ pub async fn run(args: ServeArgs) -> ExitCode {
     let stop_dispatcher = CancellationToken::new();
     // Notifications obey the same address rule as checks: a tenant's webhook must not reach the
     // instance's own network either.
-    let sender = Arc::new(Sender::new(SenderOptions {
-        address_policy,
-        ..SenderOptions::default()
-    }));
     let dispatcher = dispatcher::start(
         store.clone(),
         sender.clone(),

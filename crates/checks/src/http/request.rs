@@ -21,20 +21,14 @@ const CONNECTION_SPECIFIC: [&str; 6] = [
     "host",
 ];
 
-/// Credentials never follow a redirect to another origin.
-const CREDENTIALS: [HeaderName; 3] = [
-    header::AUTHORIZATION,
-    header::COOKIE,
-    header::PROXY_AUTHORIZATION,
-];
-
 /// Where one hop of the check goes and with what.
 #[derive(Debug, Clone)]
 pub(super) struct Target {
     pub url: Url,
     pub method: Method,
     pub body: Option<String>,
-    /// Same origin as the monitor's URL: only then are auth and credential headers sent.
+    /// Same origin as the monitor's URL: only then are the monitor's auth and its own headers
+    /// sent (any of them may carry a credential: `X-Api-Key`, `Private-Token`, ...).
     pub same_origin: bool,
 }
 
@@ -138,6 +132,11 @@ impl Target {
         }
         headers.insert(header::USER_AGENT, user_agent.clone());
         headers.insert(header::ACCEPT, HeaderValue::from_static("*/*"));
+        if !self.same_origin {
+            // Another origin gets none of what the monitor configured, as curl and browsers drop
+            // credentials on a cross-origin redirect.
+            return Ok(request);
+        }
         for (name, value) in &settings.headers {
             let name = HeaderName::from_bytes(name.as_bytes())
                 .map_err(|_| internal(format!("'{name}' is not a valid header name")))?;
@@ -148,14 +147,8 @@ impl Target {
             }
             headers.insert(name, value);
         }
-        if self.same_origin {
-            if let Some(auth) = settings.auth.clone().or_else(|| url_credentials(&self.url)) {
-                headers.insert(header::AUTHORIZATION, authorization(&auth)?);
-            }
-        } else {
-            for name in CREDENTIALS {
-                headers.remove(name);
-            }
+        if let Some(auth) = settings.auth.clone().or_else(|| url_credentials(&self.url)) {
+            headers.insert(header::AUTHORIZATION, authorization(&auth)?);
         }
         Ok(request)
     }

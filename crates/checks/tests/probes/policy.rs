@@ -62,3 +62,14 @@ async fn every_probe_applies_the_policy() {
         );
     }
 }
+
+#[tokio::test]
+async fn a_multi_tenant_dns_monitor_may_not_use_the_system_resolver() {
+    let spec = json!({"kind": "dns", "host": "localhost", "record_type": "a"});
+    let outcome = public_only().check(&kind(spec.clone()), TIMEOUT).await;
+    assert_eq!(outcome.status, CheckStatus::Down, "{outcome:?}");
+    assert_eq!(outcome.error_class, Some(ErrorClass::NotPermitted));
+    let message = outcome.message.unwrap_or_default();
+    assert!(message.contains("must name a public resolver"), "{message}");
+    assert!(!message.contains("127.0.0.1"), "{message}");
+}

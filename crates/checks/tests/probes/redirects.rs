@@ -158,3 +158,32 @@ async fn credentials_follow_a_redirect_only_within_the_origin() {
         .await;
     assert_eq!(cross.status, CheckStatus::Up, "{cross:?}");
 }
+
+#[tokio::test]
+async fn headers_the_monitor_configured_do_not_follow_a_redirect_to_another_origin() {
+    let first = serve_http().await;
+    let other = serve_http().await;
+    let prober = prober();
+    let same = prober
+        .check(
+            &kind(
+                json!({"kind": "http", "url": first.url("http", "/same-origin"),
+                         "headers": {"X-Probe": "s3cret-key"},
+                         "keyword": "x-probe: s3cret-key\n"}),
+            ),
+            TIMEOUT,
+        )
+        .await;
+    assert_eq!(same.status, CheckStatus::Up, "{same:?}");
+    // Another port is another origin: the header stays behind.
+    let elsewhere = format!("/elsewhere/{}", other.port());
+    let cross = prober
+        .check(
+            &kind(json!({"kind": "http", "url": first.url("http", &elsewhere),
+                         "headers": {"X-Probe": "s3cret-key"},
+                         "keyword": "x-probe: -\n"})),
+            TIMEOUT,
+        )
+        .await;
+    assert_eq!(cross.status, CheckStatus::Up, "{cross:?}");
+}

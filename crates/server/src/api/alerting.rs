@@ -33,7 +33,7 @@ pub struct ChannelView {
 
 impl ChannelView {
     fn new(channel: &Channel) -> Self {
-        let settings = ChannelSettings::parse(&channel.config, "")
+        let settings = ChannelSettings::from_stored(&channel.config)
             .map(|config| config.redacted())
             .unwrap_or(Value::Null);
         Self {

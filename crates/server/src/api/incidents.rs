@@ -6,10 +6,12 @@ use crate::auth::TeamAccess;
 use crate::error::ApiError;
 use axum::Json;
 use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use utoipa::{IntoParams, ToSchema};
+use watchtower_alerting::render::escape_html;
 use watchtower_core::{Action, Incident, IncidentId, MonitorId, Timestamp};
 use watchtower_store::{IncidentNote, IncidentQuery};
 
@@ -166,16 +168,48 @@ pub struct LinkQuery {
     pub token: String,
 }
 
-/// Acknowledges an incident from the signed link inside a notification, without signing in. A
-/// wrong token, team or incident answers 404.
+/// The page the acknowledge link in a notification opens: it only asks; acknowledging takes the
+/// POST its button sends, so a mail scanner or link preview that fetches the link changes
+/// nothing. A wrong token, team or incident answers 404.
 #[utoipa::path(get, path = "/api/teams/{team}/incidents/{id}/acknowledge-link", tag = "incidents", security(()),
+    params(("team" = i64, Path, description = "Team id"), ("id" = i64, Path, description = "Incident id"), LinkQuery),
+    responses((status = 200, description = "A confirmation page whose button POSTs to this URL",
+        content_type = "text/html", body = String), (status = 404)))]
+pub async fn acknowledge_link_page(
+    State(state): State<AppState>,
+    Path((team, id)): Path<(i64, i64)>,
+    Query(query): Query<LinkQuery>,
+) -> Result<Html<String>, ApiError> {
+    let (team, id) = (watchtower_core::TeamId(team), IncidentId(id));
+    let secret = state.store.link_secret().await?;
+    if !watchtower_alerting::links::verify_acknowledge_token(&secret, team, id, &query.token) {
+        return Err(ApiError::not_found());
+    }
+    Ok(Html(link_page(
+        &format!("Acknowledge incident {id}?"),
+        &format!(
+            "<form method=\"post\" action=\"{action}\"><button type=\"submit\">Acknowledge \
+             incident {id}</button></form>",
+            action = escape_html(&format!(
+                "/api/teams/{team}/incidents/{id}/acknowledge-link?token={}",
+                query.token
+            )),
+        ),
+    )))
+}
+
+/// Acknowledges an incident with the signed token of its acknowledge link, without signing in
+/// (the confirmation page's button sends this). A wrong token, team or incident answers 404. A
+/// form submission gets a short HTML page; any other request the JSON below.
+#[utoipa::path(post, path = "/api/teams/{team}/incidents/{id}/acknowledge-link", tag = "incidents", security(()),
     params(("team" = i64, Path, description = "Team id"), ("id" = i64, Path, description = "Incident id"), LinkQuery),
     responses((status = 200, body = LinkAcknowledged), (status = 404, description = "A wrong token, team or incident")))]
 pub async fn acknowledge_link(
     State(state): State<AppState>,
     Path((team, id)): Path<(i64, i64)>,
     Query(query): Query<LinkQuery>,
-) -> Result<Json<LinkAcknowledged>, ApiError> {
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
     let (team, id) = (watchtower_core::TeamId(team), IncidentId(id));
     let secret = state.store.link_secret().await?;
     if !watchtower_alerting::links::verify_acknowledge_token(&secret, team, id, &query.token) {
@@ -185,10 +219,22 @@ pub async fn acknowledge_link(
         .store
         .acknowledge_incident(team, id, "signed link", Timestamp::now())
         .await?;
+    let from_the_form = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|value| value.starts_with("application/x-www-form-urlencoded"));
+    if from_the_form {
+        return Ok(Html(link_page(
+            &format!("Incident {id} acknowledged"),
+            "<p>Escalation stops here; the incident stays open until its monitor recovers.</p>",
+        ))
+        .into_response());
+    }
     Ok(Json(LinkAcknowledged {
         acknowledged: true,
         incident,
-    }))
+    })
+    .into_response())
 }
 
 /// The incident a signed link acknowledged.
@@ -197,4 +243,16 @@ pub struct LinkAcknowledged {
     /// Always `true`.
     pub acknowledged: bool,
     pub incident: Incident,
+}
+
+/// A minimal page: no script, no outside resources, so the strict Content-Security-Policy holds.
+/// `body` must already be escaped.
+fn link_page(title: &str, body: &str) -> String {
+    let title = escape_html(title);
+    format!(
+        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+         <meta name=\"referrer\" content=\"no-referrer\"><title>{title} · WatchTower</title></head>\
+         <body><h1>{title}</h1>{body}</body></html>\n"
+    )
 }

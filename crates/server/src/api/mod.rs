@@ -217,7 +217,10 @@ fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(incidents::get))
         .routes(routes!(incidents::acknowledge))
         .routes(routes!(incidents::add_note))
-        .routes(routes!(incidents::acknowledge_link))
+        .routes(routes!(
+            incidents::acknowledge_link_page,
+            incidents::acknowledge_link
+        ))
         .routes(routes!(teams::list, teams::create))
         .routes(routes!(teams::get, teams::rename, teams::delete))
         .routes(routes!(teams::members))

@@ -143,7 +143,46 @@ async fn a_confirmed_outage_reaches_the_webhook_signed_and_once() {
             app.anonymous().get(&forged).await.status,
             StatusCode::NOT_FOUND
         );
-        let acknowledged = app.anonymous().get(path).await;
+        // Following the link only asks: a mail scanner or link preview acknowledges nothing.
+        let page = reqwest::Client::new().get(app.url(path)).send().await?;
+        assert_eq!(page.status(), StatusCode::OK);
+        assert!(
+            page.headers()["content-type"]
+                .to_str()?
+                .starts_with("text/html")
+        );
+        let html = page.text().await?;
+        assert!(html.contains("<form method=\"post\""), "{html}");
+        assert!(!html.contains("<script"), "{html}");
+        let incident = body["data"]["incident_id"].as_i64().expect("an incident");
+        let unchanged = owner.get(&format!("/api/incidents/{incident}")).await;
+        assert_eq!(unchanged.status, StatusCode::OK);
+        assert!(
+            unchanged.body["acknowledged_at"].is_null(),
+            "{:?}",
+            unchanged.body
+        );
+        assert_eq!(
+            app.anonymous().post(&forged, json!({})).await.status,
+            StatusCode::NOT_FOUND
+        );
+        // The page's button POSTs the form; that acknowledges.
+        let action = html
+            .split("action=\"")
+            .nth(1)
+            .and_then(|rest| rest.split('"').next())
+            .expect("the form's action")
+            .replace("&amp;", "&");
+        assert_eq!(action, path);
+        let confirmed = reqwest::Client::new()
+            .post(app.url(&action))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body("")
+            .send()
+            .await?;
+        assert_eq!(confirmed.status(), StatusCode::OK);
+        assert!(confirmed.text().await?.contains("acknowledged"));
+        let acknowledged = app.anonymous().post(path, json!({})).await;
         assert_eq!(
             acknowledged.status,
             StatusCode::OK,
@@ -771,6 +810,58 @@ async fn a_file_with_channels_needs_the_channel_permission_and_every_change_is_a
             "owner@example.com"
         );
         assert_eq!(audit.body["entries"][4]["details"]["via"], "monitors_file");
+        Ok(())
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_runaway_template_is_refused_and_a_stored_one_cannot_stall_the_test_notification() {
+    each_backend(Options::default(), |app| async move {
+        let (receiver, url) = Receiver::start().await;
+        let (owner, team) = owner(&app).await;
+        let runaway = "{% for x in range(100000) * 100000000000 %}{% endfor %}";
+        let refused = owner
+            .post(
+                "/api/channels",
+                json!({"name": "loop", "kind": "slack", "webhook_url": url,
+                       "message_template": runaway}),
+            )
+            .await;
+        assert_eq!(
+            refused.status,
+            StatusCode::BAD_REQUEST,
+            "{:?}",
+            refused.body
+        );
+        assert_eq!(
+            refused.body["error"]["details"][0]["field"],
+            "message_template"
+        );
+
+        // A row saved before templates were bounded still delivers, promptly, in the default
+        // wording.
+        let stored = app
+            .store
+            .create_channel(
+                team,
+                "legacy",
+                "slack",
+                &json!({"kind": "slack", "webhook_url": url, "message_template": runaway}),
+                watchtower_core::Timestamp::now(),
+            )
+            .await?;
+        let test = tokio::time::timeout(
+            Duration::from_secs(20),
+            owner.post(&format!("/api/channels/{}/test", stored.id), json!({})),
+        )
+        .await
+        .expect("the test endpoint answers");
+        assert_eq!(test.status, StatusCode::ACCEPTED);
+        let (_, raw) = receiver.wait_for(1).await.remove(0);
+        let body: Value = serde_json::from_str(&raw)?;
+        assert!(!raw.contains("100000"), "{raw}");
+        assert!(body["text"].as_str().is_some(), "{body}");
         Ok(())
     })
     .await;

@@ -131,6 +131,16 @@ impl From<StoreError> for ApiError {
         match error {
             StoreError::NotFound => Self::not_found(),
             StoreError::Conflict(what) => Self::conflict(what),
+            StoreError::BrokenMonitor(broken) => Self::new(
+                StatusCode::CONFLICT,
+                "monitor_broken",
+                format!(
+                    "monitor {id} cannot be read ({}); replace it with PUT /api/monitors/{id} \
+                     or delete it",
+                    broken.error,
+                    id = broken.id
+                ),
+            ),
             StoreError::Unavailable(_) => Self {
                 database_error: true,
                 ..Self::unavailable(error)

@@ -21,7 +21,9 @@ use watchtower_core::{
     Action, Demand, FieldError, Monitor, MonitorId, MonitorSpec, MonitorState, PlanLimitExceeded,
     Timestamp,
 };
-use watchtower_store::{MaintenanceWindow, MonitorFilter, MonitorListing, PageRequest};
+use watchtower_store::{
+    BrokenMonitor, MaintenanceWindow, MonitorFilter, MonitorListing, PageRequest, StoreError,
+};
 
 /// A monitor as the API shows it: its spec's fields, its id and times, and its status (the
 /// state reads `maintenance`, with the window, while a window covering it is open).
@@ -49,6 +51,22 @@ fn monitor_json(
     value
 }
 
+/// A monitor whose stored spec cannot be read, as lists and `GET` show it: what its columns
+/// still say, and why it is broken.
+fn broken_json(broken: &BrokenMonitor) -> Value {
+    json!({
+        "id": broken.id,
+        "key": broken.key,
+        "name": broken.name,
+        "kind": broken.kind,
+        "paused": broken.paused,
+        "created_at": broken.created_at,
+        "updated_at": broken.updated_at,
+        "broken": true,
+        "error": broken.error,
+    })
+}
+
 fn plan_error(exceeded: Vec<PlanLimitExceeded>) -> ApiError {
     ApiError::plan_limit(&exceeded[0])
 }
@@ -58,12 +76,28 @@ fn parse_spec(body: &Value) -> Result<MonitorSpec, ApiError> {
     MonitorSpec::parse(body, "").map_err(ApiError::invalid)
 }
 
+/// A monitor of the team; one that cannot be read is a 409 `monitor_broken`.
 async fn load(state: &AppState, access: &TeamAccess, id: i64) -> Result<Monitor, ApiError> {
     state
         .store
         .get_monitor(access.team.id, MonitorId(id))
         .await?
         .ok_or_else(ApiError::not_found)
+}
+
+/// A monitor of the team, or the broken monitor it is: for the routes that still work on one
+/// (read, replace, delete).
+async fn load_entry(
+    state: &AppState,
+    access: &TeamAccess,
+    id: i64,
+) -> Result<Result<Monitor, BrokenMonitor>, ApiError> {
+    match state.store.get_monitor(access.team.id, MonitorId(id)).await {
+        Ok(Some(monitor)) => Ok(Ok(monitor)),
+        Ok(None) => Err(ApiError::not_found()),
+        Err(StoreError::BrokenMonitor(broken)) => Ok(Err(*broken)),
+        Err(error) => Err(error.into()),
+    }
 }
 
 /// Checks an active monitor count against the plan.
@@ -181,19 +215,29 @@ pub async fn list(
             search: query.search.filter(|s| !s.is_empty()),
         },
     };
-    let listings = state.store.list_monitors(access.team.id, &page).await?;
+    let entries = state
+        .store
+        .list_monitor_entries(access.team.id, &page)
+        .await?;
     let windows = state.store.maintenance_windows(access.team.id).await?;
-    let next_after = (listings.len() == limit as usize)
-        .then(|| listings.last().map(|l| l.monitor.id.0))
+    let entry_id = |entry: &Result<MonitorListing, BrokenMonitor>| match entry {
+        Ok(listing) => listing.monitor.id,
+        Err(broken) => broken.id,
+    };
+    let next_after = (entries.len() == limit as usize)
+        .then(|| entries.last().map(|entry| entry_id(entry).0))
         .flatten();
-    let mut monitors: Vec<Value> = listings
+    let mut monitors: Vec<Value> = entries
         .iter()
-        .map(|l| monitor_json(&l.monitor, Some(l), &windows))
+        .map(|entry| match entry {
+            Ok(listing) => monitor_json(&listing.monitor, Some(listing), &windows),
+            Err(broken) => broken_json(broken),
+        })
         .collect();
     if let Some(length) = uptime_period {
         let to = Timestamp::now();
         let from = to.minus(length);
-        let ids: Vec<MonitorId> = listings.iter().map(|l| l.monitor.id).collect();
+        let ids: Vec<MonitorId> = entries.iter().map(entry_id).collect();
         let uptimes = state
             .store
             .uptime_many(access.team.id, &ids, from, to)
@@ -268,7 +312,10 @@ pub async fn get(
     Path(id): Path<i64>,
 ) -> Result<Json<Value>, ApiError> {
     access.require(Action::ViewMonitors)?;
-    let monitor = load(&state, &access, id).await?;
+    let monitor = match load_entry(&state, &access, id).await? {
+        Ok(monitor) => monitor,
+        Err(broken) => return Ok(Json(broken_json(&broken))),
+    };
     // The status comes from the list query for this one id, so it matches what lists show.
     let page = PageRequest {
         after: Some(MonitorId(id - 1)),
@@ -298,30 +345,29 @@ pub async fn update(
 ) -> Result<Json<Value>, ApiError> {
     access.require(Action::UpdateMonitor)?;
     let spec = parse_spec(&body)?;
-    let existing = load(&state, &access, id).await?;
+    // A broken monitor is replaced like any other: that is how it is repaired.
+    let (existing_id, was_paused) = match load_entry(&state, &access, id).await? {
+        Ok(existing) => (existing.id, existing.spec.paused),
+        Err(broken) => (broken.id, broken.paused),
+    };
     state
         .plans
         .check_monitor(access.team.plan, &spec)
         .map_err(plan_error)?;
-    check_active_count(
-        &state,
-        &access,
-        u64::from(existing.spec.paused && !spec.paused),
-    )
-    .await?;
-    save(&state, &access, existing, spec, "monitor.updated").await
+    check_active_count(&state, &access, u64::from(was_paused && !spec.paused)).await?;
+    save(&state, &access, existing_id, spec, "monitor.updated").await
 }
 
 async fn save(
     state: &AppState,
     access: &TeamAccess,
-    existing: Monitor,
+    id: MonitorId,
     spec: MonitorSpec,
     action: &str,
 ) -> Result<Json<Value>, ApiError> {
     let monitor = state
         .store
-        .update_monitor(access.team.id, existing.id, &spec, Timestamp::now())
+        .update_monitor(access.team.id, id, &spec, Timestamp::now())
         .await?;
     state.scheduler.upsert(monitor.clone()).await;
     access
@@ -345,18 +391,18 @@ pub async fn delete(
     Path(id): Path<i64>,
 ) -> Result<StatusCode, ApiError> {
     access.require(Action::DeleteMonitor)?;
-    let monitor = load(&state, &access, id).await?;
-    state
-        .store
-        .delete_monitor(access.team.id, monitor.id)
-        .await?;
-    state.scheduler.remove(monitor.id).await;
+    let (id, name) = match load_entry(&state, &access, id).await? {
+        Ok(monitor) => (monitor.id, monitor.spec.name),
+        Err(broken) => (broken.id, broken.name),
+    };
+    state.store.delete_monitor(access.team.id, id).await?;
+    state.scheduler.remove(id).await;
     access
         .audit(
             &state,
             "monitor.deleted",
-            format!("monitor:{}", monitor.id),
-            json!({"name": monitor.spec.name}),
+            format!("monitor:{id}"),
+            json!({"name": name}),
         )
         .await;
     Ok(StatusCode::NO_CONTENT)
@@ -375,7 +421,7 @@ pub async fn pause(
     let existing = load(&state, &access, id).await?;
     let mut spec = existing.spec.clone();
     spec.paused = true;
-    save(&state, &access, existing, spec, "monitor.paused").await
+    save(&state, &access, existing.id, spec, "monitor.paused").await
 }
 
 /// Starts checking a paused monitor again (counts against the plan's monitor limit).
@@ -398,7 +444,7 @@ pub async fn resume(
         check_active_count(&state, &access, 1).await?;
     }
     spec.paused = false;
-    save(&state, &access, existing, spec, "monitor.resumed").await
+    save(&state, &access, existing.id, spec, "monitor.resumed").await
 }
 
 /// Runs the monitor's check now instead of waiting for its next slot.
@@ -533,35 +579,70 @@ pub async fn export_yaml(
     access: TeamAccess,
 ) -> Result<impl IntoResponse, ApiError> {
     access.require(Action::ExportYaml)?;
-    let specs: Vec<MonitorSpec> = all_monitors(&state, &access)
-        .await?
-        .into_iter()
-        .map(|m| m.spec)
-        .collect();
+    let (monitors, broken) = all_monitor_entries(&state, &access).await?;
+    let specs: Vec<MonitorSpec> = monitors.into_iter().map(|m| m.spec).collect();
+    // A monitor that cannot be read cannot be exported; the file says so instead of silently
+    // leaving it out.
+    let mut text = String::new();
+    for broken in &broken {
+        let line = format!(
+            "# Not exported: monitor {} ({}, key {}) cannot be read: {}",
+            broken.id,
+            broken.name,
+            broken.key.as_deref().unwrap_or("none"),
+            broken.error
+        );
+        text.push_str(&line.replace(['\n', '\r'], " "));
+        text.push('\n');
+    }
+    text.push_str(&monitors_file::to_yaml(&specs));
     Ok((
         [(header::CONTENT_TYPE, "application/yaml; charset=utf-8")],
-        monitors_file::to_yaml(&specs),
+        text,
     ))
 }
 
-/// Every monitor of the access's team, read a page at a time (for exports and whole-team
-/// changes, never for lists).
+/// Every readable monitor of the access's team, read a page at a time (for exports and
+/// whole-team changes, never for lists).
 pub(crate) async fn all_monitors(
     state: &AppState,
     access: &TeamAccess,
 ) -> Result<Vec<Monitor>, ApiError> {
-    let mut monitors = Vec::new();
+    Ok(all_monitor_entries(state, access).await?.0)
+}
+
+/// Every monitor of the access's team, the readable ones and apart the broken ones.
+pub(crate) async fn all_monitor_entries(
+    state: &AppState,
+    access: &TeamAccess,
+) -> Result<(Vec<Monitor>, Vec<BrokenMonitor>), ApiError> {
+    let (mut monitors, mut broken) = (Vec::new(), Vec::new());
     let mut page = PageRequest {
         limit: 500,
         ..PageRequest::default()
     };
     loop {
-        let listings = state.store.list_monitors(access.team.id, &page).await?;
-        let Some(last) = listings.last() else { break };
-        page.after = Some(last.monitor.id);
-        monitors.extend(listings.into_iter().map(|l| l.monitor));
+        let entries = state
+            .store
+            .list_monitor_entries(access.team.id, &page)
+            .await?;
+        if entries.is_empty() {
+            break;
+        }
+        for entry in entries {
+            match entry {
+                Ok(listing) => {
+                    page.after = Some(listing.monitor.id);
+                    monitors.push(listing.monitor);
+                }
+                Err(entry) => {
+                    page.after = Some(entry.id);
+                    broken.push(entry);
+                }
+            }
+        }
     }
-    Ok(monitors)
+    Ok((monitors, broken))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -607,7 +688,7 @@ pub async fn apply_yaml(
     }
     // The active count after applying: unkeyed monitors stay, keyed ones become the file's
     // (plus, without prune, the keyed ones the file no longer lists).
-    let existing = all_monitors(&state, &access).await?;
+    let (existing, broken) = all_monitor_entries(&state, &access).await?;
     let listed: std::collections::HashSet<_> =
         file.monitors.iter().filter_map(|s| s.key.clone()).collect();
     let kept_active = existing
@@ -653,6 +734,12 @@ pub async fn apply_yaml(
         .await?;
     for key in &report.deleted {
         if let Some(gone) = existing.iter().find(|m| m.spec.key.as_ref() == Some(key)) {
+            state.scheduler.remove(gone.id).await;
+        }
+        if let Some(gone) = broken
+            .iter()
+            .find(|b| b.key.as_deref() == Some(key.as_str()))
+        {
             state.scheduler.remove(gone.id).await;
         }
     }

@@ -122,15 +122,17 @@ pub struct ServeArgs {
     #[arg(long, env = "WATCHTOWER_OUTBOUND_PROXY")]
     pub outbound_proxy: Option<url::Url>,
     /// A YAML file overriding plan limits and the default plan of new teams
-    /// (`default_plan: unlimited`, `free: {max_monitors: 5}`, ...).
+    /// (`default_plan: unlimited`, `free: {max_monitors: 5}`, ...). Without `default_plan`, new
+    /// teams start on `unlimited`, or on `free` with `--multi-tenant`.
     #[arg(long, env = "WATCHTOWER_PLANS")]
     pub plans: Option<PathBuf>,
     /// The address people reach WatchTower at. An `https://` URL makes session cookies Secure
     /// and `__Host-` prefixed.
     #[arg(long, env = "WATCHTOWER_PUBLIC_URL")]
     pub public_url: Option<url::Url>,
-    /// Take client addresses from `X-Forwarded-For` (only behind a proxy that sets it), for
-    /// rate limits, login throttling and security events.
+    /// Take client addresses from `X-Forwarded-For` (only behind one proxy that appends to it),
+    /// for rate limits, login throttling and security events: the right-most entry, the one the
+    /// proxy added; entries before it are the client's own and ignored.
     #[arg(long, env = "WATCHTOWER_TRUST_FORWARDED_FOR", default_value_t = false)]
     pub trust_forwarded_for: bool,
     /// API requests per minute per API key.

@@ -82,6 +82,36 @@ fn validate_reads_secrets_from_the_environment_and_names_missing_ones() {
     );
 }
 
+/// 5,000 levels of nesting in a 10 KB file aborted `validate` with a stack overflow; now the
+/// file is refused with its line and the limit, exit 2.
+#[test]
+fn validate_refuses_a_deeply_nested_file_with_the_limit() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("deep.yaml");
+    std::fs::write(&file, format!("x:\n{}a\n", "- ".repeat(5000))).unwrap();
+    let output = watchtower(&["validate", file.to_str().unwrap()]);
+    let text = stderr(&output);
+    assert_eq!(output.status.code(), Some(2), "{text}");
+    assert!(text.contains("deep.yaml:2:"), "{text}");
+    assert!(text.contains("the limit is 32"), "{text}");
+
+    let path = format!("$[?{}@.a{}]", "(".repeat(500), ")".repeat(500));
+    std::fs::write(
+        &file,
+        format!("monitors:\n  - key: j\n    name: J\n    kind: http\n    url: http://127.0.0.1:9/\n    json_path:\n      path: '{path}'\n"),
+    )
+    .unwrap();
+    let output = watchtower(&["validate", file.to_str().unwrap()]);
+    let text = stderr(&output);
+    assert_eq!(output.status.code(), Some(2), "{text}");
+    assert!(
+        text.contains(
+            "monitors[0].json_path.path: nests brackets and parentheses more than 32 deep"
+        ),
+        "{text}"
+    );
+}
+
 #[test]
 fn validate_accepts_the_shipped_example() {
     let example = concat!(

@@ -497,3 +497,143 @@ async fn a_redacted_file_keeps_the_stored_secrets_or_is_refused() {
         ))
     );
 }
+
+/// Rewrites a monitor's stored spec the way main wrote `$..status` (`$...status`), which the
+/// store cannot decode.
+async fn break_spec(database_url: &str, id: i64) {
+    use sqlx::Connection;
+    let rule = serde_json::json!({"path": "$...status", "op": "exists"}).to_string();
+    if database_url.starts_with("sqlite:") {
+        let mut conn = sqlx::SqliteConnection::connect(database_url).await.unwrap();
+        sqlx::query(
+            "UPDATE monitors SET spec = json_set(spec, '$.json_path', json($1)) WHERE id = $2",
+        )
+        .bind(rule)
+        .bind(id)
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    } else {
+        let mut conn = sqlx::PgConnection::connect(database_url).await.unwrap();
+        sqlx::query(
+            "UPDATE monitors SET spec = jsonb_set(spec, '{json_path}', $1::jsonb) WHERE id = $2",
+        )
+        .bind(rule)
+        .bind(id)
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    }
+}
+
+/// A stored monitor that cannot be read used to stop `serve` at start-up ("cannot load
+/// monitors: corrupt row"). Now the instance starts and checks the rest, `/api/health` names
+/// the broken monitor, the list shows it with its error, and a PUT repairs it.
+async fn a_row_that_cannot_be_read_does_not_stop_the_instance(database: TestDatabase) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = watchtower_store::connect(&database.url).await.unwrap();
+    store.migrate().await.unwrap();
+    let spec = |name: &str| {
+        watchtower_core::MonitorSpec::parse(
+            &serde_json::json!({"name": name, "kind": "http", "url": "http://127.0.0.1:9/",
+                                "interval": "1h", "json_path": {"path": "$..status"}}),
+            "",
+        )
+        .unwrap()
+    };
+    let now = watchtower_core::Timestamp::now();
+    store
+        .create_monitor(TeamId::DEFAULT, &spec("good"), now)
+        .await
+        .unwrap();
+    let bad = store
+        .create_monitor(TeamId::DEFAULT, &spec("bad"), now)
+        .await
+        .unwrap()
+        .id;
+    break_spec(&database.url, bad.0).await;
+
+    let env = [
+        ("WATCHTOWER_ADMIN_EMAIL", "root@example.com"),
+        ("WATCHTOWER_ADMIN_PASSWORD", "a long enough passphrase"),
+    ];
+    let process =
+        WatchtowerProcess::serve_with_env(Path::new(BINARY), &database.url, &[], &env, dir.path())
+            .await
+            .unwrap();
+    wait_for_health(
+        &process,
+        "the broken monitor in /api/health",
+        |status, body| {
+            status == 200
+                && body["scheduler"]["monitors"] == 1
+                && body["scheduler"]["broken_monitors"]
+                    == serde_json::json!({"count": 1, "ids": [bad.0]})
+        },
+    )
+    .await;
+    assert!(
+        process.log_text().contains("cannot be read"),
+        "{}",
+        process.log_text()
+    );
+
+    let client = reqwest::Client::builder()
+        .cookie_store(true)
+        .build()
+        .unwrap();
+    let me: serde_json::Value = client
+        .post(format!("{}/api/auth/login", process.base_url))
+        .json(&serde_json::json!({"email": "root@example.com", "password": "a long enough passphrase"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let csrf = me["csrf_token"].as_str().unwrap().to_owned();
+    let listed: serde_json::Value = client
+        .get(format!("{}/api/monitors", process.base_url))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(listed["monitors"][1]["broken"], true, "{listed}");
+    let replaced = client
+        .put(format!("{}/api/monitors/{}", process.base_url, bad.0))
+        .header("x-csrf-token", &csrf)
+        .json(
+            &serde_json::json!({"name": "bad", "kind": "http", "url": "http://127.0.0.1:9/",
+                                  "interval": "1h", "json_path": {"path": "$..status"}}),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(replaced.status(), 200, "{}", process.log_text());
+    wait_for_health(
+        &process,
+        "the repaired monitor scheduled",
+        |status, body| {
+            status == 200
+                && body["scheduler"]["monitors"] == 2
+                && body["scheduler"]["broken_monitors"]["count"] == 0
+        },
+    )
+    .await;
+    assert!(process.terminate().unwrap().success());
+}
+
+#[tokio::test]
+async fn a_row_that_cannot_be_read_does_not_stop_the_instance_on_sqlite() {
+    a_row_that_cannot_be_read_does_not_stop_the_instance(TestDatabase::sqlite()).await;
+}
+
+#[tokio::test]
+async fn a_row_that_cannot_be_read_does_not_stop_the_instance_on_postgres() {
+    let Some(database) = postgres_database("broken-row test").await else {
+        return;
+    };
+    a_row_that_cannot_be_read_does_not_stop_the_instance(database).await;
+}

@@ -39,11 +39,18 @@ pub(crate) async fn probe_http(
     outcome.certificate = hop.certificate;
     if let Ok(response) = result {
         outcome.size = Some(response.body.bytes.len() as u64);
+        let json_path = match &settings.json_path {
+            Some(rule) => {
+                assertions::json_path_within(rule, body_of(prober, &response), deadline).await
+            }
+            None => Ok(()),
+        };
         judge(
             prober,
             settings,
             status.unwrap_or_default(),
             &response,
+            json_path,
             &mut outcome,
         );
     }
@@ -114,19 +121,25 @@ fn is_redirect(status: StatusCode) -> bool {
     )
 }
 
-/// Applies the assertions: status, keyword, regex and JSONPath fail the check; a slow response
-/// or a certificate close to expiry degrades it.
+/// The final response's body with where it was cut, if it was.
+fn body_of<'a>(prober: &Prober, response: &'a Final) -> Body<'a> {
+    Body {
+        bytes: &response.body.bytes,
+        truncated_at: response.body.truncated.then_some(prober.max_body_bytes),
+    }
+}
+
+/// Applies the assertions: status, keyword, regex and JSONPath (its verdict reached off the
+/// async workers) fail the check; a slow response or a certificate close to expiry degrades it.
 fn judge(
     prober: &Prober,
     settings: &HttpSettings,
     status: u16,
     response: &Final,
+    json_path: Result<(), Failure>,
     outcome: &mut CheckOutcome,
 ) {
-    let body = Body {
-        bytes: &response.body.bytes,
-        truncated_at: response.body.truncated.then_some(prober.max_body_bytes),
-    };
+    let body = body_of(prober, response);
     let failures = [
         assertions::status(&settings.accepted_status, status),
         settings
@@ -137,10 +150,7 @@ fn judge(
             .regex
             .as_ref()
             .map_or(Ok(()), |rule| assertions::regex(rule, body)),
-        settings
-            .json_path
-            .as_ref()
-            .map_or(Ok(()), |rule| assertions::json_path(rule, body)),
+        json_path,
     ];
     for failure in failures.into_iter().filter_map(Result::err) {
         outcome.fail(failure.class, failure.message);

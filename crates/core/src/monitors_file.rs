@@ -110,9 +110,56 @@ impl Places {
     }
 }
 
+/// The deepest nesting of mappings and lists a file may have. Building the tree, converting it
+/// and dropping it all recurse once per level, so a small file nested thousands deep would
+/// overflow the stack; a monitors file needs fewer than ten levels.
+pub const MAX_YAML_DEPTH: usize = 32;
+
+/// Refuses text nested deeper than [`MAX_YAML_DEPTH`], reading the parser's event stream (which
+/// keeps its own stack on the heap) before any tree is built. Syntax errors are left to the
+/// loader, which reports them with its own message.
+fn check_depth(text: &str) -> Result<(), LocatedProblem> {
+    use yaml_rust2::parser::{Event, Parser};
+    let too_deep = |marker: &yaml_rust2::scanner::Marker| LocatedProblem {
+        line: marker.line(),
+        column: marker.col() + 1,
+        field: String::new(),
+        problem: format!(
+            "mappings and lists are nested more than {MAX_YAML_DEPTH} levels deep; \
+             the limit is {MAX_YAML_DEPTH}"
+        ),
+    };
+    let mut parser = Parser::new_from_str(text);
+    let mut depth = 0usize;
+    loop {
+        match parser.next_token() {
+            Ok((Event::SequenceStart(..) | Event::MappingStart(..), marker)) => {
+                depth += 1;
+                if depth > MAX_YAML_DEPTH {
+                    return Err(too_deep(&marker));
+                }
+            }
+            Ok((Event::SequenceEnd | Event::MappingEnd, _)) => depth = depth.saturating_sub(1),
+            Ok((Event::StreamEnd, _)) => return Ok(()),
+            Ok(_) => {}
+            // The scanner looks ahead through flow collections and has a nesting limit of its
+            // own; reaching it is the same problem.
+            Err(error) if error.info().contains("recursion limit") => {
+                return Err(too_deep(error.marker()));
+            }
+            Err(_) => return Ok(()),
+        }
+    }
+}
+
 /// Parses YAML text into JSON, noting where each path starts.
 pub fn yaml_to_json(text: &str) -> Result<Value, LocatedProblem> {
-    let node = marked_yaml::parse_yaml(0, text).map_err(|error| load_problem(&error))?;
+    check_depth(text)?;
+    // Without `prevent_coercion` the loader marks quoted scalars coercible too, and `""` or
+    // `"true"` would come back as null or a boolean.
+    let options = LoaderOptions::default().prevent_coercion(true);
+    let node = marked_yaml::parse_yaml_with_options(0, text, options)
+        .map_err(|error| load_problem(&error))?;
     Ok(to_json(&node, "", None))
 }
 
@@ -126,7 +173,10 @@ pub fn parse_with(
     text: &str,
     check_channel: ChannelCheck<'_>,
 ) -> Result<MonitorsFile, Vec<LocatedProblem>> {
-    let options = LoaderOptions::default().error_on_duplicate_keys(true);
+    check_depth(text).map_err(|problem| vec![problem])?;
+    let options = LoaderOptions::default()
+        .error_on_duplicate_keys(true)
+        .prevent_coercion(true);
     let root = marked_yaml::parse_yaml_with_options(0, text, options)
         .map_err(|error| vec![load_problem(&error)])?;
     let value = to_json(&root, "", None);
@@ -588,6 +638,7 @@ fn to_json(node: &Node, path: &str, mut places: Option<&mut Places>) -> Value {
                 _ => text
                     .parse::<i64>()
                     .map(Value::from)
+                    .or_else(|_| text.parse::<u64>().map(Value::from))
                     .ok()
                     .or_else(|| {
                         text.parse::<f64>()
@@ -753,6 +804,47 @@ colour: blue
             "{problems:?}"
         );
         assert!(problems[0].line >= 2);
+    }
+
+    #[test]
+    fn deep_nesting_is_refused_before_a_tree_is_built() {
+        // 5,000 levels in about 10 KB overflowed the stack while loading; the pre-scan refuses
+        // them without recursion, so this runs on a thread with a small stack.
+        let block = format!("x:\n{}a\n", "- ".repeat(5000));
+        let flow = format!("monitors: {}{}\n", "[".repeat(5000), "]".repeat(5000));
+        for (text, line) in [(block, 2), (flow, 1)] {
+            let problems = std::thread::Builder::new()
+                .stack_size(256 * 1024)
+                .spawn(move || (parse(&text).unwrap_err(), yaml_to_json(&text).unwrap_err()))
+                .unwrap()
+                .join()
+                .unwrap();
+            let (file, json) = problems;
+            assert_eq!(file.len(), 1, "{file:?}");
+            for problem in [&file[0], &json] {
+                assert!(problem.problem.contains("the limit is 32"), "{problem}");
+                assert_eq!(problem.line, line, "{problem}");
+            }
+        }
+        let at_limit = format!("monitors: []\nx: {}{}\n", "[".repeat(31), "]".repeat(31));
+        let problems = parse(&at_limit).unwrap_err();
+        assert!(
+            problems[0].problem.contains("not a known field"),
+            "{problems:?}"
+        );
+    }
+
+    #[test]
+    fn quoted_scalars_stay_text() {
+        let file = parse(
+            "monitors:\n  - key: t\n    name: x\n    kind: http\n    url: https://e.test/\n    body: \"\"\n    keyword: \"true\"\n",
+        )
+        .unwrap();
+        let crate::MonitorKind::Http(http) = &file.monitors[0].kind else {
+            panic!("not http")
+        };
+        assert_eq!(http.body.as_deref(), Some(""));
+        assert_eq!(http.keyword.as_ref().map(|k| k.text.as_str()), Some("true"));
     }
 
     #[test]

@@ -1,12 +1,12 @@
 //! Live scheduler figures for `/api/health`: checks per second and schedule lag percentiles over
-//! the last minute, kept in one bucket per second.
+//! the last minute, kept in one bucket per second, and the monitors that could not be loaded.
 
 use serde::Serialize;
-use std::collections::VecDeque;
+use std::collections::{BTreeSet, VecDeque};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::time::Duration;
-use watchtower_core::Timestamp;
+use watchtower_core::{MonitorId, Timestamp};
 
 const WINDOW_SECONDS: i64 = 60;
 /// Lag samples kept per second; beyond it samples are thinned (every other one kept).
@@ -29,6 +29,15 @@ pub struct Stats {
     checks_completed: AtomicU64,
     checks_skipped: AtomicU64,
     open_incidents: AtomicI64,
+    /// Monitors whose stored spec could not be read at start-up, until replaced or deleted.
+    broken: Mutex<BTreeSet<MonitorId>>,
+}
+
+/// Monitors that are stored but not scheduled because their spec cannot be read.
+#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+pub struct BrokenMonitorStats {
+    pub count: usize,
+    pub ids: Vec<MonitorId>,
 }
 
 /// A snapshot of the scheduler's figures.
@@ -44,11 +53,25 @@ pub struct SchedulerStats {
     pub lag_p50_ms: Option<u32>,
     pub lag_p99_ms: Option<u32>,
     pub lag_max_ms: Option<u32>,
+    pub broken_monitors: BrokenMonitorStats,
 }
 
 impl Stats {
     pub(crate) fn set_monitors(&self, count: usize) {
         self.monitors.store(count as u64, Ordering::Relaxed);
+    }
+
+    /// Records the monitors that could not be loaded (the scheduler never sees them).
+    pub fn set_broken_monitors(&self, ids: impl IntoIterator<Item = MonitorId>) {
+        *self.broken.lock().unwrap_or_else(|p| p.into_inner()) = ids.into_iter().collect();
+    }
+
+    /// A monitor was replaced with a readable spec, or deleted.
+    pub(crate) fn forget_broken(&self, id: MonitorId) {
+        self.broken
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&id);
     }
 
     pub(crate) fn record_start(&self, at: Timestamp, lag: Duration) {
@@ -142,6 +165,13 @@ impl Stats {
             lag_p50_ms: percentile(0.50),
             lag_p99_ms: percentile(0.99),
             lag_max_ms: lags.last().copied(),
+            broken_monitors: {
+                let broken = self.broken.lock().unwrap_or_else(|p| p.into_inner());
+                BrokenMonitorStats {
+                    count: broken.len(),
+                    ids: broken.iter().copied().collect(),
+                }
+            },
         }
     }
 }

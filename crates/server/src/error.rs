@@ -168,6 +168,16 @@ impl From<StoreError> for ApiError {
                     conflict.problem
                 ))
             },
+            StoreError::BrokenMonitor(broken) => Self::new(
+                StatusCode::CONFLICT,
+                "monitor_broken",
+                format!(
+                    "monitor {id} cannot be read ({}); replace it with PUT /api/monitors/{id} \
+                     or delete it",
+                    broken.error,
+                    id = broken.id
+                ),
+            ),
             StoreError::Unavailable(_) => Self {
                 database_error: true,
                 ..Self::unavailable(error)

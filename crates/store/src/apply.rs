@@ -3,7 +3,7 @@
 
 use crate::error::{Conflict, StoreError};
 use crate::model::ApplyReport;
-use crate::rows::{push_token, with_push_token};
+use crate::rows::with_push_token;
 use std::collections::{HashMap, HashSet};
 use watchtower_core::{MonitorId, MonitorKey, MonitorKind, MonitorSpec};
 
@@ -12,7 +12,9 @@ use watchtower_core::{MonitorId, MonitorKey, MonitorKind, MonitorSpec};
 pub(crate) struct Existing {
     pub id: MonitorId,
     pub key: MonitorKey,
-    pub spec: MonitorSpec,
+    /// `None` when the stored spec cannot be decoded: a declared spec then always replaces it.
+    pub spec: Option<MonitorSpec>,
+    pub push_token: Option<String>,
 }
 
 /// The writes that bring the team to the declared set, and the report to return.
@@ -61,8 +63,12 @@ pub(crate) fn plan(
                 plan.report.created.push(key);
             }
             Some(current) => {
-                let wanted = keep_push_token(spec, &current.spec);
-                if wanted.to_value() == current.spec.to_value() {
+                let wanted = keep_push_token(spec, current.push_token.as_deref());
+                let same = current
+                    .spec
+                    .as_ref()
+                    .is_some_and(|stored| stored.to_value() == wanted.to_value());
+                if same {
                     plan.report.unchanged.push(key);
                 } else {
                     plan.update.push((current.id, wanted));
@@ -84,11 +90,12 @@ pub(crate) fn plan(
     Ok(plan)
 }
 
-/// A push monitor declared without a token keeps the token it has (its senders use it), or gets
-/// a new one when it had none.
-pub(crate) fn keep_push_token(spec: &MonitorSpec, current: &MonitorSpec) -> MonitorSpec {
+/// A push monitor declared without a token keeps the token it has (its senders use it; read from
+/// the row's `push_token` column, so a broken spec keeps it too), or gets a new one when it had
+/// none.
+pub(crate) fn keep_push_token(spec: &MonitorSpec, current_token: Option<&str>) -> MonitorSpec {
     let mut wanted = spec.clone();
-    if let (MonitorKind::Push(push), Some(token)) = (&mut wanted.kind, push_token(current))
+    if let (MonitorKind::Push(push), Some(token)) = (&mut wanted.kind, current_token)
         && push.token.is_none()
     {
         push.token = Some(token.to_owned());

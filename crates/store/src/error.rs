@@ -1,5 +1,7 @@
 //! Errors a store returns.
 
+use crate::model::BrokenMonitor;
+
 /// What went wrong in the store.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -23,6 +25,9 @@ pub enum StoreError {
     /// A stored row could not be read back (a bug or a hand-edited database).
     #[error("corrupt row: {0}")]
     Corrupt(String),
+    /// The monitor exists but its stored spec cannot be decoded; it can be replaced or deleted.
+    #[error("monitor {} cannot be read: {}", .0.id, .0.error)]
+    BrokenMonitor(Box<BrokenMonitor>),
 }
 
 /// Which field of a write clashes with a row already there, and why, said for a person.

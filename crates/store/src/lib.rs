@@ -59,7 +59,7 @@ pub trait Store: AccountStore + AlertStore + Send + Sync + 'static {
         now: Timestamp,
     ) -> Result<Monitor, StoreError>;
 
-    /// Replaces a monitor's spec. `NotFound` when it does not exist in `team`.
+    /// Replaces a monitor's spec, a broken one's too. `NotFound` when it does not exist in `team`.
     async fn update_monitor(
         &self,
         team: TeamId,
@@ -75,15 +75,39 @@ pub trait Store: AccountStore + AlertStore + Send + Sync + 'static {
     /// so a downgrade can pause monitors instead of deleting them.
     async fn count_monitors(&self, team: TeamId) -> Result<u64, StoreError>;
 
+    /// A monitor of `team`; `Err(StoreError::BrokenMonitor)` when its stored spec cannot be
+    /// decoded.
     async fn get_monitor(&self, team: TeamId, id: MonitorId)
     -> Result<Option<Monitor>, StoreError>;
 
-    /// One page of a team's monitors ordered by id, with their current status; never loads history.
+    /// One page of a team's monitors ordered by id, with their current status; never loads
+    /// history. A monitor whose stored spec cannot be decoded is in the page as `Err`, so a list
+    /// can show it and page past it.
+    async fn list_monitor_entries(
+        &self,
+        team: TeamId,
+        page: &PageRequest,
+    ) -> Result<Vec<Result<MonitorListing, BrokenMonitor>>, StoreError>;
+
+    /// [`Store::list_monitor_entries`] without the broken monitors (each is logged): for callers
+    /// that only act on monitors they can read. A page may then hold fewer than `limit`.
     async fn list_monitors(
         &self,
         team: TeamId,
         page: &PageRequest,
-    ) -> Result<Vec<MonitorListing>, StoreError>;
+    ) -> Result<Vec<MonitorListing>, StoreError> {
+        let entries = self.list_monitor_entries(team, page).await?;
+        Ok(entries
+            .into_iter()
+            .filter_map(|entry| {
+                entry
+                    .map_err(|broken| {
+                        tracing::warn!(monitor = %broken.id, error = %broken.error, "skipping a monitor that cannot be read");
+                    })
+                    .ok()
+            })
+            .collect())
+    }
 
     /// Applies a declared set of keyed monitors to a team in one transaction: creates new keys,
     /// updates changed ones, and deletes keyed monitors missing from the set when `prune` is true
@@ -96,8 +120,9 @@ pub trait Store: AccountStore + AlertStore + Send + Sync + 'static {
         now: Timestamp,
     ) -> Result<ApplyReport, StoreError>;
 
-    /// Every monitor of every team with its saved runtime, for the scheduler to start from.
-    async fn load_scheduled(&self) -> Result<Vec<ScheduledMonitor>, StoreError>;
+    /// Every monitor of every team with its saved runtime, for the scheduler to start from, and
+    /// apart the monitors whose stored spec cannot be decoded.
+    async fn load_scheduled(&self) -> Result<ScheduledLoad, StoreError>;
 
     /// The monitor a push token belongs to.
     async fn find_push_monitor(

@@ -39,6 +39,30 @@ pub struct MonitorListing {
     pub last_result: Option<CheckOutcome>,
 }
 
+/// A stored monitor whose spec cannot be decoded (written by an older version with a bug, or
+/// edited by hand). It is never scheduled; lists show it with its error, and it can still be
+/// replaced (`update_monitor`) or deleted. The columns kept beside the spec say what it was.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct BrokenMonitor {
+    pub id: MonitorId,
+    pub team_id: TeamId,
+    pub key: Option<String>,
+    pub name: String,
+    pub kind: String,
+    pub paused: bool,
+    /// Why the row cannot be read.
+    pub error: String,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+/// Every stored monitor at start-up: the ones to schedule, and the ones that cannot be read.
+#[derive(Debug, Clone, Default)]
+pub struct ScheduledLoad {
+    pub monitors: Vec<ScheduledMonitor>,
+    pub broken: Vec<BrokenMonitor>,
+}
+
 /// What `apply_monitors` did, by key.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct ApplyReport {

@@ -2,7 +2,9 @@
 //! that knows how a spec, a state or an error class is spelled in a column.
 
 use crate::error::{Conflict, StoreError};
-use crate::model::{MonitorListing, ScheduledMonitor, StateEvent, StoredResult};
+use crate::model::{
+    BrokenMonitor, MonitorListing, ScheduledLoad, ScheduledMonitor, StateEvent, StoredResult,
+};
 use rand::distr::{Alphanumeric, SampleString};
 use std::time::Duration;
 use watchtower_core::{
@@ -109,8 +111,10 @@ pub(crate) fn spec_json(spec: &MonitorSpec) -> String {
     spec.to_value().to_string()
 }
 
-pub(crate) fn parse_spec(json: &str) -> Result<MonitorSpec, StoreError> {
-    serde_json::from_str(json).map_err(|e| StoreError::Corrupt(format!("monitor spec: {e}")))
+/// Decodes a spec column; the error says why it cannot be read.
+pub(crate) fn decode_spec(json: &str) -> Result<MonitorSpec, String> {
+    serde_json::from_str(json)
+        .map_err(|error| format!("the stored spec cannot be decoded: {error}"))
 }
 
 fn parse_state(text: &str) -> Result<MonitorState, StoreError> {
@@ -220,20 +224,49 @@ fn unique_rule(message: &str, constraint: Option<&str>) -> Option<(&'static str,
 pub(crate) struct MonitorRow {
     pub id: i64,
     pub team_id: i64,
+    pub key: Option<String>,
+    pub name: String,
+    pub kind: String,
+    pub paused: bool,
+    pub push_token: Option<String>,
     pub spec: String,
     pub created_at: i64,
     pub updated_at: i64,
 }
 
 impl MonitorRow {
-    pub fn into_monitor(self) -> Result<Monitor, StoreError> {
-        Ok(Monitor {
+    /// The monitor, or the row as a broken monitor when its spec cannot be decoded.
+    pub fn into_monitor(self) -> Result<Monitor, BrokenMonitor> {
+        match decode_spec(&self.spec) {
+            Ok(spec) => Ok(Monitor {
+                id: MonitorId(self.id),
+                team_id: TeamId(self.team_id),
+                spec,
+                created_at: Timestamp(self.created_at),
+                updated_at: Timestamp(self.updated_at),
+            }),
+            Err(error) => Err(self.broken(error)),
+        }
+    }
+
+    /// `get_monitor`'s answer: a broken row is an error that carries it.
+    pub fn into_readable(self) -> Result<Monitor, StoreError> {
+        self.into_monitor()
+            .map_err(|broken| StoreError::BrokenMonitor(Box::new(broken)))
+    }
+
+    pub fn broken(&self, error: String) -> BrokenMonitor {
+        BrokenMonitor {
             id: MonitorId(self.id),
             team_id: TeamId(self.team_id),
-            spec: parse_spec(&self.spec)?,
+            key: self.key.clone(),
+            name: self.name.clone(),
+            kind: self.kind.clone(),
+            paused: self.paused,
+            error,
             created_at: Timestamp(self.created_at),
             updated_at: Timestamp(self.updated_at),
-        })
+        }
     }
 }
 
@@ -270,11 +303,15 @@ impl MonitorStatusRow {
         })
     }
 
-    pub fn into_listing(self) -> Result<MonitorListing, StoreError> {
-        let last_result = parse_outcome(self.last_result.as_deref())?;
+    /// The listing, or the row as a broken monitor when its spec or status cannot be decoded.
+    pub fn into_listing(self) -> Result<MonitorListing, BrokenMonitor> {
+        let broken = |error: StoreError| self.monitor.broken(error.to_string());
+        let last_result = parse_outcome(self.last_result.as_deref()).map_err(broken)?;
         let last_checked_at = self.last_checked_at.map(Timestamp);
         let monitor = self.monitor_part()?;
-        let runtime = self.runtime(&monitor.spec)?;
+        let runtime = self
+            .runtime(&monitor.spec)
+            .map_err(|error| self.monitor.broken(error.to_string()))?;
         Ok(MonitorListing {
             monitor,
             state: runtime.state,
@@ -284,21 +321,24 @@ impl MonitorStatusRow {
         })
     }
 
-    pub fn into_scheduled(self) -> Result<ScheduledMonitor, StoreError> {
+    /// What the scheduler starts from, or the row as a broken monitor.
+    pub fn into_scheduled(self) -> Result<ScheduledMonitor, BrokenMonitor> {
         let monitor = self.monitor_part()?;
         Ok(ScheduledMonitor {
-            runtime: self.runtime(&monitor.spec)?,
+            runtime: self
+                .runtime(&monitor.spec)
+                .map_err(|error| self.monitor.broken(error.to_string()))?,
             last_checked_at: self.last_checked_at.map(Timestamp),
             monitor,
         })
     }
 
-    fn monitor_part(&self) -> Result<Monitor, StoreError> {
+    fn monitor_part(&self) -> Result<Monitor, BrokenMonitor> {
         let row = &self.monitor;
         Ok(Monitor {
             id: MonitorId(row.id),
             team_id: TeamId(row.team_id),
-            spec: parse_spec(&row.spec)?,
+            spec: decode_spec(&row.spec).map_err(|error| row.broken(error))?,
             created_at: Timestamp(row.created_at),
             updated_at: Timestamp(row.updated_at),
         })
@@ -413,4 +453,16 @@ mod tests {
         assert_eq!(error_class_from_code(0), None);
         assert_eq!(error_class_from_code(99), None);
     }
+}
+
+/// Splits start-up rows into the monitors to schedule and the broken ones.
+pub(crate) fn scheduled_load(rows: Vec<MonitorStatusRow>) -> ScheduledLoad {
+    let mut load = ScheduledLoad::default();
+    for row in rows {
+        match row.into_scheduled() {
+            Ok(monitor) => load.monitors.push(monitor),
+            Err(broken) => load.broken.push(broken),
+        }
+    }
+    load
 }

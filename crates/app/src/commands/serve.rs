@@ -23,7 +23,7 @@ use watchtower_server::auth::users::bootstrap_admin;
 use watchtower_server::middleware::rate_limit::{RateLimitConfig, RateLimiter};
 use watchtower_server::ops::OpsCounters;
 use watchtower_server::{AppState, AuthConfig, install_metrics_recorder, router};
-use watchtower_store::{PageRequest, Retention, Store};
+use watchtower_store::{PageRequest, Retention, ScheduledLoad, Store};
 
 pub async fn run(args: ServeArgs) -> ExitCode {
     let started = Instant::now();
@@ -167,13 +167,24 @@ pub async fn run(args: ServeArgs) -> ExitCode {
             }
         }
     }
-    let monitors = match store.load_scheduled().await {
-        Ok(monitors) => monitors,
+    let ScheduledLoad { monitors, broken } = match store.load_scheduled().await {
+        Ok(load) => load,
         Err(error) => {
             eprintln!("error: cannot load monitors: {error}");
             return ExitCode::from(EXIT_FAILURE);
         }
     };
+    // A monitor that cannot be read is left out, not fatal: every other monitor keeps being
+    // checked, /api/health lists it, and it can be replaced or deleted through the API.
+    for monitor in &broken {
+        tracing::error!(
+            monitor = %monitor.id,
+            team = %monitor.team_id,
+            name = %monitor.name,
+            error = %monitor.error,
+            "a stored monitor cannot be read; it is not scheduled until replaced or deleted"
+        );
+    }
     let listener = match tokio::net::TcpListener::bind(args.bind).await {
         Ok(listener) => listener,
         Err(error) => {
@@ -212,6 +223,9 @@ pub async fn run(args: ServeArgs) -> ExitCode {
         results,
         monitors,
     );
+    scheduler
+        .stats
+        .set_broken_monitors(broken.iter().map(|monitor| monitor.id));
     let stop_chores = CancellationToken::new();
     let retention = Retention {
         raw: args.raw_retention,

@@ -352,6 +352,7 @@ async fn create_monitors(store: &dyn Store, count: usize) -> anyhow::Result<Vec<
     let mut ids: Vec<MonitorId> = store
         .load_scheduled()
         .await?
+        .monitors
         .into_iter()
         .map(|s| s.monitor.id)
         .collect();

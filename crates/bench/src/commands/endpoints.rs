@@ -222,6 +222,7 @@ async fn backfill(
     let mut ids: Vec<MonitorId> = store
         .load_scheduled()
         .await?
+        .monitors
         .into_iter()
         .map(|s| s.monitor.id)
         .collect();

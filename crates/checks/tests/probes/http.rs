@@ -309,3 +309,51 @@ async fn a_body_shorter_than_its_length_is_a_protocol_error() {
     );
     assert!(outcome.message.unwrap_or_default().contains("cut short"));
 }
+
+/// The attack on `/healthz`: a 240-byte body nested 120 deep and a path of descendant segments
+/// took 30 s and 1.35 GB. Now the work is estimated first and the check fails at once.
+#[tokio::test]
+async fn a_costly_json_path_fails_promptly_instead_of_running() {
+    let nested = format!("{}{}", "[".repeat(120), "]".repeat(120));
+    let server = serve_raw(move |mut stream| {
+        let nested = nested.clone();
+        async move {
+            let mut request = [0u8; 4096];
+            let _ = tokio::io::AsyncReadExt::read(&mut stream, &mut request).await;
+            let head = format!(
+                "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+                nested.len()
+            );
+            let _ = stream.write_all(head.as_bytes()).await;
+            let _ = stream.write_all(nested.as_bytes()).await;
+        }
+    })
+    .await;
+    let url = server.url("http", "/");
+    let prober = prober();
+    let attack =
+        json!({"kind": "http", "url": url, "json_path": {"path": "$..[*]..[*]..[*]..[*]"}});
+    let started = std::time::Instant::now();
+    let outcome = tokio::time::timeout(
+        Duration::from_secs(20),
+        prober.check(&kind(attack), TIMEOUT),
+    )
+    .await
+    .expect("the check ends within its own deadline");
+    assert_eq!(outcome.status, CheckStatus::Down, "{outcome:?}");
+    assert_eq!(outcome.error_class, Some(ErrorClass::JsonPath));
+    let message = outcome.message.unwrap_or_default();
+    assert!(
+        message.contains("not evaluated") && message.contains("5000000"),
+        "{message}"
+    );
+    assert!(
+        started.elapsed() < TIMEOUT,
+        "the check ran into its deadline"
+    );
+
+    // One descendant segment on the same body is cheap and still answers.
+    let ordinary = json!({"kind": "http", "url": url, "json_path": {"path": "$..[*]"}});
+    let outcome = prober.check(&kind(ordinary), TIMEOUT).await;
+    assert_eq!(outcome.status, CheckStatus::Up, "{outcome:?}");
+}

@@ -6,6 +6,27 @@ use crate::validation::Problems;
 use serde_json::{Map, Value};
 use std::collections::BTreeSet;
 
+pub(crate) const NUL_PROBLEM: &str = "must not contain the NUL character (\\u0000)";
+
+/// Whether any text in `value` (keys included) holds a NUL character, looked for without recursion.
+pub(crate) fn holds_nul(value: &Value) -> bool {
+    let mut pending = vec![value];
+    while let Some(value) = pending.pop() {
+        match value {
+            Value::String(text) if text.contains('\0') => return true,
+            Value::Array(items) => pending.extend(items),
+            Value::Object(map) => {
+                if map.keys().any(|key| key.contains('\0')) {
+                    return true;
+                }
+                pending.extend(map.values());
+            }
+            _ => {}
+        }
+    }
+    false
+}
+
 /// A cursor over one JSON object with the path it sits at.
 pub(crate) struct Fields<'a> {
     map: &'a Map<String, Value>,
@@ -36,6 +57,12 @@ impl<'a> Fields<'a> {
 
     pub(crate) fn string(&mut self, name: &str) -> Option<String> {
         match self.raw(name)? {
+            // PostgreSQL cannot store NUL in text or JSON, so a spec holding one could be saved
+            // on SQLite only.
+            Value::String(text) if text.contains('\0') => {
+                self.problem(name, NUL_PROBLEM);
+                None
+            }
             Value::String(text) => Some(text.clone()),
             Value::Number(number) => Some(number.to_string()),
             _ => {
@@ -110,6 +137,9 @@ impl<'a> Fields<'a> {
                 let mut list = Vec::new();
                 for (index, item) in items.iter().enumerate() {
                     match item {
+                        Value::String(text) if text.contains('\0') => {
+                            self.problem(&format!("{name}[{index}]"), NUL_PROBLEM)
+                        }
                         Value::String(text) => list.push(text.clone()),
                         Value::Number(number) => list.push(number.to_string()),
                         _ => self.problem(&format!("{name}[{index}]"), "must be text"),

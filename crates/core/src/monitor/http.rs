@@ -1,6 +1,7 @@
 //! Settings of an HTTP(S) monitor and the assertions made on its response.
 
 use super::fields::Fields;
+use super::json_path::JsonPathQuery;
 use crate::duration::HumanDuration;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::Value;
@@ -176,38 +177,13 @@ impl Comparison {
 }
 
 /// An RFC 9535 JSONPath query on the body and the comparison its first match must pass.
-#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct JsonPathRule {
-    #[serde(
-        serialize_with = "serialize_path",
-        deserialize_with = "deserialize_path"
-    )]
     #[schema(value_type = String)]
-    pub path: serde_json_path::JsonPath,
+    pub path: JsonPathQuery,
     pub op: Comparison,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub value: Option<Value>,
-}
-
-impl PartialEq for JsonPathRule {
-    fn eq(&self, other: &Self) -> bool {
-        self.path.to_string() == other.path.to_string()
-            && self.op == other.op
-            && self.value == other.value
-    }
-}
-
-fn serialize_path<S: Serializer>(
-    path: &serde_json_path::JsonPath,
-    s: S,
-) -> Result<S::Ok, S::Error> {
-    s.collect_str(path)
-}
-
-fn deserialize_path<'de, D: Deserializer<'de>>(
-    d: D,
-) -> Result<serde_json_path::JsonPath, D::Error> {
-    serde_json_path::JsonPath::parse(&String::deserialize(d)?).map_err(serde::de::Error::custom)
 }
 
 const METHODS: [&str; 7] = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"];
@@ -359,11 +335,14 @@ fn parse_keyword(fields: &mut Fields<'_>) -> Option<KeywordRule> {
 
 fn parse_json_path(rule: &mut Fields<'_>) -> Option<JsonPathRule> {
     let path = rule.required_string("path").and_then(|text| {
-        serde_json_path::JsonPath::parse(&text)
-            .map_err(|error| rule.problem("path", format!("is not an RFC 9535 JSONPath: {error}")))
+        JsonPathQuery::parse(&text)
+            .map_err(|problem| rule.problem("path", problem))
             .ok()
     });
     let value = rule.raw("value").cloned();
+    if value.as_ref().is_some_and(super::fields::holds_nul) {
+        rule.problem("value", super::fields::NUL_PROBLEM);
+    }
     let op = match rule.string("op") {
         None if value.is_some() => Comparison::Equals,
         None => Comparison::Exists,

@@ -3,6 +3,7 @@
 
 pub(crate) mod fields;
 pub mod http;
+pub mod json_path;
 pub mod network;
 pub mod push;
 pub mod secrets;
@@ -19,6 +20,9 @@ use std::time::Duration;
 
 pub use http::{
     Comparison, HttpAuth, HttpSettings, JsonPathRule, KeywordRule, RegexRule, StatusRange,
+};
+pub use json_path::{
+    JsonPathQuery, MAX_DESCENDANT_SEGMENTS, MAX_JSON_PATH_LENGTH, MAX_JSON_PATH_NESTING,
 };
 pub use network::{DnsSettings, PingSettings, RecordType, TcpSettings, TlsSettings};
 pub use push::{PushSchedule, PushSettings};
@@ -330,6 +334,26 @@ mod tests {
             let spec = MonitorSpec::parse(&raw, "").unwrap_or_else(|e| panic!("{raw}: {e:?}"));
             let again = MonitorSpec::parse(&spec.to_value(), "").unwrap();
             assert_eq!(spec, again, "{raw}");
+        }
+    }
+
+    #[test]
+    fn text_with_a_nul_character_is_refused() {
+        let problems = problems_of(json!({
+            "name": "a\0b", "kind": "http", "url": "https://example.com/", "tags": ["x\0"],
+            "json_path": {"path": "$.a", "value": {"k": ["\0"]}}
+        }));
+        for field in [
+            "monitors[0].name",
+            "monitors[0].tags[0]",
+            "monitors[0].json_path.value",
+        ] {
+            assert!(
+                problems
+                    .iter()
+                    .any(|p| p.starts_with(field) && p.contains("NUL")),
+                "{field} in {problems:?}"
+            );
         }
     }
 

@@ -62,10 +62,12 @@ pub struct SchedulerHandle {
 impl SchedulerHandle {
     /// Starts scheduling a new monitor, or applies a changed one (pause and resume included).
     pub async fn upsert(&self, monitor: Monitor) {
+        self.stats.forget_broken(monitor.id);
         let _ = self.commands.send(Command::Upsert(Box::new(monitor))).await;
     }
 
     pub async fn remove(&self, id: MonitorId) {
+        self.stats.forget_broken(id);
         let _ = self.commands.send(Command::Remove(id)).await;
     }
 

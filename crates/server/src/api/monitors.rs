@@ -25,7 +25,8 @@ use watchtower_core::{
     PlanLimitExceeded, Timestamp,
 };
 use watchtower_store::{
-    ApplyReport, MaintenanceWindow, MonitorFilter, MonitorListing, PageRequest, UptimeSummary,
+    ApplyReport, BrokenMonitor, MaintenanceWindow, MonitorFilter, MonitorListing, PageRequest,
+    StoreError, UptimeSummary,
 };
 
 /// A monitor as the API shows it: its spec's fields (as in a monitors file), its id and times,
@@ -132,6 +133,49 @@ impl Secrets {
     }
 }
 
+/// A monitor whose stored spec cannot be read, as lists and `GET` show it: what its columns
+/// still say, and why it is broken.
+/// A monitor as lists and reads show it: readable, or stored in a form that cannot be read.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(untagged)]
+pub enum MonitorEntry {
+    Readable(Box<MonitorView>),
+    Broken(BrokenView),
+}
+
+/// A stored monitor that cannot be read: what is known of it and why. It is not checked; it can
+/// be replaced (`PUT`) or deleted.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct BrokenView {
+    pub id: MonitorId,
+    pub key: Option<String>,
+    pub name: String,
+    pub kind: String,
+    pub paused: bool,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+    /// Always `true`.
+    pub broken: bool,
+    /// Why the stored row cannot be read.
+    pub error: String,
+}
+
+impl BrokenView {
+    fn new(broken: &BrokenMonitor) -> Self {
+        Self {
+            id: broken.id,
+            key: broken.key.clone(),
+            name: broken.name.clone(),
+            kind: broken.kind.clone(),
+            paused: broken.paused,
+            created_at: broken.created_at,
+            updated_at: broken.updated_at,
+            broken: true,
+            error: broken.error.clone(),
+        }
+    }
+}
+
 fn plan_error(exceeded: Vec<PlanLimitExceeded>) -> ApiError {
     ApiError::plan_limit(&exceeded[0])
 }
@@ -141,12 +185,28 @@ fn parse_spec(body: &Value) -> Result<MonitorSpec, ApiError> {
     MonitorSpec::parse(body, "").map_err(ApiError::invalid)
 }
 
+/// A monitor of the team; one that cannot be read is a 409 `monitor_broken`.
 async fn load(state: &AppState, access: &TeamAccess, id: i64) -> Result<Monitor, ApiError> {
     state
         .store
         .get_monitor(access.team.id, MonitorId(id))
         .await?
         .ok_or_else(ApiError::not_found)
+}
+
+/// A monitor of the team, or the broken monitor it is: for the routes that still work on one
+/// (read, replace, delete).
+async fn load_entry(
+    state: &AppState,
+    access: &TeamAccess,
+    id: i64,
+) -> Result<Result<Monitor, BrokenMonitor>, ApiError> {
+    match state.store.get_monitor(access.team.id, MonitorId(id)).await {
+        Ok(Some(monitor)) => Ok(Ok(monitor)),
+        Ok(None) => Err(ApiError::not_found()),
+        Err(StoreError::BrokenMonitor(broken)) => Ok(Err(*broken)),
+        Err(error) => Err(error.into()),
+    }
 }
 
 /// Checks an active monitor count against the plan.
@@ -187,7 +247,7 @@ pub struct ListQuery {
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct MonitorPage {
-    pub monitors: Vec<MonitorView>,
+    pub monitors: Vec<MonitorEntry>,
     /// Pass as `after` for the next page; absent on the last page.
     pub next_after: Option<i64>,
 }
@@ -263,24 +323,42 @@ pub async fn list(
             search: query.search.filter(|s| !s.is_empty()),
         },
     };
-    let listings = state.store.list_monitors(access.team.id, &page).await?;
+    let entries = state
+        .store
+        .list_monitor_entries(access.team.id, &page)
+        .await?;
     let windows = state.store.maintenance_windows(access.team.id).await?;
-    let next_after = (listings.len() == limit as usize)
-        .then(|| listings.last().map(|l| l.monitor.id.0))
+    let entry_id = |entry: &Result<MonitorListing, BrokenMonitor>| match entry {
+        Ok(listing) => listing.monitor.id,
+        Err(broken) => broken.id,
+    };
+    let next_after = (entries.len() == limit as usize)
+        .then(|| entries.last().map(|entry| entry_id(entry).0))
         .flatten();
-    let mut monitors: Vec<MonitorView> = listings
+    let mut monitors: Vec<MonitorEntry> = entries
         .iter()
-        .map(|l| MonitorView::new(&l.monitor, Some(l), &windows, Secrets::for_caller(&access)))
+        .map(|entry| match entry {
+            Ok(listing) => MonitorEntry::Readable(Box::new(MonitorView::new(
+                &listing.monitor,
+                Some(listing),
+                &windows,
+                Secrets::for_caller(&access),
+            ))),
+            Err(broken) => MonitorEntry::Broken(BrokenView::new(broken)),
+        })
         .collect();
     if let Some(length) = uptime_period {
         let to = Timestamp::now();
         let from = to.minus(length);
-        let ids: Vec<MonitorId> = listings.iter().map(|l| l.monitor.id).collect();
+        let ids: Vec<MonitorId> = entries.iter().map(entry_id).collect();
         let uptimes = state
             .store
             .uptime_many(access.team.id, &ids, from, to)
             .await?;
-        for (view, id) in monitors.iter_mut().zip(&ids) {
+        for (entry, id) in monitors.iter_mut().zip(&ids) {
+            let MonitorEntry::Readable(view) = entry else {
+                continue;
+            };
             view.uptime = Some(UptimeView {
                 summary: uptimes.get(id).copied().unwrap_or_default(),
                 from,
@@ -348,14 +426,17 @@ pub async fn create(
 /// One monitor with its current status.
 #[utoipa::path(get, path = "/api/monitors/{id}", tag = "monitors",
     params(("id" = i64, Path, description = "Monitor id"), TeamHeader),
-    responses((status = 200, body = MonitorView)))]
+    responses((status = 200, body = MonitorEntry)))]
 pub async fn get(
     State(state): State<AppState>,
     access: TeamAccess,
     Path(id): Path<i64>,
-) -> Result<Json<MonitorView>, ApiError> {
+) -> Result<Json<MonitorEntry>, ApiError> {
     access.require(Action::ViewMonitors)?;
-    let monitor = load(&state, &access, id).await?;
+    let monitor = match load_entry(&state, &access, id).await? {
+        Ok(monitor) => monitor,
+        Err(broken) => return Ok(Json(MonitorEntry::Broken(BrokenView::new(&broken)))),
+    };
     // The status comes from the list query for this one id, so it matches what lists show.
     let page = PageRequest {
         after: Some(MonitorId(id - 1)),
@@ -369,9 +450,12 @@ pub async fn get(
         .into_iter()
         .find(|l| l.monitor.id == monitor.id);
     let windows = state.store.maintenance_windows(access.team.id).await?;
-    Ok(Json(MonitorView::new(&monitor, listing.as_ref(), &windows,
+    Ok(Json(MonitorEntry::Readable(Box::new(MonitorView::new(
+        &monitor,
+        listing.as_ref(),
+        &windows,
         Secrets::for_caller(&access),
-    )))
+    )))))
 }
 
 /// Replaces a monitor's settings.
@@ -387,33 +471,38 @@ pub async fn update(
 ) -> Result<Json<MonitorView>, ApiError> {
     access.require(Action::UpdateMonitor)?;
     let mut spec = parse_spec(&body)?;
-    let existing = load(&state, &access, id).await?;
-    // A secret sent back redacted (as every answer shows it) keeps the stored one.
-    spec.restore_secrets(Some(&existing.spec), "")
-        .map_err(ApiError::invalid)?;
+    let (existing_id, was_paused) = match load_entry(&state, &access, id).await? {
+        Ok(existing) => {
+            // A secret sent back redacted (as every answer shows it) keeps the stored one.
+            spec.restore_secrets(Some(&existing.spec), "")
+                .map_err(ApiError::invalid)?;
+            (existing.id, existing.spec.paused)
+        }
+        // A broken monitor is replaced like any other: that is how it is repaired. Its stored
+        // secrets cannot be read, so the new spec must carry its own.
+        Err(broken) => {
+            spec.restore_secrets(None, "").map_err(ApiError::invalid)?;
+            (broken.id, broken.paused)
+        }
+    };
     state
         .plans
         .check_monitor(access.team.plan, &spec)
         .map_err(plan_error)?;
-    check_active_count(
-        &state,
-        &access,
-        u64::from(existing.spec.paused && !spec.paused),
-    )
-    .await?;
-    save(&state, &access, existing, spec, "monitor.updated").await
+    check_active_count(&state, &access, u64::from(was_paused && !spec.paused)).await?;
+    save(&state, &access, existing_id, spec, "monitor.updated").await
 }
 
 async fn save(
     state: &AppState,
     access: &TeamAccess,
-    existing: Monitor,
+    id: MonitorId,
     spec: MonitorSpec,
     action: &str,
 ) -> Result<Json<MonitorView>, ApiError> {
     let monitor = state
         .store
-        .update_monitor(access.team.id, existing.id, &spec, Timestamp::now())
+        .update_monitor(access.team.id, id, &spec, Timestamp::now())
         .await?;
     state.scheduler.upsert(monitor.clone()).await;
     access
@@ -437,18 +526,18 @@ pub async fn delete(
     Path(id): Path<i64>,
 ) -> Result<StatusCode, ApiError> {
     access.require(Action::DeleteMonitor)?;
-    let monitor = load(&state, &access, id).await?;
-    state
-        .store
-        .delete_monitor(access.team.id, monitor.id)
-        .await?;
-    state.scheduler.remove(monitor.id).await;
+    let (id, name) = match load_entry(&state, &access, id).await? {
+        Ok(monitor) => (monitor.id, monitor.spec.name),
+        Err(broken) => (broken.id, broken.name),
+    };
+    state.store.delete_monitor(access.team.id, id).await?;
+    state.scheduler.remove(id).await;
     access
         .audit(
             &state,
             "monitor.deleted",
-            format!("monitor:{}", monitor.id),
-            json!({"name": monitor.spec.name}),
+            format!("monitor:{id}"),
+            json!({"name": name}),
         )
         .await;
     Ok(StatusCode::NO_CONTENT)
@@ -467,7 +556,7 @@ pub async fn pause(
     let existing = load(&state, &access, id).await?;
     let mut spec = existing.spec.clone();
     spec.paused = true;
-    save(&state, &access, existing, spec, "monitor.paused").await
+    save(&state, &access, existing.id, spec, "monitor.paused").await
 }
 
 /// Starts checking a paused monitor again (counts against the plan's monitor limit).
@@ -490,7 +579,7 @@ pub async fn resume(
         check_active_count(&state, &access, 1).await?;
     }
     spec.paused = false;
-    save(&state, &access, existing, spec, "monitor.resumed").await
+    save(&state, &access, existing.id, spec, "monitor.resumed").await
 }
 
 /// Runs the monitor's check now instead of waiting for its next slot.
@@ -642,8 +731,8 @@ pub async fn export_yaml(
             ));
         }
     };
-    let values: Vec<Value> = all_monitors(&state, &access)
-        .await?
+    let (monitors, broken) = all_monitor_entries(&state, &access).await?;
+    let values: Vec<Value> = monitors
         .iter()
         .map(|monitor| {
             let name = match &monitor.spec.key {
@@ -659,9 +748,24 @@ pub async fn export_yaml(
             })
         })
         .collect();
+    // A monitor that cannot be read cannot be exported; the file says so instead of silently
+    // leaving it out.
+    let mut text = String::new();
+    for broken in &broken {
+        let line = format!(
+            "# Not exported: monitor {} ({}, key {}) cannot be read: {}",
+            broken.id,
+            broken.name,
+            broken.key.as_deref().unwrap_or("none"),
+            broken.error
+        );
+        text.push_str(&line.replace(['\n', '\r'], " "));
+        text.push('\n');
+    }
+    text.push_str(&monitors_file::values_to_yaml(&values));
     Ok((
         [(header::CONTENT_TYPE, "application/yaml; charset=utf-8")],
-        monitors_file::values_to_yaml(&values),
+        text,
     ))
 }
 
@@ -672,24 +776,47 @@ pub struct ExportedFile {
     pub monitors: Vec<MonitorSpec>,
 }
 
-/// Every monitor of the access's team, read a page at a time (for exports and whole-team
-/// changes, never for lists).
+/// Every readable monitor of the access's team, read a page at a time (for exports and
+/// whole-team changes, never for lists).
 pub(crate) async fn all_monitors(
     state: &AppState,
     access: &TeamAccess,
 ) -> Result<Vec<Monitor>, ApiError> {
-    let mut monitors = Vec::new();
+    Ok(all_monitor_entries(state, access).await?.0)
+}
+
+/// Every monitor of the access's team, the readable ones and apart the broken ones.
+pub(crate) async fn all_monitor_entries(
+    state: &AppState,
+    access: &TeamAccess,
+) -> Result<(Vec<Monitor>, Vec<BrokenMonitor>), ApiError> {
+    let (mut monitors, mut broken) = (Vec::new(), Vec::new());
     let mut page = PageRequest {
         limit: 500,
         ..PageRequest::default()
     };
     loop {
-        let listings = state.store.list_monitors(access.team.id, &page).await?;
-        let Some(last) = listings.last() else { break };
-        page.after = Some(last.monitor.id);
-        monitors.extend(listings.into_iter().map(|l| l.monitor));
+        let entries = state
+            .store
+            .list_monitor_entries(access.team.id, &page)
+            .await?;
+        if entries.is_empty() {
+            break;
+        }
+        for entry in entries {
+            match entry {
+                Ok(listing) => {
+                    page.after = Some(listing.monitor.id);
+                    monitors.push(listing.monitor);
+                }
+                Err(entry) => {
+                    page.after = Some(entry.id);
+                    broken.push(entry);
+                }
+            }
+        }
     }
-    Ok(monitors)
+    Ok((monitors, broken))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -736,7 +863,7 @@ pub async fn apply_yaml(
     for action in monitors_file_actions(declares_channels, declares_rules) {
         access.require(action)?;
     }
-    let existing = all_monitors(&state, &access).await?;
+    let (existing, broken) = all_monitor_entries(&state, &access).await?;
     // An exported file applied again sends secrets redacted: each keeps the stored one.
     let stored: Vec<MonitorSpec> = existing.iter().map(|m| m.spec.clone()).collect();
     monitors_file::restore_secrets(&mut file.monitors, &stored).map_err(ApiError::invalid)?;
@@ -793,6 +920,12 @@ pub async fn apply_yaml(
         .await?;
     for key in &report.deleted {
         if let Some(gone) = existing.iter().find(|m| m.spec.key.as_ref() == Some(key)) {
+            state.scheduler.remove(gone.id).await;
+        }
+        if let Some(gone) = broken
+            .iter()
+            .find(|b| b.key.as_deref() == Some(key.as_str()))
+        {
             state.scheduler.remove(gone.id).await;
         }
     }

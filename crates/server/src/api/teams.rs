@@ -4,7 +4,7 @@
 use crate::AppState;
 use crate::api::ApiJson;
 use crate::api::auth::TeamRole;
-use crate::api::monitors::all_monitors;
+use crate::api::monitors::{all_monitor_entries, all_monitors};
 use crate::auth::tokens::{TokenKind, new_token, token_hash};
 use crate::auth::{Caller, TeamAccess};
 use crate::error::ApiError;
@@ -181,10 +181,14 @@ pub async fn delete(
 ) -> Result<StatusCode, ApiError> {
     let access = access(&state, caller, team).await?;
     access.require(Action::DeleteTeam)?;
-    let monitors = all_monitors(&state, &access).await?;
+    let (monitors, broken) = all_monitor_entries(&state, &access).await?;
     state.store.delete_team(access.team.id).await?;
-    for monitor in monitors {
-        state.scheduler.remove(monitor.id).await;
+    let ids = monitors
+        .iter()
+        .map(|m| m.id)
+        .chain(broken.iter().map(|b| b.id));
+    for id in ids {
+        state.scheduler.remove(id).await;
     }
     tracing::info!(team = %access.team.id, by = %access.caller.actor().label, "team deleted");
     Ok(StatusCode::NO_CONTENT)

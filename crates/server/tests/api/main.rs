@@ -6,6 +6,7 @@ mod alerting;
 mod auth;
 mod monitors;
 mod openapi;
+mod parsers;
 mod plans;
 mod push;
 mod secrets;

@@ -71,6 +71,8 @@ impl Default for Options {
 pub struct TestApp {
     pub base: String,
     pub store: Arc<dyn Store>,
+    /// For stories that change rows behind the store's back.
+    pub database_url: String,
     http: reqwest::Client,
 }
 
@@ -102,7 +104,7 @@ impl TestApp {
             Clock::system(),
             Arc::new(ProbeChecker(prober)),
             results,
-            store.load_scheduled().await.expect("load"),
+            store.load_scheduled().await.expect("load").monitors,
         );
         // Retries come quickly here so the outage tests need not wait for production backoff.
         let dispatcher = watchtower_alerting::dispatcher::DispatcherConfig {
@@ -147,6 +149,7 @@ impl TestApp {
         Self {
             base: format!("http://{address}"),
             store,
+            database_url: database_url.to_owned(),
             http: reqwest::Client::new(),
         }
     }

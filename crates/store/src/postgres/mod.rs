@@ -129,11 +129,11 @@ impl Store for PgStore {
         monitors::get(self, team, id).await
     }
 
-    async fn list_monitors(
+    async fn list_monitor_entries(
         &self,
         team: TeamId,
         page: &PageRequest,
-    ) -> Result<Vec<MonitorListing>, StoreError> {
+    ) -> Result<Vec<Result<MonitorListing, BrokenMonitor>>, StoreError> {
         monitors::list(self, team, page).await
     }
 
@@ -147,7 +147,7 @@ impl Store for PgStore {
         monitors::apply(self, team, specs, prune, now).await
     }
 
-    async fn load_scheduled(&self) -> Result<Vec<ScheduledMonitor>, StoreError> {
+    async fn load_scheduled(&self) -> Result<ScheduledLoad, StoreError> {
         monitors::load_scheduled(self).await
     }
 

@@ -3,10 +3,10 @@
 use super::PgStore;
 use crate::apply::{self, Existing};
 use crate::error::StoreError;
-use crate::model::{ApplyReport, MonitorListing, PageRequest, ScheduledMonitor};
+use crate::model::{ApplyReport, BrokenMonitor, MonitorListing, PageRequest, ScheduledLoad};
 use crate::rows::{
-    MonitorRow, MonitorStatusRow, clamp_limit, parse_spec, push_token, spec_json, with_push_token,
-    write_error,
+    MonitorRow, MonitorStatusRow, clamp_limit, decode_spec, push_token, scheduled_load, spec_json,
+    with_push_token, write_error,
 };
 use sqlx::PgConnection;
 use watchtower_core::{
@@ -15,7 +15,12 @@ use watchtower_core::{
 
 const MAX_PAGE: u32 = 500;
 
-const LISTING_COLUMNS: &str = "m.id, m.team_id, m.spec::text AS spec, m.created_at, m.updated_at, \
+/// The `monitors` columns a `MonitorRow` reads, the spec as text.
+const MONITOR_COLUMNS: &str = "id, team_id, key, name, kind, paused, push_token, spec::text AS spec, \
+     created_at, updated_at";
+
+const LISTING_COLUMNS: &str = "m.id, m.team_id, m.key, m.name, m.kind, m.paused, m.push_token, \
+     m.spec::text AS spec, m.created_at, m.updated_at, \
      s.state, s.state_since, s.consecutive_failures, s.consecutive_successes, s.incident_open, \
      s.last_checked_at, s.last_result::text AS last_result";
 
@@ -159,22 +164,25 @@ pub(super) async fn update(
     now: Timestamp,
 ) -> Result<Monitor, StoreError> {
     let mut tx = store.pool.begin().await?;
-    let current: Option<MonitorRow> = sqlx::query_as(
-        "SELECT id, team_id, spec::text AS spec, created_at, updated_at FROM monitors \
-         WHERE id = $1 AND team_id = $2 FOR UPDATE",
-    )
+    let current: Option<MonitorRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT {MONITOR_COLUMNS} FROM monitors WHERE id = $1 AND team_id = $2 FOR UPDATE"
+    )))
     .bind(id.0)
     .bind(team.0)
     .fetch_optional(&mut *tx)
     .await?;
-    let current = current.ok_or(StoreError::NotFound)?.into_monitor()?;
-    let spec = apply::keep_push_token(spec, &current.spec);
+    // A row whose stored spec cannot be decoded is replaced all the same: that is how it is
+    // repaired. Its push token comes from its own column.
+    let current = current.ok_or(StoreError::NotFound)?;
+    let spec = apply::keep_push_token(spec, current.push_token.as_deref());
     rewrite(&mut tx, id, &spec, now).await?;
     tx.commit().await?;
     Ok(Monitor {
+        id,
+        team_id: team,
         spec,
+        created_at: Timestamp(current.created_at),
         updated_at: now,
-        ..current
     })
 }
 
@@ -214,22 +222,21 @@ pub(super) async fn get(
     team: TeamId,
     id: MonitorId,
 ) -> Result<Option<Monitor>, StoreError> {
-    let row: Option<MonitorRow> = sqlx::query_as(
-        "SELECT id, team_id, spec::text AS spec, created_at, updated_at FROM monitors \
-         WHERE id = $1 AND team_id = $2",
-    )
+    let row: Option<MonitorRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT {MONITOR_COLUMNS} FROM monitors WHERE id = $1 AND team_id = $2"
+    )))
     .bind(id.0)
     .bind(team.0)
     .fetch_optional(&store.pool)
     .await?;
-    row.map(MonitorRow::into_monitor).transpose()
+    row.map(MonitorRow::into_readable).transpose()
 }
 
 pub(super) async fn list(
     store: &PgStore,
     team: TeamId,
     page: &PageRequest,
-) -> Result<Vec<MonitorListing>, StoreError> {
+) -> Result<Vec<Result<MonitorListing, BrokenMonitor>>, StoreError> {
     // Each condition is always present and switched off by a NULL parameter, so one prepared
     // statement serves every filter.
     // The URL is searched without its user-info: matching the password would let anyone who can
@@ -256,12 +263,13 @@ pub(super) async fn list(
         .bind(filter.search.as_deref().map(str::to_lowercase))
         .fetch_all(&store.pool)
         .await?;
-    rows.into_iter()
+    Ok(rows
+        .into_iter()
         .map(MonitorStatusRow::into_listing)
-        .collect()
+        .collect())
 }
 
-pub(super) async fn load_scheduled(store: &PgStore) -> Result<Vec<ScheduledMonitor>, StoreError> {
+pub(super) async fn load_scheduled(store: &PgStore) -> Result<ScheduledLoad, StoreError> {
     let sql = format!(
         "SELECT {LISTING_COLUMNS} FROM monitors m LEFT JOIN monitor_status s ON s.monitor_id = m.id \
          ORDER BY m.id"
@@ -269,9 +277,7 @@ pub(super) async fn load_scheduled(store: &PgStore) -> Result<Vec<ScheduledMonit
     let rows: Vec<MonitorStatusRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
         .fetch_all(&store.pool)
         .await?;
-    rows.into_iter()
-        .map(MonitorStatusRow::into_scheduled)
-        .collect()
+    Ok(scheduled_load(rows))
 }
 
 pub(super) async fn find_push(
@@ -294,20 +300,21 @@ pub(super) async fn apply(
     now: Timestamp,
 ) -> Result<ApplyReport, StoreError> {
     let mut tx = store.pool.begin().await?;
-    let rows: Vec<(i64, String, String)> = sqlx::query_as(
-        "SELECT id, key, spec::text FROM monitors WHERE team_id = $1 AND key IS NOT NULL \
-         FOR UPDATE",
+    let rows: Vec<(i64, String, String, Option<String>)> = sqlx::query_as(
+        "SELECT id, key, spec::text, push_token FROM monitors \
+         WHERE team_id = $1 AND key IS NOT NULL FOR UPDATE",
     )
     .bind(team.0)
     .fetch_all(&mut *tx)
     .await?;
     let existing = rows
         .into_iter()
-        .map(|(id, key, spec)| {
+        .map(|(id, key, spec, push_token)| {
             Ok(Existing {
                 id: MonitorId(id),
                 key: MonitorKey::parse(&key).map_err(StoreError::Corrupt)?,
-                spec: parse_spec(&spec)?,
+                spec: decode_spec(&spec).ok(),
+                push_token,
             })
         })
         .collect::<Result<Vec<_>, StoreError>>()?;

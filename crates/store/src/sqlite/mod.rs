@@ -184,11 +184,11 @@ impl Store for SqliteStore {
         monitors::get(self, team, id).await
     }
 
-    async fn list_monitors(
+    async fn list_monitor_entries(
         &self,
         team: TeamId,
         page: &PageRequest,
-    ) -> Result<Vec<MonitorListing>, StoreError> {
+    ) -> Result<Vec<Result<MonitorListing, BrokenMonitor>>, StoreError> {
         monitors::list(self, team, page).await
     }
 
@@ -202,7 +202,7 @@ impl Store for SqliteStore {
         monitors::apply(self, team, specs, prune, now).await
     }
 
-    async fn load_scheduled(&self) -> Result<Vec<ScheduledMonitor>, StoreError> {
+    async fn load_scheduled(&self) -> Result<ScheduledLoad, StoreError> {
         monitors::load_scheduled(self).await
     }
 

@@ -3,10 +3,10 @@
 use super::SqliteStore;
 use crate::apply::{self, Existing};
 use crate::error::StoreError;
-use crate::model::{ApplyReport, MonitorListing, PageRequest, ScheduledMonitor};
+use crate::model::{ApplyReport, BrokenMonitor, MonitorListing, PageRequest, ScheduledLoad};
 use crate::rows::{
-    MonitorRow, MonitorStatusRow, clamp_limit, parse_spec, push_token, spec_json, with_push_token,
-    write_error,
+    MonitorRow, MonitorStatusRow, clamp_limit, decode_spec, push_token, scheduled_load, spec_json,
+    with_push_token, write_error,
 };
 use sqlx::SqliteConnection;
 use watchtower_core::{
@@ -15,7 +15,12 @@ use watchtower_core::{
 
 const MAX_PAGE: u32 = 500;
 
-const LISTING_COLUMNS: &str = "m.id, m.team_id, m.spec, m.created_at, m.updated_at, \
+/// The `monitors` columns a `MonitorRow` reads.
+const MONITOR_COLUMNS: &str =
+    "id, team_id, key, name, kind, paused, push_token, spec, created_at, updated_at";
+
+const LISTING_COLUMNS: &str = "m.id, m.team_id, m.key, m.name, m.kind, m.paused, m.push_token, \
+     m.spec, m.created_at, m.updated_at, \
      s.state, s.state_since, s.consecutive_failures, s.consecutive_successes, s.incident_open, \
      s.last_checked_at, s.last_result";
 
@@ -180,21 +185,25 @@ pub(super) async fn update(
     now: Timestamp,
 ) -> Result<Monitor, StoreError> {
     let mut tx = store.begin_write().await?;
-    let current: Option<MonitorRow> = sqlx::query_as(
-        "SELECT id, team_id, spec, created_at, updated_at FROM monitors WHERE id = ? AND team_id = ?",
-    )
+    let current: Option<MonitorRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT {MONITOR_COLUMNS} FROM monitors WHERE id = ? AND team_id = ?"
+    )))
     .bind(id.0)
     .bind(team.0)
     .fetch_optional(&mut *tx)
     .await?;
-    let current = current.ok_or(StoreError::NotFound)?.into_monitor()?;
-    let spec = apply::keep_push_token(spec, &current.spec);
+    // A row whose stored spec cannot be decoded is replaced all the same: that is how it is
+    // repaired. Its push token comes from its own column.
+    let current = current.ok_or(StoreError::NotFound)?;
+    let spec = apply::keep_push_token(spec, current.push_token.as_deref());
     rewrite(&mut tx, id, &spec, now).await?;
     tx.commit().await?;
     Ok(Monitor {
+        id,
+        team_id: team,
         spec,
+        created_at: Timestamp(current.created_at),
         updated_at: now,
-        ..current
     })
 }
 
@@ -238,14 +247,14 @@ pub(super) async fn get(
     team: TeamId,
     id: MonitorId,
 ) -> Result<Option<Monitor>, StoreError> {
-    let row: Option<MonitorRow> = sqlx::query_as(
-        "SELECT id, team_id, spec, created_at, updated_at FROM monitors WHERE id = ? AND team_id = ?",
-    )
+    let row: Option<MonitorRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT {MONITOR_COLUMNS} FROM monitors WHERE id = ? AND team_id = ?"
+    )))
     .bind(id.0)
     .bind(team.0)
     .fetch_optional(&store.read)
     .await?;
-    row.map(MonitorRow::into_monitor).transpose()
+    row.map(MonitorRow::into_readable).transpose()
 }
 
 /// The monitor's URL without its user-info, for search: a search that matched the password
@@ -261,7 +270,7 @@ pub(super) async fn list(
     store: &SqliteStore,
     team: TeamId,
     page: &PageRequest,
-) -> Result<Vec<MonitorListing>, StoreError> {
+) -> Result<Vec<Result<MonitorListing, BrokenMonitor>>, StoreError> {
     // Each condition is always present and switched off by a NULL parameter, so the statement
     // text (and SQLite's prepared-statement cache entry) is the same for every filter.
     let sql = format!(
@@ -285,14 +294,13 @@ pub(super) async fn list(
         .bind(filter.search.as_deref().map(str::to_lowercase))
         .fetch_all(&store.read)
         .await?;
-    rows.into_iter()
+    Ok(rows
+        .into_iter()
         .map(MonitorStatusRow::into_listing)
-        .collect()
+        .collect())
 }
 
-pub(super) async fn load_scheduled(
-    store: &SqliteStore,
-) -> Result<Vec<ScheduledMonitor>, StoreError> {
+pub(super) async fn load_scheduled(store: &SqliteStore) -> Result<ScheduledLoad, StoreError> {
     let sql = format!(
         "SELECT {LISTING_COLUMNS} FROM monitors m LEFT JOIN monitor_status s ON s.monitor_id = m.id \
          ORDER BY m.id"
@@ -300,9 +308,7 @@ pub(super) async fn load_scheduled(
     let rows: Vec<MonitorStatusRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
         .fetch_all(&store.read)
         .await?;
-    rows.into_iter()
-        .map(MonitorStatusRow::into_scheduled)
-        .collect()
+    Ok(scheduled_load(rows))
 }
 
 pub(super) async fn find_push(
@@ -325,18 +331,20 @@ pub(super) async fn apply(
     now: Timestamp,
 ) -> Result<ApplyReport, StoreError> {
     let mut tx = store.begin_write().await?;
-    let rows: Vec<(i64, String, String)> =
-        sqlx::query_as("SELECT id, key, spec FROM monitors WHERE team_id = ? AND key IS NOT NULL")
-            .bind(team.0)
-            .fetch_all(&mut *tx)
-            .await?;
+    let rows: Vec<(i64, String, String, Option<String>)> = sqlx::query_as(
+        "SELECT id, key, spec, push_token FROM monitors WHERE team_id = ? AND key IS NOT NULL",
+    )
+    .bind(team.0)
+    .fetch_all(&mut *tx)
+    .await?;
     let existing = rows
         .into_iter()
-        .map(|(id, key, spec)| {
+        .map(|(id, key, spec, push_token)| {
             Ok(Existing {
                 id: MonitorId(id),
                 key: MonitorKey::parse(&key).map_err(StoreError::Corrupt)?,
-                spec: parse_spec(&spec)?,
+                spec: decode_spec(&spec).ok(),
+                push_token,
             })
         })
         .collect::<Result<Vec<_>, StoreError>>()?;

@@ -6,6 +6,7 @@ mod accounts;
 mod alerting;
 mod apply;
 mod batches;
+mod broken;
 mod changes;
 mod concurrency;
 mod connect;

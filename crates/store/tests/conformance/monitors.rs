@@ -254,7 +254,7 @@ async fn the_start_up_load_carries_saved_runtimes_and_last_checks() {
                 vec![up(T0 + 10, 5), up(T0 + 20, 7)],
             ))
             .await?;
-        let loaded = store.load_scheduled().await?;
+        let loaded = store.load_scheduled().await?.monitors;
         assert_eq!(loaded.len(), 2);
         let first = loaded.iter().find(|s| s.monitor.id == a.id).unwrap();
         assert_eq!(first.runtime, runtime);

@@ -24,9 +24,20 @@ where
     F: Fn(Arc<dyn Store>) -> Fut,
     Fut: Future<Output = anyhow::Result<()>>,
 {
+    each_backend_with_url(|store, _| story(store)).await
+}
+
+/// [`each_backend`] that also hands the story the database's URL, for stories that must change
+/// rows behind the store's back (a row the store cannot read).
+pub async fn each_backend_with_url<F, Fut>(story: F)
+where
+    F: Fn(Arc<dyn Store>, String) -> Fut,
+    Fut: Future<Output = anyhow::Result<()>>,
+{
     let dir = tempfile::tempdir().expect("temp dir");
     let store = sqlite_store(&dir).await;
-    story(store).await.expect("SQLite");
+    let url = format!("sqlite://{}/data/watchtower.db", dir.path().display());
+    story(store, url).await.expect("SQLite");
     match std::env::var("TEST_DATABASE_URL") {
         Ok(url) if !url.is_empty() => {
             let db = PgDatabase::create(&url).await;
@@ -34,7 +45,7 @@ where
                 .await
                 .expect("connect to test database");
             store.migrate().await.expect("migrate PostgreSQL");
-            let outcome = story(store).await;
+            let outcome = story(store, db.url.clone()).await;
             db.drop().await;
             outcome.expect("PostgreSQL");
         }

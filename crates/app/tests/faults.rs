@@ -318,10 +318,11 @@ async fn a_file_system_turning_read_only_buffers_results_and_answers_503_without
     drop(disk);
 
     // What the kernel wrote before the switch must be intact.
+    // fsck repairs the error state the forced error left (exit 1: "errors corrected").
     let _ = Command::new("fsck.ext4")
         .args(["-f", "-y"])
         .arg(&image)
-        .status();
+        .output();
     let disk = Mounted::ext4_existing(&image).expect("the image mounts again");
     let database = disk.path().join("watchtower.db");
     let (verdict, rows) = integrity_check(&database).await;

@@ -84,7 +84,11 @@ async fn an_endless_header_ends_the_check_with_a_clear_error_and_bounded_memory(
     let (outcome, grown) =
         check_sampling_memory(json!({"kind": "http", "url": server.url("http", "/")})).await;
     assert_eq!(outcome.status, CheckStatus::Down, "{outcome:?}");
-    assert_eq!(outcome.error_class, Some(ErrorClass::Protocol), "{outcome:?}");
+    assert_eq!(
+        outcome.error_class,
+        Some(ErrorClass::Protocol),
+        "{outcome:?}"
+    );
     assert_eq!(
         outcome.message.as_deref(),
         Some("malformed response: message head is too large")

@@ -5,6 +5,8 @@ mod address_policy;
 mod assertions;
 mod deadline;
 mod dns;
+#[doc(hidden)]
+pub mod fuzzing;
 mod http;
 mod icmp;
 mod prober;

@@ -15,10 +15,9 @@ async fn record(state: &AppState, token: &str, kind: PingKind, request: Request)
     let client = limiter.push_client(&request);
     drop(request);
     let Some((_team, monitor)) = state.scheduler.push_target(token) else {
-        return match limiter.unknown_push_token(&client) {
-            Ok(()) => ApiError::not_found().into_response(),
-            Err(refused) => refused,
-        };
+        return limiter
+            .unknown_push_token(&client)
+            .unwrap_or_else(|| ApiError::not_found().into_response());
     };
     if !state.scheduler.ping(monitor, kind).await {
         return ApiError::unavailable("scheduler stopped").into_response();

@@ -87,7 +87,7 @@ pub trait Store: AccountStore + AlertStore + Send + Sync + 'static {
         &self,
         team: TeamId,
         page: &PageRequest,
-    ) -> Result<Vec<Result<MonitorListing, BrokenMonitor>>, StoreError>;
+    ) -> Result<Vec<Result<MonitorListing, Box<BrokenMonitor>>>, StoreError>;
 
     /// [`Store::list_monitor_entries`] without the broken monitors (each is logged): for callers
     /// that only act on monitors they can read. A page may then hold fewer than `limit`.

@@ -236,7 +236,7 @@ pub(crate) struct MonitorRow {
 
 impl MonitorRow {
     /// The monitor, or the row as a broken monitor when its spec cannot be decoded.
-    pub fn into_monitor(self) -> Result<Monitor, BrokenMonitor> {
+    pub fn into_monitor(self) -> Result<Monitor, Box<BrokenMonitor>> {
         match decode_spec(&self.spec) {
             Ok(spec) => Ok(Monitor {
                 id: MonitorId(self.id),
@@ -251,12 +251,12 @@ impl MonitorRow {
 
     /// `get_monitor`'s answer: a broken row is an error that carries it.
     pub fn into_readable(self) -> Result<Monitor, StoreError> {
-        self.into_monitor()
-            .map_err(|broken| StoreError::BrokenMonitor(Box::new(broken)))
+        self.into_monitor().map_err(StoreError::BrokenMonitor)
     }
 
-    pub fn broken(&self, error: String) -> BrokenMonitor {
-        BrokenMonitor {
+    /// Boxed: it is the error side of every decode, which should stay small.
+    pub fn broken(&self, error: String) -> Box<BrokenMonitor> {
+        Box::new(BrokenMonitor {
             id: MonitorId(self.id),
             team_id: TeamId(self.team_id),
             key: self.key.clone(),
@@ -266,7 +266,7 @@ impl MonitorRow {
             error,
             created_at: Timestamp(self.created_at),
             updated_at: Timestamp(self.updated_at),
-        }
+        })
     }
 }
 
@@ -304,7 +304,7 @@ impl MonitorStatusRow {
     }
 
     /// The listing, or the row as a broken monitor when its spec or status cannot be decoded.
-    pub fn into_listing(self) -> Result<MonitorListing, BrokenMonitor> {
+    pub fn into_listing(self) -> Result<MonitorListing, Box<BrokenMonitor>> {
         let broken = |error: StoreError| self.monitor.broken(error.to_string());
         let last_result = parse_outcome(self.last_result.as_deref()).map_err(broken)?;
         let last_checked_at = self.last_checked_at.map(Timestamp);
@@ -322,7 +322,7 @@ impl MonitorStatusRow {
     }
 
     /// What the scheduler starts from, or the row as a broken monitor.
-    pub fn into_scheduled(self) -> Result<ScheduledMonitor, BrokenMonitor> {
+    pub fn into_scheduled(self) -> Result<ScheduledMonitor, Box<BrokenMonitor>> {
         let monitor = self.monitor_part()?;
         Ok(ScheduledMonitor {
             runtime: self
@@ -333,7 +333,7 @@ impl MonitorStatusRow {
         })
     }
 
-    fn monitor_part(&self) -> Result<Monitor, BrokenMonitor> {
+    fn monitor_part(&self) -> Result<Monitor, Box<BrokenMonitor>> {
         let row = &self.monitor;
         Ok(Monitor {
             id: MonitorId(row.id),
@@ -441,6 +441,18 @@ pub(crate) fn clamp_limit(limit: u32, max: u32) -> i64 {
     i64::from(if limit == 0 { max } else { limit.min(max) })
 }
 
+/// Splits start-up rows into the monitors to schedule and the broken ones.
+pub(crate) fn scheduled_load(rows: Vec<MonitorStatusRow>) -> ScheduledLoad {
+    let mut load = ScheduledLoad::default();
+    for row in rows {
+        match row.into_scheduled() {
+            Ok(monitor) => load.monitors.push(monitor),
+            Err(broken) => load.broken.push(*broken),
+        }
+    }
+    load
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -453,16 +465,4 @@ mod tests {
         assert_eq!(error_class_from_code(0), None);
         assert_eq!(error_class_from_code(99), None);
     }
-}
-
-/// Splits start-up rows into the monitors to schedule and the broken ones.
-pub(crate) fn scheduled_load(rows: Vec<MonitorStatusRow>) -> ScheduledLoad {
-    let mut load = ScheduledLoad::default();
-    for row in rows {
-        match row.into_scheduled() {
-            Ok(monitor) => load.monitors.push(monitor),
-            Err(broken) => load.broken.push(broken),
-        }
-    }
-    load
 }

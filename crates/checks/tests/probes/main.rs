@@ -2,6 +2,7 @@
 //! probe.
 
 mod dns;
+mod endless;
 mod http;
 mod https;
 mod icmp;

@@ -200,11 +200,11 @@ async fn load_entry(
     state: &AppState,
     access: &TeamAccess,
     id: i64,
-) -> Result<Result<Monitor, BrokenMonitor>, ApiError> {
+) -> Result<Result<Monitor, Box<BrokenMonitor>>, ApiError> {
     match state.store.get_monitor(access.team.id, MonitorId(id)).await {
         Ok(Some(monitor)) => Ok(Ok(monitor)),
         Ok(None) => Err(ApiError::not_found()),
-        Err(StoreError::BrokenMonitor(broken)) => Ok(Err(*broken)),
+        Err(StoreError::BrokenMonitor(broken)) => Ok(Err(broken)),
         Err(error) => Err(error.into()),
     }
 }
@@ -328,7 +328,7 @@ pub async fn list(
         .list_monitor_entries(access.team.id, &page)
         .await?;
     let windows = state.store.maintenance_windows(access.team.id).await?;
-    let entry_id = |entry: &Result<MonitorListing, BrokenMonitor>| match entry {
+    let entry_id = |entry: &Result<MonitorListing, Box<BrokenMonitor>>| match entry {
         Ok(listing) => listing.monitor.id,
         Err(broken) => broken.id,
     };
@@ -419,7 +419,12 @@ pub async fn create(
         .await;
     Ok((
         StatusCode::CREATED,
-        Json(MonitorView::new(&monitor, None, &[], Secrets::for_caller(&access))),
+        Json(MonitorView::new(
+            &monitor,
+            None,
+            &[],
+            Secrets::for_caller(&access),
+        )),
     ))
 }
 
@@ -513,7 +518,12 @@ async fn save(
             json!({"name": monitor.spec.name}),
         )
         .await;
-    Ok(Json(MonitorView::new(&monitor, None, &[], Secrets::for_caller(access))))
+    Ok(Json(MonitorView::new(
+        &monitor,
+        None,
+        &[],
+        Secrets::for_caller(access),
+    )))
 }
 
 /// Deletes a monitor with its history.
@@ -811,7 +821,7 @@ pub(crate) async fn all_monitor_entries(
                 }
                 Err(entry) => {
                     page.after = Some(entry.id);
-                    broken.push(entry);
+                    broken.push(*entry);
                 }
             }
         }

@@ -187,18 +187,15 @@ impl RateLimiter {
         PushClient(ip_key(self.client_ip(request)))
     }
 
-    /// Spends one ping with an unknown token from the client's allowance. `Err` is the 429 to
-    /// answer; from then on [`Self::push_refusal`] refuses the client's known tokens alike.
-    pub fn unknown_push_token(&self, client: &PushClient) -> Result<(), Response> {
-        self.unknown_push_token
-            .check(&client.0)
-            .map(drop)
-            .map_err(|refused| {
-                let until = Instant::now() + refused.retry_after;
-                self.refused_pushes().insert(client.0.clone(), until);
-                metrics::counter!("watchtower_rate_limited_total", "bucket" => "push").increment(1);
-                refused.into_response()
-            })
+    /// Spends one ping with an unknown token from the client's allowance: `Some` is the 429 to
+    /// answer once it is spent; from then on [`Self::push_refusal`] refuses the client's known
+    /// tokens alike.
+    pub fn unknown_push_token(&self, client: &PushClient) -> Option<Response> {
+        let refused = self.unknown_push_token.check(&client.0).err()?;
+        let until = Instant::now() + refused.retry_after;
+        self.refused_pushes().insert(client.0.clone(), until);
+        metrics::counter!("watchtower_rate_limited_total", "bucket" => "push").increment(1);
+        Some(refused.into_response())
     }
 
     /// The 429 a ping with a known token gets while its client is refused for guessing (the

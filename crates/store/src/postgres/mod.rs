@@ -133,7 +133,7 @@ impl Store for PgStore {
         &self,
         team: TeamId,
         page: &PageRequest,
-    ) -> Result<Vec<Result<MonitorListing, BrokenMonitor>>, StoreError> {
+    ) -> Result<Vec<Result<MonitorListing, Box<BrokenMonitor>>>, StoreError> {
         monitors::list(self, team, page).await
     }
 

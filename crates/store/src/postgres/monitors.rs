@@ -236,7 +236,7 @@ pub(super) async fn list(
     store: &PgStore,
     team: TeamId,
     page: &PageRequest,
-) -> Result<Vec<Result<MonitorListing, BrokenMonitor>>, StoreError> {
+) -> Result<Vec<Result<MonitorListing, Box<BrokenMonitor>>>, StoreError> {
     // Each condition is always present and switched off by a NULL parameter, so one prepared
     // statement serves every filter.
     // The URL is searched without its user-info: matching the password would let anyone who can

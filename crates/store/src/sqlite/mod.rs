@@ -116,7 +116,20 @@ impl SqliteStore {
     /// A write transaction that takes the file's write lock at once, so it never has to upgrade
     /// a read snapshot later (the upgrade is what fails with "database is locked").
     async fn begin_write(&self) -> Result<Transaction<'static, Sqlite>, StoreError> {
-        Ok(self.write.begin_with("BEGIN IMMEDIATE").await?)
+        match self.write.begin_with("BEGIN IMMEDIATE").await {
+            // SQLite rolls a transaction back by itself on some errors (a full disk, an I/O
+            // error); sqlx's own ROLLBACK then fails and it goes on counting the transaction as
+            // open, so every later BEGIN on that connection is refused and no write would ever
+            // succeed again. Replace the connection.
+            Err(sqlx::Error::InvalidSavePointStatement) => {
+                tracing::warn!(
+                    "the SQLite write connection was left in a failed transaction; reopening it"
+                );
+                self.write.acquire().await?.close().await?;
+                Ok(self.write.begin_with("BEGIN IMMEDIATE").await?)
+            }
+            begun => Ok(begun?),
+        }
     }
 }
 
@@ -188,7 +201,7 @@ impl Store for SqliteStore {
         &self,
         team: TeamId,
         page: &PageRequest,
-    ) -> Result<Vec<Result<MonitorListing, BrokenMonitor>>, StoreError> {
+    ) -> Result<Vec<Result<MonitorListing, Box<BrokenMonitor>>>, StoreError> {
         monitors::list(self, team, page).await
     }
 

@@ -270,7 +270,7 @@ pub(super) async fn list(
     store: &SqliteStore,
     team: TeamId,
     page: &PageRequest,
-) -> Result<Vec<Result<MonitorListing, BrokenMonitor>>, StoreError> {
+) -> Result<Vec<Result<MonitorListing, Box<BrokenMonitor>>>, StoreError> {
     // Each condition is always present and switched off by a NULL parameter, so the statement
     // text (and SQLite's prepared-statement cache entry) is the same for every filter.
     let sql = format!(

@@ -7,6 +7,7 @@
 #
 #   scripts/schemathesis.sh                 # the CI run
 #   SCHEMATHESIS_MAX_EXAMPLES=100 scripts/schemathesis.sh   # a longer run
+#   WATCHTOWER_BINARY=target/debug/watchtower scripts/schemathesis.sh   # an already built binary
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -20,8 +21,14 @@ if ! python3 -m schemathesis.cli --version 2>/dev/null | grep -q "$SCHEMATHESIS_
     python3 -m pip install --quiet --user "schemathesis==$SCHEMATHESIS_VERSION"
 fi
 
-cargo build --quiet -p watchtower
-binary="$(pwd)/target/debug/watchtower"
+# .ci/run passes the binary `cargo test --workspace` has just built: `cargo build -p watchtower`
+# resolves features differently and would compile most dependencies a second time.
+if [ -n "${WATCHTOWER_BINARY:-}" ]; then
+    binary="$(realpath "$WATCHTOWER_BINARY")"
+else
+    cargo build --quiet -p watchtower
+    binary="$(pwd)/target/debug/watchtower"
+fi
 
 work="$(mktemp -d)"
 server_pid=""

@@ -18,6 +18,7 @@ use std::sync::{Arc, RwLock};
 use tokio::sync::{Semaphore, mpsc};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
+use tracing::Instrument;
 use watchtower_core::monitor::PushSettings;
 use watchtower_core::{
     CheckOutcome, ErrorClass, Monitor, MonitorId, MonitorKind, MonitorRuntime, MonitorState,
@@ -407,7 +408,18 @@ impl Engine {
             let started_wall = clock.wall_at(started);
             stats.record_start(started_wall, started.saturating_duration_since(due));
             let timeout = monitor.spec.timeout.get();
-            let check = AssertUnwindSafe(checker.check(&monitor.spec.kind, timeout)).catch_unwind();
+            // DEBUG: free when disabled, which the default `info` filter does on this hot path.
+            let probe_span = tracing::debug_span!(
+                "probe",
+                monitor = %monitor.id,
+                kind = monitor.spec.kind.name(),
+            );
+            let check = AssertUnwindSafe(
+                checker
+                    .check(&monitor.spec.kind, timeout)
+                    .instrument(probe_span),
+            )
+            .catch_unwind();
             let mut outcome = match tokio::time::timeout(timeout + margin, check).await {
                 Ok(Ok(outcome)) => outcome,
                 Ok(Err(_)) => CheckOutcome::down(

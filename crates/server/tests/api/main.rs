@@ -9,6 +9,7 @@ mod openapi;
 mod parsers;
 mod plans;
 mod push;
+mod request_ids;
 mod secrets;
 mod shapes;
 mod support;

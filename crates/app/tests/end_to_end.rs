@@ -2,6 +2,12 @@
 //! opens; watchtower restarts, the same incident stays open; the target returns, the incident
 //! resolves once. On SQLite always, and on PostgreSQL when `TEST_DATABASE_URL` is set.
 
+#![allow(
+    clippy::print_stdout,
+    clippy::print_stderr,
+    reason = "a test tells whoever runs it what it skipped or measured"
+)]
+
 use std::path::Path;
 use std::time::{Duration, Instant};
 use watchtower_core::{MonitorState, TeamId};

@@ -81,7 +81,7 @@ impl SchedulerHandle {
     pub fn push_target(&self, token: &str) -> Option<(TeamId, MonitorId)> {
         self.push_tokens
             .read()
-            .unwrap_or_else(|p| p.into_inner())
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
             .get(token)
             .copied()
     }
@@ -173,7 +173,7 @@ impl Scheduler {
             for item in startup_items {
                 engine.emit(item).await;
             }
-            engine.run(command_receiver, completion_receiver).await
+            engine.run(command_receiver, completion_receiver).await;
         });
         (
             SchedulerHandle {
@@ -309,7 +309,10 @@ impl Engine {
             token: Some(token), ..
         }) = &monitor.spec.kind
         {
-            let mut tokens = self.push_tokens.write().unwrap_or_else(|p| p.into_inner());
+            let mut tokens = self
+                .push_tokens
+                .write()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
             tokens.insert(token.clone(), (monitor.team_id, monitor.id));
         }
     }
@@ -321,7 +324,7 @@ impl Engine {
         {
             self.push_tokens
                 .write()
-                .unwrap_or_else(|p| p.into_inner())
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
                 .remove(token);
         }
     }

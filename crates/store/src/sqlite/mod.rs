@@ -51,7 +51,7 @@ async fn connect_retrying(
 fn is_locked(error: &sqlx::Error) -> bool {
     error
         .as_database_error()
-        .and_then(|db| db.code())
+        .and_then(sqlx::error::DatabaseError::code)
         .is_some_and(|code| code == "5")
 }
 

@@ -122,7 +122,7 @@ fn take_template(
         problems.push(FieldError {
             field: field.clone(),
             problem: text,
-        })
+        });
     };
     match map.remove(name)? {
         Value::Null => None,
@@ -166,8 +166,10 @@ fn check_template(text: &str) -> Result<(), String> {
 /// build text or lists (`~`, `+`, `*`, `**`) and list, map or tuple literals (a handful of
 /// instructions could otherwise double a value again and again, or compare or search one of
 /// billions of items in a single step), and statements other than `if` and `for`.
-// `SyntaxConfig` is a unit struct only while minijinja's `custom_syntax` feature is off.
-#[allow(clippy::default_constructed_unit_structs)]
+#[allow(
+    clippy::default_constructed_unit_structs,
+    reason = "`SyntaxConfig` is a unit struct only while minijinja's `custom_syntax` feature is off"
+)]
 fn allowed_constructs(text: &str) -> Result<(), String> {
     let mut after_block_start = false;
     for token in tokenize(

@@ -236,5 +236,5 @@ pub struct ValidateArgs {
 }
 
 fn duration(text: &str) -> Result<Duration, String> {
-    watchtower_core::HumanDuration::parse(text).map(|d| d.get())
+    watchtower_core::HumanDuration::parse(text).map(watchtower_core::HumanDuration::get)
 }

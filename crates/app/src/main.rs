@@ -1,5 +1,11 @@
 //! The `watchtower` binary: parses the command line and hands over to a command.
 
+#![allow(
+    clippy::print_stdout,
+    clippy::print_stderr,
+    reason = "a command-line tool: its output and its errors are printed for whoever ran it"
+)]
+
 mod cli;
 mod commands;
 mod target;

@@ -1,4 +1,5 @@
-//! Structured logs on standard error, filtered by `RUST_LOG` (default `info`).
+//! Structured logs on standard error, filtered by `RUST_LOG` (default `info`), as text or as one
+//! JSON object per line.
 
 use crate::cli::LogFormat;
 use tracing_subscriber::EnvFilter;
@@ -10,7 +11,13 @@ pub fn init(format: LogFormat) {
         .with_env_filter(filter)
         .with_writer(std::io::stderr);
     match format {
-        LogFormat::Json => builder.json().init(),
+        // Each line names the spans it was written in: a request's id, method, route, status and
+        // latency reach every line the request causes (`server/src/middleware/request_trace.rs`).
+        LogFormat::Json => builder
+            .json()
+            .with_current_span(true)
+            .with_span_list(true)
+            .init(),
         LogFormat::Text => builder.init(),
     }
 }

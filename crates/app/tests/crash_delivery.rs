@@ -2,6 +2,12 @@
 //! when `watchtower` is killed with SIGKILL; after a restart it is delivered, and the receiver
 //! sees it exactly once. On SQLite always, and on PostgreSQL when `TEST_DATABASE_URL` is set.
 
+#![allow(
+    clippy::print_stdout,
+    clippy::print_stderr,
+    reason = "a test tells whoever runs it what it skipped or measured"
+)]
+
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use serde_json::{Value, json};

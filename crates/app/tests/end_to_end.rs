@@ -2,6 +2,12 @@
 //! opens; watchtower restarts, the same incident stays open; the target returns, the incident
 //! resolves once. On SQLite always, and on PostgreSQL when `TEST_DATABASE_URL` is set.
 
+#![allow(
+    clippy::print_stdout,
+    clippy::print_stderr,
+    reason = "a test tells whoever runs it what it skipped or measured"
+)]
+
 use std::path::Path;
 use std::time::{Duration, Instant};
 use watchtower_core::{MonitorState, TeamId};
@@ -636,4 +642,111 @@ async fn a_row_that_cannot_be_read_does_not_stop_the_instance_on_postgres() {
         return;
     };
     a_row_that_cannot_be_read_does_not_stop_the_instance(database).await;
+}
+
+/// With `--log-format json`, a line a request causes inside a handler (here the failed login's
+/// security event) carries the request's span: its id, method and route template. The request's
+/// own line adds the status and the latency; push tokens, query strings and credentials sent with
+/// a request never reach the log.
+#[tokio::test]
+async fn json_log_lines_carry_the_request_they_belong_to() {
+    let database = TestDatabase::sqlite();
+    let dir = tempfile::tempdir().unwrap();
+    let env = [(
+        "RUST_LOG",
+        "info,watchtower_server::middleware::request_trace=debug",
+    )];
+    let process = WatchtowerProcess::serve_with_env(
+        Path::new(BINARY),
+        &database.url,
+        &["--log-format", "json"],
+        &env,
+        dir.path(),
+    )
+    .await
+    .unwrap();
+    let client = reqwest::Client::new();
+    let login = client
+        .post(format!("{}/api/auth/login", process.base_url))
+        .header("x-request-id", "e2e-login-1")
+        .json(&serde_json::json!({"email": "nobody@example.com", "password": "not this one"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(login.status(), 401, "{}", process.log_text());
+    assert_eq!(login.headers()["x-request-id"], "e2e-login-1");
+    let ping = client
+        .get(format!(
+            "{}/api/push/pushsecret0123456789?auth=querysecret",
+            process.base_url
+        ))
+        .header("authorization", "Bearer wtk_headersecret")
+        .header("cookie", "session=cookiesecret")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ping.status(), 404, "{}", process.log_text());
+    let ping_id = ping.headers()["x-request-id"].to_str().unwrap().to_owned();
+
+    // The request's own line is written after its answer; wait for it.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let lines = loop {
+        let lines: Vec<serde_json::Value> = process
+            .log_text()
+            .lines()
+            .map(|line| serde_json::from_str(line).expect("every log line is JSON"))
+            .collect();
+        let answered = |id: &str| {
+            lines.iter().any(|line| {
+                line["fields"]["message"] == "request answered"
+                    && request_span(line)["request_id"] == id
+            })
+        };
+        if answered("e2e-login-1") && answered(&ping_id) || Instant::now() > deadline {
+            break lines;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    let log = process.log_text();
+    let of_login: Vec<&serde_json::Value> = lines
+        .iter()
+        .filter(|line| request_span(line)["request_id"] == "e2e-login-1")
+        .collect();
+    let security_event = of_login
+        .iter()
+        .find(|line| line["fields"]["message"] == "security event")
+        .unwrap_or_else(|| panic!("no security event carries the request id:\n{log}"));
+    assert_eq!(security_event["fields"]["kind"], "login_failed");
+    assert_eq!(request_span(security_event)["method"], "POST");
+    assert_eq!(request_span(security_event)["route"], "/api/auth/login");
+    let answered = of_login
+        .iter()
+        .find(|line| line["fields"]["message"] == "request answered")
+        .unwrap_or_else(|| panic!("no line for the answered login:\n{log}"));
+    assert_eq!(request_span(answered)["status"], 401);
+    assert!(request_span(answered)["latency_ms"].is_u64(), "{answered}");
+
+    let ping_line = lines
+        .iter()
+        .find(|line| request_span(line)["request_id"] == ping_id.as_str())
+        .unwrap_or_else(|| panic!("no line for the push ping:\n{log}"));
+    assert_eq!(request_span(ping_line)["route"], "/api/push/{token}");
+    assert_eq!(request_span(ping_line)["status"], 404);
+    for secret in [
+        "pushsecret0123456789",
+        "querysecret",
+        "headersecret",
+        "cookiesecret",
+    ] {
+        assert!(!log.contains(secret), "{secret} is in the log:\n{log}");
+    }
+    process.terminate().unwrap();
+}
+
+/// The `request` span among the spans a JSON log line was written in (`Null` when none).
+fn request_span(line: &serde_json::Value) -> &serde_json::Value {
+    line["spans"]
+        .as_array()
+        .and_then(|spans| spans.iter().find(|span| span["name"] == "request"))
+        .unwrap_or(&serde_json::Value::Null)
 }

@@ -6,6 +6,12 @@
 //! passes `PRAGMA integrity_check` afterwards. Mounting needs root: without it each test says
 //! SKIPPED and passes, unless `WATCHTOWER_REQUIRE_FAULT_TESTS` is set (CI sets it).
 
+#![allow(
+    clippy::print_stdout,
+    clippy::print_stderr,
+    reason = "a test tells whoever runs it what it skipped or measured"
+)]
+
 use serde_json::Value;
 use sqlx::Connection;
 use std::cell::Cell;

@@ -115,8 +115,7 @@ async fn failed_logins_alert_once_then_recover_once() {
             .unwrap()
             .status();
         assert!(
-            status == reqwest::StatusCode::UNAUTHORIZED
-                || status == reqwest::StatusCode::TOO_MANY_REQUESTS,
+            status == StatusCode::UNAUTHORIZED || status == StatusCode::TOO_MANY_REQUESTS,
             "{status}"
         );
     }

@@ -79,7 +79,7 @@ async fn a_runaway_template_neither_stalls_its_delivery_nor_blocks_sigterm() {
         .send()
         .await
         .unwrap();
-    assert_eq!(test.status(), reqwest::StatusCode::ACCEPTED);
+    assert_eq!(test.status(), StatusCode::ACCEPTED);
 
     for _ in 0..400 {
         if !bodies.lock().unwrap().is_empty() {

@@ -34,7 +34,7 @@ impl Machine {
             })
             .unwrap_or(0);
         Self {
-            cores: std::thread::available_parallelism().map_or(1, |n| n.get()),
+            cores: std::thread::available_parallelism().map_or(1, std::num::NonZero::get),
             memory_total: format!("{:.1} GiB", memory_kib as f64 / (1024.0 * 1024.0)),
             cpu_model,
             load_average: load_average(),

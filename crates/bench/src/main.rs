@@ -2,6 +2,12 @@
 //! command per figure (see docs/PERFORMANCE.md). All traffic stays on loopback; every loop is
 //! bounded in count and time.
 
+#![allow(
+    clippy::print_stdout,
+    clippy::print_stderr,
+    reason = "a command-line tool: its output and its errors are printed for whoever ran it"
+)]
+
 mod api_client;
 mod commands;
 mod database;

@@ -489,7 +489,7 @@ mod tests {
                 assert!(
                     message.starts_with("the certificate expires in 5 days"),
                     "{message}"
-                )
+                );
             }
             other => panic!("{other:?}"),
         }
@@ -498,7 +498,7 @@ mod tests {
                 assert!(
                     message.starts_with("the certificate expired 2 days ago"),
                     "{message}"
-                )
+                );
             }
             other => panic!("{other:?}"),
         }

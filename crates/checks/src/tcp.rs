@@ -108,7 +108,7 @@ async fn read_until(
                     format!("the connection failed while reading: {error}"),
                 ));
             }
-            Ok(Err(_)) | Ok(Ok(0)) => break,
+            Ok(Err(_) | Ok(0)) => break,
             Ok(Ok(read)) => read,
         };
         bytes.extend_from_slice(&chunk[..read]);
@@ -140,7 +140,7 @@ fn quote(bytes: &[u8]) -> String {
     } else {
         ""
     };
-    format!("{:?}{more}", shown)
+    format!("{shown:?}{more}")
 }
 
 #[cfg(test)]

@@ -72,7 +72,7 @@ impl MaintenanceSpec {
         let cron = fields.string("cron");
         let duration = fields.duration("duration");
         let timezone = fields.string("timezone");
-        let instant = |fields: &mut Fields, name: &str, text: Option<String>| {
+        let instant = |fields: &mut Fields<'_>, name: &str, text: Option<String>| {
             let text = text?;
             match text.parse::<jiff::Timestamp>() {
                 Ok(ts) => Some(Timestamp::from_jiff(ts)),

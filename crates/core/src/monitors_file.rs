@@ -951,7 +951,7 @@ alert_rules:
         assert_eq!(file.channels[0].kind, "webhook");
         assert_eq!(file.alert_rules.len(), 2);
         assert_eq!(
-            file.alert_rules[0].monitor.as_ref().map(|k| k.as_str()),
+            file.alert_rules[0].monitor.as_ref().map(MonitorKey::as_str),
             Some("shop")
         );
         assert_eq!(file.alert_rules[1].terms.certificate_days, Some(21));

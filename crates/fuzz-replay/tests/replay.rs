@@ -4,6 +4,12 @@
 //! not merged yet (some abort the process or run for minutes), so they are listed, not run;
 //! remove a line when its fix lands.
 
+#![allow(
+    clippy::print_stdout,
+    clippy::print_stderr,
+    reason = "a test tells whoever runs it what it skipped or measured"
+)]
+
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use watchtower_fuzz_replay::TARGETS;

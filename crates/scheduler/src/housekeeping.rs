@@ -35,7 +35,7 @@ pub fn start(
             }
             match store.prune(now, &retention).await {
                 Ok(report) if report.raw_results + report.rollups > 0 => {
-                    tracing::info!(?report, "pruned history")
+                    tracing::info!(?report, "pruned history");
                 }
                 Ok(_) => {}
                 Err(error) => tracing::warn!(%error, "pruning history failed; will retry"),
@@ -47,7 +47,7 @@ pub fn start(
                             ?report,
                             plan = plan.as_str(),
                             "pruned history past the plan's retention"
-                        )
+                        );
                     }
                     Ok(_) => {}
                     Err(error) => tracing::warn!(%error, "pruning by plan failed; will retry"),

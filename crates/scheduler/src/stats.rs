@@ -63,14 +63,17 @@ impl Stats {
 
     /// Records the monitors that could not be loaded (the scheduler never sees them).
     pub fn set_broken_monitors(&self, ids: impl IntoIterator<Item = MonitorId>) {
-        *self.broken.lock().unwrap_or_else(|p| p.into_inner()) = ids.into_iter().collect();
+        *self
+            .broken
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = ids.into_iter().collect();
     }
 
     /// A monitor was replaced with a readable spec, or deleted.
     pub(crate) fn forget_broken(&self, id: MonitorId) {
         self.broken
             .lock()
-            .unwrap_or_else(|p| p.into_inner())
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
             .remove(&id);
     }
 
@@ -109,7 +112,7 @@ impl Stats {
         let mut window = self
             .window
             .lock()
-            .unwrap_or_else(|poison| poison.into_inner());
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         if window.back().is_none_or(|last| last.second < second) {
             window.push_back(SecondBucket {
                 second,
@@ -138,7 +141,7 @@ impl Stats {
         let window = self
             .window
             .lock()
-            .unwrap_or_else(|poison| poison.into_inner());
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         let recent = window
             .iter()
             .filter(|b| b.second > now_second - WINDOW_SECONDS && b.second <= now_second);
@@ -166,7 +169,10 @@ impl Stats {
             lag_p99_ms: percentile(0.99),
             lag_max_ms: lags.last().copied(),
             broken_monitors: {
-                let broken = self.broken.lock().unwrap_or_else(|p| p.into_inner());
+                let broken = self
+                    .broken
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
                 BrokenMonitorStats {
                     count: broken.len(),
                     ids: broken.iter().copied().collect(),

@@ -1,7 +1,7 @@
 //! Every route WatchTower serves, in one place: health, metrics and push pings here, the REST API
 //! from `api::routes_and_document()` (which also builds the OpenAPI document).
 
-use crate::middleware::{error_shape, rate_limit, security_headers};
+use crate::middleware::{error_shape, rate_limit, request_trace, security_headers};
 use crate::{AppState, api, health, metrics, push};
 use axum::Router;
 use axum::routing::get;
@@ -54,4 +54,7 @@ pub fn router(state: AppState) -> Router {
         .layer(CatchPanicLayer::custom(crate::error::panic_response))
         .layer(axum::middleware::from_fn(error_shape::middleware))
         .layer(security_headers::layer())
+        // Outermost, so every answer (rewritten errors and panics included) carries the request
+        // id, and the span covers all the work below it.
+        .layer(axum::middleware::from_fn(request_trace::middleware))
 }

@@ -4,6 +4,12 @@
 //! (the matrix of docs/PERMISSIONS.md), so a handler that checks the wrong action, or none, shows
 //! up as a cell that differs; all differing cells are reported together.
 
+#![allow(
+    clippy::print_stdout,
+    clippy::print_stderr,
+    reason = "a test tells whoever runs it what it skipped or measured"
+)]
+
 #[path = "api/support.rs"]
 mod support;
 

@@ -385,7 +385,7 @@ fn group<T>(
         let item_key = key(item);
         match &mut current {
             Some((open, totals)) if open.0 == item_key.0 && open.2 == item_key.2 => {
-                add(totals, item)
+                add(totals, item);
             }
             _ => {
                 if let Some(((monitor, team, start), totals)) = current.take() {
@@ -406,8 +406,12 @@ fn group<T>(
 /// Summarises buckets of any level together with raw samples.
 pub(crate) fn summarize(buckets: &[Bucket], samples: &[Sample]) -> UptimeSummary {
     let mut totals = Totals::default();
-    buckets.iter().for_each(|b| totals.add_bucket(b));
-    samples.iter().for_each(|s| totals.add_sample(s));
+    for bucket in buckets {
+        totals.add_bucket(bucket);
+    }
+    for sample in samples {
+        totals.add_sample(sample);
+    }
     totals.into_summary()
 }
 

@@ -203,7 +203,7 @@ pub struct SenderOptions {
     /// The HTTP proxy the operator chose (`serve --outbound-proxy`); `None` connects directly.
     /// Proxy environment variables (`HTTP_PROXY`, `HTTPS_PROXY`, `ALL_PROXY`) are never read:
     /// they would hand requests to a proxy that the address policy cannot see past.
-    pub proxy: Option<url::Url>,
+    pub proxy: Option<Url>,
 }
 
 impl Default for SenderOptions {

@@ -59,7 +59,7 @@ impl WebhookConfig {
             match HeaderName::from_bytes(name.as_bytes()) {
                 Err(_) => fields.problem(&path, "is not a valid header name"),
                 Ok(parsed) if RESERVED_HEADERS.contains(&parsed.as_str()) => {
-                    fields.problem(&path, "is set by WatchTower and cannot be replaced")
+                    fields.problem(&path, "is set by WatchTower and cannot be replaced");
                 }
                 Ok(_) => {}
             }

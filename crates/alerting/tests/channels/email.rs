@@ -242,7 +242,7 @@ async fn a_retried_email_keeps_its_message_id_and_date() {
     assert_eq!(first.message_id(), second.message_id());
     assert_eq!(first.date(), second.date());
     assert_eq!(
-        first.date().map(|date| date.to_timestamp()),
+        first.date().map(mail_parser::DateTime::to_timestamp),
         Some(crate::support::AT / 1000)
     );
 }

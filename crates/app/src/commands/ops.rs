@@ -85,7 +85,6 @@ fn channel(given: &str) -> Result<ChannelConfig, Vec<String>> {
 
 /// Starts delivery to the operators' channel (if any) and the evaluation task; returns the tasks
 /// to stop at shutdown.
-#[allow(clippy::too_many_arguments)]
 pub fn start(
     settings: OpsSettings,
     sender: Arc<Sender>,

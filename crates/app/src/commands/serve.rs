@@ -256,7 +256,7 @@ pub async fn run(args: ServeArgs) -> ExitCode {
         store.clone(),
         sender.clone(),
         DispatcherConfig {
-            public_url: args.public_url.as_ref().map(|url| url.to_string()),
+            public_url: args.public_url.as_ref().map(ToString::to_string),
             link_secret,
             wake: Some(alert_wake),
             ..DispatcherConfig::default()

@@ -60,7 +60,7 @@ pub async fn run(args: StatusArgs) -> ExitCode {
             };
             rows.push(Row {
                 id: listing.monitor.id.0,
-                key: listing.monitor.spec.key.as_ref().map(|key| key.to_string()),
+                key: listing.monitor.spec.key.as_ref().map(ToString::to_string),
                 name: listing.monitor.spec.name.clone(),
                 kind: listing.monitor.spec.kind.name(),
                 state: listing.state.to_string(),

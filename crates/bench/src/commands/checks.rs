@@ -285,7 +285,7 @@ async fn measure_run(
 /// Stops the process, keeping what the figures need from it.
 async fn watchtower_stop(
     watchtower: Watchtower,
-) -> anyhow::Result<(StartFacts, crate::target_process::StopReport)> {
+) -> anyhow::Result<(StartFacts, target_process::StopReport)> {
     let facts = StartFacts {
         ready_after: watchtower.ready_after,
         logged_startup_ms: watchtower.logged_startup_ms,

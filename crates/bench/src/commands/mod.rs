@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 
 /// Parses `10s`, `2m`, `1500ms` the way watchtower does.
 pub fn duration(text: &str) -> Result<Duration, String> {
-    watchtower_core::HumanDuration::parse(text).map(|d| d.get())
+    watchtower_core::HumanDuration::parse(text).map(watchtower_core::HumanDuration::get)
 }
 
 /// The lag histogram watchtower exports.

@@ -108,7 +108,7 @@ async fn handle(
         let body = Limited::new(request.into_body(), MAX_WEBHOOK_BODY)
             .collect()
             .await
-            .map(|collected| collected.to_bytes())
+            .map(http_body_util::Collected::to_bytes)
             .unwrap_or_default();
         state.record_webhook(&body);
         return Ok(answer(StatusCode::OK, "received\n"));

@@ -129,7 +129,7 @@ async fn app(request: Request<Incoming>) -> Result<Response<Full<Bytes>>, Infall
         .into_body()
         .collect()
         .await
-        .map(|collected| collected.to_bytes())
+        .map(http_body_util::Collected::to_bytes)
         .unwrap_or_default();
     let reply = |status: u16, body: Bytes| {
         Response::builder()

@@ -138,7 +138,7 @@ impl<'a> Fields<'a> {
                 for (index, item) in items.iter().enumerate() {
                     match item {
                         Value::String(text) if text.contains('\0') => {
-                            self.problem(&format!("{name}[{index}]"), NUL_PROBLEM)
+                            self.problem(&format!("{name}[{index}]"), NUL_PROBLEM);
                         }
                         Value::String(text) => list.push(text.clone()),
                         Value::Number(number) => list.push(number.to_string()),

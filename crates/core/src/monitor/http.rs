@@ -224,7 +224,7 @@ pub(crate) fn parse_http(fields: &mut Fields<'_>) -> Option<HttpSettings> {
             .filter_map(|(index, text)| {
                 StatusRange::parse(text)
                     .map_err(|problem| {
-                        fields.problem(&format!("accepted_status[{index}]"), problem)
+                        fields.problem(&format!("accepted_status[{index}]"), problem);
                     })
                     .ok()
             })

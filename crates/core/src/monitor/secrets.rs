@@ -93,7 +93,7 @@ impl MonitorSpec {
                 match &mut http.auth {
                     Some(super::HttpAuth::Bearer(token)) => visit(SecretField::Bearer, token),
                     Some(super::HttpAuth::Basic { password, .. }) => {
-                        visit(SecretField::BasicPassword, password)
+                        visit(SecretField::BasicPassword, password);
                     }
                     None => {}
                 }

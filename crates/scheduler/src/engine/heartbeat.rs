@@ -34,13 +34,8 @@ impl Engine {
         track.last_recorded = None;
         let next_deadline = settings
             .deadline_after(expected)
-            .max(now.plus(std::time::Duration::from_millis(1)));
-        let outcome = CheckOutcome::down(
-            now,
-            std::time::Duration::ZERO,
-            ErrorClass::MissedPing,
-            message,
-        );
+            .max(now.plus(Duration::from_millis(1)));
+        let outcome = CheckOutcome::down(now, Duration::ZERO, ErrorClass::MissedPing, message);
         self.observe(id, outcome).await;
         self.schedule_at(id, next_deadline);
     }

@@ -18,6 +18,7 @@ use std::sync::{Arc, RwLock};
 use tokio::sync::{Semaphore, mpsc};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
+use tracing::Instrument;
 use watchtower_core::monitor::PushSettings;
 use watchtower_core::{
     CheckOutcome, ErrorClass, Monitor, MonitorId, MonitorKind, MonitorRuntime, MonitorState,
@@ -80,7 +81,7 @@ impl SchedulerHandle {
     pub fn push_target(&self, token: &str) -> Option<(TeamId, MonitorId)> {
         self.push_tokens
             .read()
-            .unwrap_or_else(|p| p.into_inner())
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
             .get(token)
             .copied()
     }
@@ -172,7 +173,7 @@ impl Scheduler {
             for item in startup_items {
                 engine.emit(item).await;
             }
-            engine.run(command_receiver, completion_receiver).await
+            engine.run(command_receiver, completion_receiver).await;
         });
         (
             SchedulerHandle {
@@ -308,7 +309,10 @@ impl Engine {
             token: Some(token), ..
         }) = &monitor.spec.kind
         {
-            let mut tokens = self.push_tokens.write().unwrap_or_else(|p| p.into_inner());
+            let mut tokens = self
+                .push_tokens
+                .write()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
             tokens.insert(token.clone(), (monitor.team_id, monitor.id));
         }
     }
@@ -320,7 +324,7 @@ impl Engine {
         {
             self.push_tokens
                 .write()
-                .unwrap_or_else(|p| p.into_inner())
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
                 .remove(token);
         }
     }
@@ -407,7 +411,18 @@ impl Engine {
             let started_wall = clock.wall_at(started);
             stats.record_start(started_wall, started.saturating_duration_since(due));
             let timeout = monitor.spec.timeout.get();
-            let check = AssertUnwindSafe(checker.check(&monitor.spec.kind, timeout)).catch_unwind();
+            // DEBUG: free when disabled, which the default `info` filter does on this hot path.
+            let probe_span = tracing::debug_span!(
+                "probe",
+                monitor = %monitor.id,
+                kind = monitor.spec.kind.name(),
+            );
+            let check = AssertUnwindSafe(
+                checker
+                    .check(&monitor.spec.kind, timeout)
+                    .instrument(probe_span),
+            )
+            .catch_unwind();
             let mut outcome = match tokio::time::timeout(timeout + margin, check).await {
                 Ok(Ok(outcome)) => outcome,
                 Ok(Err(_)) => CheckOutcome::down(

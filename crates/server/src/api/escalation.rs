@@ -77,7 +77,7 @@ pub async fn create(
         let after = if step.after.trim() == "0" {
             Ok(std::time::Duration::ZERO)
         } else {
-            HumanDuration::parse(&step.after).map(|d| d.get())
+            HumanDuration::parse(&step.after).map(HumanDuration::get)
         };
         match after {
             Ok(after) if previous.is_some_and(|before| after <= before) => {

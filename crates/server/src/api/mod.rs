@@ -50,7 +50,7 @@ struct ApiDoc;
 
 struct SecuritySchemes;
 
-impl utoipa::Modify for SecuritySchemes {
+impl Modify for SecuritySchemes {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
         let components = openapi.components.get_or_insert_with(Default::default);
         components.add_security_scheme(
@@ -71,7 +71,10 @@ impl utoipa::Modify for SecuritySchemes {
 #[into_params(names("X-Team-Id"), parameter_in = Header)]
 pub struct TeamHeader(
     /// The team to act in; without it, the caller's first team (an API key: its own team).
-    #[allow(dead_code)]
+    #[allow(
+        dead_code,
+        reason = "only utoipa reads it, to document the header; `TeamAccess` reads the header itself"
+    )]
     Option<i64>,
 );
 
@@ -86,7 +89,7 @@ struct ErrorResponses;
 
 impl Modify for ErrorResponses {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
-        for (path, item) in openapi.paths.paths.iter_mut() {
+        for (path, item) in &mut openapi.paths.paths {
             let operations = [
                 (false, item.get.as_mut()),
                 (true, item.post.as_mut()),
@@ -175,7 +178,7 @@ fn add_error_statuses(path: &str, changes: bool, operation: &mut Operation) {
             response.description = status
                 .parse::<u16>()
                 .ok()
-                .and_then(|code| axum::http::StatusCode::from_u16(code).ok())
+                .and_then(|code| http::StatusCode::from_u16(code).ok())
                 .and_then(|code| code.canonical_reason())
                 .unwrap_or("Answer")
                 .to_owned();

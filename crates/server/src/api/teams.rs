@@ -33,7 +33,7 @@ async fn access(state: &AppState, caller: Caller, team: i64) -> Result<TeamAcces
     TeamAccess::resolve(state, caller, Some(TeamId(team))).await
 }
 
-fn owners(members: &[watchtower_store::Member]) -> u32 {
+fn owners(members: &[Member]) -> u32 {
     members.iter().filter(|m| m.role == Role::Owner).count() as u32
 }
 
@@ -345,7 +345,7 @@ pub async fn invite(
             problems.push(watchtower_core::FieldError {
                 field: "email".into(),
                 problem: p,
-            })
+            });
         })
         .ok();
     let role = Role::parse(&body.role)
@@ -353,7 +353,7 @@ pub async fn invite(
             problems.push(watchtower_core::FieldError {
                 field: "role".into(),
                 problem: p,
-            })
+            });
         })
         .ok();
     let (Some(email), Some(role)) = (email, role) else {
@@ -586,7 +586,7 @@ pub async fn create_api_key(
             problems.push(watchtower_core::FieldError {
                 field: "scope".into(),
                 problem: p,
-            })
+            });
         })
         .ok();
     let Some(scope) = scope.filter(|_| problems.is_empty()) else {

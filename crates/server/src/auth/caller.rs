@@ -161,7 +161,7 @@ fn check_csrf(headers: &HeaderMap, expected: &str) -> Result<(), ApiError> {
         .unwrap_or_default();
     if cross_site || !constant_time_eq(sent.as_bytes(), expected.as_bytes()) {
         return Err(ApiError::new(
-            axum::http::StatusCode::FORBIDDEN,
+            http::StatusCode::FORBIDDEN,
             "csrf",
             "a signed-in request that changes something must send the X-CSRF-Token header from /api/auth/me",
         ));

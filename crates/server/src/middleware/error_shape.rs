@@ -47,7 +47,7 @@ pub async fn middleware(request: Request, next: Next) -> Response {
     // Keep headers such as Allow, Retry-After and the rate-limit ones; the body is new.
     parts.headers.remove(header::CONTENT_LENGTH);
     parts.headers.remove(header::CONTENT_TYPE);
-    for (name, value) in parts.headers.iter() {
+    for (name, value) in &parts.headers {
         rewritten.headers_mut().entry(name).or_insert(value.clone());
     }
     rewritten

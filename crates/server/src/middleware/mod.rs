@@ -2,4 +2,5 @@
 
 pub mod error_shape;
 pub mod rate_limit;
+pub mod request_trace;
 pub mod security_headers;

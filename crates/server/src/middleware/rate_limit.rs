@@ -178,7 +178,7 @@ impl RateLimiter {
     fn refused_pushes(&self) -> std::sync::MutexGuard<'_, HashMap<String, Instant>> {
         self.push_refused_until
             .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// Who sends a ping, for [`Self::unknown_push_token`] and [`Self::push_refusal`]: its
@@ -422,7 +422,7 @@ fn credential(headers: &HeaderMap) -> Option<Credential> {
     SESSION_COOKIES
         .iter()
         .filter_map(|name| jar.get(name))
-        .map(|cookie| cookie.value())
+        .map(axum_extra::extract::cookie::Cookie::value)
         .find(|value| !value.is_empty())
         .map(|value| Credential::Session(sha256_hex(value)))
 }

@@ -36,9 +36,9 @@ fn limit_files(proc_self_cgroup: &str) -> Vec<String> {
     let mut files = Vec::new();
     for line in proc_self_cgroup.lines() {
         let mut parts = line.splitn(3, ':');
-        let (_, controllers, path) = match (parts.next(), parts.next(), parts.next()) {
-            (Some(id), Some(controllers), Some(path)) => (id, controllers, path),
-            _ => continue,
+        let (Some(_), Some(controllers), Some(path)) = (parts.next(), parts.next(), parts.next())
+        else {
+            continue;
         };
         let (base, file) = if controllers.is_empty() {
             (CGROUP_ROOT.to_owned(), "memory.max")

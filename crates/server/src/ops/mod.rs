@@ -151,10 +151,10 @@ impl OpsMonitor {
         let message = describe(&event);
         match event.kind {
             OpsEventKind::Alert => {
-                tracing::warn!(signal = %event.signal, %message, "ops alert")
+                tracing::warn!(signal = %event.signal, %message, "ops alert");
             }
             OpsEventKind::Recovery => {
-                tracing::info!(signal = %event.signal, %message, "ops alert recovered")
+                tracing::info!(signal = %event.signal, %message, "ops alert recovered");
             }
         }
         let Some(queue) = &self.alerts else {

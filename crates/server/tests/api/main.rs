@@ -2,6 +2,12 @@
 //! plan limits and downgrades, rate-limit headers, error shapes, tenant isolation and the
 //! OpenAPI snapshot. The authorization matrix is its own binary (`tests/authorization.rs`).
 
+#![allow(
+    clippy::print_stdout,
+    clippy::print_stderr,
+    reason = "a test tells whoever runs it what it skipped or measured"
+)]
+
 mod alerting;
 mod auth;
 mod monitors;
@@ -9,6 +15,7 @@ mod openapi;
 mod parsers;
 mod plans;
 mod push;
+mod request_ids;
 mod secrets;
 mod shapes;
 mod support;

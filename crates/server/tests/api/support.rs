@@ -2,7 +2,10 @@
 //! is set) served on a loopback port, with the real scheduler and result writer, and clients for
 //! people (cookie + CSRF token) and API keys.
 
-#![allow(dead_code)] // Shared with tests/authorization.rs, which uses the rest.
+#![allow(
+    dead_code,
+    reason = "shared with tests/authorization.rs: each binary uses a different part"
+)]
 
 use reqwest::header::{HeaderMap, HeaderValue};
 use reqwest::{Method, StatusCode};

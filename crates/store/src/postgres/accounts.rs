@@ -11,6 +11,7 @@ use watchtower_core::{ApiKeyId, InvitationId, Plan, Role, SessionId, TeamId, Tim
 
 #[async_trait]
 impl AccountStore for PgStore {
+    #[tracing::instrument(name = "store.create_user", level = "debug", skip_all)]
     async fn create_user(&self, new: &NewUser) -> Result<User, StoreError> {
         let row: UserRow = sqlx::query_as(sqlx::AssertSqlSafe(format!(
             "INSERT INTO users (email, email_key, name, password_hash, is_admin, created_at) \
@@ -28,6 +29,7 @@ impl AccountStore for PgStore {
         Ok(row.into())
     }
 
+    #[tracing::instrument(name = "store.user_count", level = "debug", skip_all)]
     async fn user_count(&self) -> Result<u64, StoreError> {
         let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users")
             .fetch_one(&self.pool)
@@ -35,6 +37,7 @@ impl AccountStore for PgStore {
         Ok(count as u64)
     }
 
+    #[tracing::instrument(name = "store.get_user", level = "debug", skip_all)]
     async fn get_user(&self, id: UserId) -> Result<Option<User>, StoreError> {
         let row: Option<UserRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
             "SELECT {USER_COLUMNS} FROM users WHERE id = $1"
@@ -45,6 +48,7 @@ impl AccountStore for PgStore {
         Ok(row.map(User::from))
     }
 
+    #[tracing::instrument(name = "store.user_by_email", level = "debug", skip_all)]
     async fn user_by_email(&self, email_key: &str) -> Result<Option<User>, StoreError> {
         let row: Option<UserRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
             "SELECT {USER_COLUMNS} FROM users WHERE email_key = $1"
@@ -55,6 +59,7 @@ impl AccountStore for PgStore {
         Ok(row.map(User::from))
     }
 
+    #[tracing::instrument(name = "store.credentials", level = "debug", skip_all)]
     async fn credentials(&self, email_key: &str) -> Result<Option<Credentials>, StoreError> {
         let row: Option<CredentialsRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
             "SELECT {USER_COLUMNS}, password_hash FROM users WHERE email_key = $1"
@@ -65,6 +70,7 @@ impl AccountStore for PgStore {
         Ok(row.map(Credentials::from))
     }
 
+    #[tracing::instrument(name = "store.set_password", level = "debug", skip_all)]
     async fn set_password(
         &self,
         user: UserId,
@@ -87,6 +93,7 @@ impl AccountStore for PgStore {
         Ok(())
     }
 
+    #[tracing::instrument(name = "store.create_session", level = "debug", skip_all)]
     async fn create_session(&self, new: &NewSession) -> Result<Session, StoreError> {
         let row: SessionRow = sqlx::query_as(sqlx::AssertSqlSafe(format!(
             "INSERT INTO sessions (token_hash, user_id, created_at, expires_at, ip, user_agent) \
@@ -104,6 +111,7 @@ impl AccountStore for PgStore {
         Ok(row.into())
     }
 
+    #[tracing::instrument(name = "store.find_session", level = "debug", skip_all)]
     async fn find_session(
         &self,
         token_hash: &str,
@@ -119,6 +127,7 @@ impl AccountStore for PgStore {
         Ok(row.map(Session::from))
     }
 
+    #[tracing::instrument(name = "store.delete_session", level = "debug", skip_all)]
     async fn delete_session(&self, id: SessionId) -> Result<(), StoreError> {
         sqlx::query("DELETE FROM sessions WHERE id = $1")
             .bind(id.0)
@@ -127,6 +136,7 @@ impl AccountStore for PgStore {
         Ok(())
     }
 
+    #[tracing::instrument(name = "store.delete_expired_sessions", level = "debug", skip_all)]
     async fn delete_expired_sessions(&self, now: Timestamp) -> Result<u64, StoreError> {
         let deleted = sqlx::query("DELETE FROM sessions WHERE expires_at <= $1")
             .bind(now.0)
@@ -135,6 +145,7 @@ impl AccountStore for PgStore {
         Ok(deleted.rows_affected())
     }
 
+    #[tracing::instrument(name = "store.create_team", level = "debug", skip_all)]
     async fn create_team(
         &self,
         name: &str,
@@ -165,6 +176,7 @@ impl AccountStore for PgStore {
         row.into_team()
     }
 
+    #[tracing::instrument(name = "store.get_team", level = "debug", skip_all)]
     async fn get_team(&self, id: TeamId) -> Result<Option<Team>, StoreError> {
         let row: Option<TeamRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
             "SELECT {TEAM_COLUMNS} FROM teams WHERE id = $1"
@@ -175,6 +187,7 @@ impl AccountStore for PgStore {
         row.map(TeamRow::into_team).transpose()
     }
 
+    #[tracing::instrument(name = "store.rename_team", level = "debug", skip_all)]
     async fn rename_team(&self, id: TeamId, name: &str) -> Result<Team, StoreError> {
         let row: Option<TeamRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
             "UPDATE teams SET name = $1 WHERE id = $2 RETURNING {TEAM_COLUMNS}"
@@ -186,6 +199,7 @@ impl AccountStore for PgStore {
         row.ok_or(StoreError::NotFound)?.into_team()
     }
 
+    #[tracing::instrument(name = "store.set_team_plan", level = "debug", skip_all)]
     async fn set_team_plan(&self, id: TeamId, plan: Plan) -> Result<Team, StoreError> {
         let row: Option<TeamRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
             "UPDATE teams SET plan = $1 WHERE id = $2 RETURNING {TEAM_COLUMNS}"
@@ -197,6 +211,7 @@ impl AccountStore for PgStore {
         row.ok_or(StoreError::NotFound)?.into_team()
     }
 
+    #[tracing::instrument(name = "store.delete_team", level = "debug", skip_all)]
     async fn delete_team(&self, id: TeamId) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await?;
         // Raw results and rollups have no foreign key: delete them through the team's monitors
@@ -220,6 +235,7 @@ impl AccountStore for PgStore {
         Ok(())
     }
 
+    #[tracing::instrument(name = "store.teams_of", level = "debug", skip_all)]
     async fn teams_of(&self, user: UserId) -> Result<Vec<Membership>, StoreError> {
         let rows: Vec<MembershipRow> = sqlx::query_as(
             "SELECT t.id, t.name, t.plan, t.created_at, m.role FROM memberships m \
@@ -233,6 +249,7 @@ impl AccountStore for PgStore {
             .collect()
     }
 
+    #[tracing::instrument(name = "store.role_of", level = "debug", skip_all)]
     async fn role_of(&self, team: TeamId, user: UserId) -> Result<Option<Role>, StoreError> {
         let role: Option<String> =
             sqlx::query_scalar("SELECT role FROM memberships WHERE team_id = $1 AND user_id = $2")
@@ -243,6 +260,7 @@ impl AccountStore for PgStore {
         role.as_deref().map(parse_role).transpose()
     }
 
+    #[tracing::instrument(name = "store.members", level = "debug", skip_all)]
     async fn members(&self, team: TeamId) -> Result<Vec<Member>, StoreError> {
         let rows: Vec<MemberRow> = sqlx::query_as(
             "SELECT u.id AS user_id, u.email, u.name, m.role, m.joined_at FROM memberships m \
@@ -254,6 +272,7 @@ impl AccountStore for PgStore {
         rows.into_iter().map(MemberRow::into_member).collect()
     }
 
+    #[tracing::instrument(name = "store.add_member", level = "debug", skip_all)]
     async fn add_member(
         &self,
         team: TeamId,
@@ -274,6 +293,7 @@ impl AccountStore for PgStore {
         Ok(())
     }
 
+    #[tracing::instrument(name = "store.set_member_role", level = "debug", skip_all)]
     async fn set_member_role(
         &self,
         team: TeamId,
@@ -290,6 +310,7 @@ impl AccountStore for PgStore {
         found(updated.rows_affected())
     }
 
+    #[tracing::instrument(name = "store.remove_member", level = "debug", skip_all)]
     async fn remove_member(
         &self,
         team: TeamId,
@@ -316,6 +337,7 @@ impl AccountStore for PgStore {
         Ok(())
     }
 
+    #[tracing::instrument(name = "store.create_invitation", level = "debug", skip_all)]
     async fn create_invitation(&self, new: &NewInvitation) -> Result<Invitation, StoreError> {
         let row: InvitationRow = sqlx::query_as(sqlx::AssertSqlSafe(format!(
             "INSERT INTO invitations (team_id, email, role, token_hash, invited_by, created_at, \
@@ -334,6 +356,7 @@ impl AccountStore for PgStore {
         row.into_invitation()
     }
 
+    #[tracing::instrument(name = "store.invitations", level = "debug", skip_all)]
     async fn invitations(
         &self,
         team: TeamId,
@@ -352,6 +375,7 @@ impl AccountStore for PgStore {
             .collect()
     }
 
+    #[tracing::instrument(name = "store.revoke_invitation", level = "debug", skip_all)]
     async fn revoke_invitation(&self, team: TeamId, id: InvitationId) -> Result<(), StoreError> {
         let revoked = sqlx::query(
             "UPDATE invitations SET revoked_at = $1 WHERE id = $2 AND team_id = $3 \
@@ -366,6 +390,7 @@ impl AccountStore for PgStore {
         found(revoked.rows_affected())
     }
 
+    #[tracing::instrument(name = "store.find_invitation", level = "debug", skip_all)]
     async fn find_invitation(
         &self,
         token_hash: &str,
@@ -382,6 +407,7 @@ impl AccountStore for PgStore {
         row.map(InvitationRow::into_invitation).transpose()
     }
 
+    #[tracing::instrument(name = "store.accept_invitation", level = "debug", skip_all)]
     async fn accept_invitation(
         &self,
         token_hash: &str,
@@ -418,6 +444,7 @@ impl AccountStore for PgStore {
         Ok(invitation)
     }
 
+    #[tracing::instrument(name = "store.create_api_key", level = "debug", skip_all)]
     async fn create_api_key(&self, new: &NewApiKey) -> Result<ApiKey, StoreError> {
         let row: ApiKeyRow = sqlx::query_as(sqlx::AssertSqlSafe(format!(
             "INSERT INTO api_keys (team_id, name, scope, prefix, key_hash, created_by, \
@@ -436,6 +463,7 @@ impl AccountStore for PgStore {
         row.into_api_key()
     }
 
+    #[tracing::instrument(name = "store.find_api_key", level = "debug", skip_all)]
     async fn find_api_key(&self, key_hash: &str) -> Result<Option<ApiKey>, StoreError> {
         let row: Option<ApiKeyRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
             "SELECT {API_KEY_COLUMNS} FROM api_keys WHERE key_hash = $1 AND revoked_at IS NULL \
@@ -447,6 +475,7 @@ impl AccountStore for PgStore {
         row.map(ApiKeyRow::into_api_key).transpose()
     }
 
+    #[tracing::instrument(name = "store.touch_api_key", level = "debug", skip_all)]
     async fn touch_api_key(&self, id: ApiKeyId, now: Timestamp) -> Result<(), StoreError> {
         let touched = sqlx::query("UPDATE api_keys SET last_used_at = $1 WHERE id = $2")
             .bind(now.0)
@@ -456,6 +485,7 @@ impl AccountStore for PgStore {
         found(touched.rows_affected())
     }
 
+    #[tracing::instrument(name = "store.api_keys", level = "debug", skip_all)]
     async fn api_keys(&self, team: TeamId) -> Result<Vec<ApiKey>, StoreError> {
         let rows: Vec<ApiKeyRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
             "SELECT {API_KEY_COLUMNS} FROM api_keys WHERE team_id = $1 ORDER BY id DESC"
@@ -466,6 +496,7 @@ impl AccountStore for PgStore {
         rows.into_iter().map(ApiKeyRow::into_api_key).collect()
     }
 
+    #[tracing::instrument(name = "store.revoke_api_key", level = "debug", skip_all)]
     async fn revoke_api_key(
         &self,
         team: TeamId,
@@ -484,6 +515,7 @@ impl AccountStore for PgStore {
         row.ok_or(StoreError::NotFound)?.into_api_key()
     }
 
+    #[tracing::instrument(name = "store.record_audit", level = "debug", skip_all)]
     async fn record_audit(&self, entry: &AuditEntry) -> Result<(), StoreError> {
         sqlx::query(
             "INSERT INTO audit_log (team_id, actor_user_id, actor_api_key_id, actor_label, \
@@ -503,6 +535,7 @@ impl AccountStore for PgStore {
         Ok(())
     }
 
+    #[tracing::instrument(name = "store.audit_log", level = "debug", skip_all)]
     async fn audit_log(
         &self,
         team: TeamId,
@@ -521,6 +554,7 @@ impl AccountStore for PgStore {
         rows.into_iter().map(AuditRow::into_record).collect()
     }
 
+    #[tracing::instrument(name = "store.record_security_event", level = "debug", skip_all)]
     async fn record_security_event(&self, event: &SecurityEvent) -> Result<(), StoreError> {
         sqlx::query(
             "INSERT INTO security_events (kind, email_key, user_id, ip, detail, at) \
@@ -537,6 +571,7 @@ impl AccountStore for PgStore {
         Ok(())
     }
 
+    #[tracing::instrument(name = "store.security_events", level = "debug", skip_all)]
     async fn security_events(
         &self,
         before: Option<i64>,
@@ -553,6 +588,7 @@ impl AccountStore for PgStore {
         Ok(rows.into_iter().map(SecurityEventRecord::from).collect())
     }
 
+    #[tracing::instrument(name = "store.failed_logins_since", level = "debug", skip_all)]
     async fn failed_logins_since(
         &self,
         email_key: Option<&str>,

@@ -26,6 +26,7 @@ const PG_RULE_COLUMNS: &str = "id, team_id, name, monitor_id, tag, events::text 
 
 #[async_trait]
 impl AlertStore for PgStore {
+    #[tracing::instrument(name = "store.create_channel", level = "debug", skip_all)]
     async fn create_channel(
         &self,
         team: TeamId,
@@ -50,6 +51,7 @@ impl AlertStore for PgStore {
         row.into_channel()
     }
 
+    #[tracing::instrument(name = "store.channels", level = "debug", skip_all)]
     async fn channels(&self, team: TeamId) -> Result<Vec<Channel>, StoreError> {
         let sql =
             format!("SELECT {PG_CHANNEL_COLUMNS} FROM channels WHERE team_id = $1 ORDER BY id");
@@ -60,6 +62,7 @@ impl AlertStore for PgStore {
         rows.into_iter().map(ChannelRow::into_channel).collect()
     }
 
+    #[tracing::instrument(name = "store.get_channel", level = "debug", skip_all)]
     async fn get_channel(&self, team: TeamId, id: i64) -> Result<Option<Channel>, StoreError> {
         let sql =
             format!("SELECT {PG_CHANNEL_COLUMNS} FROM channels WHERE id = $1 AND team_id = $2");
@@ -71,6 +74,7 @@ impl AlertStore for PgStore {
         row.map(ChannelRow::into_channel).transpose()
     }
 
+    #[tracing::instrument(name = "store.update_channel", level = "debug", skip_all)]
     async fn update_channel(
         &self,
         team: TeamId,
@@ -94,6 +98,7 @@ impl AlertStore for PgStore {
         row.ok_or(StoreError::NotFound)?.into_channel()
     }
 
+    #[tracing::instrument(name = "store.delete_channel", level = "debug", skip_all)]
     async fn delete_channel(&self, team: TeamId, id: i64) -> Result<(), StoreError> {
         let deleted = sqlx::query("DELETE FROM channels WHERE id = $1 AND team_id = $2")
             .bind(id)
@@ -104,6 +109,7 @@ impl AlertStore for PgStore {
         found(deleted)
     }
 
+    #[tracing::instrument(name = "store.create_escalation_policy", level = "debug", skip_all)]
     async fn create_escalation_policy(
         &self,
         team: TeamId,
@@ -135,6 +141,7 @@ impl AlertStore for PgStore {
         row.into_policy()
     }
 
+    #[tracing::instrument(name = "store.escalation_policies", level = "debug", skip_all)]
     async fn escalation_policies(&self, team: TeamId) -> Result<Vec<EscalationPolicy>, StoreError> {
         let rows: Vec<PolicyRow> = sqlx::query_as(
             "SELECT id, team_id, name, steps::text AS steps, created_at FROM escalation_policies \
@@ -146,6 +153,7 @@ impl AlertStore for PgStore {
         rows.into_iter().map(PolicyRow::into_policy).collect()
     }
 
+    #[tracing::instrument(name = "store.delete_escalation_policy", level = "debug", skip_all)]
     async fn delete_escalation_policy(&self, team: TeamId, id: i64) -> Result<(), StoreError> {
         let deleted = sqlx::query("DELETE FROM escalation_policies WHERE id = $1 AND team_id = $2")
             .bind(id)
@@ -156,6 +164,7 @@ impl AlertStore for PgStore {
         found(deleted)
     }
 
+    #[tracing::instrument(name = "store.create_rule", level = "debug", skip_all)]
     async fn create_rule(&self, rule: &NewRule) -> Result<AlertRule, StoreError> {
         let mut tx = self.pool.begin().await?;
         for channel in &rule.channel_ids {
@@ -213,6 +222,7 @@ impl AlertStore for PgStore {
         row.into_rule()
     }
 
+    #[tracing::instrument(name = "store.rules", level = "debug", skip_all)]
     async fn rules(&self, team: TeamId) -> Result<Vec<AlertRule>, StoreError> {
         let sql =
             format!("SELECT {PG_RULE_COLUMNS} FROM alert_rules WHERE team_id = $1 ORDER BY id");
@@ -223,6 +233,7 @@ impl AlertStore for PgStore {
         rows.into_iter().map(RuleRow::into_rule).collect()
     }
 
+    #[tracing::instrument(name = "store.delete_rule", level = "debug", skip_all)]
     async fn delete_rule(&self, team: TeamId, id: i64) -> Result<(), StoreError> {
         let deleted = sqlx::query("DELETE FROM alert_rules WHERE id = $1 AND team_id = $2")
             .bind(id)
@@ -233,6 +244,7 @@ impl AlertStore for PgStore {
         found(deleted)
     }
 
+    #[tracing::instrument(name = "store.enqueue_test_notification", level = "debug", skip_all)]
     async fn enqueue_test_notification(
         &self,
         team: TeamId,
@@ -253,6 +265,7 @@ impl AlertStore for PgStore {
         id.ok_or(StoreError::NotFound)
     }
 
+    #[tracing::instrument(name = "store.enqueue_reminder", level = "debug", skip_all)]
     async fn enqueue_reminder(
         &self,
         after: &DueNotification,
@@ -275,6 +288,7 @@ impl AlertStore for PgStore {
         Ok(id)
     }
 
+    #[tracing::instrument(name = "store.dependency_states", level = "debug", skip_all)]
     async fn dependency_states(
         &self,
         team: TeamId,
@@ -315,6 +329,7 @@ impl AlertStore for PgStore {
         Ok(states)
     }
 
+    #[tracing::instrument(name = "store.claim_notifications", level = "debug", skip_all)]
     async fn claim_notifications(
         &self,
         now: Timestamp,
@@ -349,6 +364,7 @@ impl AlertStore for PgStore {
         rows.into_iter().map(DueRow::into_due).collect()
     }
 
+    #[tracing::instrument(name = "store.finish_attempt", level = "debug", skip_all)]
     async fn finish_attempt(
         &self,
         id: i64,
@@ -373,6 +389,7 @@ impl AlertStore for PgStore {
         Ok(())
     }
 
+    #[tracing::instrument(name = "store.create_maintenance", level = "debug", skip_all)]
     async fn create_maintenance(
         &self,
         team: TeamId,
@@ -391,6 +408,7 @@ impl AlertStore for PgStore {
         row.into_window()
     }
 
+    #[tracing::instrument(name = "store.maintenance_windows", level = "debug", skip_all)]
     async fn maintenance_windows(
         &self,
         team: TeamId,
@@ -405,6 +423,7 @@ impl AlertStore for PgStore {
         rows.into_iter().map(WindowRow::into_window).collect()
     }
 
+    #[tracing::instrument(name = "store.delete_maintenance", level = "debug", skip_all)]
     async fn delete_maintenance(
         &self,
         team: TeamId,
@@ -431,6 +450,7 @@ impl AlertStore for PgStore {
         Ok(())
     }
 
+    #[tracing::instrument(name = "store.certificate_rules", level = "debug", skip_all)]
     async fn certificate_rules(&self) -> Result<Vec<AlertRule>, StoreError> {
         let sql = format!(
             "SELECT {PG_RULE_COLUMNS} FROM alert_rules WHERE certificate_days IS NOT NULL ORDER BY id"
@@ -441,6 +461,7 @@ impl AlertStore for PgStore {
         rows.into_iter().map(RuleRow::into_rule).collect()
     }
 
+    #[tracing::instrument(name = "store.monitor_certificates", level = "debug", skip_all)]
     async fn monitor_certificates(
         &self,
         team: TeamId,
@@ -462,6 +483,7 @@ impl AlertStore for PgStore {
         Ok(certificates)
     }
 
+    #[tracing::instrument(name = "store.enqueue_keyed", level = "debug", skip_all)]
     async fn enqueue_keyed(&self, notification: &KeyedNotification) -> Result<bool, StoreError> {
         let queued = sqlx::query(
             "INSERT INTO notifications (team_id, channel_id, monitor_id, event, status, attempts, \
@@ -483,6 +505,7 @@ impl AlertStore for PgStore {
         Ok(queued == 1)
     }
 
+    #[tracing::instrument(name = "store.link_secret", level = "debug", skip_all)]
     async fn link_secret(&self) -> Result<String, StoreError> {
         let mut candidate = [0u8; 32];
         rand::Rng::fill(&mut rand::rng(), &mut candidate);
@@ -498,6 +521,7 @@ impl AlertStore for PgStore {
         Ok(secret)
     }
 
+    #[tracing::instrument(name = "store.notifications", level = "debug", skip_all)]
     async fn notifications(
         &self,
         team: TeamId,

@@ -79,6 +79,7 @@ impl Store for PgStore {
         Backend::Postgres
     }
 
+    #[tracing::instrument(name = "store.migrate", level = "debug", skip_all)]
     async fn migrate(&self) -> Result<(), StoreError> {
         // The migrator takes an advisory lock, so processes starting together apply in turn.
         // `run_direct` is `run` without the acquire, which trips "Acquire is not general enough"
@@ -88,12 +89,14 @@ impl Store for PgStore {
         Ok(())
     }
 
+    #[tracing::instrument(name = "store.ping", level = "debug", skip_all)]
     async fn ping(&self) -> Result<Duration, StoreError> {
         let started = Instant::now();
         sqlx::query("SELECT 1").execute(&self.pool).await?;
         Ok(started.elapsed())
     }
 
+    #[tracing::instrument(name = "store.create_monitor", level = "debug", skip_all)]
     async fn create_monitor(
         &self,
         team: TeamId,
@@ -103,6 +106,7 @@ impl Store for PgStore {
         monitors::create(self, team, spec, now).await
     }
 
+    #[tracing::instrument(name = "store.update_monitor", level = "debug", skip_all)]
     async fn update_monitor(
         &self,
         team: TeamId,
@@ -113,14 +117,17 @@ impl Store for PgStore {
         monitors::update(self, team, id, spec, now).await
     }
 
+    #[tracing::instrument(name = "store.delete_monitor", level = "debug", skip_all)]
     async fn delete_monitor(&self, team: TeamId, id: MonitorId) -> Result<(), StoreError> {
         monitors::delete(self, team, id).await
     }
 
+    #[tracing::instrument(name = "store.count_monitors", level = "debug", skip_all)]
     async fn count_monitors(&self, team: TeamId) -> Result<u64, StoreError> {
         monitors::count_monitors(self, team).await
     }
 
+    #[tracing::instrument(name = "store.get_monitor", level = "debug", skip_all)]
     async fn get_monitor(
         &self,
         team: TeamId,
@@ -129,6 +136,7 @@ impl Store for PgStore {
         monitors::get(self, team, id).await
     }
 
+    #[tracing::instrument(name = "store.list_monitor_entries", level = "debug", skip_all)]
     async fn list_monitor_entries(
         &self,
         team: TeamId,
@@ -137,6 +145,7 @@ impl Store for PgStore {
         monitors::list(self, team, page).await
     }
 
+    #[tracing::instrument(name = "store.apply_monitors", level = "debug", skip_all)]
     async fn apply_monitors(
         &self,
         team: TeamId,
@@ -147,10 +156,12 @@ impl Store for PgStore {
         monitors::apply(self, team, specs, prune, now).await
     }
 
+    #[tracing::instrument(name = "store.load_scheduled", level = "debug", skip_all)]
     async fn load_scheduled(&self) -> Result<ScheduledLoad, StoreError> {
         monitors::load_scheduled(self).await
     }
 
+    #[tracing::instrument(name = "store.find_push_monitor", level = "debug", skip_all)]
     async fn find_push_monitor(
         &self,
         token: &str,
@@ -158,10 +169,12 @@ impl Store for PgStore {
         monitors::find_push(self, token).await
     }
 
+    #[tracing::instrument(name = "store.record_batch", level = "debug", skip_all)]
     async fn record_batch(&self, batch: &ResultBatch) -> Result<(), StoreError> {
         results::record_batch(self, batch).await
     }
 
+    #[tracing::instrument(name = "store.results", level = "debug", skip_all)]
     async fn results(
         &self,
         team: TeamId,
@@ -173,6 +186,7 @@ impl Store for PgStore {
         results::results(self, team, monitor, from, to, limit).await
     }
 
+    #[tracing::instrument(name = "store.open_incident", level = "debug", skip_all)]
     async fn open_incident(
         &self,
         team: TeamId,
@@ -181,6 +195,7 @@ impl Store for PgStore {
         results::open_incident(self, team, monitor).await
     }
 
+    #[tracing::instrument(name = "store.incidents", level = "debug", skip_all)]
     async fn incidents(
         &self,
         team: TeamId,
@@ -189,6 +204,7 @@ impl Store for PgStore {
         incidents::list(self, team, query).await
     }
 
+    #[tracing::instrument(name = "store.get_incident", level = "debug", skip_all)]
     async fn get_incident(
         &self,
         team: TeamId,
@@ -197,6 +213,7 @@ impl Store for PgStore {
         incidents::get(self, team, id).await
     }
 
+    #[tracing::instrument(name = "store.acknowledge_incident", level = "debug", skip_all)]
     async fn acknowledge_incident(
         &self,
         team: TeamId,
@@ -207,6 +224,7 @@ impl Store for PgStore {
         incidents::acknowledge(self, team, id, by, at).await
     }
 
+    #[tracing::instrument(name = "store.add_incident_note", level = "debug", skip_all)]
     async fn add_incident_note(
         &self,
         team: TeamId,
@@ -218,6 +236,7 @@ impl Store for PgStore {
         incidents::add_note(self, team, id, author, body, at).await
     }
 
+    #[tracing::instrument(name = "store.incident_notes", level = "debug", skip_all)]
     async fn incident_notes(
         &self,
         team: TeamId,
@@ -226,14 +245,17 @@ impl Store for PgStore {
         incidents::notes(self, team, id).await
     }
 
+    #[tracing::instrument(name = "store.state_events", level = "debug", skip_all)]
     async fn state_events(&self, after: i64, limit: u32) -> Result<Vec<StateEvent>, StoreError> {
         results::state_events(self, after, limit).await
     }
 
+    #[tracing::instrument(name = "store.roll_up", level = "debug", skip_all)]
     async fn roll_up(&self, now: Timestamp) -> Result<RollupReport, StoreError> {
         history::roll_up(self, now).await
     }
 
+    #[tracing::instrument(name = "store.prune", level = "debug", skip_all)]
     async fn prune(
         &self,
         now: Timestamp,
@@ -242,6 +264,7 @@ impl Store for PgStore {
         history::prune(self, now, retention).await
     }
 
+    #[tracing::instrument(name = "store.prune_plan", level = "debug", skip_all)]
     async fn prune_plan(
         &self,
         now: Timestamp,
@@ -251,6 +274,7 @@ impl Store for PgStore {
         history::prune_plan(self, now, plan, keep).await
     }
 
+    #[tracing::instrument(name = "store.uptime", level = "debug", skip_all)]
     async fn uptime(
         &self,
         team: TeamId,
@@ -261,6 +285,7 @@ impl Store for PgStore {
         history::uptime(self, team, monitor, from, to).await
     }
 
+    #[tracing::instrument(name = "store.uptime_many", level = "debug", skip_all)]
     async fn uptime_many(
         &self,
         team: TeamId,
@@ -271,6 +296,7 @@ impl Store for PgStore {
         history::uptime_many(self, team, monitors, from, to).await
     }
 
+    #[tracing::instrument(name = "store.size_bytes", level = "debug", skip_all)]
     async fn size_bytes(&self) -> Result<u64, StoreError> {
         let bytes: i64 = sqlx::query_scalar("SELECT pg_database_size(current_database())")
             .fetch_one(&self.pool)

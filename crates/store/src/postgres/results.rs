@@ -200,7 +200,11 @@ async fn write_run(
         .bind(
             opening
                 .iter()
-                .map(|(_, r)| r.change.error_class.map(|class| class.as_str()))
+                .map(|(_, r)| {
+                    r.change
+                        .error_class
+                        .map(watchtower_core::ErrorClass::as_str)
+                })
                 .collect::<Vec<_>>(),
         )
         .bind(
@@ -289,7 +293,7 @@ async fn write_run(
     .into_iter()
     .collect();
 
-    let announced: Vec<Announcement> = run
+    let announced: Vec<Announcement<'_>> = run
         .iter()
         .filter_map(|(team, record)| {
             Some(Announcement {
@@ -388,7 +392,7 @@ async fn enqueue_notifications(
     .bind(
         announced
             .iter()
-            .map(|a| a.record.change.error_class.map(|class| class.as_str()))
+            .map(|a| a.record.change.error_class.map(watchtower_core::ErrorClass::as_str))
             .collect::<Vec<_>>(),
     )
     .execute(&mut *conn)

@@ -17,6 +17,7 @@ const MAX_PAGE: u32 = 500;
 
 #[async_trait]
 impl AlertStore for SqliteStore {
+    #[tracing::instrument(name = "store.create_channel", level = "debug", skip_all)]
     async fn create_channel(
         &self,
         team: TeamId,
@@ -41,6 +42,7 @@ impl AlertStore for SqliteStore {
         row.into_channel()
     }
 
+    #[tracing::instrument(name = "store.channels", level = "debug", skip_all)]
     async fn channels(&self, team: TeamId) -> Result<Vec<Channel>, StoreError> {
         let sql = format!("SELECT {CHANNEL_COLUMNS} FROM channels WHERE team_id = ? ORDER BY id");
         let rows: Vec<ChannelRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
@@ -50,6 +52,7 @@ impl AlertStore for SqliteStore {
         rows.into_iter().map(ChannelRow::into_channel).collect()
     }
 
+    #[tracing::instrument(name = "store.get_channel", level = "debug", skip_all)]
     async fn get_channel(&self, team: TeamId, id: i64) -> Result<Option<Channel>, StoreError> {
         let sql = format!("SELECT {CHANNEL_COLUMNS} FROM channels WHERE id = ? AND team_id = ?");
         let row: Option<ChannelRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
@@ -60,6 +63,7 @@ impl AlertStore for SqliteStore {
         row.map(ChannelRow::into_channel).transpose()
     }
 
+    #[tracing::instrument(name = "store.update_channel", level = "debug", skip_all)]
     async fn update_channel(
         &self,
         team: TeamId,
@@ -83,6 +87,7 @@ impl AlertStore for SqliteStore {
         row.ok_or(StoreError::NotFound)?.into_channel()
     }
 
+    #[tracing::instrument(name = "store.delete_channel", level = "debug", skip_all)]
     async fn delete_channel(&self, team: TeamId, id: i64) -> Result<(), StoreError> {
         let deleted = sqlx::query("DELETE FROM channels WHERE id = ? AND team_id = ?")
             .bind(id)
@@ -93,6 +98,7 @@ impl AlertStore for SqliteStore {
         found(deleted)
     }
 
+    #[tracing::instrument(name = "store.create_escalation_policy", level = "debug", skip_all)]
     async fn create_escalation_policy(
         &self,
         team: TeamId,
@@ -124,6 +130,7 @@ impl AlertStore for SqliteStore {
         row.into_policy()
     }
 
+    #[tracing::instrument(name = "store.escalation_policies", level = "debug", skip_all)]
     async fn escalation_policies(&self, team: TeamId) -> Result<Vec<EscalationPolicy>, StoreError> {
         let rows: Vec<PolicyRow> = sqlx::query_as(
             "SELECT id, team_id, name, steps, created_at FROM escalation_policies \
@@ -135,6 +142,7 @@ impl AlertStore for SqliteStore {
         rows.into_iter().map(PolicyRow::into_policy).collect()
     }
 
+    #[tracing::instrument(name = "store.delete_escalation_policy", level = "debug", skip_all)]
     async fn delete_escalation_policy(&self, team: TeamId, id: i64) -> Result<(), StoreError> {
         let deleted = sqlx::query("DELETE FROM escalation_policies WHERE id = ? AND team_id = ?")
             .bind(id)
@@ -145,6 +153,7 @@ impl AlertStore for SqliteStore {
         found(deleted)
     }
 
+    #[tracing::instrument(name = "store.create_rule", level = "debug", skip_all)]
     async fn create_rule(&self, rule: &NewRule) -> Result<AlertRule, StoreError> {
         let mut tx = self.begin_write().await?;
         for channel in &rule.channel_ids {
@@ -201,6 +210,7 @@ impl AlertStore for SqliteStore {
         row.into_rule()
     }
 
+    #[tracing::instrument(name = "store.rules", level = "debug", skip_all)]
     async fn rules(&self, team: TeamId) -> Result<Vec<AlertRule>, StoreError> {
         let sql = format!("SELECT {RULE_COLUMNS} FROM alert_rules WHERE team_id = ? ORDER BY id");
         let rows: Vec<RuleRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
@@ -210,6 +220,7 @@ impl AlertStore for SqliteStore {
         rows.into_iter().map(RuleRow::into_rule).collect()
     }
 
+    #[tracing::instrument(name = "store.delete_rule", level = "debug", skip_all)]
     async fn delete_rule(&self, team: TeamId, id: i64) -> Result<(), StoreError> {
         let deleted = sqlx::query("DELETE FROM alert_rules WHERE id = ? AND team_id = ?")
             .bind(id)
@@ -220,6 +231,7 @@ impl AlertStore for SqliteStore {
         found(deleted)
     }
 
+    #[tracing::instrument(name = "store.enqueue_test_notification", level = "debug", skip_all)]
     async fn enqueue_test_notification(
         &self,
         team: TeamId,
@@ -240,6 +252,7 @@ impl AlertStore for SqliteStore {
         id.ok_or(StoreError::NotFound)
     }
 
+    #[tracing::instrument(name = "store.enqueue_reminder", level = "debug", skip_all)]
     async fn enqueue_reminder(
         &self,
         after: &DueNotification,
@@ -262,6 +275,7 @@ impl AlertStore for SqliteStore {
         Ok(id)
     }
 
+    #[tracing::instrument(name = "store.dependency_states", level = "debug", skip_all)]
     async fn dependency_states(
         &self,
         team: TeamId,
@@ -302,6 +316,7 @@ impl AlertStore for SqliteStore {
         Ok(states)
     }
 
+    #[tracing::instrument(name = "store.claim_notifications", level = "debug", skip_all)]
     async fn claim_notifications(
         &self,
         now: Timestamp,
@@ -334,6 +349,7 @@ impl AlertStore for SqliteStore {
         rows.into_iter().map(DueRow::into_due).collect()
     }
 
+    #[tracing::instrument(name = "store.finish_attempt", level = "debug", skip_all)]
     async fn finish_attempt(
         &self,
         id: i64,
@@ -358,6 +374,7 @@ impl AlertStore for SqliteStore {
         Ok(())
     }
 
+    #[tracing::instrument(name = "store.create_maintenance", level = "debug", skip_all)]
     async fn create_maintenance(
         &self,
         team: TeamId,
@@ -376,6 +393,7 @@ impl AlertStore for SqliteStore {
         row.into_window()
     }
 
+    #[tracing::instrument(name = "store.maintenance_windows", level = "debug", skip_all)]
     async fn maintenance_windows(
         &self,
         team: TeamId,
@@ -390,6 +408,7 @@ impl AlertStore for SqliteStore {
         rows.into_iter().map(WindowRow::into_window).collect()
     }
 
+    #[tracing::instrument(name = "store.delete_maintenance", level = "debug", skip_all)]
     async fn delete_maintenance(
         &self,
         team: TeamId,
@@ -417,6 +436,7 @@ impl AlertStore for SqliteStore {
         Ok(())
     }
 
+    #[tracing::instrument(name = "store.certificate_rules", level = "debug", skip_all)]
     async fn certificate_rules(&self) -> Result<Vec<AlertRule>, StoreError> {
         let sql = format!(
             "SELECT {RULE_COLUMNS} FROM alert_rules WHERE certificate_days IS NOT NULL ORDER BY id"
@@ -427,6 +447,7 @@ impl AlertStore for SqliteStore {
         rows.into_iter().map(RuleRow::into_rule).collect()
     }
 
+    #[tracing::instrument(name = "store.monitor_certificates", level = "debug", skip_all)]
     async fn monitor_certificates(
         &self,
         team: TeamId,
@@ -447,6 +468,7 @@ impl AlertStore for SqliteStore {
         Ok(certificates)
     }
 
+    #[tracing::instrument(name = "store.enqueue_keyed", level = "debug", skip_all)]
     async fn enqueue_keyed(&self, notification: &KeyedNotification) -> Result<bool, StoreError> {
         let queued = sqlx::query(
             "INSERT INTO notifications (team_id, channel_id, monitor_id, event, status, attempts, \
@@ -468,6 +490,7 @@ impl AlertStore for SqliteStore {
         Ok(queued == 1)
     }
 
+    #[tracing::instrument(name = "store.link_secret", level = "debug", skip_all)]
     async fn link_secret(&self) -> Result<String, StoreError> {
         let mut candidate = [0u8; 32];
         rand::Rng::fill(&mut rand::rng(), &mut candidate);
@@ -490,6 +513,7 @@ impl AlertStore for SqliteStore {
         Ok(secret)
     }
 
+    #[tracing::instrument(name = "store.notifications", level = "debug", skip_all)]
     async fn notifications(
         &self,
         team: TeamId,

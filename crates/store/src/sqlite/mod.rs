@@ -51,7 +51,7 @@ async fn connect_retrying(
 fn is_locked(error: &sqlx::Error) -> bool {
     error
         .as_database_error()
-        .and_then(|db| db.code())
+        .and_then(sqlx::error::DatabaseError::code)
         .is_some_and(|code| code == "5")
 }
 
@@ -145,6 +145,7 @@ impl Store for SqliteStore {
         Backend::Sqlite
     }
 
+    #[tracing::instrument(name = "store.migrate", level = "debug", skip_all)]
     async fn migrate(&self) -> Result<(), StoreError> {
         // SQLite has no advisory lock: holding the write lock for the whole run makes a second
         // process wait, then find every migration applied.
@@ -156,12 +157,14 @@ impl Store for SqliteStore {
         Ok(())
     }
 
+    #[tracing::instrument(name = "store.ping", level = "debug", skip_all)]
     async fn ping(&self) -> Result<Duration, StoreError> {
         let started = Instant::now();
         sqlx::query("SELECT 1").execute(&self.read).await?;
         Ok(started.elapsed())
     }
 
+    #[tracing::instrument(name = "store.create_monitor", level = "debug", skip_all)]
     async fn create_monitor(
         &self,
         team: TeamId,
@@ -171,6 +174,7 @@ impl Store for SqliteStore {
         monitors::create(self, team, spec, now).await
     }
 
+    #[tracing::instrument(name = "store.update_monitor", level = "debug", skip_all)]
     async fn update_monitor(
         &self,
         team: TeamId,
@@ -181,14 +185,17 @@ impl Store for SqliteStore {
         monitors::update(self, team, id, spec, now).await
     }
 
+    #[tracing::instrument(name = "store.delete_monitor", level = "debug", skip_all)]
     async fn delete_monitor(&self, team: TeamId, id: MonitorId) -> Result<(), StoreError> {
         monitors::delete(self, team, id).await
     }
 
+    #[tracing::instrument(name = "store.count_monitors", level = "debug", skip_all)]
     async fn count_monitors(&self, team: TeamId) -> Result<u64, StoreError> {
         monitors::count_monitors(self, team).await
     }
 
+    #[tracing::instrument(name = "store.get_monitor", level = "debug", skip_all)]
     async fn get_monitor(
         &self,
         team: TeamId,
@@ -197,6 +204,7 @@ impl Store for SqliteStore {
         monitors::get(self, team, id).await
     }
 
+    #[tracing::instrument(name = "store.list_monitor_entries", level = "debug", skip_all)]
     async fn list_monitor_entries(
         &self,
         team: TeamId,
@@ -205,6 +213,7 @@ impl Store for SqliteStore {
         monitors::list(self, team, page).await
     }
 
+    #[tracing::instrument(name = "store.apply_monitors", level = "debug", skip_all)]
     async fn apply_monitors(
         &self,
         team: TeamId,
@@ -215,10 +224,12 @@ impl Store for SqliteStore {
         monitors::apply(self, team, specs, prune, now).await
     }
 
+    #[tracing::instrument(name = "store.load_scheduled", level = "debug", skip_all)]
     async fn load_scheduled(&self) -> Result<ScheduledLoad, StoreError> {
         monitors::load_scheduled(self).await
     }
 
+    #[tracing::instrument(name = "store.find_push_monitor", level = "debug", skip_all)]
     async fn find_push_monitor(
         &self,
         token: &str,
@@ -226,10 +237,12 @@ impl Store for SqliteStore {
         monitors::find_push(self, token).await
     }
 
+    #[tracing::instrument(name = "store.record_batch", level = "debug", skip_all)]
     async fn record_batch(&self, batch: &ResultBatch) -> Result<(), StoreError> {
         results::record_batch(self, batch).await
     }
 
+    #[tracing::instrument(name = "store.results", level = "debug", skip_all)]
     async fn results(
         &self,
         team: TeamId,
@@ -241,6 +254,7 @@ impl Store for SqliteStore {
         results::results(self, team, monitor, from, to, limit).await
     }
 
+    #[tracing::instrument(name = "store.open_incident", level = "debug", skip_all)]
     async fn open_incident(
         &self,
         team: TeamId,
@@ -249,6 +263,7 @@ impl Store for SqliteStore {
         results::open_incident(self, team, monitor).await
     }
 
+    #[tracing::instrument(name = "store.incidents", level = "debug", skip_all)]
     async fn incidents(
         &self,
         team: TeamId,
@@ -257,6 +272,7 @@ impl Store for SqliteStore {
         incidents::list(self, team, query).await
     }
 
+    #[tracing::instrument(name = "store.get_incident", level = "debug", skip_all)]
     async fn get_incident(
         &self,
         team: TeamId,
@@ -265,6 +281,7 @@ impl Store for SqliteStore {
         incidents::get(self, team, id).await
     }
 
+    #[tracing::instrument(name = "store.acknowledge_incident", level = "debug", skip_all)]
     async fn acknowledge_incident(
         &self,
         team: TeamId,
@@ -275,6 +292,7 @@ impl Store for SqliteStore {
         incidents::acknowledge(self, team, id, by, at).await
     }
 
+    #[tracing::instrument(name = "store.add_incident_note", level = "debug", skip_all)]
     async fn add_incident_note(
         &self,
         team: TeamId,
@@ -286,6 +304,7 @@ impl Store for SqliteStore {
         incidents::add_note(self, team, id, author, body, at).await
     }
 
+    #[tracing::instrument(name = "store.incident_notes", level = "debug", skip_all)]
     async fn incident_notes(
         &self,
         team: TeamId,
@@ -294,14 +313,17 @@ impl Store for SqliteStore {
         incidents::notes(self, team, id).await
     }
 
+    #[tracing::instrument(name = "store.state_events", level = "debug", skip_all)]
     async fn state_events(&self, after: i64, limit: u32) -> Result<Vec<StateEvent>, StoreError> {
         results::state_events(self, after, limit).await
     }
 
+    #[tracing::instrument(name = "store.roll_up", level = "debug", skip_all)]
     async fn roll_up(&self, now: Timestamp) -> Result<RollupReport, StoreError> {
         history::roll_up(self, now).await
     }
 
+    #[tracing::instrument(name = "store.prune", level = "debug", skip_all)]
     async fn prune(
         &self,
         now: Timestamp,
@@ -310,6 +332,7 @@ impl Store for SqliteStore {
         history::prune(self, now, retention).await
     }
 
+    #[tracing::instrument(name = "store.prune_plan", level = "debug", skip_all)]
     async fn prune_plan(
         &self,
         now: Timestamp,
@@ -319,6 +342,7 @@ impl Store for SqliteStore {
         history::prune_plan(self, now, plan, keep).await
     }
 
+    #[tracing::instrument(name = "store.uptime", level = "debug", skip_all)]
     async fn uptime(
         &self,
         team: TeamId,
@@ -329,6 +353,7 @@ impl Store for SqliteStore {
         history::uptime(self, team, monitor, from, to).await
     }
 
+    #[tracing::instrument(name = "store.uptime_many", level = "debug", skip_all)]
     async fn uptime_many(
         &self,
         team: TeamId,
@@ -339,6 +364,7 @@ impl Store for SqliteStore {
         history::uptime_many(self, team, monitors, from, to).await
     }
 
+    #[tracing::instrument(name = "store.size_bytes", level = "debug", skip_all)]
     async fn size_bytes(&self) -> Result<u64, StoreError> {
         let pages: i64 = sqlx::query_scalar("PRAGMA page_count")
             .fetch_one(&self.read)

@@ -288,7 +288,7 @@ pub(super) async fn list(
         .bind(team.0)
         .bind(page.after.map_or(0, |id| id.0))
         .bind(clamp_limit(page.limit, MAX_PAGE))
-        .bind(filter.state.map(|state| state.as_str()))
+        .bind(filter.state.map(watchtower_core::MonitorState::as_str))
         .bind(filter.kind.as_deref())
         .bind(filter.tag.as_deref())
         .bind(filter.search.as_deref().map(str::to_lowercase))

@@ -134,7 +134,7 @@ async fn write_change(
         .bind(monitor)
         .bind(change.at.0)
         .bind(&change.cause)
-        .bind(change.error_class.map(|class| class.as_str()))
+        .bind(change.error_class.map(watchtower_core::ErrorClass::as_str))
         .bind(first_failure)
         .execute(&mut *conn)
         .await?;
@@ -187,7 +187,10 @@ async fn enqueue_notifications(
     event: &str,
 ) -> Result<(), StoreError> {
     let monitor = record.monitor_id.0;
-    let cause = record.change.error_class.map(|class| class.as_str());
+    let cause = record
+        .change
+        .error_class
+        .map(watchtower_core::ErrorClass::as_str);
     let at = record.change.at;
     sqlx::query(
         "INSERT OR IGNORE INTO notifications (team_id, channel_id, state_event_id, monitor_id, \

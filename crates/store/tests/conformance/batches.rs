@@ -58,7 +58,7 @@ async fn a_batch_stores_compact_results_newest_first() {
         assert!(
             store
                 .results(
-                    watchtower_core::TeamId(2),
+                    TeamId(2),
                     monitor.id,
                     Timestamp(T0),
                     Timestamp(T0 + 10_000),

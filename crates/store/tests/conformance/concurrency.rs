@@ -173,7 +173,7 @@ async fn raw_results_size_on_postgres() {
         eprintln!("note: TEST_DATABASE_URL is not set; PostgreSQL variant skipped");
         return;
     };
-    let db = crate::support::PgDatabase::create(&server).await;
+    let db = PgDatabase::create(&server).await;
     let store = watchtower_store::connect(&db.url).await.unwrap();
     store.migrate().await.unwrap();
     let rows = write_200k(&*store).await;

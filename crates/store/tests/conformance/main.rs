@@ -2,6 +2,12 @@
 //! directory) and, when `TEST_DATABASE_URL` names a PostgreSQL server, against a fresh database
 //! there too. One binary, one module per feature.
 
+#![allow(
+    clippy::print_stdout,
+    clippy::print_stderr,
+    reason = "a test tells whoever runs it what it skipped or measured"
+)]
+
 mod accounts;
 mod alerting;
 mod apply;

@@ -24,7 +24,7 @@ where
     F: Fn(Arc<dyn Store>) -> Fut,
     Fut: Future<Output = anyhow::Result<()>>,
 {
-    each_backend_with_url(|store, _| story(store)).await
+    each_backend_with_url(|store, _| story(store)).await;
 }
 
 /// [`each_backend`] that also hands the story the database's URL, for stories that must change

@@ -1,0 +1,106 @@
+//! One tracing span per request, the parent of everything the request causes: a request id
+//! (the caller's `X-Request-Id` when it is sane, otherwise a new one) echoed on every answer,
+//! the method and the matched route template, then the status and the latency.
+//!
+//! The route is axum's `MatchedPath` (`/api/push/{token}`), never the raw path, and no header or
+//! query string is recorded, so push tokens, `Authorization` and cookies stay out of the logs.
+//! A 5xx is logged at WARN; every other answer at DEBUG, so a busy instance stays quiet at the
+//! default `info` (`RUST_LOG=info,watchtower_server::middleware::request_trace=debug` shows all).
+
+use axum::extract::{MatchedPath, Request};
+use axum::middleware::Next;
+use axum::response::Response;
+use http::{HeaderName, HeaderValue};
+use std::time::Instant;
+use tracing::Instrument;
+use tracing::field::Empty;
+
+/// The header a request id is accepted from and echoed in.
+pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// Longest accepted request id: enough for a UUID or a trace id, too short to smuggle a payload.
+const MAX_REQUEST_ID_LEN: usize = 64;
+
+/// The route field of a request no route matched (the raw path could hold a secret).
+const UNMATCHED_ROUTE: &str = "(unmatched)";
+
+pub async fn middleware(request: Request, next: Next) -> Response {
+    let request_id = request
+        .headers()
+        .get(&REQUEST_ID)
+        .and_then(|value| value.to_str().ok())
+        .filter(|id| is_sane_request_id(id))
+        .map_or_else(new_request_id, str::to_owned);
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or(UNMATCHED_ROUTE, MatchedPath::as_str)
+        .to_owned();
+    // INFO, not DEBUG: a disabled span would take the request id off the handlers' INFO lines.
+    let span = tracing::info_span!(
+        "request",
+        request_id = %request_id,
+        method = %request.method(),
+        route = %route,
+        status = Empty,
+        latency_ms = Empty,
+    );
+    let started = Instant::now();
+    let mut response = next.run(request).instrument(span.clone()).await;
+    let status = response.status();
+    span.record("status", status.as_u16());
+    span.record(
+        "latency_ms",
+        u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+    );
+    span.in_scope(|| {
+        if status.is_server_error() {
+            tracing::warn!("request answered with a server error");
+        } else {
+            tracing::debug!("request answered");
+        }
+    });
+    if let Ok(value) = HeaderValue::from_str(&request_id) {
+        response.headers_mut().insert(REQUEST_ID, value);
+    }
+    response
+}
+
+/// 1 to 64 characters of `A-Z a-z 0-9 . _ -`: safe to log and to echo in a header as it is.
+pub fn is_sane_request_id(id: &str) -> bool {
+    (1..=MAX_REQUEST_ID_LEN).contains(&id.len())
+        && id
+            .bytes()
+            .all(|byte| byte.is_ascii_alphanumeric() || matches!(byte, b'.' | b'_' | b'-'))
+}
+
+/// 128 random bits as 32 hex digits.
+fn new_request_id() -> String {
+    hex::encode(rand::random::<[u8; 16]>())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sane_request_ids_are_short_and_plain() {
+        assert!(is_sane_request_id("a"));
+        assert!(is_sane_request_id("3f2c.trace_id-42"));
+        assert!(is_sane_request_id(&"x".repeat(64)));
+        assert!(!is_sane_request_id(""));
+        assert!(!is_sane_request_id(&"x".repeat(65)));
+        assert!(!is_sane_request_id("has space"));
+        assert!(!is_sane_request_id("line\nbreak"));
+        assert!(!is_sane_request_id("quote\"d"));
+        assert!(!is_sane_request_id("é"));
+    }
+
+    #[test]
+    fn made_request_ids_are_sane_and_differ() {
+        let first = new_request_id();
+        assert!(is_sane_request_id(&first), "{first}");
+        assert_eq!(first.len(), 32);
+        assert_ne!(first, new_request_id());
+    }
+}

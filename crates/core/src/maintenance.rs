@@ -182,15 +182,36 @@ impl MaintenanceSpec {
                 duration,
                 timezone,
             } => {
-                let cron = croner::Cron::from_str(cron).ok()?;
+                let mut cron = croner::Cron::from_str(cron).ok()?;
                 let zone = jiff::tz::TimeZone::get(timezone).ok()?;
-                let now = at.to_jiff().to_zoned(zone);
+                let now = at.to_jiff().to_zoned(zone.clone());
+                let earliest = Timestamp(at.0.saturating_sub(duration.get().as_millis() as i64))
+                    .to_jiff()
+                    .to_zoned(zone);
+                cron.pattern.years = years_between(earliest.year(), now.year())?;
                 let opened = cron.find_previous_occurrence(&now, true).ok()?;
                 let ends = Timestamp::from_jiff(opened.timestamp()).plus(duration.get());
                 (at < ends).then_some(ends)
             }
         }
     }
+}
+
+/// The years a recurring window can have opened in, as a cron year field. Without it croner
+/// looks for the previous occurrence of a pattern that never fires (`0 0 30 2 *`, or `+` with no
+/// weekday) a day at a time back to year 1: about a second for each call (found by fuzzing).
+fn years_between(earliest: i16, latest: i16) -> Option<croner::CronComponent> {
+    // croner's year field has no modifiers (its private `NONE_BIT`, 0).
+    const NO_FEATURES: u8 = 0;
+    let earliest = earliest.max(croner::YEAR_LOWER_LIMIT as i16);
+    let mut years = croner::CronComponent::new(
+        croner::YEAR_LOWER_LIMIT as u16,
+        croner::YEAR_UPPER_LIMIT as u16,
+        NO_FEATURES,
+        0,
+    );
+    years.parse(&format!("{earliest}-{latest}")).ok()?;
+    Some(years)
 }
 
 #[cfg(test)]
@@ -200,6 +221,30 @@ mod tests {
 
     fn at(text: &str) -> Timestamp {
         Timestamp::from_jiff(text.parse().unwrap())
+    }
+
+    #[test]
+    fn a_window_that_opened_last_year_is_still_open_and_one_that_never_opens_is_closed() {
+        let new_year = MaintenanceSpec::parse(
+            &json!({"name": "new year", "cron": "0 23 31 12 *", "duration": "2h"}),
+            "",
+        )
+        .unwrap();
+        assert_eq!(
+            new_year.open_until(at("2027-01-01T00:30:00Z")),
+            Some(at("2027-01-01T01:00:00Z"))
+        );
+        assert_eq!(new_year.open_until(at("2027-01-01T01:00:00Z")), None);
+        // Patterns that never fire (fuzzing found croner searching back to year 1 for them).
+        for cron in ["0 0 30 2 *", "0 0 29 2 +"] {
+            let never = MaintenanceSpec::parse(
+                &json!({"name": "never", "cron": cron, "duration": "1d"}),
+                "",
+            );
+            if let Ok(never) = never {
+                assert_eq!(never.open_until(at("2026-12-06T00:00:00Z")), None, "{cron}");
+            }
+        }
     }
 
     #[test]

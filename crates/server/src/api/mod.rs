@@ -208,14 +208,21 @@ fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(auth::me))
         .routes(routes!(auth::change_password))
         .routes(routes!(auth::security_events))
-        .routes(routes!(monitors::list, monitors::create))
-        .routes(routes!(monitors::get, monitors::update, monitors::delete))
-        .routes(routes!(monitors::pause))
-        .routes(routes!(monitors::resume))
-        .routes(routes!(monitors::check_now))
-        .routes(routes!(monitors::results))
-        .routes(routes!(monitors::uptime))
-        .routes(routes!(monitors::export_yaml, monitors::apply_yaml))
+        .routes(routes!(monitors::list::list, monitors::crud::create))
+        .routes(routes!(
+            monitors::crud::get,
+            monitors::crud::update,
+            monitors::crud::delete
+        ))
+        .routes(routes!(monitors::schedule::pause))
+        .routes(routes!(monitors::schedule::resume))
+        .routes(routes!(monitors::schedule::check_now))
+        .routes(routes!(monitors::history::results))
+        .routes(routes!(monitors::history::uptime))
+        .routes(routes!(
+            monitors::yaml::export_yaml,
+            monitors::yaml::apply_yaml
+        ))
         .routes(routes!(incidents::list))
         .routes(routes!(incidents::get))
         .routes(routes!(incidents::acknowledge))

@@ -231,18 +231,31 @@ fn routes() -> OpenApiRouter<AppState> {
             incidents::acknowledge_link_page,
             incidents::acknowledge_link
         ))
-        .routes(routes!(teams::list, teams::create))
-        .routes(routes!(teams::get, teams::rename, teams::delete))
-        .routes(routes!(teams::members))
-        .routes(routes!(teams::change_role, teams::remove_member))
-        .routes(routes!(teams::invitations, teams::invite))
-        .routes(routes!(teams::revoke_invitation))
-        .routes(routes!(teams::accept_invitation))
-        .routes(routes!(teams::api_keys, teams::create_api_key))
-        .routes(routes!(teams::revoke_api_key))
-        .routes(routes!(teams::plans))
-        .routes(routes!(teams::change_plan))
-        .routes(routes!(teams::audit_log))
+        .routes(routes!(teams::crud::list, teams::crud::create))
+        .routes(routes!(
+            teams::crud::get,
+            teams::crud::rename,
+            teams::crud::delete
+        ))
+        .routes(routes!(teams::members::members))
+        .routes(routes!(
+            teams::members::change_role,
+            teams::members::remove_member
+        ))
+        .routes(routes!(
+            teams::invitations::invitations,
+            teams::invitations::invite
+        ))
+        .routes(routes!(teams::invitations::revoke_invitation))
+        .routes(routes!(teams::invitations::accept_invitation))
+        .routes(routes!(
+            teams::api_keys::api_keys,
+            teams::api_keys::create_api_key
+        ))
+        .routes(routes!(teams::api_keys::revoke_api_key))
+        .routes(routes!(teams::plans::plans))
+        .routes(routes!(teams::plans::change_plan))
+        .routes(routes!(teams::audit::audit_log))
         .routes(routes!(alerting::list_channels, alerting::create_channel))
         .routes(routes!(
             alerting::get_channel,

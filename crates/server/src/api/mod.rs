@@ -256,16 +256,22 @@ fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(teams::plans::plans))
         .routes(routes!(teams::plans::change_plan))
         .routes(routes!(teams::audit::audit_log))
-        .routes(routes!(alerting::list_channels, alerting::create_channel))
         .routes(routes!(
-            alerting::get_channel,
-            alerting::update_channel,
-            alerting::delete_channel
+            alerting::channels::list_channels,
+            alerting::channels::create_channel
         ))
-        .routes(routes!(alerting::test_channel))
-        .routes(routes!(alerting::list_rules, alerting::create_rule))
-        .routes(routes!(alerting::delete_rule))
-        .routes(routes!(alerting::notifications))
+        .routes(routes!(
+            alerting::channels::get_channel,
+            alerting::channels::update_channel,
+            alerting::channels::delete_channel
+        ))
+        .routes(routes!(alerting::channels::test_channel))
+        .routes(routes!(
+            alerting::rules::list_rules,
+            alerting::rules::create_rule
+        ))
+        .routes(routes!(alerting::rules::delete_rule))
+        .routes(routes!(alerting::notifications::notifications))
         .routes(routes!(maintenance::list, maintenance::create))
         .routes(routes!(maintenance::delete))
         .routes(routes!(escalation::list, escalation::create))

@@ -1,9 +1,13 @@
-//! The REST API under `/api`: one module per resource, each handler annotated for the OpenAPI
-//! document served at `/api/openapi.json`. Handlers start from `TeamAccess` (or `Caller`), check
+//! The REST API under `/api`: one module per resource (the larger ones, `monitors`, `teams` and
+//! `alerting`, one file per action group), each handler annotated for the OpenAPI document
+//! served at `/api/openapi.json`. Handlers start from `TeamAccess` (or `Caller`), check
 //! the action with `require`, check the plan, then call the store. Every answer is a typed
 //! struct, so the document describes each body exactly; every error status references the one
 //! error schema (`ErrorBody`), and the statuses every route can answer (401, 429, ...) are added
-//! to each operation by `ErrorResponses` from what the operation takes.
+//! to each operation by `ErrorResponses` from what the operation takes. `RequestIds` declares
+//! the `X-Request-Id` header, sent and answered, on every operation. A request body that a
+//! parser reads field by field (a monitor, a channel, a maintenance window) is taken as JSON,
+//! so every bad field is listed at once, and is described in words.
 
 pub mod alerting;
 pub mod auth;
@@ -18,9 +22,10 @@ pub use body::{ApiJson, display_name};
 
 use crate::AppState;
 use crate::error::ErrorBody;
-use utoipa::openapi::path::{Operation, ParameterIn};
+use utoipa::openapi::header::HeaderBuilder;
+use utoipa::openapi::path::{Operation, ParameterBuilder, ParameterIn};
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
-use utoipa::openapi::{Content, Ref, RefOr, ResponseBuilder};
+use utoipa::openapi::{Content, Object, Ref, RefOr, Required, ResponseBuilder, Type};
 use utoipa::{IntoParams, Modify, OpenApi};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -192,11 +197,81 @@ fn add_error_statuses(path: &str, changes: bool, operation: &mut Operation) {
     }
 }
 
-/// The API's routes and their OpenAPI document, with the error statuses added (after the
-/// routes: a modifier of `ApiDoc` runs before any path is in the document).
+/// Declares the request id (`middleware::request_trace`) once, in the components, and refers to
+/// it from every operation: an optional `X-Request-Id` request header, and the `X-Request-Id`
+/// header on every answer. The header is never a reason for a 400: an id that is not sane is
+/// replaced by a new one, not refused.
+struct RequestIds;
+
+/// The name of the request id in the document's parameters.
+const REQUEST_ID_PARAMETER: &str = "RequestId";
+/// How the request id header is spelt in the document.
+const REQUEST_ID_HEADER: &str = "X-Request-Id";
+
+impl Modify for RequestIds {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.parameters.insert(
+            REQUEST_ID_PARAMETER.into(),
+            RefOr::T(
+                ParameterBuilder::new()
+                    .name(REQUEST_ID_HEADER)
+                    .parameter_in(ParameterIn::Header)
+                    .required(Required::False)
+                    .description(Some(
+                        "An id for this request, echoed in the answer's `X-Request-Id` and carried \
+                     in every log line the request causes: 1 to 64 characters of `A-Z a-z 0-9 . \
+                     _ -`. Any other value is replaced by a new id.",
+                    ))
+                    .schema(Some(Object::with_type(Type::String)))
+                    .build(),
+            ),
+        );
+        components.headers.insert(
+            REQUEST_ID_HEADER.into(),
+            RefOr::T(
+                HeaderBuilder::new()
+                .description(Some(
+                    "The request's id: the `X-Request-Id` sent, when it is sane, otherwise a new \
+                     one. Quote it when reporting a problem: it names the request in the logs.",
+                ))
+                .schema(Some(Object::with_type(Type::String)))
+                .build(),
+            ),
+        );
+        let parameter = Ref::new(format!("#/components/parameters/{REQUEST_ID_PARAMETER}"));
+        let header = Ref::new(format!("#/components/headers/{REQUEST_ID_HEADER}"));
+        for item in openapi.paths.paths.values_mut() {
+            let operations = [
+                item.get.as_mut(),
+                item.post.as_mut(),
+                item.put.as_mut(),
+                item.patch.as_mut(),
+                item.delete.as_mut(),
+            ];
+            for operation in operations.into_iter().flatten() {
+                operation
+                    .parameters
+                    .get_or_insert_with(Vec::new)
+                    .push(RefOr::Ref(parameter.clone()));
+                for response in operation.responses.responses.values_mut() {
+                    if let RefOr::T(response) = response {
+                        response
+                            .headers
+                            .insert(REQUEST_ID_HEADER.into(), RefOr::Ref(header.clone()));
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The API's routes and their OpenAPI document, with the error statuses and the request id
+/// added (after the routes: a modifier of `ApiDoc` runs before any path is in the document).
 pub fn routes_and_document() -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
     let (router, mut document) = routes().split_for_parts();
     ErrorResponses.modify(&mut document);
+    RequestIds.modify(&mut document);
     (router, document)
 }
 

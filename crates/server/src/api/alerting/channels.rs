@@ -24,6 +24,8 @@ pub struct ChannelView {
     pub kind: String,
     /// The kind's settings (with `kind`), every secret shown as `********`; `null` if the stored
     /// settings no longer parse.
+    // An object without properties in the document: each kind's settings are a type of
+    // `watchtower_alerting`, which does not describe itself to utoipa (`kind` says which).
     #[schema(value_type = Option<Object>)]
     pub settings: Value,
     pub created_at: Timestamp,
@@ -110,6 +112,8 @@ pub async fn list_channels(
 pub async fn create_channel(
     State(state): State<AppState>,
     access: TeamAccess,
+    // Read as JSON, not a typed body: the parser lists every bad field at once (serde would stop
+    // at the first), so the document describes this body in words (`content = Object`).
     ApiJson(body): ApiJson<Value>,
 ) -> Result<(StatusCode, Json<ChannelView>), ApiError> {
     access.require(Action::ManageChannels)?;
@@ -168,6 +172,8 @@ pub async fn update_channel(
     State(state): State<AppState>,
     access: TeamAccess,
     Path(id): Path<i64>,
+    // Read as JSON, not a typed body: the parser lists every bad field at once (serde would stop
+    // at the first), so the document describes this body in words (`content = Object`).
     ApiJson(body): ApiJson<Value>,
 ) -> Result<Json<ChannelView>, ApiError> {
     access.require(Action::ManageChannels)?;

@@ -23,6 +23,8 @@ use watchtower_store::PageRequest;
 pub async fn create(
     State(state): State<AppState>,
     access: TeamAccess,
+    // Read as JSON, not a typed body: the parser lists every bad field at once (serde would stop
+    // at the first), so the document describes this body in words (`content = Object`).
     ApiJson(body): ApiJson<Value>,
 ) -> Result<(StatusCode, Json<MonitorView>), ApiError> {
     access.require(Action::CreateMonitor)?;
@@ -101,6 +103,8 @@ pub async fn update(
     State(state): State<AppState>,
     access: TeamAccess,
     Path(id): Path<i64>,
+    // Read as JSON, not a typed body: the parser lists every bad field at once (serde would stop
+    // at the first), so the document describes this body in words (`content = Object`).
     ApiJson(body): ApiJson<Value>,
 ) -> Result<Json<MonitorView>, ApiError> {
     access.require(Action::UpdateMonitor)?;

@@ -31,6 +31,7 @@ pub struct Incident {
     pub cause: String,
     pub error_class: Option<ErrorClass>,
     /// The first failing result, as JSON (a `CheckOutcome`).
+    #[schema(value_type = Option<crate::outcome::CheckOutcome>)]
     pub first_failure: Option<serde_json::Value>,
     /// When someone took it on; acknowledging stops escalation and reminders.
     pub acknowledged_at: Option<Timestamp>,

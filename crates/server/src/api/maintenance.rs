@@ -90,6 +90,8 @@ pub async fn list(
 pub async fn create(
     State(state): State<AppState>,
     access: TeamAccess,
+    // Read as JSON, not a typed body: the parser lists every bad field at once (serde would stop
+    // at the first), so the document describes this body in words (`content = Object`).
     ApiJson(body): ApiJson<Value>,
 ) -> Result<(StatusCode, Json<WindowView>), ApiError> {
     access.require(Action::ManageMaintenance)?;

@@ -1,9 +1,13 @@
-//! The REST API under `/api`: one module per resource, each handler annotated for the OpenAPI
-//! document served at `/api/openapi.json`. Handlers start from `TeamAccess` (or `Caller`), check
+//! The REST API under `/api`: one module per resource (the larger ones, `monitors`, `teams` and
+//! `alerting`, one file per action group), each handler annotated for the OpenAPI document
+//! served at `/api/openapi.json`. Handlers start from `TeamAccess` (or `Caller`), check
 //! the action with `require`, check the plan, then call the store. Every answer is a typed
 //! struct, so the document describes each body exactly; every error status references the one
 //! error schema (`ErrorBody`), and the statuses every route can answer (401, 429, ...) are added
-//! to each operation by `ErrorResponses` from what the operation takes.
+//! to each operation by `ErrorResponses` from what the operation takes. `RequestIds` declares
+//! the `X-Request-Id` header, sent and answered, on every operation. A request body that a
+//! parser reads field by field (a monitor, a channel, a maintenance window) is taken as JSON,
+//! so every bad field is listed at once, and is described in words.
 
 pub mod alerting;
 pub mod auth;
@@ -18,9 +22,10 @@ pub use body::{ApiJson, display_name};
 
 use crate::AppState;
 use crate::error::ErrorBody;
-use utoipa::openapi::path::{Operation, ParameterIn};
+use utoipa::openapi::header::HeaderBuilder;
+use utoipa::openapi::path::{Operation, ParameterBuilder, ParameterIn};
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
-use utoipa::openapi::{Content, Ref, RefOr, ResponseBuilder};
+use utoipa::openapi::{Content, Object, Ref, RefOr, Required, ResponseBuilder, Type};
 use utoipa::{IntoParams, Modify, OpenApi};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -192,11 +197,81 @@ fn add_error_statuses(path: &str, changes: bool, operation: &mut Operation) {
     }
 }
 
-/// The API's routes and their OpenAPI document, with the error statuses added (after the
-/// routes: a modifier of `ApiDoc` runs before any path is in the document).
+/// Declares the request id (`middleware::request_trace`) once, in the components, and refers to
+/// it from every operation: an optional `X-Request-Id` request header, and the `X-Request-Id`
+/// header on every answer. The header is never a reason for a 400: an id that is not sane is
+/// replaced by a new one, not refused.
+struct RequestIds;
+
+/// The name of the request id in the document's parameters.
+const REQUEST_ID_PARAMETER: &str = "RequestId";
+/// How the request id header is spelt in the document.
+const REQUEST_ID_HEADER: &str = "X-Request-Id";
+
+impl Modify for RequestIds {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.parameters.insert(
+            REQUEST_ID_PARAMETER.into(),
+            RefOr::T(
+                ParameterBuilder::new()
+                    .name(REQUEST_ID_HEADER)
+                    .parameter_in(ParameterIn::Header)
+                    .required(Required::False)
+                    .description(Some(
+                        "An id for this request, echoed in the answer's `X-Request-Id` and carried \
+                     in every log line the request causes: 1 to 64 characters of `A-Z a-z 0-9 . \
+                     _ -`. Any other value is replaced by a new id.",
+                    ))
+                    .schema(Some(Object::with_type(Type::String)))
+                    .build(),
+            ),
+        );
+        components.headers.insert(
+            REQUEST_ID_HEADER.into(),
+            RefOr::T(
+                HeaderBuilder::new()
+                .description(Some(
+                    "The request's id: the `X-Request-Id` sent, when it is sane, otherwise a new \
+                     one. Quote it when reporting a problem: it names the request in the logs.",
+                ))
+                .schema(Some(Object::with_type(Type::String)))
+                .build(),
+            ),
+        );
+        let parameter = Ref::new(format!("#/components/parameters/{REQUEST_ID_PARAMETER}"));
+        let header = Ref::new(format!("#/components/headers/{REQUEST_ID_HEADER}"));
+        for item in openapi.paths.paths.values_mut() {
+            let operations = [
+                item.get.as_mut(),
+                item.post.as_mut(),
+                item.put.as_mut(),
+                item.patch.as_mut(),
+                item.delete.as_mut(),
+            ];
+            for operation in operations.into_iter().flatten() {
+                operation
+                    .parameters
+                    .get_or_insert_with(Vec::new)
+                    .push(RefOr::Ref(parameter.clone()));
+                for response in operation.responses.responses.values_mut() {
+                    if let RefOr::T(response) = response {
+                        response
+                            .headers
+                            .insert(REQUEST_ID_HEADER.into(), RefOr::Ref(header.clone()));
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The API's routes and their OpenAPI document, with the error statuses and the request id
+/// added (after the routes: a modifier of `ApiDoc` runs before any path is in the document).
 pub fn routes_and_document() -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
     let (router, mut document) = routes().split_for_parts();
     ErrorResponses.modify(&mut document);
+    RequestIds.modify(&mut document);
     (router, document)
 }
 
@@ -208,14 +283,21 @@ fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(auth::me))
         .routes(routes!(auth::change_password))
         .routes(routes!(auth::security_events))
-        .routes(routes!(monitors::list, monitors::create))
-        .routes(routes!(monitors::get, monitors::update, monitors::delete))
-        .routes(routes!(monitors::pause))
-        .routes(routes!(monitors::resume))
-        .routes(routes!(monitors::check_now))
-        .routes(routes!(monitors::results))
-        .routes(routes!(monitors::uptime))
-        .routes(routes!(monitors::export_yaml, monitors::apply_yaml))
+        .routes(routes!(monitors::list::list, monitors::crud::create))
+        .routes(routes!(
+            monitors::crud::get,
+            monitors::crud::update,
+            monitors::crud::delete
+        ))
+        .routes(routes!(monitors::schedule::pause))
+        .routes(routes!(monitors::schedule::resume))
+        .routes(routes!(monitors::schedule::check_now))
+        .routes(routes!(monitors::history::results))
+        .routes(routes!(monitors::history::uptime))
+        .routes(routes!(
+            monitors::yaml::export_yaml,
+            monitors::yaml::apply_yaml
+        ))
         .routes(routes!(incidents::list))
         .routes(routes!(incidents::get))
         .routes(routes!(incidents::acknowledge))
@@ -224,28 +306,47 @@ fn routes() -> OpenApiRouter<AppState> {
             incidents::acknowledge_link_page,
             incidents::acknowledge_link
         ))
-        .routes(routes!(teams::list, teams::create))
-        .routes(routes!(teams::get, teams::rename, teams::delete))
-        .routes(routes!(teams::members))
-        .routes(routes!(teams::change_role, teams::remove_member))
-        .routes(routes!(teams::invitations, teams::invite))
-        .routes(routes!(teams::revoke_invitation))
-        .routes(routes!(teams::accept_invitation))
-        .routes(routes!(teams::api_keys, teams::create_api_key))
-        .routes(routes!(teams::revoke_api_key))
-        .routes(routes!(teams::plans))
-        .routes(routes!(teams::change_plan))
-        .routes(routes!(teams::audit_log))
-        .routes(routes!(alerting::list_channels, alerting::create_channel))
+        .routes(routes!(teams::crud::list, teams::crud::create))
         .routes(routes!(
-            alerting::get_channel,
-            alerting::update_channel,
-            alerting::delete_channel
+            teams::crud::get,
+            teams::crud::rename,
+            teams::crud::delete
         ))
-        .routes(routes!(alerting::test_channel))
-        .routes(routes!(alerting::list_rules, alerting::create_rule))
-        .routes(routes!(alerting::delete_rule))
-        .routes(routes!(alerting::notifications))
+        .routes(routes!(teams::members::members))
+        .routes(routes!(
+            teams::members::change_role,
+            teams::members::remove_member
+        ))
+        .routes(routes!(
+            teams::invitations::invitations,
+            teams::invitations::invite
+        ))
+        .routes(routes!(teams::invitations::revoke_invitation))
+        .routes(routes!(teams::invitations::accept_invitation))
+        .routes(routes!(
+            teams::api_keys::api_keys,
+            teams::api_keys::create_api_key
+        ))
+        .routes(routes!(teams::api_keys::revoke_api_key))
+        .routes(routes!(teams::plans::plans))
+        .routes(routes!(teams::plans::change_plan))
+        .routes(routes!(teams::audit::audit_log))
+        .routes(routes!(
+            alerting::channels::list_channels,
+            alerting::channels::create_channel
+        ))
+        .routes(routes!(
+            alerting::channels::get_channel,
+            alerting::channels::update_channel,
+            alerting::channels::delete_channel
+        ))
+        .routes(routes!(alerting::channels::test_channel))
+        .routes(routes!(
+            alerting::rules::list_rules,
+            alerting::rules::create_rule
+        ))
+        .routes(routes!(alerting::rules::delete_rule))
+        .routes(routes!(alerting::notifications::notifications))
         .routes(routes!(maintenance::list, maintenance::create))
         .routes(routes!(maintenance::delete))
         .routes(routes!(escalation::list, escalation::create))

@@ -1,13 +1,15 @@
-//! The JSON of the main answers pinned by snapshots: a monitor with its status, a list page, an
-//! incident with its notes, the delivery log, an error. Ids, times and measured values are
-//! replaced by placeholders, so a snapshot changes only when a field is added, renamed, dropped or
-//! changes type (`cargo insta review` after an intended change).
+//! The JSON of the main answers pinned by snapshots: a monitor with its status, a list page, its
+//! raw results, an incident with its notes, a channel, its test notification and the delivery
+//! log, an alert rule, a team with its members, invitations and API keys (the secrets shown once
+//! replaced), and errors (a bad request, a missing resource, a plan limit). Ids, times and
+//! measured values are replaced by placeholders, so a snapshot changes only when a field is
+//! added, renamed, dropped or changes type (`cargo insta review` after an intended change).
 
 use crate::support::*;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use std::time::Duration;
-use watchtower_core::Plan;
+use watchtower_core::{Plan, Role};
 
 /// Keys whose values differ from run to run: ids, timestamps and measurements.
 fn varies(key: &str) -> bool {
@@ -105,6 +107,9 @@ async fn the_main_answers_keep_their_json_shape() {
     let page = owner.get("/api/monitors?uptime=24h&limit=10").await;
     assert_eq!(page.status, StatusCode::OK);
     insta::assert_json_snapshot!("monitor_page", redacted(&page.body));
+    let results = owner.get(&format!("/api/monitors/{monitor}/results")).await;
+    assert_eq!(results.status, StatusCode::OK);
+    insta::assert_json_snapshot!("result_page", redacted(&results.body));
 
     // The outage's incident, with a note.
     let incidents = wait_until(&owner, "/api/incidents", |body| {
@@ -143,11 +148,23 @@ async fn the_main_answers_keep_their_json_shape() {
         .post(&format!("/api/channels/{channel_id}/test"), json!({}))
         .await;
     assert_eq!(queued.status, StatusCode::ACCEPTED);
+    insta::assert_json_snapshot!("test_queued", redacted(&queued.body));
     let log = wait_until(&owner, "/api/notifications", |body| {
         body["notifications"][0]["status"] == "delivered"
     })
     .await;
     insta::assert_json_snapshot!("notification_page", redacted(&log));
+
+    // A rule sending the monitor's outages and recoveries to the channel.
+    let rule = owner
+        .post(
+            "/api/alert-rules",
+            json!({"name": "db down", "monitor_id": monitor, "events": ["down", "up"],
+                   "channel_ids": [channel_id], "remind_every": "1h"}),
+        )
+        .await;
+    assert_eq!(rule.status, StatusCode::CREATED, "{:?}", rule.body);
+    insta::assert_json_snapshot!("alert_rule", redacted(&rule.body));
 
     // An error: every bad field listed, in the one shape.
     let bad = owner
@@ -161,4 +178,70 @@ async fn the_main_answers_keep_their_json_shape() {
     let missing = owner.get("/api/monitors/999999").await;
     assert_eq!(missing.status, StatusCode::NOT_FOUND);
     insta::assert_json_snapshot!("error_not_found", missing.body);
+}
+
+#[tokio::test]
+async fn the_team_answers_keep_their_json_shape() {
+    let database = watchtower_testkit::TestDatabase::sqlite();
+    let app = TestApp::start(&database.url, Options::default()).await;
+    let owner_id = app.user("owner@example.com", false).await;
+    let member_id = app.user("member@example.com", false).await;
+    let team = app.team("Ops", Plan::Unlimited, owner_id).await;
+    app.join(team, member_id, Role::Member).await;
+    let owner = app.login("owner@example.com").await;
+
+    let detail = owner.get(&format!("/api/teams/{team}")).await;
+    assert_eq!(detail.status, StatusCode::OK);
+    let mut detail = detail.body.clone();
+    // Which channel kinds a plan allows is the plan table's business, not the answer's shape.
+    assert!(detail["limits"]["channel_kinds"].is_array());
+    detail["limits"]["channel_kinds"] = json!(["[kind]"]);
+    insta::assert_json_snapshot!("team_detail", redacted(&detail));
+    let members = owner.get(&format!("/api/teams/{team}/members")).await;
+    assert_eq!(members.status, StatusCode::OK);
+    insta::assert_json_snapshot!("member_list", redacted(&members.body));
+
+    // The secrets shown once: checked, then replaced, since they differ on every run.
+    let invited = owner
+        .post(
+            &format!("/api/teams/{team}/invitations"),
+            json!({"email": "new@example.com", "role": "viewer"}),
+        )
+        .await;
+    assert_eq!(invited.status, StatusCode::CREATED, "{:?}", invited.body);
+    let mut invitation = invited.body.clone();
+    assert!(invitation["token"].as_str().is_some_and(|t| !t.is_empty()));
+    invitation["token"] = json!("[secret]");
+    insta::assert_json_snapshot!("invitation_created", redacted(&invitation));
+
+    let created = owner
+        .post(
+            &format!("/api/teams/{team}/api-keys"),
+            json!({"name": "deploy", "scope": "read_only"}),
+        )
+        .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{:?}", created.body);
+    let mut api_key = created.body.clone();
+    let key = api_key["key"].as_str().expect("the key, once").to_owned();
+    assert!(key.starts_with("wtk_"));
+    assert_eq!(api_key["api_key"]["prefix"], key[..12]);
+    api_key["key"] = json!("[secret]");
+    api_key["api_key"]["prefix"] = json!("[prefix]");
+    insta::assert_json_snapshot!("api_key_created", redacted(&api_key));
+
+    // A plan limit: the free plan has no API access.
+    let free = app.team("Free", Plan::Free, owner_id).await;
+    let refused = owner
+        .post(
+            &format!("/api/teams/{free}/api-keys"),
+            json!({"name": "deploy", "scope": "read_only"}),
+        )
+        .await;
+    assert_eq!(
+        refused.status,
+        StatusCode::PAYMENT_REQUIRED,
+        "{:?}",
+        refused.body
+    );
+    insta::assert_json_snapshot!("error_plan_limit", refused.body);
 }

@@ -1,0 +1,189 @@
+//! Plans: the instance's plans and their limits, and a team's change of plan, which fits its
+//! monitors to the new limits without deleting anything.
+
+use super::access;
+use crate::AppState;
+use crate::api::ApiJson;
+use crate::api::monitors::all_monitors;
+use crate::auth::Caller;
+use crate::auth::TeamAccess;
+use crate::error::ApiError;
+use axum::Json;
+use axum::extract::{Path, State};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use utoipa::ToSchema;
+use watchtower_core::plan::{MonitorSummary, PauseReason, monitors_to_pause};
+use watchtower_core::{Action, HumanDuration, MonitorId, Plan, PlanLimits, Timestamp};
+use watchtower_store::Team;
+
+/// The plans and their limits as this instance enforces them.
+#[utoipa::path(get, path = "/api/plans", tag = "teams", security(()),
+    responses((status = 200, body = PlanList)))]
+pub async fn plans(State(state): State<AppState>) -> Json<PlanList> {
+    let plans = Plan::ALL
+        .into_iter()
+        .map(|plan| PlanInfo {
+            plan,
+            name: plan.display_name(),
+            limits: state.plans.limits(plan).clone(),
+        })
+        .collect();
+    Json(PlanList {
+        plans,
+        default_plan: state.plans.default_plan(),
+    })
+}
+
+/// Every plan with its limits, and the plan new teams get.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PlanList {
+    pub plans: Vec<PlanInfo>,
+    pub default_plan: Plan,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PlanInfo {
+    pub plan: Plan,
+    pub name: &'static str,
+    pub limits: PlanLimits,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct PlanBody {
+    /// free, starter, professional, enterprise or unlimited.
+    pub plan: String,
+}
+
+/// Changes the team's plan. A downgrade deletes nothing: monitors over the new limits are
+/// paused, newest first, and the answer (and the audit log) says which and why. With billing
+/// (multi-tenant mode) only the instance's administrators set plans; Whop drives them.
+#[utoipa::path(put, path = "/api/teams/{team}/plan", tag = "teams",
+    params(("team" = i64, Path, description = "Team id")), request_body = PlanBody,
+    responses((status = 200, body = PlanChanged)))]
+pub async fn change_plan(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(team): Path<i64>,
+    ApiJson(body): ApiJson<PlanBody>,
+) -> Result<Json<PlanChanged>, ApiError> {
+    let access = access(&state, caller, team).await?;
+    access.require(Action::ManageBilling)?;
+    let instance_admin = access.caller.user().is_some_and(|u| u.is_admin);
+    if state.multi_tenant && !instance_admin {
+        return Err(ApiError::forbidden(
+            "plans are bought through Whop; an instance administrator can change them",
+        ));
+    }
+    let plan = Plan::parse(&body.plan).map_err(|p| ApiError::invalid_field("plan", p))?;
+    let team = state.store.set_team_plan(access.team.id, plan).await?;
+    let (paused, slowed) = fit_monitors_to_plan(&state, &access, plan).await?;
+    access
+        .audit(
+            &state,
+            "plan.changed",
+            format!("team:{}", team.id),
+            json!({"from": access.team.plan, "to": plan, "paused": paused, "slowed": slowed}),
+        )
+        .await;
+    Ok(Json(PlanChanged {
+        team,
+        paused_monitors: paused,
+        slowed_monitors: slowed,
+    }))
+}
+
+/// The team on its new plan, and what was changed so its monitors fit the plan.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PlanChanged {
+    pub team: Team,
+    pub paused_monitors: Vec<PausedMonitor>,
+    pub slowed_monitors: Vec<SlowedMonitor>,
+}
+
+/// A monitor the new plan no longer allows to run, paused (nothing is deleted).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PausedMonitor {
+    pub id: MonitorId,
+    pub name: String,
+    pub reason: PauseReason,
+}
+
+/// A monitor whose interval was raised to the new plan's minimum.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SlowedMonitor {
+    pub id: MonitorId,
+    pub name: String,
+    pub from: HumanDuration,
+    pub to: HumanDuration,
+}
+
+/// Makes the team's monitors fit `plan` without deleting anything: pauses what the plan no
+/// longer allows (`[{id, name, reason}]`) and raises intervals shorter than the plan's minimum
+/// to it (`[{id, name, from, to}]`), so the plan's check rate holds from this moment.
+async fn fit_monitors_to_plan(
+    state: &AppState,
+    access: &TeamAccess,
+    plan: Plan,
+) -> Result<(Vec<PausedMonitor>, Vec<SlowedMonitor>), ApiError> {
+    let monitors = all_monitors(state, access).await?;
+    let summaries: Vec<MonitorSummary> = monitors.iter().map(MonitorSummary::of).collect();
+    let mut paused = Vec::new();
+    for (id, reason) in monitors_to_pause(&summaries, state.plans.limits(plan)) {
+        let Some(monitor) = monitors.iter().find(|m| m.id == id) else {
+            continue;
+        };
+        let mut spec = monitor.spec.clone();
+        spec.paused = true;
+        let updated = state
+            .store
+            .update_monitor(access.team.id, id, &spec, Timestamp::now())
+            .await?;
+        state.scheduler.upsert(updated).await;
+        access
+            .audit(
+                state,
+                "monitor.paused",
+                format!("monitor:{id}"),
+                json!({"name": spec.name, "reason": reason}),
+            )
+            .await;
+        paused.push(PausedMonitor {
+            id,
+            name: spec.name,
+            reason,
+        });
+    }
+    let min_interval = state.plans.limits(plan).min_interval;
+    let mut slowed = Vec::new();
+    for monitor in &monitors {
+        let probed = !matches!(monitor.spec.kind, watchtower_core::MonitorKind::Push(_));
+        let now_paused = paused.iter().any(|p| p.id == monitor.id);
+        if !probed || now_paused || monitor.spec.interval.get() >= min_interval.get() {
+            continue;
+        }
+        let mut spec = monitor.spec.clone();
+        spec.interval = min_interval;
+        let updated = state
+            .store
+            .update_monitor(access.team.id, monitor.id, &spec, Timestamp::now())
+            .await?;
+        state.scheduler.upsert(updated).await;
+        let change = SlowedMonitor {
+            id: monitor.id,
+            name: spec.name,
+            from: monitor.spec.interval,
+            to: min_interval,
+        };
+        access
+            .audit(
+                state,
+                "monitor.interval_raised",
+                format!("monitor:{}", monitor.id),
+                json!(change),
+            )
+            .await;
+        slowed.push(change);
+    }
+    Ok((paused, slowed))
+}

@@ -5,9 +5,12 @@ use crate::error::StoreError;
 use serde_json::Value;
 use watchtower_core::{IncidentId, MonitorId, MonitorState, TeamId, Timestamp};
 
-pub(crate) const CHANNEL_COLUMNS: &str = "id, team_id, name, kind, config, created_at, updated_at";
-pub(crate) const RULE_COLUMNS: &str = "id, team_id, name, monitor_id, tag, events, channel_ids, \
-     remind_every_ms, escalation_policy_id, causes, certificate_days, created_at";
+// JSON columns are read back as text (PostgreSQL stores them as jsonb), as the rows expect.
+pub(crate) const CHANNEL_COLUMNS: &str =
+    "id, team_id, name, kind, CAST(config AS TEXT) AS config, created_at, updated_at";
+pub(crate) const RULE_COLUMNS: &str = "id, team_id, name, monitor_id, tag, \
+     CAST(events AS TEXT) AS events, CAST(channel_ids AS TEXT) AS channel_ids, remind_every_ms, \
+     escalation_policy_id, CAST(causes AS TEXT) AS causes, certificate_days, created_at";
 pub(crate) const NOTIFICATION_COLUMNS: &str = "id, team_id, channel_id, monitor_id, incident_id, \
      event, status, attempts, created_at, next_attempt_at, delivered_at, last_status_code, last_error";
 
@@ -145,14 +148,14 @@ pub(crate) struct DueRow {
 }
 
 /// The join every backend claims with; `{ids}` is the claimed ids' placeholder list or array.
-pub(crate) const DUE_SELECT: &str = "SELECT n.id, n.team_id, n.channel_id, c.config AS config, \
+pub(crate) const DUE_SELECT: &str = "SELECT n.id, n.team_id, n.channel_id, CAST(c.config AS TEXT) AS config, \
      n.event, n.attempts - 1 AS attempts, n.created_at, n.monitor_id, m.name AS monitor_name, \
-     m.spec AS spec, n.incident_id, i.opened_at AS incident_opened_at, \
+     CAST(m.spec AS TEXT) AS spec, n.incident_id, i.opened_at AS incident_opened_at, \
      i.resolved_at AS incident_resolved_at, i.acknowledged_at AS incident_acknowledged_at, \
      (SELECT d.status FROM notifications d WHERE d.incident_id = n.incident_id \
       AND d.channel_id = n.channel_id AND d.event = 'down' ORDER BY d.id LIMIT 1) AS down_status, \
      n.remind_every_ms, n.escalation_step, e.from_state, e.to_state, \
-     e.at, e.cause, n.details \
+     e.at, e.cause, CAST(n.details AS TEXT) AS details \
      FROM notifications n JOIN channels c ON c.id = n.channel_id \
      LEFT JOIN state_events e ON e.id = n.state_event_id \
      LEFT JOIN incidents i ON i.id = n.incident_id \

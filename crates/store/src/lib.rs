@@ -10,6 +10,7 @@ mod apply;
 mod batch;
 pub mod error;
 mod history;
+mod json;
 pub mod model;
 pub mod postgres;
 mod rows;

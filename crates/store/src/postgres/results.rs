@@ -1,17 +1,14 @@
-//! Results, status, incidents and state events in PostgreSQL: the batched write and its reads.
+//! The batched write in PostgreSQL: raw results and status rows as one statement over arrays
+//! (UNNEST) per chunk, and state changes set-wise with their incidents, events and outbox rows.
 
-use super::PgStore;
 use crate::alerting_rows::event_of;
-use crate::batch::{self, StatusUpdate};
+use crate::batch::StatusUpdate;
 use crate::error::StoreError;
-use crate::model::{ChangeRecord, ResultBatch, StateEvent, StoredResult};
-use crate::rows::{EventRow, IncidentRow, ResultRow, clamp_limit};
+use crate::model::ChangeRecord;
+use crate::rows::RawColumns;
 use sqlx::PgConnection;
 use std::collections::{HashMap, HashSet};
-use watchtower_core::{Incident, MonitorId, TeamId, Timestamp};
 
-const MAX_RESULTS: u32 = 10_000;
-const MAX_LIST: u32 = 1_000;
 /// Rows per UNNEST insert: arrays keep it one statement with eight parameters.
 const ARRAY_CHUNK: usize = 5_000;
 
@@ -22,34 +19,12 @@ const STATUS_INSERT: &str = "INSERT INTO monitor_status (monitor_id, team_id, st
      $5::int8[], $6::int8[], $7::bool[], $8::int8[], $9::text[]) \
      AS u(monitor_id, team_id, state, state_since, failures, successes, open, checked_at, result)";
 
-/// The latest result wins; an older one (a late or replayed batch) leaves it in place.
-const NEWER_RESULT: &str = "last_checked_at = CASE WHEN excluded.last_checked_at >= \
-     COALESCE(monitor_status.last_checked_at, excluded.last_checked_at) \
-     THEN excluded.last_checked_at ELSE monitor_status.last_checked_at END, \
-     last_result = CASE WHEN excluded.last_checked_at >= \
-     COALESCE(monitor_status.last_checked_at, excluded.last_checked_at) \
-     THEN excluded.last_result ELSE monitor_status.last_result END";
-
-pub(super) const INCIDENT_COLUMNS: &str = "id, team_id, monitor_id, opened_at, resolved_at, cause, \
-     error_class, first_failure::text AS first_failure, acknowledged_at, acknowledged_by";
-
-pub(super) async fn record_batch(store: &PgStore, batch: &ResultBatch) -> Result<(), StoreError> {
-    if batch.is_empty() {
-        return Ok(());
-    }
-    let mut tx = store.pool.begin().await?;
-    // KEY SHARE keeps the monitors from being deleted under the batch without blocking edits.
-    let teams: HashMap<i64, i64> = sqlx::query_as::<_, (i64, i64)>(
-        "SELECT id, team_id FROM monitors WHERE id = ANY($1) ORDER BY id FOR KEY SHARE",
-    )
-    .bind(batch::monitor_ids(batch))
-    .fetch_all(&mut *tx)
-    .await?
-    .into_iter()
-    .collect();
-    let prepared = batch::prepare(batch, &teams);
-
-    for chunk in prepared.raw.chunks(ARRAY_CHUNK) {
+/// Inserts raw results, one statement over arrays per chunk; a replayed one is ignored.
+pub(super) async fn insert_results(
+    conn: &mut PgConnection,
+    raw: &[RawColumns],
+) -> Result<(), StoreError> {
+    for chunk in raw.chunks(ARRAY_CHUNK) {
         sqlx::query(
             "INSERT INTO results (monitor_id, checked_at, team_id, status, latency_us, \
              http_status, error_class, message) SELECT * FROM UNNEST($1::int8[], $2::int8[], \
@@ -64,25 +39,15 @@ pub(super) async fn record_batch(store: &PgStore, batch: &ResultBatch) -> Result
         .bind(chunk.iter().map(|r| r.http_status).collect::<Vec<_>>())
         .bind(chunk.iter().map(|r| r.error_class).collect::<Vec<_>>())
         .bind(chunk.iter().map(|r| r.message.clone()).collect::<Vec<_>>())
-        .execute(&mut *tx)
+        .execute(&mut *conn)
         .await?;
     }
-    let full = format!(
-        "ON CONFLICT (monitor_id) DO UPDATE SET state = excluded.state, \
-         state_since = excluded.state_since, consecutive_failures = excluded.consecutive_failures, \
-         consecutive_successes = excluded.consecutive_successes, \
-         incident_open = excluded.incident_open, {NEWER_RESULT}"
-    );
-    upsert_status(&mut tx, &prepared.with_runtime, &full).await?;
-    let results_only = format!("ON CONFLICT (monitor_id) DO UPDATE SET {NEWER_RESULT}");
-    upsert_status(&mut tx, &prepared.results_only, &results_only).await?;
-
-    write_changes(&mut tx, &prepared.changes).await?;
-    tx.commit().await?;
     Ok(())
 }
 
-async fn upsert_status(
+/// Inserts or updates status rows, one statement over arrays per chunk; `on_conflict` says what
+/// an existing row takes from the new one.
+pub(super) async fn upsert_status(
     conn: &mut PgConnection,
     updates: &[StatusUpdate],
     on_conflict: &str,
@@ -130,7 +95,7 @@ async fn upsert_status(
 /// Writes a batch's state changes set-wise, in the batch's order: the changes are cut into runs
 /// in which no monitor repeats (usually the whole batch is one run), and each run costs a few
 /// statements however many changes it holds, instead of several statements per change.
-async fn write_changes(
+pub(super) async fn write_changes(
     conn: &mut PgConnection,
     changes: &[(i64, &ChangeRecord)],
 ) -> Result<(), StoreError> {
@@ -398,60 +363,4 @@ async fn enqueue_notifications(
     .execute(&mut *conn)
     .await?;
     Ok(())
-}
-
-pub(super) async fn results(
-    store: &PgStore,
-    team: TeamId,
-    monitor: MonitorId,
-    from: Timestamp,
-    to: Timestamp,
-    limit: u32,
-) -> Result<Vec<StoredResult>, StoreError> {
-    let rows: Vec<ResultRow> = sqlx::query_as(
-        "SELECT monitor_id, checked_at, status, latency_us, http_status, error_class, message \
-         FROM results WHERE monitor_id = $1 AND checked_at >= $2 AND checked_at < $3 \
-         AND team_id = $4 ORDER BY checked_at DESC LIMIT $5",
-    )
-    .bind(monitor.0)
-    .bind(from.0)
-    .bind(to.0)
-    .bind(team.0)
-    .bind(clamp_limit(limit, MAX_RESULTS))
-    .fetch_all(&store.pool)
-    .await?;
-    Ok(rows.into_iter().map(StoredResult::from).collect())
-}
-
-pub(super) async fn open_incident(
-    store: &PgStore,
-    team: TeamId,
-    monitor: MonitorId,
-) -> Result<Option<Incident>, StoreError> {
-    let sql = format!(
-        "SELECT {INCIDENT_COLUMNS} FROM incidents \
-         WHERE monitor_id = $1 AND team_id = $2 AND resolved_at IS NULL"
-    );
-    let row: Option<IncidentRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
-        .bind(monitor.0)
-        .bind(team.0)
-        .fetch_optional(&store.pool)
-        .await?;
-    row.map(IncidentRow::into_incident).transpose()
-}
-
-pub(super) async fn state_events(
-    store: &PgStore,
-    after: i64,
-    limit: u32,
-) -> Result<Vec<StateEvent>, StoreError> {
-    let rows: Vec<EventRow> = sqlx::query_as(
-        "SELECT id, team_id, monitor_id, from_state, to_state, at, incident_id, cause \
-         FROM state_events WHERE id > $1 ORDER BY id LIMIT $2",
-    )
-    .bind(after)
-    .bind(clamp_limit(limit, MAX_LIST))
-    .fetch_all(&store.pool)
-    .await?;
-    rows.into_iter().map(EventRow::into_event).collect()
 }

@@ -1,52 +1,23 @@
-//! Results, status, incidents and state events in SQLite: the batched write and its reads.
+//! The batched write in SQLite: raw results and status rows as multi-row `VALUES`, and each
+//! state change with its incident, event and outbox rows.
 
-use super::{SqliteStore, multi_row_sql};
+use super::dialect::multi_row_sql;
 use crate::alerting_rows::event_of;
-use crate::batch::{self, RAW_CHUNK, STATUS_CHUNK, StatusUpdate};
+use crate::batch::{RAW_CHUNK, STATUS_CHUNK, StatusUpdate};
 use crate::error::StoreError;
-use crate::model::{ChangeRecord, ResultBatch, StateEvent, StoredResult};
-use crate::rows::{EventRow, IncidentRow, ResultRow, clamp_limit};
+use crate::model::ChangeRecord;
+use crate::rows::RawColumns;
 use sqlx::SqliteConnection;
-use std::collections::HashMap;
-use watchtower_core::{Incident, MonitorId, TeamId, Timestamp};
-
-const MAX_RESULTS: u32 = 10_000;
-const MAX_LIST: u32 = 1_000;
 
 const STATUS_COLUMNS: &str = "INSERT INTO monitor_status (monitor_id, team_id, state, state_since, \
      consecutive_failures, consecutive_successes, incident_open, last_checked_at, last_result)";
 
-/// The latest result wins; an older one (a late or replayed batch) leaves it in place.
-const NEWER_RESULT: &str = "last_checked_at = CASE WHEN excluded.last_checked_at >= \
-     COALESCE(monitor_status.last_checked_at, excluded.last_checked_at) \
-     THEN excluded.last_checked_at ELSE monitor_status.last_checked_at END, \
-     last_result = CASE WHEN excluded.last_checked_at >= \
-     COALESCE(monitor_status.last_checked_at, excluded.last_checked_at) \
-     THEN excluded.last_result ELSE monitor_status.last_result END";
-
-pub(super) const INCIDENT_COLUMNS: &str = "id, team_id, monitor_id, opened_at, resolved_at, cause, error_class, first_failure, \
-     acknowledged_at, acknowledged_by";
-
-pub(super) async fn record_batch(
-    store: &SqliteStore,
-    batch: &ResultBatch,
+/// Inserts raw results, a multi-row statement per chunk; a replayed one is ignored.
+pub(super) async fn insert_results(
+    conn: &mut SqliteConnection,
+    raw: &[RawColumns],
 ) -> Result<(), StoreError> {
-    if batch.is_empty() {
-        return Ok(());
-    }
-    let ids = serde_json::to_string(&batch::monitor_ids(batch)).expect("ids serialize");
-    let mut tx = store.begin_write().await?;
-    let teams: HashMap<i64, i64> = sqlx::query_as::<_, (i64, i64)>(
-        "SELECT id, team_id FROM monitors WHERE id IN (SELECT value FROM json_each(?))",
-    )
-    .bind(ids)
-    .fetch_all(&mut *tx)
-    .await?
-    .into_iter()
-    .collect();
-    let prepared = batch::prepare(batch, &teams);
-
-    for chunk in prepared.raw.chunks(RAW_CHUNK) {
+    for chunk in raw.chunks(RAW_CHUNK) {
         let sql = multi_row_sql(
             "INSERT OR IGNORE INTO results (monitor_id, checked_at, team_id, status, latency_us, \
              http_status, error_class, message)",
@@ -66,26 +37,14 @@ pub(super) async fn record_batch(
                 .bind(row.error_class)
                 .bind(row.message.as_deref());
         }
-        query.execute(&mut *tx).await?;
+        query.execute(&mut *conn).await?;
     }
-    let full = format!(
-        "ON CONFLICT (monitor_id) DO UPDATE SET state = excluded.state, \
-         state_since = excluded.state_since, consecutive_failures = excluded.consecutive_failures, \
-         consecutive_successes = excluded.consecutive_successes, \
-         incident_open = excluded.incident_open, {NEWER_RESULT}"
-    );
-    upsert_status(&mut tx, &prepared.with_runtime, &full).await?;
-    let results_only = format!("ON CONFLICT (monitor_id) DO UPDATE SET {NEWER_RESULT}");
-    upsert_status(&mut tx, &prepared.results_only, &results_only).await?;
-
-    for (team, change) in &prepared.changes {
-        write_change(&mut tx, *team, change).await?;
-    }
-    tx.commit().await?;
     Ok(())
 }
 
-async fn upsert_status(
+/// Inserts or updates status rows, a multi-row statement per chunk; `on_conflict` says what an
+/// existing row takes from the new one.
+pub(super) async fn upsert_status(
     conn: &mut SqliteConnection,
     updates: &[StatusUpdate],
     on_conflict: &str,
@@ -107,6 +66,17 @@ async fn upsert_status(
                 .bind(update.last_result.as_deref());
         }
         query.execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
+/// The batch's state changes, one after another, in the batch's order.
+pub(super) async fn write_changes(
+    conn: &mut SqliteConnection,
+    changes: &[(i64, &ChangeRecord)],
+) -> Result<(), StoreError> {
+    for (team, change) in changes {
+        write_change(conn, *team, change).await?;
     }
     Ok(())
 }
@@ -263,60 +233,4 @@ async fn enqueue_notifications(
         .await?;
     }
     Ok(())
-}
-
-pub(super) async fn results(
-    store: &SqliteStore,
-    team: TeamId,
-    monitor: MonitorId,
-    from: Timestamp,
-    to: Timestamp,
-    limit: u32,
-) -> Result<Vec<StoredResult>, StoreError> {
-    let rows: Vec<ResultRow> = sqlx::query_as(
-        "SELECT monitor_id, checked_at, status, latency_us, http_status, error_class, message \
-         FROM results WHERE monitor_id = ? AND checked_at >= ? AND checked_at < ? AND team_id = ? \
-         ORDER BY checked_at DESC LIMIT ?",
-    )
-    .bind(monitor.0)
-    .bind(from.0)
-    .bind(to.0)
-    .bind(team.0)
-    .bind(clamp_limit(limit, MAX_RESULTS))
-    .fetch_all(&store.read)
-    .await?;
-    Ok(rows.into_iter().map(StoredResult::from).collect())
-}
-
-pub(super) async fn open_incident(
-    store: &SqliteStore,
-    team: TeamId,
-    monitor: MonitorId,
-) -> Result<Option<Incident>, StoreError> {
-    let sql = format!(
-        "SELECT {INCIDENT_COLUMNS} FROM incidents \
-         WHERE monitor_id = ? AND team_id = ? AND resolved_at IS NULL"
-    );
-    let row: Option<IncidentRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
-        .bind(monitor.0)
-        .bind(team.0)
-        .fetch_optional(&store.read)
-        .await?;
-    row.map(IncidentRow::into_incident).transpose()
-}
-
-pub(super) async fn state_events(
-    store: &SqliteStore,
-    after: i64,
-    limit: u32,
-) -> Result<Vec<StateEvent>, StoreError> {
-    let rows: Vec<EventRow> = sqlx::query_as(
-        "SELECT id, team_id, monitor_id, from_state, to_state, at, incident_id, cause \
-         FROM state_events WHERE id > ? ORDER BY id LIMIT ?",
-    )
-    .bind(after)
-    .bind(clamp_limit(limit, MAX_LIST))
-    .fetch_all(&store.read)
-    .await?;
-    rows.into_iter().map(EventRow::into_event).collect()
 }

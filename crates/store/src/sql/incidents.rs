@@ -1,7 +1,6 @@
-//! Incidents in PostgreSQL as people work them: list, read, acknowledge and annotate.
+//! Incidents as people work them: list, read, acknowledge and annotate.
 
-use super::PgStore;
-use super::results::INCIDENT_COLUMNS;
+use super::DbStore;
 use crate::error::StoreError;
 use crate::model::{IncidentNote, IncidentQuery};
 use crate::rows::{IncidentRow, clamp_limit};
@@ -9,15 +8,19 @@ use watchtower_core::{Incident, IncidentId, TeamId, Timestamp};
 
 const MAX_LIST: u32 = 500;
 
+/// The `incidents` columns an `IncidentRow` reads, the first failure as text.
+pub(super) const INCIDENT_COLUMNS: &str = "id, team_id, monitor_id, opened_at, resolved_at, cause, \
+     error_class, CAST(first_failure AS TEXT) AS first_failure, acknowledged_at, acknowledged_by";
+
 pub(super) async fn list(
-    store: &PgStore,
+    store: &DbStore,
     team: TeamId,
     query: &IncidentQuery,
 ) -> Result<Vec<Incident>, StoreError> {
     let sql = format!(
         "SELECT {INCIDENT_COLUMNS} FROM incidents \
          WHERE team_id = $1 AND id < $2 \
-           AND ($3::bigint IS NULL OR monitor_id = $3) \
+           AND (CAST($3 AS BIGINT) IS NULL OR monitor_id = $3) \
            AND (NOT $4 OR resolved_at IS NULL) \
          ORDER BY id DESC LIMIT $5"
     );
@@ -27,13 +30,13 @@ pub(super) async fn list(
         .bind(query.monitor.map(|id| id.0))
         .bind(query.open_only)
         .bind(clamp_limit(query.limit, MAX_LIST))
-        .fetch_all(&store.pool)
+        .fetch_all(store.reader())
         .await?;
     rows.into_iter().map(IncidentRow::into_incident).collect()
 }
 
 pub(super) async fn get(
-    store: &PgStore,
+    store: &DbStore,
     team: TeamId,
     id: IncidentId,
 ) -> Result<Option<Incident>, StoreError> {
@@ -41,19 +44,19 @@ pub(super) async fn get(
     let row: Option<IncidentRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
         .bind(id.0)
         .bind(team.0)
-        .fetch_optional(&store.pool)
+        .fetch_optional(store.reader())
         .await?;
     row.map(IncidentRow::into_incident).transpose()
 }
 
 pub(super) async fn acknowledge(
-    store: &PgStore,
+    store: &DbStore,
     team: TeamId,
     id: IncidentId,
     by: &str,
     at: Timestamp,
 ) -> Result<Incident, StoreError> {
-    let mut tx = store.pool.begin().await?;
+    let mut tx = store.begin_write().await?;
     sqlx::query(
         "UPDATE incidents SET acknowledged_at = $1, acknowledged_by = $2 \
          WHERE id = $3 AND team_id = $4 AND acknowledged_at IS NULL",
@@ -75,14 +78,14 @@ pub(super) async fn acknowledge(
 }
 
 pub(super) async fn add_note(
-    store: &PgStore,
+    store: &DbStore,
     team: TeamId,
     id: IncidentId,
     author: &str,
     body: &str,
     at: Timestamp,
 ) -> Result<IncidentNote, StoreError> {
-    let mut tx = store.pool.begin().await?;
+    let mut tx = store.begin_write().await?;
     let note_id: Option<i64> = sqlx::query_scalar(
         "INSERT INTO incident_notes (incident_id, team_id, author, body, at) \
          SELECT id, team_id, $1, $2, $3 FROM incidents WHERE id = $4 AND team_id = $5 RETURNING id",
@@ -105,7 +108,7 @@ pub(super) async fn add_note(
 }
 
 pub(super) async fn notes(
-    store: &PgStore,
+    store: &DbStore,
     team: TeamId,
     id: IncidentId,
 ) -> Result<Vec<IncidentNote>, StoreError> {
@@ -115,7 +118,7 @@ pub(super) async fn notes(
     )
     .bind(id.0)
     .bind(team.0)
-    .fetch_all(&store.pool)
+    .fetch_all(store.reader())
     .await?;
     Ok(rows
         .into_iter()

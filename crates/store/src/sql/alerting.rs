@@ -1,10 +1,11 @@
-//! Alerting in SQLite: channels, rules, the outbox's claims and the delivery log.
+//! Alerting: channels, rules, the outbox's claims and the delivery log.
 
-use super::SqliteStore;
+use super::{DbStore, dialect};
 use crate::account_rows::found;
 use crate::alerting::*;
 use crate::alerting_rows::*;
 use crate::error::StoreError;
+use crate::json::JsonText;
 use crate::rows::clamp_limit;
 use async_trait::async_trait;
 use serde_json::Value;
@@ -16,7 +17,7 @@ use watchtower_core::{TeamId, Timestamp};
 const MAX_PAGE: u32 = 500;
 
 #[async_trait]
-impl AlertStore for SqliteStore {
+impl AlertStore for DbStore {
     #[tracing::instrument(name = "store.create_channel", level = "debug", skip_all)]
     async fn create_channel(
         &self,
@@ -28,37 +29,37 @@ impl AlertStore for SqliteStore {
     ) -> Result<Channel, StoreError> {
         let sql = format!(
             "INSERT INTO channels (team_id, name, kind, config, created_at, updated_at) \
-             VALUES (?, ?, ?, ?, ?, ?) RETURNING {CHANNEL_COLUMNS}"
+             VALUES ($1, $2, $3, $4, $5, $6) RETURNING {CHANNEL_COLUMNS}"
         );
         let row: ChannelRow = sqlx::query_as(sqlx::AssertSqlSafe(sql))
             .bind(team.0)
             .bind(name)
             .bind(kind)
-            .bind(config.to_string())
+            .bind(JsonText(config.to_string()))
             .bind(now.0)
             .bind(now.0)
-            .fetch_one(&self.write)
+            .fetch_one(self.writer())
             .await?;
         row.into_channel()
     }
 
     #[tracing::instrument(name = "store.channels", level = "debug", skip_all)]
     async fn channels(&self, team: TeamId) -> Result<Vec<Channel>, StoreError> {
-        let sql = format!("SELECT {CHANNEL_COLUMNS} FROM channels WHERE team_id = ? ORDER BY id");
+        let sql = format!("SELECT {CHANNEL_COLUMNS} FROM channels WHERE team_id = $1 ORDER BY id");
         let rows: Vec<ChannelRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
             .bind(team.0)
-            .fetch_all(&self.read)
+            .fetch_all(self.reader())
             .await?;
         rows.into_iter().map(ChannelRow::into_channel).collect()
     }
 
     #[tracing::instrument(name = "store.get_channel", level = "debug", skip_all)]
     async fn get_channel(&self, team: TeamId, id: i64) -> Result<Option<Channel>, StoreError> {
-        let sql = format!("SELECT {CHANNEL_COLUMNS} FROM channels WHERE id = ? AND team_id = ?");
+        let sql = format!("SELECT {CHANNEL_COLUMNS} FROM channels WHERE id = $1 AND team_id = $2");
         let row: Option<ChannelRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
             .bind(id)
             .bind(team.0)
-            .fetch_optional(&self.read)
+            .fetch_optional(self.reader())
             .await?;
         row.map(ChannelRow::into_channel).transpose()
     }
@@ -73,26 +74,26 @@ impl AlertStore for SqliteStore {
         now: Timestamp,
     ) -> Result<Channel, StoreError> {
         let sql = format!(
-            "UPDATE channels SET name = ?, config = ?, updated_at = ? WHERE id = ? AND team_id = ? \
+            "UPDATE channels SET name = $1, config = $2, updated_at = $3 WHERE id = $4 AND team_id = $5 \
              RETURNING {CHANNEL_COLUMNS}"
         );
         let row: Option<ChannelRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
             .bind(name)
-            .bind(config.to_string())
+            .bind(JsonText(config.to_string()))
             .bind(now.0)
             .bind(id)
             .bind(team.0)
-            .fetch_optional(&self.write)
+            .fetch_optional(self.writer())
             .await?;
         row.ok_or(StoreError::NotFound)?.into_channel()
     }
 
     #[tracing::instrument(name = "store.delete_channel", level = "debug", skip_all)]
     async fn delete_channel(&self, team: TeamId, id: i64) -> Result<(), StoreError> {
-        let deleted = sqlx::query("DELETE FROM channels WHERE id = ? AND team_id = ?")
+        let deleted = sqlx::query("DELETE FROM channels WHERE id = $1 AND team_id = $2")
             .bind(id)
             .bind(team.0)
-            .execute(&self.write)
+            .execute(self.writer())
             .await?
             .rows_affected();
         found(deleted)
@@ -109,7 +110,7 @@ impl AlertStore for SqliteStore {
         let mut tx = self.begin_write().await?;
         for channel in steps.iter().flat_map(|step| &step.channel_ids) {
             let owned: Option<i64> =
-                sqlx::query_scalar("SELECT id FROM channels WHERE id = ? AND team_id = ?")
+                sqlx::query_scalar("SELECT id FROM channels WHERE id = $1 AND team_id = $2")
                     .bind(channel)
                     .bind(team.0)
                     .fetch_optional(&mut *tx)
@@ -118,11 +119,13 @@ impl AlertStore for SqliteStore {
         }
         let row: PolicyRow = sqlx::query_as(
             "INSERT INTO escalation_policies (team_id, name, steps, created_at) \
-             VALUES (?, ?, ?, ?) RETURNING id, team_id, name, steps, created_at",
+             VALUES ($1, $2, $3, $4) RETURNING id, team_id, name, CAST(steps AS TEXT) AS steps, created_at",
         )
         .bind(team.0)
         .bind(name)
-        .bind(serde_json::to_string(steps).expect("steps serialize"))
+        .bind(JsonText(
+            serde_json::to_string(steps).expect("steps serialize"),
+        ))
         .bind(now.0)
         .fetch_one(&mut *tx)
         .await?;
@@ -133,21 +136,21 @@ impl AlertStore for SqliteStore {
     #[tracing::instrument(name = "store.escalation_policies", level = "debug", skip_all)]
     async fn escalation_policies(&self, team: TeamId) -> Result<Vec<EscalationPolicy>, StoreError> {
         let rows: Vec<PolicyRow> = sqlx::query_as(
-            "SELECT id, team_id, name, steps, created_at FROM escalation_policies \
-             WHERE team_id = ? ORDER BY id",
+            "SELECT id, team_id, name, CAST(steps AS TEXT) AS steps, created_at FROM escalation_policies \
+             WHERE team_id = $1 ORDER BY id",
         )
         .bind(team.0)
-        .fetch_all(&self.read)
+        .fetch_all(self.reader())
         .await?;
         rows.into_iter().map(PolicyRow::into_policy).collect()
     }
 
     #[tracing::instrument(name = "store.delete_escalation_policy", level = "debug", skip_all)]
     async fn delete_escalation_policy(&self, team: TeamId, id: i64) -> Result<(), StoreError> {
-        let deleted = sqlx::query("DELETE FROM escalation_policies WHERE id = ? AND team_id = ?")
+        let deleted = sqlx::query("DELETE FROM escalation_policies WHERE id = $1 AND team_id = $2")
             .bind(id)
             .bind(team.0)
-            .execute(&self.write)
+            .execute(self.writer())
             .await?
             .rows_affected();
         found(deleted)
@@ -158,7 +161,7 @@ impl AlertStore for SqliteStore {
         let mut tx = self.begin_write().await?;
         for channel in &rule.channel_ids {
             let owned: Option<i64> =
-                sqlx::query_scalar("SELECT id FROM channels WHERE id = ? AND team_id = ?")
+                sqlx::query_scalar("SELECT id FROM channels WHERE id = $1 AND team_id = $2")
                     .bind(channel)
                     .bind(rule.team_id.0)
                     .fetch_optional(&mut *tx)
@@ -167,7 +170,7 @@ impl AlertStore for SqliteStore {
         }
         if let Some(policy) = rule.escalation_policy_id {
             let owned: Option<i64> = sqlx::query_scalar(
-                "SELECT id FROM escalation_policies WHERE id = ? AND team_id = ?",
+                "SELECT id FROM escalation_policies WHERE id = $1 AND team_id = $2",
             )
             .bind(policy)
             .bind(rule.team_id.0)
@@ -177,7 +180,7 @@ impl AlertStore for SqliteStore {
         }
         if let Some(monitor) = rule.monitor_id {
             let owned: Option<i64> =
-                sqlx::query_scalar("SELECT id FROM monitors WHERE id = ? AND team_id = ?")
+                sqlx::query_scalar("SELECT id FROM monitors WHERE id = $1 AND team_id = $2")
                     .bind(monitor.0)
                     .bind(rule.team_id.0)
                     .fetch_optional(&mut *tx)
@@ -187,45 +190,49 @@ impl AlertStore for SqliteStore {
         let sql = format!(
             "INSERT INTO alert_rules (team_id, name, monitor_id, tag, events, channel_ids, created_at, \
              remind_every_ms, escalation_policy_id, causes, certificate_days) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING {RULE_COLUMNS}"
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING {RULE_COLUMNS}"
         );
-        let row: RuleRow = sqlx::query_as(sqlx::AssertSqlSafe(sql))
-            .bind(rule.team_id.0)
-            .bind(&rule.name)
-            .bind(rule.monitor_id.map(|m| m.0))
-            .bind(rule.tag.as_deref())
-            .bind(serde_json::to_string(&rule.events).expect("strings serialize"))
-            .bind(serde_json::to_string(&rule.channel_ids).expect("ids serialize"))
-            .bind(rule.created_at.0)
-            .bind(rule.remind_every.map(|every| every.as_millis() as i64))
-            .bind(rule.escalation_policy_id)
-            .bind(
-                (!rule.causes.is_empty())
-                    .then(|| serde_json::to_string(&rule.causes).expect("strings serialize")),
-            )
-            .bind(rule.certificate_days.map(i64::from))
-            .fetch_one(&mut *tx)
-            .await?;
+        let row: RuleRow =
+            sqlx::query_as(sqlx::AssertSqlSafe(sql))
+                .bind(rule.team_id.0)
+                .bind(&rule.name)
+                .bind(rule.monitor_id.map(|m| m.0))
+                .bind(rule.tag.as_deref())
+                .bind(JsonText(
+                    serde_json::to_string(&rule.events).expect("strings serialize"),
+                ))
+                .bind(JsonText(
+                    serde_json::to_string(&rule.channel_ids).expect("ids serialize"),
+                ))
+                .bind(rule.created_at.0)
+                .bind(rule.remind_every.map(|every| every.as_millis() as i64))
+                .bind(rule.escalation_policy_id)
+                .bind((!rule.causes.is_empty()).then(|| {
+                    JsonText(serde_json::to_string(&rule.causes).expect("strings serialize"))
+                }))
+                .bind(rule.certificate_days.map(i64::from))
+                .fetch_one(&mut *tx)
+                .await?;
         tx.commit().await?;
         row.into_rule()
     }
 
     #[tracing::instrument(name = "store.rules", level = "debug", skip_all)]
     async fn rules(&self, team: TeamId) -> Result<Vec<AlertRule>, StoreError> {
-        let sql = format!("SELECT {RULE_COLUMNS} FROM alert_rules WHERE team_id = ? ORDER BY id");
+        let sql = format!("SELECT {RULE_COLUMNS} FROM alert_rules WHERE team_id = $1 ORDER BY id");
         let rows: Vec<RuleRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
             .bind(team.0)
-            .fetch_all(&self.read)
+            .fetch_all(self.reader())
             .await?;
         rows.into_iter().map(RuleRow::into_rule).collect()
     }
 
     #[tracing::instrument(name = "store.delete_rule", level = "debug", skip_all)]
     async fn delete_rule(&self, team: TeamId, id: i64) -> Result<(), StoreError> {
-        let deleted = sqlx::query("DELETE FROM alert_rules WHERE id = ? AND team_id = ?")
+        let deleted = sqlx::query("DELETE FROM alert_rules WHERE id = $1 AND team_id = $2")
             .bind(id)
             .bind(team.0)
-            .execute(&self.write)
+            .execute(self.writer())
             .await?
             .rows_affected();
         found(deleted)
@@ -240,14 +247,14 @@ impl AlertStore for SqliteStore {
     ) -> Result<i64, StoreError> {
         let id: Option<i64> = sqlx::query_scalar(
             "INSERT INTO notifications (team_id, channel_id, event, status, next_attempt_at, \
-             created_at) SELECT team_id, id, 'test', 'pending', ?, ? FROM channels \
-             WHERE id = ? AND team_id = ? RETURNING id",
+             created_at) SELECT team_id, id, 'test', 'pending', $1, $2 FROM channels \
+             WHERE id = $3 AND team_id = $4 RETURNING id",
         )
         .bind(now.0)
         .bind(now.0)
         .bind(channel)
         .bind(team.0)
-        .fetch_optional(&self.write)
+        .fetch_optional(self.writer())
         .await?;
         id.ok_or(StoreError::NotFound)
     }
@@ -261,7 +268,7 @@ impl AlertStore for SqliteStore {
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO notifications (team_id, channel_id, monitor_id, incident_id, event, status, \
              attempts, next_attempt_at, created_at, remind_every_ms) \
-             VALUES (?, ?, ?, ?, 'reminder', 'pending', 0, ?, ?, ?) RETURNING id",
+             VALUES ($1, $2, $3, $4, 'reminder', 'pending', 0, $5, $6, $7) RETURNING id",
         )
         .bind(after.team_id.0)
         .bind(after.channel_id)
@@ -270,7 +277,7 @@ impl AlertStore for SqliteStore {
         .bind(due.0)
         .bind(due.0)
         .bind(after.remind_every_ms)
-        .fetch_one(&self.write)
+        .fetch_one(self.writer())
         .await?;
         Ok(id)
     }
@@ -285,20 +292,20 @@ impl AlertStore for SqliteStore {
         for reference in refs {
             let select = "SELECT m.id, m.name, s.state, s.last_checked_at FROM monitors m \
                           JOIN monitor_status s \
-                          ON s.monitor_id = m.id WHERE m.team_id = ? AND ";
+                          ON s.monitor_id = m.id WHERE m.team_id = $1 AND ";
             let row: Option<(i64, String, String, Option<i64>)> = match reference {
                 DependencyRef::Id(id) => {
-                    sqlx::query_as(sqlx::AssertSqlSafe(format!("{select}m.id = ?")))
+                    sqlx::query_as(sqlx::AssertSqlSafe(format!("{select}m.id = $2")))
                         .bind(team.0)
                         .bind(id.0)
-                        .fetch_optional(&self.read)
+                        .fetch_optional(self.reader())
                         .await?
                 }
                 DependencyRef::Key(key) => {
-                    sqlx::query_as(sqlx::AssertSqlSafe(format!("{select}m.key = ?")))
+                    sqlx::query_as(sqlx::AssertSqlSafe(format!("{select}m.key = $2")))
                         .bind(team.0)
                         .bind(key.as_str())
-                        .fetch_optional(&self.read)
+                        .fetch_optional(self.reader())
                         .await?
                 }
             };
@@ -325,9 +332,9 @@ impl AlertStore for SqliteStore {
     ) -> Result<Vec<DueNotification>, StoreError> {
         let mut tx = self.begin_write().await?;
         let ids: Vec<i64> = sqlx::query_scalar(
-            "UPDATE notifications SET next_attempt_at = ?, attempts = attempts + 1 \
+            "UPDATE notifications SET next_attempt_at = $1, attempts = attempts + 1 \
              WHERE id IN (SELECT id FROM notifications WHERE status = 'pending' \
-             AND next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT ?) RETURNING id",
+             AND next_attempt_at <= $2 ORDER BY next_attempt_at, id LIMIT $3) RETURNING id",
         )
         .bind(lease_until.0)
         .bind(now.0)
@@ -338,13 +345,14 @@ impl AlertStore for SqliteStore {
             tx.commit().await?;
             return Ok(Vec::new());
         }
-        let placeholders = vec!["?"; ids.len()].join(", ");
-        let sql = format!("{DUE_SELECT} WHERE n.id IN ({placeholders}) ORDER BY n.id");
-        let mut query = sqlx::query_as::<_, DueRow>(sqlx::AssertSqlSafe(sql));
-        for id in &ids {
-            query = query.bind(id);
-        }
-        let rows = query.fetch_all(&mut *tx).await?;
+        let sql = format!(
+            "{DUE_SELECT} WHERE n.id {} ORDER BY n.id",
+            dialect::in_ids(1)
+        );
+        let rows: Vec<DueRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(dialect::id_list(&ids))
+            .fetch_all(&mut *tx)
+            .await?;
         tx.commit().await?;
         rows.into_iter().map(DueRow::into_due).collect()
     }
@@ -358,9 +366,9 @@ impl AlertStore for SqliteStore {
     ) -> Result<(), StoreError> {
         let (status, next, delivered, code, error, not_attempted) = attempt_columns(outcome, at);
         sqlx::query(
-            "UPDATE notifications SET status = ?, next_attempt_at = ?, delivered_at = ?, \
-             last_status_code = ?, last_error = ?, attempts = attempts - ? \
-             WHERE id = ? AND status = 'pending'",
+            "UPDATE notifications SET status = $1, next_attempt_at = $2, delivered_at = $3, \
+             last_status_code = $4, last_error = $5, attempts = attempts - $6 \
+             WHERE id = $7 AND status = 'pending'",
         )
         .bind(status)
         .bind(next)
@@ -369,7 +377,7 @@ impl AlertStore for SqliteStore {
         .bind(error)
         .bind(not_attempted)
         .bind(id)
-        .execute(&self.write)
+        .execute(self.writer())
         .await?;
         Ok(())
     }
@@ -382,13 +390,15 @@ impl AlertStore for SqliteStore {
         now: Timestamp,
     ) -> Result<MaintenanceWindow, StoreError> {
         let row: WindowRow = sqlx::query_as(
-            "INSERT INTO maintenance_windows (team_id, spec, created_at) VALUES (?, ?, ?) \
-             RETURNING id, team_id, spec, created_at",
+            "INSERT INTO maintenance_windows (team_id, spec, created_at) VALUES ($1, $2, $3) \
+             RETURNING id, team_id, CAST(spec AS TEXT) AS spec, created_at",
         )
         .bind(team.0)
-        .bind(serde_json::to_string(spec).expect("a window serializes"))
+        .bind(JsonText(
+            serde_json::to_string(spec).expect("a window serializes"),
+        ))
         .bind(now.0)
-        .fetch_one(&self.write)
+        .fetch_one(self.writer())
         .await?;
         row.into_window()
     }
@@ -399,11 +409,11 @@ impl AlertStore for SqliteStore {
         team: TeamId,
     ) -> Result<Vec<MaintenanceWindow>, StoreError> {
         let rows: Vec<WindowRow> = sqlx::query_as(
-            "SELECT id, team_id, spec, created_at FROM maintenance_windows WHERE team_id = ? \
-             ORDER BY id",
+            "SELECT id, team_id, CAST(spec AS TEXT) AS spec, created_at FROM maintenance_windows \
+             WHERE team_id = $1 ORDER BY id",
         )
         .bind(team.0)
-        .fetch_all(&self.read)
+        .fetch_all(self.reader())
         .await?;
         rows.into_iter().map(WindowRow::into_window).collect()
     }
@@ -416,7 +426,7 @@ impl AlertStore for SqliteStore {
         now: Timestamp,
     ) -> Result<(), StoreError> {
         let mut tx = self.begin_write().await?;
-        let deleted = sqlx::query("DELETE FROM maintenance_windows WHERE id = ? AND team_id = ?")
+        let deleted = sqlx::query("DELETE FROM maintenance_windows WHERE id = $1 AND team_id = $2")
             .bind(id)
             .bind(team.0)
             .execute(&mut *tx)
@@ -424,8 +434,8 @@ impl AlertStore for SqliteStore {
             .rows_affected();
         found(deleted)?;
         sqlx::query(
-            "UPDATE notifications SET next_attempt_at = ? WHERE team_id = ? AND status = 'pending' \
-             AND next_attempt_at > ? AND last_error LIKE 'held by maintenance window%'",
+            "UPDATE notifications SET next_attempt_at = $1 WHERE team_id = $2 AND status = 'pending' \
+             AND next_attempt_at > $3 AND last_error LIKE 'held by maintenance window%'",
         )
         .bind(now.0)
         .bind(team.0)
@@ -442,7 +452,7 @@ impl AlertStore for SqliteStore {
             "SELECT {RULE_COLUMNS} FROM alert_rules WHERE certificate_days IS NOT NULL ORDER BY id"
         );
         let rows: Vec<RuleRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
-            .fetch_all(&self.read)
+            .fetch_all(self.reader())
             .await?;
         rows.into_iter().map(RuleRow::into_rule).collect()
     }
@@ -452,15 +462,17 @@ impl AlertStore for SqliteStore {
         &self,
         team: TeamId,
     ) -> Result<Vec<MonitorCertificate>, StoreError> {
-        let rows: Vec<CertificateRow> = sqlx::query_as(
-            "SELECT m.id, m.name, m.spec, s.last_result FROM monitors m \
-             JOIN monitor_status s ON s.monitor_id = m.id \
-             WHERE m.team_id = ? AND m.paused = 0 \
-             AND json_extract(s.last_result, '$.certificate') IS NOT NULL ORDER BY m.id",
-        )
-        .bind(team.0)
-        .fetch_all(&self.read)
-        .await?;
+        let sql = format!(
+            "SELECT m.id, m.name, CAST(m.spec AS TEXT) AS spec, \
+             CAST(s.last_result AS TEXT) AS last_result \
+             FROM monitors m JOIN monitor_status s ON s.monitor_id = m.id \
+             WHERE m.team_id = $1 AND NOT m.paused AND {} ORDER BY m.id",
+            dialect::HAS_CERTIFICATE
+        );
+        let rows: Vec<CertificateRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(team.0)
+            .fetch_all(self.reader())
+            .await?;
         let mut certificates = Vec::with_capacity(rows.len());
         for row in rows {
             certificates.extend(row.into_certificate()?);
@@ -473,18 +485,18 @@ impl AlertStore for SqliteStore {
         let queued = sqlx::query(
             "INSERT INTO notifications (team_id, channel_id, monitor_id, event, status, attempts, \
              next_attempt_at, created_at, dedup_key, details) \
-             SELECT team_id, id, ?, ?, 'pending', 0, ?, ?, ?, ? FROM channels \
-             WHERE id = ? AND team_id = ? ON CONFLICT DO NOTHING",
+             SELECT team_id, id, $1, $2, 'pending', 0, $3, $4, $5, $6 FROM channels \
+             WHERE id = $7 AND team_id = $8 ON CONFLICT DO NOTHING",
         )
         .bind(notification.monitor_id.map(|m| m.0))
         .bind(&notification.event)
         .bind(notification.due.0)
         .bind(notification.due.0)
         .bind(&notification.dedup_key)
-        .bind(notification.details.to_string())
+        .bind(JsonText(notification.details.to_string()))
         .bind(notification.channel_id)
         .bind(notification.team_id.0)
-        .execute(&self.write)
+        .execute(self.writer())
         .await?
         .rows_affected();
         Ok(queued == 1)
@@ -496,7 +508,8 @@ impl AlertStore for SqliteStore {
         rand::Rng::fill(&mut rand::rng(), &mut candidate);
         // The first instance to ask stores its candidate; everyone reads back the stored one.
         sqlx::query(
-            "INSERT OR IGNORE INTO instance_settings (name, value) VALUES ('link_secret', ?)",
+            "INSERT INTO instance_settings (name, value) VALUES ('link_secret', $1) \
+             ON CONFLICT DO NOTHING",
         )
         .bind(
             candidate
@@ -504,11 +517,11 @@ impl AlertStore for SqliteStore {
                 .map(|b| format!("{b:02x}"))
                 .collect::<String>(),
         )
-        .execute(&self.write)
+        .execute(self.writer())
         .await?;
         let secret: String =
             sqlx::query_scalar("SELECT value FROM instance_settings WHERE name = 'link_secret'")
-                .fetch_one(&self.write)
+                .fetch_one(self.writer())
                 .await?;
         Ok(secret)
     }
@@ -521,14 +534,14 @@ impl AlertStore for SqliteStore {
         limit: u32,
     ) -> Result<Vec<NotificationRecord>, StoreError> {
         let sql = format!(
-            "SELECT {NOTIFICATION_COLUMNS} FROM notifications WHERE team_id = ? AND id < ? \
-             ORDER BY id DESC LIMIT ?"
+            "SELECT {NOTIFICATION_COLUMNS} FROM notifications WHERE team_id = $1 AND id < $2 \
+             ORDER BY id DESC LIMIT $3"
         );
         let rows: Vec<NotificationRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
             .bind(team.0)
             .bind(before.unwrap_or(i64::MAX))
             .bind(clamp_limit(limit, MAX_PAGE))
-            .fetch_all(&self.read)
+            .fetch_all(self.reader())
             .await?;
         Ok(rows.into_iter().map(NotificationRecord::from).collect())
     }

@@ -1,16 +1,17 @@
-//! Accounts in PostgreSQL: users, sessions, teams and members, invitations, API keys, the audit log
+//! Accounts: users, sessions, teams and members, invitations, API keys, the audit log
 //! and security events.
 
-use super::PgStore;
+use super::DbStore;
 use crate::account_rows::*;
 use crate::accounts::*;
 use crate::error::StoreError;
+use crate::json::JsonText;
 use crate::rows::{clamp_limit, write_error};
 use async_trait::async_trait;
 use watchtower_core::{ApiKeyId, InvitationId, Plan, Role, SessionId, TeamId, Timestamp, UserId};
 
 #[async_trait]
-impl AccountStore for PgStore {
+impl AccountStore for DbStore {
     #[tracing::instrument(name = "store.create_user", level = "debug", skip_all)]
     async fn create_user(&self, new: &NewUser) -> Result<User, StoreError> {
         let row: UserRow = sqlx::query_as(sqlx::AssertSqlSafe(format!(
@@ -23,7 +24,7 @@ impl AccountStore for PgStore {
         .bind(&new.password_hash)
         .bind(new.is_admin)
         .bind(new.created_at.0)
-        .fetch_one(&self.pool)
+        .fetch_one(self.writer())
         .await
         .map_err(conflict_means("email", "an account with this email exists"))?;
         Ok(row.into())
@@ -32,7 +33,7 @@ impl AccountStore for PgStore {
     #[tracing::instrument(name = "store.user_count", level = "debug", skip_all)]
     async fn user_count(&self) -> Result<u64, StoreError> {
         let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users")
-            .fetch_one(&self.pool)
+            .fetch_one(self.reader())
             .await?;
         Ok(count as u64)
     }
@@ -43,7 +44,7 @@ impl AccountStore for PgStore {
             "SELECT {USER_COLUMNS} FROM users WHERE id = $1"
         )))
         .bind(id.0)
-        .fetch_optional(&self.pool)
+        .fetch_optional(self.reader())
         .await?;
         Ok(row.map(User::from))
     }
@@ -54,7 +55,7 @@ impl AccountStore for PgStore {
             "SELECT {USER_COLUMNS} FROM users WHERE email_key = $1"
         )))
         .bind(email_key)
-        .fetch_optional(&self.pool)
+        .fetch_optional(self.reader())
         .await?;
         Ok(row.map(User::from))
     }
@@ -65,7 +66,7 @@ impl AccountStore for PgStore {
             "SELECT {USER_COLUMNS}, password_hash FROM users WHERE email_key = $1"
         )))
         .bind(email_key)
-        .fetch_optional(&self.pool)
+        .fetch_optional(self.reader())
         .await?;
         Ok(row.map(Credentials::from))
     }
@@ -77,7 +78,7 @@ impl AccountStore for PgStore {
         password_hash: &str,
         keep: Option<SessionId>,
     ) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let updated = sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
             .bind(password_hash)
             .bind(user.0)
@@ -105,7 +106,7 @@ impl AccountStore for PgStore {
         .bind(new.expires_at.0)
         .bind(&new.ip)
         .bind(&new.user_agent)
-        .fetch_one(&self.pool)
+        .fetch_one(self.writer())
         .await
         .map_err(write_error)?;
         Ok(row.into())
@@ -122,7 +123,7 @@ impl AccountStore for PgStore {
         )))
         .bind(token_hash)
         .bind(now.0)
-        .fetch_optional(&self.pool)
+        .fetch_optional(self.reader())
         .await?;
         Ok(row.map(Session::from))
     }
@@ -131,7 +132,7 @@ impl AccountStore for PgStore {
     async fn delete_session(&self, id: SessionId) -> Result<(), StoreError> {
         sqlx::query("DELETE FROM sessions WHERE id = $1")
             .bind(id.0)
-            .execute(&self.pool)
+            .execute(self.writer())
             .await?;
         Ok(())
     }
@@ -140,7 +141,7 @@ impl AccountStore for PgStore {
     async fn delete_expired_sessions(&self, now: Timestamp) -> Result<u64, StoreError> {
         let deleted = sqlx::query("DELETE FROM sessions WHERE expires_at <= $1")
             .bind(now.0)
-            .execute(&self.pool)
+            .execute(self.writer())
             .await?;
         Ok(deleted.rows_affected())
     }
@@ -153,7 +154,7 @@ impl AccountStore for PgStore {
         owner: UserId,
         now: Timestamp,
     ) -> Result<Team, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let row: TeamRow = sqlx::query_as(sqlx::AssertSqlSafe(format!(
             "INSERT INTO teams (name, plan, created_at) VALUES ($1, $2, $3) RETURNING {TEAM_COLUMNS}"
         )))
@@ -182,7 +183,7 @@ impl AccountStore for PgStore {
             "SELECT {TEAM_COLUMNS} FROM teams WHERE id = $1"
         )))
         .bind(id.0)
-        .fetch_optional(&self.pool)
+        .fetch_optional(self.reader())
         .await?;
         row.map(TeamRow::into_team).transpose()
     }
@@ -194,7 +195,7 @@ impl AccountStore for PgStore {
         )))
         .bind(name)
         .bind(id.0)
-        .fetch_optional(&self.pool)
+        .fetch_optional(self.writer())
         .await?;
         row.ok_or(StoreError::NotFound)?.into_team()
     }
@@ -206,14 +207,14 @@ impl AccountStore for PgStore {
         )))
         .bind(plan.as_str())
         .bind(id.0)
-        .fetch_optional(&self.pool)
+        .fetch_optional(self.writer())
         .await?;
         row.ok_or(StoreError::NotFound)?.into_team()
     }
 
     #[tracing::instrument(name = "store.delete_team", level = "debug", skip_all)]
     async fn delete_team(&self, id: TeamId) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         // Raw results and rollups have no foreign key: delete them through the team's monitors
         // (their primary keys lead with monitor_id; a team_id filter would scan whole tables).
         // Everything else goes with the team by cascade: monitors with their status, incidents
@@ -242,7 +243,7 @@ impl AccountStore for PgStore {
              JOIN teams t ON t.id = m.team_id WHERE m.user_id = $1 ORDER BY t.id",
         )
         .bind(user.0)
-        .fetch_all(&self.pool)
+        .fetch_all(self.reader())
         .await?;
         rows.into_iter()
             .map(MembershipRow::into_membership)
@@ -255,7 +256,7 @@ impl AccountStore for PgStore {
             sqlx::query_scalar("SELECT role FROM memberships WHERE team_id = $1 AND user_id = $2")
                 .bind(team.0)
                 .bind(user.0)
-                .fetch_optional(&self.pool)
+                .fetch_optional(self.reader())
                 .await?;
         role.as_deref().map(parse_role).transpose()
     }
@@ -267,7 +268,7 @@ impl AccountStore for PgStore {
              JOIN users u ON u.id = m.user_id WHERE m.team_id = $1 ORDER BY m.joined_at, u.id",
         )
         .bind(team.0)
-        .fetch_all(&self.pool)
+        .fetch_all(self.reader())
         .await?;
         rows.into_iter().map(MemberRow::into_member).collect()
     }
@@ -287,7 +288,7 @@ impl AccountStore for PgStore {
         .bind(user.0)
         .bind(role.as_str())
         .bind(now.0)
-        .execute(&self.pool)
+        .execute(self.writer())
         .await
         .map_err(conflict_means("user", "already a member of this team"))?;
         Ok(())
@@ -305,7 +306,7 @@ impl AccountStore for PgStore {
                 .bind(role.as_str())
                 .bind(team.0)
                 .bind(user.0)
-                .execute(&self.pool)
+                .execute(self.writer())
                 .await?;
         found(updated.rows_affected())
     }
@@ -317,7 +318,7 @@ impl AccountStore for PgStore {
         user: UserId,
         now: Timestamp,
     ) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let deleted = sqlx::query("DELETE FROM memberships WHERE team_id = $1 AND user_id = $2")
             .bind(team.0)
             .bind(user.0)
@@ -350,7 +351,7 @@ impl AccountStore for PgStore {
         .bind(new.invited_by.0)
         .bind(new.created_at.0)
         .bind(new.expires_at.0)
-        .fetch_one(&self.pool)
+        .fetch_one(self.writer())
         .await
         .map_err(write_error)?;
         row.into_invitation()
@@ -368,7 +369,7 @@ impl AccountStore for PgStore {
         )))
         .bind(team.0)
         .bind(now.0)
-        .fetch_all(&self.pool)
+        .fetch_all(self.reader())
         .await?;
         rows.into_iter()
             .map(InvitationRow::into_invitation)
@@ -385,7 +386,7 @@ impl AccountStore for PgStore {
         .bind(Timestamp::now().0)
         .bind(id.0)
         .bind(team.0)
-        .execute(&self.pool)
+        .execute(self.writer())
         .await?;
         found(revoked.rows_affected())
     }
@@ -402,7 +403,7 @@ impl AccountStore for PgStore {
         )))
         .bind(token_hash)
         .bind(now.0)
-        .fetch_optional(&self.pool)
+        .fetch_optional(self.reader())
         .await?;
         row.map(InvitationRow::into_invitation).transpose()
     }
@@ -414,10 +415,10 @@ impl AccountStore for PgStore {
         user: UserId,
         now: Timestamp,
     ) -> Result<Invitation, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         // Claiming the invitation and checking it is still pending is one statement, so a link
-        // clicked twice at once is used once: the second UPDATE waits for the first's row lock,
-        // then finds accepted_at set.
+        // clicked twice at once is used once (on PostgreSQL the second UPDATE waits for the
+        // first's row lock, then finds accepted_at set).
         let claimed: Option<InvitationRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
             "UPDATE invitations SET accepted_at = $1 WHERE token_hash = $2 \
              AND accepted_at IS NULL AND revoked_at IS NULL AND expires_at > $3 \
@@ -457,7 +458,7 @@ impl AccountStore for PgStore {
         .bind(&new.key_hash)
         .bind(new.created_by.map(|user| user.0))
         .bind(new.created_at.0)
-        .fetch_one(&self.pool)
+        .fetch_one(self.writer())
         .await
         .map_err(write_error)?;
         row.into_api_key()
@@ -470,7 +471,7 @@ impl AccountStore for PgStore {
              AND {CREATOR_IS_MEMBER}"
         )))
         .bind(key_hash)
-        .fetch_optional(&self.pool)
+        .fetch_optional(self.reader())
         .await?;
         row.map(ApiKeyRow::into_api_key).transpose()
     }
@@ -480,7 +481,7 @@ impl AccountStore for PgStore {
         let touched = sqlx::query("UPDATE api_keys SET last_used_at = $1 WHERE id = $2")
             .bind(now.0)
             .bind(id.0)
-            .execute(&self.pool)
+            .execute(self.writer())
             .await?;
         found(touched.rows_affected())
     }
@@ -491,7 +492,7 @@ impl AccountStore for PgStore {
             "SELECT {API_KEY_COLUMNS} FROM api_keys WHERE team_id = $1 ORDER BY id DESC"
         )))
         .bind(team.0)
-        .fetch_all(&self.pool)
+        .fetch_all(self.reader())
         .await?;
         rows.into_iter().map(ApiKeyRow::into_api_key).collect()
     }
@@ -510,7 +511,7 @@ impl AccountStore for PgStore {
         .bind(now.0)
         .bind(id.0)
         .bind(team.0)
-        .fetch_optional(&self.pool)
+        .fetch_optional(self.writer())
         .await?;
         row.ok_or(StoreError::NotFound)?.into_api_key()
     }
@@ -519,7 +520,7 @@ impl AccountStore for PgStore {
     async fn record_audit(&self, entry: &AuditEntry) -> Result<(), StoreError> {
         sqlx::query(
             "INSERT INTO audit_log (team_id, actor_user_id, actor_api_key_id, actor_label, \
-             action, target, details, at) VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8)",
+             action, target, details, at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
         )
         .bind(entry.team_id.0)
         .bind(entry.actor.user_id.map(|user| user.0))
@@ -527,9 +528,9 @@ impl AccountStore for PgStore {
         .bind(&entry.actor.label)
         .bind(&entry.action)
         .bind(&entry.target)
-        .bind(entry.details.to_string())
+        .bind(JsonText(entry.details.to_string()))
         .bind(entry.at.0)
-        .execute(&self.pool)
+        .execute(self.writer())
         .await
         .map_err(write_error)?;
         Ok(())
@@ -544,12 +545,13 @@ impl AccountStore for PgStore {
     ) -> Result<Vec<AuditRecord>, StoreError> {
         let rows: Vec<AuditRow> = sqlx::query_as(
             "SELECT id, team_id, actor_user_id, actor_api_key_id, actor_label, action, target, \
-             details::text AS details, at FROM audit_log WHERE team_id = $1 AND id < $2 ORDER BY id DESC LIMIT $3",
+             CAST(details AS TEXT) AS details, at FROM audit_log WHERE team_id = $1 AND id < $2 \
+             ORDER BY id DESC LIMIT $3",
         )
         .bind(team.0)
         .bind(before.unwrap_or(i64::MAX))
         .bind(clamp_limit(limit, MAX_LOG_PAGE))
-        .fetch_all(&self.pool)
+        .fetch_all(self.reader())
         .await?;
         rows.into_iter().map(AuditRow::into_record).collect()
     }
@@ -566,7 +568,7 @@ impl AccountStore for PgStore {
         .bind(&event.ip)
         .bind(&event.detail)
         .bind(event.at.0)
-        .execute(&self.pool)
+        .execute(self.writer())
         .await?;
         Ok(())
     }
@@ -583,7 +585,7 @@ impl AccountStore for PgStore {
         )))
         .bind(before.unwrap_or(i64::MAX))
         .bind(clamp_limit(limit, MAX_LOG_PAGE))
-        .fetch_all(&self.pool)
+        .fetch_all(self.reader())
         .await?;
         Ok(rows.into_iter().map(SecurityEventRecord::from).collect())
     }
@@ -607,7 +609,7 @@ impl AccountStore for PgStore {
         .bind(email_key)
         .bind(since.0)
         .bind(ip)
-        .fetch_one(&self.pool)
+        .fetch_one(self.reader())
         .await?;
         Ok(FailedLogins {
             by_account: u32::try_from(by_account).unwrap_or(u32::MAX),

@@ -1,10 +1,10 @@
-//! History in SQLite: rolling raw results into minute, hour and day buckets, pruning by retention,
-//! and uptime over a period. The math lives in `crate::history`; this is the SQL around it.
+//! History: rolling raw results into minute, hour and day buckets, pruning by retention, and
+//! uptime over a period. The math lives in `crate::history`; this is the SQL around it.
 //!
 //! Time-range scans join from `monitors` so each monitor's rows are reached through the primary
 //! key `(monitor_id, time)`; that spares the raw table a second index on time.
 
-use super::{SqliteStore, multi_row_sql};
+use super::{DbConnection, DbStore, dialect};
 use crate::error::StoreError;
 use crate::history::{
     self, BUCKET_COLUMNS, Bucket, Level, MONITOR_PAGE, PRUNE_CHUNK, RollupSql, Sample, Source,
@@ -12,7 +12,6 @@ use crate::history::{
 };
 use crate::model::{PruneReport, Retention, RollupReport, UptimeSummary};
 use async_trait::async_trait;
-use sqlx::SqliteConnection;
 use std::collections::HashMap;
 use watchtower_core::{MonitorId, Plan, TeamId, Timestamp};
 
@@ -33,44 +32,38 @@ fn source(level: Level) -> (&'static str, &'static str) {
     }
 }
 
-async fn watermarks(conn: &mut SqliteConnection) -> Result<Watermarks, StoreError> {
+async fn watermarks(conn: &mut DbConnection) -> Result<Watermarks, StoreError> {
     let rows: Vec<(String, i64)> = sqlx::query_as("SELECT level, done_until FROM rollup_progress")
         .fetch_all(&mut *conn)
         .await?;
     Ok(history::watermarks_from(rows))
 }
 
-pub(super) async fn roll_up(
-    store: &SqliteStore,
-    now: Timestamp,
-) -> Result<RollupReport, StoreError> {
+pub(super) async fn roll_up(store: &DbStore, now: Timestamp) -> Result<RollupReport, StoreError> {
     history::roll_up(store, now.0).await
 }
 
 #[async_trait]
-impl RollupSql for SqliteStore {
+impl RollupSql for DbStore {
     async fn watermarks(&self) -> Result<Watermarks, StoreError> {
-        watermarks(&mut *self.read.acquire().await?).await
+        watermarks(&mut *self.reader().acquire().await?).await
     }
 
     async fn first_unrolled(&self, level: Level, from: i64) -> Result<Option<i64>, StoreError> {
         let (from_table, time) = source(level);
-        let sql = format!(
-            "SELECT MIN((SELECT t.{time} FROM {from_table} t WHERE t.monitor_id = m.id \
-             AND t.{time} >= ? ORDER BY t.{time} LIMIT 1)) FROM monitors m"
-        );
+        let sql = dialect::first_at_or_after(from_table, time);
         Ok(sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
             .bind(from)
-            .fetch_one(&self.read)
+            .fetch_one(self.reader())
             .await?)
     }
 
     async fn monitor_page(&self, after: i64) -> Result<Vec<i64>, StoreError> {
         Ok(
-            sqlx::query_scalar("SELECT id FROM monitors WHERE id > ? ORDER BY id LIMIT ?")
+            sqlx::query_scalar("SELECT id FROM monitors WHERE id > $1 ORDER BY id LIMIT $2")
                 .bind(after)
                 .bind(MONITOR_PAGE)
-                .fetch_all(&self.read)
+                .fetch_all(self.reader())
                 .await?,
         )
     }
@@ -85,14 +78,14 @@ impl RollupSql for SqliteStore {
         Ok(sqlx::query_as(
             "SELECT r.monitor_id, r.team_id, r.checked_at, r.status, r.latency_us \
              FROM monitors m JOIN results r ON r.monitor_id = m.id \
-             WHERE m.id BETWEEN ? AND ? AND r.checked_at >= ? AND r.checked_at < ? \
+             WHERE m.id BETWEEN $1 AND $2 AND r.checked_at >= $3 AND r.checked_at < $4 \
              ORDER BY r.monitor_id, r.checked_at",
         )
         .bind(low)
         .bind(high)
         .bind(from)
         .bind(to)
-        .fetch_all(&self.read)
+        .fetch_all(self.reader())
         .await?)
     }
 
@@ -107,7 +100,7 @@ impl RollupSql for SqliteStore {
         let (from_table, time) = source(level);
         let sql = format!(
             "SELECT {} FROM monitors m JOIN {from_table} t ON t.monitor_id = m.id \
-             WHERE m.id BETWEEN ? AND ? AND t.{time} >= ? AND t.{time} < ? \
+             WHERE m.id BETWEEN $1 AND $2 AND t.{time} >= $3 AND t.{time} < $4 \
              ORDER BY t.monitor_id, t.{time}",
             history::prefixed_bucket_columns("t")
         );
@@ -116,51 +109,32 @@ impl RollupSql for SqliteStore {
             .bind(high)
             .bind(from)
             .bind(to)
-            .fetch_all(&self.read)
+            .fetch_all(self.reader())
             .await?)
     }
 
     async fn upsert_buckets(&self, level: Level, buckets: &[Bucket]) -> Result<(), StoreError> {
-        let prefix = format!("INSERT INTO {} ({BUCKET_COLUMNS})", table(level));
-        let mut tx = self.begin_write().await?;
-        for chunk in buckets.chunks(500) {
-            let sql = multi_row_sql(&prefix, 10, chunk.len(), history::BUCKET_UPSERT);
-            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
-            for b in chunk {
-                query = query
-                    .bind(b.monitor_id)
-                    .bind(b.bucket_start)
-                    .bind(b.team_id)
-                    .bind(b.count)
-                    .bind(b.up_count)
-                    .bind(b.degraded_count)
-                    .bind(b.latency_min_us)
-                    .bind(b.latency_sum_us)
-                    .bind(b.latency_max_us)
-                    .bind(b.latency_p95_us);
-            }
-            query.execute(&mut *tx).await?;
-        }
-        tx.commit().await?;
-        Ok(())
+        dialect::upsert_buckets(self, table(level), buckets).await
     }
 
     async fn advance(&self, level: Level, to: i64) -> Result<(), StoreError> {
-        sqlx::query("UPDATE rollup_progress SET done_until = MAX(done_until, ?) WHERE level = ?")
-            .bind(to)
-            .bind(level.name())
-            .execute(&self.write)
-            .await?;
+        sqlx::query(
+            "UPDATE rollup_progress SET done_until = $1 WHERE level = $2 AND done_until < $1",
+        )
+        .bind(to)
+        .bind(level.name())
+        .execute(self.writer())
+        .await?;
         Ok(())
     }
 }
 
 pub(super) async fn prune(
-    store: &SqliteStore,
+    store: &DbStore,
     now: Timestamp,
     retention: &Retention,
 ) -> Result<PruneReport, StoreError> {
-    let marks = watermarks(&mut *store.read.acquire().await?).await?;
+    let marks = watermarks(&mut *store.reader().acquire().await?).await?;
     let age = |keep: std::time::Duration| now.0 - keep.as_millis() as i64;
     // Never delete what the next level up has not rolled yet.
     let targets = [
@@ -185,13 +159,13 @@ pub(super) async fn prune(
     for (name, time, cutoff) in targets {
         let sql = format!(
             "DELETE FROM {name} WHERE (monitor_id, {time}) IN (SELECT t.monitor_id, t.{time} \
-             FROM monitors m JOIN {name} t ON t.monitor_id = m.id WHERE t.{time} < ? LIMIT ?)"
+             FROM monitors m JOIN {name} t ON t.monitor_id = m.id WHERE t.{time} < $1 LIMIT $2)"
         );
         loop {
             let deleted = sqlx::query(sqlx::AssertSqlSafe(sql.clone()))
                 .bind(cutoff)
                 .bind(PRUNE_CHUNK)
-                .execute(&store.write)
+                .execute(store.writer())
                 .await?
                 .rows_affected();
             if name == "results" {
@@ -208,14 +182,14 @@ pub(super) async fn prune(
 }
 
 pub(super) async fn uptime(
-    store: &SqliteStore,
+    store: &DbStore,
     team: TeamId,
     monitor: MonitorId,
     from: Timestamp,
     to: Timestamp,
 ) -> Result<UptimeSummary, StoreError> {
-    // One read transaction: the watermarks and the rows they point at come from one snapshot.
-    let mut tx = store.read.begin().await?;
+    // One snapshot: the watermarks and the rows they point at agree.
+    let mut tx = store.begin_snapshot().await?;
     let marks = watermarks(&mut tx).await?;
     let mut buckets = Vec::new();
     let mut samples = Vec::new();
@@ -223,8 +197,8 @@ pub(super) async fn uptime(
         match source {
             Source::Rollup(level) => {
                 let sql = format!(
-                    "SELECT {BUCKET_COLUMNS} FROM {} WHERE monitor_id = ? AND team_id = ? \
-                     AND bucket_start >= ? AND bucket_start < ?",
+                    "SELECT {BUCKET_COLUMNS} FROM {} WHERE monitor_id = $1 AND team_id = $2 \
+                     AND bucket_start >= $3 AND bucket_start < $4",
                     table(level)
                 );
                 let rows: Vec<Bucket> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
@@ -239,7 +213,7 @@ pub(super) async fn uptime(
             Source::Raw => {
                 let rows: Vec<Sample> = sqlx::query_as(
                     "SELECT monitor_id, team_id, checked_at, status, latency_us FROM results \
-                     WHERE monitor_id = ? AND team_id = ? AND checked_at >= ? AND checked_at < ?",
+                     WHERE monitor_id = $1 AND team_id = $2 AND checked_at >= $3 AND checked_at < $4",
                 )
                 .bind(monitor.0)
                 .bind(team.0)
@@ -258,7 +232,7 @@ pub(super) async fn uptime(
 /// `uptime` for several monitors: the same pieces as `plan_uptime` gives one monitor, read for
 /// all of them in one statement (raw results in the shape of buckets), in one snapshot.
 pub(super) async fn uptime_many(
-    store: &SqliteStore,
+    store: &DbStore,
     team: TeamId,
     monitors: &[MonitorId],
     from: Timestamp,
@@ -267,32 +241,33 @@ pub(super) async fn uptime_many(
     if monitors.is_empty() {
         return Ok(HashMap::new());
     }
-    let mut tx = store.read.begin().await?;
+    let mut tx = store.begin_snapshot().await?;
     let marks = watermarks(&mut tx).await?;
     let plan = history::plan_uptime(from.0, to.0, marks);
-    // The ids as a JSON array, bound once per piece and read back with json_each.
-    let ids = serde_json::to_string(&monitors.iter().map(|id| id.0).collect::<Vec<_>>())
-        .expect("integers serialize");
-    let parts: Vec<String> = plan
-        .iter()
-        .map(|(source, _, _)| {
-            let (columns, table, time) = match source {
-                Source::Rollup(level) => (BUCKET_COLUMNS, table(*level), "bucket_start"),
-                Source::Raw => (history::RAW_AS_BUCKET, "results", "checked_at"),
-            };
-            format!(
-                "SELECT {columns} FROM {table} WHERE monitor_id IN \
-                 (SELECT value FROM json_each(?)) AND team_id = ? AND {time} >= ? AND {time} < ?"
-            )
-        })
-        .collect();
+    let in_ids = dialect::in_ids(1);
+    let mut parts = Vec::with_capacity(plan.len());
+    for (index, (source, _, _)) in plan.iter().enumerate() {
+        let (columns, table, time) = match source {
+            Source::Rollup(level) => (BUCKET_COLUMNS, table(*level), "bucket_start"),
+            Source::Raw => (history::RAW_AS_BUCKET, "results", "checked_at"),
+        };
+        // $1 the ids, $2 the team, then each piece's bounds.
+        let (start, end) = (3 + 2 * index, 4 + 2 * index);
+        parts.push(format!(
+            "SELECT {columns} FROM {table} WHERE monitor_id {in_ids} AND team_id = $2 \
+             AND {time} >= ${start} AND {time} < ${end}"
+        ));
+    }
     let buckets: Vec<Bucket> = if parts.is_empty() {
         Vec::new()
     } else {
         let sql = parts.join(" UNION ALL ");
-        let mut query = sqlx::query_as(sqlx::AssertSqlSafe(sql));
+        let ids: Vec<i64> = monitors.iter().map(|id| id.0).collect();
+        let mut query = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(dialect::id_list(&ids))
+            .bind(team.0);
         for (_, start, end) in &plan {
-            query = query.bind(ids.clone()).bind(team.0).bind(*start).bind(*end);
+            query = query.bind(*start).bind(*end);
         }
         query.fetch_all(&mut *tx).await?
     };
@@ -303,7 +278,7 @@ pub(super) async fn uptime_many(
 /// Deletes the history of teams on `plan` older than `keep`: the plan's retention, applied on top
 /// of the instance's.
 pub(super) async fn prune_plan(
-    store: &SqliteStore,
+    store: &DbStore,
     now: Timestamp,
     plan: Plan,
     keep: std::time::Duration,
@@ -319,14 +294,14 @@ pub(super) async fn prune_plan(
         let sql = format!(
             "DELETE FROM {name} WHERE (monitor_id, {time}) IN (SELECT t.monitor_id, t.{time} \
              FROM teams tm JOIN monitors m ON m.team_id = tm.id JOIN {name} t ON t.monitor_id = m.id \
-             WHERE tm.plan = ? AND t.{time} < ? LIMIT ?)"
+             WHERE tm.plan = $1 AND t.{time} < $2 LIMIT $3)"
         );
         loop {
             let deleted = sqlx::query(sqlx::AssertSqlSafe(sql.clone()))
                 .bind(plan.as_str())
                 .bind(cutoff)
                 .bind(PRUNE_CHUNK)
-                .execute(&store.write)
+                .execute(store.writer())
                 .await?
                 .rows_affected();
             if name == "results" {

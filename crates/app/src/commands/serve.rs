@@ -17,7 +17,7 @@ use watchtower_core::{MonitorSpec, Plan, PlanTable, TeamId, Timestamp};
 use watchtower_scheduler::{
     Clock, ProbeChecker, ResultWriter, Scheduler, SchedulerConfig, WriterConfig, housekeeping,
 };
-use watchtower_server::alerting_file;
+use watchtower_alerting::alerting_file;
 use watchtower_server::auth::StoreCredentialCheck;
 use watchtower_server::auth::users::bootstrap_admin;
 use watchtower_server::middleware::rate_limit::{RateLimitConfig, RateLimiter};

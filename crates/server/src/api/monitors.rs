@@ -3,7 +3,6 @@
 //! of the whole team.
 
 use crate::AppState;
-use crate::alerting_file;
 use crate::api::ApiJson;
 use crate::api::TeamHeader;
 use crate::api::maintenance::{OpenWindow, open_window};
@@ -17,6 +16,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use std::time::Duration;
 use utoipa::{IntoParams, ToSchema};
+use watchtower_alerting::alerting_file;
 use watchtower_core::access::monitors_file_actions;
 use watchtower_core::monitor::REDACTED;
 use watchtower_core::monitors_file;

@@ -2,7 +2,6 @@
 //! metrics endpoints, heartbeat pings, the middleware around them, and the instance's watch on
 //! itself (`ops/`). Every route is listed in `router.rs` and `api/mod.rs`.
 
-pub mod alerting_file;
 pub mod api;
 pub mod auth;
 pub mod error;

@@ -1,25 +1,12 @@
 //! `serve`'s ops alerts: reads the operators' channel and the thresholds from the flags (every
-//! problem printed, exit code 2), and starts the notifier and the evaluation task.
+//! problem printed, exit code 2); the application starts the notifier and the evaluation task.
 
 use super::EXIT_BAD_INPUT;
 use crate::cli::OpsArgs;
-use std::net::SocketAddr;
 use std::process::ExitCode;
-use std::sync::Arc;
-use tokio::task::JoinHandle;
-use watchtower_alerting::ops::{OpsConfig, OpsNotifier, RetryPolicy};
-use watchtower_alerting::{ChannelConfig, Sender};
-use watchtower_checks::AddressPolicy;
-use watchtower_scheduler::writer::WriterStats;
-use watchtower_server::ops::{OpsCounters, OpsMonitor};
-use watchtower_store::Store;
-
-/// The ops settings, checked.
-pub struct OpsSettings {
-    pub config: OpsConfig,
-    pub channel: Option<ChannelConfig>,
-    pub instance: Option<String>,
-}
+use watchtower_alerting::ChannelConfig;
+use watchtower_alerting::ops::OpsConfig;
+use watchtower_application::ops::OpsSettings;
 
 /// Reads the flags; prints every problem and answers exit code 2 if there is any.
 pub fn settings(args: &OpsArgs) -> Result<OpsSettings, ExitCode> {
@@ -81,56 +68,4 @@ fn channel(given: &str) -> Result<ChannelConfig, Vec<String>> {
             })
             .collect()
     })
-}
-
-/// Starts delivery to the operators' channel (if any) and the evaluation task; returns the tasks
-/// to stop at shutdown.
-pub fn start(
-    settings: OpsSettings,
-    sender: Arc<Sender>,
-    address_policy: AddressPolicy,
-    address: SocketAddr,
-    store: Arc<dyn Store>,
-    counters: Arc<OpsCounters>,
-    writer: Arc<WriterStats>,
-) -> (JoinHandle<()>, Option<JoinHandle<()>>) {
-    let instance = settings
-        .instance
-        .unwrap_or_else(|| format!("{}:{}", host_name(), address.port()));
-    let (alerts, delivery) = match settings.channel {
-        Some(channel) => {
-            if let Err(refused) = watchtower_alerting::channels::guard::check_endpoint(
-                address_policy,
-                channel.endpoint_host().as_deref(),
-            ) {
-                tracing::warn!(%refused, "the operators' channel breaks the multi-tenant address rule; its alerts will fail");
-            }
-            tracing::info!(channel = ?channel, %instance, "ops alerts go to the operators' channel");
-            let notifier = OpsNotifier::new(sender, channel, instance, RetryPolicy::default());
-            let (queue, task) = notifier.start();
-            (Some(queue), Some(task))
-        }
-        None => {
-            tracing::info!("no operators' channel (--ops-channel): ops alerts are only logged");
-            (None, None)
-        }
-    };
-    let evaluation = watchtower_server::ops::start(OpsMonitor {
-        config: settings.config,
-        store,
-        counters,
-        writer,
-        alerts,
-    });
-    (evaluation, delivery)
-}
-
-/// The kernel's host name, or `watchtower`.
-fn host_name() -> String {
-    std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .ok()
-        .map(|name| name.trim().to_owned())
-        .filter(|name| !name.is_empty())
-        .or_else(|| std::env::var("HOSTNAME").ok())
-        .unwrap_or_else(|| "watchtower".into())
 }

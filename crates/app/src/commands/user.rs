@@ -3,7 +3,7 @@
 use super::{EXIT_BAD_INPUT, EXIT_FAILURE, load_plans, open_store};
 use crate::cli::UserCreateArgs;
 use std::process::ExitCode;
-use watchtower_server::auth::users::{CreateUserError, create_user};
+use watchtower_application::accounts::{CreateUserError, create_user};
 
 pub async fn create(args: UserCreateArgs) -> ExitCode {
     let plans = match load_plans(args.plans.as_deref(), false) {

@@ -4,8 +4,8 @@ use super::EXIT_BAD_INPUT;
 use crate::cli::ValidateArgs;
 use std::path::Path;
 use std::process::ExitCode;
+use watchtower_alerting::alerting_file;
 use watchtower_core::monitors_file::{self, MonitorsFile};
-use watchtower_server::alerting_file;
 
 pub fn run(args: ValidateArgs) -> ExitCode {
     match read(&args.file) {

@@ -6,7 +6,6 @@ pub mod password;
 mod team;
 pub mod throttle;
 pub mod tokens;
-pub mod users;
 
 pub use caller::{Caller, ClientIp, Principal, client_ip};
 pub use team::{TEAM_HEADER, TeamAccess};

@@ -7,7 +7,7 @@ use reqwest::StatusCode;
 #[tokio::test]
 async fn the_document_is_served_lists_every_route_and_matches_the_snapshot() {
     let database = watchtower_testkit::TestDatabase::sqlite();
-    let app = TestApp::start(&database.url, Options::default()).await;
+    let (app, _running) = TestApp::start(&database.url, Options::default()).await;
     let served = app.anonymous().get("/api/openapi.json").await;
     assert_eq!(served.status, StatusCode::OK);
     let document = served.body;

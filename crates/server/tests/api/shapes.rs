@@ -79,7 +79,7 @@ async fn receiver() -> String {
 #[tokio::test]
 async fn the_main_answers_keep_their_json_shape() {
     let database = watchtower_testkit::TestDatabase::sqlite();
-    let app = TestApp::start(&database.url, Options::default()).await;
+    let (app, _running) = TestApp::start(&database.url, Options::default()).await;
     let owner_id = app.user("owner@example.com", false).await;
     let team = app.team("Ops", Plan::Unlimited, owner_id).await;
     let owner = app.login("owner@example.com").await.in_team(team);

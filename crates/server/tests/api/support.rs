@@ -1,6 +1,6 @@
 //! An in-process WatchTower on a real database (SQLite, and PostgreSQL when `TEST_DATABASE_URL`
-//! is set) served on a loopback port, with the real scheduler and result writer, and clients for
-//! people (cookie + CSRF token) and API keys.
+//! is set): the `Application` the binary runs, served on a loopback port, and clients for people
+//! (cookie + CSRF token) and API keys.
 
 #![allow(
     dead_code,
@@ -11,36 +11,34 @@ use reqwest::header::{HeaderMap, HeaderValue};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use std::future::Future;
-use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Instant;
-use watchtower_checks::{Prober, ProberOptions};
+use std::time::Duration;
+use watchtower_alerting::dispatcher::DispatcherConfig;
+use watchtower_application::{Application, RunningApplication};
 use watchtower_core::{Plan, PlanTable, Role, TeamId, Timestamp, UserId};
-use watchtower_scheduler::{
-    Clock, ProbeChecker, ResultWriter, Scheduler, SchedulerConfig, WriterConfig,
-};
-use watchtower_server::auth::StoreCredentialCheck;
-use watchtower_server::middleware::rate_limit::{RateLimitConfig, RateLimiter};
-use watchtower_server::{AppState, AuthConfig, install_metrics_recorder, router};
+use watchtower_server::middleware::rate_limit::RateLimitConfig;
 use watchtower_store::Store;
 use watchtower_testkit::TestDatabase;
 
 pub const PASSWORD: &str = "correct horse battery staple";
 
-/// Runs `story` against SQLite, then PostgreSQL when `TEST_DATABASE_URL` is set.
+/// Runs `story` against SQLite, then PostgreSQL when `TEST_DATABASE_URL` is set; each instance is
+/// shut down when its story ends.
 pub async fn each_backend<F, Fut>(options: Options, story: F)
 where
     F: Fn(TestApp) -> Fut,
     Fut: Future<Output = anyhow::Result<()>>,
 {
     let sqlite = TestDatabase::sqlite();
-    let app = TestApp::start(&sqlite.url, options.clone()).await;
+    let (app, running) = TestApp::start(&sqlite.url, options.clone()).await;
     story(app).await.expect("SQLite");
+    running.shutdown().await;
     match std::env::var("TEST_DATABASE_URL") {
         Ok(url) if !url.is_empty() => {
             let database = TestDatabase::postgres(&url).await.expect("PostgreSQL");
-            let app = TestApp::start(&database.url, options).await;
+            let (app, running) = TestApp::start(&database.url, options).await;
             story(app).await.expect("PostgreSQL");
+            running.shutdown().await;
         }
         _ => eprintln!("note: TEST_DATABASE_URL is not set; PostgreSQL variant skipped"),
     }
@@ -70,6 +68,7 @@ impl Default for Options {
     }
 }
 
+/// The instance a story talks to, and clients for it.
 #[derive(Clone)]
 pub struct TestApp {
     pub base: String,
@@ -80,81 +79,38 @@ pub struct TestApp {
 }
 
 impl TestApp {
-    pub async fn start(database_url: &str, options: Options) -> Self {
+    /// Starts the application `watchtower serve` runs, on a free loopback port, with `options`,
+    /// fast dispatcher retries (so the outage tests need not wait for production backoff), and
+    /// without the history chores and the ops watch, which no story here looks at. The
+    /// [`RunningApplication`] stops it.
+    pub async fn start(database_url: &str, options: Options) -> (Self, RunningApplication) {
         let store = watchtower_store::connect(database_url)
             .await
             .expect("store");
         store.migrate().await.expect("migrate");
-        let wake = Arc::new(tokio::sync::Notify::new());
-        let (results, writer) = ResultWriter::start(
-            store.clone(),
-            WriterConfig {
-                wake: Some(wake.clone()),
-                ..WriterConfig::default()
-            },
-        );
-        let policy = if options.multi_tenant {
-            watchtower_checks::AddressPolicy::PublicOnly
-        } else {
-            watchtower_checks::AddressPolicy::AllowAll
-        };
-        let prober = Prober::new(ProberOptions {
-            address_policy: policy,
-            ..ProberOptions::default()
-        });
-        let (scheduler, _task) = Scheduler::start(
-            SchedulerConfig::default(),
-            Clock::system(),
-            Arc::new(ProbeChecker(prober)),
-            results,
-            store.load_scheduled().await.expect("load").monitors,
-        );
-        // Retries come quickly here so the outage tests need not wait for production backoff.
-        let dispatcher = watchtower_alerting::dispatcher::DispatcherConfig {
-            poll_interval: std::time::Duration::from_millis(50),
-            first_backoff: std::time::Duration::from_millis(200),
-            public_url: Some("https://watchtower.example.com".into()),
-            link_secret: Some(store.link_secret().await.expect("link secret")),
-            wake: Some(wake),
-            ..Default::default()
-        };
-        watchtower_alerting::dispatcher::start(
-            store.clone(),
-            Arc::new(watchtower_alerting::Sender::new(
-                watchtower_alerting::SenderOptions {
-                    address_policy: policy,
-                    ..Default::default()
-                },
-            )),
-            dispatcher,
-            tokio_util::sync::CancellationToken::new(),
-        );
-        let state = AppState {
-            store: store.clone(),
-            scheduler,
-            writer: writer.stats.clone(),
-            metrics: install_metrics_recorder(),
-            started: Instant::now(),
-            plans: Arc::new(options.plans),
-            auth: Arc::new(AuthConfig::default()),
-            rate_limiter: Arc::new(
-                RateLimiter::new(options.rate_limits)
-                    .with_credential_check(Arc::new(StoreCredentialCheck::new(store.clone()))),
-            ),
-            multi_tenant: options.multi_tenant,
-        };
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        let running = Application::builder(store.clone())
+            .plans(options.plans)
+            .rate_limits(options.rate_limits)
+            .multi_tenant(options.multi_tenant)
+            .dispatcher(DispatcherConfig {
+                poll_interval: Duration::from_millis(50),
+                first_backoff: Duration::from_millis(200),
+                public_url: Some("https://watchtower.example.com".into()),
+                ..DispatcherConfig::default()
+            })
+            .without_housekeeping()
+            .without_ops_alerts()
+            .build()
             .await
-            .expect("bind");
-        let address = listener.local_addr().expect("address");
-        let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
-        tokio::spawn(async move { axum::serve(listener, app).await });
-        Self {
-            base: format!("http://{address}"),
+            .expect("application")
+            .spawn();
+        let app = Self {
+            base: format!("http://{}", running.address()),
             store,
             database_url: database_url.to_owned(),
             http: reqwest::Client::new(),
-        }
+        };
+        (app, running)
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -163,7 +119,7 @@ impl TestApp {
 
     /// A user with a password, made directly in the store.
     pub async fn user(&self, email: &str, is_admin: bool) -> UserId {
-        watchtower_server::auth::users::create_user(
+        watchtower_application::accounts::create_user(
             self.store.as_ref(),
             email,
             None,

@@ -3,7 +3,7 @@
 
 use super::{all_monitor_entries, all_monitors, plan_error};
 use crate::AppState;
-use crate::alerting_file;
+use watchtower_alerting::alerting_file;
 use crate::api::TeamHeader;
 use crate::auth::TeamAccess;
 use crate::error::ApiError;

@@ -1,8 +1,8 @@
 //! Creating accounts outside the API: `watchtower user create` and the first administrator from
 //! `WATCHTOWER_ADMIN_EMAIL` / `WATCHTOWER_ADMIN_PASSWORD`.
 
-use super::password::hash_password;
 use watchtower_core::{Email, FieldError, PasswordPolicy, Plan, Role, TeamId, Timestamp};
+use watchtower_server::auth::password::hash_password;
 use watchtower_store::{NewUser, Store, StoreError, User};
 
 #[derive(Debug, thiserror::Error)]

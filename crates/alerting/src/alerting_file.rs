@@ -5,10 +5,10 @@
 //! and the plan. Every change is reported with the audit entry the API route making the same change
 //! records, so the audit log reads the same whichever way a channel or rule changed.
 
+use crate::ChannelSettings;
 use serde::Serialize;
 use serde_json::{Value, json};
 use std::collections::HashMap;
-use watchtower_alerting::ChannelSettings;
 use watchtower_core::monitor::DependencyRef;
 use watchtower_core::monitors_file::{ChannelEntry, MonitorsFile, RuleEntry};
 use watchtower_core::{

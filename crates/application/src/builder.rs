@@ -1,0 +1,317 @@
+//! `ApplicationBuilder`: the store and the settings of one instance, each with a default, and
+//! `build`, which loads the monitors, binds the listener and starts every background task. A test
+//! changes only what it needs (a port of 0, fast dispatcher retries, no housekeeping); what runs is
+//! otherwise what `watchtower serve` runs.
+
+use crate::ops::{self, OpsSettings};
+use crate::run::{Application, BackgroundTasks};
+use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio_util::sync::CancellationToken;
+use watchtower_alerting::dispatcher::{self, DispatcherConfig};
+use watchtower_alerting::{Sender, SenderOptions};
+use watchtower_checks::{AddressPolicy, Prober, ProberOptions};
+use watchtower_core::{Plan, PlanTable};
+use watchtower_scheduler::{
+    Clock, ProbeChecker, ResultWriter, Scheduler, SchedulerConfig, WriterConfig, housekeeping,
+};
+use watchtower_server::auth::StoreCredentialCheck;
+use watchtower_server::middleware::rate_limit::{RateLimitConfig, RateLimiter};
+use watchtower_server::ops::OpsCounters;
+use watchtower_server::{AppState, AuthConfig, install_metrics_recorder};
+use watchtower_store::{Retention, ScheduledLoad, Store, StoreError};
+
+/// Why an instance could not be built.
+#[derive(Debug, thiserror::Error)]
+pub enum BuildError {
+    #[error("cannot load monitors: {0}")]
+    LoadMonitors(#[source] StoreError),
+    #[error("cannot listen on {address}: {error}")]
+    Bind {
+        address: SocketAddr,
+        #[source]
+        error: std::io::Error,
+    },
+}
+
+/// The settings of one instance; see [`Application::builder`].
+pub struct ApplicationBuilder {
+    store: Arc<dyn Store>,
+    bind: SocketAddr,
+    started: Instant,
+    plans: PlanTable,
+    multi_tenant: bool,
+    sender: Option<Arc<Sender>>,
+    clock: Clock,
+    scheduler: SchedulerConfig,
+    retention: Retention,
+    housekeeping: bool,
+    dispatcher: DispatcherConfig,
+    auth: AuthConfig,
+    rate_limits: RateLimitConfig,
+    ops: Option<OpsSettings>,
+}
+
+impl ApplicationBuilder {
+    pub(crate) fn new(store: Arc<dyn Store>) -> Self {
+        Self {
+            store,
+            bind: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
+            started: Instant::now(),
+            plans: PlanTable::default(),
+            multi_tenant: false,
+            sender: None,
+            clock: Clock::system(),
+            scheduler: SchedulerConfig::default(),
+            retention: Retention::default(),
+            housekeeping: true,
+            dispatcher: DispatcherConfig::default(),
+            auth: AuthConfig::default(),
+            rate_limits: RateLimitConfig::default(),
+            ops: Some(OpsSettings::default()),
+        }
+    }
+
+    /// Where HTTP is served; `127.0.0.1:0` (a free port, see [`Application::address`]) unless set.
+    pub fn bind(mut self, address: SocketAddr) -> Self {
+        self.bind = address;
+        self
+    }
+
+    /// When start-up began, for the start-up time logged and the uptime reported.
+    pub fn started_at(mut self, started: Instant) -> Self {
+        self.started = started;
+        self
+    }
+
+    /// The plan limits in force.
+    pub fn plans(mut self, plans: PlanTable) -> Self {
+        self.plans = plans;
+        self
+    }
+
+    /// The Whop-hosted setup: checks and notifications may reach only public addresses.
+    pub fn multi_tenant(mut self, multi_tenant: bool) -> Self {
+        self.multi_tenant = multi_tenant;
+        self
+    }
+
+    /// What delivers notifications and ops alerts (e.g. through a proxy). Without one, a sender
+    /// with the instance's address rule and no proxy.
+    pub fn sender(mut self, sender: Arc<Sender>) -> Self {
+        self.sender = Some(sender);
+        self
+    }
+
+    /// The clock the scheduler and housekeeping read.
+    pub fn clock(mut self, clock: Clock) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// Concurrency limits and timing of the scheduler.
+    pub fn scheduler(mut self, config: SchedulerConfig) -> Self {
+        self.scheduler = config;
+        self
+    }
+
+    /// How long each layer of history is kept (plans may keep less).
+    pub fn retention(mut self, retention: Retention) -> Self {
+        self.retention = retention;
+        self
+    }
+
+    /// No rollups and no pruning: for tests that plant history and read it back as planted.
+    pub fn without_housekeeping(mut self) -> Self {
+        self.housekeeping = false;
+        self
+    }
+
+    /// The dispatcher's timing and the public URL of acknowledge links. Its wake-up and link
+    /// secret are the instance's own, whatever is given here.
+    pub fn dispatcher(mut self, config: DispatcherConfig) -> Self {
+        self.dispatcher = config;
+        self
+    }
+
+    /// How sign-in behaves (secure cookies, forwarded addresses).
+    pub fn auth(mut self, auth: AuthConfig) -> Self {
+        self.auth = auth;
+        self
+    }
+
+    /// The API's rate limits.
+    pub fn rate_limits(mut self, limits: RateLimitConfig) -> Self {
+        self.rate_limits = limits;
+        self
+    }
+
+    /// The ops alerts' thresholds and channel; by default the defaults, only logged.
+    pub fn ops_alerts(mut self, settings: OpsSettings) -> Self {
+        self.ops = Some(settings);
+        self
+    }
+
+    /// No ops evaluation: for tests whose deliberate failures must not raise ops alerts.
+    pub fn without_ops_alerts(mut self) -> Self {
+        self.ops = None;
+        self
+    }
+
+    /// Loads the monitors, binds the listener and starts the result writer, the scheduler, the
+    /// history chores, the alert dispatcher and the ops watch. HTTP is served by
+    /// [`Application::run_until`].
+    pub async fn build(self) -> Result<Application, BuildError> {
+        let store = self.store;
+        let ScheduledLoad { monitors, broken } = store
+            .load_scheduled()
+            .await
+            .map_err(BuildError::LoadMonitors)?;
+        // A monitor that cannot be read is left out, not fatal: every other monitor keeps being
+        // checked, /api/health lists it, and it can be replaced or deleted through the API.
+        for monitor in &broken {
+            tracing::error!(
+                monitor = %monitor.id,
+                team = %monitor.team_id,
+                name = %monitor.name,
+                error = %monitor.error,
+                "a stored monitor cannot be read; it is not scheduled until replaced or deleted"
+            );
+        }
+        let listener = tokio::net::TcpListener::bind(self.bind)
+            .await
+            .map_err(|error| BuildError::Bind {
+                address: self.bind,
+                error,
+            })?;
+        let address = listener.local_addr().unwrap_or(self.bind);
+
+        let metrics = install_metrics_recorder();
+        let address_policy = if self.multi_tenant {
+            AddressPolicy::PublicOnly
+        } else {
+            AddressPolicy::AllowAll
+        };
+        // Notifications obey the same address rule as checks: a tenant's webhook must not reach
+        // the instance's own network either.
+        let sender = self.sender.unwrap_or_else(|| {
+            Arc::new(Sender::new(SenderOptions {
+                address_policy,
+                ..SenderOptions::default()
+            }))
+        });
+        // The writer rings the dispatcher after committing state changes, so an alert goes out
+        // without waiting for the dispatcher's next poll.
+        let alert_wake = Arc::new(tokio::sync::Notify::new());
+        let (results, writer) = ResultWriter::start(
+            store.clone(),
+            WriterConfig {
+                wake: Some(alert_wake.clone()),
+                ..WriterConfig::default()
+            },
+        );
+        let prober = Prober::new(ProberOptions {
+            address_policy,
+            ..ProberOptions::default()
+        });
+        let monitor_count = monitors.len();
+        let (scheduler, scheduler_task) = Scheduler::start(
+            self.scheduler,
+            self.clock,
+            Arc::new(ProbeChecker(prober)),
+            results,
+            monitors,
+        );
+        scheduler
+            .stats
+            .set_broken_monitors(broken.iter().map(|monitor| monitor.id));
+        let stop_chores = CancellationToken::new();
+        let chores = self.housekeeping.then(|| {
+            housekeeping::start(
+                store.clone(),
+                self.clock,
+                self.retention,
+                plan_retention(&self.plans),
+                Duration::from_secs(60),
+                stop_chores.clone(),
+            )
+        });
+
+        let link_secret = match store.link_secret().await {
+            Ok(secret) => Some(secret),
+            Err(error) => {
+                tracing::warn!(%error, "no link secret: notifications go out without acknowledge links");
+                None
+            }
+        };
+        let stop_dispatcher = CancellationToken::new();
+        let dispatcher = dispatcher::start(
+            store.clone(),
+            sender.clone(),
+            DispatcherConfig {
+                link_secret,
+                wake: Some(alert_wake),
+                ..self.dispatcher
+            },
+            stop_dispatcher.clone(),
+        );
+        let rate_limiter = Arc::new(
+            RateLimiter::new(self.rate_limits)
+                .with_credential_check(Arc::new(StoreCredentialCheck::new(store.clone()))),
+        );
+        let limiter_cleanup = rate_limiter.spawn_cleanup(Duration::from_secs(60));
+        let ops_counters = Arc::new(OpsCounters::default());
+        let ops = self.ops.map(|settings| {
+            ops::start(
+                settings,
+                sender,
+                address_policy,
+                address,
+                store.clone(),
+                ops_counters.clone(),
+                writer.stats.clone(),
+            )
+        });
+        let state = AppState {
+            store,
+            scheduler: scheduler.clone(),
+            writer: writer.stats.clone(),
+            metrics,
+            started: self.started,
+            plans: Arc::new(self.plans),
+            auth: Arc::new(self.auth),
+            rate_limiter,
+            multi_tenant: self.multi_tenant,
+        };
+        Ok(Application {
+            listener,
+            address,
+            state,
+            monitor_count,
+            ops_counters,
+            tasks: BackgroundTasks {
+                scheduler,
+                scheduler_task,
+                limiter_cleanup,
+                ops,
+                stop_dispatcher,
+                dispatcher,
+                stop_chores,
+                chores,
+                writer,
+            },
+        })
+    }
+}
+
+/// Each plan's history retention, for the plans that have one.
+fn plan_retention(plans: &PlanTable) -> Vec<(Plan, Duration)> {
+    Plan::ALL
+        .into_iter()
+        .filter_map(|plan| {
+            let days = plans.limits(plan).retention_days?;
+            Some((plan, Duration::from_secs(u64::from(days) * 86_400)))
+        })
+        .collect()
+}

@@ -1,0 +1,16 @@
+//! One running WatchTower instance, put together in one place: `watchtower serve` and every test
+//! start it the same way. [`Application::builder`] takes the store and the settings
+//! (`builder.rs`), [`ApplicationBuilder::build`] loads the monitors, binds the listener and starts
+//! the background tasks, and [`Application::run_until`] serves HTTP until told to stop, then stops
+//! everything in the order that loses nothing (`run.rs`). Around it: accounts made outside the API
+//! (`accounts.rs`), the monitors file `serve --config` applies at start (`monitors_file.rs`), and
+//! the instance's watch on itself (`ops.rs`).
+
+pub mod accounts;
+mod builder;
+pub mod monitors_file;
+pub mod ops;
+mod run;
+
+pub use builder::{ApplicationBuilder, BuildError};
+pub use run::{Application, RunningApplication};

@@ -1,0 +1,179 @@
+//! A built instance: what it serves on, what its handlers share, and the shutdown order that loses
+//! nothing: stop accepting HTTP and let the requests in flight finish, stop the scheduler (its
+//! checks in flight are written), stop the ops watch, let the dispatcher's deliveries in flight
+//! finish, stop the history chores, and last flush the result writer.
+
+use crate::builder::ApplicationBuilder;
+use crate::ops::OpsTasks;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+use watchtower_scheduler::{SchedulerHandle, WriterHandle};
+use watchtower_server::ops::OpsCounters;
+use watchtower_server::{AppState, router};
+use watchtower_store::Store;
+
+/// One WatchTower instance, built and listening; [`run_until`](Self::run_until) serves it.
+pub struct Application {
+    pub(crate) listener: TcpListener,
+    pub(crate) address: SocketAddr,
+    pub(crate) state: AppState,
+    pub(crate) monitor_count: usize,
+    pub(crate) ops_counters: Arc<OpsCounters>,
+    pub(crate) tasks: BackgroundTasks,
+}
+
+/// What runs beside the HTTP server, with what stops each part.
+pub(crate) struct BackgroundTasks {
+    pub scheduler: SchedulerHandle,
+    pub scheduler_task: JoinHandle<()>,
+    pub limiter_cleanup: JoinHandle<()>,
+    pub ops: Option<OpsTasks>,
+    pub stop_dispatcher: CancellationToken,
+    pub dispatcher: JoinHandle<()>,
+    pub stop_chores: CancellationToken,
+    pub chores: Option<JoinHandle<()>>,
+    pub writer: WriterHandle,
+}
+
+impl Application {
+    /// Starts describing an instance on `store` (connected and migrated).
+    pub fn builder(store: Arc<dyn Store>) -> ApplicationBuilder {
+        ApplicationBuilder::new(store)
+    }
+
+    /// The address HTTP is served on (the port chosen when bound to port 0).
+    pub fn address(&self) -> SocketAddr {
+        self.address
+    }
+
+    /// What every handler reaches: the store, the scheduler (and its clock), the plans.
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Serves until SIGINT or SIGTERM, then stops in order.
+    pub async fn run(self) {
+        self.run_until(shutdown_signal()).await;
+    }
+
+    /// Serves until `shutdown` completes, then stops in order; returns when everything has.
+    pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) {
+        let Self {
+            listener,
+            address,
+            state,
+            monitor_count,
+            ops_counters,
+            tasks,
+        } = self;
+        let started = state.started;
+        tracing::info!(%address, monitors = monitor_count, startup_ms = started.elapsed().as_millis() as u64, "watchtower is serving on http://{address}");
+        let app = watchtower_server::ops::with_counters(router(state), ops_counters)
+            .into_make_service_with_connect_info::<SocketAddr>();
+        if let Err(error) = axum::serve(listener, app)
+            .with_graceful_shutdown(shutdown)
+            .await
+        {
+            tracing::error!(%error, "HTTP server failed");
+        }
+        tasks.stop().await;
+    }
+
+    /// Serves in a task of its own until [`RunningApplication::shutdown`].
+    pub fn spawn(self) -> RunningApplication {
+        let address = self.address;
+        let state = self.state.clone();
+        let stop = CancellationToken::new();
+        let task = tokio::spawn(self.run_until(stop.clone().cancelled_owned()));
+        RunningApplication {
+            address,
+            state,
+            stop,
+            task,
+        }
+    }
+}
+
+impl BackgroundTasks {
+    async fn stop(self) {
+        tracing::info!("shutting down: stopping checks and writing every result");
+        self.scheduler.shutdown().await;
+        drop(self.scheduler);
+        if let Err(error) = self.scheduler_task.await {
+            tracing::error!(%error, "scheduler stopped abnormally");
+        }
+        self.limiter_cleanup.abort();
+        if let Some(ops) = self.ops {
+            ops.evaluation.abort();
+            if let Some(delivery) = ops.delivery {
+                // The queue closed with the evaluation task; an alert still being retried gets 5 s.
+                let _ = tokio::time::timeout(Duration::from_secs(5), delivery).await;
+            }
+        }
+        // Deliveries in flight finish; what is left stays in the outbox for the next start.
+        self.stop_dispatcher.cancel();
+        let _ = self.dispatcher.await;
+        self.stop_chores.cancel();
+        if let Some(chores) = self.chores {
+            let _ = chores.await;
+        }
+        self.writer.finish().await;
+        tracing::info!("stopped cleanly");
+    }
+}
+
+/// An instance serving in its own task, as tests start it.
+pub struct RunningApplication {
+    address: SocketAddr,
+    state: AppState,
+    stop: CancellationToken,
+    task: JoinHandle<()>,
+}
+
+impl RunningApplication {
+    /// The address HTTP is served on.
+    pub fn address(&self) -> SocketAddr {
+        self.address
+    }
+
+    /// What every handler reaches: the store, the scheduler (and its clock), the plans.
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Stops the instance in order and waits until it has.
+    pub async fn shutdown(self) {
+        self.stop.cancel();
+        if let Err(error) = self.task.await {
+            tracing::error!(%error, "the application stopped abnormally");
+        }
+    }
+}
+
+async fn shutdown_signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut terminate = match tokio::signal::unix::signal(
+            tokio::signal::unix::SignalKind::terminate(),
+        ) {
+            Ok(signal) => signal,
+            Err(error) => {
+                tracing::warn!(%error, "cannot listen for SIGTERM; only SIGINT stops the server");
+                let _ = interrupt.await;
+                return;
+            }
+        };
+        tokio::select! {
+            _ = interrupt => {}
+            _ = terminate.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = interrupt.await;
+}

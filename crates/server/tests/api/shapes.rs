@@ -183,7 +183,7 @@ async fn the_main_answers_keep_their_json_shape() {
 #[tokio::test]
 async fn the_team_answers_keep_their_json_shape() {
     let database = watchtower_testkit::TestDatabase::sqlite();
-    let app = TestApp::start(&database.url, Options::default()).await;
+    let (app, _running) = TestApp::start(&database.url, Options::default()).await;
     let owner_id = app.user("owner@example.com", false).await;
     let member_id = app.user("member@example.com", false).await;
     let team = app.team("Ops", Plan::Unlimited, owner_id).await;

@@ -11,6 +11,7 @@ mod batch;
 pub mod error;
 mod history;
 pub mod model;
+mod outbox;
 pub mod postgres;
 mod rows;
 pub mod sqlite;

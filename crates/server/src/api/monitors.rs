@@ -17,6 +17,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use std::time::Duration;
 use utoipa::{IntoParams, ToSchema};
+use watchtower_core::ProbeKind;
 use watchtower_core::access::monitors_file_actions;
 use watchtower_core::monitor::REDACTED;
 use watchtower_core::monitors_file;
@@ -280,13 +281,12 @@ pub async fn list(
         }
         None => None,
     };
-    const KINDS: [&str; 6] = ["http", "tcp", "ping", "dns", "tls", "push"];
     if let Some(kind) = &query.kind
-        && !KINDS.contains(&kind.as_str())
+        && ProbeKind::parse(kind).is_none()
     {
         problems.push(FieldError {
             field: "kind".into(),
-            problem: "must be http, tcp, ping, dns, tls or push".into(),
+            problem: format!("must be {}", ProbeKind::choices()),
         });
     }
     let limit = query.limit.unwrap_or(50);

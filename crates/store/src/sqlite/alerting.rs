@@ -266,7 +266,7 @@ impl AlertStore for SqliteStore {
         .bind(after.team_id.0)
         .bind(after.channel_id)
         .bind(after.monitor_id.map(|m| m.0))
-        .bind(after.incident_id.map(|i| i.0))
+        .bind(after.incident.as_ref().map(|incident| incident.id.0))
         .bind(due.0)
         .bind(due.0)
         .bind(after.remind_every_ms)
@@ -477,7 +477,7 @@ impl AlertStore for SqliteStore {
              WHERE id = ? AND team_id = ? ON CONFLICT DO NOTHING",
         )
         .bind(notification.monitor_id.map(|m| m.0))
-        .bind(&notification.event)
+        .bind(notification.event.as_str())
         .bind(notification.due.0)
         .bind(notification.due.0)
         .bind(&notification.dedup_key)
@@ -530,6 +530,6 @@ impl AlertStore for SqliteStore {
             .bind(clamp_limit(limit, MAX_PAGE))
             .fetch_all(&self.read)
             .await?;
-        Ok(rows.into_iter().map(NotificationRecord::from).collect())
+        rows.into_iter().map(NotificationRecord::try_from).collect()
     }
 }

@@ -34,10 +34,10 @@ fn planner(rules: Vec<MatchingRule>, downs: Vec<DownNotice>) -> OutboxPlanner {
     )
 }
 
-/// (channel, event, due offset from AT, reminder, step) of each planned row.
-fn rows(
-    planned: &[PlannedNotification],
-) -> Vec<(i64, &'static str, i64, Option<i64>, Option<u32>)> {
+/// (channel, event, due offset from AT, reminder, step) of a planned row.
+type Row = (i64, &'static str, i64, Option<i64>, Option<u32>);
+
+fn rows(planned: &[PlannedNotification]) -> Vec<Row> {
     planned
         .iter()
         .map(|row| {

@@ -20,8 +20,8 @@ use std::time::Duration;
 use tokio::task::{JoinHandle, JoinSet};
 use tokio_util::sync::CancellationToken;
 use watchtower_core::monitor::DependencyRef;
-use watchtower_core::{ChannelKind, MonitorState, TeamId, Timestamp};
-use watchtower_store::{AttemptOutcome, DueNotification, MaintenanceWindow, Store};
+use watchtower_core::{AlertEvent, ChannelKind, DeliveryStatus, MonitorState, TeamId, Timestamp};
+use watchtower_store::{AttemptOutcome, DueNotification, MaintenanceWindow, MonitorTarget, Store};
 
 #[derive(Debug, Clone)]
 pub struct DispatcherConfig {
@@ -89,7 +89,8 @@ pub struct ChannelLimits(HashMap<ChannelKind, DefaultKeyedRateLimiter<i64>>);
 impl ChannelLimits {
     pub fn new() -> Self {
         let limits = ChannelKind::ALL
-            .into_iter()
+            .iter()
+            .copied()
             .filter_map(|kind| Some((kind, Self::per_minute(kind)?)))
             .map(|(kind, per_minute)| {
                 let per_minute = NonZeroU32::new(per_minute).expect("a positive pace");
@@ -379,21 +380,17 @@ fn maintenance(
     now: Timestamp,
 ) -> Option<AttemptOutcome> {
     let monitor = item.monitor_id?;
-    let tags: Vec<String> = item
-        .monitor_spec
-        .as_ref()
-        .and_then(|spec| spec.get("tags"))
-        .and_then(|tags| serde_json::from_value(tags.clone()).ok())
-        .unwrap_or_default();
+    let tags = item.monitor.as_ref().map_or(&[][..], |m| m.tags.as_slice());
     let covering: Vec<&MaintenanceWindow> = windows
         .iter()
-        .filter(|window| window.spec.applies_to(monitor, &tags))
+        .filter(|window| window.spec.applies_to(monitor, tags))
         .collect();
     // Began and ended inside one occurrence of a window: an outage that outlived the window
     // was announced when it closed, and so is its recovery.
     let contained = item
-        .incident_opened_at
-        .zip(item.incident_resolved_at)
+        .incident
+        .as_ref()
+        .and_then(|incident| Some((incident.opened_at, incident.resolved_at?)))
         .and_then(|(opened, resolved)| {
             covering.iter().find(|window| {
                 window
@@ -410,7 +407,7 @@ fn maintenance(
             ),
         });
     }
-    if item.event == "up" {
+    if item.event == AlertEvent::Up {
         return None;
     }
     covering.iter().find_map(|window| {
@@ -428,9 +425,10 @@ fn stale_escalation(item: &DueNotification) -> Option<AttemptOutcome> {
     if item.escalation_step.unwrap_or(0) == 0 {
         return None;
     }
-    let reason = if item.incident_acknowledged_at.is_some() {
+    let incident = item.incident.as_ref()?;
+    let reason = if incident.acknowledged_at.is_some() {
         "acknowledged before this escalation step"
-    } else if item.incident_resolved_at.is_some() {
+    } else if incident.resolved_at.is_some() {
         "resolved before this escalation step"
     } else {
         return None;
@@ -443,12 +441,13 @@ fn stale_escalation(item: &DueNotification) -> Option<AttemptOutcome> {
 /// A reminder whose incident was resolved or acknowledged since it was queued is not sent (and
 /// so queues no further reminder).
 fn stale_reminder(item: &DueNotification) -> Option<AttemptOutcome> {
-    if item.event != "reminder" {
+    if item.event != AlertEvent::Reminder {
         return None;
     }
-    let reason = if item.incident_resolved_at.is_some() {
+    let incident = item.incident.as_ref()?;
+    let reason = if incident.resolved_at.is_some() {
         "the incident resolved"
-    } else if item.incident_acknowledged_at.is_some() {
+    } else if incident.acknowledged_at.is_some() {
         "the incident was acknowledged"
     } else {
         return None;
@@ -462,10 +461,10 @@ fn stale_reminder(item: &DueNotification) -> Option<AttemptOutcome> {
 /// reminders and the incident is still open and unacknowledged.
 fn next_reminder(item: &DueNotification, outcome: &AttemptOutcome) -> Option<Duration> {
     let delivered = matches!(outcome, AttemptOutcome::Delivered { .. });
-    let announces_outage = matches!(item.event.as_str(), "down" | "reminder");
-    let open = item.incident_id.is_some()
-        && item.incident_resolved_at.is_none()
-        && item.incident_acknowledged_at.is_none();
+    let announces_outage = matches!(item.event, AlertEvent::Down | AlertEvent::Reminder);
+    let open = item.incident.as_ref().is_some_and(|incident| {
+        incident.resolved_at.is_none() && incident.acknowledged_at.is_none()
+    });
     // Later escalation steps reach more people; the reminders follow the first contact only.
     let first_contact = item.escalation_step.unwrap_or(0) == 0;
     let every = u64::try_from(item.remind_every_ms?).ok()?;
@@ -475,10 +474,13 @@ fn next_reminder(item: &DueNotification, outcome: &AttemptOutcome) -> Option<Dur
 /// A recovery whose outage was never announced on this channel (held back by maintenance or a
 /// dependency) is not news either.
 fn unannounced_recovery(item: &DueNotification) -> Option<AttemptOutcome> {
-    (item.event == "up" && item.down_status.as_deref() == Some("suppressed")).then(|| {
-        AttemptOutcome::Suppressed {
-            reason: "its outage was not announced".into(),
-        }
+    let down_suppressed = item
+        .incident
+        .as_ref()
+        .and_then(|incident| incident.down_status)
+        == Some(DeliveryStatus::Suppressed);
+    (item.event == AlertEvent::Up && down_suppressed).then(|| AttemptOutcome::Suppressed {
+        reason: "its outage was not announced".into(),
     })
 }
 
@@ -492,19 +494,17 @@ async fn dependency_down(
     item: &DueNotification,
     now: Timestamp,
 ) -> Option<AttemptOutcome> {
-    if item.event != "down" {
+    if item.event != AlertEvent::Down {
         return None;
     }
-    let refs: Vec<DependencyRef> = item
-        .monitor_spec
+    let refs: &[DependencyRef] = item
+        .monitor
         .as_ref()
-        .and_then(|spec| spec.get("depends_on"))
-        .and_then(|refs| serde_json::from_value(refs.clone()).ok())
-        .unwrap_or_default();
+        .map_or(&[][..], |monitor| monitor.depends_on.as_slice());
     if refs.is_empty() {
         return None;
     }
-    let states = match store.dependency_states(item.team_id, &refs).await {
+    let states = match store.dependency_states(item.team_id, refs).await {
         Ok(states) => states,
         Err(error) => {
             // Better a possibly redundant alert than a lost one.
@@ -517,7 +517,11 @@ async fn dependency_down(
             reason: format!("dependency '{}' is down", down.name),
         });
     }
-    let began = item.incident_opened_at.or(item.at)?;
+    let began = item
+        .incident
+        .as_ref()
+        .map(|incident| incident.opened_at)
+        .or(item.change.as_ref().map(|change| change.at))?;
     let wait_until = began.plus(config.dependency_wait);
     let unchecked = states
         .iter()
@@ -633,38 +637,36 @@ fn without_credentials(url: &str) -> Option<String> {
 }
 
 fn notification_of(item: &DueNotification, config: &DispatcherConfig) -> Notification {
-    let event = match item.event.as_str() {
-        "down" => NotificationEvent::Down,
-        "up" => NotificationEvent::Up,
-        "degraded" => NotificationEvent::Degraded,
-        "reminder" => NotificationEvent::Reminder,
-        "certificate_expiring" => NotificationEvent::CertificateExpiring,
-        _ => NotificationEvent::Test,
-    };
-    let target = item.monitor_spec.as_ref().and_then(|spec| {
-        match spec.get("url").and_then(|v| v.as_str()) {
-            Some(url) => without_credentials(url),
-            None => spec.get("host").and_then(|v| v.as_str()).map(str::to_owned),
-        }
-    });
+    let event = item.event;
+    let target = item
+        .monitor
+        .as_ref()
+        .and_then(|monitor| match monitor.target.as_ref()? {
+            MonitorTarget::Url(url) => without_credentials(url),
+            MonitorTarget::Host(host) => Some(host.clone()),
+        });
     let link = |path: String| {
         config
             .public_url
             .as_ref()
             .map(|base| format!("{}{path}", base.trim_end_matches('/')))
     };
-    let at = item.at.unwrap_or(item.created_at);
+    let at = item
+        .change
+        .as_ref()
+        .map_or(item.created_at, |change| change.at);
     let certificate: Option<CertificateNotice> = item
         .details
         .as_ref()
         .filter(|_| event == NotificationEvent::CertificateExpiring)
         .and_then(|details| serde_json::from_value(details.clone()).ok());
+    let incident_id = item.incident.as_ref().map(|incident| incident.id);
     let monitor_name = match &certificate {
         Some(notice) => certificate_monitors(notice),
         None => item
-            .monitor_name
-            .clone()
-            .unwrap_or_else(|| "WatchTower test notification".into()),
+            .monitor
+            .as_ref()
+            .map_or_else(|| "WatchTower test notification".into(), |m| m.name.clone()),
     };
     Notification {
         idempotency_key: format!("watchtower-notification-{}", item.id),
@@ -673,25 +675,28 @@ fn notification_of(item: &DueNotification, config: &DispatcherConfig) -> Notific
         monitor_id: item.monitor_id,
         monitor_name,
         target,
-        state: item.to_state.unwrap_or(MonitorState::Up),
-        previous_state: item.from_state,
-        cause: item.cause.clone().unwrap_or_default(),
+        state: item
+            .change
+            .as_ref()
+            .map_or(MonitorState::Up, |change| change.to),
+        previous_state: item.change.as_ref().map(|change| change.from),
+        cause: item
+            .change
+            .as_ref()
+            .map(|change| change.cause.clone())
+            .unwrap_or_default(),
         since: at,
         at,
-        incident_id: item.incident_id,
-        incident_key: item
-            .incident_id
-            .map(|id| format!("watchtower-incident-{id}")),
-        incident_url: item
-            .incident_id
-            .and_then(|id| link(format!("/incidents/{id}"))),
-        acknowledge_url: match (&config.link_secret, item.incident_id, item.event.as_str()) {
-            (Some(secret), Some(incident), "down" | "reminder") => link(
+        incident_id,
+        incident_key: incident_id.map(|id| format!("watchtower-incident-{id}")),
+        incident_url: incident_id.and_then(|id| link(format!("/incidents/{id}"))),
+        acknowledge_url: match (&config.link_secret, incident_id, item.event) {
+            (Some(secret), Some(incident), AlertEvent::Down | AlertEvent::Reminder) => link(
                 crate::links::acknowledge_path(secret, item.team_id, incident),
             ),
             _ => None,
         },
-        down_since: item.incident_opened_at,
+        down_since: item.incident.as_ref().map(|incident| incident.opened_at),
         certificate_expires_at: certificate.as_ref().map(|notice| notice.expires_at),
         certificate,
         custom_title: None,
@@ -716,6 +721,7 @@ mod tests {
     use super::*;
     use serde_json::json;
     use watchtower_core::TeamId;
+    use watchtower_store::{DueChange, DueIncident, DueMonitor};
 
     fn due(attempts: u32) -> DueNotification {
         DueNotification {
@@ -723,25 +729,37 @@ mod tests {
             team_id: TeamId(1),
             channel_id: 1,
             channel_config: json!({}),
-            event: "down".into(),
+            event: AlertEvent::Down,
             attempts,
             created_at: Timestamp(0),
             monitor_id: None,
-            monitor_name: Some("api".into()),
-            monitor_spec: Some(json!({"url": "https://api.example.com/"})),
-            incident_id: Some(watchtower_core::IncidentId(3)),
-            incident_opened_at: Some(Timestamp(1_000)),
-            incident_resolved_at: None,
-            incident_acknowledged_at: None,
-            down_status: None,
+            monitor: Some(DueMonitor {
+                name: "api".into(),
+                target: Some(MonitorTarget::Url("https://api.example.com/".into())),
+                tags: Vec::new(),
+                depends_on: Vec::new(),
+            }),
+            incident: Some(DueIncident {
+                id: watchtower_core::IncidentId(3),
+                opened_at: Timestamp(1_000),
+                resolved_at: None,
+                acknowledged_at: None,
+                down_status: None,
+            }),
+            change: Some(DueChange {
+                from: MonitorState::Up,
+                to: MonitorState::Down,
+                at: Timestamp(1_000),
+                cause: "status 503".into(),
+            }),
             escalation_step: None,
             remind_every_ms: Some(600_000),
-            from_state: Some(MonitorState::Up),
-            to_state: Some(MonitorState::Down),
-            at: Some(Timestamp(1_000)),
-            cause: Some("status 503".into()),
             details: None,
         }
+    }
+
+    fn incident(item: &mut DueNotification) -> &mut DueIncident {
+        item.incident.as_mut().expect("the example has an incident")
     }
 
     fn error(retryable: bool, retry_after: Option<u64>) -> DeliveryError {
@@ -796,8 +814,9 @@ mod tests {
         );
         assert_eq!(message.target.as_deref(), Some("https://api.example.com/"));
         let mut with_password = due(2);
-        with_password.monitor_spec =
-            Some(json!({"url": "https://probe:s3cret@api.example.com/health"}));
+        with_password.monitor.as_mut().unwrap().target = Some(MonitorTarget::Url(
+            "https://probe:s3cret@api.example.com/health".into(),
+        ));
         assert_eq!(
             notification_of(&with_password, &config).target.as_deref(),
             Some("https://api.example.com/health"),
@@ -846,21 +865,21 @@ mod tests {
         // At the close, still down: announced.
         assert_eq!(maintenance(&item, &open, Timestamp(5_000)), None);
         // Recovered inside the window: neither the DOWN nor the UP is sent.
-        item.incident_resolved_at = Some(Timestamp(3_000));
+        incident(&mut item).resolved_at = Some(Timestamp(3_000));
         assert!(matches!(
             maintenance(&item, &open, Timestamp(5_000)),
             Some(AttemptOutcome::Suppressed { .. })
         ));
-        item.event = "up".into();
+        item.event = AlertEvent::Up;
         assert!(matches!(
             maintenance(&item, &open, Timestamp(3_000)),
             Some(AttemptOutcome::Suppressed { .. })
         ));
         // An outage that began before the window is announced as usual when it recovers.
-        item.incident_opened_at = Some(Timestamp(100));
+        incident(&mut item).opened_at = Timestamp(100);
         assert_eq!(maintenance(&item, &open, Timestamp(3_000)), None);
         // No window, or one for another tag: nothing changes.
-        item.event = "down".into();
+        item.event = AlertEvent::Down;
         assert_eq!(maintenance(&item, &[], Timestamp(2_000)), None);
         let mut tagged = window(500, 5_000);
         tagged.spec.tag = Some("db".into());
@@ -883,22 +902,22 @@ mod tests {
             error: String::new(),
         };
         assert_eq!(next_reminder(&item, &retry), None, "only after a delivery");
-        item.event = "up".into();
+        item.event = AlertEvent::Up;
         assert_eq!(next_reminder(&item, &delivered), None);
-        item.event = "reminder".into();
+        item.event = AlertEvent::Reminder;
         assert_eq!(stale_reminder(&item), None);
         assert_eq!(
             next_reminder(&item, &delivered),
             Some(Duration::from_secs(600))
         );
-        item.incident_acknowledged_at = Some(Timestamp(5));
+        incident(&mut item).acknowledged_at = Some(Timestamp(5));
         assert!(matches!(
             stale_reminder(&item),
             Some(AttemptOutcome::Suppressed { .. })
         ));
         assert_eq!(next_reminder(&item, &delivered), None);
         item.remind_every_ms = None;
-        item.incident_acknowledged_at = None;
+        incident(&mut item).acknowledged_at = None;
         assert_eq!(
             next_reminder(&item, &delivered),
             None,
@@ -911,13 +930,13 @@ mod tests {
         let mut item = due(0);
         item.escalation_step = Some(2);
         assert_eq!(stale_escalation(&item), None, "still open: escalate");
-        item.incident_acknowledged_at = Some(Timestamp(9));
+        incident(&mut item).acknowledged_at = Some(Timestamp(9));
         assert!(matches!(
             stale_escalation(&item),
             Some(AttemptOutcome::Suppressed { .. })
         ));
-        item.incident_acknowledged_at = None;
-        item.incident_resolved_at = Some(Timestamp(9));
+        incident(&mut item).acknowledged_at = None;
+        incident(&mut item).resolved_at = Some(Timestamp(9));
         assert!(matches!(
             stale_escalation(&item),
             Some(AttemptOutcome::Suppressed { .. })

@@ -3,36 +3,8 @@
 use serde::{Deserialize, Serialize};
 use watchtower_core::{IncidentId, MonitorId, MonitorState, TeamId, Timestamp};
 
-/// What happened.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum NotificationEvent {
-    /// A monitor's DOWN was confirmed (an incident opened).
-    Down,
-    /// The monitor is back UP (the incident resolved).
-    Up,
-    /// Checks pass but slowly (DEGRADED).
-    Degraded,
-    /// A certificate expires within the rule's days.
-    CertificateExpiring,
-    /// Still DOWN: a reminder.
-    Reminder,
-    /// "Send a test notification" from the API.
-    Test,
-}
-
-impl NotificationEvent {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Down => "down",
-            Self::Up => "up",
-            Self::Degraded => "degraded",
-            Self::CertificateExpiring => "certificate_expiring",
-            Self::Reminder => "reminder",
-            Self::Test => "test",
-        }
-    }
-}
+/// What happened: core's alert event, the same for the outbox row and the message.
+pub use watchtower_core::AlertEvent as NotificationEvent;
 
 /// Everything a channel may say about an event. Serialized as-is into the generic webhook's
 /// payload (`"version": 1`), so fields are only ever added.

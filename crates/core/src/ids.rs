@@ -50,6 +50,27 @@ integer_id!(
     InvitationId
 );
 
+integer_id!(
+    /// A notification channel (a Slack webhook, an email address, ...).
+    ChannelId
+);
+integer_id!(
+    /// An alert rule: which events of which monitors go to which channels.
+    AlertRuleId
+);
+integer_id!(
+    /// An escalation policy: channels notified in steps while an outage stays unacknowledged.
+    EscalationPolicyId
+);
+integer_id!(
+    /// A maintenance window.
+    MaintenanceWindowId
+);
+integer_id!(
+    /// One notification in the outbox: one event for one channel.
+    NotificationId
+);
+
 impl TeamId {
     /// The team that owns everything until accounts exist; created by the first migration.
     pub const DEFAULT: TeamId = TeamId(1);

@@ -3,6 +3,7 @@
 
 pub mod access;
 pub mod account;
+pub mod alert;
 pub mod alert_rule;
 pub mod duration;
 pub mod ids;
@@ -18,12 +19,14 @@ pub mod validation;
 
 pub use access::{Action, ApiKeyScope, MembershipDenied, Role};
 pub use account::{Email, PasswordPolicy, TeamName};
+pub use alert::{AlertEvent, DeliveryStatus};
 pub use duration::HumanDuration;
 pub use ids::{
-    ApiKeyId, IncidentId, InvitationId, MonitorId, MonitorKey, SessionId, TeamId, UserId,
+    AlertRuleId, ApiKeyId, ChannelId, EscalationPolicyId, IncidentId, InvitationId,
+    MaintenanceWindowId, MonitorId, MonitorKey, NotificationId, SessionId, TeamId, UserId,
 };
 pub use incident::{Incident, StateChange};
-pub use monitor::{Monitor, MonitorKind, MonitorSpec};
+pub use monitor::{Monitor, MonitorKind, MonitorSpec, ProbeKind};
 pub use outcome::{CertificateInfo, CheckOutcome, CheckStatus, ErrorClass, HttpPhases};
 pub use plan::{ChannelKind, Demand, Plan, PlanLimitExceeded, PlanLimits, PlanTable};
 pub use state::{DetectionPolicy, MonitorRuntime, MonitorState};

@@ -47,7 +47,18 @@ impl CheckStatus {
 }
 
 /// Why a check failed, in classes that alert rules and dashboards can group by.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
+    strum::VariantArray,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum ErrorClass {
     Dns,
@@ -70,6 +81,9 @@ pub enum ErrorClass {
 }
 
 impl ErrorClass {
+    /// Every class, in the order the enum declares them (derived, so none can be missing).
+    pub const ALL: &'static [ErrorClass] = <ErrorClass as strum::VariantArray>::VARIANTS;
+
     pub fn as_str(self) -> &'static str {
         match self {
             ErrorClass::Dns => "dns",

@@ -18,6 +18,15 @@ impl fmt::Display for FieldError {
     }
 }
 
+/// Names listed for a message: `a, b or c`.
+pub fn choices(names: &[&str]) -> String {
+    match names.split_last() {
+        Some((last, [])) => (*last).to_owned(),
+        Some((last, rest)) => format!("{} or {last}", rest.join(", ")),
+        None => String::new(),
+    }
+}
+
 /// A collector of problems under a path prefix.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Problems {

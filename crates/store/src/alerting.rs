@@ -9,7 +9,10 @@ use serde::Serialize;
 use serde_json::Value;
 use watchtower_core::maintenance::MaintenanceSpec;
 use watchtower_core::monitor::DependencyRef;
-use watchtower_core::{CertificateInfo, IncidentId, MonitorId, MonitorState, TeamId, Timestamp};
+use watchtower_core::{
+    AlertEvent, CertificateInfo, DeliveryStatus, IncidentId, MonitorId, MonitorState, TeamId,
+    Timestamp,
+};
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Channel {
@@ -98,7 +101,7 @@ pub struct KeyedNotification {
     pub team_id: TeamId,
     pub channel_id: i64,
     pub monitor_id: Option<MonitorId>,
-    pub event: String,
+    pub event: AlertEvent,
     pub dedup_key: String,
     /// What the message needs beyond the monitor (the certificate, the monitors sharing it).
     pub details: Value,
@@ -121,32 +124,67 @@ pub struct DueNotification {
     pub team_id: TeamId,
     pub channel_id: i64,
     pub channel_config: Value,
-    pub event: String,
+    pub event: AlertEvent,
     /// Attempts before this one.
     pub attempts: u32,
     pub created_at: Timestamp,
+    /// The monitor it is about, if any (it may have been deleted since).
     pub monitor_id: Option<MonitorId>,
-    pub monitor_name: Option<String>,
-    /// The monitor's spec as stored, for its target.
-    pub monitor_spec: Option<Value>,
-    pub incident_id: Option<IncidentId>,
-    /// When the incident opened: the start of the outage a recovery ends.
-    pub incident_opened_at: Option<Timestamp>,
-    pub incident_resolved_at: Option<Timestamp>,
-    pub incident_acknowledged_at: Option<Timestamp>,
-    /// For a recovery: what became of the DOWN notification of the same incident to the same
-    /// channel (`suppressed` means the recovery is not news to anyone either).
-    pub down_status: Option<String>,
+    /// That monitor as it is now; `None` without a monitor or once it was deleted.
+    pub monitor: Option<DueMonitor>,
+    /// The incident it is about, if any.
+    pub incident: Option<DueIncident>,
+    /// The state change it announces (a DOWN, an UP, a DEGRADED; not a reminder or a test).
+    pub change: Option<DueChange>,
     /// The shortest reminder interval of the rules that queued it.
     pub remind_every_ms: Option<i64>,
     /// Its step, when an escalation policy queued it (0 is the first).
-    pub escalation_step: Option<i64>,
-    pub from_state: Option<MonitorState>,
-    pub to_state: Option<MonitorState>,
-    pub at: Option<Timestamp>,
-    pub cause: Option<String>,
+    pub escalation_step: Option<u32>,
     /// A keyed notification's details (`KeyedNotification::details`).
     pub details: Option<Value>,
+}
+
+/// What a message and the dispatcher's decisions need of a notification's monitor, read from
+/// its stored spec.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DueMonitor {
+    pub name: String,
+    /// What it checks, when it checks something (push monitors do not).
+    pub target: Option<MonitorTarget>,
+    pub tags: Vec<String>,
+    pub depends_on: Vec<DependencyRef>,
+}
+
+/// What a monitor checks, as its spec names it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MonitorTarget {
+    /// An HTTP monitor's URL, as stored (user-info included: remove it before showing it).
+    Url(String),
+    /// The host of the other kinds.
+    Host(String),
+}
+
+/// The incident a notification is about.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DueIncident {
+    pub id: IncidentId,
+    /// The start of the outage a recovery ends.
+    pub opened_at: Timestamp,
+    pub resolved_at: Option<Timestamp>,
+    pub acknowledged_at: Option<Timestamp>,
+    /// What became of the incident's first DOWN notification to the same channel
+    /// (`Suppressed` means its recovery is not news to anyone either).
+    pub down_status: Option<DeliveryStatus>,
+}
+
+/// The state change a notification announces.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DueChange {
+    pub from: MonitorState,
+    pub to: MonitorState,
+    pub at: Timestamp,
+    /// The failing result's message; empty on recovery.
+    pub cause: String,
 }
 
 /// How one delivery attempt ended.
@@ -195,8 +233,10 @@ pub struct NotificationRecord {
     pub channel_id: i64,
     pub monitor_id: Option<MonitorId>,
     pub incident_id: Option<IncidentId>,
-    pub event: String,
-    pub status: String,
+    #[schema(value_type = String)]
+    pub event: AlertEvent,
+    #[schema(value_type = String)]
+    pub status: DeliveryStatus,
     pub attempts: u32,
     pub created_at: Timestamp,
     pub next_attempt_at: Option<Timestamp>,

@@ -1,9 +1,14 @@
 //! Alerting rows as both backends read them (JSON columns read as text), and their conversion.
 
-use crate::alerting::{AlertRule, Channel, DueNotification, NotificationRecord};
+use crate::alerting::{
+    AlertRule, Channel, DueChange, DueIncident, DueMonitor, DueNotification, MonitorTarget,
+    NotificationRecord,
+};
 use crate::error::StoreError;
 use serde_json::Value;
-use watchtower_core::{IncidentId, MonitorId, MonitorState, TeamId, Timestamp};
+use watchtower_core::{
+    AlertEvent, DeliveryStatus, IncidentId, MonitorId, MonitorState, TeamId, Timestamp,
+};
 
 // JSON columns are read back as text (PostgreSQL stores them as jsonb), as the rows expect.
 pub(crate) const CHANNEL_COLUMNS: &str =
@@ -99,25 +104,34 @@ pub(crate) struct NotificationRow {
     pub last_error: Option<String>,
 }
 
-impl From<NotificationRow> for NotificationRecord {
-    fn from(row: NotificationRow) -> Self {
-        let pending = row.status == "pending";
-        Self {
+impl TryFrom<NotificationRow> for NotificationRecord {
+    type Error = StoreError;
+
+    fn try_from(row: NotificationRow) -> Result<Self, StoreError> {
+        let status = delivery_status(&row.status)?;
+        Ok(Self {
             id: row.id,
             team_id: TeamId(row.team_id),
             channel_id: row.channel_id,
             monitor_id: row.monitor_id.map(MonitorId),
             incident_id: row.incident_id.map(IncidentId),
-            event: row.event,
-            status: row.status,
+            event: AlertEvent::parse(&row.event)
+                .ok_or_else(|| StoreError::Corrupt(format!("notification event {}", row.event)))?,
+            status,
             attempts: row.attempts as u32,
             created_at: Timestamp(row.created_at),
-            next_attempt_at: pending.then_some(Timestamp(row.next_attempt_at)),
+            next_attempt_at: (status == DeliveryStatus::Pending)
+                .then_some(Timestamp(row.next_attempt_at)),
             delivered_at: row.delivered_at.map(Timestamp),
             last_status_code: row.last_status_code.map(|code| code as u16),
             last_error: row.last_error,
-        }
+        })
     }
+}
+
+fn delivery_status(text: &str) -> Result<DeliveryStatus, StoreError> {
+    DeliveryStatus::parse(text)
+        .ok_or_else(|| StoreError::Corrupt(format!("notification status {text}")))
 }
 
 /// A claimed notification joined with its channel, state event and monitor.
@@ -161,40 +175,77 @@ pub(crate) const DUE_SELECT: &str = "SELECT n.id, n.team_id, n.channel_id, CAST(
      LEFT JOIN incidents i ON i.id = n.incident_id \
      LEFT JOIN monitors m ON m.id = n.monitor_id";
 
+/// The part of a stored spec a due notification reads; the rest may be anything (a spec that
+/// no longer decodes still names its monitor in a message).
+#[derive(Debug, Default, serde::Deserialize)]
+struct DueSpec {
+    url: Option<String>,
+    host: Option<String>,
+    #[serde(default)]
+    tags: Vec<String>,
+    #[serde(default)]
+    depends_on: Vec<watchtower_core::monitor::DependencyRef>,
+}
+
 impl DueRow {
     pub fn into_due(self) -> Result<DueNotification, StoreError> {
-        let state = |text: Option<String>| {
-            text.map(|t| {
-                MonitorState::parse(&t).ok_or_else(|| StoreError::Corrupt(format!("state {t}")))
-            })
-            .transpose()
+        let state = |text: String| {
+            MonitorState::parse(&text).ok_or_else(|| StoreError::Corrupt(format!("state {text}")))
+        };
+        let monitor = match (self.monitor_name, self.spec) {
+            (Some(name), Some(spec)) => {
+                let spec = serde_json::from_str::<DueSpec>(&spec).unwrap_or_default();
+                let target = match (spec.url, spec.host) {
+                    (Some(url), _) => Some(MonitorTarget::Url(url)),
+                    (None, Some(host)) => Some(MonitorTarget::Host(host)),
+                    (None, None) => None,
+                };
+                Some(DueMonitor {
+                    name,
+                    target,
+                    tags: spec.tags,
+                    depends_on: spec.depends_on,
+                })
+            }
+            _ => None,
+        };
+        let incident = match (self.incident_id, self.incident_opened_at) {
+            (Some(id), Some(opened_at)) => Some(DueIncident {
+                id: IncidentId(id),
+                opened_at: Timestamp(opened_at),
+                resolved_at: self.incident_resolved_at.map(Timestamp),
+                acknowledged_at: self.incident_acknowledged_at.map(Timestamp),
+                down_status: self.down_status.as_deref().and_then(DeliveryStatus::parse),
+            }),
+            _ => None,
+        };
+        let change = match (self.from_state, self.to_state, self.at) {
+            (Some(from), Some(to), Some(at)) => Some(DueChange {
+                from: state(from)?,
+                to: state(to)?,
+                at: Timestamp(at),
+                cause: self.cause.unwrap_or_default(),
+            }),
+            _ => None,
         };
         Ok(DueNotification {
             id: self.id,
             team_id: TeamId(self.team_id),
             channel_id: self.channel_id,
             channel_config: json(&self.config, "channel config")?,
-            event: self.event,
+            // An event this version does not know is delivered as a test would be, rather than
+            // blocking every claim it is part of.
+            event: AlertEvent::parse(&self.event).unwrap_or(AlertEvent::Test),
             attempts: self.attempts.max(0) as u32,
             created_at: Timestamp(self.created_at),
             monitor_id: self.monitor_id.map(MonitorId),
-            monitor_name: self.monitor_name,
-            monitor_spec: self
-                .spec
-                .as_deref()
-                .map(|s| json(s, "monitor spec"))
-                .transpose()?,
-            incident_id: self.incident_id.map(IncidentId),
-            incident_opened_at: self.incident_opened_at.map(Timestamp),
-            incident_resolved_at: self.incident_resolved_at.map(Timestamp),
-            incident_acknowledged_at: self.incident_acknowledged_at.map(Timestamp),
-            down_status: self.down_status,
+            monitor,
+            incident,
+            change,
             remind_every_ms: self.remind_every_ms,
-            escalation_step: self.escalation_step,
-            from_state: state(self.from_state)?,
-            to_state: state(self.to_state)?,
-            at: self.at.map(Timestamp),
-            cause: self.cause,
+            escalation_step: self
+                .escalation_step
+                .map(|step| step.clamp(0, i64::from(u32::MAX)) as u32),
             details: self
                 .details
                 .as_deref()
@@ -237,21 +288,6 @@ impl CertificateRow {
     }
 }
 
-/// The notification event a state change announces, if any: a confirmed DOWN, the recovery
-/// from DOWN, and a change to DEGRADED.
-pub(crate) fn event_of(change: &watchtower_core::StateChange) -> Option<&'static str> {
-    let recovered = matches!(change.to, MonitorState::Up | MonitorState::Degraded);
-    if change.opens_incident {
-        Some("down")
-    } else if change.resolves_incident && recovered {
-        Some("up")
-    } else if change.to == MonitorState::Degraded {
-        Some("degraded")
-    } else {
-        None
-    }
-}
-
 #[derive(Debug, sqlx::FromRow)]
 pub(crate) struct WindowRow {
     pub id: i64,
@@ -288,7 +324,7 @@ pub(crate) fn attempt_columns(
     use crate::alerting::AttemptOutcome::*;
     match outcome {
         Delivered { status_code } => (
-            "delivered",
+            DeliveryStatus::Delivered.as_str(),
             at.0,
             Some(at.0),
             status_code.map(i64::from),
@@ -300,7 +336,7 @@ pub(crate) fn attempt_columns(
             status_code,
             error,
         } => (
-            "pending",
+            DeliveryStatus::Pending.as_str(),
             next_attempt_at.0,
             None,
             status_code.map(i64::from),
@@ -308,15 +344,29 @@ pub(crate) fn attempt_columns(
             0,
         ),
         Failed { status_code, error } => (
-            "failed",
+            DeliveryStatus::Failed.as_str(),
             at.0,
             None,
             status_code.map(i64::from),
             Some(error.clone()),
             0,
         ),
-        Deferred { until, reason } => ("pending", until.0, None, None, Some(reason.clone()), 1),
-        Suppressed { reason } => ("suppressed", at.0, None, None, Some(reason.clone()), 1),
+        Deferred { until, reason } => (
+            DeliveryStatus::Pending.as_str(),
+            until.0,
+            None,
+            None,
+            Some(reason.clone()),
+            1,
+        ),
+        Suppressed { reason } => (
+            DeliveryStatus::Suppressed.as_str(),
+            at.0,
+            None,
+            None,
+            Some(reason.clone()),
+            1,
+        ),
     }
 }
 

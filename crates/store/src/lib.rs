@@ -12,6 +12,7 @@ pub mod error;
 mod history;
 mod json;
 pub mod model;
+mod outbox;
 pub mod postgres;
 mod rows;
 pub mod sqlite;

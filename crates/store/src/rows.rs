@@ -12,39 +12,37 @@ use watchtower_core::{
     MonitorRuntime, MonitorSpec, MonitorState, TeamId, Timestamp,
 };
 
-/// Stored error class codes: the position in this list plus one. Append only, never reorder.
-const ERROR_CLASSES: [ErrorClass; 17] = [
-    ErrorClass::Dns,
-    ErrorClass::Connect,
-    ErrorClass::Tls,
-    ErrorClass::Timeout,
-    ErrorClass::Protocol,
-    ErrorClass::StatusCode,
-    ErrorClass::Keyword,
-    ErrorClass::Regex,
-    ErrorClass::JsonPath,
-    ErrorClass::ResponseTime,
-    ErrorClass::CertificateExpiry,
-    ErrorClass::DnsMismatch,
-    ErrorClass::TcpExpect,
-    ErrorClass::MissedPing,
-    ErrorClass::FailPing,
-    ErrorClass::NotPermitted,
-    ErrorClass::Internal,
-];
-
-/// The small code a raw result stores for its error class.
+/// The small code a raw result stores for its error class. Existing databases hold these
+/// numbers: never change one; a new class takes the next free number (the match is exhaustive,
+/// so a class without a code does not compile).
 pub(crate) fn error_class_code(class: ErrorClass) -> i16 {
-    ERROR_CLASSES
-        .iter()
-        .position(|known| *known == class)
-        .map_or(0, |index| index as i16 + 1)
+    match class {
+        ErrorClass::Dns => 1,
+        ErrorClass::Connect => 2,
+        ErrorClass::Tls => 3,
+        ErrorClass::Timeout => 4,
+        ErrorClass::Protocol => 5,
+        ErrorClass::StatusCode => 6,
+        ErrorClass::Keyword => 7,
+        ErrorClass::Regex => 8,
+        ErrorClass::JsonPath => 9,
+        ErrorClass::ResponseTime => 10,
+        ErrorClass::CertificateExpiry => 11,
+        ErrorClass::DnsMismatch => 12,
+        ErrorClass::TcpExpect => 13,
+        ErrorClass::MissedPing => 14,
+        ErrorClass::FailPing => 15,
+        ErrorClass::NotPermitted => 16,
+        ErrorClass::Internal => 17,
+    }
 }
 
+/// The class a stored code names; `None` for a code no class has (a newer version's class).
 pub(crate) fn error_class_from_code(code: i16) -> Option<ErrorClass> {
-    usize::try_from(code - 1)
-        .ok()
-        .and_then(|index| ERROR_CLASSES.get(index).copied())
+    ErrorClass::ALL
+        .iter()
+        .copied()
+        .find(|class| error_class_code(*class) == code)
 }
 
 /// Latency as stored: whole microseconds, saturating (checks time out long before).
@@ -459,9 +457,19 @@ mod tests {
 
     #[test]
     fn every_error_class_round_trips_through_its_code() {
-        for class in ERROR_CLASSES {
-            assert_eq!(error_class_from_code(error_class_code(class)), Some(class));
+        let classes = ErrorClass::ALL;
+        for class in classes {
+            assert_eq!(
+                error_class_from_code(error_class_code(*class)),
+                Some(*class)
+            );
         }
+        // Codes are unique: two classes sharing one would read back as the same class.
+        let codes: std::collections::HashSet<i16> = classes
+            .iter()
+            .map(|class| error_class_code(*class))
+            .collect();
+        assert_eq!(codes.len(), classes.len());
         assert_eq!(error_class_from_code(0), None);
         assert_eq!(error_class_from_code(99), None);
     }

@@ -12,7 +12,7 @@
 //! idempotency key) and the same `Date`; mail clients that deduplicate on Message-ID show one.
 
 use super::fields::Fields;
-use super::{Delivered, DeliveryError, REDACTED, SenderOptions, object};
+use super::{ChannelService, Delivered, DeliveryError, REDACTED, Sender, SenderOptions, object};
 use crate::notification::Notification;
 use crate::render;
 use lettre::message::{Mailbox, MultiPart};
@@ -24,6 +24,7 @@ use sha2::{Digest, Sha256};
 use std::net::IpAddr;
 use std::time::{Duration, SystemTime};
 use watchtower_checks::AddressPolicy;
+use watchtower_core::ChannelKind;
 
 /// How the connection to the SMTP server is protected.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -58,8 +59,11 @@ pub struct EmailConfig {
     pub to: Vec<Mailbox>,
 }
 
-impl EmailConfig {
-    pub(crate) fn parse(fields: &mut Fields<'_>) -> Option<Self> {
+impl ChannelService for EmailConfig {
+    const KIND_NAME: &'static str = "email";
+    const PLAN_KIND: ChannelKind = ChannelKind::Email;
+
+    fn parse(fields: &mut Fields<'_>) -> Option<Self> {
         let host = fields.required_string("host");
         if host
             .as_ref()
@@ -105,7 +109,7 @@ impl EmailConfig {
         })
     }
 
-    pub(crate) fn to_value(&self) -> Map<String, Value> {
+    fn to_value(&self) -> Map<String, Value> {
         let mut map = object(json!({
             "host": self.host,
             "port": self.port,
@@ -122,12 +126,20 @@ impl EmailConfig {
         map
     }
 
-    pub(crate) fn redacted(&self) -> Map<String, Value> {
+    fn redacted(&self) -> Map<String, Value> {
         let mut map = self.to_value();
         if self.password.is_some() {
             map.insert("password".into(), Value::from(REDACTED));
         }
         map
+    }
+
+    fn endpoint_host(&self) -> Option<String> {
+        Some(self.host.clone())
+    }
+
+    async fn deliver(&self, sender: &Sender, n: &Notification) -> Result<Delivered, DeliveryError> {
+        deliver(&sender.options, self, n).await
     }
 }
 

@@ -37,10 +37,108 @@ pub use webhook::{WebhookConfig, WebhookSecret};
 /// What API answers show in place of a secret: the same marker as monitors' credentials.
 pub const REDACTED: &str = watchtower_core::monitor::REDACTED;
 
-/// A channel's settings, one variant per service. JSON shape: `{"kind": "slack", ...fields}`.
-/// Its `Debug` shows the redacted form, so logging one leaks nothing.
-#[derive(Clone, PartialEq)]
-pub enum ChannelConfig {
+/// What one service's file provides: how its settings are read, stored and shown, and how a
+/// notification reaches it. A service is added by implementing this in its own file and naming
+/// it once in `channel_services!` below.
+pub(crate) trait ChannelService: Sized {
+    /// The `kind` field's spelling.
+    const KIND_NAME: &'static str;
+    /// The plan's name for this kind (ntfy counts as `push`); its rate limit follows from it.
+    const PLAN_KIND: ChannelKind;
+
+    /// Reads the settings; each problem is left in `fields`.
+    fn parse(fields: &mut Fields<'_>) -> Option<Self>;
+    /// Every setting, secrets included, defaults spelled out: for storage.
+    fn to_value(&self) -> Map<String, Value>;
+    /// The settings with every secret replaced by `REDACTED`.
+    fn redacted(&self) -> Map<String, Value>;
+    /// The host a delivery connects to (for the multi-tenant address rule).
+    fn endpoint_host(&self) -> Option<String>;
+    /// Sends one notification; safe to call again after a retryable error.
+    async fn deliver(&self, sender: &Sender, n: &Notification) -> Result<Delivered, DeliveryError>;
+}
+
+/// The registry of services: `Variant(Config)` per service, in the order messages list them.
+/// It declares `ChannelConfig` and routes each of its methods to the service's `ChannelService`
+/// impl, so every `match` over the services is written here once and a service without an impl
+/// does not compile.
+macro_rules! channel_services {
+    ($($variant:ident($config:ty)),+ $(,)?) => {
+        /// A channel's settings, one variant per service. JSON shape: `{"kind": "slack", ...fields}`.
+        /// Its `Debug` shows the redacted form, so logging one leaks nothing.
+        #[derive(Clone, PartialEq)]
+        pub enum ChannelConfig {
+            $($variant($config),)+
+        }
+
+        impl ChannelConfig {
+            /// Every service's `kind` spelling.
+            pub const KIND_NAMES: &'static [&'static str] =
+                &[$(<$config as ChannelService>::KIND_NAME),+];
+
+            /// The settings of the service named `kind`; `None` when no service has that name.
+            fn parse_kind(kind: &str, fields: &mut Fields<'_>) -> Option<Option<Self>> {
+                $(
+                    if kind == <$config as ChannelService>::KIND_NAME {
+                        return Some(<$config as ChannelService>::parse(fields).map(Self::$variant));
+                    }
+                )+
+                None
+            }
+
+            /// The plan's name for this kind; ntfy counts as `push`.
+            pub fn kind(&self) -> ChannelKind {
+                match self {
+                    $(Self::$variant(_) => <$config as ChannelService>::PLAN_KIND,)+
+                }
+            }
+
+            /// The `kind` field's spelling.
+            pub fn kind_name(&self) -> &'static str {
+                match self {
+                    $(Self::$variant(_) => <$config as ChannelService>::KIND_NAME,)+
+                }
+            }
+
+            /// The host a delivery connects to (for the multi-tenant address rule).
+            pub fn endpoint_host(&self) -> Option<String> {
+                match self {
+                    $(Self::$variant(config) => config.endpoint_host(),)+
+                }
+            }
+
+            /// Every setting, secrets included, defaults spelled out: for storage. `parse` reads
+            /// it back.
+            pub fn to_value(&self) -> Value {
+                let fields = match self {
+                    $(Self::$variant(config) => config.to_value(),)+
+                };
+                self.with_kind(fields)
+            }
+
+            /// The settings for API answers: every secret replaced by `REDACTED`; URLs that embed
+            /// a token keep only their scheme and host, so a person can still tell which one it is.
+            pub fn redacted(&self) -> Value {
+                let fields = match self {
+                    $(Self::$variant(config) => config.redacted(),)+
+                };
+                self.with_kind(fields)
+            }
+
+            async fn deliver_to_service(
+                &self,
+                sender: &Sender,
+                notification: &Notification,
+            ) -> Result<Delivered, DeliveryError> {
+                match self {
+                    $(Self::$variant(config) => config.deliver(sender, notification).await,)+
+                }
+            }
+        }
+    };
+}
+
+channel_services! {
     Email(EmailConfig),
     Slack(SlackConfig),
     Discord(DiscordConfig),
@@ -53,22 +151,6 @@ pub enum ChannelConfig {
 }
 
 impl ChannelConfig {
-    /// The host a delivery connects to (for the multi-tenant address rule).
-    pub fn endpoint_host(&self) -> Option<String> {
-        let url = match self {
-            Self::Email(config) => return Some(config.host.clone()),
-            Self::Slack(config) => &config.webhook_url,
-            Self::Discord(config) => &config.webhook_url,
-            Self::Teams(config) => &config.webhook_url,
-            Self::Telegram(config) => &config.api_base,
-            Self::Pagerduty(config) => &config.events_url,
-            Self::Ntfy(config) => &config.server,
-            Self::Sms(config) => &config.api_base,
-            Self::Webhook(config) => &config.url,
-        };
-        url.host_str().map(str::to_owned)
-    }
-
     /// Parses `{"kind": ..., ...}`; `prefix` is its path in the request (`channels[0]`) so each
     /// problem names its field (`channels[0].webhook_url`). Every problem is returned at once.
     pub fn parse(value: &Value, prefix: &str) -> Result<Self, Vec<FieldError>> {
@@ -80,26 +162,20 @@ impl ChannelConfig {
         };
         let mut fields = Fields::new(map, prefix);
         let config = match fields.required_string("kind").as_deref() {
-            Some("email") => EmailConfig::parse(&mut fields).map(Self::Email),
-            Some("slack") => SlackConfig::parse(&mut fields).map(Self::Slack),
-            Some("discord") => DiscordConfig::parse(&mut fields).map(Self::Discord),
-            Some("teams") => TeamsConfig::parse(&mut fields).map(Self::Teams),
-            Some("telegram") => TelegramConfig::parse(&mut fields).map(Self::Telegram),
-            Some("pagerduty") => PagerdutyConfig::parse(&mut fields).map(Self::Pagerduty),
-            Some("ntfy") => NtfyConfig::parse(&mut fields).map(Self::Ntfy),
-            Some("sms") => SmsConfig::parse(&mut fields).map(Self::Sms),
-            Some("webhook") => WebhookConfig::parse(&mut fields).map(Self::Webhook),
-            Some(other) => {
-                fields.problem(
-                    "kind",
-                    format!(
-                        "'{other}' is not a channel kind; use email, slack, discord, teams, \
-                         telegram, pagerduty, ntfy, sms or webhook"
-                    ),
-                );
-                // The other fields cannot be judged without a kind: report only this.
-                return Err(fields.problems.list);
-            }
+            Some(kind) => match Self::parse_kind(kind, &mut fields) {
+                Some(config) => config,
+                None => {
+                    fields.problem(
+                        "kind",
+                        format!(
+                            "'{kind}' is not a channel kind; use {}",
+                            watchtower_core::validation::choices(Self::KIND_NAMES)
+                        ),
+                    );
+                    // The other fields cannot be judged without a kind: report only this.
+                    return Err(fields.problems.list);
+                }
+            },
             None => return Err(fields.problems.list),
         };
         let problems = fields.finish();
@@ -107,62 +183,6 @@ impl ChannelConfig {
             Some(config) if problems.is_empty() => Ok(config),
             _ => Err(problems.list),
         }
-    }
-
-    /// The plan's name for this kind; ntfy counts as `push`.
-    pub fn kind(&self) -> ChannelKind {
-        match self {
-            Self::Email(_) => ChannelKind::Email,
-            Self::Slack(_) => ChannelKind::Slack,
-            Self::Discord(_) => ChannelKind::Discord,
-            Self::Teams(_) => ChannelKind::Teams,
-            Self::Telegram(_) => ChannelKind::Telegram,
-            Self::Pagerduty(_) => ChannelKind::Pagerduty,
-            Self::Ntfy(_) => ChannelKind::Push,
-            Self::Sms(_) => ChannelKind::Sms,
-            Self::Webhook(_) => ChannelKind::Webhook,
-        }
-    }
-
-    /// The `kind` field's spelling.
-    pub fn kind_name(&self) -> &'static str {
-        match self {
-            Self::Ntfy(_) => "ntfy",
-            other => other.kind().as_str(),
-        }
-    }
-
-    /// Every setting, secrets included, defaults spelled out: for storage. `parse` reads it back.
-    pub fn to_value(&self) -> Value {
-        let fields = match self {
-            Self::Email(config) => config.to_value(),
-            Self::Slack(config) => config.to_value(),
-            Self::Discord(config) => config.to_value(),
-            Self::Teams(config) => config.to_value(),
-            Self::Telegram(config) => config.to_value(),
-            Self::Pagerduty(config) => config.to_value(),
-            Self::Ntfy(config) => config.to_value(),
-            Self::Sms(config) => config.to_value(),
-            Self::Webhook(config) => config.to_value(),
-        };
-        self.with_kind(fields)
-    }
-
-    /// The settings for API answers: every secret replaced by `REDACTED`; URLs that embed a token
-    /// keep only their scheme and host, so a person can still tell which one it is.
-    pub fn redacted(&self) -> Value {
-        let fields = match self {
-            Self::Email(config) => config.redacted(),
-            Self::Slack(config) => config.redacted(),
-            Self::Discord(config) => config.redacted(),
-            Self::Teams(config) => config.redacted(),
-            Self::Telegram(config) => config.redacted(),
-            Self::Pagerduty(config) => config.redacted(),
-            Self::Ntfy(config) => config.redacted(),
-            Self::Sms(config) => config.redacted(),
-            Self::Webhook(config) => config.redacted(),
-        };
-        self.with_kind(fields)
     }
 
     fn with_kind(&self, fields: Map<String, Value>) -> Value {
@@ -329,21 +349,7 @@ impl Sender {
             message: refused,
             retry_after: None,
         })?;
-        match channel {
-            ChannelConfig::Email(config) => {
-                email::deliver(&self.options, config, notification).await
-            }
-            ChannelConfig::Slack(config) => slack::deliver(self, config, notification).await,
-            ChannelConfig::Discord(config) => discord::deliver(self, config, notification).await,
-            ChannelConfig::Teams(config) => teams::deliver(self, config, notification).await,
-            ChannelConfig::Telegram(config) => telegram::deliver(self, config, notification).await,
-            ChannelConfig::Pagerduty(config) => {
-                pagerduty::deliver(self, config, notification).await
-            }
-            ChannelConfig::Ntfy(config) => ntfy::deliver(self, config, notification).await,
-            ChannelConfig::Sms(config) => sms::deliver(self, config, notification).await,
-            ChannelConfig::Webhook(config) => webhook::deliver(self, config, notification).await,
-        }
+        channel.deliver_to_service(self, notification).await
     }
 
     pub(crate) fn http(&self) -> &reqwest::Client {
@@ -531,5 +537,22 @@ mod tests {
         .unwrap_err();
         assert_eq!(problems.len(), 1);
         assert_eq!(problems[0].field, "channels[1].kind");
+        assert_eq!(
+            problems[0].problem,
+            "'pigeon' is not a channel kind; use email, slack, discord, teams, telegram, \
+             pagerduty, ntfy, sms or webhook"
+        );
+    }
+
+    #[test]
+    fn every_registered_kind_name_is_parsed_by_its_service() {
+        for name in ChannelConfig::KIND_NAMES {
+            let problems = ChannelConfig::parse(&serde_json::json!({ "kind": name }), "c")
+                .expect_err("no settings given");
+            assert!(
+                problems.iter().all(|problem| problem.field != "c.kind"),
+                "{name}: {problems:?}"
+            );
+        }
     }
 }

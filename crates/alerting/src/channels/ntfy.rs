@@ -5,13 +5,14 @@
 //! On a retried send ntfy publishes the message again: it has no idempotency key.
 
 use super::fields::Fields;
-use super::{Delivered, DeliveryError, REDACTED, Sender, object};
+use super::{ChannelService, Delivered, DeliveryError, REDACTED, Sender, object};
 use crate::notification::{Notification, NotificationEvent};
 use crate::render;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use serde_json::{Map, Value, json};
 use url::Url;
+use watchtower_core::ChannelKind;
 
 const DEFAULT_SERVER: &str = "https://ntfy.sh";
 
@@ -23,8 +24,11 @@ pub struct NtfyConfig {
     pub token: Option<String>,
 }
 
-impl NtfyConfig {
-    pub(crate) fn parse(fields: &mut Fields<'_>) -> Option<Self> {
+impl ChannelService for NtfyConfig {
+    const KIND_NAME: &'static str = "ntfy";
+    const PLAN_KIND: ChannelKind = ChannelKind::Push;
+
+    fn parse(fields: &mut Fields<'_>) -> Option<Self> {
         let server = fields.base_url("server", DEFAULT_SERVER);
         let topic = fields.required_string("topic");
         if let Some(topic) = &topic {
@@ -47,7 +51,7 @@ impl NtfyConfig {
         })
     }
 
-    pub(crate) fn to_value(&self) -> Map<String, Value> {
+    fn to_value(&self) -> Map<String, Value> {
         let mut map = object(json!({
             "server": self.server.as_str(),
             "topic": self.topic,
@@ -58,7 +62,7 @@ impl NtfyConfig {
         map
     }
 
-    pub(crate) fn redacted(&self) -> Map<String, Value> {
+    fn redacted(&self) -> Map<String, Value> {
         let mut map = self.to_value();
         map.insert("topic".into(), Value::from(REDACTED));
         if self.token.is_some() {
@@ -67,6 +71,16 @@ impl NtfyConfig {
         map
     }
 
+    fn endpoint_host(&self) -> Option<String> {
+        self.server.host_str().map(str::to_owned)
+    }
+
+    async fn deliver(&self, sender: &Sender, n: &Notification) -> Result<Delivered, DeliveryError> {
+        deliver(sender, self, n).await
+    }
+}
+
+impl NtfyConfig {
     fn topic_url(&self) -> Url {
         let mut url = self.server.clone();
         if let Ok(mut segments) = url.path_segments_mut() {

@@ -5,11 +5,12 @@
 //! the open alert instead of opening another, and a second `resolve` does nothing.
 
 use super::fields::Fields;
-use super::{Delivered, DeliveryError, REDACTED, Sender, object};
+use super::{ChannelService, Delivered, DeliveryError, REDACTED, Sender, object};
 use crate::notification::{Notification, NotificationEvent};
 use crate::render::{self, Tone};
 use serde_json::{Map, Value, json};
 use url::Url;
+use watchtower_core::ChannelKind;
 
 const DEFAULT_EVENTS_URL: &str = "https://events.pagerduty.com/v2/enqueue";
 
@@ -20,8 +21,11 @@ pub struct PagerdutyConfig {
     pub events_url: Url,
 }
 
-impl PagerdutyConfig {
-    pub(crate) fn parse(fields: &mut Fields<'_>) -> Option<Self> {
+impl ChannelService for PagerdutyConfig {
+    const KIND_NAME: &'static str = "pagerduty";
+    const PLAN_KIND: ChannelKind = ChannelKind::Pagerduty;
+
+    fn parse(fields: &mut Fields<'_>) -> Option<Self> {
         let routing_key = fields.required_string("routing_key");
         if routing_key
             .as_ref()
@@ -36,17 +40,25 @@ impl PagerdutyConfig {
         })
     }
 
-    pub(crate) fn to_value(&self) -> Map<String, Value> {
+    fn to_value(&self) -> Map<String, Value> {
         object(json!({
             "routing_key": self.routing_key,
             "events_url": self.events_url.as_str(),
         }))
     }
 
-    pub(crate) fn redacted(&self) -> Map<String, Value> {
+    fn redacted(&self) -> Map<String, Value> {
         let mut map = self.to_value();
         map.insert("routing_key".into(), Value::from(REDACTED));
         map
+    }
+
+    fn endpoint_host(&self) -> Option<String> {
+        self.events_url.host_str().map(str::to_owned)
+    }
+
+    async fn deliver(&self, sender: &Sender, n: &Notification) -> Result<Delivered, DeliveryError> {
+        deliver(sender, self, n).await
     }
 }
 

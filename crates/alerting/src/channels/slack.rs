@@ -4,30 +4,42 @@
 //! On a retried send Slack posts the message again: incoming webhooks have no idempotency key.
 
 use super::fields::Fields;
-use super::{Delivered, DeliveryError, Sender, object, redact_url};
+use super::{ChannelService, Delivered, DeliveryError, Sender, object, redact_url};
 use crate::notification::Notification;
 use crate::render;
 use serde_json::{Map, Value, json};
 use url::Url;
+use watchtower_core::ChannelKind;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SlackConfig {
     pub webhook_url: Url,
 }
 
-impl SlackConfig {
-    pub(crate) fn parse(fields: &mut Fields<'_>) -> Option<Self> {
+impl ChannelService for SlackConfig {
+    const KIND_NAME: &'static str = "slack";
+    const PLAN_KIND: ChannelKind = ChannelKind::Slack;
+
+    fn parse(fields: &mut Fields<'_>) -> Option<Self> {
         Some(Self {
             webhook_url: fields.required_url("webhook_url")?,
         })
     }
 
-    pub(crate) fn to_value(&self) -> Map<String, Value> {
+    fn to_value(&self) -> Map<String, Value> {
         object(json!({ "webhook_url": self.webhook_url.as_str() }))
     }
 
-    pub(crate) fn redacted(&self) -> Map<String, Value> {
+    fn redacted(&self) -> Map<String, Value> {
         object(json!({ "webhook_url": redact_url(&self.webhook_url) }))
+    }
+
+    fn endpoint_host(&self) -> Option<String> {
+        self.webhook_url.host_str().map(str::to_owned)
+    }
+
+    async fn deliver(&self, sender: &Sender, n: &Notification) -> Result<Delivered, DeliveryError> {
+        deliver(sender, self, n).await
     }
 }
 

@@ -5,11 +5,12 @@
 //! On a retried send Twilio sends another SMS: its Messages API takes no idempotency key.
 
 use super::fields::Fields;
-use super::{Delivered, DeliveryError, REDACTED, Sender, object};
+use super::{ChannelService, Delivered, DeliveryError, REDACTED, Sender, object};
 use crate::notification::Notification;
 use crate::render;
 use serde_json::{Map, Value, json};
 use url::Url;
+use watchtower_core::ChannelKind;
 
 const DEFAULT_API_BASE: &str = "https://api.twilio.com";
 /// Two concatenated GSM segments; a UCS-2 text (any non-GSM character) takes more.
@@ -27,8 +28,11 @@ pub struct SmsConfig {
     pub api_base: Url,
 }
 
-impl SmsConfig {
-    pub(crate) fn parse(fields: &mut Fields<'_>) -> Option<Self> {
+impl ChannelService for SmsConfig {
+    const KIND_NAME: &'static str = "sms";
+    const PLAN_KIND: ChannelKind = ChannelKind::Sms;
+
+    fn parse(fields: &mut Fields<'_>) -> Option<Self> {
         let account_sid = fields.required_string("account_sid");
         if account_sid.as_ref().is_some_and(|sid| {
             !(sid.len() == 34
@@ -65,7 +69,7 @@ impl SmsConfig {
         })
     }
 
-    pub(crate) fn to_value(&self) -> Map<String, Value> {
+    fn to_value(&self) -> Map<String, Value> {
         object(json!({
             "account_sid": self.account_sid,
             "auth_token": self.auth_token,
@@ -75,12 +79,22 @@ impl SmsConfig {
         }))
     }
 
-    pub(crate) fn redacted(&self) -> Map<String, Value> {
+    fn redacted(&self) -> Map<String, Value> {
         let mut map = self.to_value();
         map.insert("auth_token".into(), Value::from(REDACTED));
         map
     }
 
+    fn endpoint_host(&self) -> Option<String> {
+        self.api_base.host_str().map(str::to_owned)
+    }
+
+    async fn deliver(&self, sender: &Sender, n: &Notification) -> Result<Delivered, DeliveryError> {
+        deliver(sender, self, n).await
+    }
+}
+
+impl SmsConfig {
     fn messages_url(&self) -> Url {
         let mut url = self.api_base.clone();
         if let Ok(mut segments) = url.path_segments_mut() {

@@ -6,30 +6,42 @@
 //! On a retried send Teams posts the card again: webhooks have no idempotency key.
 
 use super::fields::Fields;
-use super::{Delivered, DeliveryError, Sender, object, redact_url};
+use super::{ChannelService, Delivered, DeliveryError, Sender, object, redact_url};
 use crate::notification::Notification;
 use crate::render::{self, Tone};
 use serde_json::{Map, Value, json};
 use url::Url;
+use watchtower_core::ChannelKind;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TeamsConfig {
     pub webhook_url: Url,
 }
 
-impl TeamsConfig {
-    pub(crate) fn parse(fields: &mut Fields<'_>) -> Option<Self> {
+impl ChannelService for TeamsConfig {
+    const KIND_NAME: &'static str = "teams";
+    const PLAN_KIND: ChannelKind = ChannelKind::Teams;
+
+    fn parse(fields: &mut Fields<'_>) -> Option<Self> {
         Some(Self {
             webhook_url: fields.required_url("webhook_url")?,
         })
     }
 
-    pub(crate) fn to_value(&self) -> Map<String, Value> {
+    fn to_value(&self) -> Map<String, Value> {
         object(json!({ "webhook_url": self.webhook_url.as_str() }))
     }
 
-    pub(crate) fn redacted(&self) -> Map<String, Value> {
+    fn redacted(&self) -> Map<String, Value> {
         object(json!({ "webhook_url": redact_url(&self.webhook_url) }))
+    }
+
+    fn endpoint_host(&self) -> Option<String> {
+        self.webhook_url.host_str().map(str::to_owned)
+    }
+
+    async fn deliver(&self, sender: &Sender, n: &Notification) -> Result<Delivered, DeliveryError> {
+        deliver(sender, self, n).await
     }
 }
 

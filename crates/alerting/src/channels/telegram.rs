@@ -5,11 +5,12 @@
 //! On a retried send Telegram posts the message again: the Bot API has no idempotency key.
 
 use super::fields::Fields;
-use super::{Delivered, DeliveryError, REDACTED, Sender, object};
+use super::{ChannelService, Delivered, DeliveryError, REDACTED, Sender, object};
 use crate::notification::Notification;
 use crate::render::{self, escape_html, truncate};
 use serde_json::{Map, Value, json};
 use url::Url;
+use watchtower_core::ChannelKind;
 
 const DEFAULT_API_BASE: &str = "https://api.telegram.org";
 
@@ -22,8 +23,11 @@ pub struct TelegramConfig {
     pub api_base: Url,
 }
 
-impl TelegramConfig {
-    pub(crate) fn parse(fields: &mut Fields<'_>) -> Option<Self> {
+impl ChannelService for TelegramConfig {
+    const KIND_NAME: &'static str = "telegram";
+    const PLAN_KIND: ChannelKind = ChannelKind::Telegram;
+
+    fn parse(fields: &mut Fields<'_>) -> Option<Self> {
         let bot_token = fields.required_string("bot_token");
         if let Some(token) = &bot_token {
             let well_formed = token.split_once(':').is_some_and(|(id, secret)| {
@@ -56,7 +60,7 @@ impl TelegramConfig {
         })
     }
 
-    pub(crate) fn to_value(&self) -> Map<String, Value> {
+    fn to_value(&self) -> Map<String, Value> {
         object(json!({
             "bot_token": self.bot_token,
             "chat_id": self.chat_id,
@@ -64,12 +68,22 @@ impl TelegramConfig {
         }))
     }
 
-    pub(crate) fn redacted(&self) -> Map<String, Value> {
+    fn redacted(&self) -> Map<String, Value> {
         let mut map = self.to_value();
         map.insert("bot_token".into(), Value::from(REDACTED));
         map
     }
 
+    fn endpoint_host(&self) -> Option<String> {
+        self.api_base.host_str().map(str::to_owned)
+    }
+
+    async fn deliver(&self, sender: &Sender, n: &Notification) -> Result<Delivered, DeliveryError> {
+        deliver(sender, self, n).await
+    }
+}
+
+impl TelegramConfig {
     fn send_message_url(&self) -> Url {
         let mut url = self.api_base.clone();
         if let Ok(mut segments) = url.path_segments_mut() {

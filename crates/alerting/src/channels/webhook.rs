@@ -11,7 +11,7 @@
 //! timestamp and signature: it deduplicates on `webhook-id`, as Standard Webhooks prescribes.
 
 use super::fields::Fields;
-use super::{Delivered, DeliveryError, REDACTED, Sender, object, redact_url};
+use super::{ChannelService, Delivered, DeliveryError, REDACTED, Sender, object, redact_url};
 use crate::notification::{Notification, NotificationEvent};
 use crate::render;
 use base64::Engine;
@@ -23,6 +23,7 @@ use sha2::Sha256;
 use std::collections::BTreeMap;
 use std::fmt;
 use url::Url;
+use watchtower_core::ChannelKind;
 
 /// Headers the sender sets itself; a configured header may not replace them.
 const RESERVED_HEADERS: [&str; 8] = [
@@ -45,8 +46,11 @@ pub struct WebhookConfig {
     pub headers: BTreeMap<String, String>,
 }
 
-impl WebhookConfig {
-    pub(crate) fn parse(fields: &mut Fields<'_>) -> Option<Self> {
+impl ChannelService for WebhookConfig {
+    const KIND_NAME: &'static str = "webhook";
+    const PLAN_KIND: ChannelKind = ChannelKind::Webhook;
+
+    fn parse(fields: &mut Fields<'_>) -> Option<Self> {
         let url = fields.required_url("url");
         let secret = fields.string("secret").and_then(|text| {
             WebhookSecret::parse(&text)
@@ -74,7 +78,7 @@ impl WebhookConfig {
         })
     }
 
-    pub(crate) fn to_value(&self) -> Map<String, Value> {
+    fn to_value(&self) -> Map<String, Value> {
         let mut map = object(json!({ "url": self.url.as_str() }));
         if let Some(secret) = &self.secret {
             map.insert("secret".into(), Value::from(secret.to_text()));
@@ -85,7 +89,7 @@ impl WebhookConfig {
         map
     }
 
-    pub(crate) fn redacted(&self) -> Map<String, Value> {
+    fn redacted(&self) -> Map<String, Value> {
         let mut map = object(json!({ "url": redact_url(&self.url) }));
         if self.secret.is_some() {
             map.insert("secret".into(), Value::from(REDACTED));
@@ -99,6 +103,14 @@ impl WebhookConfig {
             map.insert("headers".into(), Value::Object(names));
         }
         map
+    }
+
+    fn endpoint_host(&self) -> Option<String> {
+        self.url.host_str().map(str::to_owned)
+    }
+
+    async fn deliver(&self, sender: &Sender, n: &Notification) -> Result<Delivered, DeliveryError> {
+        deliver(sender, self, n).await
     }
 }
 

@@ -94,7 +94,8 @@ async fn every_http_channel_delivers_once_after_its_receiver_comes_back() {
         assert_eq!(world.dispatch(t + SECOND).await, kinds.len());
         let log = world.log().await;
         assert!(
-            log.iter().all(|n| n.status == "pending" && n.attempts == 1),
+            log.iter()
+                .all(|n| n.status.as_str() == "pending" && n.attempts == 1),
             "{log:?}"
         );
         assert!(log.iter().all(|n| n.last_error.is_some()), "{log:?}");
@@ -126,7 +127,7 @@ async fn every_http_channel_delivers_once_after_its_receiver_comes_back() {
         let log = world.log().await;
         assert!(
             log.iter()
-                .all(|n| n.status == "delivered" && n.attempts == 2),
+                .all(|n| n.status.as_str() == "delivered" && n.attempts == 2),
             "{log:?}"
         );
         Ok(())

@@ -35,9 +35,19 @@ pub const MAX_INTERVAL: Duration = Duration::from_secs(7 * 86_400);
 const DEFAULT_INTERVAL: Duration = Duration::from_secs(60);
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// What a monitor checks, with the settings of that kind.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+/// What a monitor checks, with the settings of that kind. A new probe kind is a variant here (its
+/// settings in a file of this module); `ProbeKind`, the kind names and every `match` that must
+/// handle it follow from the variant, so the compiler lists what is left to write.
+#[derive(
+    Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema, strum::EnumDiscriminants,
+)]
 #[serde(tag = "kind", rename_all = "lowercase")]
+#[strum_discriminants(
+    name(ProbeKind),
+    vis(pub),
+    derive(Hash, strum::VariantArray),
+    doc = "A monitor's kind without its settings: what the `kind` field names."
+)]
 pub enum MonitorKind {
     Http(Box<HttpSettings>),
     Tcp(TcpSettings),
@@ -47,15 +57,50 @@ pub enum MonitorKind {
     Push(PushSettings),
 }
 
+impl ProbeKind {
+    /// Every kind, in the order the enum declares them (derived, so none can be missing).
+    pub const ALL: &'static [ProbeKind] = <ProbeKind as strum::VariantArray>::VARIANTS;
+
+    /// The `kind` field's spelling (serde's tag of `MonitorKind`).
+    pub fn name(self) -> &'static str {
+        match self {
+            ProbeKind::Http => "http",
+            ProbeKind::Tcp => "tcp",
+            ProbeKind::Ping => "ping",
+            ProbeKind::Dns => "dns",
+            ProbeKind::Tls => "tls",
+            ProbeKind::Push => "push",
+        }
+    }
+
+    /// The kind a `kind` field names, if any.
+    pub fn parse(name: &str) -> Option<ProbeKind> {
+        Self::ALL.iter().copied().find(|kind| kind.name() == name)
+    }
+
+    /// Every kind's name for a message: `http, tcp, ping, dns, tls or push`.
+    pub fn choices() -> String {
+        let names: Vec<&str> = Self::ALL.iter().map(|kind| kind.name()).collect();
+        crate::validation::choices(&names)
+    }
+}
+
 impl MonitorKind {
     pub fn name(&self) -> &'static str {
-        match self {
-            MonitorKind::Http(_) => "http",
-            MonitorKind::Tcp(_) => "tcp",
-            MonitorKind::Ping(_) => "ping",
-            MonitorKind::Dns(_) => "dns",
-            MonitorKind::Tls(_) => "tls",
-            MonitorKind::Push(_) => "push",
+        ProbeKind::from(self).name()
+    }
+
+    /// Reads a kind's settings from a spec's fields.
+    fn parse_settings(kind: ProbeKind, fields: &mut Fields<'_>) -> Option<MonitorKind> {
+        match kind {
+            ProbeKind::Http => {
+                http::parse_http(fields).map(|http| MonitorKind::Http(Box::new(http)))
+            }
+            ProbeKind::Tcp => network::parse_tcp(fields).map(MonitorKind::Tcp),
+            ProbeKind::Ping => network::parse_ping(fields).map(MonitorKind::Ping),
+            ProbeKind::Dns => network::parse_dns(fields).map(MonitorKind::Dns),
+            ProbeKind::Tls => network::parse_tls(fields).map(MonitorKind::Tls),
+            ProbeKind::Push => push::parse_push(fields).map(MonitorKind::Push),
         }
     }
 
@@ -130,21 +175,16 @@ impl MonitorSpec {
             fields.problem("name", "must be at most 200 characters");
         }
         let kind = match fields.required_string("kind").as_deref() {
-            Some("http") => {
-                http::parse_http(&mut fields).map(|http| MonitorKind::Http(Box::new(http)))
-            }
-            Some("tcp") => network::parse_tcp(&mut fields).map(MonitorKind::Tcp),
-            Some("ping") => network::parse_ping(&mut fields).map(MonitorKind::Ping),
-            Some("dns") => network::parse_dns(&mut fields).map(MonitorKind::Dns),
-            Some("tls") => network::parse_tls(&mut fields).map(MonitorKind::Tls),
-            Some("push") => push::parse_push(&mut fields).map(MonitorKind::Push),
-            Some(other) => {
-                fields.problem(
-                    "kind",
-                    format!("'{other}' is not a kind; use http, tcp, ping, dns, tls or push"),
-                );
-                None
-            }
+            Some(name) => match ProbeKind::parse(name) {
+                Some(kind) => MonitorKind::parse_settings(kind, &mut fields),
+                None => {
+                    fields.problem(
+                        "kind",
+                        format!("'{name}' is not a kind; use {}", ProbeKind::choices()),
+                    );
+                    None
+                }
+            },
             None => None,
         };
         let interval = fields
@@ -330,11 +370,30 @@ mod tests {
             json!({"name": "cron job", "kind": "push", "cron": "0 2 * * *", "timezone": "Europe/Berlin", "grace": "10m"}),
             json!({"name": "beat", "kind": "push", "period": "5m", "token": "abcdefghijklmnopqrstuvwxyz"}),
         ];
+        let mut covered = std::collections::HashSet::new();
         for raw in specs {
             let spec = MonitorSpec::parse(&raw, "").unwrap_or_else(|e| panic!("{raw}: {e:?}"));
             let again = MonitorSpec::parse(&spec.to_value(), "").unwrap();
             assert_eq!(spec, again, "{raw}");
+            // The name `ProbeKind` gives is serde's tag.
+            assert_eq!(spec.to_value()["kind"], spec.kind.name(), "{raw}");
+            covered.insert(ProbeKind::from(&spec.kind));
         }
+        // A new kind needs its example here.
+        assert_eq!(covered.len(), ProbeKind::ALL.len());
+    }
+
+    #[test]
+    fn kind_names_are_listed_from_the_enum() {
+        assert_eq!(ProbeKind::choices(), "http, tcp, ping, dns, tls or push");
+        for kind in ProbeKind::ALL {
+            assert_eq!(ProbeKind::parse(kind.name()), Some(*kind));
+        }
+        assert_eq!(ProbeKind::parse("gopher"), None);
+        assert_eq!(
+            problems_of(json!({"name": "x", "kind": "gopher"})),
+            ["monitors[0].kind: 'gopher' is not a kind; use http, tcp, ping, dns, tls or push"]
+        );
     }
 
     #[test]

@@ -101,6 +101,7 @@ impl fmt::Display for Plan {
     Serialize,
     Deserialize,
     utoipa::ToSchema,
+    strum::VariantArray,
 )]
 #[serde(rename_all = "lowercase")]
 pub enum ChannelKind {
@@ -117,18 +118,9 @@ pub enum ChannelKind {
 }
 
 impl ChannelKind {
-    /// Every channel kind.
-    pub const ALL: [ChannelKind; 9] = [
-        ChannelKind::Email,
-        ChannelKind::Slack,
-        ChannelKind::Discord,
-        ChannelKind::Webhook,
-        ChannelKind::Sms,
-        ChannelKind::Telegram,
-        ChannelKind::Teams,
-        ChannelKind::Pagerduty,
-        ChannelKind::Push,
-    ];
+    /// Every channel kind, in the order the enum declares them: derived, so a new kind cannot be
+    /// left out (the dispatcher builds its rate limits from this list).
+    pub const ALL: &'static [ChannelKind] = <ChannelKind as strum::VariantArray>::VARIANTS;
 
     /// The API spelling, such as `pagerduty`.
     pub fn as_str(self) -> &'static str {
@@ -212,7 +204,7 @@ impl PlanLimits {
                 retention_days: Some(365),
                 max_alert_rules: None,
                 max_members: None,
-                channel_kinds: kinds(&ChannelKind::ALL),
+                channel_kinds: kinds(ChannelKind::ALL),
                 ..Self::canonical(Plan::Professional)
             },
             Plan::Unlimited => Self {

@@ -1,12 +1,12 @@
 //! The batched write in PostgreSQL: raw results and status rows as one statement over arrays
 //! (UNNEST) per chunk, and state changes set-wise with their incidents, events and outbox rows.
 
-use crate::alerting_rows::event_of;
 use crate::batch::StatusUpdate;
 use crate::error::StoreError;
 use crate::model::ChangeRecord;
+use crate::outbox::{self, Announcement};
 use crate::rows::RawColumns;
-use sqlx::PgConnection;
+use sqlx::{PgConnection, Postgres};
 use std::collections::{HashMap, HashSet};
 
 /// Rows per UNNEST insert: arrays keep it one statement with eight parameters.
@@ -114,7 +114,8 @@ pub(super) async fn write_changes(
 }
 
 /// One run of changes, each of a different monitor: the incidents they open (idempotent), the
-/// incidents they resolve, their event rows (idempotent), then the outbox rows of the new events.
+/// incidents they resolve, their event rows (idempotent), then the outbox rows of the new events
+/// (`outbox.rs`).
 /// Each step is one statement; rows are inserted in the run's order so ids follow the changes.
 async fn write_run(
     conn: &mut PgConnection,
@@ -258,109 +259,12 @@ async fn write_run(
     .into_iter()
     .collect();
 
-    let announced: Vec<Announcement<'_>> = run
+    let announced: Vec<Announcement> = run
         .iter()
         .filter_map(|(team, record)| {
-            Some(Announcement {
-                event_id: *inserted.get(&record.monitor_id.0)?,
-                team: *team,
-                record,
-                incident_id: incident_of(record),
-                event: event_of(&record.change)?,
-            })
+            let event_id = *inserted.get(&record.monitor_id.0)?;
+            Announcement::of(event_id, *team, record, incident_of(record))
         })
         .collect();
-    enqueue_notifications(conn, &announced).await
-}
-
-/// A new state event that alerting announces.
-struct Announcement<'a> {
-    event_id: i64,
-    team: i64,
-    record: &'a ChangeRecord,
-    incident_id: Option<i64>,
-    /// `down`, `up` or `degraded`.
-    event: &'static str,
-}
-
-/// The outbox rows of new state events, in one statement, in the events' order: for each event,
-/// one row per channel of every rule that matches the event and the monitor (team-wide, this
-/// monitor, or one of its tags; for a DOWN, its cause); for a DOWN also every step of every
-/// matching rule's escalation policy, due at its offset; for an UP also whoever an escalation of
-/// that incident reached. One row per event, channel and step however many rules match, each
-/// with the shortest reminder interval of its rules.
-async fn enqueue_notifications(
-    conn: &mut PgConnection,
-    announced: &[Announcement<'_>],
-) -> Result<(), StoreError> {
-    if announced.is_empty() {
-        return Ok(());
-    }
-    sqlx::query(
-        "WITH u AS (SELECT * FROM UNNEST($1::int8[], $2::int8[], $3::int8[], $4::text[], \
-           $5::int8[], $6::int8[], $7::text[]) WITH ORDINALITY \
-           AS u(event_id, monitor_id, incident_id, event, at, team_id, cause, ord)) \
-         INSERT INTO notifications (team_id, channel_id, state_event_id, monitor_id, \
-           incident_id, event, status, attempts, next_attempt_at, created_at, remind_every_ms, \
-           escalation_step) \
-         SELECT n.team_id, n.channel_id, n.event_id, n.monitor_id, n.incident_id, n.event, \
-           'pending', 0, n.due, n.at, n.remind_every_ms, n.step \
-         FROM ( \
-           SELECT u.ord, 0 AS kind, r.team_id, ch.id AS channel_id, u.event_id, u.monitor_id, \
-             u.incident_id, u.event, u.at AS due, u.at, MIN(r.remind_every_ms) AS remind_every_ms, \
-             NULL::int8 AS step \
-           FROM u JOIN monitors m ON m.id = u.monitor_id \
-           JOIN alert_rules r ON r.team_id = u.team_id AND r.events ? u.event \
-           CROSS JOIN LATERAL jsonb_array_elements_text(r.channel_ids) AS c(value) \
-           JOIN channels ch ON ch.id = c.value::bigint AND ch.team_id = r.team_id \
-           WHERE (r.monitor_id IS NULL OR r.monitor_id = u.monitor_id) \
-             AND (r.tag IS NULL OR m.spec->'tags' ? r.tag) \
-             AND (r.causes IS NULL \
-                  OR (u.event = 'down' AND r.causes ? u.cause) \
-                  OR (u.event = 'up' AND EXISTS (SELECT 1 FROM notifications d \
-                      WHERE d.incident_id = u.incident_id AND d.channel_id = ch.id \
-                      AND d.event = 'down'))) \
-           GROUP BY u.ord, u.event_id, u.monitor_id, u.incident_id, u.event, u.at, r.team_id, \
-             ch.id \
-           UNION ALL \
-           SELECT u.ord, 1, r.team_id, ch.id, u.event_id, u.monitor_id, u.incident_id, 'down', \
-             u.at + (st.value->>'offset_ms')::bigint, u.at, MIN(r.remind_every_ms), \
-             st.ordinality - 1 \
-           FROM u JOIN monitors m ON m.id = u.monitor_id \
-           JOIN alert_rules r ON r.team_id = u.team_id AND r.events ? 'down' \
-           JOIN escalation_policies p ON p.id = r.escalation_policy_id \
-           CROSS JOIN LATERAL jsonb_array_elements(p.steps) WITH ORDINALITY AS st(value, ordinality) \
-           CROSS JOIN LATERAL jsonb_array_elements_text(st.value->'channel_ids') AS c(value) \
-           JOIN channels ch ON ch.id = c.value::bigint AND ch.team_id = r.team_id \
-           WHERE u.event = 'down' \
-             AND (r.monitor_id IS NULL OR r.monitor_id = u.monitor_id) \
-             AND (r.tag IS NULL OR m.spec->'tags' ? r.tag) \
-             AND (r.causes IS NULL OR r.causes ? u.cause) \
-           GROUP BY u.ord, u.event_id, u.monitor_id, u.incident_id, u.at, r.team_id, ch.id, \
-             st.ordinality, st.value \
-           UNION ALL \
-           SELECT DISTINCT u.ord, 2, d.team_id, d.channel_id, u.event_id, u.monitor_id, \
-             u.incident_id, 'up', u.at, u.at, NULL::int8, NULL::int8 \
-           FROM u JOIN notifications d ON d.incident_id = u.incident_id AND d.event = 'down' \
-             AND d.escalation_step IS NOT NULL AND d.status = 'delivered' \
-           WHERE u.event = 'up' \
-         ) n \
-         ORDER BY n.ord, n.kind, n.step, n.channel_id \
-         ON CONFLICT DO NOTHING",
-    )
-    .bind(announced.iter().map(|a| a.event_id).collect::<Vec<_>>())
-    .bind(announced.iter().map(|a| a.record.monitor_id.0).collect::<Vec<_>>())
-    .bind(announced.iter().map(|a| a.incident_id).collect::<Vec<_>>())
-    .bind(announced.iter().map(|a| a.event).collect::<Vec<_>>())
-    .bind(announced.iter().map(|a| a.record.change.at.0).collect::<Vec<_>>())
-    .bind(announced.iter().map(|a| a.team).collect::<Vec<_>>())
-    .bind(
-        announced
-            .iter()
-            .map(|a| a.record.change.error_class.map(watchtower_core::ErrorClass::as_str))
-            .collect::<Vec<_>>(),
-    )
-    .execute(&mut *conn)
-    .await?;
-    Ok(())
+    outbox::enqueue::<Postgres>(conn, &announced).await
 }

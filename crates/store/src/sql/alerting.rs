@@ -273,7 +273,7 @@ impl AlertStore for DbStore {
         .bind(after.team_id.0)
         .bind(after.channel_id)
         .bind(after.monitor_id.map(|m| m.0))
-        .bind(after.incident_id.map(|i| i.0))
+        .bind(after.incident.as_ref().map(|incident| incident.id.0))
         .bind(due.0)
         .bind(due.0)
         .bind(after.remind_every_ms)
@@ -489,7 +489,7 @@ impl AlertStore for DbStore {
              WHERE id = $7 AND team_id = $8 ON CONFLICT DO NOTHING",
         )
         .bind(notification.monitor_id.map(|m| m.0))
-        .bind(&notification.event)
+        .bind(notification.event.as_str())
         .bind(notification.due.0)
         .bind(notification.due.0)
         .bind(&notification.dedup_key)
@@ -543,6 +543,6 @@ impl AlertStore for DbStore {
             .bind(clamp_limit(limit, MAX_PAGE))
             .fetch_all(self.reader())
             .await?;
-        Ok(rows.into_iter().map(NotificationRecord::from).collect())
+        rows.into_iter().map(NotificationRecord::try_from).collect()
     }
 }

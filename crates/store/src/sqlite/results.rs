@@ -2,12 +2,12 @@
 //! state change with its incident, event and outbox rows.
 
 use super::dialect::multi_row_sql;
-use crate::alerting_rows::event_of;
 use crate::batch::{RAW_CHUNK, STATUS_CHUNK, StatusUpdate};
 use crate::error::StoreError;
 use crate::model::ChangeRecord;
+use crate::outbox::{self, Announcement};
 use crate::rows::RawColumns;
-use sqlx::SqliteConnection;
+use sqlx::{Sqlite, SqliteConnection};
 
 const STATUS_COLUMNS: &str = "INSERT INTO monitor_status (monitor_id, team_id, state, state_since, \
      consecutive_failures, consecutive_successes, incident_open, last_checked_at, last_result)";
@@ -70,23 +70,26 @@ pub(super) async fn upsert_status(
     Ok(())
 }
 
-/// The batch's state changes, one after another, in the batch's order.
+/// The batch's state changes, one after another, in the batch's order, then the outbox rows of
+/// the new events (`outbox.rs`), all in the batch's transaction.
 pub(super) async fn write_changes(
     conn: &mut SqliteConnection,
     changes: &[(i64, &ChangeRecord)],
 ) -> Result<(), StoreError> {
+    let mut announced = Vec::new();
     for (team, change) in changes {
-        write_change(conn, *team, change).await?;
+        announced.extend(write_change(conn, *team, change).await?);
     }
-    Ok(())
+    outbox::enqueue::<Sqlite>(conn, &announced).await
 }
 
-/// One state change: the incident it opens or resolves (both idempotent), then its event row.
+/// One state change: the incident it opens or resolves (both idempotent), then its event row;
+/// returns the announcement of a new event for the outbox.
 async fn write_change(
     conn: &mut SqliteConnection,
     team: i64,
     record: &ChangeRecord,
-) -> Result<(), StoreError> {
+) -> Result<Option<Announcement>, StoreError> {
     let change = &record.change;
     let monitor = record.monitor_id.0;
     let mut incident_id: Option<i64> = None;
@@ -140,97 +143,5 @@ async fn write_change(
     .fetch_optional(&mut *conn)
     .await?;
     // A replayed batch inserts no event, so it queues no notification either.
-    if let (Some(event_id), Some(event)) = (event_id, event_of(change)) {
-        enqueue_notifications(conn, team, record, event_id, incident_id, event).await?;
-    }
-    Ok(())
-}
-
-/// The outbox rows of one state event: one per channel of every rule that matches the event and
-/// the monitor (team-wide, this monitor, or one of its tags), in the event's transaction.
-async fn enqueue_notifications(
-    conn: &mut SqliteConnection,
-    team: i64,
-    record: &ChangeRecord,
-    event_id: i64,
-    incident_id: Option<i64>,
-    event: &str,
-) -> Result<(), StoreError> {
-    let monitor = record.monitor_id.0;
-    let cause = record
-        .change
-        .error_class
-        .map(watchtower_core::ErrorClass::as_str);
-    let at = record.change.at;
-    sqlx::query(
-        "INSERT OR IGNORE INTO notifications (team_id, channel_id, state_event_id, monitor_id, \
-         incident_id, event, status, attempts, next_attempt_at, created_at, remind_every_ms) \
-         SELECT r.team_id, ch.id, ?1, ?2, ?3, ?4, 'pending', 0, ?5, ?5, MIN(r.remind_every_ms) \
-         FROM alert_rules r JOIN monitors m ON m.id = ?2, json_each(r.channel_ids) c \
-         JOIN channels ch ON ch.id = c.value AND ch.team_id = r.team_id \
-         WHERE r.team_id = ?6 \
-           AND EXISTS (SELECT 1 FROM json_each(r.events) e WHERE e.value = ?4) \
-           AND (r.monitor_id IS NULL OR r.monitor_id = ?2) \
-           AND (r.tag IS NULL OR EXISTS (SELECT 1 FROM json_each(m.spec, '$.tags') t WHERE t.value = r.tag)) \
-           AND (r.causes IS NULL \
-                OR (?4 = 'down' AND EXISTS (SELECT 1 FROM json_each(r.causes) k WHERE k.value = ?7)) \
-                OR (?4 = 'up' AND EXISTS (SELECT 1 FROM notifications d WHERE d.incident_id = ?3 \
-                    AND d.channel_id = ch.id AND d.event = 'down'))) \
-         GROUP BY r.team_id, ch.id",
-    )
-    .bind(event_id)
-    .bind(monitor)
-    .bind(incident_id)
-    .bind(event)
-    .bind(at.0)
-    .bind(team)
-    .bind(cause)
-    .execute(&mut *conn)
-    .await?;
-    if event == "down" {
-        // Every step of every matching rule's escalation policy, due at its offset.
-        sqlx::query(
-            "INSERT OR IGNORE INTO notifications (team_id, channel_id, state_event_id, monitor_id, \
-             incident_id, event, status, attempts, next_attempt_at, created_at, remind_every_ms, \
-             escalation_step) \
-             SELECT r.team_id, ch.id, ?1, ?2, ?3, 'down', 'pending', 0, \
-               ?4 + CAST(json_extract(st.value, '$.offset_ms') AS INTEGER), ?4, \
-               MIN(r.remind_every_ms), CAST(st.key AS INTEGER) \
-             FROM alert_rules r JOIN monitors m ON m.id = ?2 \
-             JOIN escalation_policies p ON p.id = r.escalation_policy_id, \
-               json_each(p.steps) st, json_each(json_extract(st.value, '$.channel_ids')) c \
-             JOIN channels ch ON ch.id = c.value AND ch.team_id = r.team_id \
-             WHERE r.team_id = ?5 \
-               AND EXISTS (SELECT 1 FROM json_each(r.events) e WHERE e.value = 'down') \
-               AND (r.monitor_id IS NULL OR r.monitor_id = ?2) \
-               AND (r.tag IS NULL OR EXISTS (SELECT 1 FROM json_each(m.spec, '$.tags') t WHERE t.value = r.tag)) \
-               AND (r.causes IS NULL OR EXISTS (SELECT 1 FROM json_each(r.causes) k WHERE k.value = ?6)) \
-             GROUP BY r.team_id, ch.id, st.key",
-        )
-        .bind(event_id)
-        .bind(monitor)
-        .bind(incident_id)
-        .bind(at.0)
-        .bind(team)
-        .bind(cause)
-        .execute(&mut *conn)
-        .await?;
-    }
-    if event == "up" && incident_id.is_some() {
-        // Whoever an escalation reached hears that it is over.
-        sqlx::query(
-            "INSERT OR IGNORE INTO notifications (team_id, channel_id, state_event_id, monitor_id, \
-             incident_id, event, status, attempts, next_attempt_at, created_at) \
-             SELECT DISTINCT d.team_id, d.channel_id, ?1, ?2, ?3, 'up', 'pending', 0, ?4, ?4 \
-             FROM notifications d WHERE d.incident_id = ?3 AND d.event = 'down' \
-               AND d.escalation_step IS NOT NULL AND d.status = 'delivered'",
-        )
-        .bind(event_id)
-        .bind(monitor)
-        .bind(incident_id)
-        .bind(at.0)
-        .execute(&mut *conn)
-        .await?;
-    }
-    Ok(())
+    Ok(event_id.and_then(|event_id| Announcement::of(event_id, team, record, incident_id)))
 }

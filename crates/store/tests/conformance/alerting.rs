@@ -80,7 +80,7 @@ async fn a_confirmed_outage_queues_one_notification_per_matching_channel_once() 
         );
         assert!(
             log.iter()
-                .all(|n| n.event == "down" && n.status == "pending")
+                .all(|n| n.event.as_str() == "down" && n.status.as_str() == "pending")
         );
         assert!(store.notifications(TeamId(2), None, 50).await?.is_empty());
 
@@ -94,10 +94,16 @@ async fn a_confirmed_outage_queues_one_notification_per_matching_channel_once() 
             .iter()
             .find(|n| n.monitor_id == Some(api.id))
             .unwrap();
-        assert_eq!(first.monitor_name.as_deref(), Some("api"));
+        assert_eq!(
+            first.monitor.as_ref().map(|monitor| monitor.name.as_str()),
+            Some("api")
+        );
         assert_eq!(first.attempts, 0);
-        assert!(first.incident_id.is_some());
-        assert_eq!(first.cause.as_deref(), Some("connection refused"));
+        assert!(first.incident.is_some());
+        assert_eq!(
+            first.change.as_ref().map(|change| change.cause.as_str()),
+            Some("connection refused")
+        );
         assert!(
             store
                 .claim_notifications(now, Timestamp(T0 + 62_000), 10)

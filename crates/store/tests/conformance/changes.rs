@@ -19,9 +19,9 @@ fn row(n: &DueNotification) -> Row {
         n.monitor_id
             .expect("a state change's notification has a monitor")
             .0,
-        n.event.clone(),
+        n.event.as_str().to_owned(),
         n.channel_id,
-        n.escalation_step,
+        n.escalation_step.map(i64::from),
         n.remind_every_ms,
     )
 }

@@ -10,7 +10,7 @@ use axum::Json;
 use axum::extract::{Query, State};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
-use watchtower_core::{Action, FieldError, MonitorId, MonitorState, Timestamp};
+use watchtower_core::{Action, FieldError, MonitorId, MonitorState, ProbeKind, Timestamp};
 use watchtower_store::{BrokenMonitor, MonitorFilter, MonitorListing, PageRequest};
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -67,13 +67,12 @@ pub async fn list(
         }
         None => None,
     };
-    const KINDS: [&str; 6] = ["http", "tcp", "ping", "dns", "tls", "push"];
     if let Some(kind) = &query.kind
-        && !KINDS.contains(&kind.as_str())
+        && ProbeKind::parse(kind).is_none()
     {
         problems.push(FieldError {
             field: "kind".into(),
-            problem: "must be http, tcp, ping, dns, tls or push".into(),
+            problem: format!("must be {}", ProbeKind::choices()),
         });
     }
     let limit = query.limit.unwrap_or(50);

@@ -3,7 +3,6 @@
 
 use super::{all_monitor_entries, all_monitors, plan_error};
 use crate::AppState;
-use watchtower_alerting::alerting_file;
 use crate::api::TeamHeader;
 use crate::auth::TeamAccess;
 use crate::error::ApiError;
@@ -14,6 +13,7 @@ use axum::response::IntoResponse;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use utoipa::{IntoParams, ToSchema};
+use watchtower_alerting::alerting_file;
 use watchtower_core::access::monitors_file_actions;
 use watchtower_core::monitor::REDACTED;
 use watchtower_core::monitors_file;

@@ -54,7 +54,7 @@ fn is_locked(error: &sqlx::Error) -> bool {
         .is_some_and(|code| code == "5")
 }
 
-/// The SQLite implementation of [`Store`].
+/// The SQLite implementation of [`Store`](crate::Store).
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
     path: PathBuf,

@@ -35,9 +35,10 @@ pub const MAX_INTERVAL: Duration = Duration::from_secs(7 * 86_400);
 const DEFAULT_INTERVAL: Duration = Duration::from_secs(60);
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// What a monitor checks, with the settings of that kind. A new probe kind is a variant here (its
-/// settings in a file of this module); `ProbeKind`, the kind names and every `match` that must
-/// handle it follow from the variant, so the compiler lists what is left to write.
+// A new probe kind is a variant here (its settings in a file of this module); `ProbeKind`, the
+// kind names and every `match` that must handle it follow from the variant, so the compiler lists
+// what is left to write. (A plain comment: the doc line below is the API's schema description.)
+/// What a monitor checks, with the settings of that kind.
 #[derive(
     Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema, strum::EnumDiscriminants,
 )]

@@ -53,7 +53,11 @@ pub fn unthrottled_args() -> Vec<String> {
 /// A signed-in client with its own keep-alive connection.
 pub struct ApiClient {
     address: SocketAddr,
-    authorization: String,
+    /// The credential header every request carries: `authorization` (the API key) or, for a
+    /// client acting as a browser on the dashboard, `cookie` (the session).
+    credential: (&'static str, String),
+    /// The session cookie from signing in, for [`ApiClient::browser`].
+    session_cookie: String,
     connection: Connection,
 }
 
@@ -101,7 +105,8 @@ impl ApiClient {
         let key = created["key"].as_str().context("no key in the answer")?;
         Ok(Self {
             address,
-            authorization: format!("Bearer {key}"),
+            credential: ("authorization", format!("Bearer {key}")),
+            session_cookie: cookie,
             connection,
         })
     }
@@ -110,7 +115,19 @@ impl ApiClient {
     pub async fn another(&self) -> anyhow::Result<Self> {
         Ok(Self {
             address: self.address,
-            authorization: self.authorization.clone(),
+            credential: self.credential.clone(),
+            session_cookie: self.session_cookie.clone(),
+            connection: Connection::open(self.address).await?,
+        })
+    }
+
+    /// A client that sends the session cookie instead of the key, as a browser on the
+    /// dashboard does, on a connection of its own.
+    pub async fn browser(&self) -> anyhow::Result<Self> {
+        Ok(Self {
+            address: self.address,
+            credential: ("cookie", self.session_cookie.clone()),
+            session_cookie: self.session_cookie.clone(),
             connection: Connection::open(self.address).await?,
         })
     }
@@ -194,7 +211,7 @@ impl ApiClient {
         content_type: Option<&str>,
         body: Bytes,
     ) -> anyhow::Result<http::Response<Bytes>> {
-        let mut headers = vec![("authorization", self.authorization.as_str())];
+        let mut headers = vec![(self.credential.0, self.credential.1.as_str())];
         if let Some(content_type) = content_type {
             headers.push(("content-type", content_type));
         }

@@ -1,4 +1,4 @@
-//! The HTTP face of WatchTower: the REST API (`api/`), who may call it (`auth/`), health and
+//! The HTTP face of WatchTower: the REST API (`api/`), the dashboard (`web/`), who may call it (`auth/`), health and
 //! metrics endpoints, heartbeat pings, the middleware around them, and the instance's watch on
 //! itself (`ops/`). Every route is listed in `router.rs` and `api/mod.rs`.
 
@@ -12,6 +12,7 @@ pub mod ops;
 mod push;
 mod router;
 mod system;
+pub mod web;
 
 pub use auth::AuthConfig;
 pub use metrics::install_metrics_recorder;

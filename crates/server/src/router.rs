@@ -1,8 +1,9 @@
 //! Every route WatchTower serves, in one place: health, metrics and push pings here, the REST API
-//! from `api::routes_and_document()` (which also builds the OpenAPI document).
+//! from `api::routes_and_document()` (which also builds the OpenAPI document), and the dashboard
+//! from `web::routes()`.
 
 use crate::middleware::{error_shape, rate_limit, request_trace, security_headers};
-use crate::{AppState, api, health, metrics, push};
+use crate::{AppState, api, health, metrics, push, web};
 use axum::Router;
 use axum::routing::get;
 use std::time::Duration;
@@ -44,6 +45,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/push/{token}/fail", push_fail)
         .route("/api/push/{token}/start", push_start)
         .merge(api_routes)
+        .merge(web::routes())
         .fallback(crate::error::not_found)
         .with_state(state)
         .layer(RequestBodyLimitLayer::new(1 << 20))

@@ -436,6 +436,22 @@ pub(crate) fn summarize_each(
         .collect()
 }
 
+/// Summarises `buckets` (of any level, or raw results as buckets) into consecutive buckets of
+/// `width` milliseconds, oldest first; a width with no rows is left out.
+pub(crate) fn summarize_by_width(buckets: &[Bucket], width: i64) -> Vec<(i64, UptimeSummary)> {
+    let mut totals: std::collections::BTreeMap<i64, Totals> = std::collections::BTreeMap::new();
+    for bucket in buckets {
+        totals
+            .entry(floor(bucket.bucket_start, width))
+            .or_default()
+            .add_bucket(bucket);
+    }
+    totals
+        .into_iter()
+        .map(|(start, total)| (start, total.into_summary()))
+        .collect()
+}
+
 /// Raw results in the shape of rollup buckets (`BUCKET_COLUMNS`), one bucket per result, so one
 /// query can read rollups and raw results together. Such a bucket adds to a summary exactly
 /// what the result itself would: a check, up or degraded or neither, and for a success its

@@ -245,6 +245,46 @@ pub trait Store: AccountStore + AlertStore + Send + Sync + 'static {
         Ok(out)
     }
 
+    // ---- what the dashboard shows ----
+
+    /// How many of the team's monitors are in each state (one grouped count, no listing).
+    async fn state_counts(&self, team: TeamId) -> Result<StateCounts, StoreError>;
+
+    /// The newest `per_monitor` raw results (at most 100) of each of `monitors`, newest first;
+    /// monitors of another team get none. Reads through the primary key, `per_monitor` rows per
+    /// monitor, whatever the check interval.
+    async fn recent_checks(
+        &self,
+        team: TeamId,
+        monitors: &[MonitorId],
+        per_monitor: u32,
+    ) -> Result<HashMap<MonitorId, Vec<RecentCheck>>, StoreError>;
+
+    /// Uptime and latency of one monitor over `[from, to)` in steps of `step`, oldest first,
+    /// from the rollups (finished steps) and the finer levels and raw results after them.
+    async fn series(
+        &self,
+        team: TeamId,
+        monitor: MonitorId,
+        step: SeriesStep,
+        from: Timestamp,
+        to: Timestamp,
+    ) -> Result<Vec<SeriesPoint>, StoreError>;
+
+    /// The state changes that belong to an incident, oldest first (at most 500).
+    async fn incident_events(
+        &self,
+        team: TeamId,
+        incident: IncidentId,
+    ) -> Result<Vec<StateEvent>, StoreError>;
+
+    /// The notifications sent (or being sent) about an incident, oldest first (at most 500).
+    async fn incident_notifications(
+        &self,
+        team: TeamId,
+        incident: IncidentId,
+    ) -> Result<Vec<NotificationRecord>, StoreError>;
+
     /// Bytes the database takes on disk (SQLite: file pages; PostgreSQL: `pg_database_size`).
     async fn size_bytes(&self) -> Result<u64, StoreError>;
 }

@@ -237,3 +237,46 @@ pub struct UptimeSummary {
     /// p95s (see docs/ARCHITECTURE.md).
     pub latency_p95_ms: Option<f64>,
 }
+
+/// How many of a team's monitors are in each state (states with none are left out).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StateCounts {
+    pub by_state: Vec<(MonitorState, u64)>,
+}
+
+impl StateCounts {
+    pub fn of(&self, state: MonitorState) -> u64 {
+        self.by_state
+            .iter()
+            .find(|(s, _)| *s == state)
+            .map_or(0, |(_, n)| *n)
+    }
+
+    pub fn total(&self) -> u64 {
+        self.by_state.iter().map(|(_, n)| n).sum()
+    }
+}
+
+/// One recent check of a monitor, as a status strip shows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RecentCheck {
+    pub checked_at: Timestamp,
+    pub status: CheckStatus,
+    pub latency: Duration,
+}
+
+/// The width of one point of a history series, each read from the rollup level of that width
+/// (plus the finer levels and raw results not yet rolled into it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SeriesStep {
+    Minute,
+    Hour,
+    Day,
+}
+
+/// One point of a series: the uptime and latency of one step.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SeriesPoint {
+    pub start: Timestamp,
+    pub summary: UptimeSummary,
+}

@@ -9,6 +9,7 @@
 
 mod accounts;
 mod alerting;
+mod dashboard;
 mod history;
 mod incidents;
 mod monitors;
@@ -240,6 +241,51 @@ impl Store for DbStore {
         to: Timestamp,
     ) -> Result<std::collections::HashMap<MonitorId, UptimeSummary>, StoreError> {
         history::uptime_many(self, team, monitors, from, to).await
+    }
+
+    #[tracing::instrument(name = "store.state_counts", level = "debug", skip_all)]
+    async fn state_counts(&self, team: TeamId) -> Result<StateCounts, StoreError> {
+        dashboard::state_counts(self, team).await
+    }
+
+    #[tracing::instrument(name = "store.recent_checks", level = "debug", skip_all)]
+    async fn recent_checks(
+        &self,
+        team: TeamId,
+        monitors: &[MonitorId],
+        per_monitor: u32,
+    ) -> Result<std::collections::HashMap<MonitorId, Vec<RecentCheck>>, StoreError> {
+        dashboard::recent_checks(self, team, monitors, per_monitor).await
+    }
+
+    #[tracing::instrument(name = "store.series", level = "debug", skip_all)]
+    async fn series(
+        &self,
+        team: TeamId,
+        monitor: MonitorId,
+        step: SeriesStep,
+        from: Timestamp,
+        to: Timestamp,
+    ) -> Result<Vec<SeriesPoint>, StoreError> {
+        dashboard::series(self, team, monitor, step, from, to).await
+    }
+
+    #[tracing::instrument(name = "store.incident_events", level = "debug", skip_all)]
+    async fn incident_events(
+        &self,
+        team: TeamId,
+        incident: IncidentId,
+    ) -> Result<Vec<StateEvent>, StoreError> {
+        dashboard::incident_events(self, team, incident).await
+    }
+
+    #[tracing::instrument(name = "store.incident_notifications", level = "debug", skip_all)]
+    async fn incident_notifications(
+        &self,
+        team: TeamId,
+        incident: IncidentId,
+    ) -> Result<Vec<crate::alerting::NotificationRecord>, StoreError> {
+        dashboard::incident_notifications(self, team, incident).await
     }
 
     #[tracing::instrument(name = "store.size_bytes", level = "debug", skip_all)]

@@ -16,6 +16,7 @@ mod broken;
 mod changes;
 mod concurrency;
 mod connect;
+mod dashboard;
 mod history;
 mod monitors;
 mod retention;

@@ -1,0 +1,120 @@
+//! The signed-in person's account: changing the password (through the API's handler: the same
+//! policy, throttling and ending of other sessions), and switching the team the dashboard shows.
+
+use super::page::{Shell, TEAM_COOKIE, WebError, WebPage, render};
+use crate::AppState;
+use crate::api::ApiJson;
+use crate::api::auth::{PasswordChange, change_password};
+use askama::Template;
+use axum::extract::{Form, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use serde::Deserialize;
+use watchtower_core::{FieldError, TeamId};
+
+#[derive(Template)]
+#[template(path = "account.html")]
+struct AccountPage {
+    shell: Shell,
+    plan: String,
+    problems: Vec<FieldError>,
+    changed: bool,
+}
+
+impl AccountPage {
+    fn problem(&self, field: &str) -> String {
+        self.problems
+            .iter()
+            .filter(|p| p.field == field)
+            .map(|p| p.problem.clone())
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+}
+
+fn account_page(page: &WebPage, problems: Vec<FieldError>, changed: bool) -> AccountPage {
+    AccountPage {
+        shell: page.shell("Account", "account"),
+        plan: page.access.team.plan.to_string(),
+        problems,
+        changed,
+    }
+}
+
+/// `GET /account`.
+pub async fn show(page: WebPage) -> Response {
+    render(&account_page(&page, Vec::new(), false))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct PasswordForm {
+    #[serde(default)]
+    current_password: String,
+    #[serde(default)]
+    new_password: String,
+}
+
+/// `POST /account/password`.
+pub async fn password(
+    State(state): State<AppState>,
+    page: WebPage,
+    Form(form): Form<PasswordForm>,
+) -> Result<Response, WebError> {
+    let change = PasswordChange {
+        current_password: form.current_password,
+        new_password: form.new_password,
+    };
+    match change_password(State(state), page.access.caller.clone(), ApiJson(change)).await {
+        Ok(_) => Ok(render(&account_page(&page, Vec::new(), true))),
+        Err(error) if error.status == StatusCode::BAD_REQUEST => {
+            let problems = if error.details.is_empty() {
+                vec![FieldError {
+                    field: "current_password".into(),
+                    problem: error.message,
+                }]
+            } else {
+                error.details
+            };
+            Ok((
+                StatusCode::BAD_REQUEST,
+                render(&account_page(&page, problems, false)),
+            )
+                .into_response())
+        }
+        Err(error) => Err(error.into()),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct TeamForm {
+    team: i64,
+}
+
+/// `POST /team`: shows another of the person's teams (membership is checked here and again on
+/// every page; another team's id is a 404 like any other).
+pub async fn switch_team(
+    State(state): State<AppState>,
+    page: WebPage,
+    Form(form): Form<TeamForm>,
+) -> Result<Response, WebError> {
+    let crate::auth::Principal::User { user, .. } = &page.access.caller.principal else {
+        return Err(WebError::SignIn);
+    };
+    let team = TeamId(form.team);
+    if state
+        .store
+        .role_of(team, user.id)
+        .await
+        .map_err(crate::error::ApiError::from)?
+        .is_none()
+    {
+        return Err(WebError::not_found());
+    }
+    let secure = if state.auth.secure_cookies { "; Secure" } else { "" };
+    let cookie = format!("{TEAM_COOKIE}={}; Path=/; HttpOnly; SameSite=Lax{secure}", team.0);
+    let mut response = Redirect::to("/").into_response();
+    if let Ok(value) = cookie.parse() {
+        response.headers_mut().insert(header::SET_COOKIE, value);
+    }
+    Ok(response)
+}

@@ -1,0 +1,63 @@
+//! The web dashboard, served by the same binary at `/`: server-rendered pages (askama templates
+//! in `crates/server/templates/`, checked at compile time) over the API's own handlers, so a
+//! page and the matching API call share the parser, the permission check, the plan limits and
+//! the audit log. A little progressive enhancement (htmx for the overview's live list, uPlot
+//! for charts, `assets/app.js`) is vendored under `crates/server/assets/`; every page works
+//! without JavaScript.
+//!
+//! - `page`: the signed-in request (`WebPage`), the layout data, errors as pages;
+//! - `form`: posted forms' CSRF token moved where the session check reads it;
+//! - `assets`: embedded static files under content-hashed, immutable URLs;
+//! - one module per page group: `sign_in`, `overview`, `monitor`, `monitor_form`,
+//!   `yaml_editor`, `incidents`, `account`.
+
+pub mod account;
+pub mod assets;
+pub mod form;
+pub mod format;
+pub mod incidents;
+pub mod monitor;
+pub mod monitor_form;
+pub mod overview;
+pub mod page;
+pub mod sign_in;
+pub mod yaml_editor;
+
+use crate::AppState;
+use axum::Router;
+use axum::routing::{get, post};
+
+/// Every dashboard route.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/", get(overview::page))
+        .route("/login", get(sign_in::form).post(sign_in::submit))
+        .route("/logout", post(sign_in::sign_out))
+        .route("/team", post(account::switch_team))
+        .route("/account", get(account::show))
+        .route("/account/password", post(account::password))
+        .route("/monitors/live", get(overview::live_fragment))
+        .route(
+            "/monitors/new",
+            get(monitor_form::new_form).post(monitor_form::create),
+        )
+        .route(
+            "/monitors/yaml",
+            get(yaml_editor::show).post(yaml_editor::submit),
+        )
+        .route("/monitors/{id}", get(monitor::page))
+        .route(
+            "/monitors/{id}/edit",
+            get(monitor_form::edit_form).post(monitor_form::update),
+        )
+        .route("/monitors/{id}/pause", post(monitor::pause))
+        .route("/monitors/{id}/resume", post(monitor::resume))
+        .route("/monitors/{id}/check", post(monitor::check_now))
+        .route("/monitors/{id}/delete", post(monitor::delete))
+        .route("/incidents", get(incidents::list))
+        .route("/incidents/{id}", get(incidents::show))
+        .route("/incidents/{id}/acknowledge", post(incidents::acknowledge))
+        .route("/incidents/{id}/notes", post(incidents::add_note))
+        .route("/assets/{name}", get(assets::serve))
+        .layer(axum::middleware::from_fn(form::middleware))
+}

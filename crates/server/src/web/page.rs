@@ -1,0 +1,256 @@
+//! What every dashboard page starts from: the signed-in person's access to the chosen team
+//! (`WebPage`), the layout's data (`Shell`), and errors as HTML pages (`WebError`): a missing
+//! session goes to the sign-in page, another team's object is the same 404 as a missing one.
+
+use super::assets::AssetUrls;
+use crate::AppState;
+use crate::auth::{Caller, Principal, TeamAccess};
+use crate::error::ApiError;
+use askama::Template;
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum_extra::extract::CookieJar;
+use watchtower_core::{Action, TeamId};
+
+/// The cookie that remembers which team the dashboard shows (a preference, not a credential:
+/// membership is checked on every request).
+pub const TEAM_COOKIE: &str = "watchtower_team";
+
+/// A team in the switcher.
+#[derive(Debug, Clone)]
+pub struct TeamChoice {
+    pub id: TeamId,
+    pub name: String,
+    pub selected: bool,
+}
+
+/// The layout's data: the page title, the navigation, the person and the team switcher.
+#[derive(Debug, Clone)]
+pub struct Shell {
+    pub title: String,
+    /// Which navigation entry is current: `overview`, `incidents`, `new`, `yaml`.
+    pub nav: &'static str,
+    pub assets: AssetUrls,
+    /// Empty on pages shown before signing in.
+    pub email: String,
+    pub csrf_token: String,
+    pub teams: Vec<TeamChoice>,
+    pub team_name: String,
+    pub role: String,
+    /// The page draws charts (loads uPlot).
+    pub charts: bool,
+    /// The page refreshes parts of itself (loads htmx).
+    pub live: bool,
+}
+
+impl Shell {
+    /// The layout of a page shown without a session (sign-in, errors).
+    pub fn public(title: impl Into<String>) -> Self {
+        Self {
+            title: title.into(),
+            nav: "",
+            assets: AssetUrls::get(),
+            email: String::new(),
+            csrf_token: String::new(),
+            teams: Vec::new(),
+            team_name: String::new(),
+            role: String::new(),
+            charts: false,
+            live: false,
+        }
+    }
+
+    pub fn signed_in(&self) -> bool {
+        !self.email.is_empty()
+    }
+}
+
+/// A signed-in person's request: their access to the team the dashboard shows, and the layout.
+#[derive(Debug, Clone)]
+pub struct WebPage {
+    pub access: TeamAccess,
+    pub shell: Shell,
+}
+
+impl WebPage {
+    /// The shell for one page.
+    pub fn shell(&self, title: impl Into<String>, nav: &'static str) -> Shell {
+        Shell {
+            title: title.into(),
+            nav,
+            ..self.shell.clone()
+        }
+    }
+
+    pub fn can(&self, action: Action) -> bool {
+        self.access.allows(action)
+    }
+}
+
+impl FromRequestParts<AppState> for WebPage {
+    type Rejection = WebError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, WebError> {
+        let caller = Caller::from_request_parts(parts, state)
+            .await
+            .map_err(WebError::from)?;
+        let (email, csrf_token, user_id) = match &caller.principal {
+            Principal::User {
+                user, csrf_token, ..
+            } => (user.email.clone(), csrf_token.clone(), user.id),
+            // The dashboard is for people; a key has the API.
+            Principal::Key(_) => return Err(WebError::SignIn),
+        };
+        let chosen = CookieJar::from_headers(&parts.headers)
+            .get(TEAM_COOKIE)
+            .and_then(|cookie| cookie.value().parse::<i64>().ok())
+            .map(TeamId);
+        // A remembered team the person has since left falls back to their first team.
+        let access = match chosen {
+            Some(team) => match TeamAccess::resolve(state, caller.clone(), Some(team)).await {
+                Ok(access) => access,
+                Err(error) if error.status == StatusCode::NOT_FOUND => {
+                    TeamAccess::resolve(state, caller, None).await?
+                }
+                Err(error) => return Err(error.into()),
+            },
+            None => TeamAccess::resolve(state, caller, None).await?,
+        };
+        let teams = state
+            .store
+            .teams_of(user_id)
+            .await
+            .map_err(ApiError::from)?
+            .into_iter()
+            .map(|membership| TeamChoice {
+                id: membership.team.id,
+                selected: membership.team.id == access.team.id,
+                name: membership.team.name,
+            })
+            .collect();
+        let shell = Shell {
+            email,
+            csrf_token,
+            teams,
+            team_name: access.team.name.clone(),
+            role: access.role.to_string(),
+            ..Shell::public("")
+        };
+        Ok(Self { access, shell })
+    }
+}
+
+#[derive(Template)]
+#[template(path = "error.html")]
+struct ErrorPage {
+    shell: Shell,
+    status: u16,
+    heading: String,
+    message: String,
+}
+
+/// Why a page could not be shown.
+#[derive(Debug)]
+pub enum WebError {
+    /// No session (or it expired): go and sign in.
+    SignIn,
+    /// Any other refusal or failure, shown as a page with its status.
+    Page {
+        status: StatusCode,
+        heading: &'static str,
+        message: String,
+    },
+}
+
+impl WebError {
+    pub fn not_found() -> Self {
+        Self::Page {
+            status: StatusCode::NOT_FOUND,
+            heading: "Not found",
+            message: "There is nothing here, or it belongs to a team you are not in.".into(),
+        }
+    }
+}
+
+impl From<ApiError> for WebError {
+    fn from(error: ApiError) -> Self {
+        let (heading, message) = match error.status {
+            StatusCode::UNAUTHORIZED => return Self::SignIn,
+            StatusCode::NOT_FOUND => return Self::not_found(),
+            StatusCode::FORBIDDEN => ("Not allowed", error.message),
+            StatusCode::PAYMENT_REQUIRED => ("Over your plan's limits", error.message),
+            StatusCode::TOO_MANY_REQUESTS => ("Too many requests", error.message),
+            StatusCode::CONFLICT => ("Conflict", error.message),
+            StatusCode::BAD_REQUEST => {
+                let mut message = error.message;
+                for detail in &error.details {
+                    message.push_str(&format!("; {}: {}", detail.field, detail.problem));
+                }
+                ("That did not work", message)
+            }
+            status if status.is_server_error() => {
+                // The cause is logged where the ApiError was made; the page says only that.
+                (
+                    "Something went wrong",
+                    "WatchTower could not do that just now. Try again in a moment.".to_owned(),
+                )
+            }
+            _ => ("That did not work", error.message),
+        };
+        Self::Page {
+            status: error.status,
+            heading,
+            message,
+        }
+    }
+}
+
+impl IntoResponse for WebError {
+    fn into_response(self) -> Response {
+        match self {
+            Self::SignIn => {
+                let mut response = Redirect::to("/login").into_response();
+                // htmx follows this header instead of swapping the sign-in page into a fragment.
+                response
+                    .headers_mut()
+                    .insert("hx-redirect", HeaderValue::from_static("/login"));
+                response
+            }
+            Self::Page {
+                status,
+                heading,
+                message,
+            } => {
+                let page = ErrorPage {
+                    shell: Shell::public(heading),
+                    status: status.as_u16(),
+                    heading: heading.to_owned(),
+                    message,
+                };
+                (status, render(&page)).into_response()
+            }
+        }
+    }
+}
+
+/// Renders a template as an HTML answer; a template that fails to render is a 500 (and a bug:
+/// every page is rendered by the tests).
+pub fn render(template: &impl Template) -> Response {
+    match template.render() {
+        Ok(html) => {
+            let mut response = Html(html).into_response();
+            // Pages carry the session's CSRF token and private data: never cached.
+            response.headers_mut().insert(
+                header::CACHE_CONTROL,
+                HeaderValue::from_static("no-store"),
+            );
+            response
+        }
+        Err(error) => {
+            tracing::error!(%error, "cannot render a dashboard page");
+            (StatusCode::INTERNAL_SERVER_ERROR, "cannot render this page").into_response()
+        }
+    }
+}

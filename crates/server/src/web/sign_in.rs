@@ -1,0 +1,104 @@
+//! Signing in and out from the dashboard: the same `/api/auth` handlers (throttling, security
+//! events, the session cookie), answered with pages and redirects instead of JSON.
+
+use super::page::{Shell, WebError, render};
+use crate::AppState;
+use crate::api::ApiJson;
+use crate::api::auth::{LoginRequest, login, logout};
+use crate::auth::{Caller, ClientIp};
+use askama::Template;
+use axum::extract::{Form, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use serde::Deserialize;
+
+#[derive(Template)]
+#[template(path = "sign_in.html")]
+struct SignInPage {
+    shell: Shell,
+    email: String,
+    problem: String,
+}
+
+fn sign_in_page(status: StatusCode, email: String, problem: String) -> Response {
+    let page = SignInPage {
+        shell: Shell::public("Sign in"),
+        email,
+        problem,
+    };
+    (status, render(&page)).into_response()
+}
+
+/// `GET /login`: the form, or the overview for someone already signed in.
+pub async fn form(caller: Option<Caller>) -> Response {
+    if caller.is_some() {
+        return Redirect::to("/").into_response();
+    }
+    sign_in_page(StatusCode::OK, String::new(), String::new())
+}
+
+#[derive(Debug, Deserialize)]
+pub struct Credentials {
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    password: String,
+}
+
+/// `POST /login`.
+pub async fn submit(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    client_ip: ClientIp,
+    Form(credentials): Form<Credentials>,
+) -> Response {
+    let email = credentials.email.clone();
+    let request = LoginRequest {
+        email: credentials.email,
+        password: credentials.password,
+    };
+    match login(State(state), headers, client_ip, ApiJson(request)).await {
+        Ok(answer) => {
+            let answer = answer.into_response();
+            let mut response = Redirect::to("/").into_response();
+            for cookie in answer.headers().get_all(header::SET_COOKIE) {
+                response
+                    .headers_mut()
+                    .append(header::SET_COOKIE, cookie.clone());
+            }
+            response
+        }
+        Err(error) => match error.status {
+            StatusCode::UNAUTHORIZED => sign_in_page(
+                StatusCode::UNAUTHORIZED,
+                email,
+                "Wrong email or password.".into(),
+            ),
+            StatusCode::TOO_MANY_REQUESTS => {
+                sign_in_page(StatusCode::TOO_MANY_REQUESTS, email, error.message)
+            }
+            _ => WebError::from(error).into_response(),
+        },
+    }
+}
+
+/// `POST /logout`: ends the session (the form's CSRF token is checked like the API's header).
+pub async fn sign_out(State(state): State<AppState>, caller: Result<Caller, crate::error::ApiError>) -> Response {
+    let caller = match caller {
+        Ok(caller) => caller,
+        Err(error) => return WebError::from(error).into_response(),
+    };
+    match logout(State(state), caller).await {
+        Ok(answer) => {
+            let answer = answer.into_response();
+            let mut response = Redirect::to("/login").into_response();
+            for cookie in answer.headers().get_all(header::SET_COOKIE) {
+                response
+                    .headers_mut()
+                    .append(header::SET_COOKIE, cookie.clone());
+            }
+            response
+        }
+        Err(error) => WebError::from(error).into_response(),
+    }
+}

@@ -9,7 +9,7 @@
 //! - `form`: posted forms' CSRF token moved where the session check reads it;
 //! - `assets`: embedded static files under content-hashed, immutable URLs;
 //! - one module per page group: `sign_in`, `overview`, `monitor`, `monitor_form`,
-//!   `yaml_editor`, `incidents`, `account`.
+//!   `yaml_editor`, `incidents`, `team`, `account`.
 
 pub mod account;
 pub mod assets;
@@ -21,6 +21,7 @@ pub mod monitor_form;
 pub mod overview;
 pub mod page;
 pub mod sign_in;
+pub mod team;
 pub mod yaml_editor;
 
 use crate::AppState;
@@ -33,7 +34,12 @@ pub fn routes() -> Router<AppState> {
         .route("/", get(overview::page))
         .route("/login", get(sign_in::form).post(sign_in::submit))
         .route("/logout", post(sign_in::sign_out))
-        .route("/team", post(account::switch_team))
+        .route("/team", get(team::show))
+        .route("/team/switch", post(account::switch_team))
+        .route("/team/invitations", post(team::invite))
+        .route("/team/api-keys", post(team::create_key))
+        .route("/team/api-keys/{id}/revoke", post(team::revoke_key))
+        .route("/team/members/{user}/role", post(team::change_role))
         .route("/account", get(account::show))
         .route("/account/password", post(account::password))
         .route("/monitors/live", get(overview::live_fragment))

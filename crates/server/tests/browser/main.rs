@@ -234,7 +234,7 @@ async fn a_viewer_sees_no_edit_controls_and_a_forged_post_is_refused() {
     browser.sign_in("viewer@example.com").await;
     // The viewer's own team shows first; the switcher moves to the owner's.
     browser.select("#team-switch", &team.0.to_string()).await;
-    browser.click("form[action='/team'] button").await;
+    browser.click("form[action='/team/switch'] button").await;
     browser.wait_for("nav.site-nav", 10).await;
     browser.go(&format!("/monitors/{}", monitor.id)).await;
     browser.wait_for("#monitor-state", 10).await;
@@ -329,6 +329,7 @@ async fn every_page_passes_axe_in_both_themes() {
         ("incidents", "/incidents".to_owned()),
         ("incident", format!("/incidents/{}", incident.id)),
         ("account", "/account".to_owned()),
+        ("team", "/team".to_owned()),
         ("not-found", "/monitors/999999".to_owned()),
     ];
     let mut failures = Vec::new();

@@ -1,5 +1,6 @@
 //! The signed-in person's account: changing the password (through the API's handler: the same
-//! policy, throttling and ending of other sessions), and switching the team the dashboard shows.
+//! policy, throttling and ending of other sessions), switching the team the dashboard shows, and
+//! accepting an invitation.
 
 use super::page::{Shell, TEAM_COOKIE, WebError, WebPage, render};
 use crate::AppState;
@@ -110,6 +111,72 @@ pub async fn switch_team(
     {
         return Err(WebError::not_found());
     }
+    switch_to(&state, team)
+}
+
+#[derive(Template)]
+#[template(path = "accept_invitation.html")]
+struct AcceptPage {
+    shell: Shell,
+    token: String,
+    problem: String,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct InvitationQuery {
+    #[serde(default)]
+    token: String,
+}
+
+/// `GET /invitations/accept?token=...`: asks before joining (a link preview that fetches the
+/// URL changes nothing); signing in first is required, as the API requires.
+pub async fn accept_form(
+    page: WebPage,
+    axum::extract::Query(query): axum::extract::Query<InvitationQuery>,
+) -> Response {
+    render(&AcceptPage {
+        shell: page.shell("Join a team", "team"),
+        token: query.token,
+        problem: String::new(),
+    })
+}
+
+/// `POST /invitations/accept`: joins through the API's handler, then shows the joined team.
+pub async fn accept(
+    State(state): State<AppState>,
+    page: WebPage,
+    Form(query): Form<InvitationQuery>,
+) -> Result<Response, WebError> {
+    let body = crate::api::teams::invitations::AcceptBody {
+        token: query.token.clone(),
+    };
+    match crate::api::teams::invitations::accept_invitation(
+        State(state.clone()),
+        Ok(page.access.caller.clone()),
+        ApiJson(body),
+    )
+    .await
+    {
+        Ok(axum::Json(joined)) => switch_to(&state, joined.team.id),
+        Err(error) if error.status.is_client_error() && error.status != StatusCode::UNAUTHORIZED => {
+            let page = AcceptPage {
+                shell: page.shell("Join a team", "team"),
+                token: query.token,
+                problem: match error.status {
+                    StatusCode::NOT_FOUND => {
+                        "This invitation is unknown, used, revoked or expired.".into()
+                    }
+                    _ => error.message,
+                },
+            };
+            Ok((error.status, render(&page)).into_response())
+        }
+        Err(error) => Err(error.into()),
+    }
+}
+
+/// Answers a redirect to the overview that also remembers `team` as the one shown.
+fn switch_to(state: &AppState, team: TeamId) -> Result<Response, WebError> {
     let secure = if state.auth.secure_cookies { "; Secure" } else { "" };
     let cookie = format!("{TEAM_COOKIE}={}; Path=/; HttpOnly; SameSite=Lax{secure}", team.0);
     let mut response = Redirect::to("/").into_response();

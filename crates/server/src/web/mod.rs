@@ -42,6 +42,10 @@ pub fn routes() -> Router<AppState> {
         .route("/team/members/{user}/role", post(team::change_role))
         .route("/account", get(account::show))
         .route("/account/password", post(account::password))
+        .route(
+            "/invitations/accept",
+            get(account::accept_form).post(account::accept),
+        )
         .route("/monitors/live", get(overview::live_fragment))
         .route(
             "/monitors/new",

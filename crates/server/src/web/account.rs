@@ -99,7 +99,7 @@ pub async fn switch_team(
     Form(form): Form<TeamForm>,
 ) -> Result<Response, WebError> {
     let crate::auth::Principal::User { user, .. } = &page.access.caller.principal else {
-        return Err(WebError::SignIn);
+        return Err(WebError::SignIn(String::new()));
     };
     let team = TeamId(form.team);
     if state

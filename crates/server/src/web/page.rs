@@ -93,15 +93,23 @@ impl FromRequestParts<AppState> for WebPage {
     type Rejection = WebError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, WebError> {
+        let next = parts
+            .uri
+            .path_and_query()
+            .map(|p| p.as_str().to_owned())
+            .unwrap_or_default();
         let caller = Caller::from_request_parts(parts, state)
             .await
-            .map_err(WebError::from)?;
+            .map_err(|error| match WebError::from(error) {
+                WebError::SignIn(_) => WebError::SignIn(next.clone()),
+                other => other,
+            })?;
         let (email, csrf_token, user_id) = match &caller.principal {
             Principal::User {
                 user, csrf_token, ..
             } => (user.email.clone(), csrf_token.clone(), user.id),
             // The dashboard is for people; a key has the API.
-            Principal::Key(_) => return Err(WebError::SignIn),
+            Principal::Key(_) => return Err(WebError::SignIn(next)),
         };
         let chosen = CookieJar::from_headers(&parts.headers)
             .get(TEAM_COOKIE)
@@ -154,8 +162,8 @@ struct ErrorPage {
 /// Why a page could not be shown.
 #[derive(Debug)]
 pub enum WebError {
-    /// No session (or it expired): go and sign in.
-    SignIn,
+    /// No session (or it expired): go and sign in, then come back to this path.
+    SignIn(String),
     /// Any other refusal or failure, shown as a page with its status.
     Page {
         status: StatusCode,
@@ -177,7 +185,7 @@ impl WebError {
 impl From<ApiError> for WebError {
     fn from(error: ApiError) -> Self {
         let (heading, message) = match error.status {
-            StatusCode::UNAUTHORIZED => return Self::SignIn,
+            StatusCode::UNAUTHORIZED => return Self::SignIn(String::new()),
             StatusCode::NOT_FOUND => return Self::not_found(),
             StatusCode::FORBIDDEN => ("Not allowed", error.message),
             StatusCode::PAYMENT_REQUIRED => ("Over your plan's limits", error.message),
@@ -210,8 +218,16 @@ impl From<ApiError> for WebError {
 impl IntoResponse for WebError {
     fn into_response(self) -> Response {
         match self {
-            Self::SignIn => {
-                let mut response = Redirect::to("/login").into_response();
+            Self::SignIn(next) => {
+                let target = if is_local_path(&next) && next != "/" {
+                    format!(
+                        "/login?{}",
+                        serde_urlencoded::to_string([("next", next.as_str())]).unwrap_or_default()
+                    )
+                } else {
+                    "/login".to_owned()
+                };
+                let mut response = Redirect::to(&target).into_response();
                 // htmx follows this header instead of swapping the sign-in page into a fragment.
                 response
                     .headers_mut()
@@ -235,6 +251,15 @@ impl IntoResponse for WebError {
     }
 }
 
+/// A path on this site (never `//host` or `/\\host`, which browsers read as another origin): the
+/// only places a sign-in may send the person back to.
+pub fn is_local_path(path: &str) -> bool {
+    path.starts_with('/')
+        && !path.starts_with("//")
+        && !path.starts_with("/\\")
+        && !path.chars().any(char::is_control)
+}
+
 /// Renders a template as an HTML answer; a template that fails to render is a 500 (and a bug:
 /// every page is rendered by the tests).
 pub fn render(template: &impl Template) -> Response {
@@ -252,5 +277,20 @@ pub fn render(template: &impl Template) -> Response {
             tracing::error!(%error, "cannot render a dashboard page");
             (StatusCode::INTERNAL_SERVER_ERROR, "cannot render this page").into_response()
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_local_path;
+
+    #[test]
+    fn only_paths_on_this_site_are_followed_after_sign_in() {
+        assert!(is_local_path("/monitors/3?range=7d"));
+        assert!(!is_local_path("//evil.example/"));
+        assert!(!is_local_path("/\\evil.example/"));
+        assert!(!is_local_path("https://evil.example/"));
+        assert!(!is_local_path("/a\nb"));
+        assert!(!is_local_path(""));
     }
 }

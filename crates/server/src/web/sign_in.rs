@@ -1,13 +1,13 @@
 //! Signing in and out from the dashboard: the same `/api/auth` handlers (throttling, security
 //! events, the session cookie), answered with pages and redirects instead of JSON.
 
-use super::page::{Shell, WebError, render};
+use super::page::{Shell, WebError, is_local_path, render};
 use crate::AppState;
 use crate::api::ApiJson;
 use crate::api::auth::{LoginRequest, login, logout};
 use crate::auth::{Caller, ClientIp};
 use askama::Template;
-use axum::extract::{Form, State};
+use axum::extract::{Form, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
@@ -18,23 +18,49 @@ struct SignInPage {
     shell: Shell,
     email: String,
     problem: String,
+    /// Where to go after signing in (a path on this site, or empty).
+    next: String,
 }
 
-fn sign_in_page(status: StatusCode, email: String, problem: String) -> Response {
+fn sign_in_page(status: StatusCode, email: String, problem: String, next: String) -> Response {
     let page = SignInPage {
         shell: Shell::public("Sign in"),
         email,
         problem,
+        next,
     };
     (status, render(&page)).into_response()
 }
 
-/// `GET /login`: the form, or the overview for someone already signed in.
-pub async fn form(caller: Option<Caller>) -> Response {
-    if caller.is_some() {
-        return Redirect::to("/").into_response();
+/// Where a sign-in goes: `next` when it is a path on this site, else the overview.
+fn destination(next: &str) -> String {
+    if is_local_path(next) {
+        next.to_owned()
+    } else {
+        "/".to_owned()
     }
-    sign_in_page(StatusCode::OK, String::new(), String::new())
+}
+
+#[derive(Debug, Deserialize)]
+pub struct NextQuery {
+    #[serde(default)]
+    next: String,
+}
+
+/// `GET /login`: the form, or where it leads for someone already signed in.
+pub async fn form(
+    caller: Result<Caller, crate::error::ApiError>,
+    Query(query): Query<NextQuery>,
+) -> Response {
+    if caller.is_ok() {
+        return Redirect::to(&destination(&query.next)).into_response();
+    }
+    let next = if is_local_path(&query.next) {
+        query.next
+    } else {
+        String::new()
+    };
+    sign_in_page(StatusCode::OK, String::new(), String::new(), next)
 }
 
 #[derive(Debug, Deserialize)]
@@ -43,6 +69,8 @@ pub struct Credentials {
     email: String,
     #[serde(default)]
     password: String,
+    #[serde(default)]
+    next: String,
 }
 
 /// `POST /login`.
@@ -53,6 +81,7 @@ pub async fn submit(
     Form(credentials): Form<Credentials>,
 ) -> Response {
     let email = credentials.email.clone();
+    let next = credentials.next.clone();
     let request = LoginRequest {
         email: credentials.email,
         password: credentials.password,
@@ -60,7 +89,7 @@ pub async fn submit(
     match login(State(state), headers, client_ip, ApiJson(request)).await {
         Ok(answer) => {
             let answer = answer.into_response();
-            let mut response = Redirect::to("/").into_response();
+            let mut response = Redirect::to(&destination(&next)).into_response();
             for cookie in answer.headers().get_all(header::SET_COOKIE) {
                 response
                     .headers_mut()
@@ -73,9 +102,10 @@ pub async fn submit(
                 StatusCode::UNAUTHORIZED,
                 email,
                 "Wrong email or password.".into(),
+                next,
             ),
             StatusCode::TOO_MANY_REQUESTS => {
-                sign_in_page(StatusCode::TOO_MANY_REQUESTS, email, error.message)
+                sign_in_page(StatusCode::TOO_MANY_REQUESTS, email, error.message, next)
             }
             _ => WebError::from(error).into_response(),
         },

@@ -68,7 +68,7 @@
       charts.push(new uPlot({
         width: width,
         height: 220,
-        scales: { x: { time: true } },
+        scales: { x: { time: true, range: [data.from, data.to] } },
         axes: [axis, Object.assign({ label: "ms" }, axis)],
         series: [
           {},

@@ -284,7 +284,7 @@ pub async fn acknowledge(
     page: WebPage,
     Path(id): Path<i64>,
 ) -> Result<Response, WebError> {
-    api::acknowledge(State(state), page.access, Path(id)).await?;
+    let Json(_) = api::acknowledge(State(state), page.access, Path(id)).await?;
     Ok(Redirect::to(&format!("/incidents/{id}")).into_response())
 }
 

@@ -340,6 +340,8 @@ pub async fn page(
     let (bars, bars_summary) = day_bars(&day_points, today);
     // uPlot's columns: seconds, average ms, p95 ms (null where a step had no successful check).
     let series_json = json!({
+        "from": now.minus(length).0 / 1000,
+        "to": now.0 / 1000,
         "t": points.iter().map(|p| p.start.0 / 1000).collect::<Vec<_>>(),
         "avg": points.iter().map(|p| p.summary.latency_avg_ms.map(|v| (v * 10.0).round() / 10.0)).collect::<Vec<_>>(),
         "p95": points.iter().map(|p| p.summary.latency_p95_ms.map(|v| (v * 10.0).round() / 10.0)).collect::<Vec<_>>(),
@@ -418,7 +420,7 @@ pub async fn pause(
     page: WebPage,
     Path(id): Path<i64>,
 ) -> Result<Response, WebError> {
-    schedule::pause(State(state), page.access, Path(id)).await?;
+    let Json(_) = schedule::pause(State(state), page.access, Path(id)).await?;
     Ok(back_to(id))
 }
 
@@ -428,7 +430,7 @@ pub async fn resume(
     page: WebPage,
     Path(id): Path<i64>,
 ) -> Result<Response, WebError> {
-    schedule::resume(State(state), page.access, Path(id)).await?;
+    let Json(_) = schedule::resume(State(state), page.access, Path(id)).await?;
     Ok(back_to(id))
 }
 

@@ -149,11 +149,14 @@ pub async fn submit(
             Ok(render(&view))
         }
         Ok(Json(ApplyAnswer::Applied(report))) => {
-            let list = |keys: &[String]| {
+            let list = |keys: &[watchtower_core::MonitorKey]| {
                 if keys.is_empty() {
                     "none".to_owned()
                 } else {
-                    keys.join(", ")
+                    keys.iter()
+                        .map(ToString::to_string)
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 }
             };
             view.applied = vec![

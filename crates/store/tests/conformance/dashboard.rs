@@ -4,7 +4,7 @@
 use crate::history::{history_outcomes, write_history};
 use crate::support::*;
 use watchtower_core::{CheckOutcome, MonitorRuntime, MonitorState, TeamId, Timestamp};
-use watchtower_store::{SeriesStep, Store};
+use watchtower_store::SeriesStep;
 
 /// Each step of a series must count exactly the outcomes inside it.
 fn assert_series_matches(

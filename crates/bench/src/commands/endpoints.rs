@@ -348,21 +348,33 @@ async fn drive(
         })
         .await?,
         // The dashboard's pages as a browser asks for them (session cookie), rendered HTML.
-        time_series(&mut browser, "dashboard: overview, first page (HTML)", n, |_| {
-            "/".to_owned()
-        })
+        time_series(
+            &mut browser,
+            "dashboard: overview, first page (HTML)",
+            n,
+            |_| "/".to_owned(),
+        )
         .await?,
-        time_series(&mut browser, "dashboard: overview refresh (HTML fragment)", n, |_| {
-            "/monitors/live".to_owned()
-        })
+        time_series(
+            &mut browser,
+            "dashboard: overview refresh (HTML fragment)",
+            n,
+            |_| "/monitors/live".to_owned(),
+        )
         .await?,
-        time_series(&mut browser, "dashboard: monitor page, 24 h chart + 90 days of bars", n, |i| {
-            format!("/monitors/{}", history(i))
-        })
+        time_series(
+            &mut browser,
+            "dashboard: monitor page, 24 h chart + 90 days of bars",
+            n,
+            |i| format!("/monitors/{}", history(i)),
+        )
         .await?,
-        time_series(&mut browser, "dashboard: monitor page, 90-day chart", n, |i| {
-            format!("/monitors/{}?range=90d", history(i))
-        })
+        time_series(
+            &mut browser,
+            "dashboard: monitor page, 90-day chart",
+            n,
+            |i| format!("/monitors/{}?range=90d", history(i)),
+        )
         .await?,
     ];
     let mut pool = Vec::with_capacity(PAGE + 1);
@@ -570,15 +582,13 @@ fn figures(args: &EndpointsArgs, history: &History, run: &EndpointRun) -> Vec<Fi
         } else {
             p99
         };
-        out.push(
-            p99.note(format!(
-                "{} requests, max {:.1} ms, {} bytes: {}",
-                ms.len(),
-                percentile(&mut ms, 1.0).unwrap_or(f64::NAN),
-                series.response_bytes,
-                series.path_example
-            )),
-        );
+        out.push(p99.note(format!(
+            "{} requests, max {:.1} ms, {} bytes: {}",
+            ms.len(),
+            percentile(&mut ms, 1.0).unwrap_or(f64::NAN),
+            series.response_bytes,
+            series.path_example
+        )));
     }
     let pages = [
         (

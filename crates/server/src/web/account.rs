@@ -158,7 +158,9 @@ pub async fn accept(
     .await
     {
         Ok(axum::Json(joined)) => switch_to(&state, joined.team.id),
-        Err(error) if error.status.is_client_error() && error.status != StatusCode::UNAUTHORIZED => {
+        Err(error)
+            if error.status.is_client_error() && error.status != StatusCode::UNAUTHORIZED =>
+        {
             let page = AcceptPage {
                 shell: page.shell("Join a team", "team"),
                 token: query.token,
@@ -177,8 +179,15 @@ pub async fn accept(
 
 /// Answers a redirect to the overview that also remembers `team` as the one shown.
 fn switch_to(state: &AppState, team: TeamId) -> Result<Response, WebError> {
-    let secure = if state.auth.secure_cookies { "; Secure" } else { "" };
-    let cookie = format!("{TEAM_COOKIE}={}; Path=/; HttpOnly; SameSite=Lax{secure}", team.0);
+    let secure = if state.auth.secure_cookies {
+        "; Secure"
+    } else {
+        ""
+    };
+    let cookie = format!(
+        "{TEAM_COOKIE}={}; Path=/; HttpOnly; SameSite=Lax{secure}",
+        team.0
+    );
     let mut response = Redirect::to("/").into_response();
     if let Ok(value) = cookie.parse() {
         response.headers_mut().insert(header::SET_COOKIE, value);

@@ -22,9 +22,10 @@ fn is_form(request: &Request) -> bool {
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| {
-            v.split(';')
-                .next()
-                .is_some_and(|t| t.trim().eq_ignore_ascii_case("application/x-www-form-urlencoded"))
+            v.split(';').next().is_some_and(|t| {
+                t.trim()
+                    .eq_ignore_ascii_case("application/x-www-form-urlencoded")
+            })
         })
 }
 
@@ -34,11 +35,8 @@ pub async fn middleware(request: Request, next: Next) -> Response {
         return next.run(request).await;
     }
     let (mut parts, body) = request.into_parts();
-    let bytes = match to_bytes(body, MAX_FORM_BYTES).await {
-        Ok(bytes) => bytes,
-        Err(_) => {
-            return (StatusCode::PAYLOAD_TOO_LARGE, "the form is too large").into_response();
-        }
+    let Ok(bytes) = to_bytes(body, MAX_FORM_BYTES).await else {
+        return (StatusCode::PAYLOAD_TOO_LARGE, "the form is too large").into_response();
     };
     let token = form_urlencoded_value(&bytes, CSRF_FIELD);
     // A header sent by the page itself wins; a form never adds a second one.
@@ -47,7 +45,8 @@ pub async fn middleware(request: Request, next: Next) -> Response {
     {
         parts.headers.insert(CSRF_HEADER, value);
     }
-    next.run(Request::from_parts(parts, Body::from(bytes))).await
+    next.run(Request::from_parts(parts, Body::from(bytes)))
+        .await
 }
 
 /// The first value of `name` in a URL-encoded form.

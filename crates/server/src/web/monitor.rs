@@ -26,11 +26,36 @@ const BAR_DAYS: i64 = 90;
 /// The ranges the chart offers, each read at the rollup level that gives it a readable number
 /// of points (at most 1,440).
 const RANGES: [(&str, &str, Duration, SeriesStep); 5] = [
-    ("1h", "1 hour", Duration::from_secs(3_600), SeriesStep::Minute),
-    ("24h", "24 hours", Duration::from_secs(86_400), SeriesStep::Minute),
-    ("7d", "7 days", Duration::from_secs(7 * 86_400), SeriesStep::Hour),
-    ("30d", "30 days", Duration::from_secs(30 * 86_400), SeriesStep::Hour),
-    ("90d", "90 days", Duration::from_secs(90 * 86_400), SeriesStep::Day),
+    (
+        "1h",
+        "1 hour",
+        Duration::from_secs(3_600),
+        SeriesStep::Minute,
+    ),
+    (
+        "24h",
+        "24 hours",
+        Duration::from_secs(86_400),
+        SeriesStep::Minute,
+    ),
+    (
+        "7d",
+        "7 days",
+        Duration::from_secs(7 * 86_400),
+        SeriesStep::Hour,
+    ),
+    (
+        "30d",
+        "30 days",
+        Duration::from_secs(30 * 86_400),
+        SeriesStep::Hour,
+    ),
+    (
+        "90d",
+        "90 days",
+        Duration::from_secs(90 * 86_400),
+        SeriesStep::Day,
+    ),
 ];
 
 #[derive(Debug, Deserialize)]
@@ -247,7 +272,13 @@ pub async fn page(
     let team = page.access.team.id;
     let (name, kind, target, badge, since, paused, broken, latest) = match &entry {
         MonitorEntry::Readable(view) => {
-            let text = |n: &str| view.spec.get(n).and_then(Value::as_str).unwrap_or("").to_owned();
+            let text = |n: &str| {
+                view.spec
+                    .get(n)
+                    .and_then(Value::as_str)
+                    .unwrap_or("")
+                    .to_owned()
+            };
             let status = view.status.as_ref();
             (
                 text("name"),
@@ -257,7 +288,10 @@ pub async fn page(
                 status
                     .map(|s| format::ago(s.since, Timestamp::now()))
                     .unwrap_or_default(),
-                view.spec.get("paused").and_then(Value::as_bool).unwrap_or(false),
+                view.spec
+                    .get("paused")
+                    .and_then(Value::as_bool)
+                    .unwrap_or(false),
                 String::new(),
                 status.and_then(|s| s.last_result.as_ref()).map(latest_of),
             )
@@ -352,7 +386,10 @@ pub async fn page(
     let (checks, up) = points.iter().fold((0u64, 0u64), |(c, u), p| {
         (c + p.summary.checks, u + p.summary.up + p.summary.degraded)
     });
-    let averages: Vec<f64> = points.iter().filter_map(|p| p.summary.latency_avg_ms).collect();
+    let averages: Vec<f64> = points
+        .iter()
+        .filter_map(|p| p.summary.latency_avg_ms)
+        .collect();
     let range_summary = vec![
         ("Checks", checks.to_string()),
         (
@@ -361,7 +398,10 @@ pub async fn page(
         ),
         (
             "Average response",
-            format::millis((!averages.is_empty()).then(|| averages.iter().sum::<f64>() / averages.len() as f64)),
+            format::millis(
+                (!averages.is_empty())
+                    .then(|| averages.iter().sum::<f64>() / averages.len() as f64),
+            ),
         ),
         (
             "Slowest p95",

@@ -23,7 +23,13 @@ const COMMON_FIELDS: [&str; 5] = ["name", "interval", "timeout", "retries", "tag
 /// The fields the form shows for each kind (a kind's other settings are for the monitors file).
 fn kind_fields(kind: ProbeKind) -> &'static [&'static str] {
     match kind {
-        ProbeKind::Http => &["url", "method", "accepted_status", "keyword", "degraded_after"],
+        ProbeKind::Http => &[
+            "url",
+            "method",
+            "accepted_status",
+            "keyword",
+            "degraded_after",
+        ],
         ProbeKind::Tcp => &["host", "port"],
         ProbeKind::Ping => &["host"],
         ProbeKind::Dns => &["host", "record_type", "resolver", "expected"],
@@ -41,22 +47,62 @@ const FIELDS: [(&str, &str, &str); 19] = [
     ("name", "Name", "What people call it, shown in alerts."),
     ("url", "URL", "http:// or https://"),
     ("method", "Method", "GET unless the endpoint needs another."),
-    ("accepted_status", "Accepted status codes", "Comma-separated, e.g. 200-299, 301"),
+    (
+        "accepted_status",
+        "Accepted status codes",
+        "Comma-separated, e.g. 200-299, 301",
+    ),
     ("keyword", "Keyword", "Text the response body must contain."),
-    ("degraded_after", "Degraded after", "A response slower than this is degraded, e.g. 800ms"),
+    (
+        "degraded_after",
+        "Degraded after",
+        "A response slower than this is degraded, e.g. 800ms",
+    ),
     ("host", "Host", "A name or an IP address."),
     ("port", "Port", "1 to 65535"),
-    ("record_type", "Record type", "A, AAAA, CNAME, MX, TXT, NS..."),
-    ("resolver", "Resolver", "An IP address, optionally with :port; empty for the system's."),
-    ("expected", "Expected answers", "Comma-separated; empty accepts any answer."),
-    ("warn_days", "Warn days", "Degraded when the certificate expires within this many days."),
-    ("period", "Period", "A ping is expected this often, e.g. 5m (or give a cron schedule)."),
-    ("cron", "Cron schedule", "e.g. 0 2 * * * (instead of a period)"),
-    ("timezone", "Time zone", "For the cron schedule, e.g. Europe/Berlin"),
+    (
+        "record_type",
+        "Record type",
+        "A, AAAA, CNAME, MX, TXT, NS...",
+    ),
+    (
+        "resolver",
+        "Resolver",
+        "An IP address, optionally with :port; empty for the system's.",
+    ),
+    (
+        "expected",
+        "Expected answers",
+        "Comma-separated; empty accepts any answer.",
+    ),
+    (
+        "warn_days",
+        "Warn days",
+        "Degraded when the certificate expires within this many days.",
+    ),
+    (
+        "period",
+        "Period",
+        "A ping is expected this often, e.g. 5m (or give a cron schedule).",
+    ),
+    (
+        "cron",
+        "Cron schedule",
+        "e.g. 0 2 * * * (instead of a period)",
+    ),
+    (
+        "timezone",
+        "Time zone",
+        "For the cron schedule, e.g. Europe/Berlin",
+    ),
     ("grace", "Grace", "How late a ping may be, e.g. 10m"),
     ("interval", "Check every", "e.g. 30s, 1m, 5m"),
     ("timeout", "Timeout", "e.g. 10s"),
-    ("retries", "Retries", "Failed checks in a row before DOWN is confirmed (0 to 10)."),
+    (
+        "retries",
+        "Retries",
+        "Failed checks in a row before DOWN is confirmed (0 to 10).",
+    ),
 ];
 
 /// One input of the form.
@@ -139,7 +185,11 @@ fn field(
     let (label, hint) = describe(name);
     let problem = problems
         .iter()
-        .filter(|p| p.field == name || p.field.starts_with(&format!("{name}[")) || p.field.starts_with(&format!("{name}.")))
+        .filter(|p| {
+            p.field == name
+                || p.field.starts_with(&format!("{name}["))
+                || p.field.starts_with(&format!("{name}."))
+        })
         .map(|p| p.problem.clone())
         .collect::<Vec<_>>()
         .join("; ");
@@ -215,7 +265,10 @@ fn form_page(
 /// The posted form as a monitor's JSON: the common fields and the chosen kind's, blanks left
 /// out (so defaults apply), numbers and lists in their JSON shapes. `base` is the stored spec
 /// when editing, so settings the form does not show are kept.
-fn spec_from_form(form: &[(String, String)], base: Option<Map<String, Value>>) -> Map<String, Value> {
+fn spec_from_form(
+    form: &[(String, String)],
+    base: Option<Map<String, Value>>,
+) -> Map<String, Value> {
     let value_of = |name: &str| {
         form.iter()
             .filter(|(key, _)| key == name)
@@ -233,7 +286,21 @@ fn spec_from_form(form: &[(String, String)], base: Option<Map<String, Value>>) -
                 spec.remove(*name);
             }
         }
-        for extra in ["headers", "auth", "body", "json_path", "regex", "send", "expect", "server_name", "token", "verify_tls", "follow_redirects", "max_redirects", "cert_expiry_warn_days"] {
+        for extra in [
+            "headers",
+            "auth",
+            "body",
+            "json_path",
+            "regex",
+            "send",
+            "expect",
+            "server_name",
+            "token",
+            "verify_tls",
+            "follow_redirects",
+            "max_redirects",
+            "cert_expiry_warn_days",
+        ] {
             spec.remove(extra);
         }
     }
@@ -274,12 +341,23 @@ pub async fn new_form(page: WebPage) -> Result<Response, WebError> {
     let mut spec = Map::new();
     spec.insert("kind".into(), Value::String("http".into()));
     spec.insert("interval".into(), Value::String("1m".into()));
-    Ok(render(&form_page(&page, None, &spec, Vec::new(), String::new())))
+    Ok(render(&form_page(
+        &page,
+        None,
+        &spec,
+        Vec::new(),
+        String::new(),
+    )))
 }
 
 /// Shows the form again with the API's refusal: field problems next to their fields, anything
 /// else (a plan limit, a taken key) above the form.
-fn refused(page: &WebPage, id: Option<i64>, spec: &Map<String, Value>, error: ApiError) -> Response {
+fn refused(
+    page: &WebPage,
+    id: Option<i64>,
+    spec: &Map<String, Value>,
+    error: ApiError,
+) -> Response {
     let status = error.status;
     let (problems, message) = if error.details.is_empty() {
         (Vec::new(), error.message)
@@ -305,14 +383,24 @@ pub async fn create(
     Form(form): Form<Vec<(String, String)>>,
 ) -> Result<Response, WebError> {
     let spec = spec_from_form(&form, None);
-    match crud::create(State(state), page.access.clone(), ApiJson(Value::Object(spec.clone()))).await {
+    match crud::create(
+        State(state),
+        page.access.clone(),
+        ApiJson(Value::Object(spec.clone())),
+    )
+    .await
+    {
         Ok((_, Json(view))) => Ok(Redirect::to(&format!("/monitors/{}", view.id)).into_response()),
         Err(error) => Ok(refused(&page, None, &spec, error)),
     }
 }
 
 /// The stored spec as the API shows it (secrets redacted: sending them back keeps them).
-async fn stored_spec(state: &AppState, page: &WebPage, id: i64) -> Result<Map<String, Value>, WebError> {
+async fn stored_spec(
+    state: &AppState,
+    page: &WebPage,
+    id: i64,
+) -> Result<Map<String, Value>, WebError> {
     let Json(entry) = crud::get(State(state.clone()), page.access.clone(), Path(id)).await?;
     Ok(match entry {
         MonitorEntry::Readable(view) => match view.spec {
@@ -336,7 +424,13 @@ pub async fn edit_form(
 ) -> Result<Response, WebError> {
     let spec = stored_spec(&state, &page, id).await?;
     page.access.require(Action::UpdateMonitor)?;
-    Ok(render(&form_page(&page, Some(id), &spec, Vec::new(), String::new())))
+    Ok(render(&form_page(
+        &page,
+        Some(id),
+        &spec,
+        Vec::new(),
+        String::new(),
+    )))
 }
 
 /// `POST /monitors/{id}/edit`.
@@ -348,7 +442,14 @@ pub async fn update(
 ) -> Result<Response, WebError> {
     let base = stored_spec(&state, &page, id).await?;
     let spec = spec_from_form(&form, Some(base));
-    match crud::update(State(state), page.access.clone(), Path(id), ApiJson(Value::Object(spec.clone()))).await {
+    match crud::update(
+        State(state),
+        page.access.clone(),
+        Path(id),
+        ApiJson(Value::Object(spec.clone())),
+    )
+    .await
+    {
         Ok(_) => Ok(Redirect::to(&format!("/monitors/{id}")).into_response()),
         Err(error) => Ok(refused(&page, Some(id), &spec, error)),
     }
@@ -359,7 +460,9 @@ mod tests {
     use super::*;
 
     fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {
-        list.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()
+        list.iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
     }
 
     #[test]
@@ -386,11 +489,23 @@ mod tests {
     #[test]
     fn editing_keeps_what_the_form_does_not_show_unless_the_kind_changes() {
         let base = serde_json::json!({"kind": "http", "name": "api", "url": "https://a.example", "headers": {"x": "1"}});
-        let Value::Object(base) = base else { unreachable!() };
-        let same = spec_from_form(&pairs(&[("kind", "http"), ("name", "api"), ("url", "https://b.example")]), Some(base.clone()));
+        let Value::Object(base) = base else {
+            unreachable!()
+        };
+        let same = spec_from_form(
+            &pairs(&[
+                ("kind", "http"),
+                ("name", "api"),
+                ("url", "https://b.example"),
+            ]),
+            Some(base.clone()),
+        );
         assert_eq!(same["headers"], serde_json::json!({"x": "1"}));
         assert_eq!(same["url"], "https://b.example");
-        let other = spec_from_form(&pairs(&[("kind", "ping"), ("name", "api"), ("host", "a.example")]), Some(base));
+        let other = spec_from_form(
+            &pairs(&[("kind", "ping"), ("name", "api"), ("host", "a.example")]),
+            Some(base),
+        );
         assert!(!other.contains_key("headers") && !other.contains_key("url"));
     }
 

@@ -209,11 +209,7 @@ pub struct Live {
     pub filtered: bool,
 }
 
-async fn live(
-    state: &AppState,
-    page: &WebPage,
-    query: &OverviewQuery,
-) -> Result<Live, WebError> {
+async fn live(state: &AppState, page: &WebPage, query: &OverviewQuery) -> Result<Live, WebError> {
     let Json(listed) = list(
         State(state.clone()),
         page.access.clone(),

@@ -267,10 +267,9 @@ pub fn render(template: &impl Template) -> Response {
         Ok(html) => {
             let mut response = Html(html).into_response();
             // Pages carry the session's CSRF token and private data: never cached.
-            response.headers_mut().insert(
-                header::CACHE_CONTROL,
-                HeaderValue::from_static("no-store"),
-            );
+            response
+                .headers_mut()
+                .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
             response
         }
         Err(error) => {

@@ -113,7 +113,10 @@ pub async fn submit(
 }
 
 /// `POST /logout`: ends the session (the form's CSRF token is checked like the API's header).
-pub async fn sign_out(State(state): State<AppState>, caller: Result<Caller, crate::error::ApiError>) -> Response {
+pub async fn sign_out(
+    State(state): State<AppState>,
+    caller: Result<Caller, crate::error::ApiError>,
+) -> Response {
     let caller = match caller {
         Ok(caller) => caller,
         Err(error) => return WebError::from(error).into_response(),

@@ -270,7 +270,9 @@ pub async fn invite(
                 label: "Invitation token (send it to the person; shown once)",
                 value: created.token,
             };
-            Ok(render(&team_page(&state, &page, shown, String::new()).await?))
+            Ok(render(
+                &team_page(&state, &page, shown, String::new()).await?,
+            ))
         }
         Err(error) => refused(&state, &page, error).await,
     }
@@ -308,7 +310,9 @@ pub async fn create_key(
                 label: "New API key (copy it now; it is not shown again)",
                 value: created.key,
             };
-            Ok(render(&team_page(&state, &page, shown, String::new()).await?))
+            Ok(render(
+                &team_page(&state, &page, shown, String::new()).await?,
+            ))
         }
         Err(error) => refused(&state, &page, error).await,
     }
@@ -321,7 +325,13 @@ pub async fn revoke_key(
     Path(id): Path<i64>,
 ) -> Result<Response, WebError> {
     let team = page.access.team.id.0;
-    match api_keys::revoke_api_key(State(state.clone()), page.access.caller.clone(), Path((team, id))).await {
+    match api_keys::revoke_api_key(
+        State(state.clone()),
+        page.access.caller.clone(),
+        Path((team, id)),
+    )
+    .await
+    {
         Ok(_) => Ok(Redirect::to("/team#api-keys").into_response()),
         Err(error) => refused(&state, &page, error).await,
     }

@@ -54,7 +54,7 @@ pub async fn show(State(state): State<AppState>, page: WebPage) -> Result<Respon
     .into_response();
     let bytes = axum::body::to_bytes(answer.into_body(), super::form::MAX_FORM_BYTES * 8)
         .await
-        .map_err(|error| crate::error::ApiError::internal(error))?;
+        .map_err(crate::error::ApiError::internal)?;
     let text = String::from_utf8_lossy(&bytes).into_owned();
     Ok(render(&page_of(&page, text)))
 }
@@ -123,7 +123,10 @@ async fn preview(
             join(removed),
         ),
         ("Channels in the file", file.channels.len().to_string()),
-        ("Alert rules in the file", file.alert_rules.len().to_string()),
+        (
+            "Alert rules in the file",
+            file.alert_rules.len().to_string(),
+        ),
     ])
 }
 

@@ -92,11 +92,16 @@ async fn an_outage_from_the_form_to_the_resolved_incident() {
             .unwrap()
             .contains("owner@example.com")
     );
-    browser.fill("#note-body", "Restarting the shop's web server").await;
+    browser
+        .fill("#note-body", "Restarting the shop's web server")
+        .await;
     browser.click("form[action$='/notes'] button").await;
     browser.wait_for("#timeline", 10).await;
     let timeline = browser.texts(".timeline li").await.join("\n");
-    assert!(timeline.contains("Restarting the shop's web server"), "{timeline}");
+    assert!(
+        timeline.contains("Restarting the shop's web server"),
+        "{timeline}"
+    );
     assert!(timeline.contains("Acknowledged"), "{timeline}");
     let incident_path = browser.path().await;
 
@@ -165,7 +170,12 @@ async fn bad_input_is_shown_in_place_and_nothing_is_saved() {
         )
         .await;
     browser.click("button[value='apply']").await;
-    let problems = browser.wait_for("#yaml-problems", 10).await.text().await.unwrap();
+    let problems = browser
+        .wait_for("#yaml-problems", 10)
+        .await
+        .text()
+        .await
+        .unwrap();
     assert!(problems.contains("line 5"), "{problems}");
     assert_eq!(app.store.count_monitors(team).await.unwrap(), 0);
 
@@ -177,8 +187,16 @@ async fn bad_input_is_shown_in_place_and_nothing_is_saved() {
         )
         .await;
     browser.click("button[value='check']").await;
-    let plan = browser.wait_for("#dry-run-result", 10).await.text().await.unwrap();
-    assert!(plan.contains("Created\nshop") || plan.contains("Created shop"), "{plan}");
+    let plan = browser
+        .wait_for("#dry-run-result", 10)
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        plan.contains("Created\nshop") || plan.contains("Created shop"),
+        "{plan}"
+    );
     assert_eq!(app.store.count_monitors(team).await.unwrap(), 0);
     browser.click("button[value='apply']").await;
     browser.wait_for("#apply-result", 10).await;
@@ -245,7 +263,11 @@ async fn a_viewer_sees_no_edit_controls_and_a_forged_post_is_refused() {
         "form[action$='/delete']",
         "form[action$='/check']",
     ] {
-        assert_eq!(browser.count(control).await, 0, "{control} shown to a viewer");
+        assert_eq!(
+            browser.count(control).await,
+            0,
+            "{control} shown to a viewer"
+        );
     }
     browser.go("/").await;
     assert_eq!(browser.count("a[href='/monitors/new']").await, 0);
@@ -275,7 +297,13 @@ async fn a_viewer_sees_no_edit_controls_and_a_forged_post_is_refused() {
         .await
         .expect("post without token");
     assert_eq!(no_token, serde_json::json!(403));
-    assert!(app.store.get_monitor(team, monitor.id).await.unwrap().is_some());
+    assert!(
+        app.store
+            .get_monitor(team, monitor.id)
+            .await
+            .unwrap()
+            .is_some()
+    );
 
     browser.go(&format!("/monitors/{}", foreign.id)).await;
     let heading = browser.wait_for("main h1", 10).await.text().await.unwrap();
@@ -303,7 +331,12 @@ async fn every_page_passes_axe_in_both_themes() {
             serde_json::json!({"name": "Shop front", "kind": "http", "url": target.url(), "interval": "1s", "timeout": "500ms", "tags": ["shop"]}),
         )
         .await;
-    assert_eq!(created.status, reqwest::StatusCode::CREATED, "{:?}", created.body);
+    assert_eq!(
+        created.status,
+        reqwest::StatusCode::CREATED,
+        "{:?}",
+        created.body
+    );
     let monitor_id = watchtower_core::MonitorId(created.body["id"].as_i64().expect("id"));
     // An incident to show: stop the target until the monitor is DOWN.
     let port = target.address.port();
@@ -358,7 +391,10 @@ async fn every_page_passes_axe_in_both_themes() {
         browser.click("form.panel button[type=submit]").await;
         browser.wait_for("#form-problems", 10).await;
         for violation in browser.accessibility_violations().await {
-            failures.push(format!("form with problems ({}): {violation}", browser.theme));
+            failures.push(format!(
+                "form with problems ({}): {violation}",
+                browser.theme
+            ));
         }
         browser.screenshot("form-problems").await;
         // Phone width.
@@ -370,7 +406,10 @@ async fn every_page_passes_axe_in_both_themes() {
         browser.go("/").await;
         browser.wait_for("main h1", 10).await;
         for violation in browser.accessibility_violations().await {
-            failures.push(format!("overview at phone width ({}): {violation}", browser.theme));
+            failures.push(format!(
+                "overview at phone width ({}): {violation}",
+                browser.theme
+            ));
         }
         browser.screenshot("overview-phone").await;
         browser.close().await;

@@ -21,7 +21,9 @@ pub fn browser_available() -> bool {
         return true;
     }
     if std::env::var_os("WATCHTOWER_REQUIRE_BROWSER").is_some() {
-        panic!("WATCHTOWER_REQUIRE_BROWSER is set but {CHROMEDRIVER} is missing (apt-get install chromium chromium-driver)");
+        panic!(
+            "WATCHTOWER_REQUIRE_BROWSER is set but {CHROMEDRIVER} is missing (apt-get install chromium chromium-driver)"
+        );
     }
     eprintln!("note: {CHROMEDRIVER} is missing; browser stories skipped");
     false
@@ -176,7 +178,8 @@ impl Browser {
         self.go("/login").await;
         self.fill("#email", email).await;
         self.fill("#password", PASSWORD).await;
-        self.click("form[action='/login'] button[type=submit]").await;
+        self.click("form[action='/login'] button[type=submit]")
+            .await;
         self.wait_for("nav.site-nav", 10).await;
     }
 

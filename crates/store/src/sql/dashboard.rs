@@ -2,10 +2,10 @@
 //! a monitor's history as a series of steps. Each read is bounded by what one page shows.
 
 use super::DbStore;
-use crate::error::StoreError;
-use crate::history::{self, BUCKET_COLUMNS, Bucket, Level, RAW_AS_BUCKET, Source};
 use crate::alerting::NotificationRecord;
 use crate::alerting_rows::{NOTIFICATION_COLUMNS, NotificationRow};
+use crate::error::StoreError;
+use crate::history::{self, BUCKET_COLUMNS, Bucket, Level, RAW_AS_BUCKET, Source};
 use crate::model::{RecentCheck, SeriesPoint, SeriesStep, StateCounts, StateEvent};
 use crate::rows::EventRow;
 use std::collections::HashMap;
@@ -64,11 +64,13 @@ pub(super) async fn recent_checks(
         query = query.bind(id.0);
     }
     for (monitor, checked_at, status, latency_us) in query.fetch_all(store.reader()).await? {
-        out.entry(MonitorId(monitor)).or_default().push(RecentCheck {
-            checked_at: Timestamp(checked_at),
-            status: CheckStatus::from_code(status),
-            latency: Duration::from_micros(u64::try_from(latency_us).unwrap_or(0)),
-        });
+        out.entry(MonitorId(monitor))
+            .or_default()
+            .push(RecentCheck {
+                checked_at: Timestamp(checked_at),
+                status: CheckStatus::from_code(status),
+                latency: Duration::from_micros(u64::try_from(latency_us).unwrap_or(0)),
+            });
     }
     for checks in out.values_mut() {
         checks.sort_by_key(|check| std::cmp::Reverse(check.checked_at));

@@ -105,18 +105,18 @@ async fn recent_checks_are_the_newest_per_monitor_and_stay_in_the_team() {
             .await?;
         let a_outcomes: Vec<_> = (0..40).map(|i| up(T0 + i * 10_000, 5)).collect();
         let b_outcomes = vec![down(T0 + 1_000), up(T0 + 2_000, 7)];
-        store
-            .record_batch(&results_batch(a.id, a_outcomes))
-            .await?;
-        store
-            .record_batch(&results_batch(b.id, b_outcomes))
-            .await?;
+        store.record_batch(&results_batch(a.id, a_outcomes)).await?;
+        store.record_batch(&results_batch(b.id, b_outcomes)).await?;
         let recent = store
             .recent_checks(TEAM, &[a.id, b.id, quiet.id], 30)
             .await?;
         let a_checks = &recent[&a.id];
         assert_eq!(a_checks.len(), 30);
-        assert_eq!(a_checks[0].checked_at, Timestamp(T0 + 39 * 10_000), "newest first");
+        assert_eq!(
+            a_checks[0].checked_at,
+            Timestamp(T0 + 39 * 10_000),
+            "newest first"
+        );
         assert_eq!(a_checks[29].checked_at, Timestamp(T0 + 10 * 10_000));
         let b_checks = &recent[&b.id];
         assert_eq!(

@@ -197,6 +197,51 @@ impl MaintenanceSpec {
     }
 }
 
+impl MaintenanceSpec {
+    /// The next `count` openings (start, end) that begin after `after`, soonest first: what a
+    /// page shows as "next occurrences". A cron pattern is searched within the next two years
+    /// only, so a pattern that never fires costs a bounded search.
+    pub fn next_openings(&self, after: Timestamp, count: usize) -> Vec<(Timestamp, Timestamp)> {
+        match &self.schedule {
+            WindowSchedule::Once { starts_at, ends_at } => {
+                if *starts_at > after && count > 0 {
+                    vec![(*starts_at, *ends_at)]
+                } else {
+                    Vec::new()
+                }
+            }
+            WindowSchedule::Recurring {
+                cron,
+                duration,
+                timezone,
+            } => {
+                let (Ok(mut cron), Ok(zone)) = (
+                    croner::Cron::from_str(cron),
+                    jiff::tz::TimeZone::get(timezone),
+                ) else {
+                    return Vec::new();
+                };
+                let mut cursor = after.to_jiff().to_zoned(zone);
+                let Some(years) = years_between(cursor.year(), cursor.year().saturating_add(2))
+                else {
+                    return Vec::new();
+                };
+                cron.pattern.years = years;
+                let mut out = Vec::with_capacity(count);
+                while out.len() < count {
+                    let Ok(next) = cron.find_next_occurrence(&cursor, false) else {
+                        break;
+                    };
+                    let start = Timestamp::from_jiff(next.timestamp());
+                    out.push((start, start.plus(duration.get())));
+                    cursor = next;
+                }
+                out
+            }
+        }
+    }
+}
+
 /// The years a recurring window can have opened in, as a cron year field. Without it croner
 /// looks for the previous occurrence of a pattern that never fires (`0 0 30 2 *`, or `+` with no
 /// weekday) a day at a time back to year 1: about a second for each call (found by fuzzing).
@@ -244,6 +289,39 @@ mod tests {
             if let Ok(never) = never {
                 assert_eq!(never.open_until(at("2026-12-06T00:00:00Z")), None, "{cron}");
             }
+        }
+    }
+
+    #[test]
+    fn next_openings_list_the_coming_windows_and_stop_for_a_pattern_that_never_fires() {
+        let weekly = MaintenanceSpec::parse(
+            &json!({"name": "weekly", "cron": "0 2 * * SUN", "duration": "2h"}),
+            "",
+        )
+        .unwrap();
+        // 2026-12-06 is a Sunday: the one at 02:00 has begun, so the next is a week later.
+        assert_eq!(
+            weekly.next_openings(at("2026-12-06T03:00:00Z"), 2),
+            vec![
+                (at("2026-12-13T02:00:00Z"), at("2026-12-13T04:00:00Z")),
+                (at("2026-12-20T02:00:00Z"), at("2026-12-20T04:00:00Z"))
+            ]
+        );
+        let once = MaintenanceSpec::parse(
+            &json!({"name": "once", "starts_at": "2027-03-01T10:00:00Z", "ends_at": "2027-03-01T11:00:00Z"}),
+            "",
+        )
+        .unwrap();
+        assert_eq!(
+            once.next_openings(at("2026-12-06T00:00:00Z"), 3),
+            vec![(at("2027-03-01T10:00:00Z"), at("2027-03-01T11:00:00Z"))]
+        );
+        assert!(once.next_openings(at("2027-03-01T10:00:00Z"), 3).is_empty());
+        if let Ok(never) = MaintenanceSpec::parse(
+            &json!({"name": "never", "cron": "0 0 30 2 *", "duration": "1d"}),
+            "",
+        ) {
+            assert!(never.next_openings(at("2026-12-06T00:00:00Z"), 3).is_empty());
         }
     }
 

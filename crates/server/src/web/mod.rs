@@ -9,9 +9,10 @@
 //! - `form`: posted forms' CSRF token moved where the session check reads it;
 //! - `assets`: embedded static files under content-hashed, immutable URLs;
 //! - one module per page group: `sign_in`, `overview`, `monitor`, `monitor_form`,
-//!   `yaml_editor`, `incidents`, `team`, `account`.
+//!   `yaml_editor`, `incidents`, `alerting`, `team`, `account`.
 
 pub mod account;
+pub mod alerting;
 pub mod assets;
 pub mod form;
 pub mod format;
@@ -64,6 +65,8 @@ pub fn routes() -> Router<AppState> {
         .route("/monitors/{id}/resume", post(monitor::resume))
         .route("/monitors/{id}/check", post(monitor::check_now))
         .route("/monitors/{id}/delete", post(monitor::delete))
+        .route("/alerting", get(alerting::show))
+        .route("/alerting/channels/{id}/test", post(alerting::send_test))
         .route("/incidents", get(incidents::list))
         .route("/incidents/{id}", get(incidents::show))
         .route("/incidents/{id}/acknowledge", post(incidents::acknowledge))

@@ -338,6 +338,28 @@ async fn every_page_passes_axe_in_both_themes() {
         created.body
     );
     let monitor_id = watchtower_core::MonitorId(created.body["id"].as_i64().expect("id"));
+    // Something on the alerting page: a channel, a rule that uses it, a weekly window.
+    let channel = client
+        .post(
+            "/api/channels",
+            serde_json::json!({"name": "ops hook", "kind": "webhook", "url": target.url()}),
+        )
+        .await;
+    assert_eq!(channel.status, reqwest::StatusCode::CREATED, "{:?}", channel.body);
+    let rule = client
+        .post(
+            "/api/alert-rules",
+            serde_json::json!({"name": "outages", "events": ["down", "up"], "channel_ids": [channel.body["id"]]}),
+        )
+        .await;
+    assert_eq!(rule.status, reqwest::StatusCode::CREATED, "{:?}", rule.body);
+    let window = client
+        .post(
+            "/api/maintenance",
+            serde_json::json!({"name": "weekly", "tag": "db", "cron": "0 2 * * SUN", "duration": "2h"}),
+        )
+        .await;
+    assert_eq!(window.status, reqwest::StatusCode::CREATED, "{:?}", window.body);
     // An incident to show: stop the target until the monitor is DOWN.
     let port = target.address.port();
     target.stop().await;
@@ -363,6 +385,7 @@ async fn every_page_passes_axe_in_both_themes() {
         ("incident", format!("/incidents/{}", incident.id)),
         ("account", "/account".to_owned()),
         ("team", "/team".to_owned()),
+        ("alerting", "/alerting".to_owned()),
         ("not-found", "/monitors/999999".to_owned()),
     ];
     let mut failures = Vec::new();
@@ -385,6 +408,10 @@ async fn every_page_passes_axe_in_both_themes() {
             }
             browser.screenshot(name).await;
         }
+        // "Send a test" queues a notification and says so.
+        browser.go("/alerting").await;
+        browser.click("form[action$='/test'] button").await;
+        browser.wait_for("#alerting-notice", 10).await;
         // A form with its problems shown must pass too.
         browser.go("/monitors/new").await;
         browser.fill("#field-interval", "soon").await;

@@ -321,7 +321,11 @@ mod tests {
             &json!({"name": "never", "cron": "0 0 30 2 *", "duration": "1d"}),
             "",
         ) {
-            assert!(never.next_openings(at("2026-12-06T00:00:00Z"), 3).is_empty());
+            assert!(
+                never
+                    .next_openings(at("2026-12-06T00:00:00Z"), 3)
+                    .is_empty()
+            );
         }
     }
 

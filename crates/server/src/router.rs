@@ -45,7 +45,13 @@ pub fn router(state: AppState) -> Router {
         .route("/api/push/{token}/fail", push_fail)
         .route("/api/push/{token}/start", push_start)
         .merge(api_routes)
-        .merge(web::routes())
+        // The dashboard's pages count against the same rate limits as the API; its static
+        // files (immutable, cached by browsers) do not.
+        .merge(web::routes().layer(axum::middleware::from_fn_with_state(
+            state.rate_limiter.clone(),
+            rate_limit::middleware,
+        )))
+        .route("/assets/{name}", get(web::assets::serve))
         .fallback(crate::error::not_found)
         .with_state(state)
         .layer(RequestBodyLimitLayer::new(1 << 20))

@@ -69,7 +69,12 @@ struct AlertingPage {
 fn names(ids: impl IntoIterator<Item = String>, by_id: &HashMap<String, String>) -> String {
     let listed: Vec<String> = ids
         .into_iter()
-        .map(|id| by_id.get(&id).cloned().unwrap_or_else(|| format!("channel {id}")))
+        .map(|id| {
+            by_id
+                .get(&id)
+                .cloned()
+                .unwrap_or_else(|| format!("channel {id}"))
+        })
         .collect();
     if listed.is_empty() {
         "none".into()

@@ -1,7 +1,7 @@
 //! Forms posted by the dashboard's pages. A form carries the session's CSRF token as a hidden
 //! `csrf_token` field; this layer moves it into the `X-CSRF-Token` header, so the one check the
 //! API makes (`Caller`: constant-time compare, cross-site refused) is the check forms get too.
-//! It also bounds what a form may send.
+//! It also bounds what a form may send, and refuses any form posted from another site.
 
 use crate::auth::CSRF_HEADER;
 use axum::body::{Body, to_bytes};
@@ -31,7 +31,19 @@ fn is_form(request: &Request) -> bool {
 
 /// Moves a posted form's `csrf_token` into the header the session check reads.
 pub async fn middleware(request: Request, next: Next) -> Response {
-    if request.method() != Method::POST || !is_form(&request) {
+    if request.method() != Method::POST {
+        return next.run(request).await;
+    }
+    // Another site's form is refused before anything reads it, the sign-in form included (a
+    // forged sign-in would put the victim in the attacker's account).
+    let cross_site = request
+        .headers()
+        .get("sec-fetch-site")
+        .is_some_and(|site| site.as_bytes() == b"cross-site");
+    if cross_site {
+        return (StatusCode::FORBIDDEN, "a form from another site is refused").into_response();
+    }
+    if !is_form(&request) {
         return next.run(request).await;
     }
     let (mut parts, body) = request.into_parts();

@@ -197,6 +197,14 @@ async fn incident_page(
         .incident_notifications(team, incident.id)
         .await
         .map_err(ApiError::from)?;
+    let channel_names: HashMap<String, String> = state
+        .store
+        .channels(team)
+        .await
+        .map_err(ApiError::from)?
+        .into_iter()
+        .map(|channel| (channel.id.to_string(), channel.name))
+        .collect();
     let entry = |at: Timestamp, what: String, detail: String| TimelineEntry {
         at,
         when: format::time(at),
@@ -222,10 +230,14 @@ async fn incident_page(
         ));
     }
     for notification in &notifications {
+        let channel = channel_names
+            .get(&notification.channel_id.to_string())
+            .cloned()
+            .unwrap_or_else(|| format!("channel {}", notification.channel_id));
         let mut detail = format!(
-            "{} to channel {}: {} after {} attempt{}",
+            "{} to {}: {} after {} attempt{}",
             notification.event.as_str(),
-            notification.channel_id,
+            channel,
             notification.status.as_str(),
             notification.attempts,
             if notification.attempts == 1 { "" } else { "s" }

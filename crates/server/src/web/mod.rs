@@ -29,7 +29,7 @@ use crate::AppState;
 use axum::Router;
 use axum::routing::{get, post};
 
-/// Every dashboard route.
+/// Every dashboard page and form (the static files are `assets::serve`, outside the rate limit).
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/", get(overview::page))
@@ -71,6 +71,5 @@ pub fn routes() -> Router<AppState> {
         .route("/incidents/{id}", get(incidents::show))
         .route("/incidents/{id}/acknowledge", post(incidents::acknowledge))
         .route("/incidents/{id}/notes", post(incidents::add_note))
-        .route("/assets/{name}", get(assets::serve))
         .layer(axum::middleware::from_fn(form::middleware))
 }

@@ -345,7 +345,12 @@ async fn every_page_passes_axe_in_both_themes() {
             serde_json::json!({"name": "ops hook", "kind": "webhook", "url": target.url()}),
         )
         .await;
-    assert_eq!(channel.status, reqwest::StatusCode::CREATED, "{:?}", channel.body);
+    assert_eq!(
+        channel.status,
+        reqwest::StatusCode::CREATED,
+        "{:?}",
+        channel.body
+    );
     let rule = client
         .post(
             "/api/alert-rules",
@@ -359,7 +364,12 @@ async fn every_page_passes_axe_in_both_themes() {
             serde_json::json!({"name": "weekly", "tag": "db", "cron": "0 2 * * SUN", "duration": "2h"}),
         )
         .await;
-    assert_eq!(window.status, reqwest::StatusCode::CREATED, "{:?}", window.body);
+    assert_eq!(
+        window.status,
+        reqwest::StatusCode::CREATED,
+        "{:?}",
+        window.body
+    );
     // An incident to show: stop the target until the monitor is DOWN.
     let port = target.address.port();
     target.stop().await;

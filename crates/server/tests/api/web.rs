@@ -1,0 +1,222 @@
+//! The dashboard over plain HTTP on every backend: where a visitor without a session goes, the
+//! CSRF and cross-site rules for forms, another team's pages, escaping, and the static files.
+//! (The browser stories are in `tests/browser/`.)
+
+use crate::support::*;
+use reqwest::StatusCode;
+use reqwest::header::{HeaderMap, HeaderValue};
+use serde_json::json;
+
+/// A client that does not follow redirects, with a session cookie of `email` and the CSRF token
+/// the pages carry.
+async fn browser_like(app: &TestApp, email: &str) -> (reqwest::Client, String) {
+    let http = reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let signed_in = http
+        .post(app.url("/login"))
+        .form(&[("email", email), ("password", PASSWORD)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(signed_in.status(), StatusCode::SEE_OTHER);
+    let page = http.get(app.url("/account")).send().await.unwrap();
+    let html = page.text().await.unwrap();
+    let csrf = html
+        .split("name=\"csrf_token\" value=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .expect("a csrf_token field")
+        .to_owned();
+    (http, csrf)
+}
+
+#[tokio::test]
+async fn pages_need_a_session_and_forms_need_the_token_from_this_site() {
+    each_backend(Options::default(), |app| async move {
+        let anonymous = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()?;
+        let first = anonymous.get(app.url("/")).send().await?;
+        assert_eq!(first.status(), StatusCode::SEE_OTHER);
+        assert_eq!(first.headers()["location"], "/login");
+        let deep = anonymous
+            .get(app.url("/monitors/7?range=7d"))
+            .send()
+            .await?;
+        assert_eq!(
+            deep.headers()["location"],
+            "/login?next=%2Fmonitors%2F7%3Frange%3D7d"
+        );
+        let login = anonymous.get(app.url("/login")).send().await?;
+        assert_eq!(login.status(), StatusCode::OK);
+        let csp = login.headers()["content-security-policy"]
+            .to_str()?
+            .to_owned();
+        assert!(
+            csp.contains("script-src 'self'") && !csp.contains("unsafe-inline"),
+            "{csp}"
+        );
+        assert_eq!(login.headers()["cache-control"], "no-store");
+
+        let owner = app.user("owner@example.com", false).await;
+        let team = app.store.teams_of(owner).await?[0].team.id;
+        // A sign-in posted from another site is refused before it is read.
+        let forged_login = anonymous
+            .post(app.url("/login"))
+            .header("sec-fetch-site", "cross-site")
+            .form(&[("email", "owner@example.com"), ("password", PASSWORD)])
+            .send()
+            .await?;
+        assert_eq!(forged_login.status(), StatusCode::FORBIDDEN);
+        // A wrong password stays on the page with a message, and sets no cookie.
+        let wrong = anonymous
+            .post(app.url("/login"))
+            .form(&[
+                ("email", "owner@example.com"),
+                ("password", "not the password"),
+            ])
+            .send()
+            .await?;
+        assert_eq!(wrong.status(), StatusCode::UNAUTHORIZED);
+        assert!(wrong.headers().get("set-cookie").is_none());
+        assert!(wrong.text().await?.contains("Wrong email or password."));
+        // After signing in, `next` leads back, but never to another site.
+        for (next, expected) in [("/incidents", "/incidents"), ("//evil.example/", "/")] {
+            let again = anonymous
+                .post(app.url("/login"))
+                .form(&[
+                    ("email", "owner@example.com"),
+                    ("password", PASSWORD),
+                    ("next", next),
+                ])
+                .send()
+                .await?;
+            assert_eq!(again.headers()["location"], expected, "next={next}");
+        }
+        let (http, csrf) = browser_like(&app, "owner@example.com").await;
+
+        let form = [
+            ("name", "Shop"),
+            ("kind", "tcp"),
+            ("host", "127.0.0.1"),
+            ("port", "9"),
+            ("interval", "1h"),
+        ];
+        let mut without_token = http
+            .post(app.url("/monitors/new"))
+            .form(&form)
+            .send()
+            .await?;
+        assert_eq!(without_token.status(), StatusCode::FORBIDDEN);
+        let mut with_token: Vec<(&str, &str)> = form.to_vec();
+        with_token.push(("csrf_token", "not-the-token"));
+        without_token = http
+            .post(app.url("/monitors/new"))
+            .form(&with_token)
+            .send()
+            .await?;
+        assert_eq!(without_token.status(), StatusCode::FORBIDDEN);
+        assert_eq!(app.store.count_monitors(team).await?, 0);
+        let mut good: Vec<(&str, &str)> = form.to_vec();
+        good.push(("csrf_token", &csrf));
+        let cross_site = http
+            .post(app.url("/monitors/new"))
+            .header("sec-fetch-site", "cross-site")
+            .form(&good)
+            .send()
+            .await?;
+        assert_eq!(cross_site.status(), StatusCode::FORBIDDEN);
+        let created = http
+            .post(app.url("/monitors/new"))
+            .form(&good)
+            .send()
+            .await?;
+        assert_eq!(created.status(), StatusCode::SEE_OTHER);
+        assert_eq!(app.store.count_monitors(team).await?, 1);
+        Ok(())
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn another_team_s_pages_are_404_and_names_are_escaped() {
+    each_backend(Options::default(), |app| async move {
+        app.user("owner@example.com", false).await;
+        app.user("stranger@example.com", false).await;
+        let stranger = app.login("stranger@example.com").await;
+        let theirs = stranger
+            .post(
+                "/api/monitors",
+                json!({"name": "<script>alert(1)</script>", "kind": "tcp", "host": "127.0.0.1", "port": 9, "interval": "1h"}),
+            )
+            .await;
+        assert_eq!(theirs.status, StatusCode::CREATED);
+        let id = theirs.body["id"].as_i64().unwrap();
+
+        let (owner_http, csrf) = browser_like(&app, "owner@example.com").await;
+        for path in [format!("/monitors/{id}"), format!("/monitors/{id}/edit")] {
+            let page = owner_http.get(app.url(&path)).send().await?;
+            assert_eq!(page.status(), StatusCode::NOT_FOUND, "{path}");
+            assert!(!page.text().await?.contains("alert(1)"));
+        }
+        let delete = owner_http
+            .post(app.url(&format!("/monitors/{id}/delete")))
+            .form(&[("csrf_token", csrf.as_str())])
+            .send()
+            .await?;
+        assert_eq!(delete.status(), StatusCode::NOT_FOUND);
+
+        let (stranger_http, _) = browser_like(&app, "stranger@example.com").await;
+        let own = stranger_http.get(app.url(&format!("/monitors/{id}"))).send().await?;
+        assert_eq!(own.status(), StatusCode::OK);
+        let html = own.text().await?;
+        // askama writes < and > as numeric references.
+        assert!(html.contains("&#60;script&#62;alert(1)"), "the name, escaped");
+        assert!(!html.contains("<script>alert(1)"));
+        Ok(())
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn static_files_are_immutable_and_compressed_when_asked() {
+    each_backend(Options::default(), |app| async move {
+        let anonymous = reqwest::Client::new();
+        let html = anonymous
+            .get(app.url("/login"))
+            .send()
+            .await?
+            .text()
+            .await?;
+        let stylesheet = html
+            .split("<link rel=\"stylesheet\" href=\"")
+            .nth(1)
+            .and_then(|rest| rest.split('"').next())
+            .expect("a stylesheet link")
+            .to_owned();
+        assert!(stylesheet.starts_with("/assets/app."), "{stylesheet}");
+        let mut gzip = HeaderMap::new();
+        gzip.insert("accept-encoding", HeaderValue::from_static("gzip"));
+        let plain = reqwest::Client::builder().no_gzip().build()?;
+        let compressed = plain.get(app.url(&stylesheet)).headers(gzip).send().await?;
+        assert_eq!(compressed.status(), StatusCode::OK);
+        assert_eq!(
+            compressed.headers()["cache-control"],
+            "public, max-age=31536000, immutable"
+        );
+        assert_eq!(compressed.headers()["content-encoding"], "gzip");
+        let identity = plain.get(app.url(&stylesheet)).send().await?;
+        assert!(identity.headers().get("content-encoding").is_none());
+        assert!(identity.text().await?.contains("--bg"));
+        let missing = plain
+            .get(app.url("/assets/app.000000000000.css"))
+            .send()
+            .await?;
+        assert_eq!(missing.status(), StatusCode::NOT_FOUND);
+        Ok(())
+    })
+    .await;
+}

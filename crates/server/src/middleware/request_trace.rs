@@ -6,6 +6,9 @@
 //! query string is recorded, so push tokens, `Authorization` and cookies stay out of the logs.
 //! A 5xx is logged at WARN; every other answer at DEBUG, so a busy instance stays quiet at the
 //! default `info` (`RUST_LOG=info,watchtower_server::middleware::request_trace=debug` shows all).
+//! Heartbeat pings (`/api/push/...`) get their span at DEBUG: they arrive by the tens of
+//! thousands a second and the span cost a fifth of a ping's CPU (docs/PERFORMANCE.md); their id
+//! is still made and echoed.
 
 use axum::extract::{MatchedPath, Request};
 use axum::middleware::Next;
@@ -37,14 +40,27 @@ pub async fn middleware(request: Request, next: Next) -> Response {
         .map_or(UNMATCHED_ROUTE, MatchedPath::as_str)
         .to_owned();
     // INFO, not DEBUG: a disabled span would take the request id off the handlers' INFO lines.
-    let span = tracing::info_span!(
-        "request",
-        request_id = %request_id,
-        method = %request.method(),
-        route = %route,
-        status = Empty,
-        latency_ms = Empty,
-    );
+    // Heartbeat pings are the exception: they come by the tens of thousands a second, their
+    // handler logs nothing at INFO, and the span's bookkeeping was a fifth of a ping's CPU.
+    let span = if route.starts_with("/api/push/") {
+        tracing::debug_span!(
+            "request",
+            request_id = %request_id,
+            method = %request.method(),
+            route = %route,
+            status = Empty,
+            latency_ms = Empty,
+        )
+    } else {
+        tracing::info_span!(
+            "request",
+            request_id = %request_id,
+            method = %request.method(),
+            route = %route,
+            status = Empty,
+            latency_ms = Empty,
+        )
+    };
     let started = Instant::now();
     let mut response = next.run(request).instrument(span.clone()).await;
     let status = response.status();

@@ -80,6 +80,9 @@ pub struct AlertRule {
     /// Milliseconds between reminders, when the rule asks for them.
     pub remind_every_ms: Option<i64>,
     pub escalation_policy_id: Option<EscalationPolicyId>,
+    // Kept as the stored names (a newer version's name reads back as it was written); the
+    // document lists the names the API accepts.
+    #[schema(value_type = Vec<watchtower_core::ErrorClass>)]
     pub causes: Vec<String>,
     pub certificate_days: Option<u32>,
     pub created_at: Timestamp,

@@ -34,7 +34,10 @@ pub struct RuleBody {
     pub escalation_policy_id: Option<EscalationPolicyId>,
     /// Only outages with one of these causes, e.g. `["keyword", "status_code"]` (every cause
     /// when absent).
+    // Strings, not `ErrorClass`, so that every bad name is listed with its field
+    // (`RuleTerms::parse`); the document lists the accepted names.
     #[serde(default)]
+    #[schema(value_type = Vec<watchtower_core::ErrorClass>)]
     pub causes: Vec<String>,
     /// With `certificate_expiring`: alert when a certificate expires within this many days
     /// (1-365, default 14). One alert per certificate, however many monitors share it.

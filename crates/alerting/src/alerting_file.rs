@@ -12,7 +12,8 @@ use std::collections::HashMap;
 use watchtower_core::monitor::DependencyRef;
 use watchtower_core::monitors_file::{ChannelEntry, MonitorsFile, RuleEntry};
 use watchtower_core::{
-    Demand, FieldError, MonitorKey, Plan, PlanLimitExceeded, PlanTable, TeamId, Timestamp,
+    ChannelId, Demand, FieldError, MonitorKey, Plan, PlanLimitExceeded, PlanTable, TeamId,
+    Timestamp,
 };
 use watchtower_store::{Actor, AlertRule, AuditEntry, NewRule, Store, StoreError};
 
@@ -139,7 +140,7 @@ pub async fn apply(
         return Ok(report);
     }
     let existing = store.channels(team).await?;
-    let mut channel_ids: HashMap<&str, i64> = HashMap::new();
+    let mut channel_ids: HashMap<&str, ChannelId> = HashMap::new();
     for ChannelEntry {
         name,
         kind,
@@ -241,7 +242,7 @@ async fn monitor_ids(
 fn new_rule(
     team: TeamId,
     entry: &RuleEntry,
-    channel_ids: &HashMap<&str, i64>,
+    channel_ids: &HashMap<&str, ChannelId>,
     monitor_ids: &HashMap<MonitorKey, watchtower_core::MonitorId>,
     now: Timestamp,
 ) -> NewRule {

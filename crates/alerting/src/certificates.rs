@@ -129,13 +129,13 @@ mod tests {
 
     fn rule(monitor: Option<i64>, tag: Option<&str>) -> AlertRule {
         AlertRule {
-            id: 1,
+            id: watchtower_core::AlertRuleId(1),
             team_id: TeamId(1),
             name: "certificates".into(),
             monitor_id: monitor.map(MonitorId),
             tag: tag.map(str::to_owned),
             events: vec![EVENT.into()],
-            channel_ids: vec![7],
+            channel_ids: vec![watchtower_core::ChannelId(7)],
             remind_every_ms: None,
             escalation_policy_id: None,
             causes: Vec::new(),

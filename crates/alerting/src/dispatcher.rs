@@ -20,7 +20,9 @@ use std::time::Duration;
 use tokio::task::{JoinHandle, JoinSet};
 use tokio_util::sync::CancellationToken;
 use watchtower_core::monitor::DependencyRef;
-use watchtower_core::{AlertEvent, ChannelKind, DeliveryStatus, MonitorState, TeamId, Timestamp};
+use watchtower_core::{
+    AlertEvent, ChannelId, ChannelKind, DeliveryStatus, MonitorState, TeamId, Timestamp,
+};
 use watchtower_store::{AttemptOutcome, DueNotification, MaintenanceWindow, MonitorTarget, Store};
 
 #[derive(Debug, Clone)]
@@ -84,7 +86,7 @@ impl Default for DispatcherConfig {
 /// documented pace for one webhook or chat (Slack about one message a second, Discord 30 a
 /// minute, Telegram 20 a minute in a group). Generic webhooks are the receiver's own service and
 /// are not limited.
-pub struct ChannelLimits(HashMap<ChannelKind, DefaultKeyedRateLimiter<i64>>);
+pub struct ChannelLimits(HashMap<ChannelKind, DefaultKeyedRateLimiter<ChannelId>>);
 
 impl ChannelLimits {
     pub fn new() -> Self {
@@ -117,7 +119,7 @@ impl ChannelLimits {
     }
 
     /// `None` when the channel may be sent to now; otherwise how long to wait.
-    fn wait(&self, kind: ChannelKind, channel: i64) -> Option<Duration> {
+    fn wait(&self, kind: ChannelKind, channel: ChannelId) -> Option<Duration> {
         let limiter = self.0.get(&kind)?;
         limiter.check_key(&channel).err().map(|not_until| {
             not_until.wait_time_from(governor::clock::Clock::now(
@@ -361,12 +363,12 @@ async fn process(
     if let Some(every) = next_reminder(&item, &outcome) {
         let due = later().plus(every);
         if let Err(error) = store.enqueue_reminder(&item, due).await {
-            tracing::warn!(%error, id = item.id, "cannot queue the next reminder");
+            tracing::warn!(%error, id = %item.id, "cannot queue the next reminder");
         }
     }
     if let Err(error) = store.finish_attempt(item.id, &outcome, later()).await {
         // The lease runs out and the notification is delivered again, under the same key.
-        tracing::warn!(%error, id = item.id, "cannot record a delivery attempt");
+        tracing::warn!(%error, id = %item.id, "cannot record a delivery attempt");
     }
 }
 
@@ -587,7 +589,7 @@ async fn deliver(
             }
         }
         Err(error) => {
-            tracing::info!(id = item.id, attempt = item.attempts + 1, %error, "delivery failed");
+            tracing::info!(id = %item.id, attempt = item.attempts + 1, %error, "delivery failed");
             after_failure(config, item, &error, now.plus(started.elapsed()))
         }
     }
@@ -725,9 +727,9 @@ mod tests {
 
     fn due(attempts: u32) -> DueNotification {
         DueNotification {
-            id: 7,
+            id: watchtower_core::NotificationId(7),
             team_id: TeamId(1),
-            channel_id: 1,
+            channel_id: ChannelId(1),
             channel_config: json!({}),
             event: AlertEvent::Down,
             attempts,
@@ -834,7 +836,7 @@ mod tests {
 
     fn window(starts: i64, ends: i64) -> MaintenanceWindow {
         MaintenanceWindow {
-            id: 1,
+            id: watchtower_core::MaintenanceWindowId(1),
             team_id: TeamId(1),
             spec: watchtower_core::maintenance::MaintenanceSpec {
                 name: "upgrade".into(),
@@ -953,23 +955,23 @@ mod tests {
     fn a_channel_gets_its_burst_then_waits_while_others_go_on() {
         let limits = ChannelLimits::new();
         for _ in 0..20 {
-            assert_eq!(limits.wait(ChannelKind::Telegram, 1), None);
+            assert_eq!(limits.wait(ChannelKind::Telegram, ChannelId(1)), None);
         }
         let wait = limits
-            .wait(ChannelKind::Telegram, 1)
+            .wait(ChannelKind::Telegram, ChannelId(1))
             .expect("the 21st message in a minute waits");
         assert!(
             wait > Duration::ZERO && wait <= Duration::from_secs(3),
             "{wait:?}"
         );
         assert_eq!(
-            limits.wait(ChannelKind::Telegram, 2),
+            limits.wait(ChannelKind::Telegram, ChannelId(2)),
             None,
             "another chat has its own budget"
         );
         for _ in 0..1_000 {
             assert_eq!(
-                limits.wait(ChannelKind::Webhook, 3),
+                limits.wait(ChannelKind::Webhook, ChannelId(3)),
                 None,
                 "webhooks are not limited"
             );

@@ -777,12 +777,12 @@ struct Tenant {
     spare_key: i64,
     invitation: i64,
     /// A webhook channel (to a port nothing listens on) and a rule routing to it.
-    channel: i64,
-    rule: i64,
+    channel: watchtower_core::ChannelId,
+    rule: watchtower_core::AlertRuleId,
     /// A maintenance window (the first Sunday of each month).
-    window: i64,
+    window: watchtower_core::MaintenanceWindowId,
     /// An escalation policy of one step.
-    policy: i64,
+    policy: watchtower_core::EscalationPolicyId,
     read_only: Client,
     read_write: Client,
 }

@@ -10,13 +10,13 @@ use serde_json::Value;
 use watchtower_core::maintenance::MaintenanceSpec;
 use watchtower_core::monitor::DependencyRef;
 use watchtower_core::{
-    AlertEvent, CertificateInfo, DeliveryStatus, IncidentId, MonitorId, MonitorState, TeamId,
-    Timestamp,
+    AlertEvent, AlertRuleId, CertificateInfo, ChannelId, DeliveryStatus, EscalationPolicyId,
+    IncidentId, MaintenanceWindowId, MonitorId, MonitorState, NotificationId, TeamId, Timestamp,
 };
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Channel {
-    pub id: i64,
+    pub id: ChannelId,
     pub team_id: TeamId,
     pub name: String,
     pub kind: String,
@@ -37,11 +37,11 @@ pub struct NewRule {
     pub tag: Option<String>,
     /// `down`, `up`, `degraded`.
     pub events: Vec<String>,
-    pub channel_ids: Vec<i64>,
+    pub channel_ids: Vec<ChannelId>,
     /// Remind the channels this often while the incident stays open and unacknowledged.
     pub remind_every: Option<std::time::Duration>,
     /// Escalate outages through this policy's steps (besides `channel_ids`).
-    pub escalation_policy_id: Option<i64>,
+    pub escalation_policy_id: Option<EscalationPolicyId>,
     /// Only outages with one of these causes (`ErrorClass` names such as `keyword`,
     /// `status_code`); empty for every cause.
     pub causes: Vec<String>,
@@ -56,12 +56,12 @@ pub struct NewRule {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct EscalationStep {
     pub offset_ms: u64,
-    pub channel_ids: Vec<i64>,
+    pub channel_ids: Vec<ChannelId>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct EscalationPolicy {
-    pub id: i64,
+    pub id: EscalationPolicyId,
     pub team_id: TeamId,
     pub name: String,
     pub steps: Vec<EscalationStep>,
@@ -70,16 +70,19 @@ pub struct EscalationPolicy {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct AlertRule {
-    pub id: i64,
+    pub id: AlertRuleId,
     pub team_id: TeamId,
     pub name: String,
     pub monitor_id: Option<MonitorId>,
     pub tag: Option<String>,
     pub events: Vec<String>,
-    pub channel_ids: Vec<i64>,
+    pub channel_ids: Vec<ChannelId>,
     /// Milliseconds between reminders, when the rule asks for them.
     pub remind_every_ms: Option<i64>,
-    pub escalation_policy_id: Option<i64>,
+    pub escalation_policy_id: Option<EscalationPolicyId>,
+    // Kept as the stored names (a newer version's name reads back as it was written); the
+    // document lists the names the API accepts.
+    #[schema(value_type = Vec<watchtower_core::ErrorClass>)]
     pub causes: Vec<String>,
     pub certificate_days: Option<u32>,
     pub created_at: Timestamp,
@@ -99,7 +102,7 @@ pub struct MonitorCertificate {
 #[derive(Debug, Clone, PartialEq)]
 pub struct KeyedNotification {
     pub team_id: TeamId,
-    pub channel_id: i64,
+    pub channel_id: ChannelId,
     pub monitor_id: Option<MonitorId>,
     pub event: AlertEvent,
     pub dedup_key: String,
@@ -120,9 +123,9 @@ pub struct DependencyState {
 /// A notification the dispatcher has claimed, with what it needs to build the message.
 #[derive(Debug, Clone, PartialEq)]
 pub struct DueNotification {
-    pub id: i64,
+    pub id: NotificationId,
     pub team_id: TeamId,
-    pub channel_id: i64,
+    pub channel_id: ChannelId,
     pub channel_config: Value,
     pub event: AlertEvent,
     /// Attempts before this one.
@@ -218,7 +221,7 @@ pub enum AttemptOutcome {
 /// A stored maintenance window.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct MaintenanceWindow {
-    pub id: i64,
+    pub id: MaintenanceWindowId,
     pub team_id: TeamId,
     #[serde(flatten)]
     pub spec: MaintenanceSpec,
@@ -228,9 +231,9 @@ pub struct MaintenanceWindow {
 /// A row of the delivery log.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct NotificationRecord {
-    pub id: i64,
+    pub id: NotificationId,
     pub team_id: TeamId,
-    pub channel_id: i64,
+    pub channel_id: ChannelId,
     pub monitor_id: Option<MonitorId>,
     pub incident_id: Option<IncidentId>,
     #[schema(value_type = String)]
@@ -256,17 +259,18 @@ pub trait AlertStore: Send + Sync {
         now: Timestamp,
     ) -> Result<Channel, StoreError>;
     async fn channels(&self, team: TeamId) -> Result<Vec<Channel>, StoreError>;
-    async fn get_channel(&self, team: TeamId, id: i64) -> Result<Option<Channel>, StoreError>;
+    async fn get_channel(&self, team: TeamId, id: ChannelId)
+    -> Result<Option<Channel>, StoreError>;
     async fn update_channel(
         &self,
         team: TeamId,
-        id: i64,
+        id: ChannelId,
         name: &str,
         config: &Value,
         now: Timestamp,
     ) -> Result<Channel, StoreError>;
     /// Deletes a channel with its pending notifications.
-    async fn delete_channel(&self, team: TeamId, id: i64) -> Result<(), StoreError>;
+    async fn delete_channel(&self, team: TeamId, id: ChannelId) -> Result<(), StoreError>;
 
     /// `NotFound` when a channel is not the team's.
     async fn create_escalation_policy(
@@ -277,27 +281,31 @@ pub trait AlertStore: Send + Sync {
         now: Timestamp,
     ) -> Result<EscalationPolicy, StoreError>;
     async fn escalation_policies(&self, team: TeamId) -> Result<Vec<EscalationPolicy>, StoreError>;
-    async fn delete_escalation_policy(&self, team: TeamId, id: i64) -> Result<(), StoreError>;
+    async fn delete_escalation_policy(
+        &self,
+        team: TeamId,
+        id: EscalationPolicyId,
+    ) -> Result<(), StoreError>;
 
     /// `NotFound` when a channel, the monitor or the escalation policy is not the team's.
     async fn create_rule(&self, rule: &NewRule) -> Result<AlertRule, StoreError>;
     async fn rules(&self, team: TeamId) -> Result<Vec<AlertRule>, StoreError>;
-    async fn delete_rule(&self, team: TeamId, id: i64) -> Result<(), StoreError>;
+    async fn delete_rule(&self, team: TeamId, id: AlertRuleId) -> Result<(), StoreError>;
 
     /// Queues a test notification to one channel; returns its id.
     async fn enqueue_test_notification(
         &self,
         team: TeamId,
-        channel: i64,
+        channel: ChannelId,
         now: Timestamp,
-    ) -> Result<i64, StoreError>;
+    ) -> Result<NotificationId, StoreError>;
     /// Queues the next reminder of a delivered DOWN (or reminder) to the same channel, due at
     /// `due`; returns its id.
     async fn enqueue_reminder(
         &self,
         after: &DueNotification,
         due: Timestamp,
-    ) -> Result<i64, StoreError>;
+    ) -> Result<NotificationId, StoreError>;
     /// The current state of each named monitor of the team that exists.
     async fn dependency_states(
         &self,
@@ -314,7 +322,7 @@ pub trait AlertStore: Send + Sync {
     ) -> Result<Vec<DueNotification>, StoreError>;
     async fn finish_attempt(
         &self,
-        id: i64,
+        id: NotificationId,
         outcome: &AttemptOutcome,
         at: Timestamp,
     ) -> Result<(), StoreError>;
@@ -331,7 +339,7 @@ pub trait AlertStore: Send + Sync {
     async fn delete_maintenance(
         &self,
         team: TeamId,
-        id: i64,
+        id: MaintenanceWindowId,
         now: Timestamp,
     ) -> Result<(), StoreError>;
 
@@ -355,7 +363,7 @@ pub trait AlertStore: Send + Sync {
     async fn notifications(
         &self,
         team: TeamId,
-        before: Option<i64>,
+        before: Option<NotificationId>,
         limit: u32,
     ) -> Result<Vec<NotificationRecord>, StoreError>;
 }

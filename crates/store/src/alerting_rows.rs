@@ -7,7 +7,8 @@ use crate::alerting::{
 use crate::error::StoreError;
 use serde_json::Value;
 use watchtower_core::{
-    AlertEvent, DeliveryStatus, IncidentId, MonitorId, MonitorState, TeamId, Timestamp,
+    AlertEvent, AlertRuleId, ChannelId, DeliveryStatus, EscalationPolicyId, IncidentId,
+    MaintenanceWindowId, MonitorId, MonitorState, NotificationId, TeamId, Timestamp,
 };
 
 // JSON columns are read back as text (PostgreSQL stores them as jsonb), as the rows expect.
@@ -37,7 +38,7 @@ pub(crate) struct ChannelRow {
 impl ChannelRow {
     pub fn into_channel(self) -> Result<Channel, StoreError> {
         Ok(Channel {
-            id: self.id,
+            id: ChannelId(self.id),
             team_id: TeamId(self.team_id),
             name: self.name,
             kind: self.kind,
@@ -68,7 +69,7 @@ impl RuleRow {
     pub fn into_rule(self) -> Result<AlertRule, StoreError> {
         let corrupt = |e: serde_json::Error| StoreError::Corrupt(format!("alert rule: {e}"));
         Ok(AlertRule {
-            id: self.id,
+            id: AlertRuleId(self.id),
             team_id: TeamId(self.team_id),
             name: self.name,
             monitor_id: self.monitor_id.map(MonitorId),
@@ -76,7 +77,7 @@ impl RuleRow {
             events: serde_json::from_str(&self.events).map_err(corrupt)?,
             channel_ids: serde_json::from_str(&self.channel_ids).map_err(corrupt)?,
             remind_every_ms: self.remind_every_ms,
-            escalation_policy_id: self.escalation_policy_id,
+            escalation_policy_id: self.escalation_policy_id.map(EscalationPolicyId),
             causes: match self.causes {
                 Some(text) => serde_json::from_str(&text).map_err(corrupt)?,
                 None => Vec::new(),
@@ -110,9 +111,9 @@ impl TryFrom<NotificationRow> for NotificationRecord {
     fn try_from(row: NotificationRow) -> Result<Self, StoreError> {
         let status = delivery_status(&row.status)?;
         Ok(Self {
-            id: row.id,
+            id: NotificationId(row.id),
             team_id: TeamId(row.team_id),
-            channel_id: row.channel_id,
+            channel_id: ChannelId(row.channel_id),
             monitor_id: row.monitor_id.map(MonitorId),
             incident_id: row.incident_id.map(IncidentId),
             event: AlertEvent::parse(&row.event)
@@ -229,9 +230,9 @@ impl DueRow {
             _ => None,
         };
         Ok(DueNotification {
-            id: self.id,
+            id: NotificationId(self.id),
             team_id: TeamId(self.team_id),
-            channel_id: self.channel_id,
+            channel_id: ChannelId(self.channel_id),
             channel_config: json(&self.config, "channel config")?,
             // An event this version does not know is delivered as a test would be, rather than
             // blocking every claim it is part of.
@@ -299,7 +300,7 @@ pub(crate) struct WindowRow {
 impl WindowRow {
     pub fn into_window(self) -> Result<crate::alerting::MaintenanceWindow, StoreError> {
         Ok(crate::alerting::MaintenanceWindow {
-            id: self.id,
+            id: MaintenanceWindowId(self.id),
             team_id: TeamId(self.team_id),
             spec: serde_json::from_str(&self.spec)
                 .map_err(|e| StoreError::Corrupt(format!("maintenance window: {e}")))?,
@@ -382,7 +383,7 @@ pub(crate) struct PolicyRow {
 impl PolicyRow {
     pub fn into_policy(self) -> Result<crate::alerting::EscalationPolicy, StoreError> {
         Ok(crate::alerting::EscalationPolicy {
-            id: self.id,
+            id: EscalationPolicyId(self.id),
             team_id: TeamId(self.team_id),
             name: self.name,
             steps: serde_json::from_str(&self.steps)

@@ -12,7 +12,9 @@ use std::collections::{HashMap, HashSet};
 use watchtower_core::alert::{
     AlertedChange, DownNotice, EscalationStage, MatchingRule, OutboxPlanner, TeamRules,
 };
-use watchtower_core::{AlertEvent, ChannelId, DeliveryStatus, IncidentId, MonitorId, TeamId};
+use watchtower_core::{
+    AlertEvent, ChannelId, DeliveryStatus, EscalationPolicyId, IncidentId, MonitorId, TeamId,
+};
 
 /// A new state event that alerting announces.
 #[derive(Debug, Clone)]
@@ -84,7 +86,7 @@ struct SpecTags {
 #[derive(Debug, Deserialize)]
 struct StoredStep {
     offset_ms: u64,
-    channel_ids: Vec<i64>,
+    channel_ids: Vec<ChannelId>,
 }
 
 /// Queues the outbox rows of `announced`, in their order, on `conn` (the batch's transaction).
@@ -130,7 +132,7 @@ where
     let mut team_rules: HashMap<TeamId, TeamRules> = HashMap::new();
     let mut monitor_tags = HashMap::new();
     if !rule_rows.is_empty() {
-        let policies: HashMap<i64, Vec<EscalationStage>> = if rule_rows
+        let policies: HashMap<EscalationPolicyId, Vec<EscalationStage>> = if rule_rows
             .iter()
             .any(|rule| rule.escalation_policy_id.is_some())
         {
@@ -141,7 +143,7 @@ where
             )
             .await?;
             rows.into_iter()
-                .map(|(id, steps)| Ok((id, stages(&steps)?)))
+                .map(|(id, steps)| Ok((EscalationPolicyId(id), stages(&steps)?)))
                 .collect::<Result<_, StoreError>>()?
         } else {
             HashMap::new()
@@ -297,18 +299,18 @@ fn stages(steps: &str) -> Result<Vec<EscalationStage>, StoreError> {
         .into_iter()
         .map(|step| EscalationStage {
             offset_ms: step.offset_ms,
-            channels: step.channel_ids.into_iter().map(ChannelId).collect(),
+            channels: step.channel_ids,
         })
         .collect())
 }
 
 fn matching_rule(
     row: RuleRow,
-    policies: &HashMap<i64, Vec<EscalationStage>>,
+    policies: &HashMap<EscalationPolicyId, Vec<EscalationStage>>,
 ) -> Result<MatchingRule, StoreError> {
     let corrupt = |e: serde_json::Error| StoreError::Corrupt(format!("alert rule: {e}"));
     let events: Vec<String> = serde_json::from_str(&row.events).map_err(corrupt)?;
-    let channels: Vec<i64> = serde_json::from_str(&row.channel_ids).map_err(corrupt)?;
+    let channels: Vec<ChannelId> = serde_json::from_str(&row.channel_ids).map_err(corrupt)?;
     let causes: Vec<String> = match row.causes.as_deref() {
         Some(text) => serde_json::from_str(text).map_err(corrupt)?,
         None => Vec::new(),
@@ -317,12 +319,12 @@ fn matching_rule(
         monitor: row.monitor_id.map(MonitorId),
         tag: row.tag,
         events: events.iter().filter_map(|e| AlertEvent::parse(e)).collect(),
-        channels: channels.into_iter().map(ChannelId).collect(),
+        channels,
         remind_every_ms: row.remind_every_ms,
         causes,
         escalation: row
             .escalation_policy_id
-            .and_then(|policy| policies.get(&policy).cloned())
+            .and_then(|policy| policies.get(&EscalationPolicyId(policy)).cloned())
             .unwrap_or_default(),
     })
 }

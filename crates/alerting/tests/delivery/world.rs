@@ -7,7 +7,7 @@ use std::time::Duration;
 use watchtower_alerting::dispatcher::{self, ChannelLimits, DispatcherConfig};
 use watchtower_alerting::{Sender, SenderOptions};
 use watchtower_core::{
-    CheckOutcome, ErrorClass, MonitorId, MonitorRuntime, MonitorSpec, TeamId, Timestamp,
+    ChannelId, CheckOutcome, ErrorClass, MonitorId, MonitorRuntime, MonitorSpec, TeamId, Timestamp,
 };
 use watchtower_store::{
     ChangeRecord, NotificationRecord, ResultBatch, ResultRecord, RuntimeRecord, Store,
@@ -95,7 +95,7 @@ impl World {
         .await
     }
 
-    pub async fn channel(&self, name: &str, config: Value) -> i64 {
+    pub async fn channel(&self, name: &str, config: Value) -> ChannelId {
         let kind = config["kind"].as_str().expect("a kind").to_owned();
         self.store
             .create_channel(TEAM, name, &kind, &config, Timestamp(0))
@@ -105,7 +105,12 @@ impl World {
     }
 
     /// A team-wide rule for `events` to `channels`.
-    pub async fn rule(&self, events: &[&str], channels: Vec<i64>, certificate_days: Option<u32>) {
+    pub async fn rule(
+        &self,
+        events: &[&str],
+        channels: Vec<ChannelId>,
+        certificate_days: Option<u32>,
+    ) {
         self.store
             .create_rule(&watchtower_store::NewRule {
                 team_id: TEAM,

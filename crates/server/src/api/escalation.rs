@@ -13,14 +13,16 @@ use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use utoipa::ToSchema;
-use watchtower_core::{Action, FieldError, HumanDuration, Timestamp};
+use watchtower_core::{
+    Action, ChannelId, EscalationPolicyId, FieldError, HumanDuration, Timestamp,
+};
 use watchtower_store::{EscalationPolicy, EscalationStep};
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct StepBody {
     /// How long after the outage is confirmed this step is reached (`0s` for at once).
     pub after: String,
-    pub channel_ids: Vec<i64>,
+    pub channel_ids: Vec<ChannelId>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -124,7 +126,7 @@ pub async fn create(
 pub async fn delete(
     State(state): State<AppState>,
     access: TeamAccess,
-    Path(id): Path<i64>,
+    Path(id): Path<EscalationPolicyId>,
 ) -> Result<StatusCode, ApiError> {
     access.require(Action::ManageAlertRules)?;
     state

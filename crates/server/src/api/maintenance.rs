@@ -13,13 +13,13 @@ use serde::Serialize;
 use serde_json::{Value, json};
 use utoipa::ToSchema;
 use watchtower_core::maintenance::MaintenanceSpec;
-use watchtower_core::{Action, Monitor, Timestamp};
+use watchtower_core::{Action, MaintenanceWindowId, Monitor, Timestamp};
 use watchtower_store::MaintenanceWindow;
 
 /// The open window covering a monitor: which, and when it closes.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct OpenWindow {
-    pub window_id: i64,
+    pub window_id: MaintenanceWindowId,
     /// The window's name.
     pub window: String,
     pub until: Timestamp,
@@ -126,7 +126,7 @@ pub async fn create(
 pub async fn delete(
     State(state): State<AppState>,
     access: TeamAccess,
-    Path(id): Path<i64>,
+    Path(id): Path<MaintenanceWindowId>,
 ) -> Result<StatusCode, ApiError> {
     access.require(Action::ManageMaintenance)?;
     state

@@ -69,7 +69,7 @@ async fn owner(app: &TestApp) -> (Client, TeamId) {
     (app.login("owner@example.com").await.in_team(team), team)
 }
 
-async fn webhook_channel(owner: &Client, url: &str) -> i64 {
+async fn webhook_channel(owner: &Client, url: &str) -> watchtower_core::ChannelId {
     let created = owner
         .post(
             "/api/channels",
@@ -81,7 +81,7 @@ async fn webhook_channel(owner: &Client, url: &str) -> i64 {
         !created.body.to_string().contains(SECRET),
         "the secret is never answered back"
     );
-    created.body["id"].as_i64().unwrap()
+    watchtower_core::ChannelId(created.body["id"].as_i64().unwrap())
 }
 
 async fn failing_monitor(owner: &Client) -> i64 {

@@ -11,8 +11,10 @@ use async_trait::async_trait;
 use serde_json::Value;
 use watchtower_core::maintenance::MaintenanceSpec;
 use watchtower_core::monitor::DependencyRef;
-use watchtower_core::{MonitorId, MonitorState};
-use watchtower_core::{TeamId, Timestamp};
+use watchtower_core::{
+    AlertRuleId, ChannelId, EscalationPolicyId, MaintenanceWindowId, MonitorId, MonitorState,
+    NotificationId, TeamId, Timestamp,
+};
 
 const MAX_PAGE: u32 = 500;
 
@@ -54,10 +56,14 @@ impl AlertStore for DbStore {
     }
 
     #[tracing::instrument(name = "store.get_channel", level = "debug", skip_all)]
-    async fn get_channel(&self, team: TeamId, id: i64) -> Result<Option<Channel>, StoreError> {
+    async fn get_channel(
+        &self,
+        team: TeamId,
+        id: ChannelId,
+    ) -> Result<Option<Channel>, StoreError> {
         let sql = format!("SELECT {CHANNEL_COLUMNS} FROM channels WHERE id = $1 AND team_id = $2");
         let row: Option<ChannelRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
-            .bind(id)
+            .bind(id.0)
             .bind(team.0)
             .fetch_optional(self.reader())
             .await?;
@@ -68,7 +74,7 @@ impl AlertStore for DbStore {
     async fn update_channel(
         &self,
         team: TeamId,
-        id: i64,
+        id: ChannelId,
         name: &str,
         config: &Value,
         now: Timestamp,
@@ -81,7 +87,7 @@ impl AlertStore for DbStore {
             .bind(name)
             .bind(JsonText(config.to_string()))
             .bind(now.0)
-            .bind(id)
+            .bind(id.0)
             .bind(team.0)
             .fetch_optional(self.writer())
             .await?;
@@ -89,9 +95,9 @@ impl AlertStore for DbStore {
     }
 
     #[tracing::instrument(name = "store.delete_channel", level = "debug", skip_all)]
-    async fn delete_channel(&self, team: TeamId, id: i64) -> Result<(), StoreError> {
+    async fn delete_channel(&self, team: TeamId, id: ChannelId) -> Result<(), StoreError> {
         let deleted = sqlx::query("DELETE FROM channels WHERE id = $1 AND team_id = $2")
-            .bind(id)
+            .bind(id.0)
             .bind(team.0)
             .execute(self.writer())
             .await?
@@ -111,7 +117,7 @@ impl AlertStore for DbStore {
         for channel in steps.iter().flat_map(|step| &step.channel_ids) {
             let owned: Option<i64> =
                 sqlx::query_scalar("SELECT id FROM channels WHERE id = $1 AND team_id = $2")
-                    .bind(channel)
+                    .bind(channel.0)
                     .bind(team.0)
                     .fetch_optional(&mut *tx)
                     .await?;
@@ -146,9 +152,13 @@ impl AlertStore for DbStore {
     }
 
     #[tracing::instrument(name = "store.delete_escalation_policy", level = "debug", skip_all)]
-    async fn delete_escalation_policy(&self, team: TeamId, id: i64) -> Result<(), StoreError> {
+    async fn delete_escalation_policy(
+        &self,
+        team: TeamId,
+        id: EscalationPolicyId,
+    ) -> Result<(), StoreError> {
         let deleted = sqlx::query("DELETE FROM escalation_policies WHERE id = $1 AND team_id = $2")
-            .bind(id)
+            .bind(id.0)
             .bind(team.0)
             .execute(self.writer())
             .await?
@@ -162,7 +172,7 @@ impl AlertStore for DbStore {
         for channel in &rule.channel_ids {
             let owned: Option<i64> =
                 sqlx::query_scalar("SELECT id FROM channels WHERE id = $1 AND team_id = $2")
-                    .bind(channel)
+                    .bind(channel.0)
                     .bind(rule.team_id.0)
                     .fetch_optional(&mut *tx)
                     .await?;
@@ -172,7 +182,7 @@ impl AlertStore for DbStore {
             let owned: Option<i64> = sqlx::query_scalar(
                 "SELECT id FROM escalation_policies WHERE id = $1 AND team_id = $2",
             )
-            .bind(policy)
+            .bind(policy.0)
             .bind(rule.team_id.0)
             .fetch_optional(&mut *tx)
             .await?;
@@ -206,7 +216,7 @@ impl AlertStore for DbStore {
                 ))
                 .bind(rule.created_at.0)
                 .bind(rule.remind_every.map(|every| every.as_millis() as i64))
-                .bind(rule.escalation_policy_id)
+                .bind(rule.escalation_policy_id.map(|policy| policy.0))
                 .bind((!rule.causes.is_empty()).then(|| {
                     JsonText(serde_json::to_string(&rule.causes).expect("strings serialize"))
                 }))
@@ -228,9 +238,9 @@ impl AlertStore for DbStore {
     }
 
     #[tracing::instrument(name = "store.delete_rule", level = "debug", skip_all)]
-    async fn delete_rule(&self, team: TeamId, id: i64) -> Result<(), StoreError> {
+    async fn delete_rule(&self, team: TeamId, id: AlertRuleId) -> Result<(), StoreError> {
         let deleted = sqlx::query("DELETE FROM alert_rules WHERE id = $1 AND team_id = $2")
-            .bind(id)
+            .bind(id.0)
             .bind(team.0)
             .execute(self.writer())
             .await?
@@ -242,9 +252,9 @@ impl AlertStore for DbStore {
     async fn enqueue_test_notification(
         &self,
         team: TeamId,
-        channel: i64,
+        channel: ChannelId,
         now: Timestamp,
-    ) -> Result<i64, StoreError> {
+    ) -> Result<NotificationId, StoreError> {
         let id: Option<i64> = sqlx::query_scalar(
             "INSERT INTO notifications (team_id, channel_id, event, status, next_attempt_at, \
              created_at) SELECT team_id, id, 'test', 'pending', $1, $2 FROM channels \
@@ -252,11 +262,11 @@ impl AlertStore for DbStore {
         )
         .bind(now.0)
         .bind(now.0)
-        .bind(channel)
+        .bind(channel.0)
         .bind(team.0)
         .fetch_optional(self.writer())
         .await?;
-        id.ok_or(StoreError::NotFound)
+        id.map(NotificationId).ok_or(StoreError::NotFound)
     }
 
     #[tracing::instrument(name = "store.enqueue_reminder", level = "debug", skip_all)]
@@ -264,14 +274,14 @@ impl AlertStore for DbStore {
         &self,
         after: &DueNotification,
         due: Timestamp,
-    ) -> Result<i64, StoreError> {
+    ) -> Result<NotificationId, StoreError> {
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO notifications (team_id, channel_id, monitor_id, incident_id, event, status, \
              attempts, next_attempt_at, created_at, remind_every_ms) \
              VALUES ($1, $2, $3, $4, 'reminder', 'pending', 0, $5, $6, $7) RETURNING id",
         )
         .bind(after.team_id.0)
-        .bind(after.channel_id)
+        .bind(after.channel_id.0)
         .bind(after.monitor_id.map(|m| m.0))
         .bind(after.incident.as_ref().map(|incident| incident.id.0))
         .bind(due.0)
@@ -279,7 +289,7 @@ impl AlertStore for DbStore {
         .bind(after.remind_every_ms)
         .fetch_one(self.writer())
         .await?;
-        Ok(id)
+        Ok(NotificationId(id))
     }
 
     #[tracing::instrument(name = "store.dependency_states", level = "debug", skip_all)]
@@ -360,7 +370,7 @@ impl AlertStore for DbStore {
     #[tracing::instrument(name = "store.finish_attempt", level = "debug", skip_all)]
     async fn finish_attempt(
         &self,
-        id: i64,
+        id: NotificationId,
         outcome: &AttemptOutcome,
         at: Timestamp,
     ) -> Result<(), StoreError> {
@@ -376,7 +386,7 @@ impl AlertStore for DbStore {
         .bind(code)
         .bind(error)
         .bind(not_attempted)
-        .bind(id)
+        .bind(id.0)
         .execute(self.writer())
         .await?;
         Ok(())
@@ -422,12 +432,12 @@ impl AlertStore for DbStore {
     async fn delete_maintenance(
         &self,
         team: TeamId,
-        id: i64,
+        id: MaintenanceWindowId,
         now: Timestamp,
     ) -> Result<(), StoreError> {
         let mut tx = self.begin_write().await?;
         let deleted = sqlx::query("DELETE FROM maintenance_windows WHERE id = $1 AND team_id = $2")
-            .bind(id)
+            .bind(id.0)
             .bind(team.0)
             .execute(&mut *tx)
             .await?
@@ -494,7 +504,7 @@ impl AlertStore for DbStore {
         .bind(notification.due.0)
         .bind(&notification.dedup_key)
         .bind(JsonText(notification.details.to_string()))
-        .bind(notification.channel_id)
+        .bind(notification.channel_id.0)
         .bind(notification.team_id.0)
         .execute(self.writer())
         .await?
@@ -530,7 +540,7 @@ impl AlertStore for DbStore {
     async fn notifications(
         &self,
         team: TeamId,
-        before: Option<i64>,
+        before: Option<NotificationId>,
         limit: u32,
     ) -> Result<Vec<NotificationRecord>, StoreError> {
         let sql = format!(
@@ -539,7 +549,7 @@ impl AlertStore for DbStore {
         );
         let rows: Vec<NotificationRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
             .bind(team.0)
-            .bind(before.unwrap_or(i64::MAX))
+            .bind(before.map_or(i64::MAX, |id| id.0))
             .bind(clamp_limit(limit, MAX_PAGE))
             .fetch_all(self.reader())
             .await?;

@@ -3,7 +3,7 @@
 
 use crate::support::*;
 use serde_json::json;
-use watchtower_core::{MonitorRuntime, TeamId, Timestamp};
+use watchtower_core::{ChannelId, MonitorRuntime, TeamId, Timestamp};
 use watchtower_store::{AttemptOutcome, NewRule, StoreError};
 
 #[tokio::test]
@@ -28,7 +28,7 @@ async fn a_confirmed_outage_queues_one_notification_per_matching_channel_once() 
         let other = store
             .create_monitor(TEAM, &http_spec("blog", None), Timestamp(T0))
             .await?;
-        let rule = |name: &str, tag: Option<&str>, channels: Vec<i64>| NewRule {
+        let rule = |name: &str, tag: Option<&str>, channels: Vec<ChannelId>| NewRule {
             team_id: TEAM,
             name: name.into(),
             monitor_id: None,

@@ -6,13 +6,13 @@
 use crate::support::*;
 use serde_json::json;
 use std::collections::BTreeSet;
-use watchtower_core::{MonitorId, MonitorRuntime, MonitorState, Timestamp};
+use watchtower_core::{ChannelId, MonitorId, MonitorRuntime, MonitorState, Timestamp};
 use watchtower_store::{
     AttemptOutcome, DueNotification, EscalationStep, NewRule, ResultBatch, Store,
 };
 
 /// (monitor, event, channel, escalation step, reminder interval) of a queued notification.
-type Row = (i64, String, i64, Option<i64>, Option<i64>);
+type Row = (i64, String, ChannelId, Option<i64>, Option<i64>);
 
 fn row(n: &DueNotification) -> Row {
     (
@@ -96,7 +96,7 @@ async fn a_burst_of_changes_in_one_batch_queues_what_each_change_alone_would() {
                 Timestamp(T0),
             )
             .await?;
-        let rule = |name: &str, events: &[&str], channels: Vec<i64>| NewRule {
+        let rule = |name: &str, events: &[&str], channels: Vec<ChannelId>| NewRule {
             team_id: TEAM,
             name: name.into(),
             monitor_id: None,

@@ -12,13 +12,13 @@ use serde::Serialize;
 use serde_json::{Map, Value, json};
 use utoipa::ToSchema;
 use watchtower_alerting::{ChannelConfig, ChannelSettings};
-use watchtower_core::{Action, Demand, FieldError, Timestamp};
+use watchtower_core::{Action, ChannelId, Demand, FieldError, NotificationId, Timestamp};
 use watchtower_store::Channel;
 
 /// A channel as the API shows it: its settings with every secret replaced.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ChannelView {
-    pub id: i64,
+    pub id: ChannelId,
     pub name: String,
     /// email, slack, discord, teams, telegram, pagerduty, ntfy, sms or webhook.
     pub kind: String,
@@ -140,7 +140,11 @@ pub async fn create_channel(
     Ok((StatusCode::CREATED, Json(ChannelView::new(&channel))))
 }
 
-async fn load_channel(state: &AppState, access: &TeamAccess, id: i64) -> Result<Channel, ApiError> {
+async fn load_channel(
+    state: &AppState,
+    access: &TeamAccess,
+    id: ChannelId,
+) -> Result<Channel, ApiError> {
     state
         .store
         .get_channel(access.team.id, id)
@@ -155,7 +159,7 @@ async fn load_channel(state: &AppState, access: &TeamAccess, id: i64) -> Result<
 pub async fn get_channel(
     State(state): State<AppState>,
     access: TeamAccess,
-    Path(id): Path<i64>,
+    Path(id): Path<ChannelId>,
 ) -> Result<Json<ChannelView>, ApiError> {
     access.require(Action::ViewAlerting)?;
     Ok(Json(ChannelView::new(
@@ -171,7 +175,7 @@ pub async fn get_channel(
 pub async fn update_channel(
     State(state): State<AppState>,
     access: TeamAccess,
-    Path(id): Path<i64>,
+    Path(id): Path<ChannelId>,
     // Read as JSON, not a typed body: the parser lists every bad field at once (serde would stop
     // at the first), so the document describes this body in words (`content = Object`).
     ApiJson(body): ApiJson<Value>,
@@ -214,7 +218,7 @@ pub async fn update_channel(
 pub async fn delete_channel(
     State(state): State<AppState>,
     access: TeamAccess,
-    Path(id): Path<i64>,
+    Path(id): Path<ChannelId>,
 ) -> Result<StatusCode, ApiError> {
     access.require(Action::ManageChannels)?;
     state.store.delete_channel(access.team.id, id).await?;
@@ -236,7 +240,7 @@ pub async fn delete_channel(
 pub async fn test_channel(
     State(state): State<AppState>,
     access: TeamAccess,
-    Path(id): Path<i64>,
+    Path(id): Path<ChannelId>,
 ) -> Result<(StatusCode, Json<TestQueued>), ApiError> {
     access.require(Action::ManageChannels)?;
     let notification = state
@@ -254,5 +258,5 @@ pub async fn test_channel(
 /// The queued test notification: its delivery shows in `/api/notifications` under this id.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct TestQueued {
-    pub notification_id: i64,
+    pub notification_id: NotificationId,
 }

@@ -9,13 +9,15 @@ use axum::Json;
 use axum::extract::{Query, State};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
-use watchtower_core::Action;
+use watchtower_core::{Action, NotificationId};
 use watchtower_store::NotificationRecord;
 
 #[derive(Debug, Deserialize, IntoParams)]
 pub struct LogQuery {
     /// Entries with an id below this (the `next_before` of the previous page).
-    pub before: Option<i64>,
+    // An integer in the document, as every id in a path or query is.
+    #[param(value_type = Option<i64>)]
+    pub before: Option<NotificationId>,
     /// Page size, 1 to 500 (default 100).
     pub limit: Option<u32>,
 }
@@ -23,7 +25,7 @@ pub struct LogQuery {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct NotificationPage {
     pub notifications: Vec<NotificationRecord>,
-    pub next_before: Option<i64>,
+    pub next_before: Option<NotificationId>,
 }
 
 /// The delivery log: every notification with its status, attempts, last response code and error.

@@ -11,28 +11,33 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use utoipa::ToSchema;
 use watchtower_core::alert_rule::RuleTerms;
-use watchtower_core::{Action, Demand, FieldError, MonitorId, Timestamp};
+use watchtower_core::{
+    Action, AlertRuleId, ChannelId, Demand, EscalationPolicyId, FieldError, MonitorId, Timestamp,
+};
 use watchtower_store::{AlertRule, NewRule};
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct RuleBody {
     pub name: String,
     /// Only this monitor's events.
-    pub monitor_id: Option<i64>,
+    pub monitor_id: Option<MonitorId>,
     /// Only monitors with this tag.
     pub tag: Option<String>,
     /// Any of `down`, `up`, `degraded`, `certificate_expiring`.
     pub events: Vec<String>,
     /// Channels told at once; may be empty when an escalation policy is given.
     #[serde(default)]
-    pub channel_ids: Vec<i64>,
+    pub channel_ids: Vec<ChannelId>,
     /// Remind while the incident stays open and unacknowledged, this often (at least 1m).
     pub remind_every: Option<String>,
     /// Escalate outages through this policy's steps (besides `channel_ids`).
-    pub escalation_policy_id: Option<i64>,
+    pub escalation_policy_id: Option<EscalationPolicyId>,
     /// Only outages with one of these causes, e.g. `["keyword", "status_code"]` (every cause
     /// when absent).
+    // Strings, not `ErrorClass`, so that every bad name is listed with its field
+    // (`RuleTerms::parse`); the document lists the accepted names.
     #[serde(default)]
+    #[schema(value_type = Vec<watchtower_core::ErrorClass>)]
     pub causes: Vec<String>,
     /// With `certificate_expiring`: alert when a certificate expires within this many days
     /// (1-365, default 14). One alert per certificate, however many monitors share it.
@@ -104,7 +109,7 @@ pub async fn create_rule(
         .create_rule(&NewRule {
             team_id: access.team.id,
             name: name.to_owned(),
-            monitor_id: body.monitor_id.map(MonitorId),
+            monitor_id: body.monitor_id,
             tag: body.tag.clone().filter(|t| !t.is_empty()),
             events: terms.events,
             channel_ids: body.channel_ids.clone(),
@@ -133,7 +138,7 @@ pub async fn create_rule(
 pub async fn delete_rule(
     State(state): State<AppState>,
     access: TeamAccess,
-    Path(id): Path<i64>,
+    Path(id): Path<AlertRuleId>,
 ) -> Result<StatusCode, ApiError> {
     access.require(Action::ManageAlertRules)?;
     state.store.delete_rule(access.team.id, id).await?;

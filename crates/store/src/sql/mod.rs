@@ -9,6 +9,7 @@
 
 mod accounts;
 mod alerting;
+mod billing;
 mod history;
 mod incidents;
 mod monitors;

@@ -20,3 +20,4 @@ mod secrets;
 mod shapes;
 mod support;
 mod teams;
+mod whop;

@@ -1,6 +1,6 @@
 //! Whop events as WatchTower reads them, from either envelope: API v1 (`{"id", "type",
 //! "timestamp", "data"}`) and v5 (`{"action", "api_version": "v5", "data"}`). Bounded: the body
-//! is at most [`MAX_BODY_BYTES`](crate::verify::MAX_BODY_BYTES), serde_json refuses nesting past
+//! is at most [`MAX_BODY_BYTES`], serde_json refuses nesting past
 //! 128 levels, and every id kept is at most [`MAX_ID_CHARS`] characters. Only the fields
 //! WatchTower acts on are read; the rest is ignored.
 

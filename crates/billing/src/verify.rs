@@ -326,7 +326,7 @@ mod tests {
         let bare = secret(SECRET.trim_start_matches("whsec_"));
         assert!(
             verify(
-                &[bare.clone()],
+                std::slice::from_ref(&bare),
                 standard("msg_1", "1700000000", &sig),
                 BODY,
                 NOW
@@ -392,11 +392,11 @@ mod tests {
             x_whop_signature: Some(&header),
             ..SignatureHeaders::default()
         };
-        let verified = verify(&[key.clone()], headers, BODY, NOW).unwrap();
+        let verified = verify(std::slice::from_ref(&key), headers, BODY, NOW).unwrap();
         assert_eq!(verified.scheme, Scheme::Legacy);
         assert!(verified.delivery_id.starts_with("v5_"));
         assert_eq!(
-            verify(&[key.clone()], headers, b"{}", NOW),
+            verify(std::slice::from_ref(&key), headers, b"{}", NOW),
             Err(VerifyError::Mismatch)
         );
         let stale = sign_legacy(&key, 1_699_999_000, BODY);

@@ -229,7 +229,7 @@ async fn check_active_count(
     state
         .plans
         .check(access.team.plan, Demand::Monitors(wanted))
-        .map_err(|exceeded| access.plan_limit(&state, &exceeded))
+        .map_err(|exceeded| access.plan_limit(state, &exceeded))
 }
 
 async fn save(

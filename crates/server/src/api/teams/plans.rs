@@ -133,7 +133,8 @@ async fn audit(
     }
 }
 
-/// Whop's plan changes, made as an administrator's are (see [`apply_plan`]), audited as `whop`.
+/// Whop's plan changes, made as an administrator's are (the same `apply_plan`: excess monitors
+/// paused, intervals raised), audited as `whop`.
 pub struct WhopPlanChanger(pub AppState);
 
 #[async_trait::async_trait]

@@ -168,6 +168,41 @@ pub struct ServeArgs {
     pub admin_password: Option<String>,
     #[command(flatten)]
     pub ops: OpsArgs,
+    #[command(flatten)]
+    pub whop: WhopArgs,
+}
+
+/// Selling through Whop (see the README's "Whop" section).
+#[derive(Debug, Clone, clap::Args)]
+pub struct WhopArgs {
+    /// A Whop webhook secret (`whsec_...`); repeat it (or separate with commas in the
+    /// environment) to accept the old and the new secret during a rotation. Without one,
+    /// `POST /api/webhooks/whop` answers 503.
+    #[arg(
+        long = "whop-webhook-secret",
+        env = "WATCHTOWER_WHOP_WEBHOOK_SECRET",
+        value_delimiter = ',',
+        hide_env_values = true
+    )]
+    pub whop_webhook_secrets: Vec<String>,
+    /// Which Whop product or plan id grants which plan: `prod_abc=starter`; repeatable.
+    #[arg(
+        long = "whop-plan",
+        env = "WATCHTOWER_WHOP_PLANS",
+        value_delimiter = ','
+    )]
+    pub whop_plans: Vec<String>,
+    /// A paid plan's Whop checkout link: `starter=https://whop.com/checkout/plan_...`;
+    /// repeatable. The 402 answers and a team's billing view carry it with the team named.
+    #[arg(
+        long = "whop-checkout-link",
+        env = "WATCHTOWER_WHOP_CHECKOUT_LINKS",
+        value_delimiter = ','
+    )]
+    pub whop_checkout_links: Vec<String>,
+    /// How long a membership keeps its plan after `payment.failed` without `payment.succeeded`.
+    #[arg(long, env = "WATCHTOWER_WHOP_GRACE_PERIOD", default_value = "3d", value_parser = duration)]
+    pub whop_grace_period: Duration,
 }
 
 /// The instance's alerts about itself (see docs/ALERTING.md, "Ops alerts").

@@ -11,11 +11,14 @@ use std::time::{Duration, Instant};
 use tokio_util::sync::CancellationToken;
 use watchtower_alerting::dispatcher::{self, DispatcherConfig};
 use watchtower_alerting::{Sender, SenderOptions};
+use watchtower_billing::{BillingConfig, Clock as BillingClock, Processor, WorkerConfig};
 use watchtower_checks::{AddressPolicy, Prober, ProberOptions};
 use watchtower_core::{Plan, PlanTable};
 use watchtower_scheduler::{
     Clock, ProbeChecker, ResultWriter, Scheduler, SchedulerConfig, WriterConfig, housekeeping,
 };
+use watchtower_server::api::billing::BillingState;
+use watchtower_server::api::teams::plans::WhopPlanChanger;
 use watchtower_server::auth::StoreCredentialCheck;
 use watchtower_server::middleware::rate_limit::{RateLimitConfig, RateLimiter};
 use watchtower_server::ops::OpsCounters;
@@ -51,6 +54,9 @@ pub struct ApplicationBuilder {
     auth: AuthConfig,
     rate_limits: RateLimitConfig,
     ops: Option<OpsSettings>,
+    billing: BillingConfig,
+    billing_clock: BillingClock,
+    billing_worker: Option<WorkerConfig>,
 }
 
 impl ApplicationBuilder {
@@ -70,6 +76,9 @@ impl ApplicationBuilder {
             auth: AuthConfig::default(),
             rate_limits: RateLimitConfig::default(),
             ops: Some(OpsSettings::default()),
+            billing: BillingConfig::default(),
+            billing_clock: BillingClock::system(),
+            billing_worker: Some(WorkerConfig::default()),
         }
     }
 
@@ -159,8 +168,33 @@ impl ApplicationBuilder {
         self
     }
 
+    /// Whop billing: webhook secrets, product/plan mapping, checkout links, grace period.
+    pub fn billing(mut self, config: BillingConfig) -> Self {
+        self.billing = config;
+        self
+    }
+
+    /// The clock Whop billing's processing reads (grace deadlines): a test moves it days ahead.
+    pub fn billing_clock(mut self, clock: BillingClock) -> Self {
+        self.billing_clock = clock;
+        self
+    }
+
+    /// The billing worker's timing.
+    pub fn billing_worker(mut self, config: WorkerConfig) -> Self {
+        self.billing_worker = Some(config);
+        self
+    }
+
+    /// Deliveries are recorded but not processed: for tests of what a crash after the answer
+    /// leaves (another instance's worker processes them).
+    pub fn without_billing_worker(mut self) -> Self {
+        self.billing_worker = None;
+        self
+    }
+
     /// Loads the monitors, binds the listener and starts the result writer, the scheduler, the
-    /// history chores, the alert dispatcher and the ops watch. HTTP is served by
+    /// history chores, the alert dispatcher, the ops watch and the Whop billing worker. HTTP is served by
     /// [`Application::run_until`].
     pub async fn build(self) -> Result<Application, BuildError> {
         let store = self.store;
@@ -283,7 +317,25 @@ impl ApplicationBuilder {
             auth: Arc::new(self.auth),
             rate_limiter,
             multi_tenant: self.multi_tenant,
+            billing: BillingState {
+                config: Arc::new(self.billing),
+                wake: self
+                    .billing_worker
+                    .as_ref()
+                    .map(|worker| worker.wake.clone())
+                    .unwrap_or_default(),
+            },
         };
+        let stop_billing = CancellationToken::new();
+        let billing = self.billing_worker.map(|worker| {
+            let processor = Processor {
+                store: state.store.clone(),
+                config: state.billing.config.clone(),
+                plans: Arc::new(WhopPlanChanger(state.clone())),
+                clock: self.billing_clock,
+            };
+            watchtower_billing::worker::start(Arc::new(processor), worker, stop_billing.clone())
+        });
         Ok(Application {
             listener,
             address,
@@ -299,6 +351,8 @@ impl ApplicationBuilder {
                 dispatcher,
                 stop_chores,
                 chores,
+                stop_billing,
+                billing,
                 writer,
             },
         })

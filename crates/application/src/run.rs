@@ -1,7 +1,8 @@
 //! A built instance: what it serves on, what its handlers share, and the shutdown order that loses
 //! nothing: stop accepting HTTP and let the requests in flight finish, stop the scheduler (its
 //! checks in flight are written), stop the ops watch, let the dispatcher's deliveries in flight
-//! finish, stop the history chores, and last flush the result writer.
+//! finish, stop the history chores, let the Whop billing worker finish its delivery, and last
+//! flush the result writer.
 
 use crate::builder::ApplicationBuilder;
 use crate::ops::OpsTasks;
@@ -37,6 +38,8 @@ pub(crate) struct BackgroundTasks {
     pub dispatcher: JoinHandle<()>,
     pub stop_chores: CancellationToken,
     pub chores: Option<JoinHandle<()>>,
+    pub stop_billing: CancellationToken,
+    pub billing: Option<JoinHandle<()>>,
     pub writer: WriterHandle,
 }
 
@@ -121,6 +124,11 @@ impl BackgroundTasks {
         self.stop_chores.cancel();
         if let Some(chores) = self.chores {
             let _ = chores.await;
+        }
+        // A delivery being processed finishes; the rest stays recorded for the next start.
+        self.stop_billing.cancel();
+        if let Some(billing) = self.billing {
+            let _ = billing.await;
         }
         self.writer.finish().await;
         tracing::info!("stopped cleanly");

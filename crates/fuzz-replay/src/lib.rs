@@ -11,6 +11,7 @@ pub mod monitor_spec;
 pub mod monitors_file;
 pub mod templates;
 pub mod tokens;
+pub mod whop_webhook;
 
 /// Inputs longer than this are ignored: the bound the "no input takes over 1 s" property is
 /// stated for (64 KiB; the API's body limit is 1 MiB, so the long runs also use this size).
@@ -20,7 +21,7 @@ pub const MAX_INPUT_BYTES: usize = 64 * 1024;
 pub type Target = (&'static str, fn(&[u8]));
 
 /// Every target, by the name `fuzz/fuzz_targets/<name>.rs` and its folders use.
-pub const TARGETS: [Target; 7] = [
+pub const TARGETS: [Target; 8] = [
     ("monitors_file", monitors_file::run),
     ("monitor_spec", monitor_spec::run),
     ("assertions", assertions::run),
@@ -28,6 +29,7 @@ pub const TARGETS: [Target; 7] = [
     ("templates", templates::run),
     ("maintenance", maintenance::run),
     ("tokens", tokens::run),
+    ("whop_webhook", whop_webhook::run),
 ];
 
 /// The input as text, when it is UTF-8 and within [`MAX_INPUT_BYTES`].

@@ -1,6 +1,7 @@
 //! The one JSON error shape every endpoint answers with:
 //! `{"error": {"code", "message", "details": [{"field", "problem"}]}}`. A 402 adds the plan
-//! limit's fields (`limit`, `current`, `allowed`, `plan`, `upgrade_to`) beside them. `ErrorBody`
+//! limit's fields (`limit`, `current`, `allowed`, `plan`, `upgrade_to`, and `checkout_url` when the
+//! upgrade is sold through Whop) beside them. `ErrorBody`
 //! is that shape as a type: every answer is serialized from it, and the OpenAPI document
 //! references its schema from every operation's error statuses.
 
@@ -41,6 +42,10 @@ pub struct ErrorObject {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<Plan>)]
     pub upgrade_to: Option<Option<Plan>>,
+    /// The Whop checkout link of `upgrade_to`, naming the team so the purchase lands on it;
+    /// present when the instance sells that plan through Whop.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub checkout_url: Option<String>,
 }
 
 /// An error answered to an HTTP client. The cause is logged, never sent.
@@ -52,6 +57,8 @@ pub struct ApiError {
     pub details: Vec<FieldError>,
     /// The plan limit a 402 reports, with its figures (boxed: errors travel in every `Result`).
     pub plan_limit: Option<Box<PlanLimitExceeded>>,
+    /// A 402's Whop checkout link for the plan that would allow the request.
+    pub checkout_url: Option<String>,
     /// Seconds for `Retry-After` (429).
     pub retry_after: Option<u64>,
     /// The store failed (not a missing row or a conflict): counted by the ops alerts.
@@ -66,6 +73,7 @@ impl ApiError {
             message: message.into(),
             details: Vec::new(),
             plan_limit: None,
+            checkout_url: None,
             retry_after: None,
             database_error: false,
         }
@@ -202,6 +210,7 @@ impl IntoResponse for ApiError {
             allowed: limit.as_ref().map(|l| l.allowed.clone()),
             plan: limit.as_ref().map(|l| l.plan),
             upgrade_to: limit.as_ref().map(|l| l.upgrade_to),
+            checkout_url: self.checkout_url,
         };
         let mut response = (self.status, Json(ErrorBody { error })).into_response();
         if self.database_error {

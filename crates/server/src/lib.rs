@@ -40,4 +40,6 @@ pub struct AppState {
     pub rate_limiter: Arc<middleware::rate_limit::RateLimiter>,
     /// The Whop-hosted setup: checks may reach only public addresses and plans come from billing.
     pub multi_tenant: bool,
+    /// Whop billing: webhook secrets, plan mapping, checkout links, and the worker's bell.
+    pub billing: api::billing::BillingState,
 }

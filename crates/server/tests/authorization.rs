@@ -578,6 +578,27 @@ fn routes() -> Vec<Row> {
         )
         .isolated(OwnTeam),
         row(M::GET, "/api/plans", Empty, Rule::Public(S::OK)),
+        // Whop's route answers whoever calls; this instance has no webhook secret, so a delivery
+        // is refused before any signature is read (signed deliveries: tests/api/whop.rs).
+        row(M::GET, "/api/webhooks/whop", Empty, Rule::Public(S::OK)),
+        row(
+            M::POST,
+            "/api/webhooks/whop",
+            Empty,
+            Rule::Public(S::SERVICE_UNAVAILABLE),
+        ),
+        row(
+            M::GET,
+            "/api/billing/whop/deliveries",
+            Empty,
+            Rule::InstanceAdmin,
+        ),
+        row(
+            M::GET,
+            "/api/teams/{team}/billing",
+            Empty,
+            team(ViewTeam, S::OK),
+        ),
         // Without the incident's signature the link is not found, whoever follows it (the valid
         // link is tested in tests/api/alerting.rs).
         row(

@@ -8,6 +8,7 @@ pub mod alerting;
 mod alerting_rows;
 mod apply;
 mod batch;
+pub mod billing;
 pub mod error;
 mod history;
 mod json;
@@ -19,6 +20,7 @@ pub mod sqlite;
 
 pub use accounts::*;
 pub use alerting::*;
+pub use billing::*;
 pub use error::{Conflict, StoreError};
 pub use model::*;
 pub use postgres::PgStore;
@@ -42,7 +44,7 @@ pub enum Backend {
 /// Everything WatchTower persists. Handlers, the scheduler and the CLI reach SQL only through this.
 /// Every read and write of a team's data takes the `TeamId`, so another team's rows are invisible.
 #[async_trait]
-pub trait Store: AccountStore + AlertStore + Send + Sync + 'static {
+pub trait Store: AccountStore + AlertStore + BillingStore + Send + Sync + 'static {
     fn backend(&self) -> Backend;
 
     /// Applies pending migrations. Safe to call on every start and from several processes.

@@ -1,13 +1,16 @@
 //! Test-only helpers: fresh databases on every backend, local target servers that can be stopped
-//! and started again on the same port, and the `watchtower` process run for real.
+//! and started again on the same port, the `watchtower` process run for real, and a fake Whop
+//! that signs webhook deliveries in both of Whop's schemes.
 
 pub mod database;
 pub mod process;
 pub mod target;
+pub mod whop;
 
 pub use database::TestDatabase;
 pub use process::WatchtowerProcess;
 pub use target::TargetServer;
+pub use whop::FakeWhop;
 
 /// A free TCP port on 127.0.0.1 (bound, then released for the caller to use).
 pub fn free_port() -> u16 {

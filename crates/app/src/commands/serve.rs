@@ -3,7 +3,7 @@
 //! What starts and the order it stops in belong to `watchtower-application`.
 
 use super::{EXIT_BAD_INPUT, EXIT_FAILURE, open_store};
-use crate::cli::ServeArgs;
+use crate::cli::{ServeArgs, WhopArgs};
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Instant;
@@ -12,6 +12,7 @@ use watchtower_alerting::{Sender, SenderOptions};
 use watchtower_application::Application;
 use watchtower_application::accounts::bootstrap_admin;
 use watchtower_application::monitors_file::{self, ApplyFileError};
+use watchtower_billing::{BillingConfig, WebhookSecret};
 use watchtower_checks::AddressPolicy;
 use watchtower_scheduler::SchedulerConfig;
 use watchtower_server::AuthConfig;
@@ -23,6 +24,15 @@ pub async fn run(args: ServeArgs) -> ExitCode {
     let ops = match super::ops::settings(&args.ops) {
         Ok(ops) => ops,
         Err(code) => return code,
+    };
+    let billing = match billing_config(&args.whop) {
+        Ok(billing) => billing,
+        Err(problems) => {
+            for problem in problems {
+                eprintln!("error: {problem}");
+            }
+            return ExitCode::from(EXIT_BAD_INPUT);
+        }
     };
     let plans = match super::load_plans(args.plans.as_deref(), args.multi_tenant) {
         Ok(plans) => plans,
@@ -124,6 +134,7 @@ pub async fn run(args: ServeArgs) -> ExitCode {
             ..RateLimitConfig::default()
         })
         .ops_alerts(ops)
+        .billing(billing)
         .build()
         .await;
     match application {
@@ -135,6 +146,42 @@ pub async fn run(args: ServeArgs) -> ExitCode {
             eprintln!("error: {error}");
             ExitCode::from(EXIT_FAILURE)
         }
+    }
+}
+
+/// Whop billing's settings from the flags, every bad value listed.
+fn billing_config(args: &WhopArgs) -> Result<BillingConfig, Vec<String>> {
+    let mut config = BillingConfig {
+        grace_period: args.whop_grace_period,
+        ..BillingConfig::default()
+    };
+    let mut problems = Vec::new();
+    for secret in &args.whop_webhook_secrets {
+        match WebhookSecret::parse(secret) {
+            Ok(secret) => config.secrets.push(secret),
+            Err(problem) => problems.push(format!("--whop-webhook-secret: {problem}")),
+        }
+    }
+    for mapping in &args.whop_plans {
+        match BillingConfig::parse_plan_mapping(mapping) {
+            Ok((id, plan)) => {
+                config.plans.insert(id, plan);
+            }
+            Err(problem) => problems.push(format!("--whop-plan: {problem}")),
+        }
+    }
+    for link in &args.whop_checkout_links {
+        match BillingConfig::parse_checkout_link(link) {
+            Ok((plan, url)) => {
+                config.checkout_links.insert(plan, url);
+            }
+            Err(problem) => problems.push(format!("--whop-checkout-link: {problem}")),
+        }
+    }
+    if problems.is_empty() {
+        Ok(config)
+    } else {
+        Err(problems)
     }
 }
 

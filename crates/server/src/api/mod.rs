@@ -11,6 +11,7 @@
 
 pub mod alerting;
 pub mod auth;
+pub mod billing;
 mod body;
 pub mod escalation;
 pub mod incidents;
@@ -49,6 +50,7 @@ use utoipa_axum::routes;
         (name = "incidents", description = "Outages: acknowledge and annotate"),
         (name = "teams", description = "Teams, members, invitations, API keys, plans, audit log"),
         (name = "alerting", description = "Channels, alert rules, maintenance windows and the delivery log"),
+        (name = "billing", description = "Whop webhooks, received deliveries, and a team's billing"),
     )
 )]
 struct ApiDoc;
@@ -331,6 +333,9 @@ fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(teams::plans::plans))
         .routes(routes!(teams::plans::change_plan))
         .routes(routes!(teams::audit::audit_log))
+        .routes(routes!(billing::webhook_probe, billing::webhook))
+        .routes(routes!(billing::deliveries))
+        .routes(routes!(billing::team_billing))
         .routes(routes!(
             alerting::channels::list_channels,
             alerting::channels::create_channel

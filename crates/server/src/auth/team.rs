@@ -7,7 +7,9 @@ use crate::error::ApiError;
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use serde_json::Value;
-use watchtower_core::{Action, ApiKeyScope, PlanLimits, Role, TeamId, Timestamp};
+use watchtower_core::{
+    Action, ApiKeyScope, PlanLimitExceeded, PlanLimits, Role, TeamId, Timestamp,
+};
 use watchtower_store::{AuditEntry, Team};
 
 /// Names the team for routes outside `/api/teams/{team}`. Without it, an API key acts on its own
@@ -103,6 +105,18 @@ impl TeamAccess {
 
     pub fn limits<'a>(&self, state: &'a AppState) -> &'a PlanLimits {
         state.plans.limits(self.team.plan)
+    }
+
+    /// The 402 for a request the team's plan does not allow, with the Whop checkout link of the
+    /// plan that would allow it (the team named in the link) when one is configured.
+    pub fn plan_limit(&self, state: &AppState, exceeded: &PlanLimitExceeded) -> ApiError {
+        let link = exceeded
+            .upgrade_to
+            .and_then(|plan| state.billing.config.checkout_url(plan, self.team.id));
+        ApiError {
+            checkout_url: link,
+            ..ApiError::plan_limit(exceeded)
+        }
     }
 
     /// Records what the caller did in the team's audit log. A failure to record is logged, not

@@ -62,6 +62,9 @@ const SESSION_COOKIES: [&str; 2] = ["__Host-watchtower_session", "watchtower_ses
 
 /// Heartbeat pings from cron jobs must never be throttled: a missed ping raises a false alarm.
 const EXEMPT_PREFIX: &str = "/api/push/";
+/// Whop's webhook deliveries come in bursts from Whop's few addresses; each is verified by its
+/// signature (an HMAC, cheap) before anything is written, so they are not throttled either.
+const EXEMPT_WHOP_WEBHOOK: &str = "/api/webhooks/whop";
 
 /// Each limit means "N requests per `window`", with bursts of up to N.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -296,7 +299,7 @@ fn is_exempt(request: &Request) -> bool {
         Some(OriginalUri(uri)) => uri.path(),
         None => request.uri().path(),
     };
-    path.starts_with(EXEMPT_PREFIX)
+    path.starts_with(EXEMPT_PREFIX) || path == EXEMPT_WHOP_WEBHOOK
 }
 
 /// One keyed GCRA limiter and the numbers needed to describe it in headers.

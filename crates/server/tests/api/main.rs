@@ -21,3 +21,4 @@ mod shapes;
 mod support;
 mod teams;
 mod web;
+mod whop;

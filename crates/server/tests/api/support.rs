@@ -15,6 +15,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use watchtower_alerting::dispatcher::DispatcherConfig;
 use watchtower_application::{Application, RunningApplication};
+use watchtower_billing::{BillingConfig, Clock as BillingClock, WorkerConfig};
 use watchtower_core::{Plan, PlanTable, Role, TeamId, Timestamp, UserId};
 use watchtower_server::middleware::rate_limit::RateLimitConfig;
 use watchtower_store::Store;
@@ -44,11 +45,17 @@ where
     }
 }
 
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Options {
     pub plans: PlanTable,
     pub rate_limits: RateLimitConfig,
     pub multi_tenant: bool,
+    /// Whop billing's settings (no secrets: webhooks refused).
+    pub billing: BillingConfig,
+    /// The clock billing's processing reads; the system's when `None`.
+    pub billing_clock: Option<BillingClock>,
+    /// Whether the billing worker runs (it polls every 50 ms, retries after 100 ms).
+    pub billing_worker: bool,
 }
 
 impl Default for Options {
@@ -64,6 +71,9 @@ impl Default for Options {
                 ..RateLimitConfig::default()
             },
             multi_tenant: false,
+            billing: BillingConfig::default(),
+            billing_clock: None,
+            billing_worker: true,
         }
     }
 }
@@ -88,7 +98,21 @@ impl TestApp {
             .await
             .expect("store");
         store.migrate().await.expect("migrate");
-        let running = Application::builder(store.clone())
+        let mut builder = Application::builder(store.clone());
+        builder = if options.billing_worker {
+            builder.billing_worker(WorkerConfig {
+                poll_interval: Duration::from_millis(50),
+                first_backoff: Duration::from_millis(100),
+                ..WorkerConfig::default()
+            })
+        } else {
+            builder.without_billing_worker()
+        };
+        if let Some(clock) = options.billing_clock {
+            builder = builder.billing_clock(clock);
+        }
+        let running = builder
+            .billing(options.billing)
             .plans(options.plans)
             .rate_limits(options.rate_limits)
             .multi_tenant(options.multi_tenant)

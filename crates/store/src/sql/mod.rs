@@ -1,7 +1,7 @@
-//! The store's SQL, written once for both backends, and the `Store`, `AccountStore` and
-//! `AlertStore` implementations. This folder is compiled twice, as `sqlite::sql` and
-//! `postgres::sql` (each backend's `mod.rs` includes it), so there is no generic code over
-//! databases: in each copy `DbStore` and `DbConnection` are that backend's store and connection,
+//! The store's SQL, written once for both backends, and the `Store`, `AccountStore`,
+//! `AlertStore` and `BillingStore` implementations. This folder is compiled twice, as
+//! `sqlite::sql` and `postgres::sql` (each backend's `mod.rs` includes it), so there is no generic
+//! code over databases: in each copy `DbStore` and `DbConnection` are that backend's store and connection,
 //! `DbStore::reader`, `writer`, `begin_write` and `begin_snapshot` say which connection a
 //! statement runs on, and `dialect` holds what only that backend can say (JSON operators, row
 //! locks, bulk writes). Placeholders are `$N`, which both drivers take; JSON columns are written
@@ -10,6 +10,7 @@
 mod accounts;
 mod alerting;
 mod dashboard;
+mod billing;
 mod history;
 mod incidents;
 mod monitors;

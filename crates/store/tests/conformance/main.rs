@@ -12,6 +12,7 @@ mod accounts;
 mod alerting;
 mod apply;
 mod batches;
+mod billing;
 mod broken;
 mod changes;
 mod concurrency;

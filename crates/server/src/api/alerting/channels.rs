@@ -88,7 +88,7 @@ fn check_kind(
     state
         .plans
         .check(access.team.plan, Demand::ChannelKind(config.kind()))
-        .map_err(|exceeded| ApiError::plan_limit(&exceeded))
+        .map_err(|exceeded| access.plan_limit(state, &exceeded))
 }
 
 /// The team's notification channels (secrets hidden).

@@ -103,7 +103,7 @@ pub async fn create_rule(
     state
         .plans
         .check(access.team.plan, Demand::AlertRules((current + 1) as u32))
-        .map_err(|exceeded| ApiError::plan_limit(&exceeded))?;
+        .map_err(|exceeded| access.plan_limit(&state, &exceeded))?;
     let rule = state
         .store
         .create_rule(&NewRule {

@@ -33,7 +33,7 @@ pub async fn create(
     state
         .plans
         .check_monitor(access.team.plan, &spec)
-        .map_err(plan_error)?;
+        .map_err(plan_error(&state, &access))?;
     check_active_count(&state, &access, u64::from(!spec.paused)).await?;
     let monitor = state
         .store
@@ -126,7 +126,7 @@ pub async fn update(
     state
         .plans
         .check_monitor(access.team.plan, &spec)
-        .map_err(plan_error)?;
+        .map_err(plan_error(&state, &access))?;
     check_active_count(&state, &access, u64::from(was_paused && !spec.paused)).await?;
     save(&state, &access, existing_id, spec, "monitor.updated").await
 }

@@ -25,7 +25,7 @@ use std::time::Duration;
 use utoipa::ToSchema;
 use watchtower_core::{
     Action, CheckOutcome, Demand, Monitor, MonitorId, MonitorSpec, MonitorState, PlanLimitExceeded,
-    Timestamp,
+    TeamId, Timestamp,
 };
 use watchtower_store::{
     BrokenMonitor, MaintenanceWindow, MonitorListing, PageRequest, StoreError, UptimeSummary,
@@ -178,8 +178,12 @@ impl BrokenView {
     }
 }
 
-fn plan_error(exceeded: Vec<PlanLimitExceeded>) -> ApiError {
-    ApiError::plan_limit(&exceeded[0])
+/// The 402 for a monitor the plan does not allow, with the checkout link of the plan that does.
+fn plan_error<'a>(
+    state: &'a AppState,
+    access: &'a TeamAccess,
+) -> impl Fn(Vec<PlanLimitExceeded>) -> ApiError + 'a {
+    move |exceeded| access.plan_limit(state, &exceeded[0])
 }
 
 /// Parses a monitor body, listing every problem at once.
@@ -225,7 +229,7 @@ async fn check_active_count(
     state
         .plans
         .check(access.team.plan, Demand::Monitors(wanted))
-        .map_err(|exceeded| ApiError::plan_limit(&exceeded))
+        .map_err(|exceeded| access.plan_limit(state, &exceeded))
 }
 
 async fn save(
@@ -279,10 +283,25 @@ pub(crate) async fn all_monitors(
     Ok(all_monitor_entries(state, access).await?.0)
 }
 
+/// Every readable monitor of `team` (for changes no caller makes, such as Whop's plan changes).
+pub(crate) async fn team_monitors(
+    state: &AppState,
+    team: TeamId,
+) -> Result<Vec<Monitor>, ApiError> {
+    Ok(team_monitor_entries(state, team).await?.0)
+}
+
 /// Every monitor of the access's team, the readable ones and apart the broken ones.
 pub(crate) async fn all_monitor_entries(
     state: &AppState,
     access: &TeamAccess,
+) -> Result<(Vec<Monitor>, Vec<BrokenMonitor>), ApiError> {
+    team_monitor_entries(state, access.team.id).await
+}
+
+async fn team_monitor_entries(
+    state: &AppState,
+    team: TeamId,
 ) -> Result<(Vec<Monitor>, Vec<BrokenMonitor>), ApiError> {
     let (mut monitors, mut broken) = (Vec::new(), Vec::new());
     let mut page = PageRequest {
@@ -290,10 +309,7 @@ pub(crate) async fn all_monitor_entries(
         ..PageRequest::default()
     };
     loop {
-        let entries = state
-            .store
-            .list_monitor_entries(access.team.id, &page)
-            .await?;
+        let entries = state.store.list_monitor_entries(team, &page).await?;
         if entries.is_empty() {
             break;
         }

@@ -42,7 +42,7 @@ pub async fn resume(
         state
             .plans
             .check_monitor(access.team.plan, &spec)
-            .map_err(plan_error)?;
+            .map_err(plan_error(&state, &access))?;
         check_active_count(&state, &access, 1).await?;
     }
     spec.paused = false;

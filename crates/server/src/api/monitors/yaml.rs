@@ -146,7 +146,7 @@ pub async fn apply_yaml(
         state
             .plans
             .check_monitor(access.team.plan, spec)
-            .map_err(plan_error)?;
+            .map_err(plan_error(&state, &access))?;
     }
     // The active count after applying: unkeyed monitors stay, keyed ones become the file's
     // (plus, without prune, the keyed ones the file no longer lists).
@@ -167,7 +167,7 @@ pub async fn apply_yaml(
             access.team.plan,
             Demand::Monitors(u32::try_from(active_after).unwrap_or(u32::MAX)),
         )
-        .map_err(|exceeded| ApiError::plan_limit(&exceeded))?;
+        .map_err(|exceeded| access.plan_limit(&state, &exceeded))?;
     alerting_file::check_plan(
         &*state.store,
         &state.plans,
@@ -177,7 +177,7 @@ pub async fn apply_yaml(
     )
     .await
     .map_err(|error| match error {
-        alerting_file::PlanLimitError::Exceeded(exceeded) => ApiError::plan_limit(&exceeded),
+        alerting_file::PlanLimitError::Exceeded(exceeded) => access.plan_limit(&state, &exceeded),
         alerting_file::PlanLimitError::Store(error) => error.into(),
     })?;
     if query.dry_run {

@@ -71,7 +71,7 @@ pub async fn create_api_key(
     state
         .plans
         .check(access.team.plan, Demand::ApiAccess)
-        .map_err(|exceeded| ApiError::plan_limit(&exceeded))?;
+        .map_err(|exceeded| access.plan_limit(&state, &exceeded))?;
     let token = new_token(TokenKind::ApiKey);
     let key = state
         .store

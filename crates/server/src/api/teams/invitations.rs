@@ -92,7 +92,7 @@ pub async fn invite(
             access.team.plan,
             Demand::Members((members + pending + 1) as u32),
         )
-        .map_err(|exceeded| ApiError::plan_limit(&exceeded))?;
+        .map_err(|exceeded| access.plan_limit(&state, &exceeded))?;
     let inviter = access
         .caller
         .user()
@@ -220,7 +220,12 @@ pub async fn accept_invitation(
     state
         .plans
         .check(team.plan, Demand::Members((members + 1) as u32))
-        .map_err(|exceeded| ApiError::plan_limit(&exceeded))?;
+        .map_err(|exceeded| ApiError {
+            checkout_url: exceeded
+                .upgrade_to
+                .and_then(|plan| state.billing.config.checkout_url(plan, team.id)),
+            ..ApiError::plan_limit(&exceeded)
+        })?;
     let accepted = state.store.accept_invitation(&hash, user.id, now).await?;
     let actor = watchtower_store::Actor {
         user_id: Some(user.id),

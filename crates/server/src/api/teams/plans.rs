@@ -4,18 +4,18 @@
 use super::access;
 use crate::AppState;
 use crate::api::ApiJson;
-use crate::api::monitors::all_monitors;
+use crate::api::monitors::team_monitors;
 use crate::auth::Caller;
-use crate::auth::TeamAccess;
 use crate::error::ApiError;
 use axum::Json;
 use axum::extract::{Path, State};
 use serde::{Deserialize, Serialize};
-use serde_json::json;
+use serde_json::{Value, json};
 use utoipa::ToSchema;
+use watchtower_billing::{PlanChanger, whop_actor};
 use watchtower_core::plan::{MonitorSummary, PauseReason, monitors_to_pause};
-use watchtower_core::{Action, HumanDuration, MonitorId, Plan, PlanLimits, Timestamp};
-use watchtower_store::Team;
+use watchtower_core::{Action, HumanDuration, MonitorId, Plan, PlanLimits, TeamId, Timestamp};
+use watchtower_store::{Actor, AuditEntry, Team};
 
 /// The plans and their limits as this instance enforces them.
 #[utoipa::path(get, path = "/api/plans", tag = "teams", security(()),
@@ -76,21 +76,82 @@ pub async fn change_plan(
         ));
     }
     let plan = Plan::parse(&body.plan).map_err(|p| ApiError::invalid_field("plan", p))?;
-    let team = state.store.set_team_plan(access.team.id, plan).await?;
-    let (paused, slowed) = fit_monitors_to_plan(&state, &access, plan).await?;
-    access
-        .audit(
-            &state,
-            "plan.changed",
-            format!("team:{}", team.id),
-            json!({"from": access.team.plan, "to": plan, "paused": paused, "slowed": slowed}),
-        )
-        .await;
-    Ok(Json(PlanChanged {
-        team,
+    let actor = access.caller.actor();
+    let changed = apply_plan(&state, &access.team, plan, &actor, json!({})).await?;
+    Ok(Json(changed))
+}
+
+/// Puts `team` on `plan` and fits its monitors to it, audited as `actor` (`details` added to
+/// the `plan.changed` entry): what an administrator's change and Whop's changes both do.
+pub(crate) async fn apply_plan(
+    state: &AppState,
+    team: &Team,
+    plan: Plan,
+    actor: &Actor,
+    details: Value,
+) -> Result<PlanChanged, ApiError> {
+    let updated = state.store.set_team_plan(team.id, plan).await?;
+    let (paused, slowed) = fit_monitors_to_plan(state, team.id, actor, plan).await?;
+    let mut entry = json!({"from": team.plan, "to": plan, "paused": paused, "slowed": slowed});
+    if let (Some(entry), Value::Object(extra)) = (entry.as_object_mut(), details) {
+        entry.extend(extra);
+    }
+    audit(
+        state,
+        team.id,
+        actor,
+        "plan.changed",
+        format!("team:{}", team.id),
+        entry,
+    )
+    .await;
+    Ok(PlanChanged {
+        team: updated,
         paused_monitors: paused,
         slowed_monitors: slowed,
-    }))
+    })
+}
+
+async fn audit(
+    state: &AppState,
+    team: TeamId,
+    actor: &Actor,
+    action: &str,
+    target: String,
+    details: Value,
+) {
+    let entry = AuditEntry {
+        team_id: team,
+        actor: actor.clone(),
+        action: action.to_owned(),
+        target,
+        details,
+        at: Timestamp::now(),
+    };
+    if let Err(error) = state.store.record_audit(&entry).await {
+        tracing::error!(%error, action, "cannot record audit entry");
+    }
+}
+
+/// Whop's plan changes, made as an administrator's are (the same `apply_plan`: excess monitors
+/// paused, intervals raised), audited as `whop`.
+pub struct WhopPlanChanger(pub AppState);
+
+#[async_trait::async_trait]
+impl PlanChanger for WhopPlanChanger {
+    async fn change_plan(&self, team: TeamId, plan: Plan, details: Value) -> Result<(), String> {
+        let state = &self.0;
+        let current = state
+            .store
+            .get_team(team)
+            .await
+            .map_err(|error| error.to_string())?
+            .ok_or_else(|| format!("team {team} is gone"))?;
+        apply_plan(state, &current, plan, &whop_actor(), details)
+            .await
+            .map(drop)
+            .map_err(|error| format!("{}: {}", error.code, error.message))
+    }
 }
 
 /// The team on its new plan, and what was changed so its monitors fit the plan.
@@ -123,10 +184,11 @@ pub struct SlowedMonitor {
 /// to it (`[{id, name, from, to}]`), so the plan's check rate holds from this moment.
 async fn fit_monitors_to_plan(
     state: &AppState,
-    access: &TeamAccess,
+    team: TeamId,
+    actor: &Actor,
     plan: Plan,
 ) -> Result<(Vec<PausedMonitor>, Vec<SlowedMonitor>), ApiError> {
-    let monitors = all_monitors(state, access).await?;
+    let monitors = team_monitors(state, team).await?;
     let summaries: Vec<MonitorSummary> = monitors.iter().map(MonitorSummary::of).collect();
     let mut paused = Vec::new();
     for (id, reason) in monitors_to_pause(&summaries, state.plans.limits(plan)) {
@@ -137,17 +199,18 @@ async fn fit_monitors_to_plan(
         spec.paused = true;
         let updated = state
             .store
-            .update_monitor(access.team.id, id, &spec, Timestamp::now())
+            .update_monitor(team, id, &spec, Timestamp::now())
             .await?;
         state.scheduler.upsert(updated).await;
-        access
-            .audit(
-                state,
-                "monitor.paused",
-                format!("monitor:{id}"),
-                json!({"name": spec.name, "reason": reason}),
-            )
-            .await;
+        audit(
+            state,
+            team,
+            actor,
+            "monitor.paused",
+            format!("monitor:{id}"),
+            json!({"name": spec.name, "reason": reason}),
+        )
+        .await;
         paused.push(PausedMonitor {
             id,
             name: spec.name,
@@ -166,7 +229,7 @@ async fn fit_monitors_to_plan(
         spec.interval = min_interval;
         let updated = state
             .store
-            .update_monitor(access.team.id, monitor.id, &spec, Timestamp::now())
+            .update_monitor(team, monitor.id, &spec, Timestamp::now())
             .await?;
         state.scheduler.upsert(updated).await;
         let change = SlowedMonitor {
@@ -175,14 +238,15 @@ async fn fit_monitors_to_plan(
             from: monitor.spec.interval,
             to: min_interval,
         };
-        access
-            .audit(
-                state,
-                "monitor.interval_raised",
-                format!("monitor:{}", monitor.id),
-                json!(change),
-            )
-            .await;
+        audit(
+            state,
+            team,
+            actor,
+            "monitor.interval_raised",
+            format!("monitor:{}", monitor.id),
+            json!(change),
+        )
+        .await;
         slowed.push(change);
     }
     Ok((paused, slowed))

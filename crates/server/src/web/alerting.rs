@@ -251,7 +251,7 @@ pub async fn show(State(state): State<AppState>, page: WebPage) -> Result<Respon
 pub async fn send_test(
     State(state): State<AppState>,
     page: WebPage,
-    Path(id): Path<i64>,
+    Path(id): Path<watchtower_core::ChannelId>,
 ) -> Result<Response, WebError> {
     let (_, Json(_)) = test_channel(State(state.clone()), page.access.clone(), Path(id)).await?;
     let notice = "A test notification is queued; the delivery log below shows its delivery.";

@@ -9,8 +9,8 @@
 
 mod accounts;
 mod alerting;
-mod dashboard;
 mod billing;
+mod dashboard;
 mod history;
 mod incidents;
 mod monitors;

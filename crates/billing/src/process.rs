@@ -138,8 +138,10 @@ impl Processor {
             ));
         };
         let existing = self.store.whop_membership(&m.id).await?;
+        // An event as old as the state is applied again: a retry after a failure half-way
+        // must finish the job, and doing it twice changes nothing.
         if let Some(known) = &existing
-            && (at < known.state_at || (at == known.state_at && known.active))
+            && at < known.state_at
         {
             return Ok(Outcome::ignored(
                 format!("older than membership {}'s state", m.id),
@@ -193,7 +195,7 @@ impl Processor {
     ) -> Result<Outcome, ProcessError> {
         let existing = self.store.whop_membership(&m.id).await?;
         if let Some(known) = &existing
-            && (at < known.state_at || (at == known.state_at && !known.active))
+            && at < known.state_at
         {
             return Ok(Outcome::ignored(
                 format!("older than membership {}'s state", m.id),
@@ -276,7 +278,8 @@ impl Processor {
                 None,
             )));
         };
-        if known.payment_at.is_some_and(|last| at <= last) {
+        // As for membership events, the same time again is applied again (retries).
+        if known.payment_at.is_some_and(|last| at < last) {
             return Ok(Err(Outcome::ignored(
                 format!("older than membership {membership_id}'s last payment event"),
                 Some(team),
@@ -377,8 +380,15 @@ impl Processor {
                 json!({"grace_deadline": membership.grace_deadline}),
             )
             .await;
-            self.recompute(team, "grace_expired", &membership.membership_id)
-                .await?;
+            if let Err(error) = self
+                .recompute(team, "grace_expired", &membership.membership_id)
+                .await
+            {
+                // Not lapsed after all, so the next sweep tries again.
+                membership.lapsed = false;
+                self.store.save_whop_membership(&membership).await?;
+                return Err(error);
+            }
         }
         Ok(due.len())
     }

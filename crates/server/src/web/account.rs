@@ -90,7 +90,9 @@ async fn account_page(
 
 /// `GET /account`.
 pub async fn show(State(state): State<AppState>, page: WebPage) -> Result<Response, WebError> {
-    Ok(render(&account_page(&state, &page, Vec::new(), false).await?))
+    Ok(render(
+        &account_page(&state, &page, Vec::new(), false).await?,
+    ))
 }
 
 #[derive(Debug, Deserialize)]
@@ -111,8 +113,16 @@ pub async fn password(
         current_password: form.current_password,
         new_password: form.new_password,
     };
-    match change_password(State(state.clone()), page.access.caller.clone(), ApiJson(change)).await {
-        Ok(_) => Ok(render(&account_page(&state, &page, Vec::new(), true).await?)),
+    match change_password(
+        State(state.clone()),
+        page.access.caller.clone(),
+        ApiJson(change),
+    )
+    .await
+    {
+        Ok(_) => Ok(render(
+            &account_page(&state, &page, Vec::new(), true).await?,
+        )),
         Err(error) if error.status == StatusCode::BAD_REQUEST => {
             let problems = if error.details.is_empty() {
                 vec![FieldError {

@@ -5,7 +5,7 @@
 use super::page::{Shell, TEAM_COOKIE, WebError, WebPage, render};
 use crate::AppState;
 use crate::api::ApiJson;
-use crate::api::auth::{PasswordChange, change_password};
+use crate::api::auth::{EventPage, PasswordChange, change_password, security_events};
 use askama::Template;
 use axum::extract::{Form, State};
 use axum::http::{StatusCode, header};
@@ -20,6 +20,19 @@ struct AccountPage {
     plan: String,
     problems: Vec<FieldError>,
     changed: bool,
+    /// The instance's security events, for its administrators only (empty for everyone else).
+    security_events: Vec<SecurityRow>,
+    is_admin: bool,
+}
+
+/// One security event as the administrators' table shows it.
+#[derive(Debug, Clone)]
+pub struct SecurityRow {
+    pub at: String,
+    pub kind: String,
+    pub who: String,
+    pub ip: String,
+    pub detail: String,
 }
 
 impl AccountPage {
@@ -33,18 +46,53 @@ impl AccountPage {
     }
 }
 
-fn account_page(page: &WebPage, problems: Vec<FieldError>, changed: bool) -> AccountPage {
-    AccountPage {
+async fn account_page(
+    state: &AppState,
+    page: &WebPage,
+    problems: Vec<FieldError>,
+    changed: bool,
+) -> Result<AccountPage, WebError> {
+    let is_admin = page.access.caller.user().is_some_and(|user| user.is_admin);
+    // The API's handler decides who may read them; only administrators ask.
+    let security_events = if is_admin {
+        let axum::Json(events) = security_events(
+            State(state.clone()),
+            page.access.caller.clone(),
+            axum::extract::Query(EventPage {
+                before: None,
+                limit: Some(50),
+            }),
+        )
+        .await?;
+        events
+            .events
+            .into_iter()
+            .map(|event| SecurityRow {
+                at: super::format::time(event.at),
+                kind: event.kind,
+                who: event.email_key.unwrap_or_default(),
+                ip: event.ip.unwrap_or_default(),
+                detail: event.detail,
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
+    Ok(AccountPage {
         shell: page.shell("Account", "account"),
         plan: page.access.team.plan.to_string(),
         problems,
         changed,
-    }
+        security_events,
+        is_admin,
+    })
 }
 
 /// `GET /account`.
-pub async fn show(page: WebPage) -> Response {
-    render(&account_page(&page, Vec::new(), false))
+pub async fn show(State(state): State<AppState>, page: WebPage) -> Result<Response, WebError> {
+    Ok(render(
+        &account_page(&state, &page, Vec::new(), false).await?,
+    ))
 }
 
 #[derive(Debug, Deserialize)]
@@ -65,8 +113,16 @@ pub async fn password(
         current_password: form.current_password,
         new_password: form.new_password,
     };
-    match change_password(State(state), page.access.caller.clone(), ApiJson(change)).await {
-        Ok(_) => Ok(render(&account_page(&page, Vec::new(), true))),
+    match change_password(
+        State(state.clone()),
+        page.access.caller.clone(),
+        ApiJson(change),
+    )
+    .await
+    {
+        Ok(_) => Ok(render(
+            &account_page(&state, &page, Vec::new(), true).await?,
+        )),
         Err(error) if error.status == StatusCode::BAD_REQUEST => {
             let problems = if error.details.is_empty() {
                 vec![FieldError {
@@ -78,7 +134,7 @@ pub async fn password(
             };
             Ok((
                 StatusCode::BAD_REQUEST,
-                render(&account_page(&page, problems, false)),
+                render(&account_page(&state, &page, problems, false).await?),
             )
                 .into_response())
         }

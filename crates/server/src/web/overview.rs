@@ -210,21 +210,26 @@ pub struct Live {
 }
 
 async fn live(state: &AppState, page: &WebPage, query: &OverviewQuery) -> Result<Live, WebError> {
-    let Json(listed) = list(
-        State(state.clone()),
-        page.access.clone(),
-        Query(ListQuery {
-            state: OverviewQuery::some(&query.state),
-            kind: OverviewQuery::some(&query.kind),
-            tag: OverviewQuery::some(&query.tag),
-            search: OverviewQuery::some(&query.search),
-            after: query.after,
-            limit: Some(PAGE_SIZE),
-            uptime: page.can(Action::ViewResults).then(|| "24h".to_owned()),
-        }),
-    )
-    .await?;
     let team = page.access.team.id;
+    // The state counts do not depend on the page: read them while the page is listed.
+    let (listed, counts) = tokio::join!(
+        list(
+            State(state.clone()),
+            page.access.clone(),
+            Query(ListQuery {
+                state: OverviewQuery::some(&query.state),
+                kind: OverviewQuery::some(&query.kind),
+                tag: OverviewQuery::some(&query.tag),
+                search: OverviewQuery::some(&query.search),
+                after: query.after,
+                limit: Some(PAGE_SIZE),
+                uptime: page.can(Action::ViewResults).then(|| "24h".to_owned()),
+            }),
+        ),
+        state.store.state_counts(team)
+    );
+    let Json(listed) = listed?;
+    let counts = counts.map_err(crate::error::ApiError::from)?;
     let ids: Vec<MonitorId> = listed
         .monitors
         .iter()
@@ -242,11 +247,6 @@ async fn live(state: &AppState, page: &WebPage, query: &OverviewQuery) -> Result
     } else {
         HashMap::new()
     };
-    let counts = state
-        .store
-        .state_counts(team)
-        .await
-        .map_err(crate::error::ApiError::from)?;
     let cells: Vec<CountCell> = [
         MonitorState::Up,
         MonitorState::Down,

@@ -220,3 +220,36 @@ async fn static_files_are_immutable_and_compressed_when_asked() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn only_instance_administrators_see_the_security_events() {
+    each_backend(Options::default(), |app| async move {
+        app.user("admin@example.com", true).await;
+        app.user("member@example.com", false).await;
+        // A failed sign-in to show.
+        let wrong = reqwest::Client::new()
+            .post(app.url("/login"))
+            .form(&[
+                ("email", "member@example.com"),
+                ("password", "not the password"),
+            ])
+            .send()
+            .await?;
+        assert_eq!(wrong.status(), StatusCode::UNAUTHORIZED);
+        let (admin, _) = browser_like(&app, "admin@example.com").await;
+        let page = admin.get(app.url("/account")).send().await?.text().await?;
+        assert!(
+            page.contains("Security events"),
+            "the administrator's table"
+        );
+        assert!(
+            page.contains("login_failed"),
+            "the failed sign-in is listed"
+        );
+        let (member, _) = browser_like(&app, "member@example.com").await;
+        let page = member.get(app.url("/account")).send().await?.text().await?;
+        assert!(!page.contains("Security events") && !page.contains("login_failed"));
+        Ok(())
+    })
+    .await;
+}

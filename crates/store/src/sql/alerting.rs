@@ -1,6 +1,6 @@
 //! Alerting: channels, rules, the outbox's claims and the delivery log.
 
-use super::{DbStore, dialect};
+use super::{DbConnection, DbStore, dialect};
 use crate::account_rows::found;
 use crate::alerting::*;
 use crate::alerting_rows::*;
@@ -17,6 +17,34 @@ use watchtower_core::{
 };
 
 const MAX_PAGE: u32 = 500;
+
+/// `NotFound` unless every one of `channels` is the team's.
+async fn check_channels_owned(
+    conn: &mut DbConnection,
+    team: TeamId,
+    channels: &[ChannelId],
+) -> Result<(), StoreError> {
+    for channel in channels {
+        check_owned(conn, "channels", channel.0, team).await?;
+    }
+    Ok(())
+}
+
+/// `NotFound` unless row `id` of `table` (a fixed name, never input) is the team's.
+async fn check_owned(
+    conn: &mut DbConnection,
+    table: &'static str,
+    id: i64,
+    team: TeamId,
+) -> Result<(), StoreError> {
+    let sql = format!("SELECT id FROM {table} WHERE id = $1 AND team_id = $2");
+    let owned: Option<i64> = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+        .bind(id)
+        .bind(team.0)
+        .fetch_optional(conn)
+        .await?;
+    owned.map(|_| ()).ok_or(StoreError::NotFound)
+}
 
 #[async_trait]
 impl AlertStore for DbStore {
@@ -114,14 +142,8 @@ impl AlertStore for DbStore {
         now: Timestamp,
     ) -> Result<EscalationPolicy, StoreError> {
         let mut tx = self.begin_write().await?;
-        for channel in steps.iter().flat_map(|step| &step.channel_ids) {
-            let owned: Option<i64> =
-                sqlx::query_scalar("SELECT id FROM channels WHERE id = $1 AND team_id = $2")
-                    .bind(channel.0)
-                    .bind(team.0)
-                    .fetch_optional(&mut *tx)
-                    .await?;
-            owned.ok_or(StoreError::NotFound)?;
+        for step in steps {
+            check_channels_owned(&mut tx, team, &step.channel_ids).await?;
         }
         let row: PolicyRow = sqlx::query_as(
             "INSERT INTO escalation_policies (team_id, name, steps, created_at) \
@@ -169,33 +191,12 @@ impl AlertStore for DbStore {
     #[tracing::instrument(name = "store.create_rule", level = "debug", skip_all)]
     async fn create_rule(&self, rule: &NewRule) -> Result<AlertRule, StoreError> {
         let mut tx = self.begin_write().await?;
-        for channel in &rule.channel_ids {
-            let owned: Option<i64> =
-                sqlx::query_scalar("SELECT id FROM channels WHERE id = $1 AND team_id = $2")
-                    .bind(channel.0)
-                    .bind(rule.team_id.0)
-                    .fetch_optional(&mut *tx)
-                    .await?;
-            owned.ok_or(StoreError::NotFound)?;
-        }
+        check_channels_owned(&mut tx, rule.team_id, &rule.channel_ids).await?;
         if let Some(policy) = rule.escalation_policy_id {
-            let owned: Option<i64> = sqlx::query_scalar(
-                "SELECT id FROM escalation_policies WHERE id = $1 AND team_id = $2",
-            )
-            .bind(policy.0)
-            .bind(rule.team_id.0)
-            .fetch_optional(&mut *tx)
-            .await?;
-            owned.ok_or(StoreError::NotFound)?;
+            check_owned(&mut tx, "escalation_policies", policy.0, rule.team_id).await?;
         }
         if let Some(monitor) = rule.monitor_id {
-            let owned: Option<i64> =
-                sqlx::query_scalar("SELECT id FROM monitors WHERE id = $1 AND team_id = $2")
-                    .bind(monitor.0)
-                    .bind(rule.team_id.0)
-                    .fetch_optional(&mut *tx)
-                    .await?;
-            owned.ok_or(StoreError::NotFound)?;
+            check_owned(&mut tx, "monitors", monitor.0, rule.team_id).await?;
         }
         let sql = format!(
             "INSERT INTO alert_rules (team_id, name, monitor_id, tag, events, channel_ids, created_at, \

@@ -161,24 +161,38 @@ pub(super) async fn prune(
             "DELETE FROM {name} WHERE (monitor_id, {time}) IN (SELECT t.monitor_id, t.{time} \
              FROM monitors m JOIN {name} t ON t.monitor_id = m.id WHERE t.{time} < $1 LIMIT $2)"
         );
-        loop {
-            let deleted = sqlx::query(sqlx::AssertSqlSafe(sql.clone()))
-                .bind(cutoff)
-                .bind(PRUNE_CHUNK)
-                .execute(store.writer())
-                .await?
-                .rows_affected();
-            if name == "results" {
-                report.raw_results += deleted;
-            } else {
-                report.rollups += deleted;
-            }
-            if deleted < PRUNE_CHUNK as u64 {
-                break;
-            }
-        }
+        delete_in_chunks(store, name, &sql, cutoff, None, &mut report).await?;
     }
     Ok(report)
+}
+
+/// Runs a pruning `DELETE` on `table` until a chunk comes back short, counting what it deleted
+/// in `report`: `$1` is the cutoff, `$2` the chunk size, and `$3` the plan when one is given.
+async fn delete_in_chunks(
+    store: &DbStore,
+    table: &str,
+    sql: &str,
+    cutoff: i64,
+    plan: Option<Plan>,
+    report: &mut PruneReport,
+) -> Result<(), StoreError> {
+    loop {
+        let mut delete = sqlx::query(sqlx::AssertSqlSafe(sql.to_owned()))
+            .bind(cutoff)
+            .bind(PRUNE_CHUNK);
+        if let Some(plan) = plan {
+            delete = delete.bind(plan.as_str());
+        }
+        let deleted = delete.execute(store.writer()).await?.rows_affected();
+        if table == "results" {
+            report.raw_results += deleted;
+        } else {
+            report.rollups += deleted;
+        }
+        if deleted < PRUNE_CHUNK as u64 {
+            return Ok(());
+        }
+    }
 }
 
 pub(super) async fn uptime(
@@ -294,25 +308,9 @@ pub(super) async fn prune_plan(
         let sql = format!(
             "DELETE FROM {name} WHERE (monitor_id, {time}) IN (SELECT t.monitor_id, t.{time} \
              FROM teams tm JOIN monitors m ON m.team_id = tm.id JOIN {name} t ON t.monitor_id = m.id \
-             WHERE tm.plan = $1 AND t.{time} < $2 LIMIT $3)"
+             WHERE tm.plan = $3 AND t.{time} < $1 LIMIT $2)"
         );
-        loop {
-            let deleted = sqlx::query(sqlx::AssertSqlSafe(sql.clone()))
-                .bind(plan.as_str())
-                .bind(cutoff)
-                .bind(PRUNE_CHUNK)
-                .execute(store.writer())
-                .await?
-                .rows_affected();
-            if name == "results" {
-                report.raw_results += deleted;
-            } else {
-                report.rollups += deleted;
-            }
-            if deleted < PRUNE_CHUNK as u64 {
-                break;
-            }
-        }
+        delete_in_chunks(store, name, &sql, cutoff, Some(plan), &mut report).await?;
     }
     Ok(report)
 }

@@ -73,6 +73,9 @@ struct TeamPage {
     plan: String,
     limits: Vec<LimitRow>,
     upgrade: bool,
+    /// The next plan up, and its Whop checkout link naming this team (empty when not sold).
+    next_plan: String,
+    checkout_url: String,
     members: Vec<MemberRow>,
     invitations: Vec<(i64, String, String, String)>,
     keys: Vec<KeyRow>,
@@ -185,8 +188,18 @@ async fn team_page(
             detail.limits.max_members,
         ),
     ];
+    let next_plan = watchtower_core::Plan::LADDER
+        .iter()
+        .skip_while(|plan| **plan != detail.team.plan)
+        .nth(1)
+        .copied();
+    let checkout_url = next_plan
+        .and_then(|plan| state.billing.config.checkout_url(plan, detail.team.id))
+        .unwrap_or_default();
     Ok(TeamPage {
         shell: page.shell("Team", "team"),
+        next_plan: next_plan.map(|plan| plan.to_string()).unwrap_or_default(),
+        checkout_url,
         plan: detail.team.plan.to_string(),
         upgrade: limits.iter().any(|l| l.near),
         limits,

@@ -253,3 +253,53 @@ async fn only_instance_administrators_see_the_security_events() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn the_team_page_offers_the_next_plan_s_checkout_from_80_percent_of_a_limit() {
+    let options = Options {
+        plans: watchtower_core::PlanTable::multi_tenant(),
+        billing: watchtower_billing::BillingConfig {
+            checkout_links: std::collections::BTreeMap::from([(
+                watchtower_core::Plan::Starter,
+                "https://whop.com/checkout/plan_starter".parse().unwrap(),
+            )]),
+            ..watchtower_billing::BillingConfig::default()
+        },
+        ..Options::default()
+    };
+    each_backend(options, |app| async move {
+        let owner = app.user("owner@example.com", false).await;
+        let team = app.store.teams_of(owner).await?[0].team.id;
+        let api = app.login("owner@example.com").await;
+        let (http, _) = browser_like(&app, "owner@example.com").await;
+        let before = http.get(app.url("/team")).send().await?.text().await?;
+        assert!(
+            !before.contains("id=\"upgrade-prompt\""),
+            "no prompt below 80 %"
+        );
+        // Free allows 3 monitors: the third reaches 100 %.
+        for name in ["a", "b", "c"] {
+            let created = api.post("/api/monitors", http_monitor(name)).await;
+            assert_eq!(created.status, StatusCode::CREATED, "{:?}", created.body);
+        }
+        let page = http.get(app.url("/team")).send().await?.text().await?;
+        assert!(page.contains("id=\"upgrade-prompt\""));
+        let link = page
+            .split("id=\"upgrade-link\"")
+            .next()
+            .and_then(|before| before.rsplit("href=\"").next())
+            .and_then(|rest| rest.split('"').next())
+            .expect("a checkout link")
+            .to_owned();
+        assert!(
+            link.starts_with("https://whop.com/checkout/plan_starter?"),
+            "{link}"
+        );
+        assert!(
+            link.contains("watchtower_team_id") && link.contains(&format!("={}", team.0)),
+            "{link}"
+        );
+        Ok(())
+    })
+    .await;
+}

@@ -98,10 +98,20 @@ impl FromRequestParts<AppState> for WebPage {
             .path_and_query()
             .map(|p| p.as_str().to_owned())
             .unwrap_or_default();
+        // htmx's own requests (the overview's refresh) cannot follow a redirect to a page: they
+        // are told to send the whole window to the sign-in page instead.
+        let from_script = parts.headers.contains_key("hx-request");
+        let sign_in = |next: String| {
+            if from_script {
+                WebError::SessionEnded
+            } else {
+                WebError::SignIn(next)
+            }
+        };
         let caller = Caller::from_request_parts(parts, state)
             .await
             .map_err(|error| match WebError::from(error) {
-                WebError::SignIn(_) => WebError::SignIn(next.clone()),
+                WebError::SignIn(_) => sign_in(next.clone()),
                 other => other,
             })?;
         let (email, csrf_token, user_id) = match &caller.principal {
@@ -109,7 +119,7 @@ impl FromRequestParts<AppState> for WebPage {
                 user, csrf_token, ..
             } => (user.email.clone(), csrf_token.clone(), user.id),
             // The dashboard is for people; a key has the API.
-            Principal::Key(_) => return Err(WebError::SignIn(next)),
+            Principal::Key(_) => return Err(sign_in(next)),
         };
         let chosen = CookieJar::from_headers(&parts.headers)
             .get(TEAM_COOKIE)
@@ -164,6 +174,9 @@ struct ErrorPage {
 pub enum WebError {
     /// No session (or it expired): go and sign in, then come back to this path.
     SignIn(String),
+    /// The same for a request a page's script made (htmx): 401 with `HX-Redirect`, which htmx
+    /// follows for the whole window instead of swapping the sign-in page into a fragment.
+    SessionEnded,
     /// Any other refusal or failure, shown as a page with its status.
     Page {
         status: StatusCode,
@@ -227,8 +240,10 @@ impl IntoResponse for WebError {
                 } else {
                     "/login".to_owned()
                 };
-                let mut response = Redirect::to(&target).into_response();
-                // htmx follows this header instead of swapping the sign-in page into a fragment.
+                Redirect::to(&target).into_response()
+            }
+            Self::SessionEnded => {
+                let mut response = StatusCode::UNAUTHORIZED.into_response();
                 response
                     .headers_mut()
                     .insert("hx-redirect", HeaderValue::from_static("/login"));

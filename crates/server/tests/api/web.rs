@@ -50,6 +50,14 @@ async fn pages_need_a_session_and_forms_need_the_token_from_this_site() {
             deep.headers()["location"],
             "/login?next=%2Fmonitors%2F7%3Frange%3D7d"
         );
+        // The overview's refresh (htmx) is told to send the window to the sign-in page.
+        let refresh = anonymous
+            .get(app.url("/monitors/live"))
+            .header("hx-request", "true")
+            .send()
+            .await?;
+        assert_eq!(refresh.status(), StatusCode::UNAUTHORIZED);
+        assert_eq!(refresh.headers()["hx-redirect"], "/login");
         let login = anonymous.get(app.url("/login")).send().await?;
         assert_eq!(login.status(), StatusCode::OK);
         let csp = login.headers()["content-security-policy"]

@@ -205,42 +205,34 @@ pub(super) async fn uptime(
     // One snapshot: the watermarks and the rows they point at agree.
     let mut tx = store.begin_snapshot().await?;
     let marks = watermarks(&mut tx).await?;
+    // Raw results are read in the shape of buckets (`RAW_AS_BUCKET`), as `uptime_many` reads them.
     let mut buckets = Vec::new();
-    let mut samples = Vec::new();
     for (source, start, end) in history::plan_uptime(from.0, to.0, marks) {
-        match source {
-            Source::Rollup(level) => {
-                let sql = format!(
-                    "SELECT {BUCKET_COLUMNS} FROM {} WHERE monitor_id = $1 AND team_id = $2 \
-                     AND bucket_start >= $3 AND bucket_start < $4",
-                    table(level)
-                );
-                let rows: Vec<Bucket> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
-                    .bind(monitor.0)
-                    .bind(team.0)
-                    .bind(start)
-                    .bind(end)
-                    .fetch_all(&mut *tx)
-                    .await?;
-                buckets.extend(rows);
-            }
-            Source::Raw => {
-                let rows: Vec<Sample> = sqlx::query_as(
-                    "SELECT monitor_id, team_id, checked_at, status, latency_us FROM results \
-                     WHERE monitor_id = $1 AND team_id = $2 AND checked_at >= $3 AND checked_at < $4",
-                )
-                .bind(monitor.0)
-                .bind(team.0)
-                .bind(start)
-                .bind(end)
-                .fetch_all(&mut *tx)
-                .await?;
-                samples.extend(rows);
-            }
-        }
+        let (columns, table, time) = piece(source);
+        let sql = format!(
+            "SELECT {columns} FROM {table} WHERE monitor_id = $1 AND team_id = $2 \
+             AND {time} >= $3 AND {time} < $4"
+        );
+        let rows: Vec<Bucket> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(monitor.0)
+            .bind(team.0)
+            .bind(start)
+            .bind(end)
+            .fetch_all(&mut *tx)
+            .await?;
+        buckets.extend(rows);
     }
     tx.commit().await?;
-    Ok(history::summarize(&buckets, &samples))
+    Ok(history::summarize(&buckets, &[]))
+}
+
+/// What one piece of an uptime period is read as: its columns (rollup buckets, or raw results
+/// in their shape), its table and its time column.
+fn piece(source: Source) -> (&'static str, &'static str, &'static str) {
+    match source {
+        Source::Rollup(level) => (BUCKET_COLUMNS, table(level), "bucket_start"),
+        Source::Raw => (history::RAW_AS_BUCKET, "results", "checked_at"),
+    }
 }
 
 /// `uptime` for several monitors: the same pieces as `plan_uptime` gives one monitor, read for
@@ -261,10 +253,7 @@ pub(super) async fn uptime_many(
     let in_ids = dialect::in_ids(1);
     let mut parts = Vec::with_capacity(plan.len());
     for (index, (source, _, _)) in plan.iter().enumerate() {
-        let (columns, table, time) = match source {
-            Source::Rollup(level) => (BUCKET_COLUMNS, table(*level), "bucket_start"),
-            Source::Raw => (history::RAW_AS_BUCKET, "results", "checked_at"),
-        };
+        let (columns, table, time) = piece(*source);
         // $1 the ids, $2 the team, then each piece's bounds.
         let (start, end) = (3 + 2 * index, 4 + 2 * index);
         parts.push(format!(

@@ -278,6 +278,8 @@ async fn the_team_page_offers_the_next_plan_s_checkout_from_80_percent_of_a_limi
     each_backend(options, |app| async move {
         let owner = app.user("owner@example.com", false).await;
         let team = app.store.teams_of(owner).await?[0].team.id;
+        // Test users get an Unlimited team; this one is on Free, as a new Whop customer is.
+        app.store.set_team_plan(team, watchtower_core::Plan::Free).await?;
         let api = app.login("owner@example.com").await;
         let (http, _) = browser_like(&app, "owner@example.com").await;
         let before = http.get(app.url("/team")).send().await?.text().await?;

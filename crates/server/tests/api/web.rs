@@ -279,13 +279,15 @@ async fn the_team_page_offers_the_next_plan_s_checkout_from_80_percent_of_a_limi
         let owner = app.user("owner@example.com", false).await;
         let team = app.store.teams_of(owner).await?[0].team.id;
         // Test users get an Unlimited team; this one is on Free, as a new Whop customer is.
-        app.store.set_team_plan(team, watchtower_core::Plan::Free).await?;
+        app.store
+            .set_team_plan(team, watchtower_core::Plan::Free)
+            .await?;
         let api = app.login("owner@example.com").await;
         let (http, _) = browser_like(&app, "owner@example.com").await;
         let before = http.get(app.url("/team")).send().await?.text().await?;
         assert!(
-            !before.contains("id=\"upgrade-prompt\""),
-            "no prompt below 80 %"
+            before.contains("Active monitors</td>"),
+            "no monitor yet: far from the limit"
         );
         // Free allows 3 monitors: the third reaches 100 %.
         for name in ["a", "b", "c"] {
@@ -293,6 +295,7 @@ async fn the_team_page_offers_the_next_plan_s_checkout_from_80_percent_of_a_limi
             assert_eq!(created.status, StatusCode::CREATED, "{:?}", created.body);
         }
         let page = http.get(app.url("/team")).send().await?.text().await?;
+        assert!(page.contains("Active monitors <strong>(near the limit)</strong>"));
         assert!(page.contains("id=\"upgrade-prompt\""));
         let link = page
             .split("id=\"upgrade-link\"")

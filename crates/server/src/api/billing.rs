@@ -66,7 +66,7 @@ pub struct WebhookAccepted {
         description = "A Whop event, exactly as Whop signed it"),
     responses((status = 200, body = WebhookAccepted),
         (status = 401, description = "The signature is missing, wrong or stale"),
-        (status = 503, description = "No webhook secret is configured")))]
+        (status = 404, description = "This instance takes no Whop webhooks (no secret is configured)")))]
 pub async fn webhook(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
@@ -75,9 +75,11 @@ pub async fn webhook(
 ) -> Result<Json<WebhookAccepted>, ApiError> {
     let config = &state.billing.config;
     if config.secrets.is_empty() {
+        // A setting, not an outage: nothing here could verify a delivery, so the route is as
+        // good as absent (and a 5xx would read as the instance failing).
         return Err(ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "unavailable",
+            StatusCode::NOT_FOUND,
+            "not_configured",
             "Whop webhooks are not configured on this instance",
         ));
     }

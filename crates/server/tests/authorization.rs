@@ -579,13 +579,13 @@ fn routes() -> Vec<Row> {
         .isolated(OwnTeam),
         row(M::GET, "/api/plans", Empty, Rule::Public(S::OK)),
         // Whop's route answers whoever calls; this instance has no webhook secret, so a delivery
-        // is refused before any signature is read (signed deliveries: tests/api/whop.rs).
+        // is a 404 before any signature is read (signed deliveries: tests/api/whop.rs).
         row(M::GET, "/api/webhooks/whop", Empty, Rule::Public(S::OK)),
         row(
             M::POST,
             "/api/webhooks/whop",
             Empty,
-            Rule::Public(S::SERVICE_UNAVAILABLE),
+            Rule::Public(S::NOT_FOUND),
         ),
         row(
             M::GET,

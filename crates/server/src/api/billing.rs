@@ -79,7 +79,7 @@ pub async fn webhook(
         // good as absent (and a 5xx would read as the instance failing).
         return Err(ApiError::new(
             StatusCode::NOT_FOUND,
-            "not_configured",
+            "not_found",
             "Whop webhooks are not configured on this instance",
         ));
     }

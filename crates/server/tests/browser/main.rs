@@ -33,6 +33,19 @@ async fn personal_team(app: &TestApp, user: UserId) -> TeamId {
     app.store.teams_of(user).await.expect("teams")[0].team.id
 }
 
+/// A paused TCP monitor of `team`, made in the store (the story is not about making it).
+async fn paused_tcp_monitor(app: &TestApp, team: TeamId, name: &str) -> watchtower_core::Monitor {
+    let spec = watchtower_core::MonitorSpec::parse(
+        &serde_json::json!({"name": name, "kind": "tcp", "host": "127.0.0.1", "port": 9, "paused": true}),
+        "",
+    )
+    .expect("spec");
+    app.store
+        .create_monitor(team, &spec, Timestamp::now())
+        .await
+        .expect("monitor")
+}
+
 /// Sign in, create an HTTP monitor through the form, see it UP; stop its target and see DOWN
 /// arrive on the open overview without a reload; acknowledge the incident and add a note;
 /// restart the target and see UP and the incident resolved.
@@ -51,14 +64,14 @@ async fn an_outage_from_the_form_to_the_resolved_incident() {
     browser.sign_in("owner@example.com").await;
     assert_eq!(browser.path().await, "/");
     // The first-run path leads to the form.
-    browser.click("a[href='/monitors/new']").await;
+    browser.click_and_load("a[href='/monitors/new']").await;
     browser.wait_for("#field-kind", 10).await;
     browser.fill("#field-name", "Shop front").await;
     browser.select("#field-kind", "http").await;
     browser.fill("#field-http-url", &target.url()).await;
     browser.fill("#field-interval", "1s").await;
     browser.fill("#field-timeout", "500ms").await;
-    browser.click("form.panel button[type=submit]").await;
+    browser.click_and_load("form.panel button[type=submit]").await;
     browser.wait_for("#monitor-state", 10).await;
     assert!(browser.path().await.starts_with("/monitors/"));
 
@@ -81,9 +94,9 @@ async fn an_outage_from_the_form_to_the_resolved_incident() {
     browser.screenshot("overview-down").await;
 
     browser.go("/incidents?open=true").await;
-    browser.click("table a[href^='/incidents/']").await;
+    browser.click_and_load("table a[href^='/incidents/']").await;
     browser.wait_for("#incident-state", 10).await;
-    browser.click("form[action$='/acknowledge'] button").await;
+    browser.click_and_load("form[action$='/acknowledge'] button").await;
     let acknowledged = browser.wait_for("#acknowledged", 10).await;
     assert!(
         acknowledged
@@ -95,7 +108,7 @@ async fn an_outage_from_the_form_to_the_resolved_incident() {
     browser
         .fill("#note-body", "Restarting the shop's web server")
         .await;
-    browser.click("form[action$='/notes'] button").await;
+    browser.click_and_load("form[action$='/notes'] button").await;
     browser.wait_for("#timeline", 10).await;
     let timeline = browser.texts(".timeline li").await.join("\n");
     assert!(
@@ -138,7 +151,7 @@ async fn bad_input_is_shown_in_place_and_nothing_is_saved() {
     browser.fill("#field-name", "").await;
     browser.fill("#field-http-url", "not a url").await;
     browser.fill("#field-interval", "soon").await;
-    browser.click("form.panel button[type=submit]").await;
+    browser.click_and_load("form.panel button[type=submit]").await;
     browser.wait_for("#form-problems", 10).await;
     let shown: Vec<String> = browser
         .texts("fieldset:not([hidden]) .field-error, form > .field .field-error")
@@ -169,7 +182,7 @@ async fn bad_input_is_shown_in_place_and_nothing_is_saved() {
             "monitors:\n  - key: shop\n    name: Shop\n    kind: http\n    url: nope\n",
         )
         .await;
-    browser.click("button[value='apply']").await;
+    browser.click_and_load("button[value='apply']").await;
     let problems = browser
         .wait_for("#yaml-problems", 10)
         .await
@@ -186,7 +199,7 @@ async fn bad_input_is_shown_in_place_and_nothing_is_saved() {
             "monitors:\n  - key: shop\n    name: Shop\n    kind: tcp\n    host: 127.0.0.1\n    port: 9\n",
         )
         .await;
-    browser.click("button[value='check']").await;
+    browser.click_and_load("button[value='check']").await;
     let plan = browser
         .wait_for("#dry-run-result", 10)
         .await
@@ -198,7 +211,7 @@ async fn bad_input_is_shown_in_place_and_nothing_is_saved() {
         "{plan}"
     );
     assert_eq!(app.store.count_monitors(team).await.unwrap(), 0);
-    browser.click("button[value='apply']").await;
+    browser.click_and_load("button[value='apply']").await;
     browser.wait_for("#apply-result", 10).await;
     assert_eq!(app.store.count_monitors(team).await.unwrap(), 1);
 
@@ -218,41 +231,17 @@ async fn a_viewer_sees_no_edit_controls_and_a_forged_post_is_refused() {
     let team = personal_team(&app, owner).await;
     let viewer = app.user("viewer@example.com", false).await;
     app.join(team, viewer, Role::Viewer).await;
-    let monitor = app
-        .store
-        .create_monitor(
-            team,
-            &watchtower_core::MonitorSpec::parse(
-                &serde_json::json!({"name": "API", "kind": "tcp", "host": "127.0.0.1", "port": 9, "paused": true}),
-                "",
-            )
-            .unwrap(),
-            Timestamp::now(),
-        )
-        .await
-        .unwrap();
+    let monitor = paused_tcp_monitor(&app, team, "API").await;
     // Another team's monitor: a 404 like a missing one.
     let stranger = app.user("stranger@example.com", false).await;
     let other_team = personal_team(&app, stranger).await;
-    let foreign = app
-        .store
-        .create_monitor(
-            other_team,
-            &watchtower_core::MonitorSpec::parse(
-                &serde_json::json!({"name": "Secret", "kind": "tcp", "host": "127.0.0.1", "port": 9, "paused": true}),
-                "",
-            )
-            .unwrap(),
-            Timestamp::now(),
-        )
-        .await
-        .unwrap();
+    let foreign = paused_tcp_monitor(&app, other_team, "Secret").await;
 
     let browser = Browser::open(&app.base, false).await;
     browser.sign_in("viewer@example.com").await;
     // The viewer's own team shows first; the switcher moves to the owner's.
     browser.select("#team-switch", &team.0.to_string()).await;
-    browser.click("form[action='/team/switch'] button").await;
+    browser.click_and_load("form[action='/team/switch'] button").await;
     browser.wait_for("nav.site-nav", 10).await;
     browser.go(&format!("/monitors/{}", monitor.id)).await;
     browser.wait_for("#monitor-state", 10).await;
@@ -420,12 +409,12 @@ async fn every_page_passes_axe_in_both_themes() {
         }
         // "Send a test" queues a notification and says so.
         browser.go("/alerting").await;
-        browser.click("form[action$='/test'] button").await;
+        browser.click_and_load("form[action$='/test'] button").await;
         browser.wait_for("#alerting-notice", 10).await;
         // A form with its problems shown must pass too.
         browser.go("/monitors/new").await;
         browser.fill("#field-interval", "soon").await;
-        browser.click("form.panel button[type=submit]").await;
+        browser.click_and_load("form.panel button[type=submit]").await;
         browser.wait_for("#form-problems", 10).await;
         for violation in browser.accessibility_violations().await {
             failures.push(format!(

@@ -138,6 +138,35 @@ impl Browser {
             .expect("click");
     }
 
+    /// Clicks a link or submit button and waits (at most 10 s) until the page it loads has
+    /// replaced the current one, so that the next lookup cannot find an element of the old page.
+    pub async fn click_and_load(&self, css: &str) {
+        self.client
+            .execute("window.__previousPage = true;", vec![])
+            .await
+            .expect("mark the page");
+        self.click(css).await;
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            // Errors are expected while the old document is being torn down.
+            let loaded = self
+                .client
+                .execute(
+                    "return window.__previousPage !== true && document.readyState === 'complete';",
+                    vec![],
+                )
+                .await;
+            if matches!(loaded, Ok(serde_json::Value::Bool(true))) {
+                return;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "clicking {css} loaded no new page within 10 s"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
     pub async fn select(&self, css: &str, value: &str) {
         self.client
             .find(Locator::Css(css))
@@ -178,7 +207,7 @@ impl Browser {
         self.go("/login").await;
         self.fill("#email", email).await;
         self.fill("#password", PASSWORD).await;
-        self.click("form[action='/login'] button[type=submit]")
+        self.click_and_load("form[action='/login'] button[type=submit]")
             .await;
         self.wait_for("nav.site-nav", 10).await;
     }

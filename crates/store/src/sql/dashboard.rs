@@ -5,7 +5,7 @@ use super::DbStore;
 use crate::alerting::NotificationRecord;
 use crate::alerting_rows::{NOTIFICATION_COLUMNS, NotificationRow};
 use crate::error::StoreError;
-use crate::history::{self, BUCKET_COLUMNS, Bucket, Level, RAW_AS_BUCKET, Source};
+use crate::history::{self, Level, Source};
 use crate::model::{RecentCheck, SeriesPoint, SeriesStep, StateCounts, StateEvent};
 use crate::rows::EventRow;
 use std::collections::HashMap;
@@ -86,14 +86,6 @@ fn level_of(step: SeriesStep) -> Level {
     }
 }
 
-fn table(level: Level) -> &'static str {
-    match level {
-        Level::Minute => "rollups_minute",
-        Level::Hour => "rollups_hour",
-        Level::Day => "rollups_day",
-    }
-}
-
 pub(super) async fn series(
     store: &DbStore,
     team: TeamId,
@@ -111,37 +103,13 @@ pub(super) async fn series(
     }
     // One snapshot, so the watermarks and the rows they point at agree.
     let mut tx = store.begin_snapshot().await?;
-    let rows: Vec<(String, i64)> = sqlx::query_as("SELECT level, done_until FROM rollup_progress")
-        .fetch_all(&mut *tx)
-        .await?;
-    let marks = history::watermarks_from(rows);
+    let marks = super::history::watermarks(&mut tx).await?;
     // Finished steps come from this level's own table; after its watermark, the same split an
     // uptime query makes (finer rollups, then raw results) fills the steps not yet rolled.
     let done = marks.of(level).clamp(from, to);
     let mut pieces = vec![(Source::Rollup(level), from, done)];
     pieces.extend(history::plan_uptime(done, to, marks));
-    let mut buckets: Vec<Bucket> = Vec::new();
-    for (source, start, end) in pieces {
-        if start >= end {
-            continue;
-        }
-        let (columns, table, time) = match source {
-            Source::Rollup(level) => (BUCKET_COLUMNS, table(level), "bucket_start"),
-            Source::Raw => (RAW_AS_BUCKET, "results", "checked_at"),
-        };
-        let sql = format!(
-            "SELECT {columns} FROM {table} WHERE monitor_id = $1 AND team_id = $2 \
-             AND {time} >= $3 AND {time} < $4"
-        );
-        let rows: Vec<Bucket> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
-            .bind(monitor.0)
-            .bind(team.0)
-            .bind(start)
-            .bind(end)
-            .fetch_all(&mut *tx)
-            .await?;
-        buckets.extend(rows);
-    }
+    let buckets = super::history::read_pieces(&mut tx, team, monitor, &pieces).await?;
     tx.commit().await?;
     Ok(history::summarize_by_width(&buckets, width)
         .into_iter()

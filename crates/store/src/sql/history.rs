@@ -32,7 +32,7 @@ fn source(level: Level) -> (&'static str, &'static str) {
     }
 }
 
-async fn watermarks(conn: &mut DbConnection) -> Result<Watermarks, StoreError> {
+pub(super) async fn watermarks(conn: &mut DbConnection) -> Result<Watermarks, StoreError> {
     let rows: Vec<(String, i64)> = sqlx::query_as("SELECT level, done_until FROM rollup_progress")
         .fetch_all(&mut *conn)
         .await?;
@@ -205,9 +205,25 @@ pub(super) async fn uptime(
     // One snapshot: the watermarks and the rows they point at agree.
     let mut tx = store.begin_snapshot().await?;
     let marks = watermarks(&mut tx).await?;
-    // Raw results are read in the shape of buckets (`RAW_AS_BUCKET`), as `uptime_many` reads them.
+    let pieces = history::plan_uptime(from.0, to.0, marks);
+    let buckets = read_pieces(&mut tx, team, monitor, &pieces).await?;
+    tx.commit().await?;
+    Ok(history::summarize(&buckets, &[]))
+}
+
+/// Reads one monitor's buckets over `pieces` (each a source and its `[start, end)`), raw
+/// results in the shape of buckets (`RAW_AS_BUCKET`), as `uptime_many` reads them.
+pub(super) async fn read_pieces(
+    conn: &mut DbConnection,
+    team: TeamId,
+    monitor: MonitorId,
+    pieces: &[(Source, i64, i64)],
+) -> Result<Vec<Bucket>, StoreError> {
     let mut buckets = Vec::new();
-    for (source, start, end) in history::plan_uptime(from.0, to.0, marks) {
+    for &(source, start, end) in pieces {
+        if start >= end {
+            continue;
+        }
         let (columns, table, time) = piece(source);
         let sql = format!(
             "SELECT {columns} FROM {table} WHERE monitor_id = $1 AND team_id = $2 \
@@ -218,12 +234,11 @@ pub(super) async fn uptime(
             .bind(team.0)
             .bind(start)
             .bind(end)
-            .fetch_all(&mut *tx)
+            .fetch_all(&mut *conn)
             .await?;
         buckets.extend(rows);
     }
-    tx.commit().await?;
-    Ok(history::summarize(&buckets, &[]))
+    Ok(buckets)
 }
 
 /// What one piece of an uptime period is read as: its columns (rollup buckets, or raw results

@@ -138,15 +138,8 @@ impl Processor {
             ));
         };
         let existing = self.store.whop_membership(&m.id).await?;
-        // An event as old as the state is applied again: a retry after a failure half-way
-        // must finish the job, and doing it twice changes nothing.
-        if let Some(known) = &existing
-            && at < known.state_at
-        {
-            return Ok(Outcome::ignored(
-                format!("older than membership {}'s state", m.id),
-                known.team_id,
-            ));
+        if let Some(stale) = older_than_known(existing.as_ref(), at) {
+            return Ok(stale);
         }
         let known_team = match existing.as_ref().and_then(|known| known.team_id) {
             Some(team) if self.store.get_team(team).await?.is_some() => Some(team),
@@ -194,13 +187,8 @@ impl Processor {
         at: Timestamp,
     ) -> Result<Outcome, ProcessError> {
         let existing = self.store.whop_membership(&m.id).await?;
-        if let Some(known) = &existing
-            && at < known.state_at
-        {
-            return Ok(Outcome::ignored(
-                format!("older than membership {}'s state", m.id),
-                known.team_id,
-            ));
+        if let Some(stale) = older_than_known(existing.as_ref(), at) {
+            return Ok(stale);
         }
         let team = match existing.as_ref().and_then(|known| known.team_id) {
             Some(team) => Some(team),
@@ -518,4 +506,15 @@ impl Processor {
             tracing::error!(%error, action, "cannot record audit entry");
         }
     }
+}
+
+/// An event older than the membership's known state changes nothing: it is ignored. One as old
+/// as the state is applied again, since a retry after a failure half-way must finish the job and
+/// doing it twice changes nothing.
+fn older_than_known(known: Option<&WhopMembership>, at: Timestamp) -> Option<Outcome> {
+    let known = known.filter(|known| at < known.state_at)?;
+    Some(Outcome::ignored(
+        format!("older than membership {}'s state", known.membership_id),
+        known.team_id,
+    ))
 }

@@ -217,17 +217,23 @@ fn verify_standard(
         mac.update(timestamp_text.as_bytes());
         mac.update(b".");
         mac.update(body);
-        for candidate in &candidates {
-            if mac.clone().verify_slice(candidate).is_ok() {
-                return Ok(Verified {
-                    scheme: Scheme::StandardWebhooks,
-                    delivery_id: id.to_owned(),
-                    signed_at: Timestamp(seconds * 1000),
-                });
-            }
+        if matches_any(&mac, &candidates) {
+            return Ok(Verified {
+                scheme: Scheme::StandardWebhooks,
+                delivery_id: id.to_owned(),
+                signed_at: Timestamp(seconds * 1000),
+            });
         }
     }
     Err(VerifyError::Mismatch)
+}
+
+/// Whether the MAC of the signed bytes equals any of the header's signatures, each compared in
+/// constant time.
+fn matches_any(mac: &Hmac<Sha256>, candidates: &[Vec<u8>]) -> bool {
+    candidates
+        .iter()
+        .any(|candidate| mac.clone().verify_slice(candidate).is_ok())
 }
 
 fn verify_legacy(
@@ -260,14 +266,12 @@ fn verify_legacy(
         mac.update(timestamp_text.as_bytes());
         mac.update(b".");
         mac.update(body);
-        for candidate in &candidates {
-            if mac.clone().verify_slice(candidate).is_ok() {
-                return Ok(Verified {
-                    scheme: Scheme::Legacy,
-                    delivery_id: format!("v5_{}", hex::encode(Sha256::digest(body))),
-                    signed_at: Timestamp(seconds * 1000),
-                });
-            }
+        if matches_any(&mac, &candidates) {
+            return Ok(Verified {
+                scheme: Scheme::Legacy,
+                delivery_id: format!("v5_{}", hex::encode(Sha256::digest(body))),
+                signed_at: Timestamp(seconds * 1000),
+            });
         }
     }
     Err(VerifyError::Mismatch)

@@ -251,6 +251,22 @@ async fn refused(state: &AppState, page: &WebPage, error: ApiError) -> Result<Re
     Ok((status, render(&page)).into_response())
 }
 
+/// Answers a change whose result is a secret: the team page showing it once, or the refusal.
+async fn shown_once_or_refused(
+    state: &AppState,
+    page: &WebPage,
+    label: &'static str,
+    created: Result<String, ApiError>,
+) -> Result<Response, WebError> {
+    match created {
+        Ok(value) => {
+            let shown = ShownOnce { label, value };
+            Ok(render(&team_page(state, page, shown, String::new()).await?))
+        }
+        Err(error) => refused(state, page, error).await,
+    }
+}
+
 #[derive(Debug, Deserialize)]
 pub struct InviteForm {
     #[serde(default)]
@@ -270,25 +286,21 @@ pub async fn invite(
         email: form.email,
         role: form.role,
     };
-    match invitations::invite(
+    let created = invitations::invite(
         State(state.clone()),
         page.access.caller.clone(),
         Path(team),
         ApiJson(body),
     )
     .await
-    {
-        Ok((_, Json(created))) => {
-            let shown = ShownOnce {
-                label: "Invitation token (send it to the person; shown once)",
-                value: created.token,
-            };
-            Ok(render(
-                &team_page(&state, &page, shown, String::new()).await?,
-            ))
-        }
-        Err(error) => refused(&state, &page, error).await,
-    }
+    .map(|(_, Json(created))| created.token);
+    shown_once_or_refused(
+        &state,
+        &page,
+        "Invitation token (send it to the person; shown once)",
+        created,
+    )
+    .await
 }
 
 #[derive(Debug, Deserialize)]
@@ -310,25 +322,21 @@ pub async fn create_key(
         name: form.name,
         scope: form.scope,
     };
-    match api_keys::create_api_key(
+    let created = api_keys::create_api_key(
         State(state.clone()),
         page.access.caller.clone(),
         Path(team),
         ApiJson(body),
     )
     .await
-    {
-        Ok((_, Json(created))) => {
-            let shown = ShownOnce {
-                label: "New API key (copy it now; it is not shown again)",
-                value: created.key,
-            };
-            Ok(render(
-                &team_page(&state, &page, shown, String::new()).await?,
-            ))
-        }
-        Err(error) => refused(&state, &page, error).await,
-    }
+    .map(|(_, Json(created))| created.key);
+    shown_once_or_refused(
+        &state,
+        &page,
+        "New API key (copy it now; it is not shown again)",
+        created,
+    )
+    .await
 }
 
 /// `POST /team/api-keys/{id}/revoke`.

@@ -1,7 +1,7 @@
 //! The alerting page: channels (each with "send a test"), alert rules, escalation policies,
-//! maintenance windows with their next openings, and the delivery log. Reads and actions go
-//! through the API's handlers; channels and rules are created in the monitors file (the YAML
-//! editor), which validates them with the same parsers.
+//! maintenance windows with their next openings, and the delivery log, each with its add and
+//! delete controls for those allowed (the forms are `alerting_forms`). Reads and actions go
+//! through the API's handlers.
 
 use super::format;
 use super::page::{Shell, WebError, WebPage, render};
@@ -27,6 +27,7 @@ pub struct ChannelRow {
 
 #[derive(Debug, Clone)]
 pub struct RuleRow {
+    pub id: String,
     pub name: String,
     pub applies_to: String,
     pub events: String,
@@ -36,11 +37,19 @@ pub struct RuleRow {
 
 #[derive(Debug, Clone)]
 pub struct WindowRow {
+    pub id: String,
     pub name: String,
     pub applies_to: String,
     pub schedule: String,
     pub open_now: String,
     pub next: Vec<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct PolicyRow {
+    pub id: String,
+    pub name: String,
+    pub steps: String,
 }
 
 #[derive(Debug, Clone)]
@@ -59,10 +68,12 @@ struct AlertingPage {
     shell: Shell,
     channels: Vec<ChannelRow>,
     rules: Vec<RuleRow>,
-    policies: Vec<(String, String)>,
+    policies: Vec<PolicyRow>,
     windows: Vec<WindowRow>,
     deliveries: Vec<DeliveryRow>,
     can_test: bool,
+    can_manage_rules: bool,
+    can_manage_maintenance: bool,
     notice: String,
 }
 
@@ -123,6 +134,7 @@ async fn alerting_page(
             .rules
             .iter()
             .map(|r| RuleRow {
+                id: r.id.to_string(),
                 name: r.name.clone(),
                 applies_to: match (&r.monitor_id, &r.tag) {
                     (Some(monitor), _) => format!("monitor {monitor}"),
@@ -173,7 +185,11 @@ async fn alerting_page(
                     })
                     .collect::<Vec<_>>()
                     .join("; ");
-                (p.name.clone(), steps)
+                PolicyRow {
+                    id: p.id.to_string(),
+                    name: p.name.clone(),
+                    steps,
+                }
             })
             .collect(),
         windows: window_list
@@ -182,6 +198,7 @@ async fn alerting_page(
             .map(|w| {
                 let spec = &w.window.spec;
                 WindowRow {
+                    id: w.window.id.to_string(),
                     name: spec.name.clone(),
                     applies_to: match (&spec.tag, spec.monitors.is_empty()) {
                         (Some(tag), _) => format!("tag {tag}"),
@@ -237,6 +254,8 @@ async fn alerting_page(
             })
             .collect(),
         can_test: page.can(Action::ManageChannels),
+        can_manage_rules: page.can(Action::ManageAlertRules),
+        can_manage_maintenance: page.can(Action::ManageMaintenance),
         notice,
     })
 }

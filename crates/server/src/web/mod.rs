@@ -9,10 +9,11 @@
 //! - `form`: posted forms' CSRF token moved where the session check reads it;
 //! - `assets`: embedded static files under content-hashed, immutable URLs;
 //! - one module per page group: `sign_in`, `overview`, `monitor`, `monitor_form`,
-//!   `yaml_editor`, `incidents`, `alerting`, `team`, `account`.
+//!   `yaml_editor`, `incidents`, `alerting` (with `alerting_forms`), `team`, `account`.
 
 pub mod account;
 pub mod alerting;
+pub mod alerting_forms;
 pub mod assets;
 pub mod form;
 pub mod format;
@@ -67,6 +68,38 @@ pub fn routes() -> Router<AppState> {
         .route("/monitors/{id}/delete", post(monitor::delete))
         .route("/alerting", get(alerting::show))
         .route("/alerting/channels/{id}/test", post(alerting::send_test))
+        .route(
+            "/alerting/channels/new",
+            get(alerting_forms::new_channel).post(alerting_forms::add_channel),
+        )
+        .route(
+            "/alerting/channels/{id}/delete",
+            post(alerting_forms::remove_channel),
+        )
+        .route(
+            "/alerting/rules/new",
+            get(alerting_forms::new_rule).post(alerting_forms::add_rule),
+        )
+        .route(
+            "/alerting/rules/{id}/delete",
+            post(alerting_forms::remove_rule),
+        )
+        .route(
+            "/alerting/escalation/new",
+            get(alerting_forms::new_policy).post(alerting_forms::add_policy),
+        )
+        .route(
+            "/alerting/escalation/{id}/delete",
+            post(alerting_forms::remove_policy),
+        )
+        .route(
+            "/alerting/maintenance/new",
+            get(alerting_forms::new_window).post(alerting_forms::add_window),
+        )
+        .route(
+            "/alerting/maintenance/{id}/delete",
+            post(alerting_forms::remove_window),
+        )
         .route("/incidents", get(incidents::list))
         .route("/incidents/{id}", get(incidents::show))
         .route("/incidents/{id}/acknowledge", post(incidents::acknowledge))

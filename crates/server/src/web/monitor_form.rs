@@ -110,11 +110,13 @@ const FIELDS: [(&str, &str, &str); 19] = [
 pub struct FieldView {
     /// The input's id: the name, prefixed by the kind inside a kind's fieldset.
     pub id: String,
-    pub name: &'static str,
+    pub name: String,
     pub label: &'static str,
     pub hint: &'static str,
     pub value: String,
     pub problem: String,
+    /// Typed into a password field and never shown back.
+    pub secret: bool,
 }
 
 /// A fieldset of one kind's settings.
@@ -195,11 +197,12 @@ fn field(
         .join("; ");
     FieldView {
         id: format!("{prefix}{name}"),
-        name,
+        name: name.to_owned(),
         label,
         hint,
         value: shown(spec.get(name)),
         problem,
+        secret: false,
     }
 }
 

@@ -316,3 +316,269 @@ async fn the_team_page_offers_the_next_plan_s_checkout_from_80_percent_of_a_limi
     })
     .await;
 }
+
+/// Asserts a form was accepted: a redirect to its section of the alerting page.
+async fn see_other(response: reqwest::Response, section: &str) {
+    let status = response.status();
+    let location = response.headers().get("location").cloned();
+    assert_eq!(
+        status,
+        StatusCode::SEE_OTHER,
+        "{}",
+        response.text().await.unwrap()
+    );
+    assert_eq!(location.unwrap(), format!("/alerting#{section}").as_str());
+}
+
+/// Posts a form with the session's CSRF token.
+async fn post_form(
+    http: &reqwest::Client,
+    app: &TestApp,
+    csrf: &str,
+    path: &str,
+    fields: &[(&str, &str)],
+) -> reqwest::Response {
+    let mut form = vec![("csrf_token", csrf)];
+    form.extend_from_slice(fields);
+    http.post(app.url(path)).form(&form).send().await.unwrap()
+}
+
+#[tokio::test]
+async fn the_alerting_forms_create_and_delete_under_the_api_s_rules() {
+    each_backend(Options::default(), |app| async move {
+        let owner = app.user("owner@example.com", false).await;
+        let team = app.store.teams_of(owner).await?[0].team.id;
+        let (http, csrf) = browser_like(&app, "owner@example.com").await;
+        // A channel: each kind's settings are named `kind.field`, the chosen kind's are sent.
+        let form = http.get(app.url("/alerting/channels/new")).send().await?;
+        assert_eq!(form.status(), StatusCode::OK);
+        assert!(form.text().await?.contains("name=\"webhook.url\""));
+        let bad = post_form(
+            &http,
+            &app,
+            &csrf,
+            "/alerting/channels/new",
+            &[
+                ("name", ""),
+                ("kind", "slack"),
+                ("slack.webhook_url", "not a url"),
+            ],
+        )
+        .await;
+        assert_eq!(bad.status(), StatusCode::BAD_REQUEST);
+        let html = bad.text().await?;
+        assert!(html.contains("id=\"problem-name\""), "{html}");
+        assert!(html.contains("id=\"problem-slack-webhook-url\""), "{html}");
+        assert!(app.store.channels(team).await?.is_empty(), "nothing saved");
+        let added = post_form(
+            &http,
+            &app,
+            &csrf,
+            "/alerting/channels/new",
+            &[
+                ("name", "ops hook"),
+                ("kind", "webhook"),
+                ("webhook.url", "http://127.0.0.1:9/hook"),
+                (
+                    "webhook.secret",
+                    "whsec_YS1zaWduaW5nLWtleS1vZi0zMi1ieXRlcy1sZW5ndGg=",
+                ),
+                ("email.to", "ignored@example.com"),
+            ],
+        )
+        .await;
+        see_other(added, "channels").await;
+        let channels = app.store.channels(team).await?;
+        assert_eq!(channels.len(), 1);
+        assert_eq!(channels[0].kind, "webhook");
+        let channel = channels[0].id.to_string();
+        let page = http.get(app.url("/alerting")).send().await?.text().await?;
+        assert!(
+            page.contains("ops hook")
+                && !page.contains("whsec_YS1zaWduaW5nLWtleS1vZi0zMi1ieXRlcy1sZW5ndGg=")
+        );
+
+        // A rule: a number that is not one is refused before the API, and nothing is saved.
+        let bad = post_form(
+            &http,
+            &app,
+            &csrf,
+            "/alerting/rules/new",
+            &[
+                ("name", "certs"),
+                ("events", "certificate_expiring"),
+                ("channel_ids", &channel),
+                ("certificate_days", "soon"),
+            ],
+        )
+        .await;
+        assert_eq!(bad.status(), StatusCode::BAD_REQUEST);
+        assert!(
+            bad.text()
+                .await?
+                .contains("id=\"problem-certificate-days\"")
+        );
+        let unknown_event = post_form(
+            &http,
+            &app,
+            &csrf,
+            "/alerting/rules/new",
+            &[
+                ("name", "odd"),
+                ("events", "sideways"),
+                ("channel_ids", &channel),
+            ],
+        )
+        .await;
+        assert_eq!(unknown_event.status(), StatusCode::BAD_REQUEST);
+        assert!(app.store.rules(team).await?.is_empty(), "nothing saved");
+        let rule = post_form(
+            &http,
+            &app,
+            &csrf,
+            "/alerting/rules/new",
+            &[
+                ("name", "outages"),
+                ("monitor_id", ""),
+                ("tag", "shop"),
+                ("events", "down"),
+                ("events", "up"),
+                ("channel_ids", &channel),
+                ("remind_every", "30m"),
+            ],
+        )
+        .await;
+        see_other(rule, "rules").await;
+        let rules = app.store.rules(team).await?;
+        assert_eq!(rules.len(), 1);
+        assert_eq!(rules[0].events, ["down", "up"]);
+        assert_eq!(rules[0].tag.as_deref(), Some("shop"));
+        assert_eq!(rules[0].remind_every_ms, Some(30 * 60_000));
+
+        // An escalation policy from the steps filled in.
+        let policy = post_form(
+            &http,
+            &app,
+            &csrf,
+            "/alerting/escalation/new",
+            &[
+                ("name", "on-call"),
+                ("steps[0].after", "0m"),
+                ("steps[0].channel_ids", &channel),
+                ("steps[1].after", "15m"),
+                ("steps[1].channel_ids", &channel),
+                ("steps[2].after", ""),
+            ],
+        )
+        .await;
+        see_other(policy, "escalation").await;
+        let policies = app.store.escalation_policies(team).await?;
+        assert_eq!(policies.len(), 1);
+        assert_eq!(policies[0].steps.len(), 2);
+
+        // A maintenance window: the parser's problems at their fields.
+        let bad = post_form(
+            &http,
+            &app,
+            &csrf,
+            "/alerting/maintenance/new",
+            &[
+                ("name", "upgrade"),
+                ("starts_at", "tomorrow"),
+                ("ends_at", "later"),
+            ],
+        )
+        .await;
+        assert_eq!(bad.status(), StatusCode::BAD_REQUEST);
+        assert!(bad.text().await?.contains("id=\"problem-starts-at\""));
+        let window = post_form(
+            &http,
+            &app,
+            &csrf,
+            "/alerting/maintenance/new",
+            &[
+                ("name", "weekly"),
+                ("tag", "db"),
+                ("cron", "0 2 * * SUN"),
+                ("duration", "2h"),
+            ],
+        )
+        .await;
+        see_other(window, "maintenance").await;
+        let windows = app.store.maintenance_windows(team).await?;
+        assert_eq!(windows.len(), 1);
+
+        // A viewer sees no controls and cannot post; another team's objects are 404.
+        let viewer = app.user("viewer@example.com", false).await;
+        app.join(team, viewer, watchtower_core::Role::Viewer).await;
+        let (viewer_http, viewer_csrf) = browser_like(&app, "viewer@example.com").await;
+        let switched = post_form(
+            &viewer_http,
+            &app,
+            &viewer_csrf,
+            "/team/switch",
+            &[("team", &team.0.to_string())],
+        )
+        .await;
+        assert_eq!(switched.status(), StatusCode::SEE_OTHER);
+        let seen = viewer_http
+            .get(app.url("/alerting"))
+            .send()
+            .await?
+            .text()
+            .await?;
+        assert!(
+            seen.contains("ops hook"),
+            "the viewer is on the owner's team"
+        );
+        assert!(!seen.contains("/alerting/channels/new") && !seen.contains("/delete"));
+        let form = viewer_http
+            .get(app.url("/alerting/rules/new"))
+            .send()
+            .await?;
+        assert_eq!(form.status(), StatusCode::FORBIDDEN);
+        let refused = post_form(
+            &viewer_http,
+            &app,
+            &viewer_csrf,
+            &format!("/alerting/channels/{channel}/delete"),
+            &[],
+        )
+        .await;
+        assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+        app.user("stranger@example.com", false).await;
+        let (stranger_http, stranger_csrf) = browser_like(&app, "stranger@example.com").await;
+        for path in [
+            format!("/alerting/channels/{channel}/delete"),
+            format!("/alerting/rules/{}/delete", rules[0].id),
+            format!("/alerting/escalation/{}/delete", policies[0].id),
+            format!("/alerting/maintenance/{}/delete", windows[0].id),
+        ] {
+            let answer = post_form(&stranger_http, &app, &stranger_csrf, &path, &[]).await;
+            assert_eq!(answer.status(), StatusCode::NOT_FOUND, "{path}");
+        }
+        assert_eq!(app.store.channels(team).await?.len(), 1);
+
+        // The owner deletes each.
+        for (path, section) in [
+            (format!("/alerting/rules/{}/delete", rules[0].id), "rules"),
+            (
+                format!("/alerting/escalation/{}/delete", policies[0].id),
+                "escalation",
+            ),
+            (
+                format!("/alerting/maintenance/{}/delete", windows[0].id),
+                "maintenance",
+            ),
+            (format!("/alerting/channels/{channel}/delete"), "channels"),
+        ] {
+            see_other(post_form(&http, &app, &csrf, &path, &[]).await, section).await;
+        }
+        assert!(app.store.rules(team).await?.is_empty());
+        assert!(app.store.escalation_policies(team).await?.is_empty());
+        assert!(app.store.maintenance_windows(team).await?.is_empty());
+        assert!(app.store.channels(team).await?.is_empty());
+        Ok(())
+    })
+    .await;
+}

@@ -71,7 +71,9 @@ async fn an_outage_from_the_form_to_the_resolved_incident() {
     browser.fill("#field-http-url", &target.url()).await;
     browser.fill("#field-interval", "1s").await;
     browser.fill("#field-timeout", "500ms").await;
-    browser.click_and_load("form.panel button[type=submit]").await;
+    browser
+        .click_and_load("form.panel button[type=submit]")
+        .await;
     browser.wait_for("#monitor-state", 10).await;
     assert!(browser.path().await.starts_with("/monitors/"));
 
@@ -96,7 +98,9 @@ async fn an_outage_from_the_form_to_the_resolved_incident() {
     browser.go("/incidents?open=true").await;
     browser.click_and_load("table a[href^='/incidents/']").await;
     browser.wait_for("#incident-state", 10).await;
-    browser.click_and_load("form[action$='/acknowledge'] button").await;
+    browser
+        .click_and_load("form[action$='/acknowledge'] button")
+        .await;
     let acknowledged = browser.wait_for("#acknowledged", 10).await;
     assert!(
         acknowledged
@@ -108,7 +112,9 @@ async fn an_outage_from_the_form_to_the_resolved_incident() {
     browser
         .fill("#note-body", "Restarting the shop's web server")
         .await;
-    browser.click_and_load("form[action$='/notes'] button").await;
+    browser
+        .click_and_load("form[action$='/notes'] button")
+        .await;
     browser.wait_for("#timeline", 10).await;
     let timeline = browser.texts(".timeline li").await.join("\n");
     assert!(
@@ -151,7 +157,9 @@ async fn bad_input_is_shown_in_place_and_nothing_is_saved() {
     browser.fill("#field-name", "").await;
     browser.fill("#field-http-url", "not a url").await;
     browser.fill("#field-interval", "soon").await;
-    browser.click_and_load("form.panel button[type=submit]").await;
+    browser
+        .click_and_load("form.panel button[type=submit]")
+        .await;
     browser.wait_for("#form-problems", 10).await;
     let shown: Vec<String> = browser
         .texts("fieldset:not([hidden]) .field-error, form > .field .field-error")
@@ -241,7 +249,9 @@ async fn a_viewer_sees_no_edit_controls_and_a_forged_post_is_refused() {
     browser.sign_in("viewer@example.com").await;
     // The viewer's own team shows first; the switcher moves to the owner's.
     browser.select("#team-switch", &team.0.to_string()).await;
-    browser.click_and_load("form[action='/team/switch'] button").await;
+    browser
+        .click_and_load("form[action='/team/switch'] button")
+        .await;
     browser.wait_for("nav.site-nav", 10).await;
     browser.go(&format!("/monitors/{}", monitor.id)).await;
     browser.wait_for("#monitor-state", 10).await;
@@ -385,6 +395,10 @@ async fn every_page_passes_axe_in_both_themes() {
         ("account", "/account".to_owned()),
         ("team", "/team".to_owned()),
         ("alerting", "/alerting".to_owned()),
+        ("new-channel", "/alerting/channels/new".to_owned()),
+        ("new-rule", "/alerting/rules/new".to_owned()),
+        ("new-escalation", "/alerting/escalation/new".to_owned()),
+        ("new-maintenance", "/alerting/maintenance/new".to_owned()),
         ("not-found", "/monitors/999999".to_owned()),
     ];
     let mut failures = Vec::new();
@@ -414,7 +428,9 @@ async fn every_page_passes_axe_in_both_themes() {
         // A form with its problems shown must pass too.
         browser.go("/monitors/new").await;
         browser.fill("#field-interval", "soon").await;
-        browser.click_and_load("form.panel button[type=submit]").await;
+        browser
+            .click_and_load("form.panel button[type=submit]")
+            .await;
         browser.wait_for("#form-problems", 10).await;
         for violation in browser.accessibility_violations().await {
             failures.push(format!(

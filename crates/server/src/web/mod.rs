@@ -42,6 +42,11 @@ pub fn routes() -> Router<AppState> {
         .route("/team/api-keys", post(team::create_key))
         .route("/team/api-keys/{id}/revoke", post(team::revoke_key))
         .route("/team/members/{user}/role", post(team::change_role))
+        .route("/team/members/{user}/remove", post(team::remove_member))
+        .route(
+            "/team/invitations/{id}/revoke",
+            post(team::revoke_invitation),
+        )
         .route("/account", get(account::show))
         .route("/account/password", post(account::password))
         .route(

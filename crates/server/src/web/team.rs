@@ -39,6 +39,8 @@ pub struct MemberRow {
     /// Each role and whether it is this member's.
     pub role_choices: Vec<(&'static str, bool)>,
     pub joined: String,
+    /// The signed-in person's own row: it offers leaving instead of removal.
+    pub is_me: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -82,6 +84,7 @@ struct TeamPage {
     audit: Vec<AuditRow>,
     can_invite: bool,
     can_change_roles: bool,
+    can_remove: bool,
     can_view_keys: bool,
     can_create_keys: bool,
     can_view_audit: bool,
@@ -207,6 +210,11 @@ async fn team_page(
             .members
             .into_iter()
             .map(|m| MemberRow {
+                is_me: page
+                    .access
+                    .caller
+                    .user()
+                    .is_some_and(|me| me.id == m.user_id),
                 user_id: m.user_id.0,
                 email: m.email,
                 role_choices: ["owner", "admin", "member", "viewer"]
@@ -222,6 +230,7 @@ async fn team_page(
         audit,
         can_invite,
         can_change_roles: page.can(Action::ChangeRole),
+        can_remove: page.can(Action::RemoveMember),
         can_view_keys,
         can_create_keys: page.can(Action::CreateApiKey),
         can_view_audit,
@@ -377,6 +386,47 @@ pub async fn change_role(
         page.access.caller.clone(),
         Path((team, user)),
         ApiJson(RoleBody { role: form.role }),
+    )
+    .await
+    {
+        Ok(_) => Ok(Redirect::to("/team#members").into_response()),
+        Err(error) => refused(&state, &page, error).await,
+    }
+}
+
+/// `POST /team/members/{user}/remove`: removes a member, or, on the person's own row, leaves
+/// the team (then the first of their other teams is shown).
+pub async fn remove_member(
+    State(state): State<AppState>,
+    page: WebPage,
+    Path(user): Path<i64>,
+) -> Result<Response, WebError> {
+    let team = page.access.team.id.0;
+    let leaving = page.access.caller.user().is_some_and(|me| me.id.0 == user);
+    match members::remove_member(
+        State(state.clone()),
+        page.access.caller.clone(),
+        Path((team, user)),
+    )
+    .await
+    {
+        Ok(_) if leaving => Ok(Redirect::to("/").into_response()),
+        Ok(_) => Ok(Redirect::to("/team#members").into_response()),
+        Err(error) => refused(&state, &page, error).await,
+    }
+}
+
+/// `POST /team/invitations/{id}/revoke`: the invitation's token stops working.
+pub async fn revoke_invitation(
+    State(state): State<AppState>,
+    page: WebPage,
+    Path(id): Path<i64>,
+) -> Result<Response, WebError> {
+    let team = page.access.team.id.0;
+    match invitations::revoke_invitation(
+        State(state.clone()),
+        page.access.caller.clone(),
+        Path((team, id)),
     )
     .await
     {

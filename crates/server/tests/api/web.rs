@@ -582,3 +582,114 @@ async fn the_alerting_forms_create_and_delete_under_the_api_s_rules() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn members_are_removed_invitations_revoked_and_the_last_owner_cannot_leave() {
+    each_backend(Options::default(), |app| async move {
+        let owner = app.user("owner@example.com", false).await;
+        let team = app
+            .team("Shop", watchtower_core::Plan::Professional, owner)
+            .await;
+        let member = app.user("member@example.com", false).await;
+        app.join(team, member, watchtower_core::Role::Member).await;
+        let leaver = app.user("leaver@example.com", false).await;
+        app.join(team, leaver, watchtower_core::Role::Viewer).await;
+        let (http, csrf) = browser_like(&app, "owner@example.com").await;
+        let team_field = team.0.to_string();
+        let switched =
+            post_form(&http, &app, &csrf, "/team/switch", &[("team", &team_field)]).await;
+        assert_eq!(switched.status(), StatusCode::SEE_OTHER);
+
+        // An invitation shown on the page can be revoked there.
+        let invited = post_form(
+            &http,
+            &app,
+            &csrf,
+            "/team/invitations",
+            &[("email", "new@example.com"), ("role", "member")],
+        )
+        .await;
+        assert_eq!(invited.status(), StatusCode::OK);
+        let pending = app
+            .store
+            .invitations(team, watchtower_core::Timestamp::now())
+            .await?;
+        assert_eq!(pending.len(), 1);
+        let page = http.get(app.url("/team")).send().await?.text().await?;
+        let revoke = format!("/team/invitations/{}/revoke", pending[0].id.0);
+        assert!(page.contains(&revoke), "a revoke button");
+        let revoked = post_form(&http, &app, &csrf, &revoke, &[]).await;
+        assert_eq!(revoked.status(), StatusCode::SEE_OTHER);
+        assert!(
+            app.store
+                .invitations(team, watchtower_core::Timestamp::now())
+                .await?
+                .is_empty()
+        );
+
+        // The owner removes a member; a viewer leaves on their own.
+        let removed = post_form(
+            &http,
+            &app,
+            &csrf,
+            &format!("/team/members/{}/remove", member.0),
+            &[],
+        )
+        .await;
+        assert_eq!(removed.status(), StatusCode::SEE_OTHER);
+        let (leaver_http, leaver_csrf) = browser_like(&app, "leaver@example.com").await;
+        post_form(
+            &leaver_http,
+            &app,
+            &leaver_csrf,
+            "/team/switch",
+            &[("team", &team_field)],
+        )
+        .await;
+        let seen = leaver_http
+            .get(app.url("/team"))
+            .send()
+            .await?
+            .text()
+            .await?;
+        assert!(seen.contains("Leave this team"));
+        assert_eq!(
+            seen.matches("/remove\"").count(),
+            1,
+            "a viewer may only leave"
+        );
+        let left = post_form(
+            &leaver_http,
+            &app,
+            &leaver_csrf,
+            &format!("/team/members/{}/remove", leaver.0),
+            &[],
+        )
+        .await;
+        assert_eq!(left.status(), StatusCode::SEE_OTHER);
+        assert_eq!(left.headers()["location"], "/");
+        let members: Vec<_> = app
+            .store
+            .members(team)
+            .await?
+            .into_iter()
+            .map(|m| m.user_id)
+            .collect();
+        assert_eq!(members, [owner]);
+
+        // The last owner is told why not, and stays.
+        let refused = post_form(
+            &http,
+            &app,
+            &csrf,
+            &format!("/team/members/{}/remove", owner.0),
+            &[],
+        )
+        .await;
+        assert_eq!(refused.status(), StatusCode::CONFLICT);
+        assert!(refused.text().await?.contains("owner"));
+        assert_eq!(app.store.members(team).await?.len(), 1);
+        Ok(())
+    })
+    .await;
+}

@@ -312,7 +312,8 @@ async fn a_viewer_sees_no_edit_controls_and_a_forged_post_is_refused() {
     running.shutdown().await;
 }
 
-/// Every page, light and dark: zero WCAG 2 A/AA violations from axe-core, and a screenshot.
+/// Every page, light and dark: zero WCAG 2 A/AA violations from axe-core, every control reached
+/// with the Tab key and drawn with a focus outline, and a screenshot.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_page_passes_axe_in_both_themes() {
     if !browser_available() {
@@ -418,6 +419,12 @@ async fn every_page_passes_axe_in_both_themes() {
             tokio::time::sleep(Duration::from_millis(300)).await;
             for violation in browser.accessibility_violations().await {
                 failures.push(format!("{name} ({}): {violation}", browser.theme));
+            }
+            // Keyboard use: every control reached by Tab, each with a visible focus outline.
+            if !dark {
+                for problem in browser.keyboard_problems(400).await {
+                    failures.push(format!("{name} (keyboard): {problem}"));
+                }
             }
             browser.screenshot(name).await;
         }

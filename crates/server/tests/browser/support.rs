@@ -212,6 +212,82 @@ impl Browser {
         self.wait_for("nav.site-nav", 10).await;
     }
 
+    /// Walks the page with the Tab key from the top (at most `presses`) and returns what is
+    /// wrong: visible controls the walk never reached, and reached ones drawn without a focus
+    /// outline. What Tab reaches is what a keyboard user can use.
+    pub async fn keyboard_problems(&self, presses: usize) -> Vec<String> {
+        let controls = self
+            .client
+            .execute(
+                "document.activeElement && document.activeElement.blur(); window.scrollTo(0, 0);\
+                 document.body.addEventListener('htmx:beforeRequest', e => e.preventDefault());\
+                 const all = document.querySelectorAll('a[href], button, input:not([type=hidden]), select, textarea, [tabindex]');\
+                 let n = 0;\
+                 for (const el of all) {\
+                   if (el.disabled || el.closest('[hidden], fieldset[disabled]') || el.tabIndex < 0) continue;\
+                   if (el.getClientRects().length === 0) continue;\
+                   el.setAttribute('data-keyboard-walk', String(n++));\
+                 }\
+                 return n;",
+                vec![],
+            )
+            .await
+            .expect("mark the controls")
+            .as_u64()
+            .unwrap_or(0) as usize;
+        if controls == 0 {
+            return vec!["no controls found to walk".into()];
+        }
+        let mut reached = vec![false; controls];
+        let mut problems = Vec::new();
+        for _ in 0..presses {
+            let active = self.client.active_element().await.expect("active element");
+            active.send_keys("\u{E004}").await.expect("press Tab");
+            let now = self
+                .client
+                .execute(
+                    "const el = document.activeElement;\
+                     if (!el || el === document.body) return null;\
+                     const style = getComputedStyle(el);\
+                     const drawn = (style.outlineStyle !== 'none' && parseFloat(style.outlineWidth) > 0)\
+                       || style.boxShadow !== 'none';\
+                     return [el.getAttribute('data-keyboard-walk'), drawn, el.outerHTML.slice(0, 80)];",
+                    vec![],
+                )
+                .await
+                .expect("what has focus");
+            let Value::Array(parts) = now else {
+                // Back at the top of the page: the walk is complete.
+                break;
+            };
+            let index = parts[0].as_str().and_then(|i| i.parse::<usize>().ok());
+            let Some(index) = index else { continue };
+            if reached[index] {
+                break;
+            }
+            reached[index] = true;
+            if parts[1] != Value::Bool(true) {
+                problems.push(format!("no focus outline on {}", parts[2]));
+            }
+        }
+        for (index, seen) in reached.iter().enumerate() {
+            if !seen {
+                let html = self
+                    .client
+                    .execute(
+                        &format!(
+                            "return document.querySelector('[data-keyboard-walk=\"{index}\"]').outerHTML.slice(0, 80);"
+                        ),
+                        vec![],
+                    )
+                    .await
+                    .unwrap_or_default();
+                problems.push(format!("not reached by Tab: {html}"));
+            }
+        }
+        problems
+    }
+
     /// Saves a screenshot as `target/screenshots/<name>-<theme>.png`.
     pub async fn screenshot(&self, name: &str) {
         let png = self.client.screenshot().await.expect("screenshot");

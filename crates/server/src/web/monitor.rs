@@ -415,6 +415,8 @@ pub async fn page(
     ];
     let mut shell = page.shell(name.clone(), "overview");
     shell.charts = !points.is_empty();
+    // The state, the open incident and the latest results refresh themselves (htmx).
+    shell.live = true;
     Ok(render(&MonitorPage {
         shell,
         id: monitor,

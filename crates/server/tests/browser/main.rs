@@ -48,7 +48,7 @@ async fn paused_tcp_monitor(app: &TestApp, team: TeamId, name: &str) -> watchtow
 
 /// Sign in, create an HTTP monitor through the form, see it UP; stop its target and see DOWN
 /// arrive on the open overview without a reload; acknowledge the incident and add a note;
-/// restart the target and see UP and the incident resolved.
+/// restart the target and see UP arrive on the open monitor page and the incident resolved.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_outage_from_the_form_to_the_resolved_incident() {
     if !browser_available() {
@@ -75,7 +75,8 @@ async fn an_outage_from_the_form_to_the_resolved_incident() {
         .click_and_load("form.panel button[type=submit]")
         .await;
     browser.wait_for("#monitor-state", 10).await;
-    assert!(browser.path().await.starts_with("/monitors/"));
+    let monitor_path = browser.path().await;
+    assert!(monitor_path.starts_with("/monitors/"));
 
     browser.go("/").await;
     browser.wait_for("tr[data-state='up']", 30).await;
@@ -124,9 +125,26 @@ async fn an_outage_from_the_form_to_the_resolved_incident() {
     assert!(timeline.contains("Acknowledged"), "{timeline}");
     let incident_path = browser.path().await;
 
+    // The monitor page follows the recovery by itself too.
+    browser.go(&monitor_path).await;
+    browser.wait_for("#monitor-state", 10).await;
+    browser
+        .client
+        .execute("window.__notReloaded = true;", vec![])
+        .await
+        .expect("mark");
     let target = TargetServer::start(port).await.expect("target again");
-    browser.go("/").await;
-    browser.wait_for("tr[data-state='up']", 40).await;
+    browser.wait_for_text("#monitor-state", "Up", 40).await;
+    let kept = browser
+        .client
+        .execute("return window.__notReloaded === true;", vec![])
+        .await
+        .expect("marker");
+    assert_eq!(
+        kept,
+        serde_json::Value::Bool(true),
+        "the monitor page was reloaded"
+    );
     browser.go(&incident_path).await;
     let state = browser.wait_for("#incident-state", 10).await;
     assert_eq!(state.text().await.unwrap(), "Resolved");

@@ -187,6 +187,24 @@ impl Browser {
             .unwrap_or_else(|_| panic!("{css} within {seconds} s"))
     }
 
+    /// Waits (at most `seconds`) until the element's text is `text`, as a page that updates
+    /// itself changes it.
+    pub async fn wait_for_text(&self, css: &str, text: &str, seconds: u64) {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(seconds);
+        loop {
+            if let Ok(element) = self.client.find(Locator::Css(css)).await
+                && element.text().await.is_ok_and(|now| now == text)
+            {
+                return;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "{css} did not read {text:?} within {seconds} s"
+            );
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+
     pub async fn texts(&self, css: &str) -> Vec<String> {
         let mut out = Vec::new();
         for element in self.client.find_all(Locator::Css(css)).await.expect(css) {

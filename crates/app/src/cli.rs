@@ -203,6 +203,24 @@ pub struct WhopArgs {
     /// How long a membership keeps its plan after `payment.failed` without `payment.succeeded`.
     #[arg(long, env = "WATCHTOWER_WHOP_GRACE_PERIOD", default_value = "3d", value_parser = duration)]
     pub whop_grace_period: Duration,
+    /// The Whop app id: turns on sign-in from the Whop frame (`x-whop-user-token`, an ES256 JWT
+    /// whose audience is this id) and lets Whop's origins frame the pages.
+    #[arg(long, env = "WATCHTOWER_WHOP_APP_ID")]
+    pub whop_app_id: Option<String>,
+    /// A PEM file with Whop's P-256 public key for frame tokens (instead of the JWKS URL).
+    #[arg(long, env = "WATCHTOWER_WHOP_TOKEN_KEY")]
+    pub whop_token_key: Option<std::path::PathBuf>,
+    /// Where Whop publishes the keys of frame tokens; fetched again on an unknown `kid`.
+    #[arg(
+        long,
+        env = "WATCHTOWER_WHOP_JWKS_URL",
+        default_value = watchtower_billing::frame::WHOP_JWKS_URL
+    )]
+    pub whop_jwks_url: String,
+    /// The least time between two fetches of the JWKS (a token with an unknown `kid` waits
+    /// this long before the keys are fetched again).
+    #[arg(long, env = "WATCHTOWER_WHOP_JWKS_REFETCH", default_value = "1m", value_parser = duration)]
+    pub whop_jwks_refetch: Duration,
 }
 
 /// The instance's alerts about itself (see docs/ALERTING.md, "Ops alerts").

@@ -318,6 +318,11 @@ impl ApplicationBuilder {
             rate_limiter,
             multi_tenant: self.multi_tenant,
             billing: BillingState {
+                frame: self
+                    .billing
+                    .frame
+                    .clone()
+                    .map(|frame| Arc::new(watchtower_billing::FrameVerifier::new(frame))),
                 config: Arc::new(self.billing),
                 wake: self
                     .billing_worker

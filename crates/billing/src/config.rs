@@ -3,6 +3,7 @@
 //! grace period after a failed payment.
 
 use crate::event::TEAM_METADATA_KEY;
+use crate::frame::FrameConfig;
 use crate::verify::WebhookSecret;
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -22,6 +23,8 @@ pub struct BillingConfig {
     pub checkout_links: BTreeMap<Plan, url::Url>,
     /// How long a membership keeps its plan after a failed payment.
     pub grace_period: Duration,
+    /// Sign-in from the Whop frame (`x-whop-user-token`); off without an app id.
+    pub frame: Option<FrameConfig>,
 }
 
 impl Default for BillingConfig {
@@ -31,6 +34,7 @@ impl Default for BillingConfig {
             plans: BTreeMap::new(),
             checkout_links: BTreeMap::new(),
             grace_period: DEFAULT_GRACE_PERIOD,
+            frame: None,
         }
     }
 }

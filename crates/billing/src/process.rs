@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 use std::sync::Arc;
 use watchtower_core::{Plan, Role, TeamId, Timestamp};
 use watchtower_store::{
-    Actor, AuditEntry, DeliveryState, NewUser, Store, StoreError, WhopCustomer, WhopDelivery,
+    Actor, AuditEntry, DeliveryState, NewUser, Store, StoreError, User, WhopCustomer, WhopDelivery,
     WhopMembership,
 };
 
@@ -424,73 +424,23 @@ impl Processor {
         {
             return Ok(team);
         }
-        if let Some(customer) = self.store.whop_customer(&m.user_id).await?
-            && self.store.get_team(customer.team_id).await?.is_some()
-        {
-            return Ok(customer.team_id);
+        let person = WhopPerson {
+            user_id: &m.user_id,
+            email: m.email.as_deref(),
+            name: m.name.as_deref(),
+            username: m.username.as_deref(),
+        };
+        let customer = customer_of(&*self.store, self.clock.now(), &person).await?;
+        if customer.created {
+            self.audit(
+                customer.team,
+                "billing.customer_created",
+                &m.user_id,
+                json!({"user": customer.user.id, "email": customer.user.email}),
+            )
+            .await;
         }
-        let now = self.clock.now();
-        let email = m
-            .email
-            .clone()
-            .unwrap_or_else(|| format!("{}@users.whop.invalid", m.user_id));
-        let email_key = email.trim().to_lowercase();
-        let user = match self.store.user_by_email(&email_key).await? {
-            Some(user) => user,
-            None => {
-                let name = m
-                    .name
-                    .clone()
-                    .or_else(|| m.username.clone())
-                    .unwrap_or_else(|| m.user_id.clone());
-                self.store
-                    .create_user(&NewUser {
-                        email: email.clone(),
-                        email_key,
-                        name,
-                        // Not an argon2 hash: nobody can sign in with a password until one is
-                        // set; the Whop frame signs them in.
-                        password_hash: "!whop".into(),
-                        is_admin: false,
-                        created_at: now,
-                    })
-                    .await?
-            }
-        };
-        let owned = self
-            .store
-            .teams_of(user.id)
-            .await?
-            .into_iter()
-            .find(|membership| membership.role == Role::Owner)
-            .map(|membership| membership.team.id);
-        let team = match owned {
-            Some(team) => team,
-            None => {
-                let label = m.username.clone().unwrap_or_else(|| user.name.clone());
-                let team = self
-                    .store
-                    .create_team(&format!("{label}'s team"), Plan::Free, user.id, now)
-                    .await?;
-                self.audit(
-                    team.id,
-                    "billing.customer_created",
-                    &m.user_id,
-                    json!({"user": user.id, "email": user.email}),
-                )
-                .await;
-                team.id
-            }
-        };
-        self.store
-            .link_whop_customer(&WhopCustomer {
-                whop_user_id: m.user_id.clone(),
-                user_id: user.id,
-                team_id: team,
-                created_at: now,
-            })
-            .await?;
-        Ok(team)
+        Ok(customer.team)
     }
 
     async fn audit(&self, team: TeamId, action: &str, target: &str, details: Value) {
@@ -517,4 +467,97 @@ fn older_than_known(known: Option<&WhopMembership>, at: Timestamp) -> Option<Out
         format!("older than membership {}'s state", known.membership_id),
         known.team_id,
     ))
+}
+
+/// What Whop tells of a person (a membership's user, or a frame token's `sub` alone).
+pub struct WhopPerson<'a> {
+    pub user_id: &'a str,
+    pub email: Option<&'a str>,
+    pub name: Option<&'a str>,
+    pub username: Option<&'a str>,
+}
+
+/// A Whop user as they are here.
+pub struct Customer {
+    pub user: User,
+    /// The team their purchases apply to (one they own).
+    pub team: TeamId,
+    /// Made just now, on first sight.
+    pub created: bool,
+}
+
+/// The user and team linked to a Whop user, made on first sight: a user without a password
+/// (the Whop frame signs them in; an existing account with the same email is used instead) and
+/// a team on Free they own, then linked so the next sight finds them.
+pub async fn customer_of(
+    store: &dyn Store,
+    now: Timestamp,
+    person: &WhopPerson<'_>,
+) -> Result<Customer, ProcessError> {
+    if let Some(link) = store.whop_customer(person.user_id).await?
+        && store.get_team(link.team_id).await?.is_some()
+        && let Some(user) = store.get_user(link.user_id).await?
+    {
+        return Ok(Customer {
+            user,
+            team: link.team_id,
+            created: false,
+        });
+    }
+    let email = person.email.map_or_else(
+        || format!("{}@users.whop.invalid", person.user_id),
+        str::to_owned,
+    );
+    let email_key = email.trim().to_lowercase();
+    let user = match store.user_by_email(&email_key).await? {
+        Some(user) => user,
+        None => {
+            let name = person
+                .name
+                .or(person.username)
+                .unwrap_or(person.user_id)
+                .to_owned();
+            store
+                .create_user(&NewUser {
+                    email: email.clone(),
+                    email_key,
+                    name,
+                    // Not an argon2 hash: nobody can sign in with a password until one is
+                    // set; the Whop frame signs them in.
+                    password_hash: "!whop".into(),
+                    is_admin: false,
+                    created_at: now,
+                })
+                .await?
+        }
+    };
+    let owned = store
+        .teams_of(user.id)
+        .await?
+        .into_iter()
+        .find(|membership| membership.role == Role::Owner)
+        .map(|membership| membership.team.id);
+    let (team, created) = match owned {
+        Some(team) => (team, false),
+        None => {
+            let label = person.username.unwrap_or(&user.name);
+            let team = store
+                .create_team(&format!("{label}'s team"), Plan::Free, user.id, now)
+                .await?;
+            (team.id, true)
+        }
+    };
+    store
+        .link_whop_customer(&WhopCustomer {
+            whop_user_id: person.user_id.to_owned(),
+            user_id: user.id,
+            team_id: team,
+            created_at: now,
+        })
+        .await?;
+    Ok(Customer {
+        user,
+        team,
+        created,
+    })
 }

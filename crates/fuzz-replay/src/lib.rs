@@ -11,6 +11,7 @@ pub mod monitor_spec;
 pub mod monitors_file;
 pub mod templates;
 pub mod tokens;
+pub mod whop_frame_token;
 pub mod whop_webhook;
 
 /// Inputs longer than this are ignored: the bound the "no input takes over 1 s" property is
@@ -21,7 +22,7 @@ pub const MAX_INPUT_BYTES: usize = 64 * 1024;
 pub type Target = (&'static str, fn(&[u8]));
 
 /// Every target, by the name `fuzz/fuzz_targets/<name>.rs` and its folders use.
-pub const TARGETS: [Target; 8] = [
+pub const TARGETS: [Target; 9] = [
     ("monitors_file", monitors_file::run),
     ("monitor_spec", monitor_spec::run),
     ("assertions", assertions::run),
@@ -30,6 +31,7 @@ pub const TARGETS: [Target; 8] = [
     ("maintenance", maintenance::run),
     ("tokens", tokens::run),
     ("whop_webhook", whop_webhook::run),
+    ("whop_frame_token", whop_frame_token::run),
 ];
 
 /// The input as text, when it is UTF-8 and within [`MAX_INPUT_BYTES`].

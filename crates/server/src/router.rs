@@ -37,6 +37,7 @@ pub fn router(state: AppState) -> Router {
             state.rate_limiter.clone(),
             rate_limit::middleware,
         ));
+    let in_whop_frame = state.billing.frame.is_some();
     Router::new()
         .route("/healthz", get(health::healthz))
         .route("/api/health", get(health::report))
@@ -61,7 +62,7 @@ pub fn router(state: AppState) -> Router {
         ))
         .layer(CatchPanicLayer::custom(crate::error::panic_response))
         .layer(axum::middleware::from_fn(error_shape::middleware))
-        .layer(security_headers::layer())
+        .layer(security_headers::layer(in_whop_frame))
         // Outermost, so every answer (rewritten errors and panics included) carries the request
         // id, and the span covers all the work below it.
         .layer(axum::middleware::from_fn(request_trace::middleware))

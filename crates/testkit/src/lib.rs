@@ -1,11 +1,13 @@
 //! Test-only helpers: fresh databases on every backend, local target servers that can be stopped
 //! and started again on the same port, the `watchtower` process run for real, and a fake Whop
-//! that signs webhook deliveries in both of Whop's schemes.
+//! that signs webhook deliveries in both of Whop's schemes and issues frame user tokens with
+//! their key set.
 
 pub mod database;
 pub mod process;
 pub mod target;
 pub mod whop;
+pub mod whop_frame;
 
 pub use database::TestDatabase;
 pub use process::WatchtowerProcess;

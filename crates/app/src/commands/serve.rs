@@ -12,7 +12,7 @@ use watchtower_alerting::{Sender, SenderOptions};
 use watchtower_application::Application;
 use watchtower_application::accounts::bootstrap_admin;
 use watchtower_application::monitors_file::{self, ApplyFileError};
-use watchtower_billing::{BillingConfig, WebhookSecret};
+use watchtower_billing::{BillingConfig, FrameConfig, FrameKeys, WebhookSecret};
 use watchtower_checks::AddressPolicy;
 use watchtower_scheduler::SchedulerConfig;
 use watchtower_server::AuthConfig;
@@ -178,11 +178,45 @@ fn billing_config(args: &WhopArgs) -> Result<BillingConfig, Vec<String>> {
             Err(problem) => problems.push(format!("--whop-checkout-link: {problem}")),
         }
     }
+    config.frame = match frame_config(args) {
+        Ok(frame) => frame,
+        Err(problem) => {
+            problems.push(problem);
+            None
+        }
+    };
     if problems.is_empty() {
         Ok(config)
     } else {
         Err(problems)
     }
+}
+
+/// Frame sign-in from the flags: on with an app id; the key from a PEM file or the JWKS URL.
+fn frame_config(args: &WhopArgs) -> Result<Option<FrameConfig>, String> {
+    let Some(app_id) = args.whop_app_id.as_deref().map(str::trim) else {
+        return Ok(None);
+    };
+    if app_id.is_empty() {
+        return Err("--whop-app-id: must not be empty".into());
+    }
+    let keys = match &args.whop_token_key {
+        Some(path) => {
+            let pem = std::fs::read(path)
+                .map_err(|error| format!("--whop-token-key: {}: {error}", path.display()))?;
+            FrameConfig::pem_key(&pem)
+                .map_err(|problem| format!("--whop-token-key: {}: {problem}", path.display()))?
+        }
+        None => FrameKeys::Jwks {
+            url: url::Url::parse(&args.whop_jwks_url)
+                .map_err(|error| format!("--whop-jwks-url: {error}"))?,
+            refetch_floor: args.whop_jwks_refetch,
+        },
+    };
+    Ok(Some(FrameConfig {
+        app_id: app_id.to_owned(),
+        keys,
+    }))
 }
 
 /// Prints why the monitors file was not applied; missing secrets are bad input (exit 2), a store

@@ -86,7 +86,7 @@ async fn me_of(state: &AppState, caller: &Caller) -> Result<Me, ApiError> {
                     .map(|m| TeamRole::new(&m.team, m.role))
                     .collect(),
                 csrf_token: Some(csrf_token.clone()),
-                session_expires_at: Some(session.expires_at.0),
+                session_expires_at: session.as_ref().map(|session| session.expires_at.0),
             }
         }
         Principal::Key(key) => {
@@ -180,7 +180,7 @@ pub async fn login(
     let caller = Caller {
         principal: Principal::User {
             user,
-            session,
+            session: Some(session),
             csrf_token: csrf_token(&token),
         },
         ip,
@@ -212,6 +212,11 @@ pub async fn logout(
     let Principal::User { session, .. } = &caller.principal else {
         return Err(ApiError::forbidden(
             "an API key has no session to end; revoke the key instead",
+        ));
+    };
+    let Some(session) = session else {
+        return Err(ApiError::forbidden(
+            "signed in by the Whop frame: there is no session to end",
         ));
     };
     state.store.delete_session(session.id).await?;
@@ -287,7 +292,7 @@ pub async fn change_password(
         .map_err(ApiError::internal)?;
     state
         .store
-        .set_password(user.id, &hash, Some(session.id))
+        .set_password(user.id, &hash, session.as_ref().map(|session| session.id))
         .await?;
     throttle::record(
         &state,

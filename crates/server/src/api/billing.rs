@@ -26,6 +26,8 @@ pub struct BillingState {
     pub config: Arc<BillingConfig>,
     /// Rung after a delivery is recorded, so the worker processes it at once.
     pub wake: Arc<tokio::sync::Notify>,
+    /// Sign-in from the Whop frame, when an app id is configured.
+    pub frame: Option<Arc<watchtower_billing::FrameVerifier>>,
 }
 
 /// The webhook route is there.

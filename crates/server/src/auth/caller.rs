@@ -1,5 +1,5 @@
-//! The `Caller` extractor: the API key or signed-in session behind a request, with CSRF checked
-//! for cookie-authenticated requests that change something.
+//! The `Caller` extractor: the Whop frame's user token, the API key or the signed-in session
+//! behind a request, with CSRF checked for cookie-authenticated requests that change something.
 
 use super::tokens::{constant_time_eq, csrf_token, token_hash};
 use super::{CSRF_HEADER, SESSION_COOKIE_PLAIN, SESSION_COOKIE_SECURE};
@@ -7,19 +7,24 @@ use crate::AppState;
 use crate::error::ApiError;
 use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, Method, header};
+use axum::http::{HeaderMap, HeaderValue, Method, header};
 use axum_extra::extract::CookieJar;
 use std::net::{IpAddr, SocketAddr};
+use watchtower_billing::frame::FRAME_TOKEN_HEADER;
+use watchtower_billing::{
+    FrameTokenError, FrameVerifier, ProcessError, WhopPerson, customer_of, whop_actor,
+};
 use watchtower_core::{Plan, Timestamp};
-use watchtower_store::{Actor, ApiKey, Session, User};
+use watchtower_store::{Actor, ApiKey, AuditEntry, Session, User};
 
 /// Who is calling.
 #[derive(Debug, Clone)]
 pub enum Principal {
-    /// A person signed in with a session cookie.
+    /// A person signed in with a session cookie, or through the Whop frame's user token (no
+    /// session then: the token comes with every request).
     User {
         user: User,
-        session: Session,
+        session: Option<Session>,
         /// The CSRF token of this session, for `/api/auth/me` to hand back.
         csrf_token: String,
     },
@@ -95,7 +100,26 @@ impl FromRequestParts<AppState> for Caller {
         }
         let ip = client_ip(parts, state.auth.trust_forwarded_for);
         let now = Timestamp::now();
-        let caller = if let Some(token) = bearer_token(&parts.headers) {
+        let frame_token = state
+            .billing
+            .frame
+            .as_ref()
+            .and_then(|verifier| Some((verifier, parts.headers.get(FRAME_TOKEN_HEADER)?)));
+        let caller = if let Some((verifier, token)) = frame_token {
+            let user = frame_user(state, verifier, token, now).await?;
+            if !is_safe(&parts.method) && !same_origin(&parts.headers) {
+                return Err(csrf_refused());
+            }
+            Caller {
+                // No session and so no CSRF token: the frame's own pages are same-origin.
+                principal: Principal::User {
+                    user,
+                    session: None,
+                    csrf_token: String::new(),
+                },
+                ip,
+            }
+        } else if let Some(token) = bearer_token(&parts.headers) {
             let key = state
                 .store
                 .find_api_key(&token_hash(token))
@@ -137,7 +161,7 @@ impl FromRequestParts<AppState> for Caller {
             Caller {
                 principal: Principal::User {
                     user,
-                    session,
+                    session: Some(session),
                     csrf_token: csrf,
                 },
                 ip,
@@ -146,6 +170,71 @@ impl FromRequestParts<AppState> for Caller {
         parts.extensions.insert(caller.clone());
         Ok(caller)
     }
+}
+
+/// The person a Whop frame token names, made with their team on first sight. A token that does
+/// not verify is a 401 (and a warning in the log: a stream of them is an attack); keys that
+/// cannot be fetched are a 503, not the caller's fault.
+async fn frame_user(
+    state: &AppState,
+    verifier: &FrameVerifier,
+    token: &HeaderValue,
+    now: Timestamp,
+) -> Result<User, ApiError> {
+    let token = token.to_str().map_err(|_| ApiError::unauthenticated())?;
+    let frame_user = verifier.verify(token).await.map_err(|error| {
+        tracing::warn!(%error, "a Whop frame token was refused");
+        match error {
+            FrameTokenError::KeysUnavailable(_) => ApiError::new(
+                http::StatusCode::SERVICE_UNAVAILABLE,
+                "unavailable",
+                "Whop's signing keys cannot be fetched; try again shortly",
+            ),
+            _ => ApiError::unauthenticated(),
+        }
+    })?;
+    let person = WhopPerson {
+        user_id: &frame_user.whop_user_id,
+        email: None,
+        name: None,
+        username: None,
+    };
+    let customer = customer_of(&*state.store, now, &person)
+        .await
+        .map_err(|error| match error {
+            ProcessError::Store(error) => ApiError::from(error),
+            other => ApiError::internal(other.to_string()),
+        })?;
+    if customer.created {
+        let entry = AuditEntry {
+            team_id: customer.team,
+            actor: whop_actor(),
+            action: "billing.customer_created".into(),
+            target: format!("whop:{}", frame_user.whop_user_id),
+            details: serde_json::json!({"user": customer.user.id, "via": "frame sign-in"}),
+            at: now,
+        };
+        if let Err(error) = state.store.record_audit(&entry).await {
+            tracing::error!(%error, "cannot record audit entry");
+        }
+    }
+    Ok(customer.user)
+}
+
+/// Whether the browser says the request comes from the page's own origin.
+fn same_origin(headers: &HeaderMap) -> bool {
+    headers
+        .get("sec-fetch-site")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|site| site == "same-origin")
+}
+
+fn csrf_refused() -> ApiError {
+    ApiError::new(
+        http::StatusCode::FORBIDDEN,
+        "csrf",
+        "a signed-in request that changes something must send the X-CSRF-Token header from /api/auth/me",
+    )
 }
 
 /// A cookie-authenticated unsafe request must prove it comes from WatchTower's own pages: a
@@ -160,11 +249,7 @@ fn check_csrf(headers: &HeaderMap, expected: &str) -> Result<(), ApiError> {
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default();
     if cross_site || !constant_time_eq(sent.as_bytes(), expected.as_bytes()) {
-        return Err(ApiError::new(
-            http::StatusCode::FORBIDDEN,
-            "csrf",
-            "a signed-in request that changes something must send the X-CSRF-Token header from /api/auth/me",
-        ));
+        return Err(csrf_refused());
     }
     Ok(())
 }

@@ -22,3 +22,4 @@ mod support;
 mod teams;
 mod web;
 mod whop;
+mod whop_frame;

@@ -91,11 +91,15 @@ pub struct Manifest {
 pub enum ContainerError {
     #[error("not a WatchTower backup: the file does not start with {:?}", String::from_utf8_lossy(MAGIC_LINE).trim_end())]
     NotABackup,
-    #[error("the manifest line is missing or longer than {MAX_MANIFEST_BYTES} bytes (truncated or not a backup)")]
+    #[error(
+        "the manifest line is missing or longer than {MAX_MANIFEST_BYTES} bytes (truncated or not a backup)"
+    )]
     ManifestTooLong,
     #[error("the manifest is not valid: {0}")]
     BadManifest(String),
-    #[error("truncated: the manifest declares a payload of {expected} bytes, the file holds {found}")]
+    #[error(
+        "truncated: the manifest declares a payload of {expected} bytes, the file holds {found}"
+    )]
     Truncated { expected: u64, found: u64 },
     #[error("the file has bytes after the payload the manifest declares ({expected} bytes)")]
     TrailingBytes { expected: u64 },
@@ -210,9 +214,9 @@ pub fn unpack_payload(
     let written = {
         let mut decoder = GzDecoder::new(&mut hashing).take(expected.saturating_add(1));
         io::copy(&mut decoder, out).map_err(|error| match error.kind() {
-            io::ErrorKind::InvalidInput | io::ErrorKind::InvalidData | io::ErrorKind::UnexpectedEof => {
-                ContainerError::Decompress(error.to_string())
-            }
+            io::ErrorKind::InvalidInput
+            | io::ErrorKind::InvalidData
+            | io::ErrorKind::UnexpectedEof => ContainerError::Decompress(error.to_string()),
             _ => ContainerError::Io(error),
         })
     };

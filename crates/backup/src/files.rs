@@ -12,10 +12,10 @@ use std::path::{Path, PathBuf};
 pub(crate) async fn read_checked(file: &Path) -> Result<Manifest, BackupError> {
     let file = file.to_path_buf();
     blocking(move || {
-        let mut reader = BufReader::new(
-            File::open(&file)
-                .map_err(|error| BackupError::Unreadable(format!("{}: {error}", file.display())))?,
-        );
+        let mut reader =
+            BufReader::new(File::open(&file).map_err(|error| {
+                BackupError::Unreadable(format!("{}: {error}", file.display()))
+            })?);
         let manifest = container::read_manifest(&mut reader)?;
         container::check_payload(&mut reader, &manifest)?;
         Ok(manifest)
@@ -70,7 +70,11 @@ pub(crate) async fn assemble(
     manifest: &Manifest,
     payload: &Path,
 ) -> Result<(), BackupError> {
-    let (output, manifest, payload) = (output.to_path_buf(), manifest.clone(), payload.to_path_buf());
+    let (output, manifest, payload) = (
+        output.to_path_buf(),
+        manifest.clone(),
+        payload.to_path_buf(),
+    );
     blocking(move || {
         let partial = TempPath::beside(&output, "partial");
         let mut out = BufWriter::new(File::create_new(partial.path())?);

@@ -127,7 +127,11 @@ impl Database {
 /// Takes a consistent backup of the database `url` names into `output` (replaced if it exists;
 /// written beside it first and renamed, so a crash never leaves half a file under that name).
 /// The database may be in use: writes go on meanwhile.
-pub async fn take_backup(url: &str, output: &Path, now: Timestamp) -> Result<Manifest, BackupError> {
+pub async fn take_backup(
+    url: &str,
+    output: &Path,
+    now: Timestamp,
+) -> Result<Manifest, BackupError> {
     match Database::parse(url)? {
         Database::Sqlite(path) => sqlite::take(&path, output, now).await,
         Database::Postgres(url) => postgres::take(&url, output, now).await,

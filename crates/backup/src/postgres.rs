@@ -11,7 +11,11 @@ use std::process::{Command, Stdio};
 use watchtower_core::Timestamp;
 use watchtower_store::{ContentSummary, PgStore, ScratchDatabase, Store};
 
-pub(crate) async fn take(url: &str, output: &Path, now: Timestamp) -> Result<Manifest, BackupError> {
+pub(crate) async fn take(
+    url: &str,
+    output: &Path,
+    now: Timestamp,
+) -> Result<Manifest, BackupError> {
     let pg_dump = tool("pg_dump")?;
     let store = PgStore::connect(url).await?;
     let mut snapshot = store.export_snapshot().await?;
@@ -168,9 +172,7 @@ async fn load(psql: PathBuf, file: &Path, url: &str) -> Result<(), BackupError> 
 fn libpq_target(url: &str) -> Result<(String, Option<String>), BackupError> {
     let mut parsed = url::Url::parse(url)
         .map_err(|error| BackupError::InvalidUrl(format!("PostgreSQL URL: {error}")))?;
-    let password = parsed.password().map(|password| {
-        percent_decode(password)
-    });
+    let password = parsed.password().map(|password| percent_decode(password));
     let _ = parsed.set_password(None);
     Ok((parsed.to_string(), password))
 }

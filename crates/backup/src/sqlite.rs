@@ -32,7 +32,10 @@ pub(crate) async fn take(
     Ok(manifest)
 }
 
-pub(crate) async fn verify(file: &Path, manifest: &Manifest) -> Result<ContentSummary, BackupError> {
+pub(crate) async fn verify(
+    file: &Path,
+    manifest: &Manifest,
+) -> Result<ContentSummary, BackupError> {
     let scratch = tempfile::tempdir()?;
     let copy = scratch.path().join("verify.db");
     files::unpack_to(file, &copy).await?;

@@ -50,9 +50,14 @@ async fn a_backup_verifies_and_its_damaged_copies_fail_saying_how() {
     let last = flipped.len() - 100;
     flipped[last] ^= 0x01;
     std::fs::write(&corrupted, &flipped).unwrap();
-    let error = watchtower_backup::verify(&corrupted, None).await.unwrap_err();
+    let error = watchtower_backup::verify(&corrupted, None)
+        .await
+        .unwrap_err();
     assert!(
-        matches!(error, BackupError::Container(ContainerError::ChecksumMismatch { .. })),
+        matches!(
+            error,
+            BackupError::Container(ContainerError::ChecksumMismatch { .. })
+        ),
         "{error:?}"
     );
     assert!(error.to_string().starts_with("corrupted:"), "{error}");
@@ -60,13 +65,20 @@ async fn a_backup_verifies_and_its_damaged_copies_fail_saying_how() {
 
     let truncated = dir.path().join("truncated.wtbak");
     std::fs::write(&truncated, &bytes[..bytes.len() / 2]).unwrap();
-    let error = watchtower_backup::verify(&truncated, None).await.unwrap_err();
+    let error = watchtower_backup::verify(&truncated, None)
+        .await
+        .unwrap_err();
     assert!(error.to_string().starts_with("truncated:"), "{error}");
     assert!(error.is_bad_input());
 
     let not_a_backup = dir.path().join("source.db");
-    let error = watchtower_backup::verify(&not_a_backup, None).await.unwrap_err();
-    assert!(error.to_string().contains("not a WatchTower backup"), "{error}");
+    let error = watchtower_backup::verify(&not_a_backup, None)
+        .await
+        .unwrap_err();
+    assert!(
+        error.to_string().contains("not a WatchTower backup"),
+        "{error}"
+    );
 }
 
 #[tokio::test]
@@ -78,11 +90,17 @@ async fn restore_refuses_a_database_with_tables_unless_forced() {
     store.migrate().await.unwrap();
     store.close().await;
     let url = format!("sqlite://{}", occupied.display());
-    let error = watchtower_backup::restore(&file, &url, false).await.unwrap_err();
+    let error = watchtower_backup::restore(&file, &url, false)
+        .await
+        .unwrap_err();
     assert!(matches!(error, BackupError::NotEmpty(_)), "{error:?}");
     assert!(error.to_string().contains("--force"), "{error}");
     let store = SqliteStore::open(&occupied).await.unwrap();
-    assert_eq!(store.content_summary().await.unwrap().counts.monitors, 0, "left as it was");
+    assert_eq!(
+        store.content_summary().await.unwrap().counts.monitors,
+        0,
+        "left as it was"
+    );
     store.close().await;
 
     let report = watchtower_backup::restore(&file, &url, true).await.unwrap();
@@ -90,12 +108,19 @@ async fn restore_refuses_a_database_with_tables_unless_forced() {
     assert_eq!(report.after.counts, report.manifest.counts);
 
     let fresh = format!("sqlite://{}", dir.path().join("new/fresh.db").display());
-    let report = watchtower_backup::restore(&file, &fresh, false).await.unwrap();
+    let report = watchtower_backup::restore(&file, &fresh, false)
+        .await
+        .unwrap();
     assert_eq!(report.replaced, None);
     assert_eq!(report.after.counts.monitors, 1);
 
     let error = watchtower_backup::restore(&file, "postgres://nobody@127.0.0.1:1/x", false)
         .await
         .unwrap_err();
-    assert!(error.to_string().contains("restores into a sqlite database only"), "{error}");
+    assert!(
+        error
+            .to_string()
+            .contains("restores into a sqlite database only"),
+        "{error}"
+    );
 }

@@ -51,7 +51,11 @@ async fn a_year_of_hourly_backups_leaves_exactly_the_guides_set() {
     let left: BTreeSet<Timestamp> = folder.iter().copied().collect();
     assert_eq!(left, expected);
     assert_eq!(left.len(), 20);
-    assert_eq!(keep(&every_backup, policy), expected, "deleting as it goes changes nothing");
+    assert_eq!(
+        keep(&every_backup, policy),
+        expected,
+        "deleting as it goes changes nothing"
+    );
 }
 
 #[test]

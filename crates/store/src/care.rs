@@ -131,7 +131,10 @@ pub struct MaintenanceReport {
     pub bytes_after: u64,
 }
 
-fn seconds<S: serde::Serializer>(took: &Option<Duration>, serializer: S) -> Result<S::Ok, S::Error> {
+fn seconds<S: serde::Serializer>(
+    took: &Option<Duration>,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
     match took {
         Some(took) => serializer.serialize_some(&took.as_secs_f64()),
         None => serializer.serialize_none(),

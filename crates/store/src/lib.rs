@@ -22,9 +22,7 @@ pub mod sqlite;
 pub use accounts::*;
 pub use alerting::*;
 pub use billing::*;
-pub use care::{
-    ContentCounts, ContentSummary, DatabaseStats, MaintenanceReport, MaintenanceStep,
-};
+pub use care::{ContentCounts, ContentSummary, DatabaseStats, MaintenanceReport, MaintenanceStep};
 pub use error::{Conflict, StoreError};
 pub use model::*;
 pub use postgres::{ExportedSnapshot, PgStore, ScratchDatabase};

@@ -310,7 +310,10 @@ impl Store for DbStore {
     }
 
     #[tracing::instrument(name = "store.maintain", level = "debug", skip_all)]
-    async fn maintain(&self, full_vacuum: bool) -> Result<crate::care::MaintenanceReport, StoreError> {
+    async fn maintain(
+        &self,
+        full_vacuum: bool,
+    ) -> Result<crate::care::MaintenanceReport, StoreError> {
         self.care_maintain(full_vacuum).await
     }
 }

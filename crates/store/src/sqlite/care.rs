@@ -23,10 +23,7 @@ impl SqliteStore {
     /// never blocked, and the copy is compact and holds no WAL.
     pub async fn snapshot_into(&self, destination: &Path) -> Result<(), StoreError> {
         let target = destination.to_str().ok_or_else(|| {
-            StoreError::Unavailable(format!(
-                "{} is not a UTF-8 path",
-                destination.display()
-            ))
+            StoreError::Unavailable(format!("{} is not a UTF-8 path", destination.display()))
         })?;
         sqlx::query("VACUUM INTO $1")
             .bind(target)

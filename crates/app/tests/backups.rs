@@ -575,3 +575,47 @@ async fn postgres_db_stats_and_maintain_answer() {
     };
     db_stats_and_maintain_answer(database).await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn postgres_backups_say_what_they_need_when_it_is_missing() {
+    let Some(database) = postgres_database("missing-tool test").await else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    succeeded(&watchtower(&["migrate", "--database", &database.url]));
+    let file = dir.path().join("pg.wtbak");
+    let output = Command::new(BINARY)
+        .args([
+            "backup",
+            "--database",
+            &database.url,
+            "--output",
+            file.to_str().unwrap(),
+        ])
+        .env_remove("DATABASE_URL")
+        .env("PATH", "")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1), "{}", text(&output));
+    assert!(
+        text(&output).contains("pg_dump is not on PATH"),
+        "{}",
+        text(&output)
+    );
+    assert!(!file.exists(), "no file without a dump");
+
+    succeeded(&watchtower(&[
+        "backup",
+        "--database",
+        &database.url,
+        "--output",
+        file.to_str().unwrap(),
+    ]));
+    let output = watchtower(&["verify", file.to_str().unwrap()]);
+    assert_eq!(output.status.code(), Some(2), "{}", text(&output));
+    assert!(
+        text(&output).contains("name a server with --database"),
+        "{}",
+        text(&output)
+    );
+}

@@ -39,7 +39,9 @@ pub(crate) async fn unpack_to(file: &Path, destination: &Path) -> Result<(), Bac
         let out = File::create_new(&destination)?;
         let mut out = BufWriter::new(out);
         unpack_into(&file, &mut out)?;
-        out.into_inner().map_err(|e| e.into_error())?.sync_all()?;
+        out.into_inner()
+            .map_err(std::io::IntoInnerError::into_error)?
+            .sync_all()?;
         Ok(())
     })
     .await
@@ -57,7 +59,9 @@ pub(crate) async fn compress(
             container::PayloadWriter::new(BufWriter::new(File::create_new(&compressed)?));
         std::io::copy(&mut input, &mut writer)?;
         let (summary, out) = writer.finish()?;
-        out.into_inner().map_err(|e| e.into_error())?.sync_all()?;
+        out.into_inner()
+            .map_err(std::io::IntoInnerError::into_error)?
+            .sync_all()?;
         Ok(summary)
     })
     .await
@@ -80,7 +84,9 @@ pub(crate) async fn assemble(
         let mut out = BufWriter::new(File::create_new(partial.path())?);
         container::write_manifest(&mut out, &manifest)?;
         std::io::copy(&mut File::open(&payload)?, &mut out)?;
-        out.into_inner().map_err(|e| e.into_error())?.sync_all()?;
+        out.into_inner()
+            .map_err(std::io::IntoInnerError::into_error)?
+            .sync_all()?;
         std::fs::rename(partial.path(), &output)?;
         partial.forget();
         if let Some(dir) = output.parent().filter(|dir| !dir.as_os_str().is_empty()) {
@@ -115,7 +121,7 @@ impl TempPath {
     pub(crate) fn beside(file: &Path, what: &str) -> Self {
         let mut name = file
             .file_name()
-            .map(|name| name.to_os_string())
+            .map(std::ffi::OsStr::to_os_string)
             .unwrap_or_else(|| "backup".into());
         name.push(format!(".{what}-{:016x}", rand::random::<u64>()));
         Self {

@@ -57,7 +57,9 @@ pub(crate) async fn take(
         }
         copied?;
         let (summary, out) = writer.finish()?;
-        out.into_inner().map_err(|e| e.into_error())?.sync_all()?;
+        out.into_inner()
+            .map_err(std::io::IntoInnerError::into_error)?
+            .sync_all()?;
         Ok(summary)
     })
     .await;
@@ -172,7 +174,7 @@ async fn load(psql: PathBuf, file: &Path, url: &str) -> Result<(), BackupError> 
 fn libpq_target(url: &str) -> Result<(String, Option<String>), BackupError> {
     let mut parsed = url::Url::parse(url)
         .map_err(|error| BackupError::InvalidUrl(format!("PostgreSQL URL: {error}")))?;
-    let password = parsed.password().map(|password| percent_decode(password));
+    let password = parsed.password().map(percent_decode);
     let _ = parsed.set_password(None);
     Ok((parsed.to_string(), password))
 }

@@ -73,9 +73,10 @@ pub(crate) async fn restore(
     for suffix in ["-wal", "-shm"] {
         let mut side = target.as_os_str().to_os_string();
         side.push(suffix);
-        match std::fs::remove_file(&side) {
-            Err(error) if error.kind() != std::io::ErrorKind::NotFound => return Err(error.into()),
-            _ => {}
+        if let Err(error) = std::fs::remove_file(&side)
+            && error.kind() != std::io::ErrorKind::NotFound
+        {
+            return Err(error.into());
         }
     }
     std::fs::rename(incoming.path(), target)?;

@@ -80,7 +80,8 @@ fn print_stats(stats: &DatabaseStats) {
     for object in &stats.objects {
         let rows = object
             .rows
-            .map_or_else(String::new, |rows| rows.to_string());
+            .as_ref()
+            .map_or_else(String::new, ToString::to_string);
         println!(
             "{:<40} {:<6} {:<24} {:>12} {:>12}",
             object.name,

@@ -1,4 +1,5 @@
-//! The command line: `serve`, `check`, `status`, `migrate`, `validate`, `user`.
+//! The command line: `serve`, `check`, `status`, `migrate`, `validate`, `user`, `backup`,
+//! `verify`, `restore`, `db`.
 
 use clap::{Parser, Subcommand, ValueEnum};
 use std::net::SocketAddr;
@@ -56,6 +57,82 @@ pub enum Command {
     /// Manage accounts.
     #[command(subcommand)]
     User(UserCommand),
+    /// Write a consistent, compressed backup of the database while it is in use.
+    Backup(BackupArgs),
+    /// Check a backup: its checksum, then a restore into a scratch database compared with its
+    /// manifest. Exit code 2 when the file is damaged, truncated or does not match.
+    Verify(VerifyArgs),
+    /// Restore a backup into a database, then migrate it to the current schema. A database that
+    /// holds tables is refused unless --force. Stop WatchTower on the target first.
+    Restore(RestoreArgs),
+    /// Database care: sizes and maintenance.
+    #[command(subcommand)]
+    Db(DbCommand),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct BackupArgs {
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+    /// The backup file to write (replaced if it exists, renamed into place when complete).
+    #[arg(long, short = 'o')]
+    pub output: PathBuf,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct VerifyArgs {
+    /// The backup file.
+    pub file: PathBuf,
+    /// For a PostgreSQL backup: a server to restore it on (a scratch database is created there
+    /// and dropped; the role needs CREATEDB). Not needed for SQLite backups.
+    #[arg(long = "database", env = "DATABASE_URL")]
+    pub server: Option<String>,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct RestoreArgs {
+    /// The backup file.
+    pub file: PathBuf,
+    /// The database to restore into: `sqlite://PATH` or `postgres://USER@HOST/DB`, of the
+    /// backup's kind.
+    #[arg(long = "database", env = "DATABASE_URL")]
+    pub url: String,
+    /// Replace a database that holds tables (SQLite: the file; PostgreSQL: every object in the
+    /// current schema).
+    #[arg(long)]
+    pub force: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DbCommand {
+    /// Size per table and index, rows, bytes per result; WAL size (SQLite), connections and
+    /// long-running queries (PostgreSQL).
+    Stats(DbStatsArgs),
+    /// ANALYZE, VACUUM (incremental, or full when a tenth of an SQLite file is free) and
+    /// PRAGMA optimize; safe while WatchTower runs.
+    Maintain(DbMaintainArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct DbStatsArgs {
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct DbMaintainArgs {
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+    /// Rewrite the whole database (SQLite VACUUM, PostgreSQL VACUUM FULL) even when little is
+    /// free; PostgreSQL's VACUUM FULL locks each table while it runs.
+    #[arg(long)]
+    pub full_vacuum: bool,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -170,6 +247,20 @@ pub struct ServeArgs {
     pub ops: OpsArgs,
     #[command(flatten)]
     pub whop: WhopArgs,
+    #[command(flatten)]
+    pub backups: BackupScheduleArgs,
+}
+
+/// Backups taken by `serve` itself (see the README's "Backups").
+#[derive(Debug, Clone, clap::Args)]
+pub struct BackupScheduleArgs {
+    /// A folder for scheduled backups (`watchtower-YYYYMMDDTHHMMSSZ.wtbak`); the newest of each
+    /// of the last 7 days, 4 weeks and 12 months is kept, other such files are deleted.
+    #[arg(long, env = "WATCHTOWER_BACKUP_DIR")]
+    pub backup_dir: Option<PathBuf>,
+    /// How often to take a backup when --backup-dir is given.
+    #[arg(long, env = "WATCHTOWER_BACKUP_EVERY", default_value = "1h", value_parser = duration)]
+    pub backup_every: Duration,
 }
 
 /// Selling through Whop (see the README's "Whop" section).

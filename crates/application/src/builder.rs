@@ -3,6 +3,7 @@
 //! changes only what it needs (a port of 0, fast dispatcher retries, no housekeeping); what runs is
 //! otherwise what `watchtower serve` runs.
 
+use crate::backups::{self, BackupSettings};
 use crate::ops::{self, OpsSettings};
 use crate::run::{Application, BackgroundTasks};
 use std::net::{Ipv4Addr, SocketAddr};
@@ -57,6 +58,7 @@ pub struct ApplicationBuilder {
     billing: BillingConfig,
     billing_clock: BillingClock,
     billing_worker: Option<WorkerConfig>,
+    backups: Option<BackupSettings>,
 }
 
 impl ApplicationBuilder {
@@ -79,6 +81,7 @@ impl ApplicationBuilder {
             billing: BillingConfig::default(),
             billing_clock: BillingClock::system(),
             billing_worker: Some(WorkerConfig::default()),
+            backups: None,
         }
     }
 
@@ -190,6 +193,12 @@ impl ApplicationBuilder {
     /// leaves (another instance's worker processes them).
     pub fn without_billing_worker(mut self) -> Self {
         self.billing_worker = None;
+        self
+    }
+
+    /// Scheduled backups into a folder (none unless set).
+    pub fn backups(mut self, settings: BackupSettings) -> Self {
+        self.backups = Some(settings);
         self
     }
 
@@ -307,6 +316,18 @@ impl ApplicationBuilder {
                 writer.stats.clone(),
             )
         });
+        let backup_status = self.backups.as_ref().map(|settings| {
+            Arc::new(watchtower_server::backups::BackupStatus::new(
+                settings.every,
+            ))
+        });
+        let stop_backups = CancellationToken::new();
+        let backup_task = self
+            .backups
+            .zip(backup_status.clone())
+            .map(|(settings, status)| {
+                backups::start(settings, self.clock, status, stop_backups.clone())
+            });
         let state = AppState {
             store,
             scheduler: scheduler.clone(),
@@ -330,6 +351,7 @@ impl ApplicationBuilder {
                     .map(|worker| worker.wake.clone())
                     .unwrap_or_default(),
             },
+            backups: backup_status,
         };
         let stop_billing = CancellationToken::new();
         let billing = self.billing_worker.map(|worker| {
@@ -358,6 +380,8 @@ impl ApplicationBuilder {
                 chores,
                 stop_billing,
                 billing,
+                stop_backups,
+                backups: backup_task,
                 writer,
             },
         })

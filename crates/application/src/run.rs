@@ -1,8 +1,8 @@
 //! A built instance: what it serves on, what its handlers share, and the shutdown order that loses
 //! nothing: stop accepting HTTP and let the requests in flight finish, stop the scheduler (its
 //! checks in flight are written), stop the ops watch, let the dispatcher's deliveries in flight
-//! finish, stop the history chores, let the Whop billing worker finish its delivery, and last
-//! flush the result writer.
+//! finish, stop the history chores, let the Whop billing worker finish its delivery, let a backup
+//! being written finish, and last flush the result writer.
 
 use crate::builder::ApplicationBuilder;
 use crate::ops::OpsTasks;
@@ -40,6 +40,8 @@ pub(crate) struct BackgroundTasks {
     pub chores: Option<JoinHandle<()>>,
     pub stop_billing: CancellationToken,
     pub billing: Option<JoinHandle<()>>,
+    pub stop_backups: CancellationToken,
+    pub backups: Option<JoinHandle<()>>,
     pub writer: WriterHandle,
 }
 
@@ -129,6 +131,11 @@ impl BackgroundTasks {
         self.stop_billing.cancel();
         if let Some(billing) = self.billing {
             let _ = billing.await;
+        }
+        // A backup being written gets a minute to finish; its temporary files go either way.
+        self.stop_backups.cancel();
+        if let Some(backups) = self.backups {
+            let _ = tokio::time::timeout(Duration::from_secs(60), backups).await;
         }
         self.writer.finish().await;
         tracing::info!("stopped cleanly");

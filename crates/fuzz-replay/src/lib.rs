@@ -5,6 +5,7 @@
 //! `-timeout` and `-rss_limit_mb` add the time and memory bounds (docs/SECURITY.md, "Fuzzing").
 
 pub mod assertions;
+pub mod backup_container;
 pub mod channel_settings;
 pub mod maintenance;
 pub mod monitor_spec;
@@ -22,7 +23,7 @@ pub const MAX_INPUT_BYTES: usize = 64 * 1024;
 pub type Target = (&'static str, fn(&[u8]));
 
 /// Every target, by the name `fuzz/fuzz_targets/<name>.rs` and its folders use.
-pub const TARGETS: [Target; 9] = [
+pub const TARGETS: [Target; 10] = [
     ("monitors_file", monitors_file::run),
     ("monitor_spec", monitor_spec::run),
     ("assertions", assertions::run),
@@ -32,6 +33,7 @@ pub const TARGETS: [Target; 9] = [
     ("tokens", tokens::run),
     ("whop_webhook", whop_webhook::run),
     ("whop_frame_token", whop_frame_token::run),
+    ("backup_container", backup_container::run),
 ];
 
 /// The input as text, when it is UTF-8 and within [`MAX_INPUT_BYTES`].

@@ -45,6 +45,9 @@ pub(crate) struct HealthReport {
     scheduler: SchedulerStats,
     writer: WriterReport,
     system: SystemReport,
+    /// Scheduled backups (`serve --backup-dir`); absent without them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    backups: Option<crate::backups::BackupReport>,
 }
 
 /// Asks the database for a round trip within the deadline.
@@ -119,6 +122,10 @@ pub(crate) async fn report(State(state): State<AppState>) -> (StatusCode, Json<H
             .snapshot(state.scheduler.clock().now()),
         writer,
         system: SystemReport { memory: memory() },
+        backups: state
+            .backups
+            .as_ref()
+            .map(|backups| backups.report(state.scheduler.clock().now())),
     };
     let status = if healthy {
         StatusCode::OK

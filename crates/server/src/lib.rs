@@ -4,6 +4,7 @@
 
 pub mod api;
 pub mod auth;
+pub mod backups;
 pub mod error;
 mod health;
 mod metrics;
@@ -42,4 +43,6 @@ pub struct AppState {
     pub multi_tenant: bool,
     /// Whop billing: webhook secrets, plan mapping, checkout links, and the worker's bell.
     pub billing: api::billing::BillingState,
+    /// `serve --backup-dir`: what the scheduled backups last did (none without a folder).
+    pub backups: Option<Arc<backups::BackupStatus>>,
 }

@@ -42,6 +42,9 @@ pub(crate) async fn render(State(state): State<AppState>) -> impl IntoResponse {
     if let Some(p99) = stats.lag_p99_ms {
         metrics::gauge!("watchtower_scheduler_lag_p99_seconds").set(f64::from(p99) / 1000.0);
     }
+    if let Some(backups) = &state.backups {
+        backups.export_metrics(state.scheduler.clock().now());
+    }
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
         state.metrics.render(),

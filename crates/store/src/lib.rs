@@ -9,6 +9,7 @@ mod alerting_rows;
 mod apply;
 mod batch;
 pub mod billing;
+pub mod care;
 pub mod error;
 mod history;
 mod json;
@@ -21,9 +22,10 @@ pub mod sqlite;
 pub use accounts::*;
 pub use alerting::*;
 pub use billing::*;
+pub use care::{ContentCounts, ContentSummary, DatabaseStats, MaintenanceReport, MaintenanceStep};
 pub use error::{Conflict, StoreError};
 pub use model::*;
-pub use postgres::PgStore;
+pub use postgres::{ExportedSnapshot, PgStore, ScratchDatabase};
 pub use sqlite::SqliteStore;
 
 use async_trait::async_trait;
@@ -289,6 +291,23 @@ pub trait Store: AccountStore + AlertStore + BillingStore + Send + Sync + 'stati
 
     /// Bytes the database takes on disk (SQLite: file pages; PostgreSQL: `pg_database_size`).
     async fn size_bytes(&self) -> Result<u64, StoreError>;
+
+    // ---- database care (backups, `watchtower db`) ----
+
+    /// The highest migration applied and the counts of teams, users, monitors, incidents and
+    /// raw results, read in one snapshot.
+    async fn content_summary(&self) -> Result<ContentSummary, StoreError>;
+
+    /// The tables in the database (in PostgreSQL's current schema), whether WatchTower's or not:
+    /// an empty list is what a restore may write into without `--force`.
+    async fn table_names(&self) -> Result<Vec<String>, StoreError>;
+
+    /// Sizes per table and index, rows, bytes per result, and the backend's own figures.
+    async fn database_stats(&self) -> Result<DatabaseStats, StoreError>;
+
+    /// ANALYZE, VACUUM (incremental or, when worth it or `full_vacuum`, full) and the backend's
+    /// optimizations; see `sqlite/care.rs` and `postgres/care.rs`.
+    async fn maintain(&self, full_vacuum: bool) -> Result<MaintenanceReport, StoreError>;
 }
 
 /// Opens the store a URL names: `sqlite://PATH` (the file and its directory are created if

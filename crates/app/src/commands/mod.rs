@@ -1,6 +1,8 @@
 //! One module per subcommand. Each returns the process exit code: 0 success, 1 failure, 2 bad input.
 
+mod backup;
 mod check;
+mod db;
 mod ops;
 mod serve;
 mod status;
@@ -29,6 +31,11 @@ pub async fn run(command: Command) -> ExitCode {
         },
         Command::Validate(args) => validate::run(args),
         Command::User(crate::cli::UserCommand::Create(args)) => user::create(args).await,
+        Command::Backup(args) => backup::backup(args).await,
+        Command::Verify(args) => backup::verify(args).await,
+        Command::Restore(args) => backup::restore(args).await,
+        Command::Db(crate::cli::DbCommand::Stats(args)) => db::stats(args).await,
+        Command::Db(crate::cli::DbCommand::Maintain(args)) => db::maintain(args).await,
     }
 }
 

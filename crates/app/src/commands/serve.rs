@@ -6,11 +6,12 @@ use super::{EXIT_BAD_INPUT, EXIT_FAILURE, open_store};
 use crate::cli::{ServeArgs, WhopArgs};
 use std::process::ExitCode;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 use watchtower_alerting::dispatcher::DispatcherConfig;
 use watchtower_alerting::{Sender, SenderOptions};
 use watchtower_application::Application;
 use watchtower_application::accounts::bootstrap_admin;
+use watchtower_application::backups::BackupSettings;
 use watchtower_application::monitors_file::{self, ApplyFileError};
 use watchtower_billing::{BillingConfig, FrameConfig, FrameKeys, WebhookSecret};
 use watchtower_checks::AddressPolicy;
@@ -34,6 +35,10 @@ pub async fn run(args: ServeArgs) -> ExitCode {
             return ExitCode::from(EXIT_BAD_INPUT);
         }
     };
+    if args.backups.backup_dir.is_some() && args.backups.backup_every < Duration::from_secs(1) {
+        eprintln!("error: --backup-every: must be at least 1s");
+        return ExitCode::from(EXIT_BAD_INPUT);
+    }
     let plans = match super::load_plans(args.plans.as_deref(), args.multi_tenant) {
         Ok(plans) => plans,
         Err(code) => return code,
@@ -95,7 +100,15 @@ pub async fn run(args: ServeArgs) -> ExitCode {
     }
 
     let public_url = args.public_url.as_ref().map(ToString::to_string);
-    let application = Application::builder(store)
+    let mut builder = Application::builder(store);
+    if let Some(dir) = args.backups.backup_dir.clone() {
+        builder = builder.backups(BackupSettings {
+            dir,
+            every: args.backups.backup_every,
+            database_url: args.database.url.clone(),
+        });
+    }
+    let application = builder
         .bind(args.bind)
         .started_at(started)
         .plans(plans)

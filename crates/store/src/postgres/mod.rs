@@ -1,6 +1,7 @@
 //! The PostgreSQL store: a pool of connections, each `apply_monitors` and `record_batch` one
 //! transaction, array parameters (UNNEST) for the bulk writes.
 
+mod care;
 mod dialect;
 mod results;
 #[expect(
@@ -21,6 +22,8 @@ use std::time::Duration;
 type DbConnection = PgConnection;
 type DbStore = PgStore;
 const BACKEND: Backend = Backend::Postgres;
+
+pub use care::{ExportedSnapshot, ScratchDatabase};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 

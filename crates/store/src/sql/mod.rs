@@ -293,4 +293,27 @@ impl Store for DbStore {
     async fn size_bytes(&self) -> Result<u64, StoreError> {
         self.database_bytes().await
     }
+
+    #[tracing::instrument(name = "store.content_summary", level = "debug", skip_all)]
+    async fn content_summary(&self) -> Result<crate::care::ContentSummary, StoreError> {
+        self.care_summary().await
+    }
+
+    #[tracing::instrument(name = "store.table_names", level = "debug", skip_all)]
+    async fn table_names(&self) -> Result<Vec<String>, StoreError> {
+        self.care_table_names().await
+    }
+
+    #[tracing::instrument(name = "store.database_stats", level = "debug", skip_all)]
+    async fn database_stats(&self) -> Result<crate::care::DatabaseStats, StoreError> {
+        self.care_stats().await
+    }
+
+    #[tracing::instrument(name = "store.maintain", level = "debug", skip_all)]
+    async fn maintain(
+        &self,
+        full_vacuum: bool,
+    ) -> Result<crate::care::MaintenanceReport, StoreError> {
+        self.care_maintain(full_vacuum).await
+    }
 }

@@ -1,6 +1,7 @@
 //! The embedded SQLite store: a WAL database file with one write connection (so writers queue in
 //! the process instead of failing with "database is locked") and a small pool of readers.
 
+mod care;
 mod dialect;
 mod results;
 #[path = "../sql/mod.rs"]
@@ -20,6 +21,8 @@ use std::time::Duration;
 type DbConnection = SqliteConnection;
 type DbStore = SqliteStore;
 const BACKEND: Backend = Backend::Sqlite;
+
+pub use care::{FileInspection, inspect_file};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 
@@ -165,9 +168,24 @@ impl SqliteStore {
         let page_size: i64 = sqlx::query_scalar("PRAGMA page_size")
             .fetch_one(&self.read)
             .await?;
+        Ok((pages * page_size) as u64 + self.wal_bytes())
+    }
+
+    /// The size of the write-ahead log file (0 when there is none).
+    fn wal_bytes(&self) -> u64 {
         let mut wal = self.path.clone().into_os_string();
         wal.push("-wal");
-        let wal_bytes = std::fs::metadata(&wal).map_or(0, |meta| meta.len());
-        Ok((pages * page_size) as u64 + wal_bytes)
+        std::fs::metadata(&wal).map_or(0, |meta| meta.len())
+    }
+
+    /// The database file's path.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Closes both pools, so the last connection checkpoints the WAL and the file stands alone.
+    pub async fn close(&self) {
+        self.read.close().await;
+        self.write.close().await;
     }
 }

@@ -42,4 +42,6 @@ pub struct AppState {
     pub multi_tenant: bool,
     /// Whop billing: webhook secrets, plan mapping, checkout links, and the worker's bell.
     pub billing: api::billing::BillingState,
+    /// Rendered public status pages, shared by every request (`web::status::cache`).
+    pub status_pages: Arc<web::status::cache::StatusCache>,
 }

@@ -17,6 +17,7 @@ mod outbox;
 pub mod postgres;
 mod rows;
 pub mod sqlite;
+pub mod status_pages;
 
 pub use accounts::*;
 pub use alerting::*;
@@ -24,6 +25,7 @@ pub use billing::*;
 pub use error::{Conflict, StoreError};
 pub use model::*;
 pub use postgres::PgStore;
+pub use status_pages::{IncidentOpening, PublicPageKey, StatusPage, StatusPageStore};
 pub use sqlite::SqliteStore;
 
 use async_trait::async_trait;
@@ -44,7 +46,9 @@ pub enum Backend {
 /// Everything WatchTower persists. Handlers, the scheduler and the CLI reach SQL only through this.
 /// Every read and write of a team's data takes the `TeamId`, so another team's rows are invisible.
 #[async_trait]
-pub trait Store: AccountStore + AlertStore + BillingStore + Send + Sync + 'static {
+pub trait Store:
+    AccountStore + AlertStore + BillingStore + StatusPageStore + Send + Sync + 'static
+{
     fn backend(&self) -> Backend;
 
     /// Applies pending migrations. Safe to call on every start and from several processes.

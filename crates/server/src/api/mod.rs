@@ -358,10 +358,13 @@ fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(maintenance::delete))
         .routes(routes!(escalation::list, escalation::create))
         .routes(routes!(escalation::delete))
-        .routes(routes!(status_pages::list, status_pages::create))
         .routes(routes!(
-            status_pages::get,
-            status_pages::update,
-            status_pages::delete
+            status_pages::list_status_pages,
+            status_pages::create_status_page
+        ))
+        .routes(routes!(
+            status_pages::get_status_page,
+            status_pages::update_status_page,
+            status_pages::delete_status_page
         ))
 }

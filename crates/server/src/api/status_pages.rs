@@ -62,7 +62,7 @@ async fn parse_for_team(
 /// The team's status pages, oldest first.
 #[utoipa::path(get, path = "/api/status-pages", tag = "status_pages", params(TeamHeader),
     responses((status = 200, body = StatusPageList)))]
-pub async fn list(
+pub async fn list_status_pages(
     State(state): State<AppState>,
     access: TeamAccess,
 ) -> Result<Json<StatusPageList>, ApiError> {
@@ -77,7 +77,7 @@ pub async fn list(
     responses((status = 201, body = StatusPage),
         (status = 402, description = "The plan allows no more pages, or no custom domain"),
         (status = 409, description = "Another page has this slug or domain")))]
-pub async fn create(
+pub async fn create_status_page(
     State(state): State<AppState>,
     access: TeamAccess,
     // Read as JSON and parsed field by field, so every bad field is listed at once; the
@@ -114,7 +114,7 @@ pub async fn create(
 #[utoipa::path(get, path = "/api/status-pages/{id}", tag = "status_pages",
     params(("id" = i64, Path, description = "Status page id"), TeamHeader),
     responses((status = 200, body = StatusPage)))]
-pub async fn get(
+pub async fn get_status_page(
     State(state): State<AppState>,
     access: TeamAccess,
     Path(id): Path<StatusPageId>,
@@ -135,7 +135,7 @@ pub async fn get(
     responses((status = 200, body = StatusPage),
         (status = 402, description = "The plan allows no custom domain"),
         (status = 409, description = "Another page has this slug or domain")))]
-pub async fn update(
+pub async fn update_status_page(
     State(state): State<AppState>,
     access: TeamAccess,
     Path(id): Path<StatusPageId>,
@@ -169,7 +169,7 @@ pub async fn update(
 #[utoipa::path(delete, path = "/api/status-pages/{id}", tag = "status_pages",
     params(("id" = i64, Path, description = "Status page id"), TeamHeader),
     responses((status = 204, description = "Deleted")))]
-pub async fn delete(
+pub async fn delete_status_page(
     State(state): State<AppState>,
     access: TeamAccess,
     Path(id): Path<StatusPageId>,

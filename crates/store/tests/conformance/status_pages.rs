@@ -190,7 +190,7 @@ async fn another_teams_pages_and_monitors_are_out_of_reach() {
 }
 
 #[tokio::test]
-async fn a_deleted_monitor_leaves_its_components_and_a_deleted_team_its_pages() {
+async fn a_deleted_monitor_leaves_the_components_that_showed_it() {
     each_backend(|store| async move {
         let a = store.create_monitor(TEAM, &http_spec("a", None), Timestamp(T0)).await?;
         let b = store.create_monitor(TEAM, &http_spec("b", None), Timestamp(T0)).await?;

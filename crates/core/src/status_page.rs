@@ -35,7 +35,9 @@ impl StatusSlug {
             || raw.ends_with('-')
             || raw.contains("--")
         {
-            return Err("may hold only lowercase letters, digits and single '-' between them".into());
+            return Err(
+                "may hold only lowercase letters, digits and single '-' between them".into(),
+            );
         }
         Ok(Self(raw.to_owned()))
     }
@@ -72,9 +74,14 @@ pub fn parse_domain(raw: &str) -> Result<String, String> {
     };
     let labels: Vec<&str> = domain.split('.').collect();
     if domain.len() > 253 || labels.len() < 2 || !labels.iter().all(|label| label_ok(label)) {
-        return Err("must be a host name such as status.example.com (no scheme, port or path)".into());
+        return Err(
+            "must be a host name such as status.example.com (no scheme, port or path)".into(),
+        );
     }
-    if labels.last().is_some_and(|tld| tld.chars().all(|c| c.is_ascii_digit())) {
+    if labels
+        .last()
+        .is_some_and(|tld| tld.chars().all(|c| c.is_ascii_digit()))
+    {
         return Err("must be a host name, not an IP address".into());
     }
     Ok(domain)
@@ -198,7 +205,10 @@ impl StatusPageSpec {
                 _ => {
                     fields.problem(
                         "time_zone",
-                        format!("'{}' is not an IANA time zone such as Europe/Paris", short(&name)),
+                        format!(
+                            "'{}' is not an IANA time zone such as Europe/Paris",
+                            short(&name)
+                        ),
                     );
                     "UTC".to_owned()
                 }
@@ -413,7 +423,17 @@ fn parse_components(fields: &mut Fields<'_>) -> Vec<ComponentSpec> {
 /// What a visitor is told about a component, or about the whole page; ordered from best to
 /// worst, so the page's state is the worst of its components'.
 #[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, utoipa::ToSchema,
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
 )]
 #[serde(rename_all = "snake_case")]
 pub enum ComponentState {
@@ -508,8 +528,8 @@ impl ComponentState {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
     use MonitorState::*;
+    use serde_json::json;
 
     fn page(extra: Value) -> Value {
         let mut base = json!({
@@ -563,14 +583,26 @@ mod tests {
             "groups[0].components[1].name",
             "groups[0].components[1].monitors",
         ] {
-            assert!(fields.contains(&expected), "{expected} missing from {fields:?}");
+            assert!(
+                fields.contains(&expected),
+                "{expected} missing from {fields:?}"
+            );
         }
     }
 
     #[test]
     fn domains_are_host_names_only() {
-        assert_eq!(parse_domain("Status.Example.COM.").unwrap(), "status.example.com");
-        for bad in ["localhost", "10.0.0.1", "a.example:8080", "-a.example", "a..example"] {
+        assert_eq!(
+            parse_domain("Status.Example.COM.").unwrap(),
+            "status.example.com"
+        );
+        for bad in [
+            "localhost",
+            "10.0.0.1",
+            "a.example:8080",
+            "-a.example",
+            "a..example",
+        ] {
             assert!(parse_domain(bad).is_err(), "{bad}");
         }
     }
@@ -603,7 +635,13 @@ mod tests {
         use ComponentState as C;
         assert_eq!(C::of_page(&[]), C::Operational);
         assert_eq!(C::of_page(&[C::Operational, C::Degraded]), C::Degraded);
-        assert_eq!(C::of_page(&[C::Operational, C::MajorOutage]), C::PartialOutage);
-        assert_eq!(C::of_page(&[C::MajorOutage, C::MajorOutage]), C::MajorOutage);
+        assert_eq!(
+            C::of_page(&[C::Operational, C::MajorOutage]),
+            C::PartialOutage
+        );
+        assert_eq!(
+            C::of_page(&[C::MajorOutage, C::MajorOutage]),
+            C::MajorOutage
+        );
     }
 }

@@ -974,7 +974,10 @@ impl Tenant {
             .replace("\"{monitor}\"", &self.monitor.to_string())
             .replace("{monitor}", &self.monitor.to_string())
             .replace("{page}", &self.page.to_string())
-            .replace("{unique}", &UNIQUE.fetch_add(1, Ordering::Relaxed).to_string())
+            .replace(
+                "{unique}",
+                &UNIQUE.fetch_add(1, Ordering::Relaxed).to_string(),
+            )
             .replace("{incident}", &self.incident.to_string())
             .replace("{key}", &self.spare_key.to_string())
             .replace("{invitation}", &self.invitation.to_string())

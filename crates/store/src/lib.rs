@@ -25,8 +25,8 @@ pub use billing::*;
 pub use error::{Conflict, StoreError};
 pub use model::*;
 pub use postgres::PgStore;
-pub use status_pages::{IncidentOpening, PublicPageKey, StatusPage, StatusPageStore};
 pub use sqlite::SqliteStore;
+pub use status_pages::{IncidentOpening, PublicPageKey, StatusPage, StatusPageStore};
 
 use async_trait::async_trait;
 use std::collections::HashMap;

@@ -81,7 +81,11 @@ fn status_pages_are_counted_by_plan() {
     assert_eq!(refused.limit, "status_pages");
     assert_eq!(refused.upgrade_to, Some(Plan::Starter));
     assert!(table().check(Plan::Starter, Demand::StatusPages(3)).is_ok());
-    assert!(table().check(Plan::Enterprise, Demand::StatusPages(10_000)).is_ok());
+    assert!(
+        table()
+            .check(Plan::Enterprise, Demand::StatusPages(10_000))
+            .is_ok()
+    );
 }
 
 #[test]

@@ -175,10 +175,7 @@ pub async fn delete_status_page(
     Path(id): Path<StatusPageId>,
 ) -> Result<StatusCode, ApiError> {
     access.require(Action::ManageStatusPages)?;
-    state
-        .store
-        .delete_status_page(access.team.id, id)
-        .await?;
+    state.store.delete_status_page(access.team.id, id).await?;
     state.status_pages.invalidate();
     access
         .audit(

@@ -43,7 +43,11 @@ fn fields(answer: &Answer) -> Vec<String> {
 }
 
 /// Plain GET with optional Host header: status, headers and the body as text.
-async fn fetch(app: &TestApp, path: &str, host: Option<&str>) -> (StatusCode, reqwest::header::HeaderMap, String) {
+async fn fetch(
+    app: &TestApp,
+    path: &str,
+    host: Option<&str>,
+) -> (StatusCode, reqwest::header::HeaderMap, String) {
     let client = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
@@ -106,7 +110,10 @@ async fn a_page_is_created_listed_read_replaced_and_deleted_with_an_audit_trail(
         assert_eq!(created.body["custom_domain"], "status.acme.example");
         assert_eq!(created.body["accent_color"], "#1f6feb");
         assert_eq!(created.body["history_days"], 60);
-        assert_eq!(created.body["groups"][0]["components"][0]["monitors"], json!([web, api]));
+        assert_eq!(
+            created.body["groups"][0]["components"][0]["monitors"],
+            json!([web, api])
+        );
         assert_eq!(created.body["groups"][1]["name"], Value::Null);
 
         let listed = owner.get("/api/status-pages").await;
@@ -116,7 +123,10 @@ async fn a_page_is_created_listed_read_replaced_and_deleted_with_an_audit_trail(
         assert_eq!(read.body, created.body);
 
         let replaced = owner
-            .put(&format!("/api/status-pages/{id}"), page("acme-2", json!([{"name": "All", "monitors": [web]}])))
+            .put(
+                &format!("/api/status-pages/{id}"),
+                page("acme-2", json!([{"name": "All", "monitors": [web]}])),
+            )
             .await;
         assert_eq!(replaced.status, StatusCode::OK, "{:?}", replaced.body);
         assert_eq!(replaced.body["slug"], "acme-2");
@@ -129,7 +139,11 @@ async fn a_page_is_created_listed_read_replaced_and_deleted_with_an_audit_trail(
         assert_eq!(gone.status, StatusCode::NOT_FOUND);
         assert_eq!(gone.code(), "not_found");
         let (status, _, _) = fetch(&app, "/status/acme-2", None).await;
-        assert_eq!(status, StatusCode::NOT_FOUND, "a deleted page is gone for visitors at once");
+        assert_eq!(
+            status,
+            StatusCode::NOT_FOUND,
+            "a deleted page is gone for visitors at once"
+        );
 
         let audit = owner.get(&format!("/api/teams/{team}/audit-log")).await;
         let actions: Vec<&str> = audit.body["entries"]
@@ -141,7 +155,11 @@ async fn a_page_is_created_listed_read_replaced_and_deleted_with_an_audit_trail(
             .collect();
         assert_eq!(
             actions,
-            ["status_page.deleted", "status_page.updated", "status_page.created"]
+            [
+                "status_page.deleted",
+                "status_page.updated",
+                "status_page.created"
+            ]
         );
         Ok(())
     })
@@ -187,23 +205,46 @@ async fn every_bad_field_is_listed_and_nothing_is_written() {
             "groups[0].components[1].name",
             "groups[0].components[1].monitors",
         ] {
-            assert!(listed.contains(&field.to_owned()), "{field} not in {listed:?}");
+            assert!(
+                listed.contains(&field.to_owned()),
+                "{field} not in {listed:?}"
+            );
         }
-        for body in [json!([]), json!("page"), json!({"slug": "x", "title": "x", "groups": "no"})] {
+        for body in [
+            json!([]),
+            json!("page"),
+            json!({"slug": "x", "title": "x", "groups": "no"}),
+        ] {
             let refused = owner.post("/api/status-pages", body.clone()).await;
             assert_eq!(refused.status, StatusCode::BAD_REQUEST, "{body}");
         }
         let unknown = owner
-            .post("/api/status-pages", page("acme", json!([{"name": "Ghost", "monitors": [web, 999_999]}])))
+            .post(
+                "/api/status-pages",
+                page(
+                    "acme",
+                    json!([{"name": "Ghost", "monitors": [web, 999_999]}]),
+                ),
+            )
             .await;
         assert_eq!(unknown.status, StatusCode::BAD_REQUEST);
         assert_eq!(fields(&unknown), ["groups[0].components[0].monitors[1]"]);
         let listed = owner.get("/api/status-pages").await;
         assert!(listed.body["status_pages"].as_array().unwrap().is_empty());
 
-        let first = owner.post("/api/status-pages", page("acme", json!([{"name": "Web", "monitors": [web]}]))).await;
+        let first = owner
+            .post(
+                "/api/status-pages",
+                page("acme", json!([{"name": "Web", "monitors": [web]}])),
+            )
+            .await;
         assert_eq!(first.status, StatusCode::CREATED);
-        let taken = owner.post("/api/status-pages", page("acme", json!([{"name": "Web", "monitors": [web]}]))).await;
+        let taken = owner
+            .post(
+                "/api/status-pages",
+                page("acme", json!([{"name": "Web", "monitors": [web]}])),
+            )
+            .await;
         assert_eq!(taken.status, StatusCode::CONFLICT);
         assert_eq!(fields(&taken), ["slug"]);
         Ok(())
@@ -225,9 +266,13 @@ async fn the_plan_counts_pages_and_sells_custom_domains() {
         assert_eq!(refused.body["error"]["limit"], "custom_status_domains");
         assert_eq!(refused.body["error"]["upgrade_to"], "professional");
 
-        let first = owner.post("/api/status-pages", page("first", components.clone())).await;
+        let first = owner
+            .post("/api/status-pages", page("first", components.clone()))
+            .await;
         assert_eq!(first.status, StatusCode::CREATED, "{:?}", first.body);
-        let second = owner.post("/api/status-pages", page("second", components)).await;
+        let second = owner
+            .post("/api/status-pages", page("second", components))
+            .await;
         assert_eq!(second.status, StatusCode::PAYMENT_REQUIRED);
         let error = &second.body["error"];
         assert_eq!(error["limit"], "status_pages");
@@ -248,12 +293,18 @@ async fn another_teams_page_is_a_404_and_its_monitors_are_refused() {
         let our_monitor = monitor(&ours, http_monitor("ours")).await;
         let their_monitor = monitor(&theirs, http_monitor("theirs")).await;
         let created = ours
-            .post("/api/status-pages", page("ours", json!([{"name": "Web", "monitors": [our_monitor]}])))
+            .post(
+                "/api/status-pages",
+                page("ours", json!([{"name": "Web", "monitors": [our_monitor]}])),
+            )
             .await;
         let id = created.body["id"].as_i64().unwrap();
 
         let path = format!("/api/status-pages/{id}");
-        let body = page("stolen", json!([{"name": "Web", "monitors": [their_monitor]}]));
+        let body = page(
+            "stolen",
+            json!([{"name": "Web", "monitors": [their_monitor]}]),
+        );
         for answer in [
             theirs.get(&path).await,
             theirs.put(&path, body.clone()).await,
@@ -261,18 +312,40 @@ async fn another_teams_page_is_a_404_and_its_monitors_are_refused() {
         ] {
             assert_eq!(answer.status, StatusCode::NOT_FOUND);
             assert_eq!(answer.code(), "not_found");
-            assert!(answer.body["error"]["details"].as_array().unwrap().is_empty());
+            assert!(
+                answer.body["error"]["details"]
+                    .as_array()
+                    .unwrap()
+                    .is_empty()
+            );
         }
-        assert!(theirs.get("/api/status-pages").await.body["status_pages"].as_array().unwrap().is_empty());
+        assert!(
+            theirs.get("/api/status-pages").await.body["status_pages"]
+                .as_array()
+                .unwrap()
+                .is_empty()
+        );
 
         // Naming another team's monitor is refused, on create and on replace.
         let borrowed = theirs
-            .post("/api/status-pages", page("borrowed", json!([{"name": "Web", "monitors": [their_monitor, our_monitor]}])))
+            .post(
+                "/api/status-pages",
+                page(
+                    "borrowed",
+                    json!([{"name": "Web", "monitors": [their_monitor, our_monitor]}]),
+                ),
+            )
             .await;
         assert_eq!(borrowed.status, StatusCode::BAD_REQUEST);
         assert_eq!(fields(&borrowed), ["groups[0].components[0].monitors[1]"]);
         let replaced = ours
-            .put(&path, page("ours", json!([{"name": "Web", "monitors": [their_monitor]}])))
+            .put(
+                &path,
+                page(
+                    "ours",
+                    json!([{"name": "Web", "monitors": [their_monitor]}]),
+                ),
+            )
             .await;
         assert_eq!(replaced.status, StatusCode::BAD_REQUEST);
         assert_eq!(fields(&replaced), ["groups[0].components[0].monitors[0]"]);
@@ -289,7 +362,10 @@ async fn visitors_get_the_page_its_json_and_its_badge_and_an_unknown_slug_is_a_4
     each_backend(Options::default(), |app| async move {
         let (owner, _) = owner_on(&app, "owner@example.com", Plan::Professional).await;
         let web = monitor(&owner, http_monitor("web")).await;
-        let mut body = page("acme", json!([{"name": "Website", "description": "The shop", "monitors": [web]}]));
+        let mut body = page(
+            "acme",
+            json!([{"name": "Website", "description": "The shop", "monitors": [web]}]),
+        );
         body["hide_from_search"] = json!(true);
         body["time_zone"] = json!("Asia/Tokyo");
         body["history_days"] = json!(30);
@@ -298,13 +374,25 @@ async fn visitors_get_the_page_its_json_and_its_badge_and_an_unknown_slug_is_a_4
 
         let (status, headers, html) = fetch(&app, "/status/acme", None).await;
         assert_eq!(status, StatusCode::OK);
-        assert!(headers["content-type"].to_str().unwrap().starts_with("text/html"));
+        assert!(
+            headers["content-type"]
+                .to_str()
+                .unwrap()
+                .starts_with("text/html")
+        );
         assert!(html.contains("<title>acme status</title>"));
         assert!(html.contains("Website") && html.contains("The shop"));
         assert!(html.contains(r#"<meta name="robots" content="noindex">"#));
         assert_eq!(headers["x-robots-tag"], "noindex");
-        assert!(html.contains(" JST</time>"), "the last update in the page's zone");
-        assert_eq!(html.matches("<li class=\"cell-").count(), 30, "one bar per day");
+        assert!(
+            html.contains(" JST</time>"),
+            "the last update in the page's zone"
+        );
+        assert_eq!(
+            html.matches("<li class=\"cell-").count(),
+            30,
+            "one bar per day"
+        );
         assert!(!html.contains("site-nav"), "no dashboard navigation");
         assert!(!html.contains("<script"), "complete without JavaScript");
 
@@ -316,15 +404,28 @@ async fn visitors_get_the_page_its_json_and_its_badge_and_an_unknown_slug_is_a_4
         assert_eq!(summary["history_days"], 30);
         assert_eq!(summary["components"][0]["name"], "Website");
         assert_eq!(summary["components"][0]["group"], "Services");
-        assert_eq!(summary["components"][0]["days"].as_array().unwrap().len(), 30);
+        assert_eq!(
+            summary["components"][0]["days"].as_array().unwrap().len(),
+            30
+        );
         assert!(summary["status"]["indicator"].is_string());
 
-        for path in ["/status/nobody", "/status/nobody/summary.json", "/status/nobody/badge.svg", "/status/Not%20A%20Slug"] {
+        for path in [
+            "/status/nobody",
+            "/status/nobody/summary.json",
+            "/status/nobody/badge.svg",
+            "/status/Not%20A%20Slug",
+        ] {
             let (status, _, _) = fetch(&app, path, None).await;
             assert_eq!(status, StatusCode::NOT_FOUND, "{path}");
         }
         let (_, headers, html) = fetch(&app, "/status/nobody", None).await;
-        assert!(headers["content-type"].to_str().unwrap().starts_with("text/html"));
+        assert!(
+            headers["content-type"]
+                .to_str()
+                .unwrap()
+                .starts_with("text/html")
+        );
         assert!(html.contains("Not found"));
         Ok(())
     })
@@ -385,14 +486,26 @@ async fn the_badge_is_valid_svg_saying_the_state_with_its_text_escaped() {
         }
         assert_eq!(
             root,
-            Some(("svg".to_owned(), Some("http://www.w3.org/2000/svg".to_owned())))
+            Some((
+                "svg".to_owned(),
+                Some("http://www.w3.org/2000/svg".to_owned())
+            ))
         );
-        assert_eq!(title, format!(r#"Tom & Jerry's <"shop">: {}"#, texts.last().unwrap()));
+        assert_eq!(
+            title,
+            format!(r#"Tom & Jerry's <"shop">: {}"#, texts.last().unwrap())
+        );
         assert!(texts.contains(&"status".to_owned()));
         let state = texts.last().unwrap();
         assert!(
-            ["All systems operational", "Major outage", "Partial outage", "Degraded performance", "Maintenance in progress"]
-                .contains(&state.as_str()),
+            [
+                "All systems operational",
+                "Major outage",
+                "Partial outage",
+                "Degraded performance",
+                "Maintenance in progress"
+            ]
+            .contains(&state.as_str()),
             "{state}"
         );
         Ok(())
@@ -416,27 +529,41 @@ async fn a_custom_domain_serves_its_page_at_the_root_and_other_hosts_get_the_das
             assert!(html.contains("<title>acme status</title>"), "{host}");
             assert!(html.contains("Website"));
         }
-        let (status, headers, text) = fetch(&app, "/summary.json", Some("status.acme.example")).await;
+        let (status, headers, text) =
+            fetch(&app, "/summary.json", Some("status.acme.example")).await;
         assert_eq!(status, StatusCode::OK);
         assert_eq!(headers["access-control-allow-origin"], "*");
-        assert_eq!(serde_json::from_str::<Value>(&text).unwrap()["page"]["slug"], "acme");
+        assert_eq!(
+            serde_json::from_str::<Value>(&text).unwrap()["page"]["slug"],
+            "acme"
+        );
         let (status, headers, _) = fetch(&app, "/badge.svg", Some("status.acme.example")).await;
         assert_eq!(status, StatusCode::OK);
         assert_eq!(headers["content-type"], "image/svg+xml");
 
         // Any other host, or any other path on the page's host, is the dashboard as usual.
-        for (host, path) in [("other.example", "/"), ("status.acme.example", "/login"), ("127.0.0.1", "/")] {
+        for (host, path) in [
+            ("other.example", "/"),
+            ("status.acme.example", "/login"),
+            ("127.0.0.1", "/"),
+        ] {
             let (status, _, html) = fetch(&app, path, Some(host)).await;
             assert!(!html.contains("acme status"), "{host}{path}: {status}");
         }
         let (status, headers, _) = fetch(&app, "/", Some("other.example")).await;
-        assert!(status.is_redirection(), "the dashboard sends a visitor to sign in");
+        assert!(
+            status.is_redirection(),
+            "the dashboard sends a visitor to sign in"
+        );
         assert!(headers["location"].to_str().unwrap().starts_with("/login"));
 
         // Taking the domain away takes the page off it at once.
         let id = created.body["id"].as_i64().unwrap();
         let replaced = owner
-            .put(&format!("/api/status-pages/{id}"), page("acme", json!([{"name": "Website", "monitors": [web]}])))
+            .put(
+                &format!("/api/status-pages/{id}"),
+                page("acme", json!([{"name": "Website", "monitors": [web]}])),
+            )
             .await;
         assert_eq!(replaced.status, StatusCode::OK);
         let (_, _, html) = fetch(&app, "/", Some("status.acme.example")).await;
@@ -456,29 +583,45 @@ async fn the_page_follows_an_edit_and_an_outage_at_once() {
         )
         .await;
         let created = owner
-            .post("/api/status-pages", page("acme", json!([{"name": "Database", "monitors": [db]}])))
+            .post(
+                "/api/status-pages",
+                page("acme", json!([{"name": "Database", "monitors": [db]}])),
+            )
             .await;
         let id = created.body["id"].as_i64().unwrap();
         // Read once, so the cache holds the page before anything changes.
         fetch(&app, "/status/acme", None).await;
-        owner.post(&format!("/api/monitors/{db}/check"), json!({})).await;
+        owner
+            .post(&format!("/api/monitors/{db}/check"), json!({}))
+            .await;
         let down = wait_for_summary(&app, "acme", |summary| {
             summary["components"][0]["status"] == "major_outage"
         })
         .await;
         assert_eq!(down["status"]["indicator"], "major_outage");
         assert_eq!(down["status"]["description"], "Major outage");
-        let today = down["components"][0]["days"].as_array().unwrap().last().unwrap().clone();
+        let today = down["components"][0]["days"]
+            .as_array()
+            .unwrap()
+            .last()
+            .unwrap()
+            .clone();
         assert_eq!(today["incidents"], 1, "today's bar counts the outage");
         let (_, _, html) = fetch(&app, "/status/acme", None).await;
         assert!(html.contains("state-down\">Major outage"));
         assert!(html.contains("1 incident"));
 
-        let mut edited = page("acme", json!([{"name": "Primary database", "monitors": [db]}]));
+        let mut edited = page(
+            "acme",
+            json!([{"name": "Primary database", "monitors": [db]}]),
+        );
         edited["title"] = json!("Renamed");
         owner.put(&format!("/api/status-pages/{id}"), edited).await;
         let (_, _, html) = fetch(&app, "/status/acme", None).await;
-        assert!(html.contains("<title>Renamed</title>"), "an edit shows at once");
+        assert!(
+            html.contains("<title>Renamed</title>"),
+            "an edit shows at once"
+        );
         assert!(html.contains("Primary database"));
         Ok(())
     })

@@ -56,7 +56,9 @@ async fn a_visitor_sees_components_and_bars_and_the_page_passes_axe_in_both_them
     assert_eq!(page.status, reqwest::StatusCode::CREATED, "{:?}", page.body);
     // The database's monitor fails (nothing listens on port 9): a page with an outage to show.
     let id = db.body["id"].as_i64().expect("id");
-    client.post(&format!("/api/monitors/{id}/check"), json!({})).await;
+    client
+        .post(&format!("/api/monitors/{id}/check"), json!({}))
+        .await;
 
     let mut failures = Vec::new();
     for dark in [false, true] {
@@ -78,7 +80,11 @@ async fn a_visitor_sees_components_and_bars_and_the_page_passes_axe_in_both_them
             ["Website", "Database"],
             "components in order"
         );
-        assert_eq!(browser.count("ol.day-bars li").await, 2 * 90, "90 daily bars each");
+        assert_eq!(
+            browser.count("ol.day-bars li").await,
+            2 * 90,
+            "90 daily bars each"
+        );
         assert_eq!(browser.count("nav").await, 0, "no dashboard navigation");
         // A bar's words show when it has the keyboard's focus.
         let shown = browser
@@ -93,8 +99,14 @@ async fn a_visitor_sees_components_and_bars_and_the_page_passes_axe_in_both_them
             .await
             .expect("focus a bar");
         assert_eq!(shown[0], true, "a bar takes focus");
-        assert!(shown[1].as_f64().unwrap_or_default() > 20.0, "the tip shows: {shown}");
-        assert!(shown[2].as_str().unwrap_or_default().contains("uptime") || shown[2].as_str().unwrap_or_default().contains("no data"));
+        assert!(
+            shown[1].as_f64().unwrap_or_default() > 20.0,
+            "the tip shows: {shown}"
+        );
+        assert!(
+            shown[2].as_str().unwrap_or_default().contains("uptime")
+                || shown[2].as_str().unwrap_or_default().contains("no data")
+        );
         for violation in browser.accessibility_violations().await {
             failures.push(format!("status page ({}): {violation}", browser.theme));
         }
@@ -103,7 +115,10 @@ async fn a_visitor_sees_components_and_bars_and_the_page_passes_axe_in_both_them
         browser.go("/status/nobody").await;
         browser.wait_for("main h1", 10).await;
         for violation in browser.accessibility_violations().await {
-            failures.push(format!("unknown status page ({}): {violation}", browser.theme));
+            failures.push(format!(
+                "unknown status page ({}): {violation}",
+                browser.theme
+            ));
         }
         browser.close().await;
     }

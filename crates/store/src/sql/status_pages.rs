@@ -52,8 +52,9 @@ impl PageRow {
                 accent_color: self.accent_color,
                 footer_text: self.footer_text,
                 time_zone: self.time_zone,
-                history_days: u16::try_from(self.history_days)
-                    .map_err(|_| StoreError::Corrupt(format!("history_days {}", self.history_days)))?,
+                history_days: u16::try_from(self.history_days).map_err(|_| {
+                    StoreError::Corrupt(format!("history_days {}", self.history_days))
+                })?,
                 show_response_times: self.show_response_times,
                 hide_from_search: self.hide_from_search,
                 groups,
@@ -81,15 +82,14 @@ async fn with_groups(
     .bind(dialect::id_list(&ids))
     .fetch_all(&mut *conn)
     .await?;
-    let components: Vec<(i64, i64, String, String)> =
-        sqlx::query_as(sqlx::AssertSqlSafe(format!(
-            "SELECT c.id, c.group_id, c.name, c.description FROM status_page_components c \
+    let components: Vec<(i64, i64, String, String)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT c.id, c.group_id, c.name, c.description FROM status_page_components c \
              JOIN status_page_groups g ON g.id = c.group_id WHERE g.page_id {in_ids} \
              ORDER BY c.group_id, c.position"
-        )))
-        .bind(dialect::id_list(&ids))
-        .fetch_all(&mut *conn)
-        .await?;
+    )))
+    .bind(dialect::id_list(&ids))
+    .fetch_all(&mut *conn)
+    .await?;
     let monitors: Vec<(i64, i64)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "SELECT cm.component_id, cm.monitor_id FROM status_page_component_monitors cm \
          JOIN status_page_components c ON c.id = cm.component_id \

@@ -47,8 +47,12 @@ async fn other_team(store: &dyn Store) -> anyhow::Result<TeamId> {
 #[tokio::test]
 async fn a_page_round_trips_with_its_groups_in_order_and_an_edit_replaces_them() {
     each_backend(|store| async move {
-        let a = store.create_monitor(TEAM, &http_spec("a", None), Timestamp(T0)).await?;
-        let b = store.create_monitor(TEAM, &http_spec("b", None), Timestamp(T0)).await?;
+        let a = store
+            .create_monitor(TEAM, &http_spec("a", None), Timestamp(T0))
+            .await?;
+        let b = store
+            .create_monitor(TEAM, &http_spec("b", None), Timestamp(T0))
+            .await?;
         let spec = page_spec(
             "acme",
             Some("status.acme.example"),
@@ -79,8 +83,15 @@ async fn a_page_round_trips_with_its_groups_in_order_and_an_edit_replaces_them()
         assert_eq!(updated.updated_at, Timestamp(T0 + MINUTE));
         assert_eq!(updated.created_at, Timestamp(T0));
 
-        assert!(store.public_status_page(PublicPageKey::Slug("acme")).await?.is_none());
-        let found = store.public_status_page(PublicPageKey::Slug("acme-2")).await?;
+        assert!(
+            store
+                .public_status_page(PublicPageKey::Slug("acme"))
+                .await?
+                .is_none()
+        );
+        let found = store
+            .public_status_page(PublicPageKey::Slug("acme-2"))
+            .await?;
         assert_eq!(found.map(|p| p.id), Some(page.id));
         assert!(
             store
@@ -105,27 +116,41 @@ async fn a_page_round_trips_with_its_groups_in_order_and_an_edit_replaces_them()
 async fn slugs_and_domains_are_unique_on_the_instance() {
     each_backend(|store| async move {
         let theirs = other_team(&*store).await?;
-        let mine = store.create_monitor(TEAM, &http_spec("a", None), Timestamp(T0)).await?;
+        let mine = store
+            .create_monitor(TEAM, &http_spec("a", None), Timestamp(T0))
+            .await?;
         let their_monitor = store
             .create_monitor(theirs, &http_spec("t", None), Timestamp(T0))
             .await?;
         let groups = |id: MonitorId| json!([{"components": [{"name": "X", "monitors": [id.0]}]}]);
         store
-            .create_status_page(TEAM, &page_spec("acme", Some("s.acme.example"), groups(mine.id)), Timestamp(T0))
+            .create_status_page(
+                TEAM,
+                &page_spec("acme", Some("s.acme.example"), groups(mine.id)),
+                Timestamp(T0),
+            )
             .await?;
         for (slug, domain, field) in [
             ("acme", None, "slug"),
             ("other", Some("s.acme.example"), "custom_domain"),
         ] {
             let clash = store
-                .create_status_page(theirs, &page_spec(slug, domain, groups(their_monitor.id)), Timestamp(T0))
+                .create_status_page(
+                    theirs,
+                    &page_spec(slug, domain, groups(their_monitor.id)),
+                    Timestamp(T0),
+                )
                 .await;
             let Err(StoreError::Conflict(conflict)) = clash else {
                 panic!("{slug}: {clash:?}");
             };
             assert_eq!(conflict.field, field);
         }
-        assert_eq!(store.count_status_pages(theirs).await?, 0, "nothing half-written");
+        assert_eq!(
+            store.count_status_pages(theirs).await?,
+            0,
+            "nothing half-written"
+        );
         Ok(())
     })
     .await;
@@ -192,12 +217,20 @@ async fn another_teams_pages_and_monitors_are_out_of_reach() {
 #[tokio::test]
 async fn a_deleted_monitor_leaves_the_components_that_showed_it() {
     each_backend(|store| async move {
-        let a = store.create_monitor(TEAM, &http_spec("a", None), Timestamp(T0)).await?;
-        let b = store.create_monitor(TEAM, &http_spec("b", None), Timestamp(T0)).await?;
+        let a = store
+            .create_monitor(TEAM, &http_spec("a", None), Timestamp(T0))
+            .await?;
+        let b = store
+            .create_monitor(TEAM, &http_spec("b", None), Timestamp(T0))
+            .await?;
         let page = store
             .create_status_page(
                 TEAM,
-                &page_spec("acme", None, json!([{"components": [{"name": "X", "monitors": [a.id.0, b.id.0]}]}])),
+                &page_spec(
+                    "acme",
+                    None,
+                    json!([{"components": [{"name": "X", "monitors": [a.id.0, b.id.0]}]}]),
+                ),
                 Timestamp(T0),
             )
             .await?;
@@ -212,29 +245,55 @@ async fn a_deleted_monitor_leaves_the_components_that_showed_it() {
 #[tokio::test]
 async fn a_public_page_reads_its_monitors_states_and_incident_openings() {
     each_backend(|store| async move {
-        let a = store.create_monitor(TEAM, &http_spec("a", None), Timestamp(T0)).await?;
-        let b = store.create_monitor(TEAM, &http_spec("b", None), Timestamp(T0)).await?;
-        let mut runtime = MonitorRuntime::new(Timestamp(T0));
-        store
-            .record_batch(&observed_batch(a.id, &mut runtime, vec![down(T0 + MINUTE), up(T0 + 2 * MINUTE, 5)]))
+        let a = store
+            .create_monitor(TEAM, &http_spec("a", None), Timestamp(T0))
+            .await?;
+        let b = store
+            .create_monitor(TEAM, &http_spec("b", None), Timestamp(T0))
             .await?;
         let mut runtime = MonitorRuntime::new(Timestamp(T0));
         store
-            .record_batch(&observed_batch(b.id, &mut runtime, vec![down(T0 + 3 * MINUTE)]))
+            .record_batch(&observed_batch(
+                a.id,
+                &mut runtime,
+                vec![down(T0 + MINUTE), up(T0 + 2 * MINUTE, 5)],
+            ))
+            .await?;
+        let mut runtime = MonitorRuntime::new(Timestamp(T0));
+        store
+            .record_batch(&observed_batch(
+                b.id,
+                &mut runtime,
+                vec![down(T0 + 3 * MINUTE)],
+            ))
             .await?;
         let listings = store.monitor_listings(TEAM, &[a.id, b.id]).await?;
         let states: Vec<_> = listings.iter().map(|l| (l.monitor.id, l.state)).collect();
-        assert_eq!(states, vec![(a.id, MonitorState::Up), (b.id, MonitorState::Down)]);
+        assert_eq!(
+            states,
+            vec![(a.id, MonitorState::Up), (b.id, MonitorState::Down)]
+        );
         let openings = store
             .incident_openings(TEAM, &[a.id, b.id], Timestamp(T0), Timestamp(T0 + DAY))
             .await?;
-        let seen: Vec<_> = openings.iter().map(|o| (o.monitor_id, o.opened_at)).collect();
+        let seen: Vec<_> = openings
+            .iter()
+            .map(|o| (o.monitor_id, o.opened_at))
+            .collect();
         assert_eq!(
             seen,
-            vec![(a.id, Timestamp(T0 + MINUTE)), (b.id, Timestamp(T0 + 3 * MINUTE))]
+            vec![
+                (a.id, Timestamp(T0 + MINUTE)),
+                (b.id, Timestamp(T0 + 3 * MINUTE))
+            ]
         );
         let later = store
-            .incident_openings(TEAM, &[a.id, b.id], Timestamp(T0 + 2 * MINUTE), Timestamp(T0 + DAY))
+            .incident_openings(
+                TEAM,
+                &[a.id, b.id],
+                Timestamp(T0 + 2 * MINUTE),
+                Timestamp(T0 + DAY),
+            )
             .await?;
         assert_eq!(later.len(), 1, "the window is [from, to)");
         Ok(())

@@ -59,7 +59,10 @@ mod tests {
 
     #[test]
     fn text_is_escaped() {
-        assert_eq!(escape(r#"<a href="x">&'"#), "&lt;a href=&quot;x&quot;&gt;&amp;&apos;");
+        assert_eq!(
+            escape(r#"<a href="x">&'"#),
+            "&lt;a href=&quot;x&quot;&gt;&amp;&apos;"
+        );
         assert_eq!(escape("a\u{1}b"), "ab");
         let svg = render("Tom & Jerry <3", ComponentState::Degraded);
         assert!(svg.contains("Tom &amp; Jerry &lt;3: Degraded performance"));

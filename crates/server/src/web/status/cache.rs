@@ -86,7 +86,10 @@ impl StatusCache {
     }
 
     fn slot(&self, key: &str) -> Arc<Slot> {
-        let mut slots = self.slots.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut slots = self
+            .slots
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         if let Some(slot) = slots.get(key) {
             return slot.clone();
         }
@@ -97,7 +100,11 @@ impl StatusCache {
     }
 
     /// The page under `key`, rendered by `build` when there is no fresh one (`None`: no page).
-    pub async fn get_or_build<F, Fut, E>(&self, key: &str, build: F) -> Result<Option<Arc<Rendered>>, E>
+    pub async fn get_or_build<F, Fut, E>(
+        &self,
+        key: &str,
+        build: F,
+    ) -> Result<Option<Arc<Rendered>>, E>
     where
         F: FnOnce() -> Fut,
         Fut: Future<Output = Result<Option<Rendered>, E>>,
@@ -106,7 +113,7 @@ impl StatusCache {
         let cached = |slot: &Slot| {
             slot.current
                 .read()
-                .unwrap_or_else(|poisoned| poisoned.into_inner())
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
                 .clone()
                 .filter(|entry| self.fresh(entry))
         };
@@ -120,12 +127,14 @@ impl StatusCache {
         // Taken before reading, so a change committed during the build makes the entry stale.
         let stamp = self.stamp();
         let page = build().await?.map(Arc::new);
-        *slot.current.write().unwrap_or_else(|poisoned| poisoned.into_inner()) =
-            Some(Arc::new(Entry {
-                page: page.clone(),
-                stamp,
-                built: Instant::now(),
-            }));
+        *slot
+            .current
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(Arc::new(Entry {
+            page: page.clone(),
+            stamp,
+            built: Instant::now(),
+        }));
         Ok(page)
     }
 }
@@ -179,7 +188,8 @@ mod tests {
 
     #[tokio::test]
     async fn a_missing_page_is_remembered_too() {
-        let cache = StatusCache::with_max_age(Arc::new(WriterStats::default()), Duration::from_secs(3_600));
+        let cache =
+            StatusCache::with_max_age(Arc::new(WriterStats::default()), Duration::from_secs(3_600));
         let builds = AtomicU64::new(0);
         for _ in 0..3 {
             let page = cache

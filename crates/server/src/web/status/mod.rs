@@ -77,20 +77,23 @@ fn summary_json(view: &PageView) -> Result<Vec<u8>, serde_json::Error> {
         .groups
         .iter()
         .flat_map(|group| {
-            group.components.iter().map(move |component| SummaryComponent {
-                name: &component.name,
-                description: &component.description,
-                group: group.name.as_deref(),
-                status: component.state,
-                status_description: component.state.label(),
-                uptime: component.uptime,
-                response_time_ms: if view.show_response_times {
-                    component.response_ms.map(|ms| (ms * 10.0).round() / 10.0)
-                } else {
-                    None
-                },
-                days: &component.days,
-            })
+            group
+                .components
+                .iter()
+                .map(move |component| SummaryComponent {
+                    name: &component.name,
+                    description: &component.description,
+                    group: group.name.as_deref(),
+                    status: component.state,
+                    status_description: component.state.label(),
+                    uptime: component.uptime,
+                    response_time_ms: if view.show_response_times {
+                        component.response_ms.map(|ms| (ms * 10.0).round() / 10.0)
+                    } else {
+                        None
+                    },
+                    days: &component.days,
+                })
         })
         .collect();
     serde_json::to_vec(&Summary {
@@ -131,7 +134,10 @@ async fn build(state: &AppState, key: PublicPageKey<'_>) -> Result<Option<Render
     }))
 }
 
-async fn rendered(state: &AppState, key: PublicPageKey<'_>) -> Result<Option<Arc<Rendered>>, ApiError> {
+async fn rendered(
+    state: &AppState,
+    key: PublicPageKey<'_>,
+) -> Result<Option<Arc<Rendered>>, ApiError> {
     let cache_key = match key {
         PublicPageKey::Slug(slug) => format!("slug:{slug}"),
         PublicPageKey::Domain(domain) => format!("domain:{domain}"),
@@ -152,8 +158,16 @@ enum Part {
 
 fn answer(page: &Rendered, part: Part) -> Response {
     let (kind, body, cache) = match part {
-        Part::Page => ("text/html; charset=utf-8", page.html.clone(), "public, max-age=10"),
-        Part::Summary => ("application/json", page.summary.clone(), "public, max-age=10"),
+        Part::Page => (
+            "text/html; charset=utf-8",
+            page.html.clone(),
+            "public, max-age=10",
+        ),
+        Part::Summary => (
+            "application/json",
+            page.summary.clone(),
+            "public, max-age=10",
+        ),
         Part::Badge => ("image/svg+xml", page.badge.clone(), "public, max-age=30"),
     };
     let mut response = body.into_response();
@@ -246,7 +260,11 @@ fn requested_domain(request: &Request) -> Option<String> {
 
 /// Serves a page on its custom domain: `/`, `/summary.json` and `/badge.svg` of a host that is
 /// a page's domain are that page's; every other request goes on to the routes.
-pub async fn custom_domain(State(state): State<AppState>, request: Request, next: Next) -> Response {
+pub async fn custom_domain(
+    State(state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Response {
     let part = match request.uri().path() {
         "/" => Part::Page,
         "/summary.json" => Part::Summary,

@@ -147,7 +147,12 @@ pub async fn load(
     let latency = if spec.show_response_times && !states.is_empty() {
         let known: Vec<MonitorId> = states.keys().copied().collect();
         store
-            .uptime_many(team, &known, now.minus(std::time::Duration::from_secs(86_400)), now)
+            .uptime_many(
+                team,
+                &known,
+                now.minus(std::time::Duration::from_secs(86_400)),
+                now,
+            )
             .await?
     } else {
         HashMap::new()
@@ -290,7 +295,10 @@ mod tests {
         assert_eq!(day.date, "2026-01-01");
         assert_eq!(day.class, "cell-degraded");
         assert_eq!(day.tip, "2026-01-01: 99.50 % uptime, 2 incidents");
-        assert_eq!(day_view(0, 0, 0, 0).tip, "1970-01-01: no data, no incidents");
+        assert_eq!(
+            day_view(0, 0, 0, 0).tip,
+            "1970-01-01: no data, no incidents"
+        );
     }
 
     #[test]

@@ -1339,6 +1339,7 @@ async fn another_teams_ids_answer_not_found_and_change_nothing() {
         let monitor = format!("/api/monitors/{}", a.monitor);
         let incident = format!("/api/incidents/{}", a.incident);
         let note = json!({"body": "not yours"});
+        let status_page = format!("/api/status-pages/{}", a.page);
         let foreign = [
             (Method::GET, monitor.clone(), None, ViewMonitors),
             (
@@ -1395,6 +1396,14 @@ async fn another_teams_ids_answer_not_found_and_change_nothing() {
                 None,
                 RemoveMember,
             ),
+            (Method::GET, status_page.clone(), None, ViewStatusPages),
+            (
+                Method::PUT,
+                status_page.clone(),
+                Some(json!({"slug": "taken-over", "title": "Ours now", "groups": []})),
+                ManageStatusPages,
+            ),
+            (Method::DELETE, status_page.clone(), None, ManageStatusPages),
         ];
         let mut problems = Vec::new();
         let mut expect_not_found = |who: &str, method: &Method, path: &str, answer: Answer| {
@@ -1467,6 +1476,13 @@ async fn another_teams_ids_answer_not_found_and_change_nothing() {
         }
         if !store.incident_notes(a.team, a.incident).await?.is_empty() {
             problems.push("team A's incident got a note".into());
+        }
+        let page = store
+            .get_status_page(a.team, a.page)
+            .await?
+            .context("status page kept")?;
+        if page.spec.title != "Status" || page.spec.groups.is_empty() {
+            problems.push(format!("team A's status page changed: {:?}", page.spec));
         }
         let key_live = store
             .api_keys(a.team)

@@ -23,6 +23,7 @@ use watchtower_server::api::teams::plans::WhopPlanChanger;
 use watchtower_server::auth::StoreCredentialCheck;
 use watchtower_server::middleware::rate_limit::{RateLimitConfig, RateLimiter};
 use watchtower_server::ops::OpsCounters;
+use watchtower_server::web::status::cache::StatusCache;
 use watchtower_server::{AppState, AuthConfig, install_metrics_recorder};
 use watchtower_store::{Retention, ScheduledLoad, Store, StoreError};
 
@@ -352,6 +353,7 @@ impl ApplicationBuilder {
                     .unwrap_or_default(),
             },
             backups: backup_status,
+            status_pages: Arc::new(StatusCache::new(writer.stats.clone())),
         };
         let stop_billing = CancellationToken::new();
         let billing = self.billing_worker.map(|worker| {

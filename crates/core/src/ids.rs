@@ -70,6 +70,10 @@ integer_id!(
     /// One notification in the outbox: one event for one channel.
     NotificationId
 );
+integer_id!(
+    /// A public status page.
+    StatusPageId
+);
 
 impl TeamId {
     /// The team that owns everything until accounts exist; created by the first migration.

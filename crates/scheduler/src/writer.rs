@@ -58,6 +58,9 @@ pub struct WriterStats {
     pub written_results: AtomicU64,
     pub dropped_results: AtomicU64,
     pub failed_writes: AtomicU64,
+    /// Committed batches that held state changes: a reader that shows states (a public status
+    /// page's cache) compares it with the value it rendered at.
+    pub state_change_batches: AtomicU64,
 }
 
 /// The running writer.
@@ -196,10 +199,11 @@ async fn run(
                         consecutive_failures = 0;
                         stats.healthy.store(true, Ordering::Relaxed);
                         stats.written_results.fetch_add(batch.results.len() as u64, Ordering::Relaxed);
-                        if !batch.changes.is_empty()
-                            && let Some(wake) = &config.wake
-                        {
-                            wake.notify_one();
+                        if !batch.changes.is_empty() {
+                            stats.state_change_batches.fetch_add(1, Ordering::Release);
+                            if let Some(wake) = &config.wake {
+                                wake.notify_one();
+                            }
                         }
                     }
                     Err(error) => {

@@ -45,4 +45,6 @@ pub struct AppState {
     pub billing: api::billing::BillingState,
     /// `serve --backup-dir`: what the scheduled backups last did (none without a folder).
     pub backups: Option<Arc<backups::BackupStatus>>,
+    /// Rendered public status pages, shared by every request (`web::status::cache`).
+    pub status_pages: Arc<web::status::cache::StatusCache>,
 }

@@ -54,6 +54,11 @@ pub fn router(state: AppState) -> Router {
         )))
         .route("/assets/{name}", get(web::assets::serve))
         .fallback(crate::error::not_found)
+        // A request to `/` on a status page's custom domain is that page.
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            web::status::custom_domain,
+        ))
         .with_state(state)
         .layer(RequestBodyLimitLayer::new(1 << 20))
         .layer(TimeoutLayer::with_status_code(

@@ -20,6 +20,7 @@ use serde_json::{Value, json};
 use std::collections::BTreeSet;
 use std::fmt;
 use std::future::Future;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use support::{Answer, Client, Options, PASSWORD, TestApp, each_backend, http_monitor};
@@ -34,6 +35,8 @@ use watchtower_store::{ChangeRecord, NewInvitation, ResultBatch, ResultRecord, R
 /// Every team here has exactly one owner, so the last-owner rule applies to that owner.
 const OWNERS: u32 = 1;
 const TEAM_A: &str = "Team A";
+/// A number no other call of `fill` gets, for names unique on the instance (status page slugs).
+static UNIQUE: AtomicU64 = AtomicU64::new(1);
 /// An account no caller is, for the sign-in row.
 const SIGN_IN_EMAIL: &str = "signin@example.com";
 
@@ -718,6 +721,40 @@ fn routes() -> Vec<Row> {
             team(ManageAlertRules, S::NO_CONTENT),
         )
         .isolated(OwnTeam),
+        row(
+            M::GET,
+            "/api/status-pages",
+            Empty,
+            team(ViewStatusPages, S::OK),
+        ),
+        // Slugs are unique on the instance: each cell creates its own (`{unique}`).
+        row(
+            M::POST,
+            "/api/status-pages",
+            json(json!({"slug": "cell-{unique}", "title": "Status",
+                        "groups": [{"components": [{"name": "Web", "monitors": ["{monitor}"]}]}]})),
+            team(ManageStatusPages, S::CREATED),
+        ),
+        row(
+            M::GET,
+            "/api/status-pages/{page}",
+            Empty,
+            team(ViewStatusPages, S::OK),
+        ),
+        row(
+            M::PUT,
+            "/api/status-pages/{page}",
+            json(json!({"slug": "cell-{unique}", "title": "Renamed",
+                        "groups": [{"components": [{"name": "Web", "monitors": ["{monitor}"]}]}]})),
+            team(ManageStatusPages, S::OK),
+        ),
+        row(
+            M::DELETE,
+            "/api/status-pages/{page}",
+            Empty,
+            team(ManageStatusPages, S::NO_CONTENT),
+        )
+        .isolated(OwnTeam),
     ]
 }
 
@@ -731,6 +768,7 @@ fn names_team_by_header(path: &str) -> bool {
         "/api/notifications",
         "/api/maintenance",
         "/api/escalation-policies",
+        "/api/status-pages",
     ]
     .iter()
     .any(|prefix| path.starts_with(prefix))
@@ -804,6 +842,8 @@ struct Tenant {
     window: watchtower_core::MaintenanceWindowId,
     /// An escalation policy of one step.
     policy: watchtower_core::EscalationPolicyId,
+    /// A status page showing the monitor.
+    page: watchtower_core::StatusPageId,
     read_only: Client,
     read_write: Client,
 }
@@ -894,9 +934,25 @@ impl Tenant {
             )
             .await?
             .id;
+        // Slugs are unique on the instance, and a team A is built per isolated cell.
+        let page = app
+            .store
+            .create_status_page(
+                team,
+                &watchtower_core::StatusPageSpec::parse(
+                    &json!({"slug": format!("tenant-{}", team.0), "title": "Status",
+                            "groups": [{"components": [{"name": "Web", "monitors": [monitor.0]}]}]}),
+                    "",
+                )
+                .map_err(|problems| anyhow::anyhow!("{problems:?}"))?,
+                Timestamp::now(),
+            )
+            .await?
+            .id;
         Ok(Self {
             team,
             monitor,
+            page,
             channel,
             rule,
             window,
@@ -915,7 +971,13 @@ impl Tenant {
     fn fill(&self, template: &str, people: &People, token: &str) -> String {
         template
             .replace("{team}", &self.team.to_string())
+            .replace("\"{monitor}\"", &self.monitor.to_string())
             .replace("{monitor}", &self.monitor.to_string())
+            .replace("{page}", &self.page.to_string())
+            .replace(
+                "{unique}",
+                &UNIQUE.fetch_add(1, Ordering::Relaxed).to_string(),
+            )
             .replace("{incident}", &self.incident.to_string())
             .replace("{key}", &self.spare_key.to_string())
             .replace("{invitation}", &self.invitation.to_string())
@@ -1277,6 +1339,7 @@ async fn another_teams_ids_answer_not_found_and_change_nothing() {
         let monitor = format!("/api/monitors/{}", a.monitor);
         let incident = format!("/api/incidents/{}", a.incident);
         let note = json!({"body": "not yours"});
+        let status_page = format!("/api/status-pages/{}", a.page);
         let foreign = [
             (Method::GET, monitor.clone(), None, ViewMonitors),
             (
@@ -1333,6 +1396,14 @@ async fn another_teams_ids_answer_not_found_and_change_nothing() {
                 None,
                 RemoveMember,
             ),
+            (Method::GET, status_page.clone(), None, ViewStatusPages),
+            (
+                Method::PUT,
+                status_page.clone(),
+                Some(json!({"slug": "taken-over", "title": "Ours now", "groups": []})),
+                ManageStatusPages,
+            ),
+            (Method::DELETE, status_page.clone(), None, ManageStatusPages),
         ];
         let mut problems = Vec::new();
         let mut expect_not_found = |who: &str, method: &Method, path: &str, answer: Answer| {
@@ -1405,6 +1476,13 @@ async fn another_teams_ids_answer_not_found_and_change_nothing() {
         }
         if !store.incident_notes(a.team, a.incident).await?.is_empty() {
             problems.push("team A's incident got a note".into());
+        }
+        let page = store
+            .get_status_page(a.team, a.page)
+            .await?
+            .context("status page kept")?;
+        if page.spec.title != "Status" || page.spec.groups.is_empty() {
+            problems.push(format!("team A's status page changed: {:?}", page.spec));
         }
         let key_live = store
             .api_keys(a.team)

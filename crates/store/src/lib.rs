@@ -18,6 +18,7 @@ mod outbox;
 pub mod postgres;
 mod rows;
 pub mod sqlite;
+pub mod status_pages;
 
 pub use accounts::*;
 pub use alerting::*;
@@ -27,6 +28,7 @@ pub use error::{Conflict, StoreError};
 pub use model::*;
 pub use postgres::{ExportedSnapshot, PgStore, ScratchDatabase};
 pub use sqlite::SqliteStore;
+pub use status_pages::{IncidentOpening, PublicPageKey, StatusPage, StatusPageStore};
 
 use async_trait::async_trait;
 use std::collections::HashMap;
@@ -46,7 +48,9 @@ pub enum Backend {
 /// Everything WatchTower persists. Handlers, the scheduler and the CLI reach SQL only through this.
 /// Every read and write of a team's data takes the `TeamId`, so another team's rows are invisible.
 #[async_trait]
-pub trait Store: AccountStore + AlertStore + BillingStore + Send + Sync + 'static {
+pub trait Store:
+    AccountStore + AlertStore + BillingStore + StatusPageStore + Send + Sync + 'static
+{
     fn backend(&self) -> Backend;
 
     /// Applies pending migrations. Safe to call on every start and from several processes.

@@ -194,6 +194,18 @@ const UNIQUE_RULES: &[UniqueRule] = &[
         problem: "another monitor has this push token",
     },
     UniqueRule {
+        sqlite_column: "status_pages.slug",
+        postgres_constraint: "status_pages_slug_key",
+        field: "slug",
+        problem: "another status page has this slug",
+    },
+    UniqueRule {
+        sqlite_column: "status_pages.custom_domain",
+        postgres_constraint: "status_pages_custom_domain_key",
+        field: "custom_domain",
+        problem: "another status page has this domain",
+    },
+    UniqueRule {
         sqlite_column: "memberships.user_id",
         postgres_constraint: "memberships_pkey",
         field: "user",

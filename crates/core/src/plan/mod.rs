@@ -155,6 +155,8 @@ pub struct PlanLimits {
     /// API keys; the web interface's own calls under a session are always allowed.
     pub api_access: bool,
     pub custom_status_domains: bool,
+    /// Public status pages.
+    pub max_status_pages: Option<u32>,
 }
 
 impl PlanLimits {
@@ -175,6 +177,7 @@ impl PlanLimits {
                 whop_metrics: false,
                 api_access: false,
                 custom_status_domains: false,
+                max_status_pages: Some(1),
             },
             Plan::Starter => Self {
                 max_monitors: Some(25),
@@ -185,6 +188,7 @@ impl PlanLimits {
                 channel_kinds: kinds(&[Email, Slack]),
                 ssl_monitoring: true,
                 whop_metrics: true,
+                max_status_pages: Some(3),
                 ..Self::canonical(Plan::Free)
             },
             Plan::Professional => Self {
@@ -196,6 +200,7 @@ impl PlanLimits {
                 channel_kinds: kinds(&[Email, Slack, Discord, Webhook, Sms]),
                 api_access: true,
                 custom_status_domains: true,
+                max_status_pages: Some(10),
                 ..Self::canonical(Plan::Starter)
             },
             Plan::Enterprise => Self {
@@ -205,6 +210,7 @@ impl PlanLimits {
                 max_alert_rules: None,
                 max_members: None,
                 channel_kinds: kinds(ChannelKind::ALL),
+                max_status_pages: None,
                 ..Self::canonical(Plan::Professional)
             },
             Plan::Unlimited => Self {
@@ -222,6 +228,7 @@ impl PlanLimits {
             Demand::Monitors(count) => within(self.max_monitors, count),
             Demand::AlertRules(count) => within(self.max_alert_rules, count),
             Demand::Members(count) => within(self.max_members, count),
+            Demand::StatusPages(count) => within(self.max_status_pages, count),
             Demand::Interval(interval) => interval >= self.min_interval.get(),
             Demand::ChannelKind(kind) => self.channel_kinds.contains(&kind),
             Demand::SslMonitoring => self.ssl_monitoring,
@@ -244,6 +251,7 @@ impl PlanLimits {
             Demand::Monitors(_) => count(self.max_monitors),
             Demand::AlertRules(_) => count(self.max_alert_rules),
             Demand::Members(_) => count(self.max_members),
+            Demand::StatusPages(_) => count(self.max_status_pages),
             Demand::Interval(_) => LimitValue::Duration(self.min_interval),
             Demand::ChannelKind(_) => {
                 LimitValue::ChannelKinds(self.channel_kinds.iter().copied().collect())
@@ -263,6 +271,7 @@ pub enum Demand {
     Monitors(u32),
     AlertRules(u32),
     Members(u32),
+    StatusPages(u32),
     Interval(Duration),
     ChannelKind(ChannelKind),
     SslMonitoring,
@@ -278,6 +287,7 @@ impl Demand {
             Demand::Monitors(_) => "monitors",
             Demand::AlertRules(_) => "alert_rules",
             Demand::Members(_) => "members",
+            Demand::StatusPages(_) => "status_pages",
             Demand::Interval(_) => "min_interval",
             Demand::ChannelKind(_) => "channel_kind",
             Demand::SslMonitoring => "ssl_monitoring",
@@ -289,9 +299,10 @@ impl Demand {
 
     fn value(&self) -> LimitValue {
         match *self {
-            Demand::Monitors(count) | Demand::AlertRules(count) | Demand::Members(count) => {
-                LimitValue::Count(count)
-            }
+            Demand::Monitors(count)
+            | Demand::AlertRules(count)
+            | Demand::Members(count)
+            | Demand::StatusPages(count) => LimitValue::Count(count),
             Demand::Interval(interval) => LimitValue::Duration(HumanDuration(interval)),
             Demand::ChannelKind(kind) => LimitValue::ChannelKind(kind),
             _ => LimitValue::Feature(true),

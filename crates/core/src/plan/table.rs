@@ -175,6 +175,8 @@ pub struct PlanOverride {
     pub whop_metrics: Option<bool>,
     pub api_access: Option<bool>,
     pub custom_status_domains: Option<bool>,
+    #[serde(default, deserialize_with = "count_or_unlimited")]
+    pub max_status_pages: Option<Option<u32>>,
 }
 
 impl PlanOverride {
@@ -204,6 +206,7 @@ impl PlanOverride {
         set(&mut limits.retention_days, self.retention_days);
         set(&mut limits.max_alert_rules, self.max_alert_rules);
         set(&mut limits.max_members, self.max_members);
+        set(&mut limits.max_status_pages, self.max_status_pages);
         if let Some(kinds) = self.channel_kinds {
             limits.channel_kinds = kinds;
         }

@@ -69,6 +69,23 @@ fn the_canonical_table_is_the_issues() {
         ];
         assert_eq!(actual, expected, "{plan}");
     }
+    let pages = Plan::ALL.map(|plan| table().limits(plan).max_status_pages);
+    assert_eq!(pages, [Some(1), Some(3), Some(10), None, None]);
+}
+
+#[test]
+fn status_pages_are_counted_by_plan() {
+    let refused = table()
+        .check(Plan::Free, Demand::StatusPages(2))
+        .unwrap_err();
+    assert_eq!(refused.limit, "status_pages");
+    assert_eq!(refused.upgrade_to, Some(Plan::Starter));
+    assert!(table().check(Plan::Starter, Demand::StatusPages(3)).is_ok());
+    assert!(
+        table()
+            .check(Plan::Enterprise, Demand::StatusPages(10_000))
+            .is_ok()
+    );
 }
 
 #[test]

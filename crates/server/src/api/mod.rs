@@ -17,6 +17,7 @@ pub mod escalation;
 pub mod incidents;
 pub mod maintenance;
 pub mod monitors;
+pub mod status_pages;
 pub mod teams;
 
 pub use body::{ApiJson, display_name};
@@ -51,6 +52,7 @@ use utoipa_axum::routes;
         (name = "teams", description = "Teams, members, invitations, API keys, plans, audit log"),
         (name = "alerting", description = "Channels, alert rules, maintenance windows and the delivery log"),
         (name = "billing", description = "Whop webhooks, received deliveries, and a team's billing"),
+        (name = "status_pages", description = "Public status pages: their groups and components"),
     )
 )]
 struct ApiDoc;
@@ -356,4 +358,13 @@ fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(maintenance::delete))
         .routes(routes!(escalation::list, escalation::create))
         .routes(routes!(escalation::delete))
+        .routes(routes!(
+            status_pages::list_status_pages,
+            status_pages::create_status_page
+        ))
+        .routes(routes!(
+            status_pages::get_status_page,
+            status_pages::update_status_page,
+            status_pages::delete_status_page
+        ))
 }

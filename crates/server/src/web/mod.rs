@@ -9,7 +9,8 @@
 //! - `form`: posted forms' CSRF token moved where the session check reads it;
 //! - `assets`: embedded static files under content-hashed, immutable URLs;
 //! - one module per page group: `sign_in`, `overview`, `monitor`, `monitor_form`,
-//!   `yaml_editor`, `incidents`, `alerting` (with `alerting_forms`), `team`, `account`.
+//!   `yaml_editor`, `incidents`, `alerting` (with `alerting_forms`), `team`, `account`;
+//! - `status`: the public status pages, for visitors without a session.
 
 pub mod account;
 pub mod alerting;
@@ -23,6 +24,7 @@ pub mod monitor_form;
 pub mod overview;
 pub mod page;
 pub mod sign_in;
+pub mod status;
 pub mod team;
 pub mod yaml_editor;
 
@@ -109,5 +111,8 @@ pub fn routes() -> Router<AppState> {
         .route("/incidents/{id}", get(incidents::show))
         .route("/incidents/{id}/acknowledge", post(incidents::acknowledge))
         .route("/incidents/{id}/notes", post(incidents::add_note))
+        .route("/status/{slug}", get(status::page))
+        .route("/status/{slug}/summary.json", get(status::summary))
+        .route("/status/{slug}/badge.svg", get(status::badge))
         .layer(axum::middleware::from_fn(form::middleware))
 }

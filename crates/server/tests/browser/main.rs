@@ -11,6 +11,7 @@
 
 #[path = "../api/support.rs"]
 mod app;
+mod status;
 mod support;
 
 use std::time::Duration;

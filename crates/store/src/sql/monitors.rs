@@ -19,7 +19,7 @@ const MAX_PAGE: u32 = 500;
 const MONITOR_COLUMNS: &str = "id, team_id, key, name, kind, paused, push_token, \
      CAST(spec AS TEXT) AS spec, created_at, updated_at";
 
-const LISTING_COLUMNS: &str = "m.id, m.team_id, m.key, m.name, m.kind, m.paused, m.push_token, \
+pub(super) const LISTING_COLUMNS: &str = "m.id, m.team_id, m.key, m.name, m.kind, m.paused, m.push_token, \
      CAST(m.spec AS TEXT) AS spec, m.created_at, m.updated_at, \
      s.state, s.state_since, s.consecutive_failures, s.consecutive_successes, s.incident_open, \
      s.last_checked_at, CAST(s.last_result AS TEXT) AS last_result";

@@ -21,4 +21,5 @@ mod dashboard;
 mod history;
 mod monitors;
 mod retention;
+mod status_pages;
 mod support;

@@ -1,0 +1,215 @@
+//! The public pages' cache: each page (by slug, or by custom domain) is rendered once (page,
+//! JSON and badge together) and served from memory until what it shows may have changed: a
+//! committed state change of any monitor (the writer's counter), an edit of any status page
+//! (`invalidate`), or `MAX_AGE`, so the uptime bars and maintenance windows keep up. An unknown
+//! slug or domain is remembered the same way, so a crowd (or a scan of Host headers) costs one
+//! query per key per period. One request rebuilds a stale entry while the others wait for it.
+
+use axum::body::Bytes;
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant};
+use watchtower_scheduler::writer::WriterStats;
+
+/// How long a rendered page is served before it is read again.
+pub const MAX_AGE: Duration = Duration::from_secs(30);
+/// The most keys remembered; past it the cache starts again empty.
+const MAX_KEYS: usize = 10_000;
+
+/// A page rendered for visitors.
+#[derive(Debug)]
+pub struct Rendered {
+    pub html: Bytes,
+    pub summary: Bytes,
+    pub badge: Bytes,
+    /// The logo's origin, which the page's Content-Security-Policy lets images load from.
+    pub logo_origin: Option<String>,
+    pub hide_from_search: bool,
+}
+
+/// What was true when an entry was rendered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Stamp {
+    changes: u64,
+    epoch: u64,
+}
+
+struct Entry {
+    page: Option<Arc<Rendered>>,
+    stamp: Stamp,
+    built: Instant,
+}
+
+#[derive(Default)]
+struct Slot {
+    current: RwLock<Option<Arc<Entry>>>,
+    building: tokio::sync::Mutex<()>,
+}
+
+pub struct StatusCache {
+    changes: Arc<WriterStats>,
+    epoch: AtomicU64,
+    max_age: Duration,
+    slots: Mutex<HashMap<String, Arc<Slot>>>,
+}
+
+impl StatusCache {
+    pub fn new(changes: Arc<WriterStats>) -> Self {
+        Self::with_max_age(changes, MAX_AGE)
+    }
+
+    pub fn with_max_age(changes: Arc<WriterStats>, max_age: Duration) -> Self {
+        Self {
+            changes,
+            epoch: AtomicU64::new(0),
+            max_age,
+            slots: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Every entry is stale from now on (a page was created, edited or deleted).
+    pub fn invalidate(&self) {
+        self.epoch.fetch_add(1, Ordering::AcqRel);
+    }
+
+    fn stamp(&self) -> Stamp {
+        Stamp {
+            changes: self.changes.state_change_batches.load(Ordering::Acquire),
+            epoch: self.epoch.load(Ordering::Acquire),
+        }
+    }
+
+    fn fresh(&self, entry: &Entry) -> bool {
+        entry.stamp == self.stamp() && entry.built.elapsed() < self.max_age
+    }
+
+    fn slot(&self, key: &str) -> Arc<Slot> {
+        let mut slots = self
+            .slots
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(slot) = slots.get(key) {
+            return slot.clone();
+        }
+        if slots.len() >= MAX_KEYS {
+            slots.clear();
+        }
+        slots.entry(key.to_owned()).or_default().clone()
+    }
+
+    /// The page under `key`, rendered by `build` when there is no fresh one (`None`: no page).
+    pub async fn get_or_build<F, Fut, E>(
+        &self,
+        key: &str,
+        build: F,
+    ) -> Result<Option<Arc<Rendered>>, E>
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<Option<Rendered>, E>>,
+    {
+        let slot = self.slot(key);
+        let cached = |slot: &Slot| {
+            slot.current
+                .read()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .clone()
+                .filter(|entry| self.fresh(entry))
+        };
+        if let Some(entry) = cached(&slot) {
+            return Ok(entry.page.clone());
+        }
+        let _building = slot.building.lock().await;
+        if let Some(entry) = cached(&slot) {
+            return Ok(entry.page.clone());
+        }
+        // Taken before reading, so a change committed during the build makes the entry stale.
+        let stamp = self.stamp();
+        let page = build().await?.map(Arc::new);
+        *slot
+            .current
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(Arc::new(Entry {
+            page: page.clone(),
+            stamp,
+            built: Instant::now(),
+        }));
+        Ok(page)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::convert::Infallible;
+
+    fn rendered(text: &'static str) -> Rendered {
+        Rendered {
+            html: Bytes::from_static(text.as_bytes()),
+            summary: Bytes::new(),
+            badge: Bytes::new(),
+            logo_origin: None,
+            hide_from_search: false,
+        }
+    }
+
+    async fn get(cache: &StatusCache, key: &str, builds: &AtomicU64) -> Option<Bytes> {
+        cache
+            .get_or_build(key, || async {
+                builds.fetch_add(1, Ordering::SeqCst);
+                Ok::<_, Infallible>(Some(rendered("page")))
+            })
+            .await
+            .unwrap()
+            .map(|page| page.html.clone())
+    }
+
+    #[tokio::test]
+    async fn a_page_is_built_once_until_a_state_change_or_an_edit() {
+        let writer = Arc::new(WriterStats::default());
+        // A max age no test run reaches: only the counters make entries stale here.
+        let cache = StatusCache::with_max_age(writer.clone(), Duration::from_secs(3_600));
+        let builds = AtomicU64::new(0);
+        for _ in 0..3 {
+            assert_eq!(get(&cache, "acme", &builds).await.unwrap(), "page");
+        }
+        assert_eq!(builds.load(Ordering::SeqCst), 1);
+        writer.state_change_batches.fetch_add(1, Ordering::SeqCst);
+        get(&cache, "acme", &builds).await;
+        assert_eq!(builds.load(Ordering::SeqCst), 2, "a state change");
+        cache.invalidate();
+        get(&cache, "acme", &builds).await;
+        get(&cache, "acme", &builds).await;
+        assert_eq!(builds.load(Ordering::SeqCst), 3, "an edit");
+        get(&cache, "other", &builds).await;
+        assert_eq!(builds.load(Ordering::SeqCst), 4, "each key its own entry");
+    }
+
+    #[tokio::test]
+    async fn a_missing_page_is_remembered_too() {
+        let cache =
+            StatusCache::with_max_age(Arc::new(WriterStats::default()), Duration::from_secs(3_600));
+        let builds = AtomicU64::new(0);
+        for _ in 0..3 {
+            let page = cache
+                .get_or_build("nobody", || async {
+                    builds.fetch_add(1, Ordering::SeqCst);
+                    Ok::<_, Infallible>(None)
+                })
+                .await
+                .unwrap();
+            assert!(page.is_none());
+        }
+        assert_eq!(builds.load(Ordering::SeqCst), 1);
+    }
+
+    #[tokio::test]
+    async fn a_zero_max_age_rebuilds_every_time() {
+        let cache = StatusCache::with_max_age(Arc::new(WriterStats::default()), Duration::ZERO);
+        let builds = AtomicU64::new(0);
+        get(&cache, "acme", &builds).await;
+        get(&cache, "acme", &builds).await;
+        assert_eq!(builds.load(Ordering::SeqCst), 2);
+    }
+}

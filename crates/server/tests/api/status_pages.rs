@@ -1,0 +1,742 @@
+//! Status pages: the team's API (create, list, read, replace, delete; every bad field listed;
+//! the plan's page count and custom domains; another team's page a 404 and its monitors
+//! refused), and what visitors get without a session: the page, its JSON and its badge, by slug
+//! and by custom domain, fresh after an edit or an outage, and never anything private.
+
+use crate::support::*;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use std::time::Duration;
+use watchtower_core::{Plan, TeamId};
+
+/// An owner of a new team on `plan`, signed in and acting in it.
+async fn owner_on(app: &TestApp, email: &str, plan: Plan) -> (Client, TeamId) {
+    let owner = app.user(email, false).await;
+    let team = app.team(&format!("team of {email}"), plan, owner).await;
+    (app.login(email).await.in_team(team), team)
+}
+
+async fn monitor(client: &Client, body: Value) -> i64 {
+    let created = client.post("/api/monitors", body).await;
+    assert_eq!(created.status, StatusCode::CREATED, "{:?}", created.body);
+    created.body["id"].as_i64().unwrap()
+}
+
+fn page(slug: &str, components: Value) -> Value {
+    json!({
+        "slug": slug,
+        "title": format!("{slug} status"),
+        "groups": [{"name": "Services", "components": components}]
+    })
+}
+
+fn fields(answer: &Answer) -> Vec<String> {
+    answer.body["error"]["details"]
+        .as_array()
+        .map(|details| {
+            details
+                .iter()
+                .map(|d| d["field"].as_str().unwrap_or_default().to_owned())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Plain GET with optional Host header: status, headers and the body as text.
+async fn fetch(
+    app: &TestApp,
+    path: &str,
+    host: Option<&str>,
+) -> (StatusCode, reqwest::header::HeaderMap, String) {
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let mut request = client.get(app.url(path));
+    if let Some(host) = host {
+        request = request.header("host", host);
+    }
+    let response = request.send().await.expect("request");
+    let status = response.status();
+    let headers = response.headers().clone();
+    (status, headers, response.text().await.unwrap_or_default())
+}
+
+/// Polls a page's JSON (bounded: 15 s) until `ready` holds.
+async fn wait_for_summary(app: &TestApp, slug: &str, ready: impl Fn(&Value) -> bool) -> Value {
+    for _ in 0..300 {
+        let (status, _, body) = fetch(app, &format!("/status/{slug}/summary.json"), None).await;
+        let body: Value = serde_json::from_str(&body).unwrap_or(Value::Null);
+        if status == StatusCode::OK && ready(&body) {
+            return body;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("the summary of {slug} never became ready");
+}
+
+#[tokio::test]
+async fn a_page_is_created_listed_read_replaced_and_deleted_with_an_audit_trail() {
+    each_backend(Options::default(), |app| async move {
+        let (owner, team) = owner_on(&app, "owner@example.com", Plan::Professional).await;
+        let web = monitor(&owner, http_monitor("web")).await;
+        let api = monitor(&owner, http_monitor("api")).await;
+        let created = owner
+            .post(
+                "/api/status-pages",
+                json!({
+                    "slug": "acme",
+                    "title": "Acme status",
+                    "description": "How Acme is doing",
+                    "custom_domain": "Status.Acme.Example",
+                    "logo_url": "https://cdn.acme.example/logo.png",
+                    "accent_color": "#1F6FEB",
+                    "footer_text": "Questions? support@acme.example",
+                    "time_zone": "Europe/Paris",
+                    "history_days": 60,
+                    "show_response_times": true,
+                    "hide_from_search": true,
+                    "groups": [
+                        {"name": "Web", "components": [
+                            {"name": "Website", "description": "The shop", "monitors": [web, api]}
+                        ]},
+                        {"components": [{"name": "API", "monitors": [api]}]}
+                    ]
+                }),
+            )
+            .await;
+        assert_eq!(created.status, StatusCode::CREATED, "{:?}", created.body);
+        let id = created.body["id"].as_i64().unwrap();
+        assert_eq!(created.body["custom_domain"], "status.acme.example");
+        assert_eq!(created.body["accent_color"], "#1f6feb");
+        assert_eq!(created.body["history_days"], 60);
+        assert_eq!(
+            created.body["groups"][0]["components"][0]["monitors"],
+            json!([web, api])
+        );
+        assert_eq!(created.body["groups"][1]["name"], Value::Null);
+
+        let listed = owner.get("/api/status-pages").await;
+        assert_eq!(listed.status, StatusCode::OK);
+        assert_eq!(listed.body["status_pages"].as_array().unwrap().len(), 1);
+        let read = owner.get(&format!("/api/status-pages/{id}")).await;
+        assert_eq!(read.body, created.body);
+
+        let replaced = owner
+            .put(
+                &format!("/api/status-pages/{id}"),
+                page("acme-2", json!([{"name": "All", "monitors": [web]}])),
+            )
+            .await;
+        assert_eq!(replaced.status, StatusCode::OK, "{:?}", replaced.body);
+        assert_eq!(replaced.body["slug"], "acme-2");
+        assert_eq!(replaced.body["custom_domain"], Value::Null);
+        assert_eq!(replaced.body["groups"].as_array().unwrap().len(), 1);
+
+        let deleted = owner.delete(&format!("/api/status-pages/{id}")).await;
+        assert_eq!(deleted.status, StatusCode::NO_CONTENT);
+        let gone = owner.get(&format!("/api/status-pages/{id}")).await;
+        assert_eq!(gone.status, StatusCode::NOT_FOUND);
+        assert_eq!(gone.code(), "not_found");
+        let (status, _, _) = fetch(&app, "/status/acme-2", None).await;
+        assert_eq!(
+            status,
+            StatusCode::NOT_FOUND,
+            "a deleted page is gone for visitors at once"
+        );
+
+        let audit = owner.get(&format!("/api/teams/{team}/audit-log")).await;
+        let actions: Vec<&str> = audit.body["entries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["action"].as_str().unwrap())
+            .filter(|action| action.starts_with("status_page."))
+            .collect();
+        assert_eq!(
+            actions,
+            [
+                "status_page.deleted",
+                "status_page.updated",
+                "status_page.created"
+            ]
+        );
+        Ok(())
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn every_bad_field_is_listed_and_nothing_is_written() {
+    each_backend(Options::default(), |app| async move {
+        let (owner, _) = owner_on(&app, "owner@example.com", Plan::Professional).await;
+        let web = monitor(&owner, http_monitor("web")).await;
+        let bad = owner
+            .post(
+                "/api/status-pages",
+                json!({
+                    "slug": "Not A Slug",
+                    "title": "",
+                    "custom_domain": "http://x.example/path",
+                    "logo_url": "javascript:alert(1)",
+                    "accent_color": "blue",
+                    "time_zone": "Nowhere/Else",
+                    "history_days": 7,
+                    "colour": "typo",
+                    "groups": [{"components": [
+                        {"name": "ok", "monitors": [web]},
+                        {"name": "", "monitors": []}
+                    ]}]
+                }),
+            )
+            .await;
+        assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+        assert_eq!(bad.code(), "invalid_request");
+        let listed = fields(&bad);
+        for field in [
+            "slug",
+            "title",
+            "custom_domain",
+            "logo_url",
+            "accent_color",
+            "time_zone",
+            "history_days",
+            "colour",
+            "groups[0].components[1].name",
+            "groups[0].components[1].monitors",
+        ] {
+            assert!(
+                listed.contains(&field.to_owned()),
+                "{field} not in {listed:?}"
+            );
+        }
+        for body in [
+            json!([]),
+            json!("page"),
+            json!({"slug": "x", "title": "x", "groups": "no"}),
+        ] {
+            let refused = owner.post("/api/status-pages", body.clone()).await;
+            assert_eq!(refused.status, StatusCode::BAD_REQUEST, "{body}");
+        }
+        let unknown = owner
+            .post(
+                "/api/status-pages",
+                page(
+                    "acme",
+                    json!([{"name": "Ghost", "monitors": [web, 999_999]}]),
+                ),
+            )
+            .await;
+        assert_eq!(unknown.status, StatusCode::BAD_REQUEST);
+        assert_eq!(fields(&unknown), ["groups[0].components[0].monitors[1]"]);
+        let listed = owner.get("/api/status-pages").await;
+        assert!(listed.body["status_pages"].as_array().unwrap().is_empty());
+
+        let first = owner
+            .post(
+                "/api/status-pages",
+                page("acme", json!([{"name": "Web", "monitors": [web]}])),
+            )
+            .await;
+        assert_eq!(first.status, StatusCode::CREATED);
+        let taken = owner
+            .post(
+                "/api/status-pages",
+                page("acme", json!([{"name": "Web", "monitors": [web]}])),
+            )
+            .await;
+        assert_eq!(taken.status, StatusCode::CONFLICT);
+        assert_eq!(fields(&taken), ["slug"]);
+        Ok(())
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn the_plan_counts_pages_and_sells_custom_domains() {
+    each_backend(Options::default(), |app| async move {
+        let (owner, _) = owner_on(&app, "owner@example.com", Plan::Free).await;
+        let web = monitor(&owner, http_monitor("web")).await;
+        let components = json!([{"name": "Web", "monitors": [web]}]);
+        let mut with_domain = page("first", components.clone());
+        with_domain["custom_domain"] = json!("status.shop.example");
+        let refused = owner.post("/api/status-pages", with_domain).await;
+        assert_eq!(refused.status, StatusCode::PAYMENT_REQUIRED);
+        assert_eq!(refused.body["error"]["code"], "plan_limit");
+        assert_eq!(refused.body["error"]["limit"], "custom_status_domains");
+        assert_eq!(refused.body["error"]["upgrade_to"], "professional");
+
+        let first = owner
+            .post("/api/status-pages", page("first", components.clone()))
+            .await;
+        assert_eq!(first.status, StatusCode::CREATED, "{:?}", first.body);
+        let second = owner
+            .post("/api/status-pages", page("second", components))
+            .await;
+        assert_eq!(second.status, StatusCode::PAYMENT_REQUIRED);
+        let error = &second.body["error"];
+        assert_eq!(error["limit"], "status_pages");
+        assert_eq!(error["current"], 2);
+        assert_eq!(error["allowed"], 1);
+        assert_eq!(error["plan"], "free");
+        assert_eq!(error["upgrade_to"], "starter");
+        Ok(())
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn another_teams_page_is_a_404_and_its_monitors_are_refused() {
+    each_backend(Options::default(), |app| async move {
+        let (ours, _) = owner_on(&app, "ours@example.com", Plan::Professional).await;
+        let (theirs, _) = owner_on(&app, "theirs@example.com", Plan::Professional).await;
+        let our_monitor = monitor(&ours, http_monitor("ours")).await;
+        let their_monitor = monitor(&theirs, http_monitor("theirs")).await;
+        let created = ours
+            .post(
+                "/api/status-pages",
+                page("ours", json!([{"name": "Web", "monitors": [our_monitor]}])),
+            )
+            .await;
+        let id = created.body["id"].as_i64().unwrap();
+
+        let path = format!("/api/status-pages/{id}");
+        let body = page(
+            "stolen",
+            json!([{"name": "Web", "monitors": [their_monitor]}]),
+        );
+        for answer in [
+            theirs.get(&path).await,
+            theirs.put(&path, body.clone()).await,
+            theirs.delete(&path).await,
+        ] {
+            assert_eq!(answer.status, StatusCode::NOT_FOUND);
+            assert_eq!(answer.code(), "not_found");
+            assert!(
+                answer.body["error"]["details"]
+                    .as_array()
+                    .unwrap()
+                    .is_empty()
+            );
+        }
+        assert!(
+            theirs.get("/api/status-pages").await.body["status_pages"]
+                .as_array()
+                .unwrap()
+                .is_empty()
+        );
+
+        // Naming another team's monitor is refused, on create and on replace.
+        let borrowed = theirs
+            .post(
+                "/api/status-pages",
+                page(
+                    "borrowed",
+                    json!([{"name": "Web", "monitors": [their_monitor, our_monitor]}]),
+                ),
+            )
+            .await;
+        assert_eq!(borrowed.status, StatusCode::BAD_REQUEST);
+        assert_eq!(fields(&borrowed), ["groups[0].components[0].monitors[1]"]);
+        let replaced = ours
+            .put(
+                &path,
+                page(
+                    "ours",
+                    json!([{"name": "Web", "monitors": [their_monitor]}]),
+                ),
+            )
+            .await;
+        assert_eq!(replaced.status, StatusCode::BAD_REQUEST);
+        assert_eq!(fields(&replaced), ["groups[0].components[0].monitors[0]"]);
+        let (status, _, html) = fetch(&app, "/status/ours", None).await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(html.contains("Web"));
+        Ok(())
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn visitors_get_the_page_its_json_and_its_badge_and_an_unknown_slug_is_a_404() {
+    each_backend(Options::default(), |app| async move {
+        let (owner, _) = owner_on(&app, "owner@example.com", Plan::Professional).await;
+        let web = monitor(&owner, http_monitor("web")).await;
+        let mut body = page(
+            "acme",
+            json!([{"name": "Website", "description": "The shop", "monitors": [web]}]),
+        );
+        body["hide_from_search"] = json!(true);
+        body["time_zone"] = json!("Asia/Tokyo");
+        body["history_days"] = json!(30);
+        let created = owner.post("/api/status-pages", body).await;
+        assert_eq!(created.status, StatusCode::CREATED, "{:?}", created.body);
+
+        let (status, headers, html) = fetch(&app, "/status/acme", None).await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(
+            headers["content-type"]
+                .to_str()
+                .unwrap()
+                .starts_with("text/html")
+        );
+        assert!(html.contains("<title>acme status</title>"));
+        assert!(html.contains("Website") && html.contains("The shop"));
+        assert!(html.contains(r#"<meta name="robots" content="noindex">"#));
+        assert_eq!(headers["x-robots-tag"], "noindex");
+        assert!(
+            html.contains(" JST</time>"),
+            "the last update in the page's zone"
+        );
+        assert_eq!(
+            html.matches("<li class=\"cell-").count(),
+            30,
+            "one bar per day"
+        );
+        assert!(!html.contains("site-nav"), "no dashboard navigation");
+        assert!(!html.contains("<script"), "complete without JavaScript");
+
+        let (status, headers, text) = fetch(&app, "/status/acme/summary.json", None).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(headers["access-control-allow-origin"], "*");
+        let summary: Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(summary["page"]["title"], "acme status");
+        assert_eq!(summary["history_days"], 30);
+        assert_eq!(summary["components"][0]["name"], "Website");
+        assert_eq!(summary["components"][0]["group"], "Services");
+        assert_eq!(
+            summary["components"][0]["days"].as_array().unwrap().len(),
+            30
+        );
+        assert!(summary["status"]["indicator"].is_string());
+
+        for path in [
+            "/status/nobody",
+            "/status/nobody/summary.json",
+            "/status/nobody/badge.svg",
+            "/status/Not%20A%20Slug",
+        ] {
+            let (status, _, _) = fetch(&app, path, None).await;
+            assert_eq!(status, StatusCode::NOT_FOUND, "{path}");
+        }
+        let (_, headers, html) = fetch(&app, "/status/nobody", None).await;
+        assert!(
+            headers["content-type"]
+                .to_str()
+                .unwrap()
+                .starts_with("text/html")
+        );
+        assert!(html.contains("Not found"));
+        Ok(())
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn the_badge_is_valid_svg_saying_the_state_with_its_text_escaped() {
+    use quick_xml::Reader;
+    use quick_xml::events::Event;
+    each_backend(Options::default(), |app| async move {
+        let (owner, _) = owner_on(&app, "owner@example.com", Plan::Professional).await;
+        let web = monitor(&owner, http_monitor("web")).await;
+        let mut body = page("acme", json!([{"name": "Web", "monitors": [web]}]));
+        body["title"] = json!(r#"Tom & Jerry's <"shop">"#);
+        owner.post("/api/status-pages", body).await;
+
+        let (status, headers, svg) = fetch(&app, "/status/acme/badge.svg", None).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(headers["content-type"], "image/svg+xml");
+        let mut reader = Reader::from_str(&svg);
+        let (mut root, mut texts, mut title) = (None, Vec::new(), String::new());
+        let (mut in_title, mut current) = (false, String::new());
+        loop {
+            match reader.read_event().expect("well-formed XML") {
+                Event::Start(element) => {
+                    let name = String::from_utf8(element.name().as_ref().to_vec()).unwrap();
+                    if root.is_none() {
+                        let xmlns = element
+                            .attributes()
+                            .map(|a| a.unwrap())
+                            .find(|a| a.key.as_ref() == b"xmlns")
+                            .map(|a| a.unescape_value().unwrap().into_owned());
+                        root = Some((name.clone(), xmlns));
+                    }
+                    in_title = name == "title";
+                }
+                Event::Text(text) => current.push_str(&text.decode().unwrap()),
+                // The parser reports `&amp;` and its kind apart from the text around them.
+                Event::GeneralRef(reference) => {
+                    let name = reference.decode().unwrap();
+                    let resolved = quick_xml::escape::resolve_predefined_entity(&name)
+                        .unwrap_or_else(|| panic!("unknown entity {name}"));
+                    current.push_str(resolved);
+                }
+                Event::End(_) => {
+                    if !current.is_empty() {
+                        if in_title {
+                            title = current.clone();
+                        }
+                        texts.push(std::mem::take(&mut current));
+                    }
+                    in_title = false;
+                }
+                Event::Eof => break,
+                _ => {}
+            }
+        }
+        assert_eq!(
+            root,
+            Some((
+                "svg".to_owned(),
+                Some("http://www.w3.org/2000/svg".to_owned())
+            ))
+        );
+        assert_eq!(
+            title,
+            format!(r#"Tom & Jerry's <"shop">: {}"#, texts.last().unwrap())
+        );
+        assert!(texts.contains(&"status".to_owned()));
+        let state = texts.last().unwrap();
+        assert!(
+            [
+                "All systems operational",
+                "Major outage",
+                "Partial outage",
+                "Degraded performance",
+                "Maintenance in progress"
+            ]
+            .contains(&state.as_str()),
+            "{state}"
+        );
+        Ok(())
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_custom_domain_serves_its_page_at_the_root_and_other_hosts_get_the_dashboard() {
+    each_backend(Options::default(), |app| async move {
+        let (owner, _) = owner_on(&app, "owner@example.com", Plan::Professional).await;
+        let web = monitor(&owner, http_monitor("web")).await;
+        let mut body = page("acme", json!([{"name": "Website", "monitors": [web]}]));
+        body["custom_domain"] = json!("status.acme.example");
+        let created = owner.post("/api/status-pages", body).await;
+        assert_eq!(created.status, StatusCode::CREATED, "{:?}", created.body);
+
+        for host in ["status.acme.example", "STATUS.acme.example:8443"] {
+            let (status, _, html) = fetch(&app, "/", Some(host)).await;
+            assert_eq!(status, StatusCode::OK, "{host}");
+            assert!(html.contains("<title>acme status</title>"), "{host}");
+            assert!(html.contains("Website"));
+        }
+        let (status, headers, text) =
+            fetch(&app, "/summary.json", Some("status.acme.example")).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(headers["access-control-allow-origin"], "*");
+        assert_eq!(
+            serde_json::from_str::<Value>(&text).unwrap()["page"]["slug"],
+            "acme"
+        );
+        let (status, headers, _) = fetch(&app, "/badge.svg", Some("status.acme.example")).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(headers["content-type"], "image/svg+xml");
+
+        // Any other host, or any other path on the page's host, is the dashboard as usual.
+        for (host, path) in [
+            ("other.example", "/"),
+            ("status.acme.example", "/login"),
+            ("127.0.0.1", "/"),
+        ] {
+            let (status, _, html) = fetch(&app, path, Some(host)).await;
+            assert!(!html.contains("acme status"), "{host}{path}: {status}");
+        }
+        let (status, headers, _) = fetch(&app, "/", Some("other.example")).await;
+        assert!(
+            status.is_redirection(),
+            "the dashboard sends a visitor to sign in"
+        );
+        assert!(headers["location"].to_str().unwrap().starts_with("/login"));
+
+        // Taking the domain away takes the page off it at once.
+        let id = created.body["id"].as_i64().unwrap();
+        let replaced = owner
+            .put(
+                &format!("/api/status-pages/{id}"),
+                page("acme", json!([{"name": "Website", "monitors": [web]}])),
+            )
+            .await;
+        assert_eq!(replaced.status, StatusCode::OK);
+        let (_, _, html) = fetch(&app, "/", Some("status.acme.example")).await;
+        assert!(!html.contains("acme status"));
+        Ok(())
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn the_page_follows_an_edit_and_an_outage_at_once() {
+    each_backend(Options::default(), |app| async move {
+        let (owner, _) = owner_on(&app, "owner@example.com", Plan::Professional).await;
+        let db = monitor(
+            &owner,
+            json!({"name": "db", "kind": "tcp", "host": "127.0.0.1", "port": 9, "interval": "1h"}),
+        )
+        .await;
+        let created = owner
+            .post(
+                "/api/status-pages",
+                page("acme", json!([{"name": "Database", "monitors": [db]}])),
+            )
+            .await;
+        let id = created.body["id"].as_i64().unwrap();
+        // Read once, so the cache holds the page before anything changes.
+        fetch(&app, "/status/acme", None).await;
+        owner
+            .post(&format!("/api/monitors/{db}/check"), json!({}))
+            .await;
+        let down = wait_for_summary(&app, "acme", |summary| {
+            summary["components"][0]["status"] == "major_outage"
+        })
+        .await;
+        assert_eq!(down["status"]["indicator"], "major_outage");
+        assert_eq!(down["status"]["description"], "Major outage");
+        let today = down["components"][0]["days"]
+            .as_array()
+            .unwrap()
+            .last()
+            .unwrap()
+            .clone();
+        assert_eq!(today["incidents"], 1, "today's bar counts the outage");
+        let (_, _, html) = fetch(&app, "/status/acme", None).await;
+        assert!(html.contains("state-down\">Major outage"));
+        assert!(html.contains("1 incident"));
+
+        let mut edited = page(
+            "acme",
+            json!([{"name": "Primary database", "monitors": [db]}]),
+        );
+        edited["title"] = json!("Renamed");
+        owner.put(&format!("/api/status-pages/{id}"), edited).await;
+        let (_, _, html) = fetch(&app, "/status/acme", None).await;
+        assert!(
+            html.contains("<title>Renamed</title>"),
+            "an edit shows at once"
+        );
+        assert!(html.contains("Primary database"));
+        Ok(())
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn no_public_answer_holds_anything_private() {
+    each_backend(Options::default(), |app| async move {
+        let (owner, team) = owner_on(&app, "owner@example.com", Plan::Professional).await;
+        let (other, other_team) = owner_on(&app, "other@example.com", Plan::Professional).await;
+        let secret_url = "http://127.0.0.1:9/private-x7q/health?token=s3cr3t-t0ken";
+        let web = monitor(
+            &owner,
+            json!({"name": "internal-web-name", "kind": "http", "url": secret_url, "interval": "1h",
+                   "headers": {"Authorization": "Bearer header-s3cr3t"}}),
+        )
+        .await;
+        let db = monitor(
+            &owner,
+            json!({"name": "internal-db-name", "kind": "tcp", "host": "127.0.0.1", "port": 9, "interval": "1h"}),
+        )
+        .await;
+        let push_token = "private-push-token-0123456789";
+        let push_id = monitor(
+            &owner,
+            json!({"name": "internal-cron", "kind": "push", "period": "1h", "grace": "5m", "token": push_token}),
+        )
+        .await;
+        let key = owner
+            .post(&format!("/api/teams/{team}/api-keys"), json!({"name": "ci", "scope": "read_write"}))
+            .await;
+        assert_eq!(key.status, StatusCode::CREATED, "{:?}", key.body);
+        let api_key = key.body["key"].as_str().unwrap().to_owned();
+        let their_monitor = monitor(&other, http_monitor("their-private-monitor")).await;
+        let theirs = other
+            .post("/api/status-pages", page("theirs", json!([{"name": "Their component", "monitors": [their_monitor]}])))
+            .await;
+        assert_eq!(theirs.status, StatusCode::CREATED);
+        let mut body = page(
+            "acme",
+            json!([
+                {"name": "Website", "monitors": [web]},
+                {"name": "Database", "monitors": [db, push_id]}
+            ]),
+        );
+        body["show_response_times"] = json!(true);
+        let created = owner.post("/api/status-pages", body).await;
+        assert_eq!(created.status, StatusCode::CREATED, "{:?}", created.body);
+        // Let both monitors fail, so their error messages exist to leak.
+        for id in [web, db] {
+            owner.post(&format!("/api/monitors/{id}/check"), json!({})).await;
+        }
+        wait_for_summary(&app, "acme", |summary| {
+            summary["components"][0]["status"] == "major_outage"
+                && summary["components"][1]["status"] != "operational"
+        })
+        .await;
+
+        let mut answers = Vec::new();
+        for path in ["/status/acme", "/status/acme/summary.json", "/status/acme/badge.svg"] {
+            let (status, _, body) = fetch(&app, path, None).await;
+            assert_eq!(status, StatusCode::OK, "{path}");
+            answers.push((path, body));
+        }
+        let private = [
+            secret_url,
+            "127.0.0.1",
+            "private-x7q",
+            "s3cr3t",
+            "header-s3cr3t",
+            "internal-web-name",
+            "internal-db-name",
+            "internal-cron",
+            "refused",
+            push_token,
+            api_key.as_str(),
+            "owner@example.com",
+            "other@example.com",
+            "team of",
+            "their-private-monitor",
+            "Their component",
+            "/monitors/",
+            "/api/",
+        ];
+        for (path, body) in &answers {
+            for secret in private {
+                assert!(!body.contains(secret), "{path} shows '{secret}'");
+            }
+        }
+        // The JSON names nothing by id: no key that is or ends in `id`, anywhere.
+        let summary: Value = serde_json::from_str(&answers[1].1).unwrap();
+        let mut pending = vec![&summary];
+        while let Some(value) = pending.pop() {
+            match value {
+                Value::Object(map) => {
+                    for (key, inner) in map {
+                        assert!(!key.ends_with("id") && key != "monitors" && key != "team", "{key}");
+                        pending.push(inner);
+                    }
+                }
+                Value::Array(items) => pending.extend(items),
+                _ => {}
+            }
+        }
+        // And no id of the other team (its team, page or monitor) is in the page's text as one.
+        let their_page = theirs.body["id"].as_i64().unwrap();
+        for (path, body) in &answers {
+            for id in [other_team.0, their_page, their_monitor] {
+                for form in [format!("\"{id}\""), format!("/{id}")] {
+                    assert!(!body.contains(&form), "{path} holds {form}");
+                }
+            }
+        }
+        Ok(())
+    })
+    .await;
+}

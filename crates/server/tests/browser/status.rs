@@ -1,0 +1,128 @@
+//! A public status page as an anonymous visitor sees it in Chromium: the components with their
+//! states and daily bars, a bar's words shown on keyboard focus, and zero WCAG 2 A/AA violations
+//! from axe-core in the light and the dark theme.
+
+use crate::database;
+use crate::support::*;
+use serde_json::json;
+use std::time::Duration;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_visitor_sees_components_and_bars_and_the_page_passes_axe_in_both_themes() {
+    if !browser_available() {
+        return;
+    }
+    let database = database().await;
+    let (app, running) = TestApp::start(&database.url, Options::default()).await;
+    app.user("owner@example.com", false).await;
+    let client = app.login("owner@example.com").await;
+    let target = watchtower_testkit::target::TargetServer::start(0)
+        .await
+        .expect("target");
+    let web = client
+        .post(
+            "/api/monitors",
+            json!({"name": "Shop front", "kind": "http", "url": target.url(), "interval": "1s", "timeout": "500ms"}),
+        )
+        .await;
+    assert_eq!(web.status, reqwest::StatusCode::CREATED, "{:?}", web.body);
+    let db = client
+        .post(
+            "/api/monitors",
+            json!({"name": "db", "kind": "tcp", "host": "127.0.0.1", "port": 9, "interval": "1h"}),
+        )
+        .await;
+    let page = client
+        .post(
+            "/api/status-pages",
+            json!({
+                "slug": "acme",
+                "title": "Acme status",
+                "description": "Live status of Acme's services.",
+                "accent_color": "#1f6feb",
+                "footer_text": "Questions? Write to support.",
+                "show_response_times": true,
+                "groups": [
+                    {"name": "Shop", "components": [
+                        {"name": "Website", "description": "The shop front", "monitors": [web.body["id"]]}
+                    ]},
+                    {"name": "Back office", "components": [
+                        {"name": "Database", "monitors": [db.body["id"]]}
+                    ]}
+                ]
+            }),
+        )
+        .await;
+    assert_eq!(page.status, reqwest::StatusCode::CREATED, "{:?}", page.body);
+    // The database's monitor fails (nothing listens on port 9): a page with an outage to show.
+    let id = db.body["id"].as_i64().expect("id");
+    client
+        .post(&format!("/api/monitors/{id}/check"), json!({}))
+        .await;
+
+    let mut failures = Vec::new();
+    for dark in [false, true] {
+        let browser = Browser::open(&app.base, dark).await;
+        let mut states = Vec::new();
+        for _ in 0..100 {
+            browser.go("/status/acme").await;
+            browser.wait_for("main h1", 10).await;
+            states = browser.texts(".component .state").await;
+            if states.iter().any(|s| s == "Major outage") {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        assert_eq!(states.len(), 2, "{states:?}");
+        assert!(states.contains(&"Major outage".to_owned()), "{states:?}");
+        assert_eq!(
+            browser.texts(".component h3").await,
+            ["Website", "Database"],
+            "components in order"
+        );
+        assert_eq!(
+            browser.count("ol.day-bars li").await,
+            2 * 90,
+            "90 daily bars each"
+        );
+        assert_eq!(browser.count("nav").await, 0, "no dashboard navigation");
+        // A bar's words show when it has the keyboard's focus.
+        let shown = browser
+            .client
+            .execute(
+                "const bar = document.querySelector('ol.day-bars li:last-child');\
+                 bar.focus();\
+                 const tip = bar.querySelector('.day-tip');\
+                 return [document.activeElement === bar, tip.getBoundingClientRect().width, tip.textContent];",
+                vec![],
+            )
+            .await
+            .expect("focus a bar");
+        assert_eq!(shown[0], true, "a bar takes focus");
+        assert!(
+            shown[1].as_f64().unwrap_or_default() > 20.0,
+            "the tip shows: {shown}"
+        );
+        assert!(
+            shown[2].as_str().unwrap_or_default().contains("uptime")
+                || shown[2].as_str().unwrap_or_default().contains("no data")
+        );
+        for violation in browser.accessibility_violations().await {
+            failures.push(format!("status page ({}): {violation}", browser.theme));
+        }
+        browser.screenshot("status-page").await;
+        // The 404 of an unknown page passes too.
+        browser.go("/status/nobody").await;
+        browser.wait_for("main h1", 10).await;
+        for violation in browser.accessibility_violations().await {
+            failures.push(format!(
+                "unknown status page ({}): {violation}",
+                browser.theme
+            ));
+        }
+        browser.close().await;
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    drop(target);
+    running.shutdown().await;
+}

@@ -430,17 +430,9 @@ impl Processor {
             name: m.name.as_deref(),
             username: m.username.as_deref(),
         };
-        let customer = customer_of(&*self.store, self.clock.now(), &person).await?;
-        if customer.created {
-            self.audit(
-                customer.team,
-                "billing.customer_created",
-                &m.user_id,
-                json!({"user": customer.user.id, "email": customer.user.email}),
-            )
-            .await;
-        }
-        Ok(customer.team)
+        Ok(customer_of(&*self.store, self.clock.now(), &person)
+            .await?
+            .team)
     }
 
     async fn audit(&self, team: TeamId, action: &str, target: &str, details: Value) {
@@ -482,13 +474,12 @@ pub struct Customer {
     pub user: User,
     /// The team their purchases apply to (one they own).
     pub team: TeamId,
-    /// Made just now, on first sight.
-    pub created: bool,
 }
 
 /// The user and team linked to a Whop user, made on first sight: a user without a password
 /// (the Whop frame signs them in; an existing account with the same email is used instead) and
-/// a team on Free they own, then linked so the next sight finds them.
+/// a team on Free they own (audited as `billing.customer_created`), then linked so the next
+/// sight finds them.
 pub async fn customer_of(
     store: &dyn Store,
     now: Timestamp,
@@ -501,7 +492,6 @@ pub async fn customer_of(
         return Ok(Customer {
             user,
             team: link.team_id,
-            created: false,
         });
     }
     let email = person.email.map_or_else(
@@ -537,14 +527,25 @@ pub async fn customer_of(
         .into_iter()
         .find(|membership| membership.role == Role::Owner)
         .map(|membership| membership.team.id);
-    let (team, created) = match owned {
-        Some(team) => (team, false),
+    let team = match owned {
+        Some(team) => team,
         None => {
             let label = person.username.unwrap_or(&user.name);
             let team = store
                 .create_team(&format!("{label}'s team"), Plan::Free, user.id, now)
                 .await?;
-            (team.id, true)
+            let entry = AuditEntry {
+                team_id: team.id,
+                actor: whop_actor(),
+                action: "billing.customer_created".into(),
+                target: format!("whop:{}", person.user_id),
+                details: json!({"user": user.id, "email": user.email}),
+                at: now,
+            };
+            if let Err(error) = store.record_audit(&entry).await {
+                tracing::error!(%error, "cannot record audit entry");
+            }
+            team.id
         }
     };
     store
@@ -555,9 +556,5 @@ pub async fn customer_of(
             created_at: now,
         })
         .await?;
-    Ok(Customer {
-        user,
-        team,
-        created,
-    })
+    Ok(Customer { user, team })
 }

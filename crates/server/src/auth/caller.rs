@@ -11,11 +11,9 @@ use axum::http::{HeaderMap, HeaderValue, Method, header};
 use axum_extra::extract::CookieJar;
 use std::net::{IpAddr, SocketAddr};
 use watchtower_billing::frame::FRAME_TOKEN_HEADER;
-use watchtower_billing::{
-    FrameTokenError, FrameVerifier, ProcessError, WhopPerson, customer_of, whop_actor,
-};
+use watchtower_billing::{FrameTokenError, FrameVerifier, ProcessError, WhopPerson, customer_of};
 use watchtower_core::{Plan, Timestamp};
-use watchtower_store::{Actor, ApiKey, AuditEntry, Session, User};
+use watchtower_store::{Actor, ApiKey, Session, User};
 
 /// Who is calling.
 #[derive(Debug, Clone)]
@@ -106,10 +104,11 @@ impl FromRequestParts<AppState> for Caller {
             .as_ref()
             .and_then(|verifier| Some((verifier, parts.headers.get(FRAME_TOKEN_HEADER)?)));
         let caller = if let Some((verifier, token)) = frame_token {
-            let user = frame_user(state, verifier, token, now).await?;
+            // Refused before the token is looked at: a forged request costs no verification.
             if !is_safe(&parts.method) && !same_origin(&parts.headers) {
                 return Err(csrf_refused());
             }
+            let user = frame_user(state, verifier, token, now).await?;
             Caller {
                 // No session and so no CSRF token: the frame's own pages are same-origin.
                 principal: Principal::User {
@@ -205,19 +204,6 @@ async fn frame_user(
             ProcessError::Store(error) => ApiError::from(error),
             other => ApiError::internal(other.to_string()),
         })?;
-    if customer.created {
-        let entry = AuditEntry {
-            team_id: customer.team,
-            actor: whop_actor(),
-            action: "billing.customer_created".into(),
-            target: format!("whop:{}", frame_user.whop_user_id),
-            details: serde_json::json!({"user": customer.user.id, "via": "frame sign-in"}),
-            at: now,
-        };
-        if let Err(error) = state.store.record_audit(&entry).await {
-            tracing::error!(%error, "cannot record audit entry");
-        }
-    }
     Ok(customer.user)
 }
 

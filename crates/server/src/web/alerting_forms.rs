@@ -3,6 +3,7 @@
 //! JSON and goes to the API's own handler, so the parsers, the permissions, the plan limits and
 //! the audit log are the API's; each problem the parser reports is shown next to its field.
 
+use super::form::{Posted, problem_of, value_of};
 use super::monitor_form::{FieldView, KindChoice, KindSet};
 use super::page::{Shell, WebError, WebPage, render};
 use crate::AppState;
@@ -187,37 +188,11 @@ impl AlertingFormPage {
     }
 }
 
-/// A posted form's fields in order (checkboxes and multiple selects repeat a name).
-type Posted = Vec<(String, String)>;
-
-fn value_of(form: &Posted, name: &str) -> String {
-    form.iter()
-        .filter(|(key, _)| key == name)
-        .map(|(_, value)| value.trim())
-        .rfind(|value| !value.is_empty())
-        .unwrap_or_default()
-        .to_owned()
-}
-
 fn values_of(form: &Posted, name: &str) -> Vec<String> {
     form.iter()
         .filter(|(key, value)| key == name && !value.trim().is_empty())
         .map(|(_, value)| value.trim().to_owned())
         .collect()
-}
-
-/// The problems reported for `field` (or inside it: `field[0]`, `field.x`), joined.
-fn problem_of(problems: &[FieldError], field: &str) -> String {
-    problems
-        .iter()
-        .filter(|p| {
-            p.field == field
-                || p.field.starts_with(&format!("{field}["))
-                || p.field.starts_with(&format!("{field}."))
-        })
-        .map(|p| p.problem.clone())
-        .collect::<Vec<_>>()
-        .join("; ")
 }
 
 fn text(

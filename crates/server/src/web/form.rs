@@ -16,6 +16,33 @@ pub const MAX_FORM_BYTES: usize = 512 * 1024;
 /// The hidden field every form carries.
 pub const CSRF_FIELD: &str = "csrf_token";
 
+/// A posted form's fields in order (checkboxes and multiple selects repeat a name).
+pub type Posted = Vec<(String, String)>;
+
+/// The last non-blank value posted for `name`, trimmed; empty when there is none.
+pub fn value_of(form: &[(String, String)], name: &str) -> String {
+    form.iter()
+        .filter(|(key, _)| key == name)
+        .map(|(_, value)| value.trim())
+        .rfind(|value| !value.is_empty())
+        .unwrap_or_default()
+        .to_owned()
+}
+
+/// The problems a parser reported for `field` or inside it (`field[0]`, `field.x`), joined.
+pub fn problem_of(problems: &[watchtower_core::FieldError], field: &str) -> String {
+    problems
+        .iter()
+        .filter(|p| {
+            p.field == field
+                || p.field.starts_with(&format!("{field}["))
+                || p.field.starts_with(&format!("{field}."))
+        })
+        .map(|p| p.problem.clone())
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
 fn is_form(request: &Request) -> bool {
     request
         .headers()

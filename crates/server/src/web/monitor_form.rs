@@ -4,6 +4,7 @@
 //! problem the parser reports is shown next to its field. Editing starts from the stored
 //! settings, so what the form does not show (headers, JSONPath rules...) is kept.
 
+use super::form::{problem_of, value_of};
 use super::page::{Shell, WebError, WebPage, render};
 use crate::AppState;
 use crate::api::ApiJson;
@@ -185,16 +186,7 @@ fn field(
     problems: &[FieldError],
 ) -> FieldView {
     let (label, hint) = describe(name);
-    let problem = problems
-        .iter()
-        .filter(|p| {
-            p.field == name
-                || p.field.starts_with(&format!("{name}["))
-                || p.field.starts_with(&format!("{name}."))
-        })
-        .map(|p| p.problem.clone())
-        .collect::<Vec<_>>()
-        .join("; ");
+    let problem = problem_of(problems, name);
     FieldView {
         id: format!("{prefix}{name}"),
         name: name.to_owned(),
@@ -272,14 +264,7 @@ fn spec_from_form(
     form: &[(String, String)],
     base: Option<Map<String, Value>>,
 ) -> Map<String, Value> {
-    let value_of = |name: &str| {
-        form.iter()
-            .filter(|(key, _)| key == name)
-            .map(|(_, value)| value.trim())
-            .rfind(|value| !value.is_empty())
-            .unwrap_or_default()
-            .to_owned()
-    };
+    let value_of = |name: &str| value_of(form, name);
     let kind_name = value_of("kind");
     let mut spec = base.unwrap_or_default();
     // Changing the kind drops the old kind's settings.

@@ -303,6 +303,14 @@ impl Browser {
                 problems.push(format!("not reached by Tab: {html}"));
             }
         }
+        // Leave the page as it was found, so a screenshot after the walk shows its top.
+        let _ = self
+            .client
+            .execute(
+                "document.activeElement && document.activeElement.blur(); window.scrollTo(0, 0);",
+                vec![],
+            )
+            .await;
         problems
     }
 

@@ -312,6 +312,25 @@ pub struct WhopArgs {
     /// this long before the keys are fetched again).
     #[arg(long, env = "WATCHTOWER_WHOP_JWKS_REFETCH", default_value = "1m", value_parser = duration)]
     pub whop_jwks_refetch: Duration,
+    /// Whop's REST API, where Whop metric monitors read memberships and payments (the sandbox is
+    /// `https://sandbox-api.whop.com/api/v1`).
+    #[arg(
+        long,
+        env = "WATCHTOWER_WHOP_API_URL",
+        default_value = watchtower_checks::DEFAULT_WHOP_API,
+        value_parser = http_url
+    )]
+    pub whop_api_url: url::Url,
+}
+
+/// An `http` or `https` URL.
+fn http_url(text: &str) -> Result<url::Url, String> {
+    let url = url::Url::parse(text).map_err(|error| error.to_string())?;
+    if matches!(url.scheme(), "http" | "https") && url.host().is_some() {
+        Ok(url)
+    } else {
+        Err("must be an http(s) URL with a host".into())
+    }
 }
 
 /// The instance's alerts about itself (see docs/ALERTING.md, "Ops alerts").

@@ -57,6 +57,7 @@ pub struct ApplicationBuilder {
     rate_limits: RateLimitConfig,
     ops: Option<OpsSettings>,
     billing: BillingConfig,
+    whop_api: Option<url::Url>,
     billing_clock: BillingClock,
     billing_worker: Option<WorkerConfig>,
     backups: Option<BackupSettings>,
@@ -80,6 +81,7 @@ impl ApplicationBuilder {
             rate_limits: RateLimitConfig::default(),
             ops: Some(OpsSettings::default()),
             billing: BillingConfig::default(),
+            whop_api: None,
             billing_clock: BillingClock::system(),
             billing_worker: Some(WorkerConfig::default()),
             backups: None,
@@ -178,6 +180,13 @@ impl ApplicationBuilder {
         self
     }
 
+    /// Where Whop metric monitors read their figures (Whop's production API by default; tests
+    /// give their fake).
+    pub fn whop_api(mut self, base: url::Url) -> Self {
+        self.whop_api = Some(base);
+        self
+    }
+
     /// The clock Whop billing's processing reads (grace deadlines): a test moves it days ahead.
     pub fn billing_clock(mut self, clock: BillingClock) -> Self {
         self.billing_clock = clock;
@@ -255,9 +264,11 @@ impl ApplicationBuilder {
                 ..WriterConfig::default()
             },
         );
+        let defaults = ProberOptions::default();
         let prober = Prober::new(ProberOptions {
             address_policy,
-            ..ProberOptions::default()
+            whop_api: self.whop_api.unwrap_or(defaults.whop_api.clone()),
+            ..defaults
         });
         let monitor_count = monitors.len();
         let (scheduler, scheduler_task) = Scheduler::start(

@@ -6,7 +6,8 @@ use crate::deadline::{Deadline, Failure};
 use crate::icmp::IcmpClients;
 use crate::resolve::TargetResolver;
 use crate::tls::TlsConfigs;
-use crate::{dns, http, icmp, tcp, tls};
+use crate::whop::WhopApi;
+use crate::{dns, http, icmp, tcp, tls, whop};
 use ::http::HeaderValue;
 use futures::FutureExt;
 use rustls::pki_types::CertificateDer;
@@ -28,6 +29,9 @@ pub struct ProberOptions {
     pub max_body_bytes: usize,
     /// Roots trusted in addition to the webpki (Mozilla) roots, e.g. a private CA.
     pub extra_root_certificates: Vec<CertificateDer<'static>>,
+    /// Where Whop metric monitors read memberships and payments: the operator's setting, never
+    /// a monitor's, so a tenant cannot point the API key anywhere else.
+    pub whop_api: url::Url,
 }
 
 impl Default for ProberOptions {
@@ -37,6 +41,8 @@ impl Default for ProberOptions {
             address_policy: AddressPolicy::AllowAll,
             max_body_bytes: 1024 * 1024,
             extra_root_certificates: Vec::new(),
+            whop_api: url::Url::parse(crate::whop::DEFAULT_WHOP_API)
+                .expect("the default Whop API address is a URL"),
         }
     }
 }
@@ -51,6 +57,7 @@ pub struct Prober {
     pub(crate) tls: TlsConfigs,
     pub(crate) resolver: TargetResolver,
     pub(crate) icmp: IcmpClients,
+    pub(crate) whop: WhopApi,
 }
 
 impl std::fmt::Debug for Prober {
@@ -78,6 +85,7 @@ impl Prober {
             tls: TlsConfigs::new(&options.extra_root_certificates),
             resolver: TargetResolver::from_system(),
             icmp: IcmpClients::default(),
+            whop: WhopApi::new(options.whop_api, &options.user_agent),
         }
     }
 
@@ -99,6 +107,9 @@ impl Prober {
                 }
                 MonitorKind::Tls(settings) => {
                     deadline.finish(tls::probe_tls(self, settings, &deadline).await)
+                }
+                MonitorKind::Whop(settings) => {
+                    whop::probe_whop(&self.whop, settings, &deadline).await
                 }
                 MonitorKind::Push(_) => deadline.down(Failure::new(
                     ErrorClass::Internal,

@@ -28,7 +28,7 @@ pub use ids::{
     UserId,
 };
 pub use incident::{Incident, StateChange};
-pub use monitor::{Monitor, MonitorKind, MonitorSpec, ProbeKind};
+pub use monitor::{Monitor, MonitorKind, MonitorSpec, ProbeKind, WhopMetric, WhopSettings};
 pub use outcome::{CertificateInfo, CheckOutcome, CheckStatus, ErrorClass, HttpPhases};
 pub use plan::{ChannelKind, Demand, Plan, PlanLimitExceeded, PlanLimits, PlanTable};
 pub use state::{DetectionPolicy, MonitorRuntime, MonitorState};

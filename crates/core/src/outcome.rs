@@ -78,6 +78,13 @@ pub enum ErrorClass {
     FailPing,
     NotPermitted,
     Internal,
+    /// The monitor's settings were refused where they are used (a Whop API key answered 401).
+    Configuration,
+    /// A business metric broke its condition (below, above, or off its weekday baseline).
+    Metric,
+    /// The source a metric is read from could not answer (Whop's 429 or 5xx): the check says
+    /// nothing about the metric, so it moves no state (see [`CheckOutcome::is_inconclusive`]).
+    SourceUnavailable,
 }
 
 impl ErrorClass {
@@ -103,6 +110,9 @@ impl ErrorClass {
             ErrorClass::FailPing => "fail_ping",
             ErrorClass::NotPermitted => "not_permitted",
             ErrorClass::Internal => "internal",
+            ErrorClass::Configuration => "configuration",
+            ErrorClass::Metric => "metric",
+            ErrorClass::SourceUnavailable => "source_unavailable",
         }
     }
 
@@ -197,6 +207,26 @@ impl CheckOutcome {
             message: Some(message.into()),
             ..Self::up(checked_at, latency)
         }
+    }
+
+    /// A check that learned nothing about its target because the source it reads could not
+    /// answer. Stored as DEGRADED (it is no outage of the target) and ignored by the state
+    /// machine, so it neither confirms nor clears a failure.
+    pub fn inconclusive(
+        checked_at: Timestamp,
+        latency: Duration,
+        message: impl Into<String>,
+    ) -> Self {
+        Self {
+            status: CheckStatus::Degraded,
+            error_class: Some(ErrorClass::SourceUnavailable),
+            message: Some(message.into()),
+            ..Self::up(checked_at, latency)
+        }
+    }
+
+    pub fn is_inconclusive(&self) -> bool {
+        self.error_class == Some(ErrorClass::SourceUnavailable)
     }
 
     /// Marks a working check as degraded, keeping the first reason found.

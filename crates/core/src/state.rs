@@ -118,7 +118,9 @@ impl MonitorRuntime {
         outcome: &CheckOutcome,
         policy: DetectionPolicy,
     ) -> Option<StateChange> {
-        if self.state == MonitorState::Paused {
+        // An inconclusive check (the metric's source was unavailable) is neither a success nor
+        // a failure: counting it either way would raise or clear an alert on no evidence.
+        if self.state == MonitorState::Paused || outcome.is_inconclusive() {
             return None;
         }
         let at = outcome.checked_at;
@@ -208,6 +210,37 @@ mod tests {
             CheckStatus::Down => outcome.fail(ErrorClass::Connect, "refused"),
         }
         outcome
+    }
+
+    #[test]
+    fn an_inconclusive_check_neither_confirms_nor_clears_a_failure() {
+        let policy = DetectionPolicy {
+            retries: 1,
+            success_threshold: 1,
+        };
+        let unavailable = |at| {
+            CheckOutcome::inconclusive(Timestamp(at), Duration::from_millis(5), "Whop answered 503")
+        };
+        let mut runtime = MonitorRuntime::new(Timestamp(0));
+        assert!(
+            runtime
+                .observe(&result(CheckStatus::Up, 1), policy)
+                .is_some()
+        );
+        // One failure, then the source is unavailable: the failure is still one of two.
+        assert_eq!(runtime.observe(&result(CheckStatus::Down, 2), policy), None);
+        assert_eq!(runtime.observe(&unavailable(3), policy), None);
+        assert_eq!(runtime.consecutive_failures, 1);
+        let down = runtime
+            .observe(&result(CheckStatus::Down, 4), policy)
+            .unwrap();
+        assert_eq!(down.to, MonitorState::Down);
+        // While DOWN, unavailability does not count as the success that would resolve it.
+        for at in 5..10 {
+            assert_eq!(runtime.observe(&unavailable(at), policy), None);
+        }
+        assert_eq!(runtime.state, MonitorState::Down);
+        assert!(runtime.incident_open);
     }
 
     #[test]

@@ -34,6 +34,9 @@ pub(crate) fn error_class_code(class: ErrorClass) -> i16 {
         ErrorClass::FailPing => 15,
         ErrorClass::NotPermitted => 16,
         ErrorClass::Internal => 17,
+        ErrorClass::Configuration => 18,
+        ErrorClass::Metric => 19,
+        ErrorClass::SourceUnavailable => 20,
     }
 }
 

@@ -7,6 +7,7 @@ pub mod database;
 pub mod process;
 pub mod target;
 pub mod whop;
+pub mod whop_api;
 pub mod whop_frame;
 
 pub use database::TestDatabase;

@@ -148,6 +148,7 @@ pub async fn run(args: ServeArgs) -> ExitCode {
         })
         .ops_alerts(ops)
         .billing(billing)
+        .whop_api(args.whop.whop_api_url.clone())
         .build()
         .await;
     match application {

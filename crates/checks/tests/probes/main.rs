@@ -17,3 +17,4 @@ mod redirects;
 mod slow_servers;
 mod support;
 mod tcp;
+mod whop;

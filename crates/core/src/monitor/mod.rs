@@ -7,6 +7,7 @@ pub mod json_path;
 pub mod network;
 pub mod push;
 pub mod secrets;
+pub mod whop;
 
 use crate::duration::HumanDuration;
 use crate::ids::{MonitorId, MonitorKey, TeamId};
@@ -27,6 +28,7 @@ pub use json_path::{
 pub use network::{DnsSettings, PingSettings, RecordType, TcpSettings, TlsSettings};
 pub use push::{PushSchedule, PushSettings};
 pub use secrets::{REDACTED, SecretField};
+pub use whop::{MetricCondition, WhopMetric, WhopSettings};
 
 /// The shortest interval any monitor may have.
 pub const MIN_INTERVAL: Duration = Duration::from_secs(1);
@@ -56,6 +58,7 @@ pub enum MonitorKind {
     Dns(DnsSettings),
     Tls(TlsSettings),
     Push(PushSettings),
+    Whop(Box<WhopSettings>),
 }
 
 impl ProbeKind {
@@ -71,6 +74,7 @@ impl ProbeKind {
             ProbeKind::Dns => "dns",
             ProbeKind::Tls => "tls",
             ProbeKind::Push => "push",
+            ProbeKind::Whop => "whop",
         }
     }
 
@@ -79,7 +83,7 @@ impl ProbeKind {
         Self::ALL.iter().copied().find(|kind| kind.name() == name)
     }
 
-    /// Every kind's name for a message: `http, tcp, ping, dns, tls or push`.
+    /// Every kind's name for a message: `http, tcp, ping, dns, tls, push or whop`.
     pub fn choices() -> String {
         let names: Vec<&str> = Self::ALL.iter().map(|kind| kind.name()).collect();
         crate::validation::choices(&names)
@@ -102,6 +106,9 @@ impl MonitorKind {
             ProbeKind::Dns => network::parse_dns(fields).map(MonitorKind::Dns),
             ProbeKind::Tls => network::parse_tls(fields).map(MonitorKind::Tls),
             ProbeKind::Push => push::parse_push(fields).map(MonitorKind::Push),
+            ProbeKind::Whop => {
+                whop::parse_whop(fields).map(|whop| MonitorKind::Whop(Box::new(whop)))
+            }
         }
     }
 
@@ -114,6 +121,9 @@ impl MonitorKind {
             MonitorKind::Dns(dns) => Some(&dns.host),
             MonitorKind::Tls(tls) => Some(&tls.host),
             MonitorKind::Push(_) => None,
+            // Every Whop monitor talks to the one Whop API: grouping them under one name keeps
+            // the per-host limit between them and Whop's rate limit.
+            MonitorKind::Whop(_) => Some("whop-api"),
         }
     }
 }
@@ -175,8 +185,10 @@ impl MonitorSpec {
         if name.as_ref().is_some_and(|name| name.chars().count() > 200) {
             fields.problem("name", "must be at most 200 characters");
         }
-        let kind = match fields.required_string("kind").as_deref() {
-            Some(name) => match ProbeKind::parse(name) {
+        let kind_name = fields.required_string("kind");
+        let probe_kind = kind_name.as_deref().and_then(ProbeKind::parse);
+        let kind = match kind_name.as_deref() {
+            Some(name) => match probe_kind {
                 Some(kind) => MonitorKind::parse_settings(kind, &mut fields),
                 None => {
                     fields.problem(
@@ -193,6 +205,12 @@ impl MonitorSpec {
             .unwrap_or(HumanDuration(DEFAULT_INTERVAL));
         if !(MIN_INTERVAL..=MAX_INTERVAL).contains(&interval.get()) {
             fields.problem("interval", "must be from 1s to 7d");
+        }
+        if probe_kind == Some(ProbeKind::Whop) && interval.get() < whop::MIN_WHOP_INTERVAL {
+            fields.problem(
+                "interval",
+                "must be at least 1m for a Whop monitor: its figures are daily and Whop's API is rate-limited",
+            );
         }
         let timeout = fields
             .duration("timeout")
@@ -370,6 +388,9 @@ mod tests {
             json!({"name": "cert", "kind": "tls", "host": "example.com", "warn_days": 21}),
             json!({"name": "cron job", "kind": "push", "cron": "0 2 * * *", "timezone": "Europe/Berlin", "grace": "10m"}),
             json!({"name": "beat", "kind": "push", "period": "5m", "token": "abcdefghijklmnopqrstuvwxyz"}),
+            json!({"name": "sales", "kind": "whop", "company_id": "biz_shop", "api_key": "apik_1",
+                   "metric": "revenue", "interval": "5m", "timezone": "Europe/Paris", "currency": "EUR",
+                   "condition": {"below": 1.5, "drop_percent": 25, "weeks": 6}}),
         ];
         let mut covered = std::collections::HashSet::new();
         for raw in specs {
@@ -386,14 +407,19 @@ mod tests {
 
     #[test]
     fn kind_names_are_listed_from_the_enum() {
-        assert_eq!(ProbeKind::choices(), "http, tcp, ping, dns, tls or push");
+        assert_eq!(
+            ProbeKind::choices(),
+            "http, tcp, ping, dns, tls, push or whop"
+        );
         for kind in ProbeKind::ALL {
             assert_eq!(ProbeKind::parse(kind.name()), Some(*kind));
         }
         assert_eq!(ProbeKind::parse("gopher"), None);
         assert_eq!(
             problems_of(json!({"name": "x", "kind": "gopher"})),
-            ["monitors[0].kind: 'gopher' is not a kind; use http, tcp, ping, dns, tls or push"]
+            [
+                "monitors[0].kind: 'gopher' is not a kind; use http, tcp, ping, dns, tls, push or whop"
+            ]
         );
     }
 

@@ -22,6 +22,8 @@ pub enum SecretField {
     BasicPassword,
     /// The secret part of a push monitor's ping URL.
     PushToken,
+    /// A Whop monitor's API key.
+    WhopApiKey,
 }
 
 impl SecretField {
@@ -33,6 +35,7 @@ impl SecretField {
             Self::Bearer => "auth.bearer".into(),
             Self::BasicPassword => "auth.basic.password".into(),
             Self::PushToken => "token".into(),
+            Self::WhopApiKey => "api_key".into(),
         }
     }
 
@@ -45,6 +48,7 @@ impl SecretField {
             Self::Bearer => "BEARER".into(),
             Self::BasicPassword => "BASIC_PASSWORD".into(),
             Self::PushToken => "TOKEN".into(),
+            Self::WhopApiKey => "WHOP_API_KEY".into(),
         };
         format!("WATCHTOWER_SECRET_{key}_{field}")
             .chars()
@@ -103,6 +107,7 @@ impl MonitorSpec {
                     visit(SecretField::PushToken, token);
                 }
             }
+            MonitorKind::Whop(whop) => visit(SecretField::WhopApiKey, &mut whop.api_key),
             MonitorKind::Tcp(_)
             | MonitorKind::Ping(_)
             | MonitorKind::Dns(_)
@@ -170,6 +175,10 @@ impl MonitorSpec {
                 new.url.origin() == old.url.origin()
             }
             (MonitorKind::Push(_), Some(MonitorKind::Push(_))) => true,
+            // The key only ever goes to the operator's Whop API; it stays with its company.
+            (MonitorKind::Whop(new), Some(MonitorKind::Whop(old))) => {
+                new.company_id == old.company_id
+            }
             _ => false,
         };
         let mut problems = Vec::new();

@@ -36,15 +36,35 @@ fn kind_fields(kind: ProbeKind) -> &'static [&'static str] {
         ProbeKind::Dns => &["host", "record_type", "resolver", "expected"],
         ProbeKind::Tls => &["host", "port", "warn_days"],
         ProbeKind::Push => &["period", "cron", "timezone", "grace"],
+        ProbeKind::Whop => &[
+            "company_id",
+            "api_key",
+            "metric",
+            "below",
+            "above",
+            "drop_percent",
+            "rise_percent",
+            "weeks",
+            "currency",
+            "timezone",
+        ],
     }
 }
 
+/// A Whop monitor's `condition` fields, shown flat on the form.
+const CONDITION_FIELDS: [&str; 5] = ["below", "above", "drop_percent", "rise_percent", "weeks"];
+/// Fields typed into password inputs: never shown back, and left blank on an edit to keep the
+/// stored value.
+const SECRET_FIELDS: [&str; 1] = ["api_key"];
+/// Fields written as decimal numbers.
+const DECIMAL_FIELDS: [&str; 4] = ["below", "above", "drop_percent", "rise_percent"];
+
 /// Fields written as numbers, and fields written as comma-separated lists.
-const NUMBER_FIELDS: [&str; 3] = ["port", "retries", "warn_days"];
+const NUMBER_FIELDS: [&str; 4] = ["port", "retries", "warn_days", "weeks"];
 const LIST_FIELDS: [&str; 3] = ["tags", "accepted_status", "expected"];
 
 /// Every field the form can show, with its label and hint, in the order shown.
-const FIELDS: [(&str, &str, &str); 19] = [
+const FIELDS: [(&str, &str, &str); 28] = [
     ("name", "Name", "What people call it, shown in alerts."),
     ("url", "URL", "http:// or https://"),
     ("method", "Method", "GET unless the endpoint needs another."),
@@ -97,6 +117,47 @@ const FIELDS: [(&str, &str, &str); 19] = [
         "For the cron schedule, e.g. Europe/Berlin",
     ),
     ("grace", "Grace", "How late a ping may be, e.g. 10m"),
+    ("company_id", "Whop company", "Your company id, biz_..."),
+    (
+        "api_key",
+        "Whop API key",
+        "A key that may read memberships and payments; never shown again. Leave blank to keep it.",
+    ),
+    (
+        "metric",
+        "Metric",
+        "active_members, new_members, cancellations, revenue or failed_payments",
+    ),
+    (
+        "below",
+        "Alert below",
+        "DOWN while the figure is below this.",
+    ),
+    (
+        "above",
+        "Alert above",
+        "DOWN while the figure is above this.",
+    ),
+    (
+        "drop_percent",
+        "Alert on a drop of (%)",
+        "Against the same weekday's average so far, e.g. 30",
+    ),
+    (
+        "rise_percent",
+        "Alert on a rise of (%)",
+        "Against the same weekday's average so far, e.g. 100",
+    ),
+    (
+        "weeks",
+        "Weeks of history",
+        "Weeks the weekday average covers, 1 to 8 (4 by default).",
+    ),
+    (
+        "currency",
+        "Currency",
+        "The currency revenue adds up, e.g. usd",
+    ),
     ("interval", "Check every", "e.g. 30s, 1m, 5m"),
     ("timeout", "Timeout", "e.g. 10s"),
     (
@@ -187,14 +248,19 @@ fn field(
 ) -> FieldView {
     let (label, hint) = describe(name);
     let problem = problem_of(problems, name);
+    let secret = SECRET_FIELDS.contains(&name);
     FieldView {
         id: format!("{prefix}{name}"),
         name: name.to_owned(),
         label,
         hint,
-        value: shown(spec.get(name)),
+        value: if secret {
+            String::new()
+        } else {
+            shown(spec.get(name))
+        },
         problem,
-        secret: false,
+        secret,
     }
 }
 
@@ -206,6 +272,23 @@ fn form_page(
     message: String,
 ) -> MonitorFormPage {
     let chosen = spec.get("kind").and_then(Value::as_str).unwrap_or("http");
+    // A Whop monitor's condition is shown flat, and its problems next to those fields.
+    let mut flat = spec.clone();
+    if let Some(Value::Object(condition)) = spec.get("condition") {
+        flat.extend(condition.clone());
+    }
+    let spec = &flat;
+    let problems: Vec<FieldError> = problems
+        .into_iter()
+        .map(|mut problem| {
+            if problem.field == "condition" {
+                problem.field = "below".into();
+            } else if let Some(inner) = problem.field.strip_prefix("condition.") {
+                problem.field = inner.to_owned();
+            }
+            problem
+        })
+        .collect();
     let title = match id {
         Some(_) => "Edit monitor",
         None => "New monitor",
@@ -288,6 +371,7 @@ fn spec_from_form(
             "follow_redirects",
             "max_redirects",
             "cert_expiry_warn_days",
+            "condition",
         ] {
             spec.remove(extra);
         }
@@ -300,7 +384,10 @@ fn spec_from_form(
     for name in names {
         let text = value_of(name);
         if text.is_empty() {
-            spec.remove(name);
+            // A blank secret keeps the stored one (the base holds its redaction marker).
+            if !SECRET_FIELDS.contains(&name) {
+                spec.remove(name);
+            }
             continue;
         }
         let value = if LIST_FIELDS.contains(&name) {
@@ -311,6 +398,11 @@ fn spec_from_form(
                     .map(|item| Value::String(item.to_owned()))
                     .collect(),
             )
+        } else if DECIMAL_FIELDS.contains(&name) {
+            text.parse::<f64>()
+                .ok()
+                .and_then(serde_json::Number::from_f64)
+                .map_or_else(|| Value::String(text.clone()), Value::Number)
         } else if NUMBER_FIELDS.contains(&name) {
             // Not a number: passed on as text, so the parser names the field.
             text.parse::<i64>()
@@ -319,6 +411,14 @@ fn spec_from_form(
             Value::String(text)
         };
         spec.insert(name.to_owned(), value);
+    }
+    if kind_name == ProbeKind::Whop.name() {
+        // The form's condition replaces the stored one as a whole: a cleared bound is gone.
+        let condition: Map<String, Value> = CONDITION_FIELDS
+            .iter()
+            .filter_map(|name| spec.remove(*name).map(|value| ((*name).to_owned(), value)))
+            .collect();
+        spec.insert("condition".into(), Value::Object(condition));
     }
     spec
 }
@@ -471,6 +571,37 @@ mod tests {
         assert_eq!(
             Value::Object(spec),
             serde_json::json!({"kind": "tcp", "name": "Shop", "host": "db.internal", "port": 5432, "tags": ["db", "prod"]})
+        );
+    }
+
+    #[test]
+    fn a_whop_form_nests_its_condition_and_keeps_a_blank_key() {
+        let form = pairs(&[
+            ("name", "Revenue"),
+            ("kind", "whop"),
+            ("company_id", "biz_abc"),
+            ("api_key", ""),
+            ("metric", "revenue"),
+            ("drop_percent", "30.5"),
+            ("weeks", "4"),
+            ("below", ""),
+        ]);
+        let stored = serde_json::json!({"kind": "whop", "name": "Revenue", "company_id": "biz_abc",
+            "api_key": "********", "metric": "revenue", "condition": {"below": 5, "drop_percent": 20}});
+        let Value::Object(base) = stored else {
+            unreachable!()
+        };
+        let spec = spec_from_form(&form, Some(base));
+        assert_eq!(spec["api_key"], "********", "blank keeps the stored key");
+        assert_eq!(
+            spec["condition"],
+            serde_json::json!({"drop_percent": 30.5, "weeks": 4}),
+            "the cleared bound is gone"
+        );
+        let new = spec_from_form(&form, None);
+        assert!(
+            !new.contains_key("api_key"),
+            "a new monitor must be given its key"
         );
     }
 

@@ -16,13 +16,13 @@ const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 /// A webhook receiver on loopback that records each request's headers and body, and answers
 /// with the status the test sets (so it can play "down").
 #[derive(Clone, Default)]
-struct Receiver {
+pub(crate) struct Receiver {
     received: Arc<Mutex<Vec<(HeaderMap, String)>>>,
     status: Arc<Mutex<u16>>,
 }
 
 impl Receiver {
-    async fn start() -> (Self, String) {
+    pub(crate) async fn start() -> (Self, String) {
         let receiver = Self {
             status: Arc::new(Mutex::new(200)),
             ..Self::default()
@@ -47,12 +47,12 @@ impl Receiver {
         (receiver, url)
     }
 
-    fn received(&self) -> Vec<(HeaderMap, String)> {
+    pub(crate) fn received(&self) -> Vec<(HeaderMap, String)> {
         self.received.lock().unwrap().clone()
     }
 
     /// Waits (bounded) until `count` requests arrived.
-    async fn wait_for(&self, count: usize) -> Vec<(HeaderMap, String)> {
+    pub(crate) async fn wait_for(&self, count: usize) -> Vec<(HeaderMap, String)> {
         for _ in 0..300 {
             if self.received().len() >= count {
                 return self.received();
@@ -69,7 +69,7 @@ async fn owner(app: &TestApp) -> (Client, TeamId) {
     (app.login("owner@example.com").await.in_team(team), team)
 }
 
-async fn webhook_channel(owner: &Client, url: &str) -> watchtower_core::ChannelId {
+pub(crate) async fn webhook_channel(owner: &Client, url: &str) -> watchtower_core::ChannelId {
     let created = owner
         .post(
             "/api/channels",

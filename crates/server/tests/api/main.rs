@@ -24,3 +24,4 @@ mod teams;
 mod web;
 mod whop;
 mod whop_frame;
+mod whop_metrics;

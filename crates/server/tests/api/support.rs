@@ -56,6 +56,8 @@ pub struct Options {
     pub billing_clock: Option<BillingClock>,
     /// Whether the billing worker runs (it polls every 50 ms, retries after 100 ms).
     pub billing_worker: bool,
+    /// Where Whop metric monitors read their figures (a `FakeWhopApi`'s base).
+    pub whop_api: Option<String>,
 }
 
 impl Default for Options {
@@ -74,6 +76,7 @@ impl Default for Options {
             billing: BillingConfig::default(),
             billing_clock: None,
             billing_worker: true,
+            whop_api: None,
         }
     }
 }
@@ -108,6 +111,9 @@ impl TestApp {
         } else {
             builder.without_billing_worker()
         };
+        if let Some(base) = &options.whop_api {
+            builder = builder.whop_api(base.parse().expect("the fake Whop API's address"));
+        }
         if let Some(clock) = options.billing_clock {
             builder = builder.billing_clock(clock);
         }

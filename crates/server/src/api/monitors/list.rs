@@ -17,7 +17,7 @@ use watchtower_store::{BrokenMonitor, MonitorFilter, MonitorListing, PageRequest
 pub struct ListQuery {
     /// Only monitors in this state: pending, up, degraded, down, paused or maintenance.
     pub state: Option<String>,
-    /// Only this kind: http, tcp, ping, dns, tls or push.
+    /// Only this kind: http, tcp, ping, dns, tls, push or whop.
     pub kind: Option<String>,
     /// Only monitors with this tag.
     pub tag: Option<String>,

@@ -13,6 +13,7 @@ pub mod monitors_file;
 pub mod templates;
 pub mod tokens;
 pub mod whop_frame_token;
+pub mod whop_page;
 pub mod whop_webhook;
 
 /// Inputs longer than this are ignored: the bound the "no input takes over 1 s" property is
@@ -23,7 +24,7 @@ pub const MAX_INPUT_BYTES: usize = 64 * 1024;
 pub type Target = (&'static str, fn(&[u8]));
 
 /// Every target, by the name `fuzz/fuzz_targets/<name>.rs` and its folders use.
-pub const TARGETS: [Target; 10] = [
+pub const TARGETS: [Target; 11] = [
     ("monitors_file", monitors_file::run),
     ("monitor_spec", monitor_spec::run),
     ("assertions", assertions::run),
@@ -34,6 +35,7 @@ pub const TARGETS: [Target; 10] = [
     ("whop_webhook", whop_webhook::run),
     ("whop_frame_token", whop_frame_token::run),
     ("backup_container", backup_container::run),
+    ("whop_page", whop_page::run),
 ];
 
 /// The input as text, when it is UTF-8 and within [`MAX_INPUT_BYTES`].

@@ -40,9 +40,10 @@ pub struct WhopApi {
     client: reqwest::Client,
 }
 
+/// One page of a listing.
 #[derive(Deserialize)]
-struct Page<T> {
-    data: Vec<T>,
+pub(crate) struct Page<T> {
+    pub data: Vec<T>,
     #[serde(default)]
     page_info: PageInfo,
 }

@@ -6,12 +6,14 @@
 mod client;
 mod tally;
 
+pub(crate) use client::Page;
 pub use client::{DEFAULT_WHOP_API, WhopApi};
+pub(crate) use tally::{members, payments};
 
 use crate::deadline::Deadline;
 use client::WhopError;
 use std::time::Duration;
-use tally::{Membership, Payment};
+pub(crate) use tally::{Membership, Payment};
 use watchtower_core::monitor::whop::{Window, day_windows, figure};
 use watchtower_core::{CheckOutcome, ErrorClass, Timestamp, WhopMetric, WhopSettings};
 

@@ -292,8 +292,9 @@ impl Processor {
         membership.grace_deadline = Some(deadline);
         membership.updated_at = self.clock.now();
         self.store.save_whop_membership(&membership).await?;
-        // The owners are told through the team's audit log and billing view (which show the
-        // deadline); WatchTower has no per-person email outside alert channels yet.
+        // The owners are told on every dashboard page while the grace period runs (the server's
+        // `billing_notice`), and through the audit log and billing view; WatchTower has no
+        // per-person email outside alert channels yet.
         let owners: Vec<String> = self
             .store
             .members(team)

@@ -12,7 +12,7 @@ use axum::http::request::Parts;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum_extra::extract::CookieJar;
-use watchtower_core::{Action, TeamId};
+use watchtower_core::{Action, Role, TeamId};
 
 /// The cookie that remembers which team the dashboard shows (a preference, not a credential:
 /// membership is checked on every request).
@@ -43,6 +43,8 @@ pub struct Shell {
     pub charts: bool,
     /// The page refreshes parts of itself (loads htmx).
     pub live: bool,
+    /// For a team's owners while a failed Whop payment's grace period runs: what lapses when.
+    pub billing_notice: String,
 }
 
 impl Shell {
@@ -59,6 +61,7 @@ impl Shell {
             role: String::new(),
             charts: false,
             live: false,
+            billing_notice: String::new(),
         }
     }
 
@@ -148,16 +151,48 @@ impl FromRequestParts<AppState> for WebPage {
                 name: membership.team.name,
             })
             .collect();
+        let billing_notice = if access.role == Role::Owner {
+            billing_notice(state, access.team.id).await
+        } else {
+            String::new()
+        };
         let shell = Shell {
             email,
             csrf_token,
             teams,
             team_name: access.team.name.clone(),
             role: access.role.to_string(),
+            billing_notice,
             ..Shell::public("")
         };
         Ok(Self { access, shell })
     }
+}
+
+/// How a team's owners are told that a Whop payment failed: on every page, until a payment
+/// succeeds or the plan lapses (the audit log and the billing view keep the record).
+async fn billing_notice(state: &AppState, team: TeamId) -> String {
+    let memberships = match state.store.team_whop_memberships(team).await {
+        Ok(memberships) => memberships,
+        Err(error) => {
+            tracing::warn!(%team, %error, "the team's Whop memberships could not be read");
+            return String::new();
+        }
+    };
+    memberships
+        .iter()
+        .filter(|membership| membership.active && !membership.lapsed)
+        .filter_map(|membership| Some((membership.grace_deadline?, membership.plan)))
+        .min_by_key(|(deadline, _)| *deadline)
+        .map(|(deadline, plan)| {
+            format!(
+                "A Whop payment for this team failed. Its {} plan ends at {} unless a payment \
+                 succeeds: update the payment method on Whop.",
+                plan.display_name(),
+                super::format::time(deadline)
+            )
+        })
+        .unwrap_or_default()
 }
 
 #[derive(Template)]

@@ -9,7 +9,7 @@ use serde_json::json;
 
 /// A client that does not follow redirects, with a session cookie of `email` and the CSRF token
 /// the pages carry.
-async fn browser_like(app: &TestApp, email: &str) -> (reqwest::Client, String) {
+pub(crate) async fn browser_like(app: &TestApp, email: &str) -> (reqwest::Client, String) {
     let http = reqwest::Client::builder()
         .cookie_store(true)
         .redirect(reqwest::redirect::Policy::none())

@@ -13,7 +13,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
 use watchtower_billing::{BillingConfig, Clock as BillingClock, WebhookSecret};
-use watchtower_core::{Plan, PlanTable, TeamId, Timestamp};
+use watchtower_core::{Plan, PlanTable, Role, TeamId, Timestamp};
 use watchtower_store::{DeliveryState, Store};
 use watchtower_testkit::FakeWhop;
 use watchtower_testkit::whop::{v1_event, v1_membership, v1_payment, v5_event};
@@ -287,6 +287,24 @@ async fn a_failed_payment_downgrades_after_the_grace_period_and_a_later_success_
             let audit = app.store.audit_log(team, None, 100).await?;
             assert!(audit.iter().any(|e| e.action == "billing.payment_failed"
                 && e.details["owners"][0] == "new-buyer@example.com"));
+            // Every dashboard page tells the team's owners what lapses when; others see nothing.
+            let co_owner = app.user("co-owner@example.com", false).await;
+            app.join(team, co_owner, Role::Owner).await;
+            let viewer = app.user("viewer@example.com", false).await;
+            app.join(team, viewer, Role::Viewer).await;
+            let notice = |html: &str| html.contains("id=\"billing-notice\"");
+            let (owner_browser, _) = crate::web::browser_like(&app, "co-owner@example.com").await;
+            let html = owner_browser.get(app.url("/")).send().await?.text().await?;
+            assert!(notice(&html), "{html}");
+            assert!(html.contains("Its Starter plan ends at"), "{html}");
+            let (viewer_browser, _) = crate::web::browser_like(&app, "viewer@example.com").await;
+            let html = viewer_browser
+                .get(app.url("/"))
+                .send()
+                .await?
+                .text()
+                .await?;
+            assert!(!notice(&html));
 
             // Three days and a minute later, without a payment: Free, the excess paused.
             offset.store(3 * DAY_MS + 60_000, Ordering::SeqCst);
@@ -312,6 +330,8 @@ async fn a_failed_payment_downgrades_after_the_grace_period_and_a_later_success_
             assert_eq!(whop.deliver_v1("msg_g3", &paid).await.status, 200);
             settled(&app).await;
             assert_eq!(plan_of(&app.store, team).await, Plan::Starter);
+            let html = owner_browser.get(app.url("/")).send().await?.text().await?;
+            assert!(!notice(&html), "the payment went through: no notice");
             let history = app.store.billing_history(team, 100).await?;
             assert!(history.iter().any(|e| e.action == "billing.grace_expired"));
             assert!(

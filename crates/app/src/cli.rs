@@ -198,7 +198,8 @@ pub struct ServeArgs {
     pub bind: SocketAddr,
     #[command(flatten)]
     pub database: DatabaseArgs,
-    /// A monitors file applied (in one transaction) at start-up.
+    /// A monitors file applied (in one transaction) at start-up, and again, through the same
+    /// path, on SIGHUP (a file with problems is logged and changes nothing).
     #[arg(long, env = "WATCHTOWER_CONFIG")]
     pub config: Option<PathBuf>,
     /// How long raw results are kept.

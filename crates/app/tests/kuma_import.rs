@@ -19,7 +19,7 @@ use std::time::Duration;
 use watchtower_core::maintenance::WindowSchedule;
 use watchtower_core::monitor::HttpAuth;
 use watchtower_core::{MonitorKind, TeamId};
-use watchtower_store::{PageRequest, Store};
+use watchtower_store::PageRequest;
 use watchtower_testkit::TestDatabase;
 
 const BINARY: &str = env!("CARGO_BIN_EXE_watchtower");

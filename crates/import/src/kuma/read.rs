@@ -14,7 +14,8 @@ pub const MAX_VALUE_BYTES: usize = 64 * 1024;
 /// The most bytes read from the whole database.
 pub const MAX_TOTAL_BYTES: usize = 64 * 1024 * 1024;
 /// What a cell holds in place of a value longer than [`MAX_VALUE_BYTES`] (a NUL starts it, so no
-/// text a person typed into Kuma is taken for it by accident).
+/// text a person typed into Kuma is taken for it by accident); the SQL writes it as
+/// `char(0) || 'watchtower:oversized'`.
 const OVERSIZED_MARKER: &str = "\u{0}watchtower:oversized";
 
 /// Which major version wrote the database.
@@ -310,7 +311,7 @@ impl TableReader<'_> {
                 let quoted = quote(column);
                 format!(
                     "CASE WHEN typeof({quoted}) IN ('text', 'blob') AND length(CAST({quoted} AS BLOB)) > {MAX_VALUE_BYTES} \
-                     THEN '{OVERSIZED_MARKER}' ELSE {quoted} END AS {quoted}"
+                     THEN char(0) || 'watchtower:oversized' ELSE {quoted} END AS {quoted}"
                 )
             })
             .collect();

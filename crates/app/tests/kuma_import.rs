@@ -231,7 +231,11 @@ async fn check_imported(database: &str, version: Kuma) {
             .iter()
             .find(|r| r.monitor_id == Some(monitor.id))
             .unwrap_or_else(|| panic!("no alert rule for {}", want.key));
-        let sent_to: BTreeSet<String> = rule.channel_ids.iter().map(|id| channel_name(*id)).collect();
+        let sent_to: BTreeSet<String> = rule
+            .channel_ids
+            .iter()
+            .map(|id| channel_name(*id))
+            .collect();
         assert_eq!(
             sent_to,
             want.channels.iter().map(|c| (*c).to_owned()).collect(),
@@ -249,7 +253,11 @@ async fn check_imported(database: &str, version: Kuma) {
     assert!(home_rule.events.iter().any(|e| e == "certificate_expiring"));
     assert_eq!(home_rule.certificate_days, Some(21));
     let keyword_rule = rules.iter().find(|r| r.name == "kuma-2").unwrap();
-    assert_eq!(keyword_rule.remind_every_ms, Some(300_000), "10 checks of 30 s");
+    assert_eq!(
+        keyword_rule.remind_every_ms,
+        Some(300_000),
+        "10 checks of 30 s"
+    );
     let MonitorKind::Http(keyword) = &monitors["kuma-2"].spec.kind else {
         panic!("kuma-2 is http")
     };
@@ -287,9 +295,11 @@ async fn check_imported(database: &str, version: Kuma) {
         };
         let rule = queue.json_path.as_ref().unwrap();
         assert_eq!(rule.path.to_string(), "$.queue.depth");
-        assert_eq!(serde_json::to_value(&rule.op).unwrap(), "<");
+        assert_eq!(serde_json::to_value(rule.op).unwrap(), "<");
         assert_eq!(rule.value, Some(serde_json::json!(100)));
-        assert!(matches!(&queue.auth, Some(HttpAuth::Bearer(token)) if token == "api-bearer-token"));
+        assert!(
+            matches!(&queue.auth, Some(HttpAuth::Bearer(token)) if token == "api-bearer-token")
+        );
     }
 
     // Channels of the kinds WatchTower has, with their settings.
@@ -348,7 +358,12 @@ async fn check_imported(database: &str, version: Kuma) {
     // The window covers status page 1: the imported monitors on it (the docker one is not).
     let mut covered = patching.monitors.clone();
     covered.sort();
-    let mut want = vec![id_of("kuma-1"), id_of("kuma-2"), id_of("kuma-3"), id_of("kuma-4")];
+    let mut want = vec![
+        id_of("kuma-1"),
+        id_of("kuma-2"),
+        id_of("kuma-3"),
+        id_of("kuma-4"),
+    ];
     want.sort();
     assert_eq!(covered, want);
     assert!(
@@ -358,7 +373,11 @@ async fn check_imported(database: &str, version: Kuma) {
 
     // The status page, its groups and components.
     let pages = store.list_status_pages(team).await.unwrap();
-    assert_eq!(pages.len(), 1, "the password-protected page is not published");
+    assert_eq!(
+        pages.len(),
+        1,
+        "the password-protected page is not published"
+    );
     let page = &pages[0].spec;
     assert_eq!(page.slug.as_str(), "shop");
     assert_eq!(page.title, "Shop status");
@@ -396,8 +415,14 @@ fn check_report(report: &str, version: Kuma) {
         ("monitor 9 \"Order broker\"", "no 'mqtt' probe"),
         ("monitor 10 \"Maintenance page\"", "upside-down mode"),
         ("monitor 12 \"Backend services\"", "no group monitors"),
-        ("monitor 13 \"Hand-edited\"", "malformed row: interval: is not a whole number"),
-        ("monitor 14 \"Stock JSONata\"", "JSONata expression that is not a plain path"),
+        (
+            "monitor 13 \"Hand-edited\"",
+            "malformed row: interval: is not a whole number",
+        ),
+        (
+            "monitor 14 \"Stock JSONata\"",
+            "JSONata expression that is not a plain path",
+        ),
         ("notification 9 \"Pushover\"", "does not send to 'pushover'"),
         ("notification 11 \"Broken config\"", "not a JSON object"),
         ("maintenance 3 \"Code freeze\"", "manual window"),
@@ -444,7 +469,10 @@ async fn whole_import(database: &str, version: Kuma) {
     // A dry run on the empty database says what it would do and writes nothing.
     let dry = succeeded(&import(&kuma, database, &["--dry-run"]));
     assert!(dry.contains("dry run: nothing was written"), "{dry}");
-    assert!(dry.contains("would create: monitor 1 \"Shop homepage\" -> kuma-1"), "{dry}");
+    assert!(
+        dry.contains("would create: monitor 1 \"Shop homepage\" -> kuma-1"),
+        "{dry}"
+    );
     check_report(&dry, version);
     {
         let store = watchtower_store::connect(database).await.unwrap();
@@ -457,10 +485,16 @@ async fn whole_import(database: &str, version: Kuma) {
     }
 
     let first = succeeded(&import(&kuma, database, &[]));
-    assert!(first.contains(&format!("Uptime Kuma {}", match version {
-        Kuma::V1 => "1.x",
-        Kuma::V2 => "2.x",
-    })), "{first}");
+    assert!(
+        first.contains(&format!(
+            "Uptime Kuma {}",
+            match version {
+                Kuma::V1 => "1.x",
+                Kuma::V2 => "2.x",
+            }
+        )),
+        "{first}"
+    );
     check_report(&first, version);
     check_imported(database, version).await;
 
@@ -471,7 +505,11 @@ async fn whole_import(database: &str, version: Kuma) {
     check_imported(database, version).await;
 
     // Kuma's file was only read.
-    assert_eq!(std::fs::read(&kuma).unwrap(), before, "the Kuma database changed");
+    assert_eq!(
+        std::fs::read(&kuma).unwrap(),
+        before,
+        "the Kuma database changed"
+    );
 }
 
 #[tokio::test]
@@ -511,13 +549,18 @@ async fn bad_arguments_exit_2_listing_every_problem() {
     let kuma = kuma_database(dir.path(), Kuma::V2).await;
     let output = import(&kuma, &database.url, &["--team", "42"]);
     assert_eq!(output.status.code(), Some(2), "{}", text(&output));
-    assert!(text(&output).contains("there is no team 42"), "{}", text(&output));
+    assert!(
+        text(&output).contains("there is no team 42"),
+        "{}",
+        text(&output)
+    );
 
     // An SQLite file that is not Kuma's, and a file that is not SQLite at all.
     let other = dir.path().join("other.db");
-    let mut conn = sqlx::SqliteConnection::connect(&format!("sqlite://{}?mode=rwc", other.display()))
-        .await
-        .unwrap();
+    let mut conn =
+        sqlx::SqliteConnection::connect(&format!("sqlite://{}?mode=rwc", other.display()))
+            .await
+            .unwrap();
     sqlx::query("CREATE TABLE notes (id INTEGER PRIMARY KEY)")
         .execute(&mut conn)
         .await
@@ -525,7 +568,11 @@ async fn bad_arguments_exit_2_listing_every_problem() {
     conn.close().await.unwrap();
     let output = import(&other, &database.url, &[]);
     assert_eq!(output.status.code(), Some(2), "{}", text(&output));
-    assert!(text(&output).contains("is not an Uptime Kuma database"), "{}", text(&output));
+    assert!(
+        text(&output).contains("is not an Uptime Kuma database"),
+        "{}",
+        text(&output)
+    );
     let garbage = dir.path().join("garbage.db");
     std::fs::write(&garbage, b"this is not a database at all, just some text").unwrap();
     let output = import(&garbage, &database.url, &[]);

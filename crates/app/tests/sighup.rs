@@ -27,7 +27,9 @@ fn hang_up(process: &WatchtowerProcess) {
     assert!(status.success(), "kill -HUP failed");
 }
 
-async fn monitors(store: &dyn Store) -> BTreeMap<String, (watchtower_core::MonitorId, MonitorSpec)> {
+async fn monitors(
+    store: &dyn Store,
+) -> BTreeMap<String, (watchtower_core::MonitorId, MonitorSpec)> {
     store
         .list_monitors(TeamId::DEFAULT, &PageRequest::default())
         .await
@@ -127,9 +129,11 @@ async fn reload_story(database: &str) {
         !results.is_empty()
     })
     .await;
-    eventually(&process, "two monitors scheduled after the reload", || async {
-        scheduled_monitors(&process).await == Some(2)
-    })
+    eventually(
+        &process,
+        "two monitors scheduled after the reload",
+        || async { scheduled_monitors(&process).await == Some(2) },
+    )
     .await;
 
     // A bad file: every problem logged, nothing changed, still serving.
@@ -146,10 +150,18 @@ async fn reload_story(database: &str) {
     })
     .await;
     let log = process.log_text();
-    for field in ["monitors[0].url", "monitors[1].kind", "monitors[2].interval"] {
+    for field in [
+        "monitors[0].url",
+        "monitors[1].kind",
+        "monitors[2].interval",
+    ] {
         assert!(log.contains(field), "{field} not logged:\n{log}");
     }
-    assert_eq!(monitors(store.as_ref()).await, applied, "a bad file changed nothing");
+    assert_eq!(
+        monitors(store.as_ref()).await,
+        applied,
+        "a bad file changed nothing"
+    );
     assert_eq!(scheduled_monitors(&process).await, Some(2));
 
     assert!(process.terminate().unwrap().success());

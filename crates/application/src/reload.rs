@@ -59,7 +59,7 @@ pub async fn reload(
         .created
         .iter()
         .chain(&report.updated)
-        .map(|key| key.as_str())
+        .map(watchtower_core::MonitorKey::as_str)
         .collect();
     if !changed.is_empty() {
         let mut page = PageRequest {

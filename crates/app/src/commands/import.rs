@@ -14,7 +14,10 @@ pub async fn kuma(args: KumaImportArgs) -> ExitCode {
         problems.push(format!("{}: is not a file", args.file.display()));
     }
     if args.team < 1 {
-        problems.push(format!("--team: {} is not a team id (1 or more)", args.team));
+        problems.push(format!(
+            "--team: {} is not a team id (1 or more)",
+            args.team
+        ));
     }
     let plans = match super::load_plans(args.plans.as_deref(), false) {
         Ok(plans) => Some(plans),

@@ -124,7 +124,10 @@ pub async fn apply(target: &Target<'_>, plan: ImportPlan) -> Result<ImportReport
     let mut fitting: Vec<(Object, MonitorSpec)> = Vec::new();
     for (object, spec) in &plan.monitors {
         if let Err(exceeded) = target.plans.check_monitor(team.plan, spec) {
-            let reasons: Vec<String> = exceeded.iter().map(|e| e.message()).collect();
+            let reasons: Vec<String> = exceeded
+                .iter()
+                .map(watchtower_core::PlanLimitExceeded::message)
+                .collect();
             report.skipped.push(over_plan(object, &reasons.join(" ")));
             continue;
         }
@@ -160,7 +163,11 @@ pub async fn apply(target: &Target<'_>, plan: ImportPlan) -> Result<ImportReport
         Some(applied)
     };
     for (object, spec) in &fitting {
-        let key = spec.key.as_ref().map(ToString::to_string).unwrap_or_default();
+        let key = spec
+            .key
+            .as_ref()
+            .map(ToString::to_string)
+            .unwrap_or_default();
         let action = match &applied {
             None if stored_keys.contains(&key) => Action::WouldUpdateOrKeep,
             None => Action::WouldCreate,
@@ -194,10 +201,8 @@ pub async fn apply(target: &Target<'_>, plan: ImportPlan) -> Result<ImportReport
     let mut channels = Vec::new();
     let mut channel_objects = Vec::new();
     for (object, entry) in &plan.channels {
-        let settings = watchtower_alerting::ChannelSettings::parse(
-            &without_name(&entry.settings),
-            "",
-        );
+        let settings =
+            watchtower_alerting::ChannelSettings::parse(&without_name(&entry.settings), "");
         if let Ok(settings) = settings
             && let Err(exceeded) = target
                 .plans
@@ -219,7 +224,8 @@ pub async fn apply(target: &Target<'_>, plan: ImportPlan) -> Result<ImportReport
             continue;
         }
         let mut rule = rule.clone();
-        rule.channels.retain(|name| channel_names.contains(name.as_str()));
+        rule.channels
+            .retain(|name| channel_names.contains(name.as_str()));
         if rule.channels.is_empty() {
             continue;
         }
@@ -249,7 +255,9 @@ pub async fn apply(target: &Target<'_>, plan: ImportPlan) -> Result<ImportReport
     if target.dry_run {
         let stored = target.store.channels(team.id).await?;
         for (object, entry) in channel_objects.iter().zip(&file.channels) {
-            let exists = stored.iter().any(|c| c.name == entry.name && c.kind == entry.kind);
+            let exists = stored
+                .iter()
+                .any(|c| c.name == entry.name && c.kind == entry.kind);
             report.channels.push(dry(object, &entry.name, exists));
         }
         for (object, rule) in rule_objects.iter().zip(&file.alert_rules) {
@@ -259,12 +267,10 @@ pub async fn apply(target: &Target<'_>, plan: ImportPlan) -> Result<ImportReport
     } else {
         let done = alerting_file::apply(target.store, team.id, &file, now).await?;
         for (object, entry) in channel_objects.iter().zip(&file.channels) {
-            let action = outcome(
-                &entry.name,
-                &done.channels_created,
-                &done.channels_updated,
-            );
-            report.channels.push(applied_as(object, &entry.name, action));
+            let action = outcome(&entry.name, &done.channels_created, &done.channels_updated);
+            report
+                .channels
+                .push(applied_as(object, &entry.name, action));
         }
         for (object, rule) in rule_objects.iter().zip(&file.alert_rules) {
             let action = outcome(&rule.name, &done.rules_created, &done.rules_replaced);
@@ -349,10 +355,7 @@ pub async fn apply(target: &Target<'_>, plan: ImportPlan) -> Result<ImportReport
         {
             report.notes.push(Note {
                 object: object.clone(),
-                note: format!(
-                    "its custom domain was left out: {}",
-                    exceeded.message()
-                ),
+                note: format!("its custom domain was left out: {}", exceeded.message()),
             });
             if let Some(map) = value.as_object_mut() {
                 map.remove("custom_domain");
@@ -468,7 +471,10 @@ async fn all_monitors(
 }
 
 /// The id of every keyed monitor of the team.
-async fn all_ids(store: &dyn Store, team: TeamId) -> Result<HashMap<String, MonitorId>, StoreError> {
+async fn all_ids(
+    store: &dyn Store,
+    team: TeamId,
+) -> Result<HashMap<String, MonitorId>, StoreError> {
     let mut ids = HashMap::new();
     let mut page = PageRequest {
         limit: 500,

@@ -75,8 +75,8 @@ fn local_time(row: &Row, column: &str, timezone: &str) -> Result<String, Unmappe
                 shorten(text)
             ))
         })?;
-    let zoned = civil.to_zoned(zone).map_err(|_| {
-        Unmapped::Unsupported(format!("its {column} does not exist in {timezone}"))
-    })?;
+    let zoned = civil
+        .to_zoned(zone)
+        .map_err(|_| Unmapped::Unsupported(format!("its {column} does not exist in {timezone}")))?;
     Ok(zoned.timestamp().to_string())
 }

@@ -16,8 +16,8 @@ mod status_pages;
 pub use apply::{Action, Applied, ImportReport, Target, apply};
 pub use monitors::{jsonata_path_to_jsonpath, key_of};
 pub use read::{
-    Cell, CellProblem, KumaDatabase, KumaVersion, MAX_TOTAL_BYTES, MAX_VALUE_BYTES, ReadError,
-    Row, TableLimits, read,
+    Cell, CellProblem, KumaDatabase, KumaVersion, MAX_TOTAL_BYTES, MAX_VALUE_BYTES, ReadError, Row,
+    TableLimits, read,
 };
 
 use monitors::Unmapped;
@@ -178,8 +178,7 @@ pub fn plan(db: &KumaDatabase) -> ImportPlan {
         for note in draft.notes {
             plan.note(&object, note);
         }
-        plan.monitor_names
-            .insert(object.kuma_id, spec.name.clone());
+        plan.monitor_names.insert(object.kuma_id, spec.name.clone());
         let channels: Vec<String> = notifications_of
             .get(&object.kuma_id)
             .into_iter()
@@ -187,7 +186,15 @@ pub fn plan(db: &KumaDatabase) -> ImportPlan {
             .filter_map(|id| channel_names.get(id).cloned())
             .collect();
         if !channels.is_empty() {
-            plan_rule(row, &object, &spec, channels, draft.watches_certificate, &settings, &mut plan);
+            plan_rule(
+                row,
+                &object,
+                &spec,
+                channels,
+                draft.watches_certificate,
+                &settings,
+                &mut plan,
+            );
         }
         plan.monitors.push((object, spec));
     }
@@ -356,7 +363,9 @@ fn tags_by_monitor(db: &KumaDatabase, plan: &mut ImportPlan) -> HashMap<i64, Vec
         else {
             continue;
         };
-        let Some(name) = names.get(&tag) else { continue };
+        let Some(name) = names.get(&tag) else {
+            continue;
+        };
         let spelled = match link.text("value") {
             Ok(Some(value)) => format!("{name}:{}", value.trim()),
             _ => name.clone(),
@@ -451,7 +460,9 @@ fn plan_rule(
     }
     let remind = match row.int("resend_interval") {
         Ok(Some(every)) if every > 0 => {
-            let seconds = (every as u64).saturating_mul(spec.interval.get().as_secs()).max(60);
+            let seconds = (every as u64)
+                .saturating_mul(spec.interval.get().as_secs())
+                .max(60);
             Some(format!("{seconds}s"))
         }
         _ => None,

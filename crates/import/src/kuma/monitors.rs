@@ -77,10 +77,7 @@ pub fn draft(row: &Row, tags: &[String], certificate_days: u32) -> Result<Monito
     }
     value.insert("retries".into(), json!(retries.clamp(0, MAX_RETRIES)));
     if let Some(retry_interval) = row.int("retry_interval")?.filter(|s| *s > 0) {
-        value.insert(
-            "retry_interval".into(),
-            json!(format!("{retry_interval}s")),
-        );
+        value.insert("retry_interval".into(), json!(format!("{retry_interval}s")));
     }
     let active = row.flag("active")?.unwrap_or(true);
     value.insert("paused".into(), json!(!active));
@@ -183,7 +180,9 @@ fn http(
         value.insert("body".into(), json!(body));
         // Kuma sends a JSON body (its default encoding) as application/json.
         let encoding = row.text("http_body_encoding")?.unwrap_or("json");
-        let has_type = headers.keys().any(|h| h.eq_ignore_ascii_case("content-type"));
+        let has_type = headers
+            .keys()
+            .any(|h| h.eq_ignore_ascii_case("content-type"));
         let content_type = match encoding {
             "json" => Some("application/json"),
             "xml" => Some("text/xml; charset=utf-8"),
@@ -381,7 +380,10 @@ fn dns(row: &Row, value: &mut Map<String, Value>, notes: &mut Vec<String>) -> Re
     if let Some(servers) = row.text("dns_resolve_server")? {
         let mut listed = servers.split(',').map(str::trim).filter(|s| !s.is_empty());
         if let Some(first) = listed.next() {
-            let port = row.int("port")?.filter(|p| (1..=65535).contains(p)).unwrap_or(53);
+            let port = row
+                .int("port")?
+                .filter(|p| (1..=65535).contains(p))
+                .unwrap_or(53);
             let resolver = match first.parse::<std::net::IpAddr>() {
                 Ok(std::net::IpAddr::V6(ip)) => format!("[{ip}]:{port}"),
                 _ => format!("{first}:{port}"),
@@ -411,10 +413,22 @@ mod tests {
     #[test]
     fn plain_jsonata_paths_become_jsonpath_and_the_rest_is_refused() {
         assert_eq!(convert("status").as_deref(), Some("$.status"));
-        assert_eq!(convert("$.data.items[0].name").as_deref(), Some("$.data.items[0].name"));
+        assert_eq!(
+            convert("$.data.items[0].name").as_deref(),
+            Some("$.data.items[0].name")
+        );
         assert_eq!(convert("a[1][2]").as_deref(), Some("$.a[1][2]"));
         assert_eq!(convert("$").as_deref(), Some("$"));
-        for refused in ["$count(items)", "a.b = 1", "a[", "a[x]", "a..b", "a[0]b", "", "1a"] {
+        for refused in [
+            "$count(items)",
+            "a.b = 1",
+            "a[",
+            "a[x]",
+            "a..b",
+            "a[0]b",
+            "",
+            "1a",
+        ] {
             assert_eq!(convert(refused), None, "{refused}");
         }
     }

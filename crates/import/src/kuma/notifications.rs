@@ -28,20 +28,20 @@ pub fn draft(row: &Row) -> Result<ChannelDraft, Unmapped> {
         )));
     }
     // serde_json refuses nesting deeper than 128 levels by itself.
-    let config = match serde_json::from_str::<Value>(text) {
-        Ok(Value::Object(map)) => map,
-        _ => {
-            return Err(Unmapped::Unsupported(
-                "its settings are not a JSON object".into(),
-            ));
-        }
+    let Ok(Value::Object(config)) = serde_json::from_str::<Value>(text) else {
+        return Err(Unmapped::Unsupported(
+            "its settings are not a JSON object".into(),
+        ));
     };
     let config = Config(&config);
     let kind = config.text("type").unwrap_or_default();
     let mut notes = Vec::new();
     let (kind, settings) = match kind.as_str() {
         "smtp" => ("email", email(&config, &mut notes)),
-        "slack" => ("slack", json!({"webhook_url": config.text("slackwebhookURL")})),
+        "slack" => (
+            "slack",
+            json!({"webhook_url": config.text("slackwebhookURL")}),
+        ),
         "discord" => (
             "discord",
             json!({"webhook_url": config.text("discordWebhookUrl")}),
@@ -160,9 +160,7 @@ fn webhook(config: &Config<'_>, notes: &mut Vec<String>) -> Result<Value, Unmapp
             }
         }
     }
-    notes.push(
-        "WatchTower posts its own JSON document (docs/ALERTING.md), not Kuma's body".into(),
-    );
+    notes.push("WatchTower posts its own JSON document (docs/ALERTING.md), not Kuma's body".into());
     Ok(settings)
 }
 

@@ -193,6 +193,29 @@ pub struct KumaDatabase {
     pub truncated: Vec<(String, usize)>,
 }
 
+impl KumaDatabase {
+    /// A database of `version` with no rows (for building one by hand, as the fuzz target does).
+    pub fn empty(version: KumaVersion) -> Self {
+        Self {
+            version,
+            monitors: Vec::new(),
+            notifications: Vec::new(),
+            monitor_notifications: Vec::new(),
+            tags: Vec::new(),
+            monitor_tags: Vec::new(),
+            maintenances: Vec::new(),
+            monitor_maintenances: Vec::new(),
+            maintenance_status_pages: Vec::new(),
+            status_pages: Vec::new(),
+            groups: Vec::new(),
+            monitor_groups: Vec::new(),
+            status_page_domains: Vec::new(),
+            settings: Vec::new(),
+            truncated: Vec::new(),
+        }
+    }
+}
+
 /// Why a database could not be read at all.
 #[derive(Debug, thiserror::Error)]
 pub enum ReadError {
@@ -267,9 +290,7 @@ pub async fn read(path: &Path, limits: TableLimits) -> Result<KumaDatabase, Read
         monitor_tags: reader.read("monitor_tag", limits.links).await?,
         maintenances: reader.read("maintenance", limits.others).await?,
         monitor_maintenances: reader.read("monitor_maintenance", limits.links).await?,
-        maintenance_status_pages: reader
-            .read("maintenance_status_page", limits.links)
-            .await?,
+        maintenance_status_pages: reader.read("maintenance_status_page", limits.links).await?,
         status_pages: reader.read("status_page", limits.others).await?,
         groups: reader.read("group", limits.others).await?,
         monitor_groups: reader.read("monitor_group", limits.links).await?,

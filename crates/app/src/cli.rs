@@ -6,9 +6,17 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
+/// `0.1.0 (1a2b3c4d5e6f)`: the version and the commit it was built from (`build.rs`).
+const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (",
+    env!("WATCHTOWER_COMMIT"),
+    ")"
+);
+
 /// WatchTower Pro: website and service monitoring and alerting.
 #[derive(Debug, Parser)]
-#[command(name = "watchtower", version, about)]
+#[command(name = "watchtower", version = VERSION, about)]
 pub struct Cli {
     /// Log format on standard error.
     #[arg(

@@ -216,6 +216,8 @@ pub async fn apply(target: &Target<'_>, plan: ImportPlan) -> Result<ImportReport
     }
     let channel_names: HashSet<&str> = channels.iter().map(|c| c.name.as_str()).collect();
     let existing_rules = target.store.rules(team.id).await?;
+    let existing_rule_names: HashSet<&str> =
+        existing_rules.iter().map(|r| r.name.as_str()).collect();
     let mut rule_count = existing_rules.len();
     let mut rules = Vec::new();
     let mut rule_objects = Vec::new();
@@ -229,7 +231,7 @@ pub async fn apply(target: &Target<'_>, plan: ImportPlan) -> Result<ImportReport
         if rule.channels.is_empty() {
             continue;
         }
-        if !existing_rules.iter().any(|r| r.name == rule.name) {
+        if !existing_rule_names.contains(rule.name.as_str()) {
             let wanted = Demand::AlertRules(u32::try_from(rule_count + 1).unwrap_or(u32::MAX));
             if let Err(exceeded) = target.plans.check(team.plan, wanted) {
                 report.skipped.push(Skipped {
@@ -261,19 +263,23 @@ pub async fn apply(target: &Target<'_>, plan: ImportPlan) -> Result<ImportReport
             report.channels.push(dry(object, &entry.name, exists));
         }
         for (object, rule) in rule_objects.iter().zip(&file.alert_rules) {
-            let exists = existing_rules.iter().any(|r| r.name == rule.name);
+            let exists = existing_rule_names.contains(rule.name.as_str());
             report.rules.push(dry(object, &rule.name, exists));
         }
     } else {
         let done = alerting_file::apply(target.store, team.id, &file, now).await?;
+        let set = |list: &[String]| -> HashSet<String> { list.iter().cloned().collect() };
+        let (channels_created, channels_updated) =
+            (set(&done.channels_created), set(&done.channels_updated));
+        let (rules_created, rules_replaced) = (set(&done.rules_created), set(&done.rules_replaced));
         for (object, entry) in channel_objects.iter().zip(&file.channels) {
-            let action = outcome(&entry.name, &done.channels_created, &done.channels_updated);
+            let action = outcome(&entry.name, &channels_created, &channels_updated);
             report
                 .channels
                 .push(applied_as(object, &entry.name, action));
         }
         for (object, rule) in rule_objects.iter().zip(&file.alert_rules) {
-            let action = outcome(&rule.name, &done.rules_created, &done.rules_replaced);
+            let action = outcome(&rule.name, &rules_created, &rules_replaced);
             report.rules.push(applied_as(object, &rule.name, action));
         }
         audit.extend(done.audit);
@@ -438,10 +444,10 @@ fn dry(object: &Object, name: &str, exists: bool) -> Applied {
     applied_as(object, name, action)
 }
 
-fn outcome(name: &str, created: &[String], changed: &[String]) -> Action {
-    if created.iter().any(|n| n == name) {
+fn outcome(name: &str, created: &HashSet<String>, changed: &HashSet<String>) -> Action {
+    if created.contains(name) {
         Action::Created
-    } else if changed.iter().any(|n| n == name) {
+    } else if changed.contains(name) {
         Action::Updated
     } else {
         Action::Unchanged

@@ -198,10 +198,11 @@ pub fn plan(db: &KumaDatabase) -> ImportPlan {
         }
         plan.monitors.push((object, spec));
     }
-    plan_windows(db, &settings, &mut plan);
+    let pages = status_pages::PageIndex::of(db);
+    plan_windows(db, &settings, &pages, &mut plan);
     for row in &db.status_pages {
         let object = object_of(ObjectKind::StatusPage, row, "title");
-        match status_pages::draft(row, db) {
+        match status_pages::draft(row, &pages) {
             Ok(draft) => {
                 // Judged now with the monitors it will show, so a dry run finds every problem.
                 let (value, _) = plan.resolve_page(&draft, &|id| Some(id));
@@ -491,20 +492,29 @@ fn plan_rule(
     ));
 }
 
-fn plan_windows(db: &KumaDatabase, settings: &Settings, plan: &mut ImportPlan) {
-    // The monitors each status page shows: a window over a page covers them.
-    let mut page_monitors: HashMap<i64, Vec<i64>> = HashMap::new();
-    let mut group_page: HashMap<i64, i64> = HashMap::new();
-    for group in &db.groups {
-        if let (Ok(id), Ok(Some(page))) = (group.id(), group.int("status_page_id")) {
-            group_page.insert(id, page);
+fn plan_windows(
+    db: &KumaDatabase,
+    settings: &Settings,
+    pages: &status_pages::PageIndex<'_>,
+    plan: &mut ImportPlan,
+) {
+    // Each window's monitors, named directly or through the status pages it covers.
+    let mut covered: HashMap<i64, Vec<i64>> = HashMap::new();
+    for link in &db.monitor_maintenances {
+        if let (Ok(Some(window)), Ok(Some(monitor))) =
+            (link.int("maintenance_id"), link.int("monitor_id"))
+        {
+            covered.entry(window).or_default().push(monitor);
         }
     }
-    for link in &db.monitor_groups {
-        if let (Ok(Some(group)), Ok(Some(monitor))) = (link.int("group_id"), link.int("monitor_id"))
-            && let Some(page) = group_page.get(&group)
+    for link in &db.maintenance_status_pages {
+        if let (Ok(Some(window)), Ok(Some(page))) =
+            (link.int("maintenance_id"), link.int("status_page_id"))
         {
-            page_monitors.entry(*page).or_default().push(monitor);
+            covered
+                .entry(window)
+                .or_default()
+                .extend(pages.monitors_of_page(page));
         }
     }
     let mut taken: Vec<String> = Vec::new();
@@ -517,21 +527,7 @@ fn plan_windows(db: &KumaDatabase, settings: &Settings, plan: &mut ImportPlan) {
                 continue;
             }
         };
-        let mut kuma_monitors: Vec<i64> = Vec::new();
-        for link in &db.monitor_maintenances {
-            if link.int("maintenance_id").ok().flatten() == Some(object.kuma_id)
-                && let Ok(Some(monitor)) = link.int("monitor_id")
-            {
-                kuma_monitors.push(monitor);
-            }
-        }
-        for link in &db.maintenance_status_pages {
-            if link.int("maintenance_id").ok().flatten() == Some(object.kuma_id)
-                && let Ok(Some(page)) = link.int("status_page_id")
-            {
-                kuma_monitors.extend(page_monitors.get(&page).into_iter().flatten().copied());
-            }
-        }
+        let mut kuma_monitors = covered.remove(&object.kuma_id).unwrap_or_default();
         kuma_monitors.sort_unstable();
         kuma_monitors.dedup();
         let base = match object.name.trim() {

@@ -5,6 +5,7 @@
 use super::monitors::Unmapped;
 use super::read::{KumaDatabase, Row};
 use serde_json::{Value, json};
+use std::collections::HashMap;
 
 /// A page's JSON for `StatusPageSpec::parse`, whose components still name Kuma monitor ids.
 #[derive(Debug, Clone, PartialEq)]
@@ -14,8 +15,57 @@ pub struct PageDraft {
     pub notes: Vec<String>,
 }
 
+/// The rows that hang off status pages, indexed once by page and group: a page's draft then costs
+/// its own rows, not a scan of every table (the rows come from an untrusted file).
+#[derive(Debug, Default)]
+pub struct PageIndex<'a> {
+    groups: HashMap<i64, Vec<&'a Row>>,
+    members: HashMap<i64, Vec<(i64, i64)>>,
+    domains: HashMap<i64, Vec<&'a Row>>,
+}
+
+impl<'a> PageIndex<'a> {
+    pub fn of(db: &'a KumaDatabase) -> Self {
+        let mut index = Self::default();
+        for group in &db.groups {
+            if let Ok(Some(page)) = group.int("status_page_id") {
+                index.groups.entry(page).or_default().push(group);
+            }
+        }
+        for link in &db.monitor_groups {
+            if let (Ok(Some(group)), Ok(Some(monitor))) =
+                (link.int("group_id"), link.int("monitor_id"))
+            {
+                let weight = link.int("weight").ok().flatten().unwrap_or(0);
+                index
+                    .members
+                    .entry(group)
+                    .or_default()
+                    .push((weight, monitor));
+            }
+        }
+        for row in &db.status_page_domains {
+            if let Ok(Some(page)) = row.int("status_page_id") {
+                index.domains.entry(page).or_default().push(row);
+            }
+        }
+        index
+    }
+
+    /// The Kuma monitors a page shows, in no particular order.
+    pub fn monitors_of_page(&self, page: i64) -> Vec<i64> {
+        let mut monitors = Vec::new();
+        for group in self.groups.get(&page).into_iter().flatten() {
+            if let Ok(id) = group.id() {
+                monitors.extend(self.members.get(&id).into_iter().flatten().map(|(_, m)| *m));
+            }
+        }
+        monitors
+    }
+}
+
 /// Maps one `status_page` row with its groups and domains.
-pub fn draft(page: &Row, db: &KumaDatabase) -> Result<PageDraft, Unmapped> {
+pub fn draft(page: &Row, index: &PageIndex<'_>) -> Result<PageDraft, Unmapped> {
     let id = page.id()?;
     if page.text("password")?.is_some() {
         return Err(Unmapped::Unsupported(
@@ -45,10 +95,8 @@ pub fn draft(page: &Row, db: &KumaDatabase) -> Result<PageDraft, Unmapped> {
         notes.push("its custom CSS was not imported".into());
     }
     let mut domains = Vec::new();
-    for row in &db.status_page_domains {
-        if row.int("status_page_id")? == Some(id)
-            && let Some(domain) = row.text("domain")?
-        {
+    for row in index.domains.get(&id).into_iter().flatten() {
+        if let Some(domain) = row.text("domain")? {
             domains.push(domain.to_owned());
         }
     }
@@ -63,19 +111,9 @@ pub fn draft(page: &Row, db: &KumaDatabase) -> Result<PageDraft, Unmapped> {
         ));
     }
     let mut groups: Vec<(i64, i64, Value)> = Vec::new();
-    for group in &db.groups {
-        if group.int("status_page_id")? != Some(id) {
-            continue;
-        }
+    for group in index.groups.get(&id).into_iter().flatten() {
         let group_id = group.id()?;
-        let mut members: Vec<(i64, i64)> = Vec::new();
-        for link in &db.monitor_groups {
-            if link.int("group_id")? == Some(group_id)
-                && let Some(monitor) = link.int("monitor_id")?
-            {
-                members.push((link.int("weight")?.unwrap_or(0), monitor));
-            }
-        }
+        let mut members = index.members.get(&group_id).cloned().unwrap_or_default();
         members.sort_unstable();
         let components: Vec<Value> = members
             .iter()

@@ -615,3 +615,49 @@ async fn plan_limits_apply_and_what_did_not_fit_is_reported() {
         "{report}"
     );
 }
+
+/// Kuma keeps its database in WAL mode; on a read-only mount (as the container README suggests)
+/// it cannot be opened read-only without its `-shm` file, so the reader opens it immutable.
+/// Needs root to mount; skipped otherwise, unless `WATCHTOWER_REQUIRE_FAULT_TESTS` is set (CI).
+#[tokio::test]
+async fn a_kuma_database_in_wal_mode_on_a_read_only_mount_is_read() {
+    let database = TestDatabase::sqlite();
+    let dir = tempfile::tempdir().unwrap();
+    let source = dir.path().join("source");
+    let mounted = dir.path().join("mounted");
+    std::fs::create_dir_all(&source).unwrap();
+    std::fs::create_dir_all(&mounted).unwrap();
+    let kuma = kuma_database(&source, Kuma::V2).await;
+    let url = format!("sqlite://{}", kuma.display());
+    let mut conn = sqlx::SqliteConnection::connect(&url).await.unwrap();
+    sqlx::query("PRAGMA journal_mode = WAL")
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    conn.close().await.unwrap();
+    let mount = |args: &[&str]| {
+        Command::new("mount")
+            .args(args)
+            .status()
+            .is_ok_and(|s| s.success())
+    };
+    let (source_text, mounted_text) = (source.to_str().unwrap(), mounted.to_str().unwrap());
+    if !(mount(&["--bind", source_text, mounted_text])
+        && mount(&["-o", "remount,bind,ro", mounted_text]))
+    {
+        let _ = Command::new("umount").arg(mounted_text).status();
+        assert!(
+            std::env::var_os("WATCHTOWER_REQUIRE_FAULT_TESTS").is_none(),
+            "cannot mount read-only, and WATCHTOWER_REQUIRE_FAULT_TESTS is set"
+        );
+        eprintln!("cannot mount read-only (not root?): skipping the read-only Kuma test");
+        return;
+    }
+    let output = import(&mounted.join("kuma-2.db"), &database.url, &[]);
+    let _ = Command::new("umount").arg(mounted_text).status();
+    let report = succeeded(&output);
+    assert!(
+        report.contains("created: monitor 1 \"Shop homepage\" -> kuma-1"),
+        "{report}"
+    );
+}

@@ -249,24 +249,16 @@ pub async fn read(path: &Path, limits: TableLimits) -> Result<KumaDatabase, Read
     if !path.is_file() {
         return Err(ReadError::NotAFile(shown));
     }
-    let mut conn = SqliteConnectOptions::new()
-        .filename(path)
-        .read_only(true)
-        .create_if_missing(false)
-        .connect()
-        .await
-        .map_err(|error| ReadError::Open {
+    // Read-only first. A database in WAL mode (Kuma's) whose folder cannot be written (a
+    // read-only mount) cannot be opened that way without its -shm file; opened immutable it can,
+    // which is sound because Kuma is stopped (the README asks for that).
+    let (mut conn, tables) = match open(path, false).await {
+        Ok(opened) => opened,
+        Err(first) => open(path, true).await.map_err(|_| ReadError::Open {
             path: shown.clone(),
-            error,
-        })?;
-    let tables: Vec<String> =
-        sqlx::query_scalar("SELECT name FROM sqlite_master WHERE type = 'table'")
-            .fetch_all(&mut conn)
-            .await
-            .map_err(|error| ReadError::Open {
-                path: shown.clone(),
-                error,
-            })?;
+            error: first,
+        })?,
+    };
     if !tables.iter().any(|t| t == "monitor") {
         return Err(ReadError::NotKuma(shown));
     }
@@ -300,6 +292,24 @@ pub async fn read(path: &Path, limits: TableLimits) -> Result<KumaDatabase, Read
     };
     let _ = conn.close().await;
     Ok(database)
+}
+
+/// A connection that writes nothing, and the names of the file's tables.
+async fn open(
+    path: &Path,
+    immutable: bool,
+) -> Result<(SqliteConnection, Vec<String>), sqlx::Error> {
+    let mut conn = SqliteConnectOptions::new()
+        .filename(path)
+        .read_only(true)
+        .immutable(immutable)
+        .create_if_missing(false)
+        .connect()
+        .await?;
+    let tables = sqlx::query_scalar("SELECT name FROM sqlite_master WHERE type = 'table'")
+        .fetch_all(&mut conn)
+        .await?;
+    Ok((conn, tables))
 }
 
 struct TableReader<'a> {

@@ -1,14 +1,22 @@
 //! The command line: `serve`, `check`, `status`, `migrate`, `validate`, `user`, `backup`,
-//! `verify`, `restore`, `db`.
+//! `verify`, `restore`, `db`, `import`.
 
 use clap::{Parser, Subcommand, ValueEnum};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
+/// `0.1.0 (1a2b3c4d5e6f)`: the version and the commit it was built from (`build.rs`).
+const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (",
+    env!("WATCHTOWER_COMMIT"),
+    ")"
+);
+
 /// WatchTower Pro: website and service monitoring and alerting.
 #[derive(Debug, Parser)]
-#[command(name = "watchtower", version, about)]
+#[command(name = "watchtower", version = VERSION, about)]
 pub struct Cli {
     /// Log format on standard error.
     #[arg(
@@ -68,6 +76,35 @@ pub enum Command {
     /// Database care: sizes and maintenance.
     #[command(subcommand)]
     Db(DbCommand),
+    /// Bring monitors and their settings over from another monitoring tool.
+    #[command(subcommand)]
+    Import(ImportCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ImportCommand {
+    /// Read an Uptime Kuma 1.23 or 2.x database (kuma.db, opened read-only) and create its
+    /// monitors, notification channels, tags, maintenance windows and status pages in a team.
+    /// Importing again creates nothing new. Exit code 2 lists every problem with the arguments.
+    Kuma(KumaImportArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct KumaImportArgs {
+    /// Uptime Kuma's database file (`data/kuma.db`); stop Kuma first or copy the file, so the
+    /// copy is consistent.
+    pub file: PathBuf,
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+    /// The team to import into (its id; 1 is the Default team).
+    #[arg(long, default_value_t = 1)]
+    pub team: i64,
+    /// Print what would be created and what cannot be mapped, and write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// A YAML file of plan limits, as given to serve (the team's plan limits what is imported).
+    #[arg(long, env = "WATCHTOWER_PLANS")]
+    pub plans: Option<PathBuf>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -169,7 +206,8 @@ pub struct ServeArgs {
     pub bind: SocketAddr,
     #[command(flatten)]
     pub database: DatabaseArgs,
-    /// A monitors file applied (in one transaction) at start-up.
+    /// A monitors file applied (in one transaction) at start-up, and again, through the same
+    /// path, on SIGHUP (a file with problems is logged and changes nothing).
     #[arg(long, env = "WATCHTOWER_CONFIG")]
     pub config: Option<PathBuf>,
     /// How long raw results are kept.

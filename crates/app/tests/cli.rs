@@ -20,6 +20,26 @@ fn stderr(output: &Output) -> String {
 }
 
 #[test]
+fn version_names_the_commit_it_was_built_from() {
+    let output = watchtower(&["--version"]);
+    assert!(output.status.success());
+    let text = String::from_utf8_lossy(&output.stdout).into_owned();
+    let commit = text
+        .trim()
+        .strip_prefix(concat!("watchtower ", env!("CARGO_PKG_VERSION"), " ("))
+        .and_then(|rest| rest.strip_suffix(')'))
+        .unwrap_or_else(|| panic!("unexpected version line: {text}"));
+    // Built from this repository, the commit is known: 12 hex digits (or the build's override).
+    match std::env::var("WATCHTOWER_COMMIT") {
+        Ok(given) if !given.trim().is_empty() => assert_eq!(commit, given.trim()),
+        _ => assert!(
+            commit.len() == 12 && commit.chars().all(|c| c.is_ascii_hexdigit()),
+            "{text}"
+        ),
+    }
+}
+
+#[test]
 fn validate_lists_every_problem_with_its_line_and_exits_2() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("bad.yaml");

@@ -7,6 +7,7 @@ use crate::backups::{self, BackupSettings};
 use crate::ops::{self, OpsSettings};
 use crate::run::{Application, BackgroundTasks};
 use std::net::{Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio_util::sync::CancellationToken;
@@ -61,6 +62,7 @@ pub struct ApplicationBuilder {
     billing_clock: BillingClock,
     billing_worker: Option<WorkerConfig>,
     backups: Option<BackupSettings>,
+    monitors_file: Option<PathBuf>,
 }
 
 impl ApplicationBuilder {
@@ -85,6 +87,7 @@ impl ApplicationBuilder {
             billing_clock: BillingClock::system(),
             billing_worker: Some(WorkerConfig::default()),
             backups: None,
+            monitors_file: None,
         }
     }
 
@@ -209,6 +212,13 @@ impl ApplicationBuilder {
     /// Scheduled backups into a folder (none unless set).
     pub fn backups(mut self, settings: BackupSettings) -> Self {
         self.backups = Some(settings);
+        self
+    }
+
+    /// The monitors file applied at start (by the caller, see `monitors_file::apply`), to apply
+    /// again, through the same path, each time the process gets SIGHUP.
+    pub fn reload_monitors_file_on_sighup(mut self, path: PathBuf) -> Self {
+        self.monitors_file = Some(path);
         self
     }
 
@@ -382,6 +392,7 @@ impl ApplicationBuilder {
             state,
             monitor_count,
             ops_counters,
+            monitors_file: self.monitors_file,
             tasks: BackgroundTasks {
                 scheduler,
                 scheduler_task,

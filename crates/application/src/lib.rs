@@ -3,14 +3,16 @@
 //! (`builder.rs`), [`ApplicationBuilder::build`] loads the monitors, binds the listener and starts
 //! the background tasks, and [`Application::run_until`] serves HTTP until told to stop, then stops
 //! everything in the order that loses nothing (`run.rs`). Around it: accounts made outside the API
-//! (`accounts.rs`), the monitors file `serve --config` applies at start (`monitors_file.rs`), and
-//! the instance's watch on itself (`ops.rs`), and scheduled backups (`backups.rs`).
+//! (`accounts.rs`), the monitors file `serve --config` applies at start (`monitors_file.rs`) and
+//! again on SIGHUP (`reload.rs`), the instance's watch on itself (`ops.rs`), and scheduled backups
+//! (`backups.rs`).
 
 pub mod accounts;
 pub mod backups;
 mod builder;
 pub mod monitors_file;
 pub mod ops;
+pub mod reload;
 mod run;
 
 pub use builder::{ApplicationBuilder, BuildError};

@@ -1,12 +1,34 @@
-//! The monitors file `serve --config` applies at start to the Default team, with the instance's
-//! authority: its monitors, then its channels and alert rules, each step recorded in the audit log
-//! under the file's name.
+//! The monitors file `serve --config` applies to the Default team at start and again on SIGHUP,
+//! with the instance's authority: its monitors, then its channels and alert rules, each step
+//! recorded in the audit log under the file's name.
 
 use std::path::Path;
 use watchtower_alerting::alerting_file::{self, AuditedChange};
 use watchtower_core::monitors_file::{self, MonitorsFile};
 use watchtower_core::{FieldError, MonitorSpec, TeamId, Timestamp};
-use watchtower_store::{Actor, PageRequest, Store, StoreError};
+use watchtower_store::{Actor, ApplyReport, PageRequest, Store, StoreError};
+
+/// Reads and parses the file at `path`, `${NAME}` references resolved from the environment and
+/// each channel checked by its kind. Every problem is returned as `FILE:LINE:COLUMN: field: ...`.
+pub fn read(path: &Path) -> Result<MonitorsFile, Vec<String>> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|error| vec![format!("{}: cannot read: {error}", path.display())])?;
+    let interpolated = monitors_file::interpolate_env(&text, |name| std::env::var(name).ok());
+    interpolated
+        .and_then(|text| monitors_file::parse_with(&text, &alerting_file::check_channel))
+        .map_err(|problems| {
+            problems
+                .iter()
+                .map(|problem| {
+                    let place = format!("{}:{}:{}", path.display(), problem.line, problem.column);
+                    match problem.field.as_str() {
+                        "" => format!("{place}: {}", problem.problem),
+                        field => format!("{place}: {field}: {}", problem.problem),
+                    }
+                })
+                .collect()
+        })
+}
 
 /// Why the file was not (fully) applied.
 #[derive(Debug, thiserror::Error)]
@@ -36,12 +58,12 @@ pub enum ApplyFileError {
 }
 
 /// Applies `file` (read from `path`) to the Default team: monitors first, then the channels and
-/// alert rules, whose rules name monitors by key.
+/// alert rules, whose rules name monitors by key. Returns what happened to the monitors.
 pub async fn apply(
     store: &dyn Store,
     path: &Path,
     mut file: MonitorsFile,
-) -> Result<(), ApplyFileError> {
+) -> Result<ApplyReport, ApplyFileError> {
     // The operator's own file, applied with the instance's authority; the audit log names it.
     let config_actor = Actor {
         user_id: None,
@@ -49,7 +71,7 @@ pub async fn apply(
         label: format!("serve --config {}", path.display()),
     };
     keep_stored_secrets(store, &mut file).await?;
-    let report = store
+    let monitors = store
         .apply_monitors(
             TeamId::DEFAULT,
             &file.monitors,
@@ -63,20 +85,20 @@ pub async fn apply(
         })?;
     tracing::info!(
         file = %path.display(),
-        created = report.created.len(),
-        updated = report.updated.len(),
-        unchanged = report.unchanged.len(),
-        deleted = report.deleted.len(),
-        kept = report.kept.len(),
+        created = monitors.created.len(),
+        updated = monitors.updated.len(),
+        unchanged = monitors.unchanged.len(),
+        deleted = monitors.deleted.len(),
+        kept = monitors.kept.len(),
         "applied monitors file"
     );
     let changed = AuditedChange {
         action: "monitors.applied",
         target: format!("team:{}", TeamId::DEFAULT),
         details: serde_json::json!({
-            "created": report.created,
-            "updated": report.updated,
-            "deleted": report.deleted,
+            "created": monitors.created,
+            "updated": monitors.updated,
+            "deleted": monitors.deleted,
         }),
     };
     alerting_file::record_audit(
@@ -108,7 +130,7 @@ pub async fn apply(
         Timestamp::now(),
     )
     .await;
-    Ok(())
+    Ok(monitors)
 }
 
 /// Puts the stored secrets back where the file sends the redaction marker (an export applied as

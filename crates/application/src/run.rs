@@ -26,6 +26,8 @@ pub struct Application {
     pub(crate) monitor_count: usize,
     pub(crate) ops_counters: Arc<OpsCounters>,
     pub(crate) tasks: BackgroundTasks,
+    /// The monitors file to apply again on SIGHUP (`serve --config`).
+    pub(crate) monitors_file: Option<std::path::PathBuf>,
 }
 
 /// What runs beside the HTTP server, with what stops each part.
@@ -75,8 +77,15 @@ impl Application {
             monitor_count,
             ops_counters,
             tasks,
+            monitors_file,
         } = self;
         let started = state.started;
+        // Listening before the instance answers, so SIGHUP never meets its default action.
+        let reloads = monitors_file.and_then(|path| {
+            crate::reload::watch_sighup(state.store.clone(), tasks.scheduler.clone(), path)
+                .map_err(|error| tracing::error!(%error, "cannot listen for SIGHUP"))
+                .ok()
+        });
         tracing::info!(%address, monitors = monitor_count, startup_ms = started.elapsed().as_millis() as u64, "watchtower is serving on http://{address}");
         let app = watchtower_server::ops::with_counters(router(state), ops_counters)
             .into_make_service_with_connect_info::<SocketAddr>();
@@ -85,6 +94,9 @@ impl Application {
             .await
         {
             tracing::error!(%error, "HTTP server failed");
+        }
+        if let Some(reloads) = reloads {
+            reloads.abort();
         }
         tasks.stop().await;
     }

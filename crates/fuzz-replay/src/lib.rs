@@ -7,6 +7,7 @@
 pub mod assertions;
 pub mod backup_container;
 pub mod channel_settings;
+pub mod kuma_import;
 pub mod maintenance;
 pub mod monitor_spec;
 pub mod monitors_file;
@@ -24,7 +25,7 @@ pub const MAX_INPUT_BYTES: usize = 64 * 1024;
 pub type Target = (&'static str, fn(&[u8]));
 
 /// Every target, by the name `fuzz/fuzz_targets/<name>.rs` and its folders use.
-pub const TARGETS: [Target; 11] = [
+pub const TARGETS: [Target; 12] = [
     ("monitors_file", monitors_file::run),
     ("monitor_spec", monitor_spec::run),
     ("assertions", assertions::run),
@@ -36,6 +37,7 @@ pub const TARGETS: [Target; 11] = [
     ("whop_frame_token", whop_frame_token::run),
     ("backup_container", backup_container::run),
     ("whop_page", whop_page::run),
+    ("kuma_import", kuma_import::run),
 ];
 
 /// The input as text, when it is UTF-8 and within [`MAX_INPUT_BYTES`].

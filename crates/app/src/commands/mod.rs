@@ -3,6 +3,7 @@
 mod backup;
 mod check;
 mod db;
+mod import;
 mod ops;
 mod serve;
 mod status;
@@ -36,6 +37,7 @@ pub async fn run(command: Command) -> ExitCode {
         Command::Restore(args) => backup::restore(args).await,
         Command::Db(crate::cli::DbCommand::Stats(args)) => db::stats(args).await,
         Command::Db(crate::cli::DbCommand::Maintain(args)) => db::maintain(args).await,
+        Command::Import(crate::cli::ImportCommand::Kuma(args)) => import::kuma(args).await,
     }
 }
 

@@ -101,6 +101,9 @@ pub async fn run(args: ServeArgs) -> ExitCode {
 
     let public_url = args.public_url.as_ref().map(ToString::to_string);
     let mut builder = Application::builder(store);
+    if let Some(path) = args.config.clone() {
+        builder = builder.reload_monitors_file_on_sighup(path);
+    }
     if let Some(dir) = args.backups.backup_dir.clone() {
         builder = builder.backups(BackupSettings {
             dir,

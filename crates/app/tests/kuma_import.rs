@@ -181,6 +181,7 @@ fn target_of(kind: &MonitorKind) -> String {
         MonitorKind::Dns(dns) => format!("dns {}", dns.host),
         MonitorKind::Tls(tls) => format!("tls {}", tls.host),
         MonitorKind::Push(_) => "push".into(),
+        MonitorKind::Whop(whop) => format!("whop {}", whop.company_id),
     }
 }
 

@@ -319,6 +319,7 @@ fn parse_components(fields: &mut Fields<'_>) -> Option<Vec<AffectedComponent>> {
         }
     };
     let mut components: Vec<AffectedComponent> = Vec::new();
+    let mut names: Vec<String> = Vec::new();
     for (index, item) in items.iter().enumerate() {
         let path = format!("components[{index}]");
         let Value::Object(map) = item else {
@@ -339,10 +340,11 @@ fn parse_components(fields: &mut Fields<'_>) -> Option<Vec<AffectedComponent>> {
                 .map_err(|problem| component.problem("state", problem))
                 .ok()
         });
-        if let Some(name) = &name
-            && components.iter().any(|c| &c.name == name)
-        {
-            component.problem("name", "is named twice");
+        if let Some(name) = &name {
+            if names.contains(name) {
+                component.problem("name", "is named twice");
+            }
+            names.push(name.clone());
         }
         component.finish_unknown();
         fields

@@ -109,7 +109,7 @@ async fn a_post_is_made_updated_resolved_and_deleted_and_visitors_see_each_step_
         let (status, _, html) = public(&app, "/status/acme").await;
         assert_eq!(status, StatusCode::OK);
         assert!(html.contains("Active incidents"), "shown at once: the cache was emptied");
-        assert!(html.contains("Checkout &lt;fails&gt; &amp; times out"));
+        assert!(html.contains("Checkout &#60;fails&#62; &#38; times out"));
         assert!(html.contains("SEV2"));
         assert!(html.contains("problems with Website and API"));
         let (_, _, summary) = public(&app, "/status/acme/summary.json").await;
@@ -129,7 +129,7 @@ async fn a_post_is_made_updated_resolved_and_deleted_and_visitors_see_each_step_
         let (_, _, html) = public(&app, "/status/acme").await;
         assert!(html.contains("A bad deploy of the cart."));
         let identified_at = html.find("A bad deploy").unwrap();
-        let investigating_at = html.find("We&#39;re currently investigating").or_else(|| html.find("We&#x27;re currently investigating")).unwrap();
+        let investigating_at = html.find("We&#39;re currently investigating").unwrap();
         assert!(identified_at < investigating_at, "the newest update first");
 
         let resolved = owner.post(&update, json!({"status": "resolved"})).await;
@@ -138,12 +138,12 @@ async fn a_post_is_made_updated_resolved_and_deleted_and_visitors_see_each_step_
         assert_eq!(resolved.body["components"][0]["state"], "operational");
         let (_, _, html) = public(&app, "/status/acme").await;
         assert!(!html.contains("Active incidents"));
-        assert!(html.contains("Recently resolved") && html.contains("Checkout &lt;fails&gt;"));
+        assert!(html.contains("Recently resolved") && html.contains("Checkout &#60;fails&#62;"));
 
         let (status, _, history) =
             public(&app, &format!("/status/acme/history?month={}", this_month())).await;
         assert_eq!(status, StatusCode::OK);
-        assert!(history.contains("Checkout &lt;fails&gt;"));
+        assert!(history.contains("Checkout &#60;fails&#62;"));
         assert!(history.contains("All services are operating normally."));
         let (_, _, earlier) = public(&app, "/status/acme/history?month=2020-01").await;
         assert!(earlier.contains("No incidents were posted in January 2020"));
@@ -288,8 +288,9 @@ async fn feeds_parse_as_rss_and_atom_with_escaped_text_and_maintenance_ahead_and
         assert!(headers["content-type"].to_str().unwrap().starts_with("application/rss+xml"));
         let rss = elements(&rss);
         assert_eq!(texts_at(&rss, "rss/channel/title"), [title]);
-        let base = app.url("/status/acme");
-        assert_eq!(texts_at(&rss, "rss/channel/link"), [base.as_str()]);
+        // The test application is configured with this public URL, which feeds link to.
+        let base = "https://watchtower.example.com/status/acme";
+        assert_eq!(texts_at(&rss, "rss/channel/link"), [base]);
         assert_eq!(texts_at(&rss, "rss/channel/description").len(), 1);
         let items = texts_at(&rss, "rss/channel/item/title");
         assert_eq!(items.len(), 3, "the post and two maintenance occurrences: {items:?}");
@@ -307,7 +308,7 @@ async fn feeds_parse_as_rss_and_atom_with_escaped_text_and_maintenance_ahead_and
         assert!(atom.contains(r#"<feed xmlns="http://www.w3.org/2005/Atom">"#));
         let atom = elements(&atom);
         assert_eq!(texts_at(&atom, "feed/title"), [title]);
-        assert_eq!(texts_at(&atom, "feed/id"), [base.as_str()]);
+        assert_eq!(texts_at(&atom, "feed/id"), [base]);
         assert_eq!(texts_at(&atom, "feed/updated").len(), 1);
         assert_eq!(texts_at(&atom, "feed/author/name"), [title]);
         let ids = texts_at(&atom, "feed/entry/id");

@@ -60,8 +60,8 @@ impl Role {
             ViewMonitors | ViewResults | ViewIncidents | ViewMaintenance | ViewAlerting
             | ViewStatusPages | ViewTeam | ExportYaml => Role::Viewer,
             CreateMonitor | UpdateMonitor | DeleteMonitor | PauseMonitor | CheckNow
-            | AcknowledgeIncident | NoteIncident | PostStatusIncidents | ManageMaintenance | ManageAlertRules
-            | ApplyYaml => Role::Member,
+            | AcknowledgeIncident | NoteIncident | PostStatusIncidents | ManageMaintenance
+            | ManageAlertRules | ApplyYaml => Role::Member,
             UpdateTeam | InviteMember | RemoveMember | ChangeRole | ViewApiKeys | CreateApiKey
             | RevokeApiKey | ManageChannels | ManageStatusPages | ViewAuditLog
             | ViewSecurityEvents => Role::Admin,

@@ -25,8 +25,8 @@ pub use alert::{AlertEvent, DeliveryStatus};
 pub use duration::HumanDuration;
 pub use ids::{
     AlertRuleId, ApiKeyId, ChannelId, EscalationPolicyId, IncidentId, InvitationId,
-    MaintenanceWindowId, MonitorId, MonitorKey, NotificationId, SessionId, StatusIncidentId, StatusPageId, TeamId,
-    UserId,
+    MaintenanceWindowId, MonitorId, MonitorKey, NotificationId, SessionId, StatusIncidentId,
+    StatusPageId, TeamId, UserId,
 };
 pub use incident::{Incident, StateChange};
 pub use monitor::{Monitor, MonitorKind, MonitorSpec, ProbeKind};

@@ -18,7 +18,17 @@ pub const MAX_AFFECTED: usize = 200;
 
 /// How bad an incident is: the operations guide's severity levels.
 #[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, utoipa::ToSchema,
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
 )]
 #[serde(rename_all = "snake_case")]
 pub enum Impact {
@@ -69,13 +79,28 @@ impl Impact {
         Self::ALL
             .into_iter()
             .find(|impact| impact.as_str() == raw.trim().to_ascii_lowercase())
-            .ok_or_else(|| format!("'{}' is not an impact; use sev1, sev2, sev3 or sev4", short(raw)))
+            .ok_or_else(|| {
+                format!(
+                    "'{}' is not an impact; use sev1, sev2, sev3 or sev4",
+                    short(raw)
+                )
+            })
     }
 }
 
 /// Where an incident stands: each update of its timeline says one of these.
 #[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, utoipa::ToSchema,
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
 )]
 #[serde(rename_all = "snake_case")]
 pub enum PostStatus {
@@ -196,10 +221,7 @@ pub struct StatusIncidentUpdate {
     pub components: Option<Vec<AffectedComponent>>,
 }
 
-fn top_fields<'a>(
-    value: &'a Value,
-    prefix: &str,
-) -> Result<Fields<'a>, Vec<FieldError>> {
+fn top_fields<'a>(value: &'a Value, prefix: &str) -> Result<Fields<'a>, Vec<FieldError>> {
     let Value::Object(map) = value else {
         return Err(vec![FieldError {
             field: prefix.to_owned(),
@@ -238,8 +260,8 @@ impl NewStatusIncident {
         fields.finish_unknown();
         match (title, impact, status) {
             (Some(title), Some(impact), Some(status)) if fields.problems.is_empty() => {
-                let message = message
-                    .unwrap_or_else(|| status.template(&template_subject(&components)));
+                let message =
+                    message.unwrap_or_else(|| status.template(&template_subject(&components)));
                 Ok(Self {
                     title,
                     impact,
@@ -298,7 +320,10 @@ fn parse_status(fields: &mut Fields<'_>, default: Option<PostStatus>) -> Option<
 fn parse_message(fields: &mut Fields<'_>) -> Option<String> {
     let text = fields.string("message")?;
     if text.chars().count() > MAX_MESSAGE {
-        fields.problem("message", format!("must be at most {MAX_MESSAGE} characters"));
+        fields.problem(
+            "message",
+            format!("must be at most {MAX_MESSAGE} characters"),
+        );
         return None;
     }
     let text = text.trim();
@@ -359,16 +384,22 @@ fn parse_components(fields: &mut Fields<'_>) -> Option<Vec<AffectedComponent>> {
 
 fn parse_component_state(raw: &str) -> Result<ComponentState, String> {
     use ComponentState::*;
-    [Operational, Maintenance, Degraded, PartialOutage, MajorOutage]
-        .into_iter()
-        .find(|state| state.as_str() == raw.trim())
-        .ok_or_else(|| {
-            format!(
-                "'{}' is not a state; use operational, maintenance, degraded, partial_outage \
+    [
+        Operational,
+        Maintenance,
+        Degraded,
+        PartialOutage,
+        MajorOutage,
+    ]
+    .into_iter()
+    .find(|state| state.as_str() == raw.trim())
+    .ok_or_else(|| {
+        format!(
+            "'{}' is not a state; use operational, maintenance, degraded, partial_outage \
                  or major_outage",
-                short(raw)
-            )
-        })
+            short(raw)
+        )
+    })
 }
 
 fn short(text: &str) -> String {
@@ -425,7 +456,10 @@ mod tests {
             "components[1]",
             "components[2].name",
         ] {
-            assert!(fields.contains(&expected), "{expected} missing from {fields:?}");
+            assert!(
+                fields.contains(&expected),
+                "{expected} missing from {fields:?}"
+            );
         }
     }
 
@@ -442,8 +476,9 @@ mod tests {
             "A fix for Website has been put in place and we're monitoring the results."
         );
         assert_eq!(update.components, None);
-        let problems = StatusIncidentUpdate::parse(&json!({"message": 1.5, "components": {}}), "", &current)
-            .unwrap_err();
+        let problems =
+            StatusIncidentUpdate::parse(&json!({"message": 1.5, "components": {}}), "", &current)
+                .unwrap_err();
         let fields: Vec<&str> = problems.iter().map(|p| p.field.as_str()).collect();
         assert_eq!(fields, ["status", "components"]);
     }

@@ -51,7 +51,14 @@ pub enum Backend {
 /// Every read and write of a team's data takes the `TeamId`, so another team's rows are invisible.
 #[async_trait]
 pub trait Store:
-    AccountStore + AlertStore + BillingStore + StatusPageStore + StatusIncidentStore + Send + Sync + 'static
+    AccountStore
+    + AlertStore
+    + BillingStore
+    + StatusPageStore
+    + StatusIncidentStore
+    + Send
+    + Sync
+    + 'static
 {
     fn backend(&self) -> Backend;
 

@@ -203,8 +203,8 @@ pub async fn add_update(
         .get_status_incident(access.team.id, page.id, incident)
         .await?
         .ok_or_else(ApiError::not_found)?;
-    let update = StatusIncidentUpdate::parse(&body, "", &current.components)
-        .map_err(ApiError::invalid)?;
+    let update =
+        StatusIncidentUpdate::parse(&body, "", &current.components).map_err(ApiError::invalid)?;
     let unknown = unknown_components(&page, update.components.as_deref().unwrap_or_default());
     if !unknown.is_empty() {
         return Err(ApiError::invalid(unknown));

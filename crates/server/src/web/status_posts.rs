@@ -179,13 +179,17 @@ fn refused_form(page: &StatusPage, form: &Posted, problems: Vec<FieldError>) -> 
 }
 
 /// The team's page, or the 404 page for another team's or a missing one.
-async fn team_page(state: &AppState, page: &WebPage, id: StatusPageId) -> Result<StatusPage, WebError> {
-    Ok(state
+async fn team_page(
+    state: &AppState,
+    page: &WebPage,
+    id: StatusPageId,
+) -> Result<StatusPage, WebError> {
+    state
         .store
         .get_status_page(page.access.team.id, id)
         .await
         .map_err(ApiError::from)?
-        .ok_or_else(WebError::not_found)?)
+        .ok_or_else(WebError::not_found)
 }
 
 /// Field problems from a refusal; other refusals (not found, forbidden) are error pages.
@@ -321,8 +325,12 @@ async fn post_page(
     form: impl FnOnce(&StatusPage, &StatusIncident) -> PostForm,
 ) -> Result<PostPage, WebError> {
     let status_page = team_page(state, page, id).await?;
-    let Json(post) =
-        api::get_incident(State(state.clone()), page.access.clone(), Path((id, incident))).await?;
+    let Json(post) = api::get_incident(
+        State(state.clone()),
+        page.access.clone(),
+        Path((id, incident)),
+    )
+    .await?;
     Ok(PostPage {
         shell: page.shell(post.title.clone(), "status"),
         form: form(&status_page, &post),
@@ -394,7 +402,10 @@ mod tests {
 
     #[test]
     fn the_form_offers_the_step_after_the_current_one() {
-        assert_eq!(next_status(PostStatus::Investigating), PostStatus::Identified);
+        assert_eq!(
+            next_status(PostStatus::Investigating),
+            PostStatus::Identified
+        );
         assert_eq!(next_status(PostStatus::Identified), PostStatus::Monitoring);
         assert_eq!(next_status(PostStatus::Monitoring), PostStatus::Resolved);
         assert_eq!(next_status(PostStatus::Resolved), PostStatus::Resolved);

@@ -61,7 +61,10 @@ async fn a_post_is_made_updated_resolved_and_deleted_and_visitors_see_each_step_
         let templates = owner.get("/api/status-incident-templates").await;
         assert_eq!(templates.status, StatusCode::OK);
         assert_eq!(templates.body["impacts"][0]["label"], "SEV1");
-        assert_eq!(templates.body["impacts"][0]["meaning"], "Service completely down");
+        assert_eq!(
+            templates.body["impacts"][0]["meaning"],
+            "Service completely down"
+        );
         assert_eq!(
             templates.body["templates"][3]["message"],
             "The issue has been resolved. All services are operating normally."
@@ -108,7 +111,10 @@ async fn a_post_is_made_updated_resolved_and_deleted_and_visitors_see_each_step_
 
         let (status, _, html) = public(&app, "/status/acme").await;
         assert_eq!(status, StatusCode::OK);
-        assert!(html.contains("Active incidents"), "shown at once: the cache was emptied");
+        assert!(
+            html.contains("Active incidents"),
+            "shown at once: the cache was emptied"
+        );
         assert!(html.contains("Checkout &#60;fails&#62; &#38; times out"));
         assert!(html.contains("SEV2"));
         assert!(html.contains("problems with Website and API"));
@@ -123,9 +129,17 @@ async fn a_post_is_made_updated_resolved_and_deleted_and_visitors_see_each_step_
         let no_status = owner.post(&update, json!({"message": "x"})).await;
         assert_eq!(fields(&no_status), ["status"]);
         let identified = owner
-            .post(&update, json!({"status": "identified", "message": "A bad deploy of the cart."}))
+            .post(
+                &update,
+                json!({"status": "identified", "message": "A bad deploy of the cart."}),
+            )
             .await;
-        assert_eq!(identified.status, StatusCode::CREATED, "{:?}", identified.body);
+        assert_eq!(
+            identified.status,
+            StatusCode::CREATED,
+            "{:?}",
+            identified.body
+        );
         let (_, _, html) = public(&app, "/status/acme").await;
         assert!(html.contains("A bad deploy of the cart."));
         let identified_at = html.find("A bad deploy").unwrap();
@@ -140,8 +154,11 @@ async fn a_post_is_made_updated_resolved_and_deleted_and_visitors_see_each_step_
         assert!(!html.contains("Active incidents"));
         assert!(html.contains("Recently resolved") && html.contains("Checkout &#60;fails&#62;"));
 
-        let (status, _, history) =
-            public(&app, &format!("/status/acme/history?month={}", this_month())).await;
+        let (status, _, history) = public(
+            &app,
+            &format!("/status/acme/history?month={}", this_month()),
+        )
+        .await;
         assert_eq!(status, StatusCode::OK);
         assert!(history.contains("Checkout &#60;fails&#62;"));
         assert!(history.contains("All services are operating normally."));
@@ -156,7 +173,10 @@ async fn a_post_is_made_updated_resolved_and_deleted_and_visitors_see_each_step_
         let listed = owner.get(&incidents).await;
         assert_eq!(listed.body["incidents"].as_array().unwrap().len(), 1);
         assert_eq!(
-            listed.body["incidents"][0]["updates"].as_array().unwrap().len(),
+            listed.body["incidents"][0]["updates"]
+                .as_array()
+                .unwrap()
+                .len(),
             3
         );
         let one = owner.get(&format!("{incidents}/{id}")).await;

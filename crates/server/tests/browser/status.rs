@@ -77,7 +77,12 @@ async fn a_visitor_sees_components_and_bars_and_the_page_passes_axe_in_both_them
             json!({"status": "identified", "message": "A full disk on the primary."}),
         )
         .await;
-    assert_eq!(update.status, reqwest::StatusCode::CREATED, "{:?}", update.body);
+    assert_eq!(
+        update.status,
+        reqwest::StatusCode::CREATED,
+        "{:?}",
+        update.body
+    );
 
     let mut failures = Vec::new();
     for dark in [false, true] {
@@ -145,7 +150,9 @@ async fn a_visitor_sees_components_and_bars_and_the_page_passes_axe_in_both_them
             failures.push(format!("status page ({}): {violation}", browser.theme));
         }
         browser.screenshot("status-page").await;
-        browser.click_and_load("a[href^='/status/acme/history']").await;
+        browser
+            .click_and_load("a[href^='/status/acme/history']")
+            .await;
         browser.wait_for(".status-post", 10).await;
         assert_eq!(
             browser.texts(".status-post h3").await,
@@ -201,7 +208,9 @@ async fn a_member_posts_an_incident_and_an_update_from_the_dashboard_in_both_the
         let browser = Browser::open(&app.base, dark).await;
         browser.sign_in("owner@example.com").await;
         browser.go("/status-pages").await;
-        browser.click_and_load(&format!("a[href='/status-pages/{id}']")).await;
+        browser
+            .click_and_load(&format!("a[href='/status-pages/{id}']"))
+            .await;
         let message = browser
             .client
             .find(fantoccini::Locator::Css("#field-message"))
@@ -211,16 +220,27 @@ async fn a_member_posts_an_incident_and_an_update_from_the_dashboard_in_both_the
             .await
             .expect("value")
             .unwrap_or_default();
-        assert!(message.starts_with("We're currently investigating"), "{message}");
+        assert!(
+            message.starts_with("We're currently investigating"),
+            "{message}"
+        );
         // Nothing typed: the form comes back with the problem beside the title.
         browser
             .click_and_load("form[action$='/incidents'] button[type=submit]")
             .await;
         browser.wait_for("#problem-title", 10).await;
         for violation in browser.accessibility_violations().await {
-            failures.push(format!("incident form with problems ({}): {violation}", browser.theme));
+            failures.push(format!(
+                "incident form with problems ({}): {violation}",
+                browser.theme
+            ));
         }
-        browser.fill("#field-title", &format!("Checkout fails ({})", browser.theme)).await;
+        browser
+            .fill(
+                "#field-title",
+                &format!("Checkout fails ({})", browser.theme),
+            )
+            .await;
         browser.select("#field-impact", "sev1").await;
         browser.select("#field-component-0", "major_outage").await;
         browser.fill("#field-message", "").await;
@@ -230,7 +250,10 @@ async fn a_member_posts_an_incident_and_an_update_from_the_dashboard_in_both_the
         browser.wait_for("#timeline", 10).await;
         let timeline = browser.texts(".timeline li").await;
         assert_eq!(timeline.len(), 1, "{timeline:?}");
-        assert!(timeline[0].contains("problems with Website"), "{timeline:?}");
+        assert!(
+            timeline[0].contains("problems with Website"),
+            "{timeline:?}"
+        );
         for violation in browser.accessibility_violations().await {
             failures.push(format!("incident page ({}): {violation}", browser.theme));
         }

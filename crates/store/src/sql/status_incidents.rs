@@ -9,8 +9,8 @@ use async_trait::async_trait;
 use std::collections::HashMap;
 use watchtower_core::status_incident::AffectedComponent;
 use watchtower_core::{
-    ComponentState, Impact, NewStatusIncident, PostStatus, StatusIncidentId,
-    StatusIncidentUpdate, StatusPageId, TeamId, Timestamp,
+    ComponentState, Impact, NewStatusIncident, PostStatus, StatusIncidentId, StatusIncidentUpdate,
+    StatusPageId, TeamId, Timestamp,
 };
 
 const POST_COLUMNS: &str =
@@ -294,10 +294,7 @@ impl StatusIncidentStore for DbStore {
             query = query.bind(bound);
         }
         let mut tx = self.begin_snapshot().await?;
-        let rows = query
-            .bind(i64::from(limit))
-            .fetch_all(&mut *tx)
-            .await?;
+        let rows = query.bind(i64::from(limit)).fetch_all(&mut *tx).await?;
         let posts = with_updates(&mut tx, rows).await?;
         tx.commit().await?;
         Ok(posts)

@@ -71,7 +71,11 @@ async fn a_post_keeps_its_timeline_and_resolving_sets_its_components_operational
             .await?;
         assert_eq!(resolved.resolved_at, Some(Timestamp(T0 + 2 * MINUTE)));
         assert_eq!(resolved.components[0].state, ComponentState::Operational);
-        let messages: Vec<&str> = resolved.updates.iter().map(|u| u.message.as_str()).collect();
+        let messages: Vec<&str> = resolved
+            .updates
+            .iter()
+            .map(|u| u.message.as_str())
+            .collect();
         assert_eq!(messages[1], "A bad deploy", "oldest first");
         assert_eq!(resolved.updates.len(), 3);
         assert_eq!(
@@ -134,17 +138,26 @@ async fn another_teams_page_and_posts_are_out_of_reach() {
                 .await,
             Err(StoreError::NotFound)
         ));
-        assert_eq!(store.get_status_incident(other, page.id, mine.id).await?, None);
+        assert_eq!(
+            store.get_status_incident(other, page.id, mine.id).await?,
+            None
+        );
         assert!(matches!(
             store.delete_status_incident(other, page.id, mine.id).await,
             Err(StoreError::NotFound)
         ));
         // The right team but another of its pages is not the post's page either.
         let second = self::page(store.as_ref(), "second").await?;
-        assert_eq!(store.get_status_incident(TEAM, second.id, mine.id).await?, None);
+        assert_eq!(
+            store.get_status_incident(TEAM, second.id, mine.id).await?,
+            None
+        );
 
         store.delete_status_incident(TEAM, page.id, mine.id).await?;
-        assert_eq!(store.get_status_incident(TEAM, page.id, mine.id).await?, None);
+        assert_eq!(
+            store.get_status_incident(TEAM, page.id, mine.id).await?,
+            None
+        );
         Ok(())
     })
     .await;
@@ -196,7 +209,9 @@ async fn a_visitor_reads_current_monthly_and_newest_posts() {
             )
             .await?;
         assert_eq!(titles(between), ["Old"]);
-        let newest = store.page_status_incidents(page.id, PagePosts::Newest(2)).await?;
+        let newest = store
+            .page_status_incidents(page.id, PagePosts::Newest(2))
+            .await?;
         assert_eq!(titles(newest), ["Open", "Recent"]);
         assert_eq!(old.updates.len(), 1);
         assert!(recent.resolved_at.is_some() && open.resolved_at.is_none());

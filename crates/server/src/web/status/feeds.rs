@@ -214,6 +214,9 @@ mod tests {
 
     #[test]
     fn text_is_escaped_and_loses_what_xml_cannot_hold() {
-        assert_eq!(text("a<b>&\"c'\u{1}\u{7}\n"), "a&lt;b&gt;&amp;&quot;c&apos;\n");
+        assert_eq!(
+            text("a<b>&\"c'\u{1}\u{7}\n"),
+            "a&lt;b&gt;&amp;&quot;c&apos;\n"
+        );
     }
 }

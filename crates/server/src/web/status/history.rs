@@ -125,7 +125,10 @@ mod tests {
         let december = Month::parse("2026-12").unwrap();
         assert_eq!(december.next().to_string(), "2027-01");
         assert_eq!(december.next().previous(), december);
-        assert_eq!(Month::parse("2026-01").unwrap().previous().to_string(), "2025-12");
+        assert_eq!(
+            Month::parse("2026-01").unwrap().previous().to_string(),
+            "2025-12"
+        );
         assert_eq!(december.label(), "December 2026");
         for bad in ["2026-13", "1999-12", "2026-1", "x", "2026-00", "+026-01"] {
             assert_eq!(Month::parse(bad), None, "{bad}");

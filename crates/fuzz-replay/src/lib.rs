@@ -10,6 +10,7 @@ pub mod channel_settings;
 pub mod maintenance;
 pub mod monitor_spec;
 pub mod monitors_file;
+pub mod status_incident;
 pub mod templates;
 pub mod tokens;
 pub mod whop_frame_token;
@@ -23,7 +24,7 @@ pub const MAX_INPUT_BYTES: usize = 64 * 1024;
 pub type Target = (&'static str, fn(&[u8]));
 
 /// Every target, by the name `fuzz/fuzz_targets/<name>.rs` and its folders use.
-pub const TARGETS: [Target; 10] = [
+pub const TARGETS: [Target; 11] = [
     ("monitors_file", monitors_file::run),
     ("monitor_spec", monitor_spec::run),
     ("assertions", assertions::run),
@@ -34,6 +35,7 @@ pub const TARGETS: [Target; 10] = [
     ("whop_webhook", whop_webhook::run),
     ("whop_frame_token", whop_frame_token::run),
     ("backup_container", backup_container::run),
+    ("status_incident", status_incident::run),
 ];
 
 /// The input as text, when it is UTF-8 and within [`MAX_INPUT_BYTES`].

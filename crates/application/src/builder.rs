@@ -310,6 +310,7 @@ impl ApplicationBuilder {
                 None
             }
         };
+        let public_url = self.dispatcher.public_url.clone();
         let stop_dispatcher = CancellationToken::new();
         let dispatcher = dispatcher::start(
             store.clone(),
@@ -374,7 +375,9 @@ impl ApplicationBuilder {
                     .unwrap_or_default(),
             },
             backups: backup_status,
-            status_pages: Arc::new(StatusCache::new(writer.stats.clone())),
+            status_pages: Arc::new(
+                StatusCache::new(writer.stats.clone()).with_public_url(public_url),
+            ),
         };
         let stop_billing = CancellationToken::new();
         let billing = self.billing_worker.map(|worker| {

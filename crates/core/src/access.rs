@@ -60,8 +60,8 @@ impl Role {
             ViewMonitors | ViewResults | ViewIncidents | ViewMaintenance | ViewAlerting
             | ViewStatusPages | ViewTeam | ExportYaml => Role::Viewer,
             CreateMonitor | UpdateMonitor | DeleteMonitor | PauseMonitor | CheckNow
-            | AcknowledgeIncident | NoteIncident | ManageMaintenance | ManageAlertRules
-            | ApplyYaml => Role::Member,
+            | AcknowledgeIncident | NoteIncident | PostStatusIncidents | ManageMaintenance
+            | ManageAlertRules | ApplyYaml => Role::Member,
             UpdateTeam | InviteMember | RemoveMember | ChangeRole | ViewApiKeys | CreateApiKey
             | RevokeApiKey | ManageChannels | ManageStatusPages | ViewAuditLog
             | ViewSecurityEvents => Role::Admin,
@@ -138,6 +138,8 @@ actions! {
     AcknowledgeIncident = "acknowledge_incident",
     /// Add a note to an incident.
     NoteIncident = "note_incident",
+    /// Post incidents and their updates on the team's status pages.
+    PostStatusIncidents = "post_status_incidents",
     /// Create, change and delete maintenance windows.
     ManageMaintenance = "manage_maintenance",
     /// Create, change and delete alert rules (which route to channels an admin set up).
@@ -376,6 +378,7 @@ mod tests {
         (CheckNow, "OAM-"),
         (AcknowledgeIncident, "OAM-"),
         (NoteIncident, "OAM-"),
+        (PostStatusIncidents, "OAM-"),
         (ManageMaintenance, "OAM-"),
         (ManageAlertRules, "OAM-"),
         (ApplyYaml, "OAM-"),

@@ -74,6 +74,10 @@ integer_id!(
     /// A public status page.
     StatusPageId
 );
+integer_id!(
+    /// An incident post on a status page (what the team tells visitors, unlike [`IncidentId`]).
+    StatusIncidentId
+);
 
 impl TeamId {
     /// The team that owns everything until accounts exist; created by the first migration.

@@ -14,6 +14,7 @@ pub mod monitors_file;
 pub mod outcome;
 pub mod plan;
 pub mod state;
+pub mod status_incident;
 pub mod status_page;
 pub mod time;
 pub mod validation;
@@ -24,14 +25,15 @@ pub use alert::{AlertEvent, DeliveryStatus};
 pub use duration::HumanDuration;
 pub use ids::{
     AlertRuleId, ApiKeyId, ChannelId, EscalationPolicyId, IncidentId, InvitationId,
-    MaintenanceWindowId, MonitorId, MonitorKey, NotificationId, SessionId, StatusPageId, TeamId,
-    UserId,
+    MaintenanceWindowId, MonitorId, MonitorKey, NotificationId, SessionId, StatusIncidentId,
+    StatusPageId, TeamId, UserId,
 };
 pub use incident::{Incident, StateChange};
 pub use monitor::{Monitor, MonitorKind, MonitorSpec, ProbeKind, WhopMetric, WhopSettings};
 pub use outcome::{CertificateInfo, CheckOutcome, CheckStatus, ErrorClass, HttpPhases};
 pub use plan::{ChannelKind, Demand, Plan, PlanLimitExceeded, PlanLimits, PlanTable};
 pub use state::{DetectionPolicy, MonitorRuntime, MonitorState};
+pub use status_incident::{Impact, NewStatusIncident, PostStatus, StatusIncidentUpdate};
 pub use status_page::{ComponentState, StatusPageSpec, StatusSlug};
 pub use time::Timestamp;
 pub use validation::{FieldError, Problems};

@@ -755,6 +755,44 @@ fn routes() -> Vec<Row> {
             team(ManageStatusPages, S::NO_CONTENT),
         )
         .isolated(OwnTeam),
+        row(
+            M::GET,
+            "/api/status-incident-templates",
+            Empty,
+            team(ViewStatusPages, S::OK),
+        ),
+        row(
+            M::GET,
+            "/api/status-pages/{page}/incidents",
+            Empty,
+            team(ViewStatusPages, S::OK),
+        ),
+        row(
+            M::POST,
+            "/api/status-pages/{page}/incidents",
+            json(json!({"title": "Slow", "impact": "sev3",
+                        "components": [{"name": "Web", "state": "degraded"}]})),
+            team(PostStatusIncidents, S::CREATED),
+        ),
+        row(
+            M::GET,
+            "/api/status-pages/{page}/incidents/{post}",
+            Empty,
+            team(ViewStatusPages, S::OK),
+        ),
+        row(
+            M::POST,
+            "/api/status-pages/{page}/incidents/{post}/updates",
+            json(json!({"status": "identified"})),
+            team(PostStatusIncidents, S::CREATED),
+        ),
+        row(
+            M::DELETE,
+            "/api/status-pages/{page}/incidents/{post}",
+            Empty,
+            team(ManageStatusPages, S::NO_CONTENT),
+        )
+        .isolated(OwnTeam),
     ]
 }
 
@@ -769,6 +807,7 @@ fn names_team_by_header(path: &str) -> bool {
         "/api/maintenance",
         "/api/escalation-policies",
         "/api/status-pages",
+        "/api/status-incident-templates",
     ]
     .iter()
     .any(|prefix| path.starts_with(prefix))
@@ -844,6 +883,8 @@ struct Tenant {
     policy: watchtower_core::EscalationPolicyId,
     /// A status page showing the monitor.
     page: watchtower_core::StatusPageId,
+    /// An open incident post on that page.
+    post: watchtower_core::StatusIncidentId,
     read_only: Client,
     read_write: Client,
 }
@@ -949,10 +990,26 @@ impl Tenant {
             )
             .await?
             .id;
+        let post = app
+            .store
+            .create_status_incident(
+                team,
+                page,
+                &watchtower_core::NewStatusIncident::parse(
+                    &json!({"title": "Slow", "impact": "sev3",
+                            "components": [{"name": "Web", "state": "degraded"}]}),
+                    "",
+                )
+                .map_err(|problems| anyhow::anyhow!("{problems:?}"))?,
+                Timestamp::now(),
+            )
+            .await?
+            .id;
         Ok(Self {
             team,
             monitor,
             page,
+            post,
             channel,
             rule,
             window,
@@ -974,6 +1031,7 @@ impl Tenant {
             .replace("\"{monitor}\"", &self.monitor.to_string())
             .replace("{monitor}", &self.monitor.to_string())
             .replace("{page}", &self.page.to_string())
+            .replace("{post}", &self.post.to_string())
             .replace(
                 "{unique}",
                 &UNIQUE.fetch_add(1, Ordering::Relaxed).to_string(),
@@ -1340,6 +1398,7 @@ async fn another_teams_ids_answer_not_found_and_change_nothing() {
         let incident = format!("/api/incidents/{}", a.incident);
         let note = json!({"body": "not yours"});
         let status_page = format!("/api/status-pages/{}", a.page);
+        let status_post = format!("{status_page}/incidents/{}", a.post);
         let foreign = [
             (Method::GET, monitor.clone(), None, ViewMonitors),
             (
@@ -1403,6 +1462,26 @@ async fn another_teams_ids_answer_not_found_and_change_nothing() {
                 Some(json!({"slug": "taken-over", "title": "Ours now", "groups": []})),
                 ManageStatusPages,
             ),
+            (
+                Method::GET,
+                format!("{status_page}/incidents"),
+                None,
+                ViewStatusPages,
+            ),
+            (
+                Method::POST,
+                format!("{status_page}/incidents"),
+                Some(json!({"title": "Planted", "impact": "sev1"})),
+                PostStatusIncidents,
+            ),
+            (Method::GET, status_post.clone(), None, ViewStatusPages),
+            (
+                Method::POST,
+                format!("{status_post}/updates"),
+                Some(json!({"status": "resolved", "message": "not yours"})),
+                PostStatusIncidents,
+            ),
+            (Method::DELETE, status_post.clone(), None, ManageStatusPages),
             (Method::DELETE, status_page.clone(), None, ManageStatusPages),
         ];
         let mut problems = Vec::new();
@@ -1483,6 +1562,16 @@ async fn another_teams_ids_answer_not_found_and_change_nothing() {
             .context("status page kept")?;
         if page.spec.title != "Status" || page.spec.groups.is_empty() {
             problems.push(format!("team A's status page changed: {:?}", page.spec));
+        }
+        let post = store
+            .get_status_incident(a.team, a.page, a.post)
+            .await?
+            .context("status incident kept")?;
+        let posts = store
+            .page_status_incidents(a.page, watchtower_store::PagePosts::Newest(10))
+            .await?;
+        if post.updates.len() != 1 || !post.is_open() || posts.len() != 1 {
+            problems.push(format!("team A's incident posts changed: {posts:?}"));
         }
         let key_live = store
             .api_keys(a.team)

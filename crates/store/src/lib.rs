@@ -18,6 +18,7 @@ mod outbox;
 pub mod postgres;
 mod rows;
 pub mod sqlite;
+pub mod status_incidents;
 pub mod status_pages;
 
 pub use accounts::*;
@@ -28,6 +29,7 @@ pub use error::{Conflict, StoreError};
 pub use model::*;
 pub use postgres::{ExportedSnapshot, PgStore, ScratchDatabase};
 pub use sqlite::SqliteStore;
+pub use status_incidents::{PagePosts, StatusIncident, StatusIncidentStore, StatusUpdate};
 pub use status_pages::{IncidentOpening, PublicPageKey, StatusPage, StatusPageStore};
 
 use async_trait::async_trait;
@@ -49,7 +51,14 @@ pub enum Backend {
 /// Every read and write of a team's data takes the `TeamId`, so another team's rows are invisible.
 #[async_trait]
 pub trait Store:
-    AccountStore + AlertStore + BillingStore + StatusPageStore + Send + Sync + 'static
+    AccountStore
+    + AlertStore
+    + BillingStore
+    + StatusPageStore
+    + StatusIncidentStore
+    + Send
+    + Sync
+    + 'static
 {
     fn backend(&self) -> Backend;
 

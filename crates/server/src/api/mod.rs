@@ -17,6 +17,7 @@ pub mod escalation;
 pub mod incidents;
 pub mod maintenance;
 pub mod monitors;
+pub mod status_incidents;
 pub mod status_pages;
 pub mod teams;
 
@@ -367,4 +368,14 @@ fn routes() -> OpenApiRouter<AppState> {
             status_pages::update_status_page,
             status_pages::delete_status_page
         ))
+        .routes(routes!(
+            status_incidents::list_incidents,
+            status_incidents::create_incident
+        ))
+        .routes(routes!(
+            status_incidents::get_incident,
+            status_incidents::delete_incident
+        ))
+        .routes(routes!(status_incidents::add_update))
+        .routes(routes!(status_incidents::incident_templates))
 }

@@ -9,7 +9,8 @@
 //! - `form`: posted forms' CSRF token moved where the session check reads it;
 //! - `assets`: embedded static files under content-hashed, immutable URLs;
 //! - one module per page group: `sign_in`, `overview`, `monitor`, `monitor_form`,
-//!   `yaml_editor`, `incidents`, `alerting` (with `alerting_forms`), `team`, `account`;
+//!   `yaml_editor`, `incidents`, `alerting` (with `alerting_forms`), `status_posts` (the
+//!   team's status pages and their incident posts), `team`, `account`;
 //! - `status`: the public status pages, for visitors without a session.
 
 pub mod account;
@@ -25,6 +26,7 @@ pub mod overview;
 pub mod page;
 pub mod sign_in;
 pub mod status;
+pub mod status_posts;
 pub mod team;
 pub mod yaml_editor;
 
@@ -111,8 +113,22 @@ pub fn routes() -> Router<AppState> {
         .route("/incidents/{id}", get(incidents::show))
         .route("/incidents/{id}/acknowledge", post(incidents::acknowledge))
         .route("/incidents/{id}/notes", post(incidents::add_note))
+        .route("/status-pages", get(status_posts::list))
+        .route("/status-pages/{id}", get(status_posts::show))
+        .route("/status-pages/{id}/incidents", post(status_posts::create))
+        .route(
+            "/status-pages/{id}/incidents/{incident}",
+            get(status_posts::show_post),
+        )
+        .route(
+            "/status-pages/{id}/incidents/{incident}/updates",
+            post(status_posts::add_update),
+        )
         .route("/status/{slug}", get(status::page))
         .route("/status/{slug}/summary.json", get(status::summary))
         .route("/status/{slug}/badge.svg", get(status::badge))
+        .route("/status/{slug}/rss", get(status::rss))
+        .route("/status/{slug}/atom", get(status::atom))
+        .route("/status/{slug}/history", get(status::history))
         .layer(axum::middleware::from_fn(form::middleware))
 }

@@ -18,6 +18,7 @@ mod push;
 mod request_ids;
 mod secrets;
 mod shapes;
+mod status_incidents;
 mod status_pages;
 mod support;
 mod teams;

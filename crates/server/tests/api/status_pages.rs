@@ -661,6 +661,22 @@ async fn no_public_answer_holds_anything_private() {
             .post("/api/status-pages", page("theirs", json!([{"name": "Their component", "monitors": [their_monitor]}])))
             .await;
         assert_eq!(theirs.status, StatusCode::CREATED);
+        let their_post = other
+            .post(
+                &format!("/api/status-pages/{}/incidents", theirs.body["id"]),
+                json!({"title": "Their private incident", "impact": "sev1"}),
+            )
+            .await;
+        assert_eq!(their_post.status, StatusCode::CREATED, "{:?}", their_post.body);
+        // A maintenance window under way on a page's monitor: its name is the team's own.
+        let window = owner
+            .post(
+                "/api/maintenance",
+                json!({"name": "internal-maint-name", "monitors": [db],
+                       "starts_at": "2000-01-01T00:00:00Z", "ends_at": "2099-01-01T00:00:00Z"}),
+            )
+            .await;
+        assert_eq!(window.status, StatusCode::CREATED, "{:?}", window.body);
         let mut body = page(
             "acme",
             json!([
@@ -682,7 +698,14 @@ async fn no_public_answer_holds_anything_private() {
         .await;
 
         let mut answers = Vec::new();
-        for path in ["/status/acme", "/status/acme/summary.json", "/status/acme/badge.svg"] {
+        for path in [
+            "/status/acme",
+            "/status/acme/summary.json",
+            "/status/acme/badge.svg",
+            "/status/acme/rss",
+            "/status/acme/atom",
+            "/status/acme/history",
+        ] {
             let (status, _, body) = fetch(&app, path, None).await;
             assert_eq!(status, StatusCode::OK, "{path}");
             answers.push((path, body));
@@ -704,6 +727,8 @@ async fn no_public_answer_holds_anything_private() {
             "team of",
             "their-private-monitor",
             "Their component",
+            "Their private incident",
+            "internal-maint-name",
             "/monitors/",
             "/api/",
         ];

@@ -693,3 +693,105 @@ async fn members_are_removed_invitations_revoked_and_the_last_owner_cannot_leave
     })
     .await;
 }
+
+#[tokio::test]
+async fn the_status_page_forms_post_an_incident_and_its_updates_prefilled_from_the_guide() {
+    each_backend(Options::default(), |app| async move {
+        let owner = app.user("owner@example.com", false).await;
+        let team = app.store.teams_of(owner).await?[0].team.id;
+        let api = app.login("owner@example.com").await.in_team(team);
+        let web = api.post("/api/monitors", http_monitor("web")).await;
+        let page = api
+            .post(
+                "/api/status-pages",
+                json!({"slug": "acme", "title": "Acme status",
+                       "groups": [{"components": [{"name": "Website", "monitors": [web.body["id"]]},
+                                                  {"name": "API", "monitors": [web.body["id"]]}]}]}),
+            )
+            .await;
+        assert_eq!(page.status, StatusCode::CREATED, "{:?}", page.body);
+        let id = page.body["id"].as_i64().unwrap();
+        let (http, csrf) = browser_like(&app, "owner@example.com").await;
+
+        let list = http.get(app.url("/status-pages")).send().await?.text().await?;
+        assert!(list.contains(&format!("href=\"/status-pages/{id}\"")));
+        let form = http
+            .get(app.url(&format!("/status-pages/{id}")))
+            .send()
+            .await?
+            .text()
+            .await?;
+        assert!(form.contains("SEV1: Service completely down"));
+        assert!(form.contains("We&#39;re currently investigating reports of problems with our service."));
+        assert!(form.contains("name=\"component.1\""));
+
+        // Every bad field comes back next to its field, nothing is posted.
+        let bad = post_form(
+            &http,
+            &app,
+            &csrf,
+            &format!("/status-pages/{id}/incidents"),
+            &[("title", ""), ("impact", "sev9"), ("status", "investigating"),
+              ("component.0", "on_fire"), ("message", "")],
+        )
+        .await;
+        assert_eq!(bad.status(), StatusCode::BAD_REQUEST);
+        let html = bad.text().await?;
+        assert!(html.contains("3 problems to fix"), "{html}");
+        assert!(html.contains("id=\"problem-title\"") && html.contains("id=\"problem-impact\""));
+        assert!(html.contains("id=\"problem-component-0\""));
+        assert!(api.get(&format!("/api/status-pages/{id}/incidents")).await.body["incidents"]
+            .as_array()
+            .unwrap()
+            .is_empty());
+
+        let posted = post_form(
+            &http,
+            &app,
+            &csrf,
+            &format!("/status-pages/{id}/incidents"),
+            &[("title", "Checkout fails"), ("impact", "sev2"), ("status", "investigating"),
+              ("component.0", "major_outage"), ("component.1", ""), ("message", "")],
+        )
+        .await;
+        assert_eq!(posted.status(), StatusCode::SEE_OTHER, "{}", posted.text().await?);
+        let location = posted.headers()["location"].to_str()?.to_owned();
+        let shown = http.get(app.url(&location)).send().await?.text().await?;
+        assert!(shown.contains("problems with Website."), "the template names the component");
+        assert!(
+            shown.contains("We&#39;ve identified the cause of the problems with Website"),
+            "the update form offers the next step's template"
+        );
+        let update = post_form(
+            &http,
+            &app,
+            &csrf,
+            &format!("{location}/updates"),
+            &[("status", "resolved"), ("component.0", "major_outage"), ("message", "")],
+        )
+        .await;
+        assert_eq!(update.status(), StatusCode::SEE_OTHER);
+        let posts = api.get(&format!("/api/status-pages/{id}/incidents")).await;
+        assert_eq!(posts.body["incidents"][0]["status"], "resolved");
+        assert_eq!(posts.body["incidents"][0]["updates"].as_array().unwrap().len(), 2);
+
+        // Another team's page is the 404 page.
+        app.user("other@example.com", false).await;
+        let (other_http, other_csrf) = browser_like(&app, "other@example.com").await;
+        for path in [format!("/status-pages/{id}"), location.clone()] {
+            let seen = other_http.get(app.url(&path)).send().await?;
+            assert_eq!(seen.status(), StatusCode::NOT_FOUND, "{path}");
+        }
+        let refused = post_form(
+            &other_http,
+            &app,
+            &other_csrf,
+            &format!("{location}/updates"),
+            &[("status", "investigating")],
+        )
+        .await;
+        assert_eq!(refused.status(), StatusCode::NOT_FOUND);
+        Ok(())
+    })
+    .await;
+}

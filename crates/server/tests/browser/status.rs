@@ -1,6 +1,7 @@
 //! A public status page as an anonymous visitor sees it in Chromium: the components with their
-//! states and daily bars, a bar's words shown on keyboard focus, and zero WCAG 2 A/AA violations
-//! from axe-core in the light and the dark theme.
+//! states and daily bars, a bar's words shown on keyboard focus, an incident post's timeline
+//! and the month's history; and the dashboard's forms posting an incident and its update; with
+//! zero WCAG 2 A/AA violations from axe-core in the light and the dark theme.
 
 use crate::database;
 use crate::support::*;
@@ -60,6 +61,29 @@ async fn a_visitor_sees_components_and_bars_and_the_page_passes_axe_in_both_them
         .post(&format!("/api/monitors/{id}/check"), json!({}))
         .await;
 
+    // An incident post with two updates: visitors read its timeline, newest first.
+    let incidents = format!("/api/status-pages/{}/incidents", page.body["id"]);
+    let post = client
+        .post(
+            &incidents,
+            json!({"title": "Database unreachable", "impact": "sev2",
+                   "components": [{"name": "Database", "state": "major_outage"}]}),
+        )
+        .await;
+    assert_eq!(post.status, reqwest::StatusCode::CREATED, "{:?}", post.body);
+    let update = client
+        .post(
+            &format!("{incidents}/{}/updates", post.body["id"]),
+            json!({"status": "identified", "message": "A full disk on the primary."}),
+        )
+        .await;
+    assert_eq!(
+        update.status,
+        reqwest::StatusCode::CREATED,
+        "{:?}",
+        update.body
+    );
+
     let mut failures = Vec::new();
     for dark in [false, true] {
         let browser = Browser::open(&app.base, dark).await;
@@ -107,10 +131,37 @@ async fn a_visitor_sees_components_and_bars_and_the_page_passes_axe_in_both_them
             shown[2].as_str().unwrap_or_default().contains("uptime")
                 || shown[2].as_str().unwrap_or_default().contains("no data")
         );
+        assert_eq!(
+            browser.texts(".status-post h3").await,
+            ["Database unreachable"]
+        );
+        let timeline = browser.texts(".status-post .timeline li").await;
+        assert_eq!(timeline.len(), 2, "{timeline:?}");
+        assert!(
+            timeline[0].starts_with("Identified") && timeline[0].contains("A full disk"),
+            "{timeline:?}"
+        );
+        assert!(
+            timeline[1].starts_with("Investigating")
+                && timeline[1].contains("problems with Database"),
+            "{timeline:?}"
+        );
         for violation in browser.accessibility_violations().await {
             failures.push(format!("status page ({}): {violation}", browser.theme));
         }
         browser.screenshot("status-page").await;
+        browser
+            .click_and_load("a[href^='/status/acme/history']")
+            .await;
+        browser.wait_for(".status-post", 10).await;
+        assert_eq!(
+            browser.texts(".status-post h3").await,
+            ["Database unreachable"]
+        );
+        for violation in browser.accessibility_violations().await {
+            failures.push(format!("status history ({}): {violation}", browser.theme));
+        }
+        browser.screenshot("status-history").await;
         // The 404 of an unknown page passes too.
         browser.go("/status/nobody").await;
         browser.wait_for("main h1", 10).await;
@@ -124,5 +175,99 @@ async fn a_visitor_sees_components_and_bars_and_the_page_passes_axe_in_both_them
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
     drop(target);
+    running.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_member_posts_an_incident_and_an_update_from_the_dashboard_in_both_themes() {
+    if !browser_available() {
+        return;
+    }
+    let database = database().await;
+    let (app, running) = TestApp::start(&database.url, Options::default()).await;
+    app.user("owner@example.com", false).await;
+    let client = app.login("owner@example.com").await;
+    let monitor = client
+        .post(
+            "/api/monitors",
+            json!({"name": "web", "kind": "tcp", "host": "127.0.0.1", "port": 9, "interval": "1h"}),
+        )
+        .await;
+    let page = client
+        .post(
+            "/api/status-pages",
+            json!({"slug": "acme", "title": "Acme status",
+                   "groups": [{"components": [{"name": "Website", "monitors": [monitor.body["id"]]}]}]}),
+        )
+        .await;
+    assert_eq!(page.status, reqwest::StatusCode::CREATED, "{:?}", page.body);
+    let id = page.body["id"].as_i64().expect("id");
+
+    let mut failures = Vec::new();
+    for dark in [false, true] {
+        let browser = Browser::open(&app.base, dark).await;
+        browser.sign_in("owner@example.com").await;
+        browser.go("/status-pages").await;
+        browser
+            .click_and_load(&format!("a[href='/status-pages/{id}']"))
+            .await;
+        let message = browser
+            .client
+            .find(fantoccini::Locator::Css("#field-message"))
+            .await
+            .expect("message")
+            .prop("value")
+            .await
+            .expect("value")
+            .unwrap_or_default();
+        assert!(
+            message.starts_with("We're currently investigating"),
+            "{message}"
+        );
+        // Nothing typed: the form comes back with the problem beside the title.
+        browser
+            .click_and_load("form[action$='/incidents'] button[type=submit]")
+            .await;
+        browser.wait_for("#problem-title", 10).await;
+        for violation in browser.accessibility_violations().await {
+            failures.push(format!(
+                "incident form with problems ({}): {violation}",
+                browser.theme
+            ));
+        }
+        browser
+            .fill(
+                "#field-title",
+                &format!("Checkout fails ({})", browser.theme),
+            )
+            .await;
+        browser.select("#field-impact", "sev1").await;
+        browser.select("#field-component-0", "major_outage").await;
+        browser.fill("#field-message", "").await;
+        browser
+            .click_and_load("form[action$='/incidents'] button[type=submit]")
+            .await;
+        browser.wait_for("#timeline", 10).await;
+        let timeline = browser.texts(".timeline li").await;
+        assert_eq!(timeline.len(), 1, "{timeline:?}");
+        assert!(
+            timeline[0].contains("problems with Website"),
+            "{timeline:?}"
+        );
+        for violation in browser.accessibility_violations().await {
+            failures.push(format!("incident page ({}): {violation}", browser.theme));
+        }
+        browser.screenshot("status-incident").await;
+        browser.select("#field-status", "resolved").await;
+        browser
+            .click_and_load("form[action$='/updates'] button[type=submit]")
+            .await;
+        browser.wait_for("#timeline", 10).await;
+        let timeline = browser.texts(".timeline li").await;
+        assert_eq!(timeline.len(), 2, "{timeline:?}");
+        assert!(timeline[0].starts_with("Resolved"), "{timeline:?}");
+        browser.close().await;
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
     running.shutdown().await;
 }

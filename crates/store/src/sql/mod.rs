@@ -15,6 +15,7 @@ mod history;
 mod incidents;
 mod monitors;
 mod results;
+mod status_incidents;
 mod status_pages;
 
 use super::{BACKEND, DbConnection, DbStore, dialect};

@@ -21,5 +21,6 @@ mod dashboard;
 mod history;
 mod monitors;
 mod retention;
+mod status_incidents;
 mod status_pages;
 mod support;

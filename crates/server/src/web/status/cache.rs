@@ -1,7 +1,7 @@
 //! The public pages' cache: each page (by slug, or by custom domain) is rendered once (page,
 //! JSON and badge together) and served from memory until what it shows may have changed: a
-//! committed state change of any monitor (the writer's counter), an edit of any status page
-//! (`invalidate`), or `MAX_AGE`, so the uptime bars and maintenance windows keep up. An unknown
+//! committed state change of any monitor (the writer's counter), an edit of any status page or
+//! incident post (`invalidate`), or `MAX_AGE`, so the uptime bars and maintenance windows keep up. An unknown
 //! slug or domain is remembered the same way, so a crowd (or a scan of Host headers) costs one
 //! query per key per period. One request rebuilds a stale entry while the others wait for it.
 
@@ -18,8 +18,8 @@ pub const MAX_AGE: Duration = Duration::from_secs(30);
 /// The most keys remembered; past it the cache starts again empty.
 const MAX_KEYS: usize = 10_000;
 
-/// A page rendered for visitors.
-#[derive(Debug)]
+/// A page rendered for visitors (a history page fills only `html` and `hide_from_search`).
+#[derive(Debug, Default)]
 pub struct Rendered {
     pub html: Bytes,
     pub summary: Bytes,
@@ -27,6 +27,8 @@ pub struct Rendered {
     /// The logo's origin, which the page's Content-Security-Policy lets images load from.
     pub logo_origin: Option<String>,
     pub hide_from_search: bool,
+    /// What the feeds say; their XML is written per request (`feeds`).
+    pub feed: Arc<super::feeds::FeedSource>,
 }
 
 /// What was true when an entry was rendered.
@@ -53,6 +55,8 @@ pub struct StatusCache {
     epoch: AtomicU64,
     max_age: Duration,
     slots: Mutex<HashMap<String, Arc<Slot>>>,
+    /// The instance's public URL (`serve --public-url`), which feeds link to.
+    public_url: Option<String>,
 }
 
 impl StatusCache {
@@ -66,7 +70,20 @@ impl StatusCache {
             epoch: AtomicU64::new(0),
             max_age,
             slots: Mutex::new(HashMap::new()),
+            public_url: None,
         }
+    }
+
+    /// Feeds link to `url` rather than to the host each request names.
+    pub fn with_public_url(self, url: Option<String>) -> Self {
+        Self {
+            public_url: url,
+            ..self
+        }
+    }
+
+    pub fn public_url(&self) -> Option<&str> {
+        self.public_url.as_deref()
     }
 
     /// Every entry is stale from now on (a page was created, edited or deleted).
@@ -149,8 +166,7 @@ mod tests {
             html: Bytes::from_static(text.as_bytes()),
             summary: Bytes::new(),
             badge: Bytes::new(),
-            logo_origin: None,
-            hide_from_search: false,
+            ..Rendered::default()
         }
     }
 

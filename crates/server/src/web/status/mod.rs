@@ -1,11 +1,17 @@
 //! Public status pages, for visitors without a session: `GET /status/{slug}` (the page, complete
 //! without JavaScript), `/status/{slug}/summary.json` (the same figures for embedding, CORS open
-//! for GET) and `/status/{slug}/badge.svg`; and the same three at `/`, `/summary.json` and
-//! `/badge.svg` of a page's custom domain, matched on the Host header (`custom_domain`). Every
-//! answer comes from `cache`; `view` reads what a page shows, `badge` draws the SVG.
+//! for GET), `/status/{slug}/badge.svg`, the feeds `/status/{slug}/rss` and `/atom`, and the
+//! incident history by month `/status/{slug}/history?month=2026-12`; and the first five at `/`,
+//! `/summary.json`, `/badge.svg`, `/rss` and `/atom` of a page's custom domain, matched on the
+//! Host header (`custom_domain`). Every answer comes from `cache`; `view` reads what a page
+//! shows, `posts` its incident posts and maintenance, `badge` draws the SVG, `feeds` writes the
+//! RSS and Atom, `history` the month pages.
 
 pub mod badge;
 pub mod cache;
+pub mod feeds;
+pub mod history;
+pub mod posts;
 pub mod view;
 
 use crate::AppState;
@@ -14,17 +20,20 @@ use crate::web::assets::AssetUrls;
 use crate::web::page::WebError;
 use askama::Template;
 use axum::body::Bytes;
-use axum::extract::{Path, Request, State};
-use axum::http::{HeaderValue, Method, StatusCode, header};
+use axum::extract::{Path, Query, Request, State};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use cache::Rendered;
+use feeds::FeedSource;
+use history::{HistoryTemplate, Month};
+use posts::PostView;
 use serde::Serialize;
 use std::sync::Arc;
 use view::{DayView, PageView};
 use watchtower_core::status_page::parse_domain;
 use watchtower_core::{StatusSlug, Timestamp};
-use watchtower_store::PublicPageKey;
+use watchtower_store::{PagePosts, PublicPageKey};
 
 #[derive(Template)]
 #[template(path = "status_page.html")]
@@ -117,7 +126,23 @@ async fn build(state: &AppState, key: PublicPageKey<'_>) -> Result<Option<Render
     let Some(page) = state.store.public_status_page(key).await? else {
         return Ok(None);
     };
-    let view = view::load(state.store.as_ref(), &page, Timestamp::now()).await?;
+    let now = Timestamp::now();
+    let view = view::load(state.store.as_ref(), &page, now).await?;
+    let feed_posts = state
+        .store
+        .page_status_incidents(page.id, PagePosts::Newest(feeds::FEED_POSTS))
+        .await?;
+    let feed = FeedSource {
+        slug: view.slug.clone(),
+        title: view.title.clone(),
+        description: view.description.clone(),
+        posts: feed_posts
+            .iter()
+            .map(|post| PostView::of(post, &page.spec.time_zone))
+            .collect(),
+        maintenance: view.maintenance.clone(),
+        read_at: now,
+    };
     let html = StatusPageTemplate {
         view: &view,
         assets: AssetUrls::get(),
@@ -131,6 +156,7 @@ async fn build(state: &AppState, key: PublicPageKey<'_>) -> Result<Option<Render
         badge: Bytes::from(badge::render(&view.title, view.overall)),
         logo_origin: page.spec.logo_origin(),
         hide_from_search: view.hide_from_search,
+        feed: Arc::new(feed),
     }))
 }
 
@@ -154,10 +180,42 @@ enum Part {
     Page,
     Summary,
     Badge,
+    Rss,
+    Atom,
 }
 
-fn answer(page: &Rendered, part: Part) -> Response {
+/// Where a feed's links point: the instance's public URL when configured, otherwise the host
+/// the request named (when it looks like one).
+fn feed_base(state: &AppState, headers: &HeaderMap) -> String {
+    if let Some(url) = state.status_pages.public_url() {
+        return url.trim_end_matches('/').to_owned();
+    }
+    let host = headers
+        .get(header::HOST)
+        .and_then(|value| value.to_str().ok())
+        .filter(|host| {
+            !host.is_empty()
+                && host.len() <= 255
+                && host
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']'))
+        })
+        .unwrap_or("localhost");
+    format!("http://{host}")
+}
+
+fn answer(state: &AppState, headers: &HeaderMap, page: &Rendered, part: Part) -> Response {
     let (kind, body, cache) = match part {
+        Part::Rss => (
+            "application/rss+xml; charset=utf-8",
+            Bytes::from(feeds::rss(&page.feed, &feed_base(state, headers))),
+            "public, max-age=60",
+        ),
+        Part::Atom => (
+            "application/atom+xml; charset=utf-8",
+            Bytes::from(feeds::atom(&page.feed, &feed_base(state, headers))),
+            "public, max-age=60",
+        ),
         Part::Page => (
             "text/html; charset=utf-8",
             page.html.clone(),
@@ -200,7 +258,10 @@ fn answer(page: &Rendered, part: Part) -> Response {
                 HeaderValue::from_static("*"),
             );
         }
-        Part::Badge => {}
+        Part::Badge | Part::Rss | Part::Atom => {}
+    }
+    if page.hide_from_search && !matches!(part, Part::Page) {
+        headers.insert("x-robots-tag", HeaderValue::from_static("noindex"));
     }
     response
 }
@@ -211,17 +272,17 @@ fn missing(part: Part) -> Response {
     match part {
         Part::Page => WebError::not_found().into_response(),
         Part::Summary => ApiError::not_found().into_response(),
-        Part::Badge => StatusCode::NOT_FOUND.into_response(),
+        Part::Badge | Part::Rss | Part::Atom => StatusCode::NOT_FOUND.into_response(),
     }
 }
 
-async fn serve(state: &AppState, slug: &str, part: Part) -> Response {
+async fn serve(state: &AppState, headers: &HeaderMap, slug: &str, part: Part) -> Response {
     // A slug that cannot exist costs no query and takes no place in the cache.
     if StatusSlug::parse(slug).is_err() {
         return missing(part);
     }
     match rendered(state, PublicPageKey::Slug(slug)).await {
-        Ok(Some(page)) => answer(&page, part),
+        Ok(Some(page)) => answer(state, headers, &page, part),
         Ok(None) => missing(part),
         Err(error) if matches!(part, Part::Page) => WebError::from(error).into_response(),
         Err(error) => error.into_response(),
@@ -229,18 +290,138 @@ async fn serve(state: &AppState, slug: &str, part: Part) -> Response {
 }
 
 /// `GET /status/{slug}`.
-pub async fn page(State(state): State<AppState>, Path(slug): Path<String>) -> Response {
-    serve(&state, &slug, Part::Page).await
+pub async fn page(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(slug): Path<String>,
+) -> Response {
+    serve(&state, &headers, &slug, Part::Page).await
 }
 
 /// `GET /status/{slug}/summary.json`.
-pub async fn summary(State(state): State<AppState>, Path(slug): Path<String>) -> Response {
-    serve(&state, &slug, Part::Summary).await
+pub async fn summary(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(slug): Path<String>,
+) -> Response {
+    serve(&state, &headers, &slug, Part::Summary).await
 }
 
 /// `GET /status/{slug}/badge.svg`.
-pub async fn badge(State(state): State<AppState>, Path(slug): Path<String>) -> Response {
-    serve(&state, &slug, Part::Badge).await
+pub async fn badge(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(slug): Path<String>,
+) -> Response {
+    serve(&state, &headers, &slug, Part::Badge).await
+}
+
+/// `GET /status/{slug}/rss`: RSS 2.0 of the page's incident posts and maintenance.
+pub async fn rss(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(slug): Path<String>,
+) -> Response {
+    serve(&state, &headers, &slug, Part::Rss).await
+}
+
+/// `GET /status/{slug}/atom`: the same as Atom.
+pub async fn atom(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(slug): Path<String>,
+) -> Response {
+    serve(&state, &headers, &slug, Part::Atom).await
+}
+
+#[derive(Debug, serde::Deserialize)]
+pub struct HistoryQuery {
+    month: Option<String>,
+}
+
+/// Renders the history of `slug` for `month` (none: the current month of the page's zone);
+/// `None` when there is no such page or the month is after the current one.
+async fn build_history(
+    state: &AppState,
+    slug: &str,
+    month: Option<Month>,
+) -> Result<Option<Rendered>, ApiError> {
+    let Some(page) = state
+        .store
+        .public_status_page(PublicPageKey::Slug(slug))
+        .await?
+    else {
+        return Ok(None);
+    };
+    let zone = jiff::tz::TimeZone::get(&page.spec.time_zone).unwrap_or(jiff::tz::TimeZone::UTC);
+    let current = Month::of(Timestamp::now(), &zone);
+    let month = month.unwrap_or(current);
+    if month > current {
+        return Ok(None);
+    }
+    let posts = state
+        .store
+        .page_status_incidents(
+            page.id,
+            PagePosts::CreatedBetween {
+                from: month.start(&zone),
+                to: month.next().start(&zone),
+            },
+        )
+        .await?;
+    let html = HistoryTemplate {
+        slug: slug.to_owned(),
+        title: page.spec.title.clone(),
+        hide_from_search: page.spec.hide_from_search,
+        month_label: month.label(),
+        previous: month.previous().to_string(),
+        previous_label: month.previous().label(),
+        next: (month < current).then(|| (month.next().to_string(), month.next().label())),
+        posts: posts
+            .iter()
+            .map(|post| PostView::of(post, &page.spec.time_zone))
+            .collect(),
+        assets: AssetUrls::get(),
+    }
+    .render()
+    .map_err(ApiError::internal)?;
+    Ok(Some(Rendered {
+        html: Bytes::from(html),
+        hide_from_search: page.spec.hide_from_search,
+        ..Rendered::default()
+    }))
+}
+
+/// `GET /status/{slug}/history?month=2026-12`.
+pub async fn history(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(slug): Path<String>,
+    Query(query): Query<HistoryQuery>,
+) -> Response {
+    let month = match query.month.as_deref() {
+        None | Some("") => None,
+        Some(raw) => match Month::parse(raw) {
+            Some(month) => Some(month),
+            None => return missing(Part::Page),
+        },
+    };
+    if StatusSlug::parse(&slug).is_err() {
+        return missing(Part::Page);
+    }
+    let key = format!(
+        "history:{slug}:{}",
+        month.map(|m| m.to_string()).unwrap_or_default()
+    );
+    match state
+        .status_pages
+        .get_or_build(&key, || build_history(&state, &slug, month))
+        .await
+    {
+        Ok(Some(page)) => answer(&state, &headers, &page, Part::Page),
+        Ok(None) => missing(Part::Page),
+        Err(error) => WebError::from(error).into_response(),
+    }
 }
 
 /// The host a request names (Host header, or the URI's authority under HTTP/2), lower case,
@@ -269,6 +450,8 @@ pub async fn custom_domain(
         "/" => Part::Page,
         "/summary.json" => Part::Summary,
         "/badge.svg" => Part::Badge,
+        "/rss" => Part::Rss,
+        "/atom" => Part::Atom,
         _ => return next.run(request).await,
     };
     if !matches!(*request.method(), Method::GET | Method::HEAD) {
@@ -278,7 +461,7 @@ pub async fn custom_domain(
         return next.run(request).await;
     };
     match rendered(&state, PublicPageKey::Domain(&domain)).await {
-        Ok(Some(page)) => answer(&page, part),
+        Ok(Some(page)) => answer(&state, request.headers(), &page, part),
         Ok(None) => next.run(request).await,
         Err(error) => {
             tracing::warn!(code = error.code, "cannot look up a custom status domain");

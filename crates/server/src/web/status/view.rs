@@ -1,16 +1,22 @@
 //! What a public status page shows, read from the store in a bounded number of queries: each
 //! component's state from its monitors' current states (an open maintenance window counts as
 //! maintenance), its daily uptime over the page's history from the day rollups, each day's
-//! incident openings, and optionally its average response time over the last 24 hours. Nothing
-//! here carries a monitor's name, target or id: only what the team wrote for the public.
+//! incident openings, and optionally its average response time over the last 24 hours; the
+//! page's incident posts (open, and resolved within the last week: a component named by an open
+//! post is shown in the worse of its monitors' state and the post's) and its maintenance
+//! (`posts`). Nothing here carries a monitor's name, target or id: only what the team wrote
+//! for the public.
 
+use super::posts::{self, MaintenanceView, PostView};
 use crate::api::maintenance::open_window;
 use serde::Serialize;
 use std::collections::HashMap;
 use watchtower_core::{ComponentState, MonitorId, MonitorState, Timestamp};
-use watchtower_store::{SeriesStep, StatusPage, Store, StoreError, UptimeSummary};
+use watchtower_store::{PagePosts, SeriesStep, StatusPage, Store, StoreError, UptimeSummary};
 
 const DAY_MS: i64 = 86_400_000;
+/// How long a resolved post stays on the page (the history page keeps it).
+pub const RECENT_POSTS: std::time::Duration = std::time::Duration::from_secs(7 * 86_400);
 
 /// One day of a component's history.
 #[derive(Debug, Clone, Serialize)]
@@ -76,6 +82,16 @@ pub struct PageView {
     pub updated_local: String,
     pub updated_iso: String,
     pub groups: Vec<GroupView>,
+    /// Open incident posts, newest first.
+    pub open_posts: Vec<PostView>,
+    /// Posts resolved within [`RECENT_POSTS`], newest first.
+    pub recent_posts: Vec<PostView>,
+    /// Maintenance under way or coming, soonest first.
+    pub maintenance: Vec<MaintenanceView>,
+    /// `2026-12`: this month in the page's zone, for the history link.
+    pub month: String,
+    pub time_zone: String,
+    pub updated_at: Timestamp,
 }
 
 impl PageView {
@@ -144,6 +160,19 @@ pub async fn load(
         let day = opening.opened_at.0.div_euclid(DAY_MS) * DAY_MS;
         *openings.entry((opening.monitor_id, day)).or_default() += 1;
     }
+    let posts: Vec<PostView> = store
+        .page_status_incidents(
+            page.id,
+            PagePosts::Current {
+                resolved_since: now.minus(RECENT_POSTS),
+            },
+        )
+        .await?
+        .iter()
+        .map(|post| PostView::of(post, &spec.time_zone))
+        .collect();
+    let components: Vec<_> = spec.components().collect();
+    let maintenance = posts::maintenance(&windows, &listings, &components, &spec.time_zone, now);
     let latency = if spec.show_response_times && !states.is_empty() {
         let known: Vec<MonitorId> = states.keys().copied().collect();
         store
@@ -197,7 +226,10 @@ pub async fn load(
                     ComponentView {
                         name: component.name.clone(),
                         description: component.description.clone(),
-                        state: ComponentState::of_monitors(&monitor_states),
+                        state: posts
+                            .iter()
+                            .filter_map(|post| post.state_of(&component.name))
+                            .fold(ComponentState::of_monitors(&monitor_states), Ord::max),
                         uptime: ratio(checks, good),
                         response_ms,
                         days,
@@ -224,6 +256,12 @@ pub async fn load(
         updated_local: local_time(now, &spec.time_zone),
         updated_iso: crate::web::format::iso(now),
         groups,
+        month: posts::month_of(now, &spec.time_zone),
+        time_zone: spec.time_zone.clone(),
+        updated_at: now,
+        maintenance,
+        recent_posts: posts.iter().filter(|p| !p.open).cloned().collect(),
+        open_posts: posts.into_iter().filter(|p| p.open).collect(),
     })
 }
 
@@ -278,7 +316,7 @@ fn day_view(start: i64, checks: u64, good: u64, incidents: u32) -> DayView {
 }
 
 /// `2026-12-06 16:04 CET` in the page's zone (UTC if the zone is unknown to this build).
-fn local_time(at: Timestamp, zone: &str) -> String {
+pub fn local_time(at: Timestamp, zone: &str) -> String {
     let tz = jiff::tz::TimeZone::get(zone).unwrap_or(jiff::tz::TimeZone::UTC);
     jiff::Timestamp::from_millisecond(at.0)
         .map(|t| t.to_zoned(tz).strftime("%Y-%m-%d %H:%M %Z").to_string())

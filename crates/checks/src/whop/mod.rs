@@ -10,7 +10,7 @@ pub(crate) use client::Page;
 pub use client::{DEFAULT_WHOP_API, WhopApi};
 pub(crate) use tally::{members, payments};
 
-use crate::deadline::Deadline;
+use crate::deadline::{Deadline, Failure};
 use client::WhopError;
 use std::time::Duration;
 pub(crate) use tally::{Membership, Payment};
@@ -33,7 +33,7 @@ pub(crate) async fn probe_whop(
         0
     };
     let Some((today, earlier)) = day_windows(now, &settings.timezone, weeks) else {
-        return deadline.down(crate::deadline::Failure::new(
+        return deadline.down(Failure::new(
             ErrorClass::Configuration,
             format!("'{}' is not a known time zone", settings.timezone),
         ));
@@ -42,9 +42,7 @@ pub(crate) async fn probe_whop(
     let figures = match read_figures(api, settings, deadline, today, &earlier, horizon).await {
         Ok(figures) => figures,
         Err(WhopError::Refused(message)) => {
-            let mut outcome = deadline.up();
-            outcome.fail(ErrorClass::Configuration, message);
-            return outcome;
+            return deadline.down(Failure::new(ErrorClass::Configuration, message));
         }
         Err(WhopError::Unavailable(message)) => {
             let outcome = deadline.up();

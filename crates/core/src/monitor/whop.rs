@@ -5,7 +5,6 @@
 use super::fields::Fields;
 use crate::time::Timestamp;
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 use std::time::Duration;
 
 /// Whop's API allows a few hundred requests a minute per key; a metric is a daily figure.
@@ -300,9 +299,10 @@ fn parse_condition(fields: &mut Fields<'_>) -> Option<MetricCondition> {
         rise_percent,
         weeks,
     };
+    // A bound given but refused above is a problem of its own, not a missing condition.
     let given = ["below", "above", "drop_percent", "rise_percent"]
         .iter()
-        .any(|name| fields_has(fields, name));
+        .any(|name| fields.raw(name).is_some());
     if !given {
         fields.problem(
             "below",
@@ -337,17 +337,11 @@ fn bound(fields: &mut Fields<'_>, name: &str, percent: bool) -> Option<f64> {
     }
 }
 
-fn fields_has(fields: &mut Fields<'_>, name: &str) -> bool {
-    fields
-        .raw(name)
-        .is_some_and(|value| !matches!(value, Value::Null))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::monitor::{MonitorKind, MonitorSpec};
-    use serde_json::json;
+    use serde_json::{Value, json};
 
     fn problems(value: Value) -> Vec<String> {
         MonitorSpec::parse(&value, "")

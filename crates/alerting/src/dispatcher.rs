@@ -27,8 +27,13 @@ use watchtower_store::{AttemptOutcome, DueNotification, MaintenanceWindow, Monit
 
 #[derive(Debug, Clone)]
 pub struct DispatcherConfig {
-    /// How often the outbox is polled when the last claim found nothing to do.
+    /// How soon the outbox is looked at again while deliveries are running or something is
+    /// about to fall due: the shortest wait between rounds.
     pub poll_interval: Duration,
+    /// The longest wait between rounds when nothing is due: an idle dispatcher reads when the
+    /// next notification falls due and sleeps until then, at most this long. Whoever writes an
+    /// outbox row rings `wake`; this bound only covers rows another instance wrote.
+    pub idle_poll: Duration,
     /// Notifications claimed at once.
     pub batch: u32,
     /// Deliveries in flight at once.
@@ -65,6 +70,7 @@ impl Default for DispatcherConfig {
     fn default() -> Self {
         Self {
             poll_interval: Duration::from_millis(200),
+            idle_poll: Duration::from_secs(5),
             batch: 100,
             concurrency: 32,
             lease: Duration::from_secs(60),
@@ -167,10 +173,21 @@ pub fn start(
             }
             let free = config.concurrency.max(1).saturating_sub(in_flight.len());
             let room = u32::try_from(free).unwrap_or(u32::MAX).min(config.batch);
-            let claimed = if room == 0 {
+            let now = Timestamp::now();
+            // A claim is a write transaction: take it only when something is due, so an idle
+            // instance reads once per `idle_poll` instead of locking the outbox five times a second.
+            let next_due = match shared.store.next_notification_due().await {
+                Ok(at) => at,
+                Err(error) => {
+                    tracing::warn!(%error, "reading the outbox failed; claiming anyway");
+                    Some(now)
+                }
+            };
+            let due_now = next_due.is_some_and(|at| at <= now);
+            let claimed = if room == 0 || !due_now {
                 0
             } else {
-                match claim(&shared, Timestamp::now(), room).await {
+                match claim(&shared, now, room).await {
                     Ok(claim) => {
                         let claimed = claim.items.len();
                         let windows = Arc::new(claim.windows);
@@ -192,6 +209,7 @@ pub fn start(
             if room > 0 && claimed >= room as usize {
                 continue;
             }
+            let wait = round_wait(config, next_due, now, !in_flight.is_empty() || claimed > 0);
             let woken = async {
                 match &config.wake {
                     Some(wake) => wake.notified().await,
@@ -210,7 +228,7 @@ pub fn start(
             };
             tokio::select! {
                 _ = stop.cancelled() => break,
-                _ = tokio::time::sleep(config.poll_interval) => {}
+                _ = tokio::time::sleep(wait) => {}
                 _ = woken => {}
                 _ = a_slot_frees => {}
             }
@@ -229,6 +247,29 @@ pub fn start(
             in_flight.shutdown().await;
         }
     })
+}
+
+/// How long the loop sleeps before its next round (a ring of `wake` ends it sooner): the
+/// shortest wait while deliveries run (their retries and reminders fall due soon), otherwise until
+/// the next notification falls due, between the shortest and the idle wait.
+fn round_wait(
+    config: &DispatcherConfig,
+    next_due: Option<Timestamp>,
+    now: Timestamp,
+    busy: bool,
+) -> Duration {
+    let shortest = config.poll_interval;
+    let longest = config.idle_poll.max(shortest);
+    if busy {
+        return shortest;
+    }
+    match next_due {
+        None => longest,
+        Some(at) => {
+            let until = Duration::from_millis(u64::try_from(at.0 - now.0).unwrap_or(0));
+            until.clamp(shortest, longest)
+        }
+    }
 }
 
 fn log_abnormal_end(finished: Result<(), tokio::task::JoinError>) {
@@ -724,6 +765,31 @@ mod tests {
     use serde_json::json;
     use watchtower_core::TeamId;
     use watchtower_store::{DueChange, DueIncident, DueMonitor};
+
+    #[test]
+    fn an_idle_dispatcher_sleeps_until_the_next_due_notification_within_bounds() {
+        let config = DispatcherConfig::default();
+        let now = Timestamp(1_000_000);
+        let wait = |next: Option<i64>, busy| round_wait(&config, next.map(Timestamp), now, busy);
+        assert_eq!(wait(None, false), config.idle_poll, "nothing pending");
+        assert_eq!(wait(Some(now.0 + 2_000), false), Duration::from_secs(2));
+        assert_eq!(
+            wait(Some(now.0 + 3_600_000), false),
+            config.idle_poll,
+            "far off"
+        );
+        assert_eq!(
+            wait(Some(now.0 + 10), false),
+            config.poll_interval,
+            "imminent"
+        );
+        assert_eq!(
+            wait(Some(now.0 - 10), false),
+            config.poll_interval,
+            "overdue"
+        );
+        assert_eq!(wait(None, true), config.poll_interval, "deliveries running");
+    }
 
     fn due(attempts: u32) -> DueNotification {
         DueNotification {

@@ -317,7 +317,7 @@ impl ApplicationBuilder {
             sender.clone(),
             DispatcherConfig {
                 link_secret,
-                wake: Some(alert_wake),
+                wake: Some(alert_wake.clone()),
                 ..self.dispatcher
             },
             stop_dispatcher.clone(),
@@ -378,6 +378,7 @@ impl ApplicationBuilder {
             status_pages: Arc::new(
                 StatusCache::new(writer.stats.clone()).with_public_url(public_url),
             ),
+            alert_wake,
         };
         let stop_billing = CancellationToken::new();
         let billing = self.billing_worker.map(|worker| {

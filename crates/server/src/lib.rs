@@ -47,4 +47,7 @@ pub struct AppState {
     pub backups: Option<Arc<backups::BackupStatus>>,
     /// Rendered public status pages, shared by every request (`web::status::cache`).
     pub status_pages: Arc<web::status::cache::StatusCache>,
+    /// The alert dispatcher's bell: rung after writing an outbox row, so the row is claimed at
+    /// once instead of at the dispatcher's next idle poll.
+    pub alert_wake: Arc<tokio::sync::Notify>,
 }

@@ -312,6 +312,9 @@ pub trait AlertStore: Send + Sync {
         team: TeamId,
         refs: &[DependencyRef],
     ) -> Result<Vec<DependencyState>, StoreError>;
+    /// When the earliest pending notification is due (a claimed one's lease end counts), or
+    /// `None` when nothing is pending: a read, so an idle dispatcher takes no write lock.
+    async fn next_notification_due(&self) -> Result<Option<Timestamp>, StoreError>;
     /// Claims up to `limit` pending notifications due by `now`: each becomes invisible to other
     /// claims until `lease_until`, and counts one more attempt.
     async fn claim_notifications(

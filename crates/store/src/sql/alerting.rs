@@ -334,6 +334,17 @@ impl AlertStore for DbStore {
         Ok(states)
     }
 
+    #[tracing::instrument(name = "store.next_notification_due", level = "debug", skip_all)]
+    async fn next_notification_due(&self) -> Result<Option<Timestamp>, StoreError> {
+        // The partial index `notifications_due` answers this from its first entry.
+        let at: Option<i64> = sqlx::query_scalar(
+            "SELECT MIN(next_attempt_at) FROM notifications WHERE status = 'pending'",
+        )
+        .fetch_one(self.reader())
+        .await?;
+        Ok(at.map(Timestamp))
+    }
+
     #[tracing::instrument(name = "store.claim_notifications", level = "debug", skip_all)]
     async fn claim_notifications(
         &self,

@@ -247,6 +247,7 @@ pub async fn test_channel(
         .store
         .enqueue_test_notification(access.team.id, id, Timestamp::now())
         .await?;
+    state.alert_wake.notify_one();
     Ok((
         StatusCode::ACCEPTED,
         Json(TestQueued {

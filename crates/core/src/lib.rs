@@ -1,10 +1,12 @@
 //! WatchTower's domain: monitors and their kinds, check outcomes, the monitor state machine,
-//! incidents, accounts, roles and plans. No I/O lives here; every other crate speaks in these types.
+//! incidents, accounts, roles and plans, and the shard leases between instances. No I/O lives
+//! here; every other crate speaks in these types.
 
 pub mod access;
 pub mod account;
 pub mod alert;
 pub mod alert_rule;
+pub mod cluster;
 pub mod duration;
 pub mod ids;
 pub mod incident;

@@ -265,7 +265,9 @@ mod tests {
     #[test]
     fn an_instance_over_its_share_gives_the_newcomer_room_and_no_more() {
         let now = 100_000;
-        let leases = (0..8).map(|s| lease(s, Some("a"), 1, now + 10_000)).collect();
+        let leases = (0..8)
+            .map(|s| lease(s, Some("a"), 1, now + 10_000))
+            .collect();
         let view = ClusterView {
             now: Timestamp(now),
             leases,
@@ -290,7 +292,9 @@ mod tests {
     #[test]
     fn extras_are_kept_while_no_live_instance_could_take_them() {
         let now = 100_000;
-        let leases = (0..8).map(|s| lease(s, Some("a"), 1, now + 10_000)).collect();
+        let leases = (0..8)
+            .map(|s| lease(s, Some("a"), 1, now + 10_000))
+            .collect();
         // b's heartbeat is older than the instance timeout: b is not live.
         let view = ClusterView {
             now: Timestamp(now),

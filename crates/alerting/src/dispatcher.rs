@@ -174,14 +174,19 @@ pub fn start(
             let free = config.concurrency.max(1).saturating_sub(in_flight.len());
             let room = u32::try_from(free).unwrap_or(u32::MAX).min(config.batch);
             let now = Timestamp::now();
-            // A claim is a write transaction: take it only when something is due, so an idle
-            // instance reads once per `idle_poll` instead of locking the outbox five times a second.
-            let next_due = match shared.store.next_notification_due().await {
-                Ok(at) => at,
-                Err(error) => {
-                    tracing::warn!(%error, "reading the outbox failed; claiming anyway");
-                    Some(now)
+            // A claim is a write transaction: an idle loop takes it only when something is due,
+            // so it reads once per `idle_poll` instead of locking the outbox five times a second.
+            // While deliveries run, their retries and reminders may be due: claim as before.
+            let next_due = if in_flight.is_empty() {
+                match shared.store.next_notification_due().await {
+                    Ok(at) => at,
+                    Err(error) => {
+                        tracing::warn!(%error, "reading the outbox failed; claiming anyway");
+                        Some(now)
+                    }
                 }
+            } else {
+                Some(now)
             };
             let due_now = next_due.is_some_and(|at| at <= now);
             let claimed = if room == 0 || !due_now {
@@ -265,10 +270,7 @@ fn round_wait(
     }
     match next_due {
         None => longest,
-        Some(at) => {
-            let until = Duration::from_millis(u64::try_from(at.0 - now.0).unwrap_or(0));
-            until.clamp(shortest, longest)
-        }
+        Some(at) => at.since(now).clamp(shortest, longest),
     }
 }
 

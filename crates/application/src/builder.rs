@@ -25,7 +25,7 @@ use watchtower_server::auth::StoreCredentialCheck;
 use watchtower_server::middleware::rate_limit::{RateLimitConfig, RateLimiter};
 use watchtower_server::ops::OpsCounters;
 use watchtower_server::web::status::cache::StatusCache;
-use watchtower_server::{AppState, AuthConfig, install_metrics_recorder};
+use watchtower_server::{AppState, AuthConfig, SharedState, install_metrics_recorder};
 use watchtower_store::{Retention, ScheduledLoad, Store, StoreError};
 
 /// Why an instance could not be built.
@@ -351,7 +351,7 @@ impl ApplicationBuilder {
             .map(|(settings, status)| {
                 backups::start(settings, self.clock, status, stop_backups.clone())
             });
-        let state = AppState {
+        let state = AppState::new(SharedState {
             store,
             scheduler: scheduler.clone(),
             writer: writer.stats.clone(),
@@ -379,7 +379,7 @@ impl ApplicationBuilder {
                 StatusCache::new(writer.stats.clone()).with_public_url(public_url),
             ),
             alert_wake,
-        };
+        });
         let stop_billing = CancellationToken::new();
         let billing = self.billing_worker.map(|worker| {
             let processor = Processor {

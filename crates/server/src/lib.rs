@@ -27,9 +27,28 @@ use watchtower_scheduler::SchedulerHandle;
 use watchtower_scheduler::writer::WriterStats;
 use watchtower_store::Store;
 
-/// What every handler can reach.
+/// What every handler can reach: one `Arc`, because axum clones the state for every extractor
+/// and middleware of every request, and cloning a dozen `Arc`s from both cores at once cost a
+/// third of a heartbeat ping's CPU (docs/PERFORMANCE.md, "Push CPU per ping").
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<SharedState>);
+
+impl AppState {
+    pub fn new(shared: SharedState) -> Self {
+        Self(Arc::new(shared))
+    }
+}
+
+impl std::ops::Deref for AppState {
+    type Target = SharedState;
+
+    fn deref(&self) -> &SharedState {
+        &self.0
+    }
+}
+
+/// The parts of the application state, built once by the application builder.
+pub struct SharedState {
     pub store: Arc<dyn Store>,
     pub scheduler: SchedulerHandle,
     pub writer: Arc<WriterStats>,

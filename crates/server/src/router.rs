@@ -48,17 +48,16 @@ pub fn router(state: AppState) -> Router {
         .merge(api_routes)
         // The dashboard's pages count against the same rate limits as the API; its static
         // files (immutable, cached by browsers) do not.
-        .merge(web::routes().layer(axum::middleware::from_fn_with_state(
-            state.rate_limiter.clone(),
-            rate_limit::middleware,
-        )))
+        .merge(
+            web::routes(&state).layer(axum::middleware::from_fn_with_state(
+                state.rate_limiter.clone(),
+                rate_limit::middleware,
+            )),
+        )
         .route("/assets/{name}", get(web::assets::serve))
-        .fallback(crate::error::not_found)
-        // A request to `/` on a status page's custom domain is that page.
-        .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            web::status::custom_domain,
-        ))
+        // A status page's custom domain: `/` is a layer of the dashboard's `/` route, and its
+        // `/summary.json`, `/badge.svg` and feeds match no route, so the fallback serves them.
+        .fallback(web::status::custom_domain_or_not_found)
         .with_state(state)
         .layer(RequestBodyLimitLayer::new(1 << 20))
         .layer(TimeoutLayer::with_status_code(

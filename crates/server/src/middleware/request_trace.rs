@@ -43,25 +43,27 @@ macro_rules! request_span {
 }
 
 pub async fn middleware(request: Request, next: Next) -> Response {
+    // The id and the route are kept as the request holds them (a header value, an `Arc`'d
+    // template), so a request allocates nothing here but a made id (docs/PERFORMANCE.md,
+    // "Push CPU per ping").
     let request_id = request
         .headers()
         .get(&REQUEST_ID)
-        .and_then(|value| value.to_str().ok())
-        .filter(|id| is_sane_request_id(id))
-        .map_or_else(new_request_id, str::to_owned);
-    let route = request
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or(UNMATCHED_ROUTE, MatchedPath::as_str)
-        .to_owned();
+        .filter(|value| value.to_str().is_ok_and(is_sane_request_id))
+        .cloned()
+        .unwrap_or_else(new_request_id);
+    let route = request.extensions().get::<MatchedPath>().cloned();
+    let route_text = route.as_ref().map_or(UNMATCHED_ROUTE, MatchedPath::as_str);
+    // Sane or made, the id is plain ASCII.
+    let request_id_text = request_id.to_str().unwrap_or_default();
     // INFO, not DEBUG: a disabled span would take the request id off the handlers' INFO lines.
     // Heartbeat pings are the exception: they come by the tens of thousands a second, their
     // handler logs nothing at INFO, and the span's bookkeeping was a fifth of a ping's CPU.
     let method = request.method();
-    let span = if route.starts_with("/api/push/") {
-        request_span!(debug_span, request_id, method, route)
+    let span = if route_text.starts_with("/api/push/") {
+        request_span!(debug_span, request_id_text, method, route_text)
     } else {
-        request_span!(info_span, request_id, method, route)
+        request_span!(info_span, request_id_text, method, route_text)
     };
     let started = Instant::now();
     let mut response = next.run(request).instrument(span.clone()).await;
@@ -78,9 +80,7 @@ pub async fn middleware(request: Request, next: Next) -> Response {
             tracing::debug!("request answered");
         }
     });
-    if let Ok(value) = HeaderValue::from_str(&request_id) {
-        response.headers_mut().insert(REQUEST_ID, value);
-    }
+    response.headers_mut().insert(REQUEST_ID, request_id);
     response
 }
 
@@ -93,8 +93,13 @@ pub fn is_sane_request_id(id: &str) -> bool {
 }
 
 /// 128 random bits as 32 hex digits.
-fn new_request_id() -> String {
-    hex::encode(rand::random::<[u8; 16]>())
+fn new_request_id() -> HeaderValue {
+    let mut digits = [0_u8; 32];
+    // Neither can fail: 16 bytes are exactly 32 hex digits, and hex digits are header-safe.
+    if hex::encode_to_slice(rand::random::<[u8; 16]>(), &mut digits).is_err() {
+        unreachable!("16 bytes are 32 hex digits");
+    }
+    HeaderValue::from_bytes(&digits).unwrap_or_else(|_| unreachable!("hex digits are header-safe"))
 }
 
 #[cfg(test)]
@@ -117,8 +122,9 @@ mod tests {
     #[test]
     fn made_request_ids_are_sane_and_differ() {
         let first = new_request_id();
-        assert!(is_sane_request_id(&first), "{first}");
-        assert_eq!(first.len(), 32);
+        let text = first.to_str().unwrap();
+        assert!(is_sane_request_id(text), "{text}");
+        assert_eq!(text.len(), 32);
         assert_ne!(first, new_request_id());
     }
 }

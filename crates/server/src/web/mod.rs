@@ -35,9 +35,16 @@ use axum::Router;
 use axum::routing::{get, post};
 
 /// Every dashboard page and form (the static files are `assets::serve`, outside the rate limit).
-pub fn routes() -> Router<AppState> {
+/// `/` is also a status page's custom domain (`status::custom_domain_root`).
+pub fn routes(state: &AppState) -> Router<AppState> {
     Router::new()
-        .route("/", get(overview::page))
+        .route(
+            "/",
+            get(overview::page).layer(axum::middleware::from_fn_with_state(
+                state.clone(),
+                status::custom_domain_root,
+            )),
+        )
         .route("/login", get(sign_in::form).post(sign_in::submit))
         .route("/logout", post(sign_in::sign_out))
         .route("/team", get(team::show))

@@ -439,33 +439,66 @@ fn requested_domain(request: &Request) -> Option<String> {
     parse_domain(name).ok()
 }
 
-/// Serves a page on its custom domain: `/`, `/summary.json` and `/badge.svg` of a host that is
-/// a page's domain are that page's; every other request goes on to the routes.
-pub async fn custom_domain(
-    State(state): State<AppState>,
-    request: Request,
-    next: Next,
-) -> Response {
+/// Which part of a page a request asks for if its host is a page's custom domain: `/`,
+/// `/summary.json`, `/badge.svg`, `/rss` and `/atom`, read with GET or HEAD. `None` for every
+/// other request, which goes on to the routes.
+fn custom_domain_request(request: &Request) -> Option<(Part, String)> {
     let part = match request.uri().path() {
         "/" => Part::Page,
         "/summary.json" => Part::Summary,
         "/badge.svg" => Part::Badge,
         "/rss" => Part::Rss,
         "/atom" => Part::Atom,
-        _ => return next.run(request).await,
+        _ => return None,
     };
     if !matches!(*request.method(), Method::GET | Method::HEAD) {
-        return next.run(request).await;
+        return None;
     }
-    let Some(domain) = requested_domain(&request) else {
-        return next.run(request).await;
-    };
-    match rendered(&state, PublicPageKey::Domain(&domain)).await {
-        Ok(Some(page)) => answer(&state, request.headers(), &page, part),
-        Ok(None) => next.run(request).await,
+    Some((part, requested_domain(request)?))
+}
+
+/// That part of the page whose custom domain is `domain`, if there is such a page.
+async fn custom_domain_answer(
+    state: &AppState,
+    headers: &HeaderMap,
+    (part, domain): (Part, String),
+) -> Option<Response> {
+    match rendered(state, PublicPageKey::Domain(&domain)).await {
+        Ok(Some(page)) => Some(answer(state, headers, &page, part)),
+        Ok(None) => None,
         Err(error) => {
             tracing::warn!(code = error.code, "cannot look up a custom status domain");
-            next.run(request).await
+            None
         }
     }
+}
+
+/// The layer of the `/` route: a page's custom domain gets the page, every other host the
+/// dashboard. Only `/` carries it, so no other request pays for the lookup (docs/PERFORMANCE.md,
+/// "Push CPU per ping").
+pub async fn custom_domain_root(
+    State(state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Response {
+    if let Some(asked) = custom_domain_request(&request)
+        && let Some(page) = custom_domain_answer(&state, request.headers(), asked).await
+    {
+        return page;
+    }
+    next.run(request).await
+}
+
+/// The router's fallback: a custom domain's `/summary.json`, `/badge.svg`, `/rss` and `/atom`
+/// (no route has those paths), otherwise the API's 404.
+pub async fn custom_domain_or_not_found(
+    State(state): State<AppState>,
+    request: Request,
+) -> Response {
+    if let Some(asked) = custom_domain_request(&request)
+        && let Some(page) = custom_domain_answer(&state, request.headers(), asked).await
+    {
+        return page;
+    }
+    ApiError::not_found().into_response()
 }

@@ -532,6 +532,17 @@ async fn db_stats_and_maintain_answer(database: TestDatabase) {
         .unwrap();
     assert_eq!(users["rows"], 1);
     assert!(users["bytes"].as_u64().unwrap() > 0);
+    assert_eq!(users["kind"], "table");
+    // An index is listed under its table, without a row count.
+    let due = stats["objects"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|object| object["name"] == "notifications_due")
+        .unwrap();
+    assert_eq!(due["kind"], "index");
+    assert_eq!(due["table"], "notifications");
+    assert!(due["rows"].is_null(), "{due}");
     if database.url.starts_with("sqlite") {
         assert!(said.contains("WAL"), "{said}");
     } else {

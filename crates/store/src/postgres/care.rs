@@ -3,20 +3,30 @@
 //! long-running statements, maintenance (`VACUUM (ANALYZE)`), and the scratch databases a
 //! verification restores into.
 
+use super::sql::care::object_sizes;
 use super::{PgStore, unreachable};
 use crate::care::{
     COUNTS_SQL, ConnectionStats, ContentSummary, DatabaseStats, LongQuery, MaintenanceReport,
-    MaintenanceStep, ObjectSize, SCHEMA_VERSION_SQL, counts_from, finish_objects,
+    MaintenanceStep, SCHEMA_VERSION_SQL, counts_from, finish_objects,
 };
 use crate::error::StoreError;
 use sqlx::pool::PoolConnection;
 use sqlx::postgres::{PgConnectOptions, PgConnection};
-use sqlx::{Connection, Postgres, Row};
+use sqlx::{Connection, Postgres};
 use std::str::FromStr;
 use std::time::Instant;
 
 /// The guide's "long-running query": active for over five minutes.
 const LONG_RUNNING_SECONDS: f64 = 300.0;
+
+/// Each table and index of the schema with its bytes (the shape `object_sizes` reads).
+const OBJECTS_SQL: &str = "SELECT c.relname::text, c.relkind <> 'i', \
+     COALESCE(t.relname, c.relname)::text, pg_relation_size(c.oid) \
+     FROM pg_class c \
+     JOIN pg_namespace n ON n.oid = c.relnamespace \
+     LEFT JOIN pg_index i ON i.indexrelid = c.oid \
+     LEFT JOIN pg_class t ON t.oid = i.indrelid \
+     WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'i', 'p')";
 
 impl PgStore {
     pub(crate) async fn care_summary(&self) -> Result<ContentSummary, StoreError> {
@@ -49,41 +59,7 @@ impl PgStore {
     }
 
     pub(crate) async fn care_stats(&self) -> Result<DatabaseStats, StoreError> {
-        let rows = sqlx::query(
-            "SELECT c.relname::text, c.relkind::text, COALESCE(t.relname, c.relname)::text, \
-                    pg_relation_size(c.oid) \
-             FROM pg_class c \
-             JOIN pg_namespace n ON n.oid = c.relnamespace \
-             LEFT JOIN pg_index i ON i.indexrelid = c.oid \
-             LEFT JOIN pg_class t ON t.oid = i.indrelid \
-             WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'i', 'p')",
-        )
-        .fetch_all(&self.pool)
-        .await?;
-        let mut objects = Vec::with_capacity(rows.len());
-        for row in rows {
-            let name: String = row.try_get(0)?;
-            let kind: String = row.try_get(1)?;
-            let table: String = row.try_get(2)?;
-            let bytes: i64 = row.try_get(3)?;
-            let is_table = kind != "i";
-            let rows = if is_table {
-                let count = format!("SELECT COUNT(*) FROM \"{}\"", name.replace('"', "\"\""));
-                let n: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(count))
-                    .fetch_one(&self.pool)
-                    .await?;
-                Some(u64::try_from(n).unwrap_or(0))
-            } else {
-                None
-            };
-            objects.push(ObjectSize {
-                name,
-                kind: if is_table { "table" } else { "index" },
-                table,
-                bytes: u64::try_from(bytes).unwrap_or(0),
-                rows,
-            });
-        }
+        let objects = object_sizes(self, OBJECTS_SQL).await?;
         let (objects, results, bytes_per_result) = finish_objects(objects);
         let by_state: Vec<(String, i64)> = sqlx::query_as(
             "SELECT COALESCE(state, 'unknown'), COUNT(*) FROM pg_stat_activity \

@@ -10,6 +10,7 @@
 mod accounts;
 mod alerting;
 mod billing;
+pub(crate) mod care;
 mod dashboard;
 mod history;
 mod incidents;

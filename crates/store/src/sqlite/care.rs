@@ -3,19 +3,26 @@
 //! a tenth of the file is free, a WAL checkpoint).
 
 use super::SqliteStore;
+use super::sql::care::object_sizes;
 use crate::care::{
-    COUNTS_SQL, ContentSummary, DatabaseStats, MaintenanceReport, MaintenanceStep, ObjectSize,
+    COUNTS_SQL, ContentSummary, DatabaseStats, MaintenanceReport, MaintenanceStep,
     SCHEMA_VERSION_SQL, counts_from, finish_objects,
 };
 use crate::error::StoreError;
+use sqlx::Connection;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection};
-use sqlx::{Connection, Row};
 use std::path::Path;
 use std::time::Instant;
 
 /// VACUUM rewrites the whole file under the write lock; it runs only when at least this share of
 /// the file is free pages (or when asked for).
 const VACUUM_FREE_SHARE: f64 = 0.10;
+
+/// Each table and index with its bytes, from `dbstat` (the shape `object_sizes` reads).
+const OBJECTS_SQL: &str = "SELECT d.name, COALESCE(m.type, 'table') = 'table', \
+     COALESCE(m.tbl_name, d.name), SUM(d.pgsize) \
+     FROM dbstat AS d LEFT JOIN sqlite_master AS m ON m.name = d.name \
+     GROUP BY d.name";
 
 impl SqliteStore {
     /// Writes a consistent copy of the database to `destination` (which must not exist) while
@@ -49,38 +56,7 @@ impl SqliteStore {
     }
 
     pub(crate) async fn care_stats(&self) -> Result<DatabaseStats, StoreError> {
-        let rows = sqlx::query(
-            "SELECT d.name, COALESCE(m.type, 'table'), COALESCE(m.tbl_name, d.name), SUM(d.pgsize) \
-             FROM dbstat AS d LEFT JOIN sqlite_master AS m ON m.name = d.name \
-             GROUP BY d.name",
-        )
-        .fetch_all(self.reader())
-        .await?;
-        let mut objects = Vec::with_capacity(rows.len());
-        for row in rows {
-            let name: String = row.try_get(0)?;
-            let kind: String = row.try_get(1)?;
-            let table: String = row.try_get(2)?;
-            let bytes: i64 = row.try_get(3)?;
-            let is_table = kind == "table";
-            let rows = if is_table {
-                // The name comes from sqlite_master, quoted as an identifier.
-                let count = format!("SELECT COUNT(*) FROM \"{}\"", name.replace('"', "\"\""));
-                let n: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(count))
-                    .fetch_one(self.reader())
-                    .await?;
-                Some(u64::try_from(n).unwrap_or(0))
-            } else {
-                None
-            };
-            objects.push(ObjectSize {
-                name,
-                kind: if is_table { "table" } else { "index" },
-                table,
-                bytes: u64::try_from(bytes).unwrap_or(0),
-                rows,
-            });
-        }
+        let objects = object_sizes(self, OBJECTS_SQL).await?;
         let (objects, results, bytes_per_result) = finish_objects(objects);
         let (page_size, free_pages) = self.pages().await?;
         Ok(DatabaseStats {

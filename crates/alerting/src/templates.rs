@@ -78,6 +78,43 @@ impl ChannelSettings {
         Self::parse_judged(value, "", Judge::Stored)
     }
 
+    /// Parses a replacement of `stored`. A setting sent back as answers show it (its secret
+    /// replaced by `REDACTED`, or a URL cut to its origin) keeps the stored value, and only
+    /// while the channel still delivers to the same host: a stored secret is never sent to a
+    /// place its owner did not choose.
+    pub fn parse_update(value: &Value, stored: &Self) -> Result<Self, Vec<FieldError>> {
+        let shown = stored.redacted();
+        let full = stored.to_value();
+        let mut value = value.clone();
+        let mut kept = Vec::new();
+        if let (Value::Object(sent), Value::Object(shown), Value::Object(full)) =
+            (&mut value, &shown, &full)
+        {
+            for (name, setting) in sent.iter_mut() {
+                if let (Some(redacted), Some(secret)) = (shown.get(name), full.get(name))
+                    && redacted != secret
+                    && setting == redacted
+                {
+                    *setting = secret.clone();
+                    kept.push(name.clone());
+                }
+            }
+        }
+        let parsed = Self::parse(&value, "")?;
+        if !kept.is_empty() && parsed.config.endpoint_host() != stored.config.endpoint_host() {
+            return Err(kept
+                .into_iter()
+                .map(|field| FieldError {
+                    field,
+                    problem: "keeps the stored secret, but the channel now delivers to another \
+                              host: give the secret itself so it is only sent where you intend"
+                        .into(),
+                })
+                .collect());
+        }
+        Ok(parsed)
+    }
+
     fn parse_judged(value: &Value, prefix: &str, judge: Judge) -> Result<Self, Vec<FieldError>> {
         let mut service = value.clone();
         let mut problems = Vec::new();

@@ -669,6 +669,12 @@ fn routes() -> Vec<Row> {
             team(ManageAlertRules, S::CREATED),
         ),
         row(
+            M::PUT,
+            "/api/alert-rules/{rule}",
+            json(json!({"name": "r2", "events": ["down", "up"], "channel_ids": ["{channel}"]})),
+            team(ManageAlertRules, S::OK),
+        ),
+        row(
             M::DELETE,
             "/api/alert-rules/{rule}",
             Empty,
@@ -694,6 +700,12 @@ fn routes() -> Vec<Row> {
             team(ManageMaintenance, S::CREATED),
         ),
         row(
+            M::PUT,
+            "/api/maintenance/{window}",
+            json(json!({"name": "monthly", "cron": "0 3 * * SUN#1", "duration": "2h"})),
+            team(ManageMaintenance, S::OK),
+        ),
+        row(
             M::DELETE,
             "/api/maintenance/{window}",
             Empty,
@@ -713,6 +725,14 @@ fn routes() -> Vec<Row> {
                 json!({"name": "on-call", "steps": [{"after": "0s", "channel_ids": ["{channel}"]}]}),
             ),
             team(ManageAlertRules, S::CREATED),
+        ),
+        row(
+            M::PUT,
+            "/api/escalation-policies/{policy}",
+            json(
+                json!({"name": "on-call", "steps": [{"after": "5m", "channel_ids": ["{channel}"]}]}),
+            ),
+            team(ManageAlertRules, S::OK),
         ),
         row(
             M::DELETE,

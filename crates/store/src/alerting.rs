@@ -281,6 +281,14 @@ pub trait AlertStore: Send + Sync {
         now: Timestamp,
     ) -> Result<EscalationPolicy, StoreError>;
     async fn escalation_policies(&self, team: TeamId) -> Result<Vec<EscalationPolicy>, StoreError>;
+    /// Replaces a policy's name and steps; `NotFound` when it or a channel is not the team's.
+    async fn update_escalation_policy(
+        &self,
+        team: TeamId,
+        id: EscalationPolicyId,
+        name: &str,
+        steps: &[EscalationStep],
+    ) -> Result<EscalationPolicy, StoreError>;
     async fn delete_escalation_policy(
         &self,
         team: TeamId,
@@ -290,6 +298,9 @@ pub trait AlertStore: Send + Sync {
     /// `NotFound` when a channel, the monitor or the escalation policy is not the team's.
     async fn create_rule(&self, rule: &NewRule) -> Result<AlertRule, StoreError>;
     async fn rules(&self, team: TeamId) -> Result<Vec<AlertRule>, StoreError>;
+    /// Replaces rule `id` of `rule.team_id` with `rule` (its `created_at` is kept); `NotFound`
+    /// when the rule, a channel, the monitor or the escalation policy is not the team's.
+    async fn update_rule(&self, id: AlertRuleId, rule: &NewRule) -> Result<AlertRule, StoreError>;
     async fn delete_rule(&self, team: TeamId, id: AlertRuleId) -> Result<(), StoreError>;
 
     /// Queues a test notification to one channel; returns its id.
@@ -337,6 +348,15 @@ pub trait AlertStore: Send + Sync {
     ) -> Result<MaintenanceWindow, StoreError>;
     async fn maintenance_windows(&self, team: TeamId)
     -> Result<Vec<MaintenanceWindow>, StoreError>;
+    /// Replaces a window's spec and makes the notifications windows were holding due now, as a
+    /// delete does (the dispatcher holds them again while a window still covers them).
+    async fn update_maintenance(
+        &self,
+        team: TeamId,
+        id: MaintenanceWindowId,
+        spec: &MaintenanceSpec,
+        now: Timestamp,
+    ) -> Result<MaintenanceWindow, StoreError>;
     /// Deletes a window and makes the notifications windows were holding due now (the
     /// dispatcher holds them again if another window still covers them).
     async fn delete_maintenance(

@@ -264,3 +264,59 @@ async fn a_dependency_outage_silences_its_dependents_new_alerts_only() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_window_cut_short_by_an_edit_releases_the_alerts_it_was_holding() {
+    each_backend(|world| async move {
+        let receiver = Receiver::start("/hook", Answer::status(200, "")).await;
+        let hook = world
+            .channel(
+                "hook",
+                json!({"kind": "webhook", "url": receiver.url("/hook")}),
+            )
+            .await;
+        world.rule(&["down", "up"], vec![hook], None).await;
+        let weekly = json!({"name": "weekly", "cron": "0 2 * * SUN", "duration": "2h", "timezone": "UTC"});
+        let window = world
+            .store
+            .create_maintenance(
+                TEAM,
+                &MaintenanceSpec::parse(&weekly, "").expect("a window"),
+                Timestamp(0),
+            )
+            .await
+            .expect("a window");
+        let api = world.http_monitor("api").await;
+        let mut runtime = runtime(at("2026-11-29T01:00:00Z"));
+        world
+            .observe(api, &mut runtime, vec![up(at("2026-11-29T01:00:00Z"))])
+            .await;
+        world
+            .observe(api, &mut runtime, vec![down(at("2026-11-29T02:30:00Z"))])
+            .await;
+        world.dispatch(at("2026-11-29T02:31:00Z")).await;
+        assert!(receiver.requests().is_empty(), "held until 04:00");
+
+        // At 02:40 the window is edited to 30 minutes: it closed at 02:30, so the held DOWN is
+        // due at once rather than at the old end.
+        let short = json!({"name": "weekly", "cron": "0 2 * * SUN", "duration": "30m", "timezone": "UTC"});
+        world
+            .store
+            .update_maintenance(
+                TEAM,
+                window.id,
+                &MaintenanceSpec::parse(&short, "").expect("a window"),
+                Timestamp(at("2026-11-29T02:40:00Z")),
+            )
+            .await
+            .expect("edited");
+        world.dispatch(at("2026-11-29T02:40:01Z")).await;
+        world.dispatch(at("2026-11-29T02:41:00Z")).await;
+        assert_eq!(
+            events(&receiver),
+            [("monitor.down".to_owned(), "api".to_owned())]
+        );
+        Ok(())
+    })
+    .await;
+}

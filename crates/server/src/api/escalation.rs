@@ -49,15 +49,8 @@ pub async fn list(
     Ok(Json(PolicyList { policies }))
 }
 
-/// Creates a policy; a rule uses it through `escalation_policy_id`.
-#[utoipa::path(post, path = "/api/escalation-policies", tag = "alerting", params(TeamHeader), request_body = PolicyBody,
-    responses((status = 201, body = EscalationPolicy), (status = 404, description = "A channel is not the team's")))]
-pub async fn create(
-    State(state): State<AppState>,
-    access: TeamAccess,
-    ApiJson(body): ApiJson<PolicyBody>,
-) -> Result<(StatusCode, Json<EscalationPolicy>), ApiError> {
-    access.require(Action::ManageAlertRules)?;
+/// The name and steps `body` describes, every problem listed at once.
+fn policy_of(body: &PolicyBody) -> Result<(&str, Vec<EscalationStep>), ApiError> {
     let mut problems = Vec::new();
     let name = crate::api::display_name(&body.name, &mut problems);
     if !(1..=10).contains(&body.steps.len()) {
@@ -101,9 +94,23 @@ pub async fn create(
             }),
         }
     }
-    if !problems.is_empty() {
-        return Err(ApiError::invalid(problems));
+    if problems.is_empty() {
+        Ok((name, steps))
+    } else {
+        Err(ApiError::invalid(problems))
     }
+}
+
+/// Creates a policy; a rule uses it through `escalation_policy_id`.
+#[utoipa::path(post, path = "/api/escalation-policies", tag = "alerting", params(TeamHeader), request_body = PolicyBody,
+    responses((status = 201, body = EscalationPolicy), (status = 404, description = "A channel is not the team's")))]
+pub async fn create(
+    State(state): State<AppState>,
+    access: TeamAccess,
+    ApiJson(body): ApiJson<PolicyBody>,
+) -> Result<(StatusCode, Json<EscalationPolicy>), ApiError> {
+    access.require(Action::ManageAlertRules)?;
+    let (name, steps) = policy_of(&body)?;
     let policy = state
         .store
         .create_escalation_policy(access.team.id, name, &steps, Timestamp::now())
@@ -117,6 +124,34 @@ pub async fn create(
         )
         .await;
     Ok((StatusCode::CREATED, Json(policy)))
+}
+
+/// Replaces a policy's name and steps; outages already escalating follow the new steps from
+/// their next one.
+#[utoipa::path(put, path = "/api/escalation-policies/{id}", tag = "alerting",
+    params(("id" = i64, Path, description = "Policy id"), TeamHeader), request_body = PolicyBody,
+    responses((status = 200, body = EscalationPolicy), (status = 404, description = "The policy or a channel is not the team's")))]
+pub async fn update(
+    State(state): State<AppState>,
+    access: TeamAccess,
+    Path(id): Path<EscalationPolicyId>,
+    ApiJson(body): ApiJson<PolicyBody>,
+) -> Result<Json<EscalationPolicy>, ApiError> {
+    access.require(Action::ManageAlertRules)?;
+    let (name, steps) = policy_of(&body)?;
+    let policy = state
+        .store
+        .update_escalation_policy(access.team.id, id, name, &steps)
+        .await?;
+    access
+        .audit(
+            &state,
+            "escalation_policy.updated",
+            format!("escalation_policy:{id}"),
+            json!({"name": policy.name}),
+        )
+        .await;
+    Ok(Json(policy))
 }
 
 /// Deletes a policy; rules that used it keep their direct channels.

@@ -1,4 +1,4 @@
-//! Maintenance windows through the API: list, create (one-off or recurring), delete. While a
+//! Maintenance windows through the API: list, create (one-off or recurring), replace, delete. While a
 //! window covering a monitor is open, its alerts wait (see `alerting::dispatcher`) and the
 //! monitor's status reads `maintenance`.
 
@@ -82,6 +82,24 @@ pub async fn list(
     }))
 }
 
+/// The window `body` describes, every problem listed at once; a monitor that is not the team's
+/// is a 404.
+async fn spec_of(
+    state: &AppState,
+    access: &TeamAccess,
+    body: &Value,
+) -> Result<MaintenanceSpec, ApiError> {
+    let spec = MaintenanceSpec::parse(body, "").map_err(ApiError::invalid)?;
+    for monitor in &spec.monitors {
+        state
+            .store
+            .get_monitor(access.team.id, *monitor)
+            .await?
+            .ok_or_else(ApiError::not_found)?;
+    }
+    Ok(spec)
+}
+
 /// Creates a window: `{"name", "monitors": [ids] | "tag", "starts_at", "ends_at"}` or
 /// `{"name", ..., "cron": "0 2 * * SUN", "duration": "2h", "timezone": "UTC"}`.
 #[utoipa::path(post, path = "/api/maintenance", tag = "alerting", params(TeamHeader),
@@ -95,14 +113,7 @@ pub async fn create(
     ApiJson(body): ApiJson<Value>,
 ) -> Result<(StatusCode, Json<WindowView>), ApiError> {
     access.require(Action::ManageMaintenance)?;
-    let spec = MaintenanceSpec::parse(&body, "").map_err(ApiError::invalid)?;
-    for monitor in &spec.monitors {
-        state
-            .store
-            .get_monitor(access.team.id, *monitor)
-            .await?
-            .ok_or_else(ApiError::not_found)?;
-    }
+    let spec = spec_of(&state, &access, &body).await?;
     let now = Timestamp::now();
     let window = state
         .store
@@ -117,6 +128,37 @@ pub async fn create(
         )
         .await;
     Ok((StatusCode::CREATED, Json(WindowView::new(window, now))))
+}
+
+/// Replaces a window with the body (the same fields as creating one). Alerts it was holding are
+/// decided again at the next dispatch, against the window as it now is.
+#[utoipa::path(put, path = "/api/maintenance/{id}", tag = "alerting",
+    params(("id" = i64, Path, description = "Window id"), TeamHeader),
+    request_body(content = Object, description = "name, scope (monitors or tag; none: the whole team), and starts_at + ends_at or cron + duration + timezone"),
+    responses((status = 200, body = WindowView), (status = 404, description = "The window or a monitor is not the team's")))]
+pub async fn update(
+    State(state): State<AppState>,
+    access: TeamAccess,
+    Path(id): Path<MaintenanceWindowId>,
+    // Read as JSON for the same reason as `create`.
+    ApiJson(body): ApiJson<Value>,
+) -> Result<Json<WindowView>, ApiError> {
+    access.require(Action::ManageMaintenance)?;
+    let spec = spec_of(&state, &access, &body).await?;
+    let now = Timestamp::now();
+    let window = state
+        .store
+        .update_maintenance(access.team.id, id, &spec, now)
+        .await?;
+    access
+        .audit(
+            &state,
+            "maintenance.updated",
+            format!("maintenance:{id}"),
+            json!({"name": spec.name}),
+        )
+        .await;
+    Ok(Json(WindowView::new(window, now)))
 }
 
 /// Deletes a window; alerts it was holding go out at the next dispatch.

@@ -353,12 +353,15 @@ fn routes() -> OpenApiRouter<AppState> {
             alerting::rules::list_rules,
             alerting::rules::create_rule
         ))
-        .routes(routes!(alerting::rules::delete_rule))
+        .routes(routes!(
+            alerting::rules::update_rule,
+            alerting::rules::delete_rule
+        ))
         .routes(routes!(alerting::notifications::notifications))
         .routes(routes!(maintenance::list, maintenance::create))
-        .routes(routes!(maintenance::delete))
+        .routes(routes!(maintenance::update, maintenance::delete))
         .routes(routes!(escalation::list, escalation::create))
-        .routes(routes!(escalation::delete))
+        .routes(routes!(escalation::update, escalation::delete))
         .routes(routes!(
             status_pages::list_status_pages,
             status_pages::create_status_page

@@ -89,12 +89,20 @@ pub fn routes(state: &AppState) -> Router<AppState> {
             get(alerting_forms::new_channel).post(alerting_forms::add_channel),
         )
         .route(
+            "/alerting/channels/{id}/edit",
+            get(alerting_forms::edit_channel).post(alerting_forms::update_channel),
+        )
+        .route(
             "/alerting/channels/{id}/delete",
             post(alerting_forms::remove_channel),
         )
         .route(
             "/alerting/rules/new",
             get(alerting_forms::new_rule).post(alerting_forms::add_rule),
+        )
+        .route(
+            "/alerting/rules/{id}/edit",
+            get(alerting_forms::edit_rule).post(alerting_forms::update_rule),
         )
         .route(
             "/alerting/rules/{id}/delete",
@@ -105,12 +113,20 @@ pub fn routes(state: &AppState) -> Router<AppState> {
             get(alerting_forms::new_policy).post(alerting_forms::add_policy),
         )
         .route(
+            "/alerting/escalation/{id}/edit",
+            get(alerting_forms::edit_policy).post(alerting_forms::update_policy),
+        )
+        .route(
             "/alerting/escalation/{id}/delete",
             post(alerting_forms::remove_policy),
         )
         .route(
             "/alerting/maintenance/new",
             get(alerting_forms::new_window).post(alerting_forms::add_window),
+        )
+        .route(
+            "/alerting/maintenance/{id}/edit",
+            get(alerting_forms::edit_window).post(alerting_forms::update_window),
         )
         .route(
             "/alerting/maintenance/{id}/delete",

@@ -866,3 +866,135 @@ async fn a_runaway_template_is_refused_and_a_stored_one_cannot_stall_the_test_no
     })
     .await;
 }
+
+/// The `field`s of a 400's details.
+fn bad_fields(answer: &Answer) -> Vec<String> {
+    assert_eq!(answer.status, StatusCode::BAD_REQUEST, "{:?}", answer.body);
+    assert_eq!(answer.code(), "invalid_request", "{:?}", answer.body);
+    answer.body["error"]["details"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["field"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn channels_rules_policies_and_windows_are_replaced_in_place_by_put() {
+    each_backend(Options::default(), |app| async move {
+        let (owner, team) = owner(&app).await;
+        let channel = webhook_channel(&owner, "http://127.0.0.1:9/hook").await;
+        let path = format!("/api/channels/{channel}");
+
+        // A channel sent back as it was shown, renamed: the stored secret and URL are kept.
+        let shown = owner.get(&path).await.body;
+        let mut body = shown["settings"].clone();
+        body["name"] = json!("renamed hook");
+        let renamed = owner.put(&path, body.clone()).await;
+        assert_eq!(renamed.status, StatusCode::OK, "{:?}", renamed.body);
+        assert!(!renamed.body.to_string().contains(SECRET));
+        let stored = app.store.get_channel(team, channel).await?.unwrap();
+        assert_eq!(stored.name, "renamed hook");
+        assert_eq!(stored.config["secret"], SECRET, "the secret is kept");
+        assert_eq!(stored.config["url"], "http://127.0.0.1:9/hook");
+        // Pointed at another host, it must be given its secret again.
+        body["url"] = json!("http://elsewhere.example.net/hook");
+        assert_eq!(bad_fields(&owner.put(&path, body.clone()).await), ["secret"]);
+        body["secret"] = json!("whsec_bmV3LXNpZ25pbmcta2V5LW9mLTMyLWJ5dGVz");
+        assert_eq!(owner.put(&path, body).await.status, StatusCode::OK);
+        let stored = app.store.get_channel(team, channel).await?.unwrap();
+        assert_eq!(stored.config["url"], "http://elsewhere.example.net/hook");
+
+        // A rule: bad fields are all named and nothing changes; a good body replaces it.
+        let created = owner
+            .post(
+                "/api/alert-rules",
+                json!({"name": "outages", "events": ["down"], "channel_ids": [channel]}),
+            )
+            .await;
+        let rule = created.body["id"].as_i64().unwrap();
+        let rule_path = format!("/api/alert-rules/{rule}");
+        let bad = owner
+            .put(
+                &rule_path,
+                json!({"name": "", "events": ["sideways"], "channel_ids": [], "remind_every": "soon"}),
+            )
+            .await;
+        let mut fields = bad_fields(&bad);
+        fields.sort();
+        assert_eq!(fields, ["channel_ids", "events[0]", "name", "remind_every"]);
+        assert_eq!(app.store.rules(team).await?[0].name, "outages");
+        let replaced = owner
+            .put(
+                &rule_path,
+                json!({"name": "all changes", "events": ["down", "up"], "channel_ids": [channel], "remind_every": "30m"}),
+            )
+            .await;
+        assert_eq!(replaced.status, StatusCode::OK, "{:?}", replaced.body);
+        assert_eq!(replaced.body["id"], rule);
+        assert_eq!(replaced.body["events"], json!(["down", "up"]));
+        assert_eq!(replaced.body["remind_every_ms"], 1_800_000);
+
+        // A policy: steps out of order are refused at their field.
+        let created = owner
+            .post(
+                "/api/escalation-policies",
+                json!({"name": "on-call", "steps": [{"after": "0s", "channel_ids": [channel]}]}),
+            )
+            .await;
+        let policy_path = format!("/api/escalation-policies/{}", created.body["id"]);
+        let steps = |first: &str, second: &str| {
+            json!({"name": "on-call, then lead", "steps": [
+                {"after": first, "channel_ids": [channel]}, {"after": second, "channel_ids": [channel]}]})
+        };
+        assert_eq!(
+            bad_fields(&owner.put(&policy_path, steps("15m", "5m")).await),
+            ["steps[1].after"]
+        );
+        let replaced = owner.put(&policy_path, steps("0s", "15m")).await;
+        assert_eq!(replaced.status, StatusCode::OK, "{:?}", replaced.body);
+        assert_eq!(replaced.body["steps"][1]["offset_ms"], 900_000);
+
+        // A window: the parser's problems, then the new schedule.
+        let created = owner
+            .post(
+                "/api/maintenance",
+                json!({"name": "weekly", "cron": "0 2 * * SUN", "duration": "2h"}),
+            )
+            .await;
+        let window_path = format!("/api/maintenance/{}", created.body["id"]);
+        let bad = owner
+            .put(&window_path, json!({"name": "weekly", "cron": "every sunday", "duration": "2h"}))
+            .await;
+        assert_eq!(bad_fields(&bad), ["cron"]);
+        let replaced = owner
+            .put(
+                &window_path,
+                json!({"name": "nightly", "cron": "0 3 * * *", "duration": "30m", "timezone": "Europe/Berlin"}),
+            )
+            .await;
+        assert_eq!(replaced.status, StatusCode::OK, "{:?}", replaced.body);
+        assert_eq!(replaced.body["name"], "nightly");
+        assert_eq!(
+            app.store.maintenance_windows(team).await?[0].spec.name,
+            "nightly"
+        );
+
+        // Another team's caller finds none of them, and changes nothing.
+        let stranger = app.user("stranger@example.com", false).await;
+        let theirs = app.store.teams_of(stranger).await?[0].team.id;
+        let stranger = app.login("stranger@example.com").await.in_team(theirs);
+        for (path, body) in [
+            (rule_path.as_str(), json!({"name": "x", "events": ["down"], "channel_ids": [channel]})),
+            (policy_path.as_str(), steps("0s", "1h")),
+            (window_path.as_str(), json!({"name": "x", "cron": "0 1 * * *", "duration": "1h"})),
+            (path.as_str(), json!({"name": "x", "kind": "webhook", "url": "http://127.0.0.1:9/x"})),
+        ] {
+            let answer = stranger.put(path, body).await;
+            assert_eq!(answer.status, StatusCode::NOT_FOUND, "{path}: {:?}", answer.body);
+        }
+        assert_eq!(app.store.rules(team).await?[0].name, "all changes");
+        Ok(())
+    })
+    .await;
+}

@@ -795,3 +795,301 @@ async fn the_status_page_forms_post_an_incident_and_its_updates_prefilled_from_t
     })
     .await;
 }
+
+/// The `value` of the input named `name` in `html` (inputs are written `name="…" value="…"`).
+fn input_value<'a>(html: &'a str, name: &str) -> Option<&'a str> {
+    html.split(&format!("name=\"{name}\" value=\""))
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+}
+
+#[tokio::test]
+async fn the_alerting_forms_edit_in_place_keep_secrets_and_find_monitors_by_search() {
+    each_backend(Options::default(), |app| async move {
+        let owner = app.user("owner@example.com", false).await;
+        let team = app.store.teams_of(owner).await?[0].team.id;
+        let api = app.login("owner@example.com").await.in_team(team);
+        // More monitors than the picker lists, so the last ones are found only by searching.
+        for n in 1..=60 {
+            let created = api.post("/api/monitors", http_monitor(&format!("shop-{n:02}"))).await;
+            assert_eq!(created.status, StatusCode::CREATED);
+        }
+        let password = "smtp-pass-never-shown";
+        let channel = api
+            .post(
+                "/api/channels",
+                json!({"name": "ops mail", "kind": "email", "to": ["ops@example.com"],
+                       "host": "smtp.example.com", "username": "ops", "password": password,
+                       "title_template": "{{ monitor }} is {{ state }}"}),
+            )
+            .await;
+        let channel = channel.body["id"].as_i64().unwrap();
+        let rule = api
+            .post(
+                "/api/alert-rules",
+                json!({"name": "outages", "events": ["down"], "channel_ids": [channel]}),
+            )
+            .await;
+        let rule = rule.body["id"].as_i64().unwrap();
+        let policy = api
+            .post(
+                "/api/escalation-policies",
+                json!({"name": "on-call", "steps": [{"after": "0s", "channel_ids": [channel]}]}),
+            )
+            .await;
+        let policy = policy.body["id"].as_i64().unwrap();
+        let window = api
+            .post(
+                "/api/maintenance",
+                json!({"name": "weekly", "cron": "0 2 * * SUN", "duration": "2h"}),
+            )
+            .await;
+        let window = window.body["id"].as_i64().unwrap();
+        let (http, csrf) = browser_like(&app, "owner@example.com").await;
+        let page = http.get(app.url("/alerting")).send().await?.text().await?;
+        for path in [
+            format!("/alerting/channels/{channel}/edit"),
+            format!("/alerting/rules/{rule}/edit"),
+            format!("/alerting/escalation/{policy}/edit"),
+            format!("/alerting/maintenance/{window}/edit"),
+        ] {
+            assert!(page.contains(&format!("href=\"{path}\"")), "{path}");
+        }
+
+        // The channel form is filled, its password never.
+        let form = http
+            .get(app.url(&format!("/alerting/channels/{channel}/edit")))
+            .send()
+            .await?;
+        assert_eq!(form.status(), StatusCode::OK);
+        let html = form.text().await?;
+        assert_eq!(input_value(&html, "name"), Some("ops mail"));
+        assert_eq!(input_value(&html, "email.host"), Some("smtp.example.com"));
+        assert_eq!(input_value(&html, "email.password"), Some(""));
+        assert!(!html.contains(password) && !html.contains("name=\"slack.webhook_url\""));
+        // A new address with the password left blank keeps the stored password and template.
+        let edit = format!("/alerting/channels/{channel}/edit");
+        let fields = |host: &'static str| {
+            vec![
+                ("name", "ops mail"),
+                ("kind", "slack"),
+                ("email.to", "oncall@example.com, ops@example.com"),
+                ("email.host", host),
+                ("email.username", "ops"),
+                ("email.password", ""),
+            ]
+        };
+        see_other(
+            post_form(&http, &app, &csrf, &edit, &fields("smtp.example.com")).await,
+            "channels",
+        )
+        .await;
+        let stored = app
+            .store
+            .get_channel(team, watchtower_core::ChannelId(channel))
+            .await?
+            .unwrap();
+        assert_eq!(stored.kind, "email", "the kind stays");
+        assert_eq!(stored.config["to"], json!(["oncall@example.com", "ops@example.com"]));
+        assert_eq!(stored.config["password"], password);
+        assert_eq!(stored.config["title_template"], "{{ monitor }} is {{ state }}");
+        // Another server with the password left blank: refused at the password, nothing saved.
+        let moved = post_form(&http, &app, &csrf, &edit, &fields("smtp.attacker.example")).await;
+        assert_eq!(moved.status(), StatusCode::BAD_REQUEST);
+        let html = moved.text().await?;
+        assert!(html.contains("id=\"problem-email-password\""), "{html}");
+        assert!(!html.contains(password));
+        let kept = app
+            .store
+            .get_channel(team, watchtower_core::ChannelId(channel))
+            .await?
+            .unwrap();
+        assert_eq!(kept.config["host"], "smtp.example.com");
+
+        // The rule form is filled; bad fields are shown in place and nothing is saved.
+        let html = http
+            .get(app.url(&format!("/alerting/rules/{rule}/edit")))
+            .send()
+            .await?
+            .text()
+            .await?;
+        assert_eq!(input_value(&html, "name"), Some("outages"));
+        assert!(html.contains("value=\"down\" checked"));
+        let edit = format!("/alerting/rules/{rule}/edit");
+        let channel_text = channel.to_string();
+        let bad = post_form(
+            &http,
+            &app,
+            &csrf,
+            &edit,
+            &[
+                ("name", ""),
+                ("channel_ids", &channel_text),
+                ("remind_every", "soon"),
+                ("certificate_days", "many"),
+            ],
+        )
+        .await;
+        assert_eq!(bad.status(), StatusCode::BAD_REQUEST);
+        assert!(bad.text().await?.contains("id=\"problem-certificate-days\""));
+        let bad = post_form(
+            &http,
+            &app,
+            &csrf,
+            &edit,
+            &[("name", ""), ("channel_ids", &channel_text), ("remind_every", "soon")],
+        )
+        .await;
+        assert_eq!(bad.status(), StatusCode::BAD_REQUEST);
+        let html = bad.text().await?;
+        for id in ["problem-name", "problem-events", "problem-remind-every"] {
+            assert!(html.contains(&format!("id=\"{id}\"")), "{id}: {html}");
+        }
+        assert_eq!(app.store.rules(team).await?[0].name, "outages", "nothing saved");
+        // The monitor picker: the first 50 listed, the 57th found by searching, nothing saved.
+        assert!(html.contains("Listing the first 50 monitors"), "{html}");
+        assert!(!html.contains(">shop-57<"));
+        let found = post_form(
+            &http,
+            &app,
+            &csrf,
+            &edit,
+            &[
+                ("name", "shop outages"),
+                ("intent", "search"),
+                ("search.monitor_id", "shop-57"),
+                ("channel_ids", &channel_text),
+            ],
+        )
+        .await;
+        assert_eq!(found.status(), StatusCode::OK);
+        let html = found.text().await?;
+        assert!(html.contains("1 monitor matches"), "{html}");
+        let shop_57 = html
+            .split("<option value=\"")
+            .find(|option| option.contains(">shop-57<"))
+            .and_then(|option| option.split('"').next())
+            .expect("shop-57 is offered")
+            .to_owned();
+        assert_eq!(input_value(&html, "name"), Some("shop outages"), "typed fields stay");
+        assert_eq!(app.store.rules(team).await?[0].name, "outages", "a search saves nothing");
+        see_other(
+            post_form(
+                &http,
+                &app,
+                &csrf,
+                &edit,
+                &[
+                    ("name", "shop outages"),
+                    ("monitor_id", &shop_57),
+                    ("events", "down"),
+                    ("events", "up"),
+                    ("channel_ids", &channel_text),
+                ],
+            )
+            .await,
+            "rules",
+        )
+        .await;
+        let rules = app.store.rules(team).await?;
+        assert_eq!((rules[0].id.0, rules[0].name.as_str()), (rule, "shop outages"));
+        assert_eq!(rules[0].monitor_id.map(|m| m.0.to_string()), Some(shop_57.clone()));
+        // Its form now lists the chosen monitor, ticked, though it is not among the first 50.
+        let html = http
+            .get(app.url(&edit))
+            .send()
+            .await?
+            .text()
+            .await?;
+        assert!(html.contains(&format!("value=\"{shop_57}\" selected>shop-57<")), "{html}");
+
+        // The policy and the window.
+        see_other(
+            post_form(
+                &http,
+                &app,
+                &csrf,
+                &format!("/alerting/escalation/{policy}/edit"),
+                &[
+                    ("name", "on-call, then lead"),
+                    ("steps[0].after", "0s"),
+                    ("steps[0].channel_ids", &channel_text),
+                    ("steps[1].after", "15m"),
+                    ("steps[1].channel_ids", &channel_text),
+                ],
+            )
+            .await,
+            "escalation",
+        )
+        .await;
+        assert_eq!(app.store.escalation_policies(team).await?[0].steps.len(), 2);
+        let edit = format!("/alerting/maintenance/{window}/edit");
+        let html = http.get(app.url(&edit)).send().await?.text().await?;
+        assert_eq!(input_value(&html, "cron"), Some("0 2 * * SUN"));
+        let bad = post_form(
+            &http,
+            &app,
+            &csrf,
+            &edit,
+            &[("name", "weekly"), ("cron", "0 2 * * SUN"), ("starts_at", "tomorrow")],
+        )
+        .await;
+        assert_eq!(bad.status(), StatusCode::BAD_REQUEST);
+        assert!(bad.text().await?.contains("id=\"problem-starts-at\""));
+        see_other(
+            post_form(
+                &http,
+                &app,
+                &csrf,
+                &edit,
+                &[
+                    ("name", "upgrade"),
+                    ("monitors", &shop_57),
+                    ("starts_at", "2030-12-24T22:00:00Z"),
+                    ("ends_at", "2030-12-25T02:00:00Z"),
+                ],
+            )
+            .await,
+            "maintenance",
+        )
+        .await;
+        let windows = app.store.maintenance_windows(team).await?;
+        assert_eq!(windows[0].spec.name, "upgrade");
+        assert_eq!(windows[0].spec.monitors.len(), 1);
+
+        // A viewer sees no edit control and cannot open or post a form.
+        let viewer = app.user("viewer@example.com", false).await;
+        app.join(team, viewer, watchtower_core::Role::Viewer).await;
+        let (viewer_http, viewer_csrf) = browser_like(&app, "viewer@example.com").await;
+        let team_text = team.0.to_string();
+        post_form(&viewer_http, &app, &viewer_csrf, "/team/switch", &[("team", &team_text)]).await;
+        let seen = viewer_http.get(app.url("/alerting")).send().await?.text().await?;
+        assert!(seen.contains("shop outages") && !seen.contains("/edit"));
+        let paths = [
+            format!("/alerting/channels/{channel}/edit"),
+            format!("/alerting/rules/{rule}/edit"),
+            format!("/alerting/escalation/{policy}/edit"),
+            format!("/alerting/maintenance/{window}/edit"),
+        ];
+        for path in &paths {
+            let form = viewer_http.get(app.url(path)).send().await?;
+            assert_eq!(form.status(), StatusCode::FORBIDDEN, "{path}");
+            let posted = post_form(&viewer_http, &app, &viewer_csrf, path, &[("name", "x")]).await;
+            assert_eq!(posted.status(), StatusCode::FORBIDDEN, "{path}");
+        }
+        // Another team's member finds none of them.
+        app.user("stranger@example.com", false).await;
+        let (stranger_http, stranger_csrf) = browser_like(&app, "stranger@example.com").await;
+        for path in &paths {
+            let form = stranger_http.get(app.url(path)).send().await?;
+            assert_eq!(form.status(), StatusCode::NOT_FOUND, "{path}");
+            let posted =
+                post_form(&stranger_http, &app, &stranger_csrf, path, &[("name", "x")]).await;
+            assert_eq!(posted.status(), StatusCode::NOT_FOUND, "{path}");
+        }
+        assert_eq!(app.store.rules(team).await?[0].name, "shop outages");
+        assert_eq!(app.store.maintenance_windows(team).await?[0].spec.name, "upgrade");
+        Ok(())
+    })
+    .await;
+}

@@ -9,6 +9,7 @@
     reason = "a test tells whoever runs it what it skipped or where it wrote screenshots"
 )]
 
+mod alerting;
 #[path = "../api/support.rs"]
 mod app;
 mod status;
@@ -389,6 +390,13 @@ async fn every_page_passes_axe_in_both_themes() {
         "{:?}",
         window.body
     );
+    let policy = client
+        .post(
+            "/api/escalation-policies",
+            serde_json::json!({"name": "on-call", "steps": [{"after": "0s", "channel_ids": [channel.body["id"]]}]}),
+        )
+        .await;
+    assert_eq!(policy.status, reqwest::StatusCode::CREATED, "{:?}", policy.body);
     // An incident to show: stop the target until the monitor is DOWN.
     let port = target.address.port();
     target.stop().await;
@@ -419,6 +427,19 @@ async fn every_page_passes_axe_in_both_themes() {
         ("new-rule", "/alerting/rules/new".to_owned()),
         ("new-escalation", "/alerting/escalation/new".to_owned()),
         ("new-maintenance", "/alerting/maintenance/new".to_owned()),
+        (
+            "edit-channel",
+            format!("/alerting/channels/{}/edit", channel.body["id"]),
+        ),
+        ("edit-rule", format!("/alerting/rules/{}/edit", rule.body["id"])),
+        (
+            "edit-escalation",
+            format!("/alerting/escalation/{}/edit", policy.body["id"]),
+        ),
+        (
+            "edit-maintenance",
+            format!("/alerting/maintenance/{}/edit", window.body["id"]),
+        ),
         ("not-found", "/monitors/999999".to_owned()),
     ];
     let mut failures = Vec::new();

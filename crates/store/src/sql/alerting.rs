@@ -46,6 +46,44 @@ async fn check_owned(
     owned.map(|_| ()).ok_or(StoreError::NotFound)
 }
 
+/// `NotFound` unless every channel, the monitor and the escalation policy `rule` names are its
+/// team's.
+async fn check_rule_references(conn: &mut DbConnection, rule: &NewRule) -> Result<(), StoreError> {
+    check_channels_owned(conn, rule.team_id, &rule.channel_ids).await?;
+    if let Some(policy) = rule.escalation_policy_id {
+        check_owned(conn, "escalation_policies", policy.0, rule.team_id).await?;
+    }
+    if let Some(monitor) = rule.monitor_id {
+        check_owned(conn, "monitors", monitor.0, rule.team_id).await?;
+    }
+    Ok(())
+}
+
+/// A rule's list columns as stored: events, channel ids, and causes (`NULL` for every cause).
+fn rule_lists(rule: &NewRule) -> (JsonText, JsonText, Option<JsonText>) {
+    (
+        JsonText(serde_json::to_string(&rule.events).expect("strings serialize")),
+        JsonText(serde_json::to_string(&rule.channel_ids).expect("ids serialize")),
+        (!rule.causes.is_empty())
+            .then(|| JsonText(serde_json::to_string(&rule.causes).expect("strings serialize"))),
+    )
+}
+
+/// Makes the team's notifications held by a maintenance window due now, so the dispatcher
+/// decides them again against the windows as they are after a change.
+async fn release_held(conn: &mut DbConnection, team: TeamId, now: Timestamp) -> Result<(), StoreError> {
+    sqlx::query(
+        "UPDATE notifications SET next_attempt_at = $1 WHERE team_id = $2 AND status = 'pending' \
+         AND next_attempt_at > $3 AND last_error LIKE 'held by maintenance window%'",
+    )
+    .bind(now.0)
+    .bind(team.0)
+    .bind(now.0)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
 #[async_trait]
 impl AlertStore for DbStore {
     #[tracing::instrument(name = "store.create_channel", level = "debug", skip_all)]
@@ -173,6 +211,35 @@ impl AlertStore for DbStore {
         rows.into_iter().map(PolicyRow::into_policy).collect()
     }
 
+    #[tracing::instrument(name = "store.update_escalation_policy", level = "debug", skip_all)]
+    async fn update_escalation_policy(
+        &self,
+        team: TeamId,
+        id: EscalationPolicyId,
+        name: &str,
+        steps: &[EscalationStep],
+    ) -> Result<EscalationPolicy, StoreError> {
+        let mut tx = self.begin_write().await?;
+        for step in steps {
+            check_channels_owned(&mut tx, team, &step.channel_ids).await?;
+        }
+        let row: Option<PolicyRow> = sqlx::query_as(
+            "UPDATE escalation_policies SET name = $1, steps = $2 WHERE id = $3 AND team_id = $4 \
+             RETURNING id, team_id, name, CAST(steps AS TEXT) AS steps, created_at",
+        )
+        .bind(name)
+        .bind(JsonText(
+            serde_json::to_string(steps).expect("steps serialize"),
+        ))
+        .bind(id.0)
+        .bind(team.0)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let row = row.ok_or(StoreError::NotFound)?;
+        tx.commit().await?;
+        row.into_policy()
+    }
+
     #[tracing::instrument(name = "store.delete_escalation_policy", level = "debug", skip_all)]
     async fn delete_escalation_policy(
         &self,
@@ -191,39 +258,56 @@ impl AlertStore for DbStore {
     #[tracing::instrument(name = "store.create_rule", level = "debug", skip_all)]
     async fn create_rule(&self, rule: &NewRule) -> Result<AlertRule, StoreError> {
         let mut tx = self.begin_write().await?;
-        check_channels_owned(&mut tx, rule.team_id, &rule.channel_ids).await?;
-        if let Some(policy) = rule.escalation_policy_id {
-            check_owned(&mut tx, "escalation_policies", policy.0, rule.team_id).await?;
-        }
-        if let Some(monitor) = rule.monitor_id {
-            check_owned(&mut tx, "monitors", monitor.0, rule.team_id).await?;
-        }
+        check_rule_references(&mut tx, rule).await?;
+        let (events, channel_ids, causes) = rule_lists(rule);
         let sql = format!(
             "INSERT INTO alert_rules (team_id, name, monitor_id, tag, events, channel_ids, created_at, \
              remind_every_ms, escalation_policy_id, causes, certificate_days) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING {RULE_COLUMNS}"
         );
-        let row: RuleRow =
-            sqlx::query_as(sqlx::AssertSqlSafe(sql))
-                .bind(rule.team_id.0)
-                .bind(&rule.name)
-                .bind(rule.monitor_id.map(|m| m.0))
-                .bind(rule.tag.as_deref())
-                .bind(JsonText(
-                    serde_json::to_string(&rule.events).expect("strings serialize"),
-                ))
-                .bind(JsonText(
-                    serde_json::to_string(&rule.channel_ids).expect("ids serialize"),
-                ))
-                .bind(rule.created_at.0)
-                .bind(rule.remind_every.map(|every| every.as_millis() as i64))
-                .bind(rule.escalation_policy_id.map(|policy| policy.0))
-                .bind((!rule.causes.is_empty()).then(|| {
-                    JsonText(serde_json::to_string(&rule.causes).expect("strings serialize"))
-                }))
-                .bind(rule.certificate_days.map(i64::from))
-                .fetch_one(&mut *tx)
-                .await?;
+        let row: RuleRow = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(rule.team_id.0)
+            .bind(&rule.name)
+            .bind(rule.monitor_id.map(|m| m.0))
+            .bind(rule.tag.as_deref())
+            .bind(events)
+            .bind(channel_ids)
+            .bind(rule.created_at.0)
+            .bind(rule.remind_every.map(|every| every.as_millis() as i64))
+            .bind(rule.escalation_policy_id.map(|policy| policy.0))
+            .bind(causes)
+            .bind(rule.certificate_days.map(i64::from))
+            .fetch_one(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        row.into_rule()
+    }
+
+    #[tracing::instrument(name = "store.update_rule", level = "debug", skip_all)]
+    async fn update_rule(&self, id: AlertRuleId, rule: &NewRule) -> Result<AlertRule, StoreError> {
+        let mut tx = self.begin_write().await?;
+        check_rule_references(&mut tx, rule).await?;
+        let (events, channel_ids, causes) = rule_lists(rule);
+        let sql = format!(
+            "UPDATE alert_rules SET name = $1, monitor_id = $2, tag = $3, events = $4, \
+             channel_ids = $5, remind_every_ms = $6, escalation_policy_id = $7, causes = $8, \
+             certificate_days = $9 WHERE id = $10 AND team_id = $11 RETURNING {RULE_COLUMNS}"
+        );
+        let row: Option<RuleRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(&rule.name)
+            .bind(rule.monitor_id.map(|m| m.0))
+            .bind(rule.tag.as_deref())
+            .bind(events)
+            .bind(channel_ids)
+            .bind(rule.remind_every.map(|every| every.as_millis() as i64))
+            .bind(rule.escalation_policy_id.map(|policy| policy.0))
+            .bind(causes)
+            .bind(rule.certificate_days.map(i64::from))
+            .bind(id.0)
+            .bind(rule.team_id.0)
+            .fetch_optional(&mut *tx)
+            .await?;
+        let row = row.ok_or(StoreError::NotFound)?;
         tx.commit().await?;
         row.into_rule()
     }
@@ -440,6 +524,32 @@ impl AlertStore for DbStore {
         rows.into_iter().map(WindowRow::into_window).collect()
     }
 
+    #[tracing::instrument(name = "store.update_maintenance", level = "debug", skip_all)]
+    async fn update_maintenance(
+        &self,
+        team: TeamId,
+        id: MaintenanceWindowId,
+        spec: &MaintenanceSpec,
+        now: Timestamp,
+    ) -> Result<MaintenanceWindow, StoreError> {
+        let mut tx = self.begin_write().await?;
+        let row: Option<WindowRow> = sqlx::query_as(
+            "UPDATE maintenance_windows SET spec = $1 WHERE id = $2 AND team_id = $3 \
+             RETURNING id, team_id, CAST(spec AS TEXT) AS spec, created_at",
+        )
+        .bind(JsonText(
+            serde_json::to_string(spec).expect("a window serializes"),
+        ))
+        .bind(id.0)
+        .bind(team.0)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let row = row.ok_or(StoreError::NotFound)?;
+        release_held(&mut tx, team, now).await?;
+        tx.commit().await?;
+        row.into_window()
+    }
+
     #[tracing::instrument(name = "store.delete_maintenance", level = "debug", skip_all)]
     async fn delete_maintenance(
         &self,
@@ -455,15 +565,7 @@ impl AlertStore for DbStore {
             .await?
             .rows_affected();
         found(deleted)?;
-        sqlx::query(
-            "UPDATE notifications SET next_attempt_at = $1 WHERE team_id = $2 AND status = 'pending' \
-             AND next_attempt_at > $3 AND last_error LIKE 'held by maintenance window%'",
-        )
-        .bind(now.0)
-        .bind(team.0)
-        .bind(now.0)
-        .execute(&mut *tx)
-        .await?;
+        release_held(&mut tx, team, now).await?;
         tx.commit().await?;
         Ok(())
     }

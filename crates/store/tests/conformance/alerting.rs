@@ -3,8 +3,9 @@
 
 use crate::support::*;
 use serde_json::json;
-use watchtower_core::{ChannelId, MonitorRuntime, TeamId, Timestamp};
-use watchtower_store::{AttemptOutcome, NewRule, StoreError};
+use watchtower_core::maintenance::MaintenanceSpec;
+use watchtower_core::{ChannelId, MonitorRuntime, Plan, TeamId, Timestamp};
+use watchtower_store::{AttemptOutcome, EscalationStep, NewRule, NewUser, StoreError};
 
 #[tokio::test]
 async fn a_confirmed_outage_queues_one_notification_per_matching_channel_once() {
@@ -167,6 +168,163 @@ async fn a_confirmed_outage_queues_one_notification_per_matching_channel_once() 
             .expect("the test notification");
         assert_eq!((test.event.as_str(), test.monitor_id), ("test", None));
         assert_eq!(test.channel_config, config);
+        Ok(())
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn rules_policies_and_windows_are_replaced_in_place_within_their_team() {
+    each_backend(|store| async move {
+        let config = json!({"kind": "webhook", "url": "http://127.0.0.1:9/hook"});
+        let hook = store
+            .create_channel(TEAM, "hook", "webhook", &config, Timestamp(T0))
+            .await?;
+        let pager = store
+            .create_channel(TEAM, "pager", "webhook", &config, Timestamp(T0))
+            .await?;
+        let bob = store
+            .create_user(&NewUser {
+                email: "bob@example.com".into(),
+                email_key: "bob@example.com".into(),
+                name: "bob".into(),
+                password_hash: "argon2id-of-bob".into(),
+                is_admin: false,
+                created_at: Timestamp(T0),
+            })
+            .await?;
+        let theirs = store
+            .create_team("Theirs", Plan::Free, bob.id, Timestamp(T0))
+            .await?
+            .id;
+        let foreign = store
+            .create_channel(theirs, "theirs", "webhook", &config, Timestamp(T0))
+            .await?;
+        let api = store
+            .create_monitor(TEAM, &http_spec("api", None), Timestamp(T0))
+            .await?;
+        let step = |offset_ms: u64, channel: ChannelId| EscalationStep {
+            offset_ms,
+            channel_ids: vec![channel],
+        };
+
+        // A policy: renamed with a second step; a foreign channel or team is NotFound.
+        let policy = store
+            .create_escalation_policy(TEAM, "on-call", &[step(0, hook.id)], Timestamp(T0))
+            .await?;
+        let edited = store
+            .update_escalation_policy(
+                TEAM,
+                policy.id,
+                "on-call and lead",
+                &[step(0, hook.id), step(900_000, pager.id)],
+            )
+            .await?;
+        assert_eq!(
+            (edited.id, edited.name.as_str(), edited.steps.len()),
+            (policy.id, "on-call and lead", 2)
+        );
+        assert_eq!(edited.created_at, policy.created_at);
+        assert!(matches!(
+            store
+                .update_escalation_policy(TEAM, policy.id, "x", &[step(0, foreign.id)])
+                .await,
+            Err(StoreError::NotFound)
+        ));
+        assert!(matches!(
+            store
+                .update_escalation_policy(theirs, policy.id, "x", &[step(0, foreign.id)])
+                .await,
+            Err(StoreError::NotFound)
+        ));
+        assert_eq!(store.escalation_policies(TEAM).await?, vec![edited.clone()]);
+
+        // A rule: every column replaced, its id and creation kept.
+        let first = NewRule {
+            team_id: TEAM,
+            name: "outages".into(),
+            monitor_id: None,
+            tag: Some("shop".into()),
+            events: vec!["down".into()],
+            channel_ids: vec![hook.id],
+            remind_every: None,
+            escalation_policy_id: None,
+            causes: vec!["timeout".into()],
+            certificate_days: None,
+            created_at: Timestamp(T0),
+        };
+        let rule = store.create_rule(&first).await?;
+        let second = NewRule {
+            name: "api outages".into(),
+            monitor_id: Some(api.id),
+            tag: None,
+            events: vec!["down".into(), "up".into()],
+            channel_ids: vec![pager.id],
+            remind_every: Some(std::time::Duration::from_secs(1800)),
+            escalation_policy_id: Some(policy.id),
+            causes: Vec::new(),
+            certificate_days: Some(7),
+            created_at: Timestamp(T0 + 1),
+            ..first.clone()
+        };
+        let replaced = store.update_rule(rule.id, &second).await?;
+        assert_eq!(replaced.id, rule.id);
+        assert_eq!(replaced.created_at, Timestamp(T0), "creation is kept");
+        assert_eq!(replaced.name, "api outages");
+        assert_eq!(replaced.monitor_id, Some(api.id));
+        assert_eq!(replaced.tag, None);
+        assert_eq!(replaced.events, ["down", "up"]);
+        assert_eq!(replaced.channel_ids, [pager.id]);
+        assert_eq!(replaced.remind_every_ms, Some(1_800_000));
+        assert_eq!(replaced.escalation_policy_id, Some(policy.id));
+        assert!(replaced.causes.is_empty());
+        assert_eq!(replaced.certificate_days, Some(7));
+        assert_eq!(store.rules(TEAM).await?, vec![replaced.clone()]);
+        for refused in [
+            NewRule {
+                channel_ids: vec![foreign.id],
+                ..second.clone()
+            },
+            NewRule {
+                team_id: theirs,
+                channel_ids: vec![foreign.id],
+                monitor_id: None,
+                escalation_policy_id: None,
+                ..second.clone()
+            },
+        ] {
+            assert!(matches!(
+                store.update_rule(rule.id, &refused).await,
+                Err(StoreError::NotFound)
+            ));
+        }
+        assert_eq!(store.rules(TEAM).await?, vec![replaced], "nothing changed");
+
+        // A window: its spec replaced; another team's id is NotFound.
+        let weekly = MaintenanceSpec::parse(
+            &json!({"name": "weekly", "cron": "0 2 * * SUN", "duration": "2h"}),
+            "",
+        )
+        .expect("a window");
+        let window = store
+            .create_maintenance(TEAM, &weekly, Timestamp(T0))
+            .await?;
+        let nightly = MaintenanceSpec::parse(
+            &json!({"name": "nightly", "cron": "0 3 * * *", "duration": "30m", "monitors": [api.id.0]}),
+            "",
+        )
+        .expect("a window");
+        let edited = store
+            .update_maintenance(TEAM, window.id, &nightly, Timestamp(T0 + 5))
+            .await?;
+        assert_eq!((edited.id, &edited.spec), (window.id, &nightly));
+        assert!(matches!(
+            store
+                .update_maintenance(theirs, window.id, &weekly, Timestamp(T0 + 6))
+                .await,
+            Err(StoreError::NotFound)
+        ));
+        assert_eq!(store.maintenance_windows(TEAM).await?, vec![edited]);
         Ok(())
     })
     .await;

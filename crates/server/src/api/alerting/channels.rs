@@ -55,6 +55,15 @@ pub struct ChannelList {
 
 /// Splits `{name, ...settings}` and parses the settings, listing every problem.
 fn parse_channel(body: &Value) -> Result<(String, ChannelSettings), ApiError> {
+    parse_channel_with(body, |settings| ChannelSettings::parse(settings, ""))
+}
+
+/// [`parse_channel`] with the settings read by `parse` (a new channel's, or an update's that
+/// keeps the stored secrets sent back redacted).
+fn parse_channel_with(
+    body: &Value,
+    parse: impl FnOnce(&Value) -> Result<ChannelSettings, Vec<FieldError>>,
+) -> Result<(String, ChannelSettings), ApiError> {
     let Value::Object(map) = body else {
         return Err(ApiError::invalid_field("body", "must be a JSON object"));
     };
@@ -71,7 +80,7 @@ fn parse_channel(body: &Value) -> Result<(String, ChannelSettings), ApiError> {
             None
         }
     };
-    let config = ChannelSettings::parse(&Value::Object(settings), "")
+    let config = parse(&Value::Object(settings))
         .map_err(|more| problems.extend(more))
         .ok();
     match (name, config) {
@@ -167,7 +176,8 @@ pub async fn get_channel(
     )))
 }
 
-/// Replaces a channel's name and settings (send the secrets again).
+/// Replaces a channel's name and settings. A secret sent back as answers show it (`********`,
+/// or a URL cut to its origin) keeps the stored one while the channel's host stays the same.
 #[utoipa::path(put, path = "/api/channels/{id}", tag = "alerting",
     params(("id" = i64, Path, description = "Channel id"), TeamHeader),
     request_body(content = Object, description = "name, kind and the kind's settings"),
@@ -182,7 +192,13 @@ pub async fn update_channel(
 ) -> Result<Json<ChannelView>, ApiError> {
     access.require(Action::ManageChannels)?;
     let existing = load_channel(&state, &access, id).await?;
-    let (name, config) = parse_channel(&body)?;
+    let (name, config) = match ChannelSettings::from_stored(&existing.config) {
+        Ok(stored) => parse_channel_with(&body, |settings| {
+            ChannelSettings::parse_update(settings, &stored)
+        })?,
+        // Stored settings that no longer read have nothing to keep: send every secret again.
+        Err(_) => parse_channel(&body)?,
+    };
     if config.config.kind().as_str() != existing.kind {
         return Err(ApiError::invalid_field(
             "kind",

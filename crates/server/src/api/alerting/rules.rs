@@ -1,4 +1,5 @@
-//! Alert rules: which events of which monitors go to which channels. List, create, delete.
+//! Alert rules: which events of which monitors go to which channels. List, create, replace,
+//! delete.
 
 use crate::AppState;
 use crate::api::{ApiJson, TeamHeader};
@@ -62,15 +63,8 @@ pub async fn list_rules(
     }))
 }
 
-/// Creates a rule: which events of which monitors go to which channels.
-#[utoipa::path(post, path = "/api/alert-rules", tag = "alerting", params(TeamHeader), request_body = RuleBody,
-    responses((status = 201, body = AlertRule), (status = 402, description = "The plan's rule limit"), (status = 404, description = "A channel or monitor is not the team's")))]
-pub async fn create_rule(
-    State(state): State<AppState>,
-    access: TeamAccess,
-    ApiJson(body): ApiJson<RuleBody>,
-) -> Result<(StatusCode, Json<AlertRule>), ApiError> {
-    access.require(Action::ManageAlertRules)?;
+/// The rule `body` describes for `access`'s team, every problem listed at once.
+fn new_rule(access: &TeamAccess, body: &RuleBody) -> Result<NewRule, ApiError> {
     let mut problems = Vec::new();
     let name = crate::api::display_name(&body.name, &mut problems);
     let terms = RuleTerms::parse(
@@ -99,27 +93,37 @@ pub async fn create_rule(
         Ok(terms) if problems.is_empty() => terms,
         _ => return Err(ApiError::invalid(problems)),
     };
+    Ok(NewRule {
+        team_id: access.team.id,
+        name: name.to_owned(),
+        monitor_id: body.monitor_id,
+        tag: body.tag.clone().filter(|t| !t.is_empty()),
+        events: terms.events,
+        channel_ids: body.channel_ids.clone(),
+        remind_every: terms.remind_every,
+        escalation_policy_id: body.escalation_policy_id,
+        causes: terms.causes,
+        certificate_days: terms.certificate_days,
+        created_at: Timestamp::now(),
+    })
+}
+
+/// Creates a rule: which events of which monitors go to which channels.
+#[utoipa::path(post, path = "/api/alert-rules", tag = "alerting", params(TeamHeader), request_body = RuleBody,
+    responses((status = 201, body = AlertRule), (status = 402, description = "The plan's rule limit"), (status = 404, description = "A channel or monitor is not the team's")))]
+pub async fn create_rule(
+    State(state): State<AppState>,
+    access: TeamAccess,
+    ApiJson(body): ApiJson<RuleBody>,
+) -> Result<(StatusCode, Json<AlertRule>), ApiError> {
+    access.require(Action::ManageAlertRules)?;
+    let wanted = new_rule(&access, &body)?;
     let current = state.store.rules(access.team.id).await?.len();
     state
         .plans
         .check(access.team.plan, Demand::AlertRules((current + 1) as u32))
         .map_err(|exceeded| access.plan_limit(&state, &exceeded))?;
-    let rule = state
-        .store
-        .create_rule(&NewRule {
-            team_id: access.team.id,
-            name: name.to_owned(),
-            monitor_id: body.monitor_id,
-            tag: body.tag.clone().filter(|t| !t.is_empty()),
-            events: terms.events,
-            channel_ids: body.channel_ids.clone(),
-            remind_every: terms.remind_every,
-            escalation_policy_id: body.escalation_policy_id,
-            causes: terms.causes,
-            certificate_days: terms.certificate_days,
-            created_at: Timestamp::now(),
-        })
-        .await?;
+    let rule = state.store.create_rule(&wanted).await?;
     access
         .audit(
             &state,
@@ -129,6 +133,30 @@ pub async fn create_rule(
         )
         .await;
     Ok((StatusCode::CREATED, Json(rule)))
+}
+
+/// Replaces a rule with the body (the same fields as creating one); its id stays.
+#[utoipa::path(put, path = "/api/alert-rules/{id}", tag = "alerting",
+    params(("id" = i64, Path, description = "Rule id"), TeamHeader), request_body = RuleBody,
+    responses((status = 200, body = AlertRule), (status = 404, description = "The rule, a channel, the monitor or the policy is not the team's")))]
+pub async fn update_rule(
+    State(state): State<AppState>,
+    access: TeamAccess,
+    Path(id): Path<AlertRuleId>,
+    ApiJson(body): ApiJson<RuleBody>,
+) -> Result<Json<AlertRule>, ApiError> {
+    access.require(Action::ManageAlertRules)?;
+    let wanted = new_rule(&access, &body)?;
+    let rule = state.store.update_rule(id, &wanted).await?;
+    access
+        .audit(
+            &state,
+            "alert_rule.updated",
+            format!("alert_rule:{id}"),
+            json!({"name": rule.name}),
+        )
+        .await;
+    Ok(Json(rule))
 }
 
 /// Deletes a rule.

@@ -276,7 +276,8 @@ async fn a_window_cut_short_by_an_edit_releases_the_alerts_it_was_holding() {
             )
             .await;
         world.rule(&["down", "up"], vec![hook], None).await;
-        let weekly = json!({"name": "weekly", "cron": "0 2 * * SUN", "duration": "2h", "timezone": "UTC"});
+        let weekly =
+            json!({"name": "weekly", "cron": "0 2 * * SUN", "duration": "2h", "timezone": "UTC"});
         let window = world
             .store
             .create_maintenance(
@@ -299,7 +300,8 @@ async fn a_window_cut_short_by_an_edit_releases_the_alerts_it_was_holding() {
 
         // At 02:40 the window is edited to 30 minutes: it closed at 02:30, so the held DOWN is
         // due at once rather than at the old end.
-        let short = json!({"name": "weekly", "cron": "0 2 * * SUN", "duration": "30m", "timezone": "UTC"});
+        let short =
+            json!({"name": "weekly", "cron": "0 2 * * SUN", "duration": "30m", "timezone": "UTC"});
         world
             .store
             .update_maintenance(

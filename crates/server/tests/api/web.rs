@@ -811,7 +811,9 @@ async fn the_alerting_forms_edit_in_place_keep_secrets_and_find_monitors_by_sear
         let api = app.login("owner@example.com").await.in_team(team);
         // More monitors than the picker lists, so the last ones are found only by searching.
         for n in 1..=60 {
-            let created = api.post("/api/monitors", http_monitor(&format!("shop-{n:02}"))).await;
+            let created = api
+                .post("/api/monitors", http_monitor(&format!("shop-{n:02}")))
+                .await;
             assert_eq!(created.status, StatusCode::CREATED);
         }
         let password = "smtp-pass-never-shown";
@@ -890,9 +892,15 @@ async fn the_alerting_forms_edit_in_place_keep_secrets_and_find_monitors_by_sear
             .await?
             .unwrap();
         assert_eq!(stored.kind, "email", "the kind stays");
-        assert_eq!(stored.config["to"], json!(["oncall@example.com", "ops@example.com"]));
+        assert_eq!(
+            stored.config["to"],
+            json!(["oncall@example.com", "ops@example.com"])
+        );
         assert_eq!(stored.config["password"], password);
-        assert_eq!(stored.config["title_template"], "{{ monitor }} is {{ state }}");
+        assert_eq!(
+            stored.config["title_template"],
+            "{{ monitor }} is {{ state }}"
+        );
         // Another server with the password left blank: refused at the password, nothing saved.
         let moved = post_form(&http, &app, &csrf, &edit, &fields("smtp.attacker.example")).await;
         assert_eq!(moved.status(), StatusCode::BAD_REQUEST);
@@ -931,13 +939,21 @@ async fn the_alerting_forms_edit_in_place_keep_secrets_and_find_monitors_by_sear
         )
         .await;
         assert_eq!(bad.status(), StatusCode::BAD_REQUEST);
-        assert!(bad.text().await?.contains("id=\"problem-certificate-days\""));
+        assert!(
+            bad.text()
+                .await?
+                .contains("id=\"problem-certificate-days\"")
+        );
         let bad = post_form(
             &http,
             &app,
             &csrf,
             &edit,
-            &[("name", ""), ("channel_ids", &channel_text), ("remind_every", "soon")],
+            &[
+                ("name", ""),
+                ("channel_ids", &channel_text),
+                ("remind_every", "soon"),
+            ],
         )
         .await;
         assert_eq!(bad.status(), StatusCode::BAD_REQUEST);
@@ -945,7 +961,11 @@ async fn the_alerting_forms_edit_in_place_keep_secrets_and_find_monitors_by_sear
         for id in ["problem-name", "problem-events", "problem-remind-every"] {
             assert!(html.contains(&format!("id=\"{id}\"")), "{id}: {html}");
         }
-        assert_eq!(app.store.rules(team).await?[0].name, "outages", "nothing saved");
+        assert_eq!(
+            app.store.rules(team).await?[0].name,
+            "outages",
+            "nothing saved"
+        );
         // The monitor picker: the first 50 listed, the 57th found by searching, nothing saved.
         assert!(html.contains("Listing the first 50 monitors"), "{html}");
         assert!(!html.contains(">shop-57<"));
@@ -971,8 +991,16 @@ async fn the_alerting_forms_edit_in_place_keep_secrets_and_find_monitors_by_sear
             .and_then(|option| option.split('"').next())
             .expect("shop-57 is offered")
             .to_owned();
-        assert_eq!(input_value(&html, "name"), Some("shop outages"), "typed fields stay");
-        assert_eq!(app.store.rules(team).await?[0].name, "outages", "a search saves nothing");
+        assert_eq!(
+            input_value(&html, "name"),
+            Some("shop outages"),
+            "typed fields stay"
+        );
+        assert_eq!(
+            app.store.rules(team).await?[0].name,
+            "outages",
+            "a search saves nothing"
+        );
         see_other(
             post_form(
                 &http,
@@ -992,16 +1020,20 @@ async fn the_alerting_forms_edit_in_place_keep_secrets_and_find_monitors_by_sear
         )
         .await;
         let rules = app.store.rules(team).await?;
-        assert_eq!((rules[0].id.0, rules[0].name.as_str()), (rule, "shop outages"));
-        assert_eq!(rules[0].monitor_id.map(|m| m.0.to_string()), Some(shop_57.clone()));
+        assert_eq!(
+            (rules[0].id.0, rules[0].name.as_str()),
+            (rule, "shop outages")
+        );
+        assert_eq!(
+            rules[0].monitor_id.map(|m| m.0.to_string()),
+            Some(shop_57.clone())
+        );
         // Its form now lists the chosen monitor, ticked, though it is not among the first 50.
-        let html = http
-            .get(app.url(&edit))
-            .send()
-            .await?
-            .text()
-            .await?;
-        assert!(html.contains(&format!("value=\"{shop_57}\" selected>shop-57<")), "{html}");
+        let html = http.get(app.url(&edit)).send().await?.text().await?;
+        assert!(
+            html.contains(&format!("value=\"{shop_57}\" selected>shop-57<")),
+            "{html}"
+        );
 
         // The policy and the window.
         see_other(
@@ -1031,7 +1063,11 @@ async fn the_alerting_forms_edit_in_place_keep_secrets_and_find_monitors_by_sear
             &app,
             &csrf,
             &edit,
-            &[("name", "weekly"), ("cron", "0 2 * * SUN"), ("starts_at", "tomorrow")],
+            &[
+                ("name", "weekly"),
+                ("cron", "0 2 * * SUN"),
+                ("starts_at", "tomorrow"),
+            ],
         )
         .await;
         assert_eq!(bad.status(), StatusCode::BAD_REQUEST);
@@ -1062,8 +1098,20 @@ async fn the_alerting_forms_edit_in_place_keep_secrets_and_find_monitors_by_sear
         app.join(team, viewer, watchtower_core::Role::Viewer).await;
         let (viewer_http, viewer_csrf) = browser_like(&app, "viewer@example.com").await;
         let team_text = team.0.to_string();
-        post_form(&viewer_http, &app, &viewer_csrf, "/team/switch", &[("team", &team_text)]).await;
-        let seen = viewer_http.get(app.url("/alerting")).send().await?.text().await?;
+        post_form(
+            &viewer_http,
+            &app,
+            &viewer_csrf,
+            "/team/switch",
+            &[("team", &team_text)],
+        )
+        .await;
+        let seen = viewer_http
+            .get(app.url("/alerting"))
+            .send()
+            .await?
+            .text()
+            .await?;
         assert!(seen.contains("shop outages") && !seen.contains("/edit"));
         let paths = [
             format!("/alerting/channels/{channel}/edit"),
@@ -1088,7 +1136,10 @@ async fn the_alerting_forms_edit_in_place_keep_secrets_and_find_monitors_by_sear
             assert_eq!(posted.status(), StatusCode::NOT_FOUND, "{path}");
         }
         assert_eq!(app.store.rules(team).await?[0].name, "shop outages");
-        assert_eq!(app.store.maintenance_windows(team).await?[0].spec.name, "upgrade");
+        assert_eq!(
+            app.store.maintenance_windows(team).await?[0].spec.name,
+            "upgrade"
+        );
         Ok(())
     })
     .await;

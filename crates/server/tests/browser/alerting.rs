@@ -54,24 +54,30 @@ async fn a_channel_a_rule_and_a_window_are_edited_through_their_forms() {
         .click_and_load(&format!("a[href='/alerting/channels/{channel}/edit']"))
         .await;
     let secret_field = browser.wait_for("#field-webhook-secret", 10).await;
-    assert_eq!(secret_field.prop("value").await.unwrap().as_deref(), Some(""));
+    assert_eq!(
+        secret_field.prop("value").await.unwrap().as_deref(),
+        Some("")
+    );
     browser.fill("#field-name", "ops webhook").await;
     browser.screenshot("edit-channel-filled").await;
     browser.click_and_load("form.panel button.primary").await;
     assert_eq!(browser.path().await, "/alerting");
-    let names = browser.texts("#channels ~ .table-wrap td:first-child").await;
+    let names = browser
+        .texts("#channels ~ .table-wrap td:first-child")
+        .await;
     assert_eq!(names, ["ops webhook"]);
     let stored = app.store.get_channel(team, channel).await.unwrap().unwrap();
     assert_eq!(stored.name, "ops webhook");
-    assert_eq!(stored.config["secret"], secret, "the blank secret kept the stored one");
+    assert_eq!(
+        stored.config["secret"], secret,
+        "the blank secret kept the stored one"
+    );
 
     // The rule: shop-57 is not among the first 50 listed; typing finds it without a reload.
     browser.go(&format!("/alerting/rules/{rule}/edit")).await;
     browser.wait_for("#search-monitor-id", 10).await;
     assert_eq!(
-        browser
-            .count("#field-monitor-id option")
-            .await,
+        browser.count("#field-monitor-id option").await,
         51,
         "'every monitor' and the first 50"
     );
@@ -82,7 +88,11 @@ async fn a_channel_a_rule_and_a_window_are_edited_through_their_forms() {
         .expect("mark the page");
     browser.fill("#search-monitor-id", "shop-57").await;
     browser
-        .wait_for_text("#status-monitor-id", "1 monitor matches \u{201c}shop-57\u{201d}.", 10)
+        .wait_for_text(
+            "#status-monitor-id",
+            "1 monitor matches \u{201c}shop-57\u{201d}.",
+            10,
+        )
         .await;
     let options = browser.texts("#field-monitor-id option").await;
     assert_eq!(options, ["every monitor", "shop-57"]);
@@ -91,7 +101,11 @@ async fn a_channel_a_rule_and_a_window_are_edited_through_their_forms() {
         .execute("return window.__samePage === true;", vec![])
         .await
         .expect("read the mark");
-    assert_eq!(same_page, json!(true), "the search swapped the list, no reload");
+    assert_eq!(
+        same_page,
+        json!(true),
+        "the search swapped the list, no reload"
+    );
     let value = browser
         .wait_for("#field-monitor-id option:nth-child(2)", 5)
         .await
@@ -109,7 +123,9 @@ async fn a_channel_a_rule_and_a_window_are_edited_through_their_forms() {
     assert_eq!(rules[0].events, ["down", "up"]);
 
     // The window: three bad fields, each shown in place, nothing saved; then corrected.
-    browser.go(&format!("/alerting/maintenance/{window}/edit")).await;
+    browser
+        .go(&format!("/alerting/maintenance/{window}/edit"))
+        .await;
     browser.wait_for("#field-cron", 10).await;
     browser.fill("#field-name", "").await;
     browser.fill("#field-cron", "every sunday").await;
@@ -129,7 +145,9 @@ async fn a_channel_a_rule_and_a_window_are_edited_through_their_forms() {
     }
     browser.screenshot("edit-maintenance-problems").await;
     assert_eq!(
-        app.store.maintenance_windows(team).await.unwrap()[0].spec.name,
+        app.store.maintenance_windows(team).await.unwrap()[0]
+            .spec
+            .name,
         "weekly",
         "nothing saved"
     );

@@ -396,7 +396,12 @@ async fn every_page_passes_axe_in_both_themes() {
             serde_json::json!({"name": "on-call", "steps": [{"after": "0s", "channel_ids": [channel.body["id"]]}]}),
         )
         .await;
-    assert_eq!(policy.status, reqwest::StatusCode::CREATED, "{:?}", policy.body);
+    assert_eq!(
+        policy.status,
+        reqwest::StatusCode::CREATED,
+        "{:?}",
+        policy.body
+    );
     // An incident to show: stop the target until the monitor is DOWN.
     let port = target.address.port();
     target.stop().await;
@@ -431,7 +436,10 @@ async fn every_page_passes_axe_in_both_themes() {
             "edit-channel",
             format!("/alerting/channels/{}/edit", channel.body["id"]),
         ),
-        ("edit-rule", format!("/alerting/rules/{}/edit", rule.body["id"])),
+        (
+            "edit-rule",
+            format!("/alerting/rules/{}/edit", rule.body["id"]),
+        ),
         (
             "edit-escalation",
             format!("/alerting/escalation/{}/edit", policy.body["id"]),

@@ -71,7 +71,11 @@ fn rule_lists(rule: &NewRule) -> (JsonText, JsonText, Option<JsonText>) {
 
 /// Makes the team's notifications held by a maintenance window due now, so the dispatcher
 /// decides them again against the windows as they are after a change.
-async fn release_held(conn: &mut DbConnection, team: TeamId, now: Timestamp) -> Result<(), StoreError> {
+async fn release_held(
+    conn: &mut DbConnection,
+    team: TeamId,
+    now: Timestamp,
+) -> Result<(), StoreError> {
     sqlx::query(
         "UPDATE notifications SET next_attempt_at = $1 WHERE team_id = $2 AND status = 'pending' \
          AND next_attempt_at > $3 AND last_error LIKE 'held by maintenance window%'",

@@ -94,7 +94,6 @@ fn channel_fields(kind: &str) -> &'static [SettingField] {
 const CHANNEL_NUMBERS: [&str; 1] = ["port"];
 const CHANNEL_LISTS: [&str; 1] = ["to"];
 
-
 /// A secret's hint on the edit form, where it is never shown.
 const KEEP_SECRET: &str = "Stored and never shown; leave blank to keep it, or type a new one.";
 
@@ -225,7 +224,10 @@ fn channel_fields_of(channel: &ChannelView) -> Posted {
             Some(Value::String(text)) => text.clone(),
             Some(Value::Array(items)) => items
                 .iter()
-                .map(|item| item.as_str().map_or_else(|| item.to_string(), str::to_owned))
+                .map(|item| {
+                    item.as_str()
+                        .map_or_else(|| item.to_string(), str::to_owned)
+                })
                 .collect::<Vec<_>>()
                 .join(", "),
             Some(other) => other.to_string(),
@@ -409,7 +411,10 @@ mod tests {
             updated_at: watchtower_core::Timestamp(0),
         };
         let posted = channel_fields_of(&channel);
-        assert_eq!(value_of(&posted, "email.to"), "a@example.com, b@example.com");
+        assert_eq!(
+            value_of(&posted, "email.to"),
+            "a@example.com, b@example.com"
+        );
         assert_eq!(value_of(&posted, "email.port"), "587");
         assert!(posted.iter().all(|(name, _)| name != "email.password"));
     }

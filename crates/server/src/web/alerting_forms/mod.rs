@@ -216,15 +216,6 @@ impl Refusal {
         })
     }
 
-    /// Problems the form finds before the API sees it (a number that is not one).
-    fn here(problems: Vec<FieldError>) -> Self {
-        Self {
-            status: StatusCode::BAD_REQUEST,
-            problems,
-            message: String::new(),
-        }
-    }
-
     /// The form built with the problems, answered with the refusal's status.
     fn answer(self, mut form: AlertingFormPage) -> Response {
         form.message = self.message;
@@ -289,29 +280,6 @@ fn boxes(
     })
 }
 
-/// An object as the API shows it, as the form fields that would post it: a list becomes its
-/// items under one name, a number its digits, `null` nothing.
-fn posted_of(object: &Value) -> Posted {
-    let mut posted = Vec::new();
-    let Value::Object(map) = object else {
-        return posted;
-    };
-    for (name, value) in map {
-        let items = match value {
-            Value::Array(items) => items.clone(),
-            other => vec![other.clone()],
-        };
-        for item in items {
-            match item {
-                Value::Null => {}
-                Value::String(text) => posted.push((name.clone(), text)),
-                other => posted.push((name.clone(), other.to_string())),
-            }
-        }
-    }
-    posted
-}
-
 /// A whole number typed into a form: `None` when blank, a problem when it is not a number.
 fn number(form: &Posted, name: &str, problems: &mut Vec<FieldError>) -> Option<i64> {
     let text = value_of(form, name);
@@ -328,29 +296,4 @@ fn number(form: &Posted, name: &str, problems: &mut Vec<FieldError>) -> Option<i
         },
         Some,
     )
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn an_object_becomes_the_fields_that_would_post_it() {
-        let mut posted = posted_of(&serde_json::json!({
-            "name": "nightly", "monitors": [7, 9], "tag": null, "days": 14, "events": ["down", "up"]
-        }));
-        posted.sort();
-        let pair = |name: &str, value: &str| (name.to_owned(), value.to_owned());
-        assert_eq!(
-            posted,
-            [
-                pair("days", "14"),
-                pair("events", "down"),
-                pair("events", "up"),
-                pair("monitors", "7"),
-                pair("monitors", "9"),
-                pair("name", "nightly"),
-            ]
-        );
-    }
 }

@@ -12,6 +12,9 @@ use watchtower_store::{MonitorFilter, PageRequest, StoreError};
 /// Monitors a picker lists besides the chosen ones; more are found by searching.
 pub const PICKER_MATCHES: u32 = 50;
 
+/// The longest search text used (the rest is ignored).
+const MAX_SEARCH_CHARS: usize = 200;
+
 /// A picker's search field: what was typed, and what the list shows.
 #[derive(Debug, Clone)]
 pub struct SearchView {
@@ -42,7 +45,11 @@ pub async fn monitor_picker(
         .filter_map(|id| id.parse().ok().map(MonitorId))
         .collect();
     let search_name = format!("search.{name}");
-    let search = value_of(form, &search_name);
+    // Bounded like a name: the text becomes a LIKE pattern over every monitor of the team.
+    let search: String = value_of(form, &search_name)
+        .chars()
+        .take(MAX_SEARCH_CHARS)
+        .collect();
     let mut options: Vec<OptionView> = none
         .map(|label| OptionView {
             value: String::new(),
@@ -95,13 +102,17 @@ pub async fn monitor_picker(
     }));
     let status = match (search.is_empty(), more, shown) {
         (true, false, _) => String::new(),
-        (true, true, _) => format!(
-            "Listing the first {PICKER_MATCHES} monitors; search to find the others."
-        ),
+        (true, true, _) => {
+            format!("Listing the first {PICKER_MATCHES} monitors; search to find the others.")
+        }
         (false, _, 0) => format!("No other monitor matches \u{201c}{search}\u{201d}."),
         (false, false, n) => format!(
             "{n} {} \u{201c}{search}\u{201d}.",
-            if n == 1 { "monitor matches" } else { "monitors match" }
+            if n == 1 {
+                "monitor matches"
+            } else {
+                "monitors match"
+            }
         ),
         (false, true, n) => format!(
             "Listing the first {n} monitors matching \u{201c}{search}\u{201d}; type more to narrow."

@@ -219,7 +219,9 @@ pub async fn add_rule(
 ) -> Result<Response, WebError> {
     if is_search(&form) {
         page.access.require(Action::ManageAlertRules)?;
-        return Ok(render(&rule_form(&state, &page, add_target(), &form, &[]).await?));
+        return Ok(render(
+            &rule_form(&state, &page, add_target(), &form, &[]).await?,
+        ));
     }
     let answer = match rule_body(&form) {
         Ok(body) => create_rule(State(state.clone()), page.access.clone(), ApiJson(body))
@@ -279,11 +281,14 @@ pub async fn update_rule(
         ));
     }
     let answer = match rule_body(&form) {
-        Ok(body) => {
-            rules::update_rule(State(state.clone()), page.access.clone(), Path(id), ApiJson(body))
-                .await
-                .map(drop)
-        }
+        Ok(body) => rules::update_rule(
+            State(state.clone()),
+            page.access.clone(),
+            Path(id),
+            ApiJson(body),
+        )
+        .await
+        .map(drop),
         Err(problems) => Err(ApiError::invalid(problems)),
     };
     match answer {

@@ -231,9 +231,13 @@ pub async fn update_window(
         ));
     }
     let body = window_json(&form);
-    let answer =
-        maintenance::update(State(state.clone()), page.access.clone(), Path(id), ApiJson(body))
-            .await;
+    let answer = maintenance::update(
+        State(state.clone()),
+        page.access.clone(),
+        Path(id),
+        ApiJson(body),
+    )
+    .await;
     match answer {
         Ok(_) => Ok(back_to("maintenance")),
         Err(error) => {
@@ -301,7 +305,11 @@ mod tests {
                 open_until: None,
             };
             let again = window_json(&window_fields_of(&window));
-            assert_eq!(MaintenanceSpec::parse(&again, "").as_ref(), Ok(&spec), "{again}");
+            assert_eq!(
+                MaintenanceSpec::parse(&again, "").as_ref(),
+                Ok(&spec),
+                "{again}"
+            );
         }
     }
 }

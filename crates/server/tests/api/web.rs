@@ -821,10 +821,12 @@ async fn the_alerting_forms_edit_in_place_keep_secrets_and_find_monitors_by_sear
             .post(
                 "/api/channels",
                 json!({"name": "ops mail", "kind": "email", "to": ["ops@example.com"],
+                       "from": "watchtower@example.com",
                        "host": "smtp.example.com", "username": "ops", "password": password,
                        "title_template": "{{ monitor }} is {{ state }}"}),
             )
             .await;
+        assert_eq!(channel.status, StatusCode::CREATED, "{:?}", channel.body);
         let channel = channel.body["id"].as_i64().unwrap();
         let rule = api
             .post(

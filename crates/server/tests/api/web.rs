@@ -1066,14 +1066,18 @@ async fn the_alerting_forms_edit_in_place_keep_secrets_and_find_monitors_by_sear
             &csrf,
             &edit,
             &[
-                ("name", "weekly"),
+                ("name", "renamed"),
                 ("cron", "0 2 * * SUN"),
                 ("starts_at", "tomorrow"),
             ],
         )
         .await;
+        // A window is one-off or recurring: the parser names `cron` when both are given.
         assert_eq!(bad.status(), StatusCode::BAD_REQUEST);
-        assert!(bad.text().await?.contains("id=\"problem-starts-at\""));
+        let bad_html = bad.text().await?;
+        assert!(bad_html.contains("id=\"problem-cron\""), "{bad_html}");
+        assert!(bad_html.contains("not both"), "{bad_html}");
+        assert_eq!(app.store.maintenance_windows(team).await?[0].spec.name, "weekly");
         see_other(
             post_form(
                 &http,

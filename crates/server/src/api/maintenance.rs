@@ -150,6 +150,8 @@ pub async fn update(
         .store
         .update_maintenance(access.team.id, id, &spec, now)
         .await?;
+    // Alerts the window held are due again: the dispatcher decides them against the new window.
+    state.alert_wake.notify_one();
     access
         .audit(
             &state,
@@ -175,6 +177,8 @@ pub async fn delete(
         .store
         .delete_maintenance(access.team.id, id, Timestamp::now())
         .await?;
+    // Alerts the window held are due now; the dispatcher may be in its idle sleep.
+    state.alert_wake.notify_one();
     access
         .audit(
             &state,

@@ -1077,7 +1077,10 @@ async fn the_alerting_forms_edit_in_place_keep_secrets_and_find_monitors_by_sear
         let bad_html = bad.text().await?;
         assert!(bad_html.contains("id=\"problem-cron\""), "{bad_html}");
         assert!(bad_html.contains("not both"), "{bad_html}");
-        assert_eq!(app.store.maintenance_windows(team).await?[0].spec.name, "weekly");
+        assert_eq!(
+            app.store.maintenance_windows(team).await?[0].spec.name,
+            "weekly"
+        );
         see_other(
             post_form(
                 &http,

@@ -229,7 +229,6 @@ fn back_to(section: &str) -> Response {
 }
 
 /// The channels rules and policies choose from, `chosen` ticked.
-
 async fn channel_options(
     state: &AppState,
     page: &WebPage,

@@ -25,20 +25,30 @@ pub struct SearchView {
     pub status: String,
 }
 
-/// The picker for the form field `name` (`monitor_id` or `monitors`): the chosen monitors
-/// ticked, then the first [`PICKER_MATCHES`] of the search; `none` is the first option's label
-/// when choosing none is allowed.
-#[allow(clippy::too_many_arguments)]
+/// What a monitor picker asks for: the form field (`monitor_id` or `monitors`), its label and
+/// hint, and the first option's label when choosing none is allowed.
+pub struct PickerField {
+    pub name: &'static str,
+    pub label: &'static str,
+    pub hint: &'static str,
+    pub none: Option<&'static str>,
+}
+
+/// The picker for `field`: the chosen monitors ticked, then the first [`PICKER_MATCHES`] of the
+/// search.
 pub async fn monitor_picker(
     state: &AppState,
     page: &WebPage,
     form: &Posted,
-    name: &str,
-    label: &str,
-    hint: &'static str,
-    none: Option<&str>,
+    field: PickerField,
     problems: &[FieldError],
 ) -> Result<ChoiceView, WebError> {
+    let PickerField {
+        name,
+        label,
+        hint,
+        none,
+    } = field;
     let team = page.access.team.id;
     let chosen: Vec<MonitorId> = values_of(form, name)
         .iter()

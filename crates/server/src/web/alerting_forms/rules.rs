@@ -1,7 +1,7 @@
 //! The alert rule form: which events of which monitors go to which channels, reminders,
 //! an escalation policy, causes and the certificate threshold.
 
-use super::picker::monitor_picker;
+use super::picker::{PickerField, monitor_picker};
 use super::*;
 use crate::api::ApiJson;
 use crate::api::alerting::rules::{self, RuleBody, create_rule, delete_rule};
@@ -63,10 +63,12 @@ async fn rule_form(
                 state,
                 page,
                 form,
-                "monitor_id",
-                "Monitor",
-                "One monitor, or every monitor (narrowed by the tag below).",
-                Some("every monitor"),
+                PickerField {
+                    name: "monitor_id",
+                    label: "Monitor",
+                    hint: "One monitor, or every monitor (narrowed by the tag below).",
+                    none: Some("every monitor"),
+                },
                 problems,
             )
             .await?,

@@ -1,7 +1,7 @@
 //! The maintenance window form: a name, its monitors (chosen, by tag, or every one), and one
 //! start and end or a cron schedule with a duration and a time zone.
 
-use super::picker::monitor_picker;
+use super::picker::{PickerField, monitor_picker};
 use super::*;
 use crate::api::ApiJson;
 use crate::api::maintenance::{self, WindowView};
@@ -25,10 +25,12 @@ async fn window_form(
         state,
         page,
         form,
-        "monitors",
-        "Monitors",
-        "Hold Ctrl or Cmd to choose several; none chosen with no tag means every monitor.",
-        None,
+        PickerField {
+            name: "monitors",
+            label: "Monitors",
+            hint: "Hold Ctrl or Cmd to choose several; none chosen with no tag means every monitor.",
+            none: None,
+        },
         problems,
     )
     .await?;

@@ -130,7 +130,10 @@ impl MaintenanceSpec {
                 }
                 match duration {
                     None => {
-                        fields.problem("duration", "is required with cron (like 2h)");
+                        // A duration given but unreadable has been reported already.
+                        if fields.raw("duration").is_none() {
+                            fields.problem("duration", "is required with cron (like 2h)");
+                        }
                         None
                     }
                     Some(duration) if valid => Some(WindowSchedule::Recurring {
@@ -418,5 +421,13 @@ mod tests {
         )
         .unwrap_err();
         assert_eq!(backwards[0].field, "ends_at");
+        // An unreadable duration is one problem, not also "required".
+        let unreadable = MaintenanceSpec::parse(
+            &json!({"name": "x", "cron": "0 2 * * SUN", "duration": "long"}),
+            "",
+        )
+        .unwrap_err();
+        assert_eq!(unreadable.len(), 1, "{unreadable:?}");
+        assert_eq!(unreadable[0].field, "duration");
     }
 }

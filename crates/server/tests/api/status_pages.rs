@@ -710,6 +710,10 @@ async fn no_public_answer_holds_anything_private() {
             assert_eq!(status, StatusCode::OK, "{path}");
             answers.push((path, body));
         }
+        // Failed checks have no response time: the page says so instead of "- average".
+        let page_html = &answers[0].1;
+        assert!(page_html.contains("no response time in 24 h"), "{page_html}");
+        assert!(!page_html.contains("- average response"), "{page_html}");
         let private = [
             secret_url,
             "127.0.0.1",

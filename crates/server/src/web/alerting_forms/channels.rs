@@ -251,15 +251,12 @@ pub async fn add_channel(
     Form(form): Form<Posted>,
 ) -> Result<Response, WebError> {
     let body = channel_json(&form, None);
-    match create_channel(State(state), page.access.clone(), ApiJson(body)).await {
-        Ok(_) => Ok(back_to("channels")),
-        Err(error) => {
-            let refusal = Refusal::of(error)?;
-            let target = Target::add("Add channel", "channels");
-            let view = channel_form(&page, target, &form, &refusal.problems, None);
-            Ok(refusal.answer(view))
-        }
-    }
+    let answer = create_channel(State(state), page.access.clone(), ApiJson(body)).await;
+    settle(answer.map(drop), "channels", |problems| async move {
+        let target = Target::add("Add channel", "channels");
+        Ok(channel_form(&page, target, &form, &problems, None))
+    })
+    .await
 }
 
 /// The channel as the API shows it (secrets redacted), or the API's 404.
@@ -306,15 +303,17 @@ pub async fn update_channel(
     let body = channel_json(&form, Some(&channel.settings));
     let answer =
         channels::update_channel(State(state), page.access.clone(), Path(id), ApiJson(body)).await;
-    match answer {
-        Ok(_) => Ok(back_to("channels")),
-        Err(error) => {
-            let refusal = Refusal::of(error)?;
-            let target = Target::edit("Save channel", "channels", id);
-            let view = channel_form(&page, target, &form, &refusal.problems, Some(&channel.kind));
-            Ok(refusal.answer(view))
-        }
-    }
+    settle(answer.map(drop), "channels", |problems| async move {
+        let target = Target::edit("Save channel", "channels", id);
+        Ok(channel_form(
+            &page,
+            target,
+            &form,
+            &problems,
+            Some(&channel.kind),
+        ))
+    })
+    .await
 }
 
 /// `POST /alerting/channels/{id}/delete`: the rules and policies that name it lose it.

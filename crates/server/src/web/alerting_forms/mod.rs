@@ -223,6 +223,26 @@ impl Refusal {
     }
 }
 
+/// Where a posted form goes: back to the alerting page's `section` when the API took it,
+/// otherwise the form again, built by `form_again` with the API's problems in place.
+async fn settle<Fut>(
+    answer: Result<(), ApiError>,
+    section: &str,
+    form_again: impl FnOnce(Vec<FieldError>) -> Fut,
+) -> Result<Response, WebError>
+where
+    Fut: Future<Output = Result<AlertingFormPage, WebError>>,
+{
+    match answer {
+        Ok(()) => Ok(back_to(section)),
+        Err(error) => {
+            let mut refusal = Refusal::of(error)?;
+            let form = form_again(std::mem::take(&mut refusal.problems)).await?;
+            Ok(refusal.answer(form))
+        }
+    }
+}
+
 /// The alerting page, where each created, edited or deleted object shows.
 fn back_to(section: &str) -> Response {
     Redirect::to(&format!("/alerting#{section}")).into_response()

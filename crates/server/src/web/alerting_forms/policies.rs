@@ -151,14 +151,10 @@ pub async fn add_policy(
             .map(drop),
         Err(problems) => Err(ApiError::invalid(problems)),
     };
-    match answer {
-        Ok(()) => Ok(back_to("escalation")),
-        Err(error) => {
-            let refusal = Refusal::of(error)?;
-            let view = policy_form(&state, &page, add_target(), &form, &refusal.problems).await?;
-            Ok(refusal.answer(view))
-        }
-    }
+    settle(answer, "escalation", |problems| async move {
+        policy_form(&state, &page, add_target(), &form, &problems).await
+    })
+    .await
 }
 
 /// The team's policy `id`, as the API lists it, or the API's 404.
@@ -208,15 +204,10 @@ pub async fn update_policy(
         .map(drop),
         Err(problems) => Err(ApiError::invalid(problems)),
     };
-    match answer {
-        Ok(()) => Ok(back_to("escalation")),
-        Err(error) => {
-            let refusal = Refusal::of(error)?;
-            let view =
-                policy_form(&state, &page, edit_target(id), &form, &refusal.problems).await?;
-            Ok(refusal.answer(view))
-        }
-    }
+    settle(answer, "escalation", |problems| async move {
+        policy_form(&state, &page, edit_target(id), &form, &problems).await
+    })
+    .await
 }
 
 /// `POST /alerting/escalation/{id}/delete`.

@@ -231,14 +231,10 @@ pub async fn add_rule(
             .map(drop),
         Err(problems) => Err(ApiError::invalid(problems)),
     };
-    match answer {
-        Ok(()) => Ok(back_to("rules")),
-        Err(error) => {
-            let refusal = Refusal::of(error)?;
-            let view = rule_form(&state, &page, add_target(), &form, &refusal.problems).await?;
-            Ok(refusal.answer(view))
-        }
-    }
+    settle(answer, "rules", |problems| async move {
+        rule_form(&state, &page, add_target(), &form, &problems).await
+    })
+    .await
 }
 
 /// The team's rule `id`, as the API lists it, or the API's 404.
@@ -293,14 +289,10 @@ pub async fn update_rule(
         .map(drop),
         Err(problems) => Err(ApiError::invalid(problems)),
     };
-    match answer {
-        Ok(()) => Ok(back_to("rules")),
-        Err(error) => {
-            let refusal = Refusal::of(error)?;
-            let view = rule_form(&state, &page, edit_target(id), &form, &refusal.problems).await?;
-            Ok(refusal.answer(view))
-        }
-    }
+    settle(answer, "rules", |problems| async move {
+        rule_form(&state, &page, edit_target(id), &form, &problems).await
+    })
+    .await
 }
 
 /// `POST /alerting/rules/{id}/delete`.

@@ -181,14 +181,12 @@ pub async fn add_window(
         ));
     }
     let body = window_json(&form);
-    match maintenance::create(State(state.clone()), page.access.clone(), ApiJson(body)).await {
-        Ok(_) => Ok(back_to("maintenance")),
-        Err(error) => {
-            let refusal = Refusal::of(error)?;
-            let view = window_form(&state, &page, add_target(), &form, &refusal.problems).await?;
-            Ok(refusal.answer(view))
-        }
-    }
+    let answer =
+        maintenance::create(State(state.clone()), page.access.clone(), ApiJson(body)).await;
+    settle(answer.map(drop), "maintenance", |problems| async move {
+        window_form(&state, &page, add_target(), &form, &problems).await
+    })
+    .await
 }
 
 /// The team's window `id`, as the API lists it, or the API's 404.
@@ -240,15 +238,10 @@ pub async fn update_window(
         ApiJson(body),
     )
     .await;
-    match answer {
-        Ok(_) => Ok(back_to("maintenance")),
-        Err(error) => {
-            let refusal = Refusal::of(error)?;
-            let view =
-                window_form(&state, &page, edit_target(id), &form, &refusal.problems).await?;
-            Ok(refusal.answer(view))
-        }
-    }
+    settle(answer.map(drop), "maintenance", |problems| async move {
+        window_form(&state, &page, edit_target(id), &form, &problems).await
+    })
+    .await
 }
 
 /// `POST /alerting/maintenance/{id}/delete`.

@@ -65,6 +65,10 @@
       holder.textContent = "";
       var axis = { stroke: cssVar("--fg-muted"), grid: { stroke: cssVar("--border") }, ticks: { stroke: cssVar("--border") } };
       var width = Math.max(280, holder.clientWidth);
+      if (holder.hasAttribute("data-phases")) {
+        if (data.phases) charts.push(phaseChart(data, axis, width, holder));
+        continue;
+      }
       charts.push(new uPlot({
         width: width,
         height: 220,
@@ -77,6 +81,37 @@
         ]
       }, [data.t, data.avg, data.p95], holder));
     }
+  }
+
+  // The phases stacked: each line is the sum of its phase and those before it, drawn from the
+  // top down so each fill covers only its own band; the legend shows the phase's own time.
+  function phaseChart(data, axis, width, holder) {
+    var phases = [
+      ["DNS", "dns", "--phase-dns"],
+      ["connect", "connect", "--phase-connect"],
+      ["TLS", "tls", "--phase-tls"],
+      ["first byte", "first_byte", "--phase-first-byte"]
+    ];
+    var running = data.t.map(function () { return 0; });
+    var stacked = phases.map(function (phase) {
+      var own = data.phases[phase[1]];
+      running = running.map(function (sum, i) { return own[i] == null ? null : (sum || 0) + own[i]; });
+      return { phase: phase, own: own, top: running };
+    }).reverse();
+    var series = [{}].concat(stacked.map(function (layer) {
+      var colour = cssVar(layer.phase[2]);
+      return {
+        label: layer.phase[0], stroke: colour, fill: colour, width: 1, spanGaps: false,
+        value: function (u, v, s, idx) { return idx == null || layer.own[idx] == null ? "-" : layer.own[idx] + " ms"; }
+      };
+    }));
+    return new uPlot({
+      width: width,
+      height: 220,
+      scales: { x: { time: true, range: [data.from, data.to] } },
+      axes: [axis, Object.assign({ label: "ms" }, axis)],
+      series: series
+    }, [data.t].concat(stacked.map(function (layer) { return layer.top; })), holder);
   }
 
   // Times: shown in UTC by the server; with JavaScript, also in the reader's own time zone.

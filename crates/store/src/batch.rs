@@ -6,7 +6,7 @@ use crate::rows::RawColumns;
 use std::collections::{BTreeMap, HashMap};
 use watchtower_core::{MonitorRuntime, MonitorState};
 
-/// Rows per multi-row INSERT of raw results (8 parameters each, far below SQLite's limit).
+/// Rows per multi-row INSERT of raw results (12 parameters each, far below SQLite's limit).
 pub(crate) const RAW_CHUNK: usize = 500;
 /// Rows per multi-row status upsert.
 pub(crate) const STATUS_CHUNK: usize = 500;

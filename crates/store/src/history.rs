@@ -6,7 +6,7 @@
 //! its timeout and would drown the real response times.
 
 use crate::error::StoreError;
-use crate::model::{RollupReport, UptimeSummary};
+use crate::model::{PhaseAverages, RollupReport, UptimeSummary};
 use async_trait::async_trait;
 
 pub(crate) const MINUTE: i64 = 60_000;
@@ -21,14 +21,17 @@ pub(crate) const PRUNE_CHUNK: i64 = 5_000;
 
 /// The columns of every rollup table, in the order [`Bucket`] binds them.
 pub(crate) const BUCKET_COLUMNS: &str = "monitor_id, bucket_start, team_id, count, up_count, \
-     degraded_count, latency_min_us, latency_sum_us, latency_max_us, latency_p95_us";
+     degraded_count, latency_min_us, latency_sum_us, latency_max_us, latency_p95_us, phase_count, \
+     dns_sum_us, connect_sum_us, tls_sum_us, first_byte_sum_us";
 
 /// The upsert clause of a rollup insert (same syntax in SQLite and PostgreSQL).
 pub(crate) const BUCKET_UPSERT: &str = "ON CONFLICT (monitor_id, bucket_start) DO UPDATE SET \
      team_id = excluded.team_id, count = excluded.count, up_count = excluded.up_count, \
      degraded_count = excluded.degraded_count, latency_min_us = excluded.latency_min_us, \
      latency_sum_us = excluded.latency_sum_us, latency_max_us = excluded.latency_max_us, \
-     latency_p95_us = excluded.latency_p95_us";
+     latency_p95_us = excluded.latency_p95_us, phase_count = excluded.phase_count, \
+     dns_sum_us = excluded.dns_sum_us, connect_sum_us = excluded.connect_sum_us, \
+     tls_sum_us = excluded.tls_sum_us, first_byte_sum_us = excluded.first_byte_sum_us";
 
 /// [`BUCKET_COLUMNS`] qualified with a table alias.
 pub(crate) fn prefixed_bucket_columns(alias: &str) -> String {
@@ -226,6 +229,20 @@ pub(crate) struct Sample {
     pub checked_at: i64,
     pub status: i16,
     pub latency_us: i32,
+    pub dns_us: Option<i32>,
+    pub connect_us: Option<i32>,
+    pub tls_us: Option<i32>,
+    pub first_byte_us: Option<i32>,
+}
+
+impl Sample {
+    /// Whether the result carries HTTP phase times (only successful HTTP results do).
+    fn has_phases(&self) -> bool {
+        self.dns_us.is_some()
+            || self.connect_us.is_some()
+            || self.tls_us.is_some()
+            || self.first_byte_us.is_some()
+    }
 }
 
 /// One rollup bucket of one monitor.
@@ -242,6 +259,13 @@ pub(crate) struct Bucket {
     pub latency_sum_us: i64,
     pub latency_max_us: i64,
     pub latency_p95_us: i64,
+    /// Results with HTTP phase times, and the sums of each phase over them (a phase that did not
+    /// happen adds 0, so an average over `phase_count` is what the phase cost on average).
+    pub phase_count: i64,
+    pub dns_sum_us: i64,
+    pub connect_sum_us: i64,
+    pub tls_sum_us: i64,
+    pub first_byte_sum_us: i64,
 }
 
 impl Bucket {
@@ -261,6 +285,62 @@ struct Totals {
     sum: i64,
     /// (p95 of a child, its number of successful checks)
     p95s: Vec<(i64, i64)>,
+    phases: PhaseSums,
+}
+
+/// Sums of HTTP phase times over `count` results.
+#[derive(Debug, Default, Clone, Copy)]
+struct PhaseSums {
+    count: i64,
+    dns: i64,
+    connect: i64,
+    tls: i64,
+    first_byte: i64,
+}
+
+impl PhaseSums {
+    fn add(&mut self, other: PhaseSums) {
+        self.count += other.count;
+        self.dns += other.dns;
+        self.connect += other.connect;
+        self.tls += other.tls;
+        self.first_byte += other.first_byte;
+    }
+
+    fn of_sample(sample: &Sample) -> Self {
+        if !sample.has_phases() {
+            return Self::default();
+        }
+        let us = |phase: Option<i32>| i64::from(phase.unwrap_or(0));
+        Self {
+            count: 1,
+            dns: us(sample.dns_us),
+            connect: us(sample.connect_us),
+            tls: us(sample.tls_us),
+            first_byte: us(sample.first_byte_us),
+        }
+    }
+
+    fn of_bucket(bucket: &Bucket) -> Self {
+        Self {
+            count: bucket.phase_count,
+            dns: bucket.dns_sum_us,
+            connect: bucket.connect_sum_us,
+            tls: bucket.tls_sum_us,
+            first_byte: bucket.first_byte_sum_us,
+        }
+    }
+
+    fn averages(self) -> Option<PhaseAverages> {
+        let count = self.count as f64;
+        let ms = |sum: i64| sum as f64 / 1000.0 / count;
+        (self.count > 0).then(|| PhaseAverages {
+            dns_ms: ms(self.dns),
+            connect_ms: ms(self.connect),
+            tls_ms: ms(self.tls),
+            first_byte_ms: ms(self.first_byte),
+        })
+    }
 }
 
 impl Totals {
@@ -273,12 +353,14 @@ impl Totals {
         }
         let latency = i64::from(sample.latency_us);
         self.add_latency(latency, latency, latency, latency, 1);
+        self.phases.add(PhaseSums::of_sample(sample));
     }
 
     fn add_bucket(&mut self, bucket: &Bucket) {
         self.count += bucket.count;
         self.up += bucket.up_count;
         self.degraded += bucket.degraded_count;
+        self.phases.add(PhaseSums::of_bucket(bucket));
         if bucket.successes() > 0 {
             self.add_latency(
                 bucket.latency_min_us,
@@ -330,6 +412,11 @@ impl Totals {
             latency_sum_us: self.sum,
             latency_max_us: self.max.unwrap_or(0),
             latency_p95_us: p95,
+            phase_count: self.phases.count,
+            dns_sum_us: self.phases.dns,
+            connect_sum_us: self.phases.connect,
+            tls_sum_us: self.phases.tls,
+            first_byte_sum_us: self.phases.first_byte,
         }
     }
 
@@ -346,6 +433,7 @@ impl Totals {
             latency_min_ms: self.min.map(ms),
             latency_max_ms: self.max.map(ms),
             latency_p95_ms: p95.map(ms),
+            phases: self.phases.averages(),
         }
     }
 }
@@ -463,7 +551,12 @@ pub(crate) const RAW_AS_BUCKET: &str = "monitor_id, checked_at AS bucket_start, 
      CAST(CASE WHEN status = 1 THEN 1 ELSE 0 END AS BIGINT) AS up_count, \
      CAST(CASE WHEN status = 2 THEN 1 ELSE 0 END AS BIGINT) AS degraded_count, \
      CAST(latency_us AS BIGINT) AS latency_min_us, CAST(latency_us AS BIGINT) AS latency_sum_us, \
-     CAST(latency_us AS BIGINT) AS latency_max_us, CAST(latency_us AS BIGINT) AS latency_p95_us";
+     CAST(latency_us AS BIGINT) AS latency_max_us, CAST(latency_us AS BIGINT) AS latency_p95_us, \
+     CAST(CASE WHEN COALESCE(dns_us, connect_us, tls_us, first_byte_us) IS NULL THEN 0 ELSE 1 END \
+     AS BIGINT) AS phase_count, CAST(COALESCE(dns_us, 0) AS BIGINT) AS dns_sum_us, \
+     CAST(COALESCE(connect_us, 0) AS BIGINT) AS connect_sum_us, \
+     CAST(COALESCE(tls_us, 0) AS BIGINT) AS tls_sum_us, \
+     CAST(COALESCE(first_byte_us, 0) AS BIGINT) AS first_byte_sum_us";
 
 /// Where one piece of an uptime period is read from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -542,7 +635,55 @@ mod tests {
             checked_at,
             status,
             latency_us,
+            dns_us: None,
+            connect_us: None,
+            tls_us: None,
+            first_byte_us: None,
         }
+    }
+
+    fn http_sample(checked_at: i64, status: i16, phases: [Option<i32>; 4]) -> Sample {
+        Sample {
+            dns_us: phases[0],
+            connect_us: phases[1],
+            tls_us: phases[2],
+            first_byte_us: phases[3],
+            ..sample(1, checked_at, status, 5_000)
+        }
+    }
+
+    #[test]
+    fn phase_times_average_over_the_results_that_have_them_at_every_level() {
+        // Two HTTPS results, one plain HTTP result (no TLS phase), one TCP result without phases.
+        let samples = [
+            http_sample(0, 1, [Some(100), Some(200), Some(300), Some(1_000)]),
+            http_sample(10_000, 2, [Some(300), Some(400), Some(500), Some(3_000)]),
+            http_sample(MINUTE, 1, [Some(200), Some(600), None, Some(2_000)]),
+            sample(1, MINUTE + 10_000, 1, 900),
+        ];
+        let minutes = minute_buckets(&samples);
+        assert_eq!(minutes.len(), 2);
+        assert_eq!(
+            (
+                minutes[0].phase_count,
+                minutes[0].dns_sum_us,
+                minutes[0].tls_sum_us
+            ),
+            (2, 400, 800)
+        );
+        assert_eq!((minutes[1].phase_count, minutes[1].tls_sum_us), (1, 0));
+
+        let hour = coarser_buckets(&minutes, Level::Hour);
+        let day = coarser_buckets(&hour, Level::Day);
+        let phases = summarize(&day, &[]).phases.expect("phases over the day");
+        assert_eq!(phases.dns_ms, 0.2);
+        assert_eq!(phases.connect_ms, 0.4);
+        assert!((phases.tls_ms - 800.0 / 3.0 / 1000.0).abs() < 1e-9);
+        assert_eq!(phases.first_byte_ms, 2.0);
+        // The same from the raw results directly.
+        assert_eq!(summarize(&[], &samples).phases, Some(phases));
+        // A kind without phases has none, not zeros.
+        assert_eq!(summarize(&[], &samples[3..]).phases, None);
     }
 
     #[test]
@@ -653,6 +794,7 @@ mod tests {
                 latency_sum_us: i64::from(s.latency_us),
                 latency_max_us: i64::from(s.latency_us),
                 latency_p95_us: i64::from(s.latency_us),
+                ..Bucket::default()
             })
             .collect();
         let hour = Bucket {

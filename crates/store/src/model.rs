@@ -236,6 +236,19 @@ pub struct UptimeSummary {
     /// Exact within a minute bucket; above that, the count-weighted 95th percentile of the bucket
     /// p95s (see docs/ARCHITECTURE.md).
     pub latency_p95_ms: Option<f64>,
+    /// Average HTTP phase times of the successful checks that have them; `None` for other kinds.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub phases: Option<PhaseAverages>,
+}
+
+/// Average time of each HTTP phase, in milliseconds. A phase that did not happen (no DNS for an IP
+/// literal, no TLS for plain HTTP) averages 0; the rest of the response time is the download.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct PhaseAverages {
+    pub dns_ms: f64,
+    pub connect_ms: f64,
+    pub tls_ms: f64,
+    pub first_byte_ms: f64,
 }
 
 /// How many of a team's monitors are in each state (states with none are left out).

@@ -65,6 +65,36 @@ pub(crate) struct RawColumns {
     pub error_class: Option<i16>,
     /// Kept only for results that are not up: a message on every success would double the row.
     pub message: Option<String>,
+    /// HTTP phase times of a successful check (failures carry no latency weight, see `history`).
+    pub phases: PhaseColumns,
+}
+
+/// The DNS, connect, TLS and first-byte times of one result, in microseconds; `None` for a phase
+/// that did not happen (no DNS for an IP literal, no TLS for plain HTTP) or a result without them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct PhaseColumns {
+    pub dns_us: Option<i32>,
+    pub connect_us: Option<i32>,
+    pub tls_us: Option<i32>,
+    pub first_byte_us: Option<i32>,
+}
+
+impl PhaseColumns {
+    fn of(outcome: &CheckOutcome) -> Self {
+        let Some(phases) = outcome
+            .phases
+            .as_ref()
+            .filter(|_| outcome.status.is_success())
+        else {
+            return Self::default();
+        };
+        Self {
+            dns_us: phases.dns.map(latency_us),
+            connect_us: phases.connect.map(latency_us),
+            tls_us: phases.tls.map(latency_us),
+            first_byte_us: phases.first_byte.map(latency_us),
+        }
+    }
 }
 
 impl RawColumns {
@@ -80,6 +110,7 @@ impl RawColumns {
             message: (outcome.status != CheckStatus::Up)
                 .then(|| outcome.message.clone())
                 .flatten(),
+            phases: PhaseColumns::of(outcome),
         }
     }
 }

@@ -17,7 +17,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use std::time::Duration;
 use watchtower_core::{Action, CheckOutcome, Incident, MonitorId, Timestamp};
-use watchtower_store::{SeriesStep, StoredResult};
+use watchtower_store::{PhaseAverages, SeriesStep, StoredResult};
 
 const DAY_MS: i64 = 86_400_000;
 /// Days in the uptime bars.
@@ -99,6 +99,19 @@ pub struct LatestCheck {
     pub certificate: Vec<(&'static str, String)>,
 }
 
+/// One HTTP phase's share of the average response over the chosen range.
+#[derive(Debug, Clone)]
+pub struct PhaseShare {
+    pub name: &'static str,
+    /// The phase's class, which gives it its colour in the bar and the chart.
+    pub class: &'static str,
+    pub average: String,
+    /// Percent of the average response time.
+    pub percent: String,
+    /// Where the phase's part of the bar starts, in percent of its width.
+    pub offset: String,
+}
+
 #[derive(Debug, Clone)]
 pub struct OpenIncident {
     pub id: i64,
@@ -125,6 +138,7 @@ struct MonitorPage {
     range_summary: Vec<(&'static str, String)>,
     series_json: String,
     has_series: bool,
+    phase_shares: Vec<PhaseShare>,
     bars: Vec<DayBar>,
     bars_summary: String,
     latest: Option<LatestCheck>,
@@ -208,6 +222,66 @@ fn result_row(result: &StoredResult) -> ResultRow {
 
 /// The 90 daily bars: a day without checks is an empty grey bar; a day below 99 % is a tall
 /// red one, so the worst days stand out by height as well as colour.
+/// The range's average time in each HTTP phase, and what is left of the average response (the
+/// download and the client's own work), each with its share; empty when no step has phases.
+/// Steps are weighted by their successful checks, the results phases are kept for.
+fn phase_shares(points: &[watchtower_store::SeriesPoint]) -> Vec<PhaseShare> {
+    let mut weight = 0.0;
+    let mut sums = [0.0f64; 5];
+    for point in points {
+        let (Some(phases), Some(average)) = (point.summary.phases, point.summary.latency_avg_ms)
+        else {
+            continue;
+        };
+        let successes = (point.summary.up + point.summary.degraded) as f64;
+        let known = phases.dns_ms + phases.connect_ms + phases.tls_ms + phases.first_byte_ms;
+        let parts = [
+            phases.dns_ms,
+            phases.connect_ms,
+            phases.tls_ms,
+            phases.first_byte_ms,
+            (average - known).max(0.0),
+        ];
+        for (sum, part) in sums.iter_mut().zip(parts) {
+            *sum += part * successes;
+        }
+        weight += successes;
+    }
+    if weight == 0.0 {
+        return Vec::new();
+    }
+    let total: f64 = sums.iter().sum::<f64>() / weight;
+    let names = [
+        ("DNS", "phase-dns"),
+        ("Connect", "phase-connect"),
+        ("TLS", "phase-tls"),
+        ("First byte", "phase-first-byte"),
+        ("Download and rest", "phase-rest"),
+    ];
+    let mut offset = 0.0;
+    names
+        .iter()
+        .zip(sums)
+        .map(|(&(name, class), sum)| {
+            let average = sum / weight;
+            let percent = if total > 0.0 {
+                average / total * 100.0
+            } else {
+                0.0
+            };
+            let share = PhaseShare {
+                name,
+                class,
+                average: format::millis(Some(average)),
+                percent: format!("{percent:.1}"),
+                offset: format!("{offset:.2}"),
+            };
+            offset += percent;
+            share
+        })
+        .collect()
+}
+
 fn day_bars(points: &[watchtower_store::SeriesPoint], today: i64) -> (Vec<DayBar>, String) {
     let first = today - (BAR_DAYS - 1) * DAY_MS;
     let mut worst: Option<(f64, i64)> = None;
@@ -372,13 +446,28 @@ pub async fn page(
     };
     let today = now.0.div_euclid(DAY_MS) * DAY_MS;
     let (bars, bars_summary) = day_bars(&day_points, today);
-    // uPlot's columns: seconds, average ms, p95 ms (null where a step had no successful check).
+    // uPlot's columns: seconds, average ms, p95 ms (null where a step had no successful check),
+    // and for HTTP monitors each phase's average (null where a step had none).
+    let tenths = |value: Option<f64>| value.map(|v| (v * 10.0).round() / 10.0);
+    let phase = |get: fn(&PhaseAverages) -> f64| {
+        points
+            .iter()
+            .map(|p| tenths(p.summary.phases.as_ref().map(get)))
+            .collect::<Vec<_>>()
+    };
+    let has_phases = points.iter().any(|p| p.summary.phases.is_some());
     let series_json = json!({
         "from": now.minus(length).0 / 1000,
         "to": now.0 / 1000,
         "t": points.iter().map(|p| p.start.0 / 1000).collect::<Vec<_>>(),
-        "avg": points.iter().map(|p| p.summary.latency_avg_ms.map(|v| (v * 10.0).round() / 10.0)).collect::<Vec<_>>(),
-        "p95": points.iter().map(|p| p.summary.latency_p95_ms.map(|v| (v * 10.0).round() / 10.0)).collect::<Vec<_>>(),
+        "avg": points.iter().map(|p| tenths(p.summary.latency_avg_ms)).collect::<Vec<_>>(),
+        "p95": points.iter().map(|p| tenths(p.summary.latency_p95_ms)).collect::<Vec<_>>(),
+        "phases": has_phases.then(|| json!({
+            "dns": phase(|p| p.dns_ms),
+            "connect": phase(|p| p.connect_ms),
+            "tls": phase(|p| p.tls_ms),
+            "first_byte": phase(|p| p.first_byte_ms),
+        })),
     })
     .to_string()
     // Inside <script type="application/json">, "</" must not end the element.
@@ -413,6 +502,7 @@ pub async fn page(
             ),
         ),
     ];
+    let phase_shares = phase_shares(&points);
     let mut shell = page.shell(name.clone(), "overview");
     shell.charts = !points.is_empty();
     // The state, the open incident and the latest results refresh themselves (htmx).
@@ -440,6 +530,7 @@ pub async fn page(
         range_summary,
         has_series: !points.is_empty(),
         series_json,
+        phase_shares,
         bars,
         bars_summary,
         latest,

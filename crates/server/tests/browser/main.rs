@@ -127,9 +127,21 @@ async fn an_outage_from_the_form_to_the_resolved_incident() {
     assert!(timeline.contains("Acknowledged"), "{timeline}");
     let incident_path = browser.path().await;
 
-    // The monitor page follows the recovery by itself too.
+    // The monitor page follows the recovery by itself too. Its checks before the outage give
+    // the phase breakdown: DNS, connect, TLS, first byte and the rest, and their chart.
     browser.go(&monitor_path).await;
     browser.wait_for("#monitor-state", 10).await;
+    let phases = browser.texts(".phase-table tbody th").await;
+    assert_eq!(
+        phases,
+        ["DNS", "Connect", "TLS", "First byte", "Download and rest"],
+        "{phases:?}"
+    );
+    assert_eq!(
+        browser.count(".chart[data-phases] canvas").await,
+        1,
+        "the phase chart is drawn"
+    );
     browser
         .client
         .execute("window.__notReloaded = true;", vec![])

@@ -111,7 +111,7 @@ pub(super) async fn upsert_buckets(
     let sql = format!(
         "INSERT INTO {table} ({BUCKET_COLUMNS}) SELECT * FROM UNNEST($1::int8[], $2::int8[], \
          $3::int8[], $4::int8[], $5::int8[], $6::int8[], $7::int8[], $8::int8[], $9::int8[], \
-         $10::int8[]) {}",
+         $10::int8[], $11::int8[], $12::int8[], $13::int8[], $14::int8[], $15::int8[]) {}",
         history::BUCKET_UPSERT
     );
     let column = |get: fn(&Bucket) -> i64| buckets.iter().map(get).collect::<Vec<i64>>();
@@ -126,6 +126,11 @@ pub(super) async fn upsert_buckets(
         .bind(column(|b| b.latency_sum_us))
         .bind(column(|b| b.latency_max_us))
         .bind(column(|b| b.latency_p95_us))
+        .bind(column(|b| b.phase_count))
+        .bind(column(|b| b.dns_sum_us))
+        .bind(column(|b| b.connect_sum_us))
+        .bind(column(|b| b.tls_sum_us))
+        .bind(column(|b| b.first_byte_sum_us))
         .execute(&store.pool)
         .await?;
     Ok(())

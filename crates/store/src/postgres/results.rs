@@ -27,9 +27,10 @@ pub(super) async fn insert_results(
     for chunk in raw.chunks(ARRAY_CHUNK) {
         sqlx::query(
             "INSERT INTO results (monitor_id, checked_at, team_id, status, latency_us, \
-             http_status, error_class, message) SELECT * FROM UNNEST($1::int8[], $2::int8[], \
-             $3::int8[], $4::int2[], $5::int4[], $6::int2[], $7::int2[], $8::text[]) \
-             ON CONFLICT DO NOTHING",
+             http_status, error_class, message, dns_us, connect_us, tls_us, first_byte_us) \
+             SELECT * FROM UNNEST($1::int8[], $2::int8[], $3::int8[], $4::int2[], $5::int4[], \
+             $6::int2[], $7::int2[], $8::text[], $9::int4[], $10::int4[], $11::int4[], \
+             $12::int4[]) ON CONFLICT DO NOTHING",
         )
         .bind(chunk.iter().map(|r| r.monitor_id).collect::<Vec<_>>())
         .bind(chunk.iter().map(|r| r.checked_at).collect::<Vec<_>>())
@@ -39,6 +40,20 @@ pub(super) async fn insert_results(
         .bind(chunk.iter().map(|r| r.http_status).collect::<Vec<_>>())
         .bind(chunk.iter().map(|r| r.error_class).collect::<Vec<_>>())
         .bind(chunk.iter().map(|r| r.message.clone()).collect::<Vec<_>>())
+        .bind(chunk.iter().map(|r| r.phases.dns_us).collect::<Vec<_>>())
+        .bind(
+            chunk
+                .iter()
+                .map(|r| r.phases.connect_us)
+                .collect::<Vec<_>>(),
+        )
+        .bind(chunk.iter().map(|r| r.phases.tls_us).collect::<Vec<_>>())
+        .bind(
+            chunk
+                .iter()
+                .map(|r| r.phases.first_byte_us)
+                .collect::<Vec<_>>(),
+        )
         .execute(&mut *conn)
         .await?;
     }

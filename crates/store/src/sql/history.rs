@@ -76,7 +76,8 @@ impl RollupSql for DbStore {
         to: i64,
     ) -> Result<Vec<Sample>, StoreError> {
         Ok(sqlx::query_as(
-            "SELECT r.monitor_id, r.team_id, r.checked_at, r.status, r.latency_us \
+            "SELECT r.monitor_id, r.team_id, r.checked_at, r.status, r.latency_us, r.dns_us, \
+             r.connect_us, r.tls_us, r.first_byte_us \
              FROM monitors m JOIN results r ON r.monitor_id = m.id \
              WHERE m.id BETWEEN $1 AND $2 AND r.checked_at >= $3 AND r.checked_at < $4 \
              ORDER BY r.monitor_id, r.checked_at",

@@ -146,7 +146,7 @@ pub(super) async fn upsert_buckets(
     let prefix = format!("INSERT INTO {table} ({BUCKET_COLUMNS})");
     let mut tx = store.begin_write().await?;
     for chunk in buckets.chunks(500) {
-        let sql = multi_row_sql(&prefix, 10, chunk.len(), history::BUCKET_UPSERT);
+        let sql = multi_row_sql(&prefix, 15, chunk.len(), history::BUCKET_UPSERT);
         let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
         for b in chunk {
             query = query
@@ -159,7 +159,12 @@ pub(super) async fn upsert_buckets(
                 .bind(b.latency_min_us)
                 .bind(b.latency_sum_us)
                 .bind(b.latency_max_us)
-                .bind(b.latency_p95_us);
+                .bind(b.latency_p95_us)
+                .bind(b.phase_count)
+                .bind(b.dns_sum_us)
+                .bind(b.connect_sum_us)
+                .bind(b.tls_sum_us)
+                .bind(b.first_byte_sum_us);
         }
         query.execute(&mut *tx).await?;
     }

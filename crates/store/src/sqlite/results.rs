@@ -20,8 +20,8 @@ pub(super) async fn insert_results(
     for chunk in raw.chunks(RAW_CHUNK) {
         let sql = multi_row_sql(
             "INSERT OR IGNORE INTO results (monitor_id, checked_at, team_id, status, latency_us, \
-             http_status, error_class, message)",
-            8,
+             http_status, error_class, message, dns_us, connect_us, tls_us, first_byte_us)",
+            12,
             chunk.len(),
             "",
         );
@@ -35,7 +35,11 @@ pub(super) async fn insert_results(
                 .bind(row.latency_us)
                 .bind(row.http_status)
                 .bind(row.error_class)
-                .bind(row.message.as_deref());
+                .bind(row.message.as_deref())
+                .bind(row.phases.dns_us)
+                .bind(row.phases.connect_us)
+                .bind(row.phases.tls_us)
+                .bind(row.phases.first_byte_us);
         }
         query.execute(&mut *conn).await?;
     }

@@ -3,7 +3,7 @@
 
 use crate::support::*;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 use watchtower_core::{MonitorId, Timestamp};
 use watchtower_store::{PageRequest, ResultBatch, SqliteStore, Store};
 
@@ -30,7 +30,17 @@ fn tick(ids: &[MonitorId], at: i64) -> ResultBatch {
                 let outcome = if (at / 1000 + i as i64) % 100 == 0 {
                     down(at)
                 } else {
-                    up(at, 40 + (at / 1000 + i as i64) as u64 % 400)
+                    // A remote HTTPS target's phases, so the size figure counts them.
+                    let spread = (at / 1000 + i as i64) as u64 % 400;
+                    let mut outcome = up(at, 40 + spread);
+                    outcome.phases = Some(watchtower_core::HttpPhases {
+                        dns: Some(Duration::from_micros(800 + spread * 7)),
+                        connect: Some(Duration::from_micros(9_000 + spread * 13)),
+                        tls: Some(Duration::from_micros(18_000 + spread * 29)),
+                        first_byte: Some(Duration::from_micros(10_000 + spread * 100)),
+                        download: Some(Duration::from_micros(300)),
+                    });
+                    outcome
                 };
                 result(*id, outcome)
             })

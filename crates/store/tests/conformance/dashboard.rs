@@ -164,3 +164,84 @@ async fn state_counts_group_the_team_s_monitors() {
     })
     .await;
 }
+
+/// HTTP phase times reach every level: an hour's average of each phase is the same read from raw
+/// results, from minute rollups and from hour and day rollups, and a failure's phases count for
+/// nothing (a failed check has no meaningful phases, as it has no latency weight).
+#[tokio::test]
+async fn phase_times_are_the_same_from_raw_results_and_from_rollups() {
+    each_backend(|store| async move {
+        let monitor = store
+            .create_monitor(TEAM, &http_spec("web", None), Timestamp(T0))
+            .await?;
+        let with_phases = |at: i64, dns: u64, tls: Option<u64>| {
+            let mut outcome = up(at, 50);
+            outcome.phases = Some(watchtower_core::HttpPhases {
+                dns: Some(std::time::Duration::from_micros(dns)),
+                connect: Some(std::time::Duration::from_micros(2_000)),
+                tls: tls.map(std::time::Duration::from_micros),
+                first_byte: Some(std::time::Duration::from_micros(30_000)),
+                download: Some(std::time::Duration::from_micros(1_000)),
+            });
+            outcome
+        };
+        // Two hours of checks every 30 s: DNS alternates 1 ms / 3 ms, TLS 10 ms on every other
+        // check; a failure with phases in each hour must not move the averages.
+        let mut outcomes = Vec::new();
+        for i in 0..240 {
+            let at = T0 + i * 30_000;
+            let (dns, tls) = if i % 2 == 0 {
+                (1_000, Some(10_000))
+            } else {
+                (3_000, None)
+            };
+            outcomes.push(with_phases(at, dns, tls));
+        }
+        for hour in 0..2 {
+            let mut failed = with_phases(T0 + hour * HOUR + 15_000, 900_000, Some(900_000));
+            failed.status = watchtower_core::CheckStatus::Down;
+            outcomes.push(failed);
+        }
+        outcomes.sort_by_key(|o| o.checked_at);
+        store
+            .record_batch(&results_batch(monitor.id, outcomes))
+            .await?;
+
+        let check = |points: Vec<watchtower_store::SeriesPoint>, label: &str| {
+            assert_eq!(points.len(), 2, "{label}");
+            for point in points {
+                let phases = point.summary.phases.expect("phases");
+                assert_eq!(point.summary.checks, 121, "{label}");
+                assert!((phases.dns_ms - 2.0).abs() < 1e-9, "{label}: {phases:?}");
+                assert!((phases.connect_ms - 2.0).abs() < 1e-9, "{label}");
+                assert!((phases.tls_ms - 5.0).abs() < 1e-9, "{label}: {phases:?}");
+                assert!((phases.first_byte_ms - 30.0).abs() < 1e-9, "{label}");
+            }
+        };
+        let read = |step| {
+            store.series(
+                TEAM,
+                monitor.id,
+                step,
+                Timestamp(T0),
+                Timestamp(T0 + 2 * HOUR),
+            )
+        };
+        check(read(SeriesStep::Hour).await?, "raw");
+        store.roll_up(Timestamp(T0 + 3 * DAY)).await?;
+        check(read(SeriesStep::Hour).await?, "rolled");
+        let day = store
+            .series(
+                TEAM,
+                monitor.id,
+                SeriesStep::Day,
+                Timestamp(T0),
+                Timestamp(T0 + DAY),
+            )
+            .await?;
+        let phases = day[0].summary.phases.expect("day phases");
+        assert!((phases.dns_ms - 2.0).abs() < 1e-9 && (phases.tls_ms - 5.0).abs() < 1e-9);
+        Ok(())
+    })
+    .await;
+}

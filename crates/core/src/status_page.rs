@@ -1,6 +1,7 @@
 //! Public status pages as a team declares them (`StatusPageSpec::parse`, every bad field listed),
-//! and what a visitor is told: a component's state derived from its monitors' states, and the
-//! page's overall state from its components'.
+//! who may read them (`PageVisibility`: anyone, whoever knows the page's password, or the
+//! team's members), and what a visitor is told: a component's state derived from its monitors'
+//! states, and the page's overall state from its components'.
 
 use crate::ids::MonitorId;
 use crate::monitor::fields::{Fields, holds_nul};
@@ -87,6 +88,59 @@ pub fn parse_domain(raw: &str) -> Result<String, String> {
     Ok(domain)
 }
 
+/// Who may read a page and everything served from it (feeds, badge, JSON, history).
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum PageVisibility {
+    /// Anyone.
+    #[default]
+    Public,
+    /// Whoever enters the page's password (a signed cookie for that page afterwards).
+    Password,
+    /// Members of the page's team, signed in to the dashboard.
+    Members,
+}
+
+impl PageVisibility {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PageVisibility::Public => "public",
+            PageVisibility::Password => "password",
+            PageVisibility::Members => "members",
+        }
+    }
+
+    fn parse(raw: &str) -> Option<Self> {
+        [Self::Public, Self::Password, Self::Members]
+            .into_iter()
+            .find(|visibility| visibility.as_str() == raw)
+    }
+}
+
+/// A secret text (a page's new password, or the stored hash of it): never serialized, and shown
+/// as `[redacted]` by `Debug`, so neither can reach an answer or a log line by accident.
+#[derive(Clone, PartialEq, Eq, Deserialize)]
+#[serde(transparent)]
+pub struct PageSecret(String);
+
+impl PageSecret {
+    pub fn new(text: String) -> Self {
+        Self(text)
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for PageSecret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("[redacted]")
+    }
+}
+
 /// One component: a public name and description over one or more of the team's monitors (whose
 /// names and targets are never shown).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -142,9 +196,22 @@ pub struct StatusPageSpec {
     /// Show each component's average response time (default false).
     #[schema(required = false)]
     pub show_response_times: bool,
-    /// Ask search engines not to index the page (`noindex`; default false).
+    /// Ask search engines not to index the page (`noindex`; default false). Private pages
+    /// always ask.
     #[schema(required = false)]
     pub hide_from_search: bool,
+    /// Who may read the page, its feeds, badge, JSON and history (default `public`).
+    #[schema(required = false)]
+    pub visibility: PageVisibility,
+    /// Write-only: the password of a `password` page (10 to 128 characters), stored hashed
+    /// and never returned. Required when a page becomes a password page; left out on a
+    /// replace, the stored one is kept.
+    #[serde(default, skip_serializing)]
+    #[schema(value_type = Option<String>, write_only, required = false)]
+    pub password: Option<PageSecret>,
+    /// The stored argon2id hash of the password (set by the server, never read from a body).
+    #[serde(skip)]
+    pub password_hash: Option<PageSecret>,
     /// At most 50 groups and 200 components in all.
     #[schema(required = false)]
     pub groups: Vec<ComponentGroup>,
@@ -226,6 +293,14 @@ impl StatusPageSpec {
         };
         let show_response_times = fields.bool("show_response_times", false);
         let hide_from_search = fields.bool("hide_from_search", false);
+        let visibility = match fields.string("visibility") {
+            None => PageVisibility::Public,
+            Some(raw) => PageVisibility::parse(raw.trim()).unwrap_or_else(|| {
+                fields.problem("visibility", "must be public, password or members");
+                PageVisibility::Public
+            }),
+        };
+        let password = parse_password(&mut fields, visibility);
         let groups = parse_groups(&mut fields);
         fields.finish_unknown();
         let problems = fields.problems;
@@ -242,10 +317,18 @@ impl StatusPageSpec {
                 history_days,
                 show_response_times,
                 hide_from_search,
+                visibility,
+                password,
+                password_hash: None,
                 groups,
             }),
             _ => Err(problems.list),
         }
+    }
+
+    /// Whether search engines are asked to keep away: the switch, or any private page.
+    pub fn asks_noindex(&self) -> bool {
+        self.hide_from_search || self.visibility != PageVisibility::Public
     }
 
     /// Every monitor the page shows, each once, in the order first named.
@@ -274,6 +357,22 @@ impl StatusPageSpec {
     pub fn components(&self) -> impl Iterator<Item = &ComponentSpec> {
         self.groups.iter().flat_map(|group| group.components.iter())
     }
+}
+
+/// The new password of a page, when one is sent (blank counts as none: keep the stored one).
+/// Its problems never quote it.
+fn parse_password(fields: &mut Fields<'_>, visibility: PageVisibility) -> Option<PageSecret> {
+    let password = fields.string("password").filter(|text| !text.is_empty())?;
+    if visibility != PageVisibility::Password {
+        fields.problem("password", "is used only when visibility is password");
+        return None;
+    }
+    let problems = crate::account::PasswordPolicy::DEFAULT.check(&password, None);
+    if !problems.is_empty() {
+        fields.problem("password", problems.join("; "));
+        return None;
+    }
+    Some(PageSecret(password))
 }
 
 /// A text field of at most `max` characters; `required` refuses a missing or blank one.
@@ -551,6 +650,37 @@ mod tests {
         assert_eq!(spec.history_days, 90);
         assert_eq!(spec.monitor_ids(), [MonitorId(1), MonitorId(2)]);
         assert!(!spec.hide_from_search);
+        assert_eq!(spec.visibility, PageVisibility::Public);
+        assert!(spec.password.is_none());
+    }
+
+    #[test]
+    fn a_password_page_takes_a_password_that_is_never_shown() {
+        let spec = StatusPageSpec::parse(
+            &page(json!({"visibility": "password", "password": "open sesame 42"})),
+            "",
+        )
+        .unwrap();
+        assert_eq!(spec.visibility, PageVisibility::Password);
+        assert_eq!(spec.password.as_ref().unwrap().expose(), "open sesame 42");
+        let shown = format!("{spec:?} {}", serde_json::to_string(&spec).unwrap());
+        assert!(!shown.contains("open sesame"), "{shown}");
+        assert!(shown.contains("\"visibility\":\"password\""));
+
+        let problems = StatusPageSpec::parse(
+            &page(json!({"visibility": "secret", "password": "short"})),
+            "",
+        )
+        .unwrap_err();
+        let fields: Vec<&str> = problems.iter().map(|p| p.field.as_str()).collect();
+        assert_eq!(fields, ["visibility", "password"]);
+        let problems = StatusPageSpec::parse(
+            &page(json!({"visibility": "password", "password": "tiny"})),
+            "",
+        )
+        .unwrap_err();
+        assert_eq!(problems[0].field, "password");
+        assert!(!problems[0].problem.contains("tiny"));
     }
 
     #[test]

@@ -1,8 +1,9 @@
 //! Status pages through the API: list, create, read, replace, delete a team's public pages with
 //! their groups and components. Components name the team's monitors by id; an id that is not
 //! one of the team's monitors is a field error, so another team's monitor can never be shown.
-//! The count of pages and a custom domain are plan limits. A change empties the public pages'
-//! cache (`web::status::cache`), so visitors see it at once.
+//! The count of pages and a custom domain are plan limits. A password page's password is hashed
+//! like a user's (argon2id) and never returned. A change empties the public pages' cache
+//! (`web::status::cache`), so visitors see it at once.
 
 use crate::AppState;
 use crate::api::{ApiJson, TeamHeader};
@@ -14,7 +15,11 @@ use axum::http::StatusCode;
 use serde::Serialize;
 use serde_json::{Value, json};
 use utoipa::ToSchema;
-use watchtower_core::{Action, Demand, FieldError, StatusPageId, StatusPageSpec, Timestamp};
+use crate::auth::password::hash_password;
+use watchtower_core::{
+    Action, Demand, FieldError, PageSecret, PageVisibility, StatusPageId, StatusPageSpec,
+    Timestamp,
+};
 use watchtower_store::StatusPage;
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -59,6 +64,44 @@ async fn parse_for_team(
     Ok(spec)
 }
 
+/// Settles a password page's stored hash: a new password is hashed; none sent keeps the one
+/// `stored` has (a replace); a password page with neither is a field error. Other pages keep
+/// no hash.
+async fn settle_password(
+    spec: &mut StatusPageSpec,
+    stored: Option<&StatusPage>,
+) -> Result<(), ApiError> {
+    if spec.visibility != PageVisibility::Password {
+        spec.password_hash = None;
+        return Ok(());
+    }
+    if let Some(password) = spec.password.take() {
+        let hash = hash_password(password.expose().to_owned())
+            .await
+            .map_err(ApiError::internal)?;
+        spec.password_hash = Some(PageSecret::new(hash));
+        return Ok(());
+    }
+    spec.password_hash = stored.and_then(|page| page.spec.password_hash.clone());
+    if spec.password_hash.is_none() {
+        return Err(ApiError::invalid(vec![FieldError {
+            field: "password".into(),
+            problem: "is required when visibility is password".into(),
+        }]));
+    }
+    Ok(())
+}
+
+/// The audit entry's details: what changed of who may read the page, never the password.
+fn audit_details(page: &StatusPage, password_set: bool) -> Value {
+    json!({
+        "slug": page.spec.slug,
+        "custom_domain": page.spec.custom_domain,
+        "visibility": page.spec.visibility,
+        "password_set": password_set,
+    })
+}
+
 /// The team's status pages, oldest first.
 #[utoipa::path(get, path = "/api/status-pages", tag = "status_pages", params(TeamHeader),
     responses((status = 200, body = StatusPageList)))]
@@ -71,7 +114,7 @@ pub async fn list_status_pages(
     Ok(Json(StatusPageList { status_pages }))
 }
 
-/// Creates a status page, public at once at `/status/{slug}`.
+/// Creates a status page, at once at `/status/{slug}` for whoever its `visibility` admits.
 #[utoipa::path(post, path = "/api/status-pages", tag = "status_pages", params(TeamHeader),
     request_body = StatusPageSpec,
     responses((status = 201, body = StatusPage),
@@ -85,7 +128,8 @@ pub async fn create_status_page(
     ApiJson(body): ApiJson<Value>,
 ) -> Result<(StatusCode, Json<StatusPage>), ApiError> {
     access.require(Action::ManageStatusPages)?;
-    let spec = parse_for_team(&state, &access, &body).await?;
+    let mut spec = parse_for_team(&state, &access, &body).await?;
+    let password_set = spec.password.is_some();
     let current = state.store.count_status_pages(access.team.id).await?;
     state
         .plans
@@ -94,6 +138,7 @@ pub async fn create_status_page(
             Demand::StatusPages(u32::try_from(current + 1).unwrap_or(u32::MAX)),
         )
         .map_err(|exceeded| access.plan_limit(&state, &exceeded))?;
+    settle_password(&mut spec, None).await?;
     let page = state
         .store
         .create_status_page(access.team.id, &spec, Timestamp::now())
@@ -104,7 +149,7 @@ pub async fn create_status_page(
             &state,
             "status_page.created",
             format!("status_page:{}", page.id),
-            json!({"slug": page.spec.slug, "custom_domain": page.spec.custom_domain}),
+            audit_details(&page, password_set),
         )
         .await;
     Ok((StatusCode::CREATED, Json(page)))
@@ -143,12 +188,14 @@ pub async fn update_status_page(
 ) -> Result<Json<StatusPage>, ApiError> {
     access.require(Action::ManageStatusPages)?;
     // Another team's page is a 404 before anything about the body is said.
-    state
+    let stored = state
         .store
         .get_status_page(access.team.id, id)
         .await?
         .ok_or_else(ApiError::not_found)?;
-    let spec = parse_for_team(&state, &access, &body).await?;
+    let mut spec = parse_for_team(&state, &access, &body).await?;
+    let password_set = spec.password.is_some();
+    settle_password(&mut spec, Some(&stored)).await?;
     let page = state
         .store
         .update_status_page(access.team.id, id, &spec, Timestamp::now())
@@ -159,7 +206,7 @@ pub async fn update_status_page(
             &state,
             "status_page.updated",
             format!("status_page:{id}"),
-            json!({"slug": page.spec.slug, "custom_domain": page.spec.custom_domain}),
+            audit_details(&page, password_set),
         )
         .await;
     Ok(Json(page))

@@ -138,6 +138,7 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .route("/incidents/{id}/notes", post(incidents::add_note))
         .route("/status-pages", get(status_posts::list))
         .route("/status-pages/{id}", get(status_posts::show))
+        .route("/status-pages/{id}/access", post(status_posts::set_access))
         .route("/status-pages/{id}/incidents", post(status_posts::create))
         .route(
             "/status-pages/{id}/incidents/{incident}",
@@ -153,5 +154,6 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .route("/status/{slug}/rss", get(status::rss))
         .route("/status/{slug}/atom", get(status::atom))
         .route("/status/{slug}/history", get(status::history))
+        .route("/status/{slug}/access", post(status::enter_password))
         .layer(axum::middleware::from_fn(form::middleware))
 }

@@ -1,5 +1,6 @@
 //! The dashboard's status pages: the team's pages, each page's incident posts with the form to
-//! post one, and a post's timeline with the form to add an update. The forms are prefilled
+//! post one and the form for who may read the page (anyone, a password, the team's members;
+//! hidden from search engines), and a post's timeline with the form to add an update. The forms are prefilled
 //! from the operations guide (the SEV levels, the next status's message template naming the
 //! affected components) and sent through the API's handlers (`api::status_incidents`), so the
 //! parser, the permission matrix and the audit log are the API's; a refusal shows the form
@@ -11,7 +12,7 @@ use super::status::posts::PostView;
 use crate::AppState;
 use crate::api::ApiJson;
 use crate::api::status_incidents as api;
-use crate::api::status_pages::list_status_pages;
+use crate::api::status_pages::{self, list_status_pages};
 use crate::error::ApiError;
 use askama::Template;
 use axum::Json;
@@ -21,7 +22,8 @@ use axum::response::{IntoResponse, Redirect, Response};
 use serde_json::{Value, json};
 use watchtower_core::status_incident::{AffectedComponent, template_subject};
 use watchtower_core::{
-    Action, ComponentState, FieldError, Impact, PostStatus, StatusIncidentId, StatusPageId,
+    Action, ComponentState, FieldError, Impact, PageVisibility, PostStatus, StatusIncidentId,
+    StatusPageId,
 };
 use watchtower_store::{StatusIncident, StatusPage};
 
@@ -219,7 +221,44 @@ pub async fn list(State(state): State<AppState>, page: WebPage) -> Result<Respon
     }))
 }
 
-// ---- A page's posts and the form to post one ----
+// ---- A page's posts, the form to post one, and who may read the page ----
+
+/// The form for who may read a page, as stored or as posted.
+#[derive(Debug, Clone, Default)]
+pub struct AccessForm {
+    pub visibility: Vec<Choice>,
+    pub has_password: bool,
+    pub hide_from_search: bool,
+    pub visibility_problem: String,
+    pub password_problem: String,
+}
+
+impl AccessForm {
+    fn of(page: &StatusPage) -> Self {
+        Self::showing(page, page.spec.visibility.as_str(), page.spec.hide_from_search)
+    }
+
+    fn showing(page: &StatusPage, visibility: &str, hide_from_search: bool) -> Self {
+        let choices = [
+            (PageVisibility::Public, "Anyone with the address"),
+            (PageVisibility::Password, "Whoever enters the page's password"),
+            (PageVisibility::Members, "Members of this team, signed in"),
+        ];
+        Self {
+            visibility: choices
+                .into_iter()
+                .map(|(choice, label)| Choice {
+                    value: choice.as_str(),
+                    label: label.to_owned(),
+                    selected: choice.as_str() == visibility,
+                })
+                .collect(),
+            has_password: page.spec.password_hash.is_some(),
+            hide_from_search,
+            ..Self::default()
+        }
+    }
+}
 
 #[derive(Template)]
 #[template(path = "status_posts.html")]
@@ -228,7 +267,9 @@ struct PostsPage {
     status_page: StatusPage,
     posts: Vec<PostView>,
     can_post: bool,
+    can_manage: bool,
     form: PostForm,
+    access_form: AccessForm,
 }
 
 async fn posts_page(
@@ -236,6 +277,16 @@ async fn posts_page(
     page: &WebPage,
     id: StatusPageId,
     form: PostForm,
+) -> Result<PostsPage, WebError> {
+    posts_page_with(state, page, id, form, None).await
+}
+
+async fn posts_page_with(
+    state: &AppState,
+    page: &WebPage,
+    id: StatusPageId,
+    form: PostForm,
+    access_form: Option<AccessForm>,
 ) -> Result<PostsPage, WebError> {
     let status_page = team_page(state, page, id).await?;
     let Json(listed) =
@@ -247,10 +298,60 @@ async fn posts_page(
             .iter()
             .map(|post| PostView::of(post, &status_page.spec.time_zone))
             .collect(),
+        access_form: access_form.unwrap_or_else(|| AccessForm::of(&status_page)),
         status_page,
         can_post: page.can(Action::PostStatusIncidents),
+        can_manage: page.can(Action::ManageStatusPages),
         form,
     })
+}
+
+/// `POST /status-pages/{id}/access`: who may read the page, through the API's replace of the
+/// page as stored with these fields changed (a blank password keeps the stored one).
+pub async fn set_access(
+    State(state): State<AppState>,
+    page: WebPage,
+    Path(id): Path<StatusPageId>,
+    Form(form): Form<Posted>,
+) -> Result<Response, WebError> {
+    let status_page = team_page(&state, &page, id).await?;
+    let visibility = value_of(&form, "visibility");
+    let hide_from_search = form.iter().any(|(name, _)| name == "hide_from_search");
+    let mut body = serde_json::to_value(&status_page.spec).map_err(ApiError::internal)?;
+    body["visibility"] = json!(visibility);
+    body["hide_from_search"] = json!(hide_from_search);
+    // Passwords are taken as typed: spaces at either end are part of them.
+    if let Some((_, password)) = form
+        .iter()
+        .rfind(|(name, value)| name == "password" && !value.is_empty())
+    {
+        body["password"] = json!(password);
+    }
+    match status_pages::update_status_page(
+        State(state.clone()),
+        page.access.clone(),
+        Path(id),
+        ApiJson(body),
+    )
+    .await
+    {
+        Ok(_) => Ok(Redirect::to(&format!("/status-pages/{id}#access")).into_response()),
+        Err(error) => {
+            let problems = field_problems(error)?;
+            let mut access_form = AccessForm::showing(&status_page, &visibility, hide_from_search);
+            access_form.visibility_problem = problem_of(&problems, "visibility");
+            access_form.password_problem = problem_of(&problems, "password");
+            let form = PostForm {
+                message: PostStatus::Investigating.template(&template_subject(&[])),
+                impacts: impact_choices(Impact::Sev3.as_str()),
+                statuses: status_choices(PostStatus::Investigating),
+                components: component_choices(&status_page, &[]),
+                ..PostForm::default()
+            };
+            let view = posts_page_with(&state, &page, id, form, Some(access_form)).await?;
+            Ok((StatusCode::BAD_REQUEST, render(&view)).into_response())
+        }
+    }
 }
 
 /// `GET /status-pages/{id}`: the posts, and the form prefilled with the first step's template.

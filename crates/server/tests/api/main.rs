@@ -14,6 +14,7 @@ mod monitors;
 mod openapi;
 mod parsers;
 mod plans;
+mod private_status_pages;
 mod push;
 mod request_ids;
 mod secrets;

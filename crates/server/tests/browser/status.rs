@@ -1,7 +1,8 @@
 //! A public status page as an anonymous visitor sees it in Chromium: the components with their
 //! states and daily bars, a bar's words shown on keyboard focus, an incident post's timeline
 //! and the month's history; and the dashboard's forms posting an incident and its update; with
-//! zero WCAG 2 A/AA violations from axe-core in the light and the dark theme.
+//! zero WCAG 2 A/AA violations from axe-core in the light and the dark theme; and a password
+//! page's form, refusing a wrong password and letting the right one in.
 
 use crate::database;
 use crate::support::*;
@@ -266,6 +267,91 @@ async fn a_member_posts_an_incident_and_an_update_from_the_dashboard_in_both_the
         let timeline = browser.texts(".timeline li").await;
         assert_eq!(timeline.len(), 2, "{timeline:?}");
         assert!(timeline[0].starts_with("Resolved"), "{timeline:?}");
+        browser.close().await;
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    running.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_visitor_enters_a_password_pages_password_and_the_form_passes_axe_in_both_themes() {
+    if !browser_available() {
+        return;
+    }
+    let database = database().await;
+    let (app, running) = TestApp::start(&database.url, Options::default()).await;
+    app.user("owner@example.com", false).await;
+    let client = app.login("owner@example.com").await;
+    let db = client
+        .post(
+            "/api/monitors",
+            json!({"name": "db", "kind": "tcp", "host": "127.0.0.1", "port": 9, "interval": "1h"}),
+        )
+        .await;
+    let page = client
+        .post(
+            "/api/status-pages",
+            json!({
+                "slug": "inner",
+                "title": "Inner status",
+                "visibility": "password",
+                "password": "let me in please",
+                "groups": [{"components": [{"name": "Ledger", "monitors": [db.body["id"]]}]}]
+            }),
+        )
+        .await;
+    assert_eq!(page.status, reqwest::StatusCode::CREATED, "{:?}", page.body);
+
+    let mut failures = Vec::new();
+    for dark in [false, true] {
+        let browser = Browser::open(&app.base, dark).await;
+        browser.go("/status/inner").await;
+        browser.wait_for("#field-password", 10).await;
+        assert_eq!(browser.count(".component").await, 0, "nothing of the page");
+        for violation in browser.accessibility_violations().await {
+            failures.push(format!("password form ({}): {violation}", browser.theme));
+        }
+        browser.fill("#field-password", "a wrong guess").await;
+        browser.click_and_load("button[type='submit']").await;
+        browser.wait_for(".field-error", 10).await;
+        assert_eq!(
+            browser.texts(".field-error").await,
+            ["That password is not right."]
+        );
+        let typed = browser
+            .client
+            .execute(
+                "return document.querySelector('#field-password').value + document.body.innerHTML;",
+                vec![],
+            )
+            .await
+            .expect("read the form");
+        assert!(
+            !typed.as_str().unwrap_or_default().contains("a wrong guess"),
+            "the password is never shown back"
+        );
+        for violation in browser.accessibility_violations().await {
+            failures.push(format!("refused password ({}): {violation}", browser.theme));
+        }
+        browser.screenshot("status-password").await;
+        browser.fill("#field-password", "let me in please").await;
+        browser.click_and_load("button[type='submit']").await;
+        browser.wait_for(".component", 10).await;
+        assert_eq!(browser.texts(".component h3").await, ["Ledger"]);
+        assert_eq!(browser.path().await, "/status/inner");
+        // The cookie is not for scripts.
+        let cookies = browser
+            .client
+            .execute("return document.cookie;", vec![])
+            .await
+            .expect("read cookies");
+        assert!(
+            !cookies
+                .as_str()
+                .unwrap_or_default()
+                .contains("watchtower_status_access"),
+            "{cookies}"
+        );
         browser.close().await;
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));

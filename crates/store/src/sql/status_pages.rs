@@ -9,12 +9,12 @@ use crate::rows::{MonitorStatusRow, write_error};
 use crate::status_pages::*;
 use async_trait::async_trait;
 use std::collections::HashMap;
-use watchtower_core::status_page::{ComponentGroup, ComponentSpec};
+use watchtower_core::status_page::{ComponentGroup, ComponentSpec, PageSecret, PageVisibility};
 use watchtower_core::{MonitorId, StatusPageId, StatusPageSpec, StatusSlug, TeamId, Timestamp};
 
 const PAGE_COLUMNS: &str = "id, team_id, slug, title, description, custom_domain, logo_url, \
      accent_color, footer_text, time_zone, history_days, show_response_times, hide_from_search, \
-     created_at, updated_at";
+     visibility, password_hash, created_at, updated_at";
 
 /// The most pages one read returns (a plan allows far fewer, except unlimited ones).
 const MAX_PAGES: i64 = 1_000;
@@ -34,6 +34,8 @@ struct PageRow {
     history_days: i64,
     show_response_times: bool,
     hide_from_search: bool,
+    visibility: String,
+    password_hash: Option<String>,
     created_at: i64,
     updated_at: i64,
 }
@@ -57,11 +59,33 @@ impl PageRow {
                 })?,
                 show_response_times: self.show_response_times,
                 hide_from_search: self.hide_from_search,
+                visibility: parse_visibility(&self.visibility)?,
+                password: None,
+                password_hash: self.password_hash.map(PageSecret::new),
                 groups,
             },
             created_at: Timestamp(self.created_at),
             updated_at: Timestamp(self.updated_at),
         })
+    }
+}
+
+fn parse_visibility(raw: &str) -> Result<PageVisibility, StoreError> {
+    [
+        PageVisibility::Public,
+        PageVisibility::Password,
+        PageVisibility::Members,
+    ]
+    .into_iter()
+    .find(|visibility| visibility.as_str() == raw)
+    .ok_or_else(|| StoreError::Corrupt(format!("status page visibility {raw}")))
+}
+
+/// The hash stored with `spec`: its own on a password page, none on any other.
+fn stored_hash(spec: &StatusPageSpec) -> Option<&str> {
+    match spec.visibility {
+        PageVisibility::Password => spec.password_hash.as_ref().map(PageSecret::expose),
+        PageVisibility::Public | PageVisibility::Members => None,
     }
 }
 
@@ -210,8 +234,9 @@ impl StatusPageStore for DbStore {
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO status_pages (team_id, slug, title, description, custom_domain, \
              logo_url, accent_color, footer_text, time_zone, history_days, show_response_times, \
-             hide_from_search, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13) RETURNING id",
+             hide_from_search, visibility, password_hash, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $15) \
+             RETURNING id",
         )
         .bind(team.0)
         .bind(spec.slug.as_str())
@@ -225,6 +250,8 @@ impl StatusPageStore for DbStore {
         .bind(i64::from(spec.history_days))
         .bind(spec.show_response_times)
         .bind(spec.hide_from_search)
+        .bind(spec.visibility.as_str())
+        .bind(stored_hash(spec))
         .bind(now.0)
         .fetch_one(&mut *tx)
         .await
@@ -250,7 +277,8 @@ impl StatusPageStore for DbStore {
             "UPDATE status_pages SET slug = $1, title = $2, description = $3, custom_domain = $4, \
              logo_url = $5, accent_color = $6, footer_text = $7, time_zone = $8, \
              history_days = $9, show_response_times = $10, hide_from_search = $11, \
-             updated_at = $12 WHERE id = $13 AND team_id = $14",
+             visibility = $12, password_hash = $13, updated_at = $14 \
+             WHERE id = $15 AND team_id = $16",
         )
         .bind(spec.slug.as_str())
         .bind(&spec.title)
@@ -263,6 +291,8 @@ impl StatusPageStore for DbStore {
         .bind(i64::from(spec.history_days))
         .bind(spec.show_response_times)
         .bind(spec.hide_from_search)
+        .bind(spec.visibility.as_str())
+        .bind(stored_hash(spec))
         .bind(now.0)
         .bind(id.0)
         .bind(team.0)

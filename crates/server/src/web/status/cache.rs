@@ -18,7 +18,8 @@ pub const MAX_AGE: Duration = Duration::from_secs(30);
 /// The most keys remembered; past it the cache starts again empty.
 const MAX_KEYS: usize = 10_000;
 
-/// A page rendered for visitors (a history page fills only `html` and `hide_from_search`).
+/// A page rendered for visitors (a history page fills only `html`, `hide_from_search`, `gate`
+/// and `title`).
 #[derive(Debug, Default)]
 pub struct Rendered {
     pub html: Bytes,
@@ -27,6 +28,10 @@ pub struct Rendered {
     /// The logo's origin, which the page's Content-Security-Policy lets images load from.
     pub logo_origin: Option<String>,
     pub hide_from_search: bool,
+    /// Who may read it (`gate`), checked before every answer.
+    pub gate: super::gate::Gate,
+    /// The page's title, for its password form.
+    pub title: String,
     /// What the feeds say; their XML is written per request (`feeds`).
     pub feed: Arc<super::feeds::FeedSource>,
 }
@@ -57,6 +62,8 @@ pub struct StatusCache {
     slots: Mutex<HashMap<String, Arc<Slot>>>,
     /// The instance's public URL (`serve --public-url`), which feeds link to.
     public_url: Option<String>,
+    /// The instance's signing secret (`Store::link_secret`), read once.
+    secret: tokio::sync::OnceCell<String>,
 }
 
 impl StatusCache {
@@ -71,6 +78,7 @@ impl StatusCache {
             max_age,
             slots: Mutex::new(HashMap::new()),
             public_url: None,
+            secret: tokio::sync::OnceCell::new(),
         }
     }
 
@@ -84,6 +92,17 @@ impl StatusCache {
 
     pub fn public_url(&self) -> Option<&str> {
         self.public_url.as_deref()
+    }
+
+    /// The secret private pages' access cookies are signed with, read from the store once.
+    pub async fn secret(
+        &self,
+        store: &dyn watchtower_store::Store,
+    ) -> Result<String, watchtower_store::StoreError> {
+        self.secret
+            .get_or_try_init(|| store.link_secret())
+            .await
+            .cloned()
     }
 
     /// Every entry is stale from now on (a page was created, edited or deleted).

@@ -5,11 +5,14 @@
 //! `/summary.json`, `/badge.svg`, `/rss` and `/atom` of a page's custom domain, matched on the
 //! Host header (`custom_domain`). Every answer comes from `cache`; `view` reads what a page
 //! shows, `posts` its incident posts and maintenance, `badge` draws the SVG, `feeds` writes the
-//! RSS and Atom, `history` the month pages.
+//! RSS and Atom, `history` the month pages. A private page's answers go only to whom `gate`
+//! admits; `POST /status/{slug}/access` (or `/access` of its domain) takes a password page's
+//! password, throttled like a sign-in, and sets the page's access cookie.
 
 pub mod badge;
 pub mod cache;
 pub mod feeds;
+pub mod gate;
 pub mod history;
 pub mod posts;
 pub mod view;
@@ -20,10 +23,16 @@ use crate::web::assets::AssetUrls;
 use crate::web::page::WebError;
 use askama::Template;
 use axum::body::Bytes;
-use axum::extract::{Path, Query, Request, State};
+use crate::auth::password::verify_password;
+use crate::auth::{ClientIp, client_ip, throttle};
+use crate::web::form::Posted;
+use axum::extract::{Form, Path, Query, Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use gate::{Gate, Refusal};
+use std::net::IpAddr;
+use watchtower_core::PageVisibility;
 use cache::Rendered;
 use feeds::FeedSource;
 use history::{HistoryTemplate, Month};
@@ -40,6 +49,41 @@ use watchtower_store::{PagePosts, PublicPageKey};
 struct StatusPageTemplate<'a> {
     view: &'a PageView,
     assets: AssetUrls,
+}
+
+#[derive(Template)]
+#[template(path = "status_password.html")]
+struct PasswordTemplate<'a> {
+    title: &'a str,
+    /// Where the form posts.
+    action: String,
+    /// Why the last attempt was refused (never the password itself).
+    problem: &'a str,
+    assets: AssetUrls,
+}
+
+/// Where a page was asked for: decides the password form's target, the access cookie's path
+/// and where a visitor goes back to.
+#[derive(Debug, Clone, Copy)]
+enum Place<'a> {
+    Slug(&'a str),
+    Domain,
+}
+
+impl Place<'_> {
+    fn home(self) -> String {
+        match self {
+            Place::Slug(slug) => format!("/status/{slug}"),
+            Place::Domain => "/".to_owned(),
+        }
+    }
+
+    fn access_action(self) -> String {
+        match self {
+            Place::Slug(slug) => format!("/status/{slug}/access"),
+            Place::Domain => "/access".to_owned(),
+        }
+    }
 }
 
 /// The page's JSON: what the page shows, for embedding elsewhere.
@@ -156,6 +200,8 @@ async fn build(state: &AppState, key: PublicPageKey<'_>) -> Result<Option<Render
         badge: Bytes::from(badge::render(&view.title, view.overall)),
         logo_origin: page.spec.logo_origin(),
         hide_from_search: view.hide_from_search,
+        gate: Gate::of(&page),
+        title: view.title.clone(),
         feed: Arc::new(feed),
     }))
 }
@@ -228,6 +274,9 @@ fn answer(state: &AppState, headers: &HeaderMap, page: &Rendered, part: Part) ->
         ),
         Part::Badge => ("image/svg+xml", page.badge.clone(), "public, max-age=30"),
     };
+    // A private answer is the reader's own: no shared cache keeps it.
+    let private = page.gate.is_private();
+    let cache = if private { "private, no-cache" } else { cache };
     let mut response = body.into_response();
     let headers = response.headers_mut();
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(kind));
@@ -252,12 +301,13 @@ fn answer(state: &AppState, headers: &HeaderMap, page: &Rendered, part: Part) ->
                 headers.insert("x-robots-tag", HeaderValue::from_static("noindex"));
             }
         }
-        Part::Summary => {
+        Part::Summary if !private => {
             headers.insert(
                 header::ACCESS_CONTROL_ALLOW_ORIGIN,
                 HeaderValue::from_static("*"),
             );
         }
+        Part::Summary => {}
         Part::Badge | Part::Rss | Part::Atom => {}
     }
     if page.hide_from_search && !matches!(part, Part::Page) {
@@ -276,13 +326,61 @@ fn missing(part: Part) -> Response {
     }
 }
 
+/// The password form, with `problem` when an attempt was refused.
+fn password_form(status: StatusCode, title: &str, place: Place<'_>, problem: &str) -> Response {
+    let html = PasswordTemplate {
+        title,
+        action: place.access_action(),
+        problem,
+        assets: AssetUrls::get(),
+    }
+    .render();
+    match html {
+        Ok(html) => (status, Html(html)).into_response(),
+        Err(error) => WebError::from(ApiError::internal(error)).into_response(),
+    }
+}
+
+/// The answer to a request `gate` did not admit: the password form or the way to sign in for
+/// people, 401 for the JSON, badge and feeds, and for someone outside a members page's team
+/// the same as no page. Never cached, never indexed.
+fn refused(part: Part, refusal: Refusal, place: Place<'_>, title: &str) -> Response {
+    let mut response = match (refusal, part) {
+        (Refusal::NotMember, _) => missing(part),
+        (Refusal::Password, Part::Page) => {
+            password_form(StatusCode::UNAUTHORIZED, title, place, "")
+        }
+        (Refusal::SignIn, Part::Page) => WebError::SignIn(place.home()).into_response(),
+        (_, Part::Summary) => ApiError::unauthenticated().into_response(),
+        (_, Part::Badge | Part::Rss | Part::Atom) => StatusCode::UNAUTHORIZED.into_response(),
+    };
+    let headers = response.headers_mut();
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    headers.insert("x-robots-tag", HeaderValue::from_static("noindex"));
+    response
+}
+
+/// `part` of `page` if the request may read it.
+async fn deliver(
+    state: &AppState,
+    headers: &HeaderMap,
+    page: &Rendered,
+    part: Part,
+    place: Place<'_>,
+) -> Response {
+    match gate::admit(state, headers, page).await {
+        Ok(()) => answer(state, headers, page, part),
+        Err(refusal) => refused(part, refusal, place, &page.title),
+    }
+}
+
 async fn serve(state: &AppState, headers: &HeaderMap, slug: &str, part: Part) -> Response {
     // A slug that cannot exist costs no query and takes no place in the cache.
     if StatusSlug::parse(slug).is_err() {
         return missing(part);
     }
     match rendered(state, PublicPageKey::Slug(slug)).await {
-        Ok(Some(page)) => answer(state, headers, &page, part),
+        Ok(Some(page)) => deliver(state, headers, &page, part, Place::Slug(slug)).await,
         Ok(None) => missing(part),
         Err(error) if matches!(part, Part::Page) => WebError::from(error).into_response(),
         Err(error) => error.into_response(),
@@ -372,7 +470,7 @@ async fn build_history(
     let html = HistoryTemplate {
         slug: slug.to_owned(),
         title: page.spec.title.clone(),
-        hide_from_search: page.spec.hide_from_search,
+        hide_from_search: page.spec.asks_noindex(),
         month_label: month.label(),
         previous: month.previous().to_string(),
         previous_label: month.previous().label(),
@@ -387,7 +485,9 @@ async fn build_history(
     .map_err(ApiError::internal)?;
     Ok(Some(Rendered {
         html: Bytes::from(html),
-        hide_from_search: page.spec.hide_from_search,
+        hide_from_search: page.spec.asks_noindex(),
+        gate: Gate::of(&page),
+        title: page.spec.title.clone(),
         ..Rendered::default()
     }))
 }
@@ -418,7 +518,7 @@ pub async fn history(
         .get_or_build(&key, || build_history(&state, &slug, month))
         .await
     {
-        Ok(Some(page)) => answer(&state, &headers, &page, Part::Page),
+        Ok(Some(page)) => deliver(&state, &headers, &page, Part::Page, Place::Slug(&slug)).await,
         Ok(None) => missing(Part::Page),
         Err(error) => WebError::from(error).into_response(),
     }
@@ -437,6 +537,149 @@ fn requested_domain(request: &Request) -> Option<String> {
         _ => host,
     };
     parse_domain(name).ok()
+}
+
+/// The most a password form may send.
+const MAX_PASSWORD_FORM: usize = 4 * 1024;
+
+/// Takes a password page's password: throttled per page and per address like a sign-in (the
+/// failures are the same security events), checked with the users' hasher, then the page's
+/// access cookie and back to the page. The password is never shown back.
+async fn enter(
+    state: &AppState,
+    headers: &HeaderMap,
+    ip: Option<IpAddr>,
+    key: PublicPageKey<'_>,
+    place: Place<'_>,
+    form: &[(String, String)],
+) -> Response {
+    // The form has no session to protect, but another site may not sign a visitor in.
+    if headers
+        .get("sec-fetch-site")
+        .is_some_and(|site| site.as_bytes() == b"cross-site")
+    {
+        return WebError::from(ApiError::forbidden("a form posted from another site"))
+            .into_response();
+    }
+    let page = match state.store.public_status_page(key).await {
+        Ok(Some(page)) if page.spec.visibility == PageVisibility::Password => page,
+        Ok(_) => return missing(Part::Page),
+        Err(error) => return WebError::from(ApiError::from(error)).into_response(),
+    };
+    let title = page.spec.title.as_str();
+    let now = Timestamp::now();
+    let throttle_key = format!("status_page:{}", page.id);
+    if let Err(error) = throttle::check(state, Some(&throttle_key), ip, now).await {
+        let mut response = password_form(
+            error.status,
+            title,
+            place,
+            "Too many wrong passwords; try again in a few minutes.",
+        );
+        if let Some(seconds) = error.retry_after {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        }
+        return response;
+    }
+    let password = form
+        .iter()
+        .rfind(|(name, _)| name == "password")
+        .map(|(_, value)| value.clone())
+        .unwrap_or_default();
+    let hash = page.spec.password_hash.clone();
+    // An over-long password is wrong without being hashed (a page's is at most 128 characters).
+    let matches = password.chars().count() <= 128
+        && hash.as_ref().is_some_and(|hash| !hash.expose().is_empty())
+        && verify_password(password, hash.map(|hash| hash.expose().to_owned())).await;
+    if !matches {
+        throttle::record(
+            state,
+            "login_failed",
+            Some(&throttle_key),
+            None,
+            ip,
+            "wrong status page password".into(),
+            now,
+        )
+        .await;
+        return password_form(
+            StatusCode::UNAUTHORIZED,
+            title,
+            place,
+            "That password is not right.",
+        );
+    }
+    let Some(hash) = page.spec.password_hash.as_ref() else {
+        return missing(Part::Page);
+    };
+    let secret = match state.status_pages.secret(state.store.as_ref()).await {
+        Ok(secret) => secret,
+        Err(error) => return WebError::from(ApiError::from(error)).into_response(),
+    };
+    let token = gate::access_token(&secret, page.id, hash, now.0 + gate::ACCESS_SECONDS);
+    let cookie = gate::access_cookie(state, &token, &place.home());
+    let mut response = Redirect::to(&place.home()).into_response();
+    if let Ok(value) = HeaderValue::from_str(&cookie) {
+        response.headers_mut().insert(header::SET_COOKIE, value);
+    }
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
+/// `POST /status/{slug}/access`: a password page's form.
+pub async fn enter_password(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    headers: HeaderMap,
+    Path(slug): Path<String>,
+    Form(form): Form<Posted>,
+) -> Response {
+    if StatusSlug::parse(&slug).is_err() {
+        return missing(Part::Page);
+    }
+    enter(
+        &state,
+        &headers,
+        ip,
+        PublicPageKey::Slug(&slug),
+        Place::Slug(&slug),
+        &form,
+    )
+    .await
+}
+
+/// `POST /access` of a custom domain that is a page's.
+async fn enter_on_domain(state: &AppState, request: Request, domain: &str) -> Response {
+    let (parts, body) = request.into_parts();
+    let ip = client_ip(&parts, state.auth.trust_forwarded_for);
+    let form: Posted = match axum::body::to_bytes(body, MAX_PASSWORD_FORM)
+        .await
+        .ok()
+        .and_then(|bytes| serde_urlencoded::from_bytes(&bytes).ok())
+    {
+        Some(form) => form,
+        None => {
+            return WebError::from(ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "invalid_form",
+                "the form must be at most 4 KiB of form data",
+            ))
+            .into_response();
+        }
+    };
+    enter(
+        state,
+        &parts.headers,
+        ip,
+        PublicPageKey::Domain(domain),
+        Place::Domain,
+        &form,
+    )
+    .await
 }
 
 /// Which part of a page a request asks for if its host is a page's custom domain: `/`,
@@ -464,7 +707,7 @@ async fn custom_domain_answer(
     (part, domain): (Part, String),
 ) -> Option<Response> {
     match rendered(state, PublicPageKey::Domain(&domain)).await {
-        Ok(Some(page)) => Some(answer(state, headers, &page, part)),
+        Ok(Some(page)) => Some(deliver(state, headers, &page, part, Place::Domain).await),
         Ok(None) => None,
         Err(error) => {
             tracing::warn!(code = error.code, "cannot look up a custom status domain");
@@ -490,11 +733,18 @@ pub async fn custom_domain_root(
 }
 
 /// The router's fallback: a custom domain's `/summary.json`, `/badge.svg`, `/rss` and `/atom`
-/// (no route has those paths), otherwise the API's 404.
+/// (no route has those paths) and its password form's `POST /access`, otherwise the API's 404.
 pub async fn custom_domain_or_not_found(
     State(state): State<AppState>,
     request: Request,
 ) -> Response {
+    if request.uri().path() == "/access"
+        && request.method() == Method::POST
+        && let Some(domain) = requested_domain(&request)
+        && let Ok(Some(_)) = rendered(&state, PublicPageKey::Domain(&domain)).await
+    {
+        return enter_on_domain(&state, request, &domain).await;
+    }
     if let Some(asked) = custom_domain_request(&request)
         && let Some(page) = custom_domain_answer(&state, request.headers(), asked).await
     {

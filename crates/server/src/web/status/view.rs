@@ -249,7 +249,7 @@ pub async fn load(
         logo_url: spec.logo_url.clone(),
         accent_color: spec.accent_color.clone(),
         footer_text: spec.footer_text.clone(),
-        hide_from_search: spec.hide_from_search,
+        hide_from_search: spec.asks_noindex(),
         show_response_times: spec.show_response_times,
         history_days: spec.history_days,
         overall: ComponentState::of_page(&component_states),

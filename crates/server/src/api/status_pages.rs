@@ -8,6 +8,7 @@
 use crate::AppState;
 use crate::api::{ApiJson, TeamHeader};
 use crate::auth::TeamAccess;
+use crate::auth::password::hash_password;
 use crate::error::ApiError;
 use axum::Json;
 use axum::extract::{Path, State};
@@ -15,10 +16,8 @@ use axum::http::StatusCode;
 use serde::Serialize;
 use serde_json::{Value, json};
 use utoipa::ToSchema;
-use crate::auth::password::hash_password;
 use watchtower_core::{
-    Action, Demand, FieldError, PageSecret, PageVisibility, StatusPageId, StatusPageSpec,
-    Timestamp,
+    Action, Demand, FieldError, PageSecret, PageVisibility, StatusPageId, StatusPageSpec, Timestamp,
 };
 use watchtower_store::StatusPage;
 

@@ -235,13 +235,20 @@ pub struct AccessForm {
 
 impl AccessForm {
     fn of(page: &StatusPage) -> Self {
-        Self::showing(page, page.spec.visibility.as_str(), page.spec.hide_from_search)
+        Self::showing(
+            page,
+            page.spec.visibility.as_str(),
+            page.spec.hide_from_search,
+        )
     }
 
     fn showing(page: &StatusPage, visibility: &str, hide_from_search: bool) -> Self {
         let choices = [
             (PageVisibility::Public, "Anyone with the address"),
-            (PageVisibility::Password, "Whoever enters the page's password"),
+            (
+                PageVisibility::Password,
+                "Whoever enters the page's password",
+            ),
             (PageVisibility::Members, "Members of this team, signed in"),
         ];
         Self {

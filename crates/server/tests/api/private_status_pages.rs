@@ -11,7 +11,14 @@ use serde_json::{Value, json};
 use watchtower_core::{Plan, Role, TeamId};
 
 const PASSWORD: &str = "open sesame 42";
-const PARTS: [&str; 6] = ["", "/summary.json", "/badge.svg", "/rss", "/atom", "/history"];
+const PARTS: [&str; 6] = [
+    "",
+    "/summary.json",
+    "/badge.svg",
+    "/rss",
+    "/atom",
+    "/history",
+];
 
 async fn owner_on(app: &TestApp, email: &str, plan: Plan) -> (Client, TeamId) {
     let owner = app.user(email, false).await;
@@ -121,13 +128,15 @@ async fn assert_refused(app: &TestApp, base: &str, cookie: Option<&str>) {
         match part {
             "" | "/history" => {
                 assert!(
-                    answer
-                        .body
-                        .contains(&format!("action=\"{base}/access\"")),
+                    answer.body.contains(&format!("action=\"{base}/access\"")),
                     "{path}: {}",
                     answer.body
                 );
-                assert!(answer.body.contains("<meta name=\"robots\" content=\"noindex\">"));
+                assert!(
+                    answer
+                        .body
+                        .contains("<meta name=\"robots\" content=\"noindex\">")
+                );
             }
             "/summary.json" => {
                 let body: Value = serde_json::from_str(&answer.body).unwrap();
@@ -144,7 +153,11 @@ async fn assert_admitted(app: &TestApp, base: &str, cookie: Option<&str>) {
         let path = format!("{base}{part}");
         let answer = get(app, &path, cookie).await;
         assert_eq!(answer.status, StatusCode::OK, "{path}");
-        assert_eq!(header(&answer, "cache-control"), "private, no-cache", "{path}");
+        assert_eq!(
+            header(&answer, "cache-control"),
+            "private, no-cache",
+            "{path}"
+        );
         assert_eq!(header(&answer, "x-robots-tag"), "noindex", "{path}");
         assert!(answer.headers.get("access-control-allow-origin").is_none());
         if part.is_empty() || part == "/summary.json" {
@@ -162,14 +175,26 @@ async fn a_password_page_reads_only_with_its_cookie_and_never_shows_the_password
 
         // A password page needs a password; a short one is refused without being quoted.
         let missing = owner
-            .post("/api/status-pages", page_body("acme", web, json!({"visibility": "password"})))
+            .post(
+                "/api/status-pages",
+                page_body("acme", web, json!({"visibility": "password"})),
+            )
             .await;
-        assert_eq!(missing.status, StatusCode::BAD_REQUEST, "{:?}", missing.body);
+        assert_eq!(
+            missing.status,
+            StatusCode::BAD_REQUEST,
+            "{:?}",
+            missing.body
+        );
         assert_eq!(missing.body["error"]["details"][0]["field"], "password");
         let short = owner
             .post(
                 "/api/status-pages",
-                page_body("acme", web, json!({"visibility": "password", "password": "abc123"})),
+                page_body(
+                    "acme",
+                    web,
+                    json!({"visibility": "password", "password": "abc123"}),
+                ),
             )
             .await;
         assert_eq!(short.status, StatusCode::BAD_REQUEST);
@@ -188,7 +213,10 @@ async fn a_password_page_reads_only_with_its_cookie_and_never_shows_the_password
         let read = owner.get(&format!("/api/status-pages/{id}")).await;
         for answer in [&created.body, &read.body] {
             let text = answer.to_string();
-            assert!(!text.contains(PASSWORD) && !text.contains("argon2"), "{text}");
+            assert!(
+                !text.contains(PASSWORD) && !text.contains("argon2"),
+                "{text}"
+            );
             assert!(answer.get("password").is_none() && answer.get("password_hash").is_none());
         }
         let audit = owner.get(&format!("/api/teams/{team}/audit")).await;
@@ -235,7 +263,9 @@ async fn a_password_page_reads_only_with_its_cookie_and_never_shows_the_password
             web,
             json!({"visibility": "password", "custom_domain": "status.acme.example"}),
         );
-        let kept = owner.put(&format!("/api/status-pages/{id}"), replace.clone()).await;
+        let kept = owner
+            .put(&format!("/api/status-pages/{id}"), replace.clone())
+            .await;
         assert_eq!(kept.status, StatusCode::OK, "{:?}", kept.body);
         assert_admitted(&app, "/status/acme", Some(&cookie)).await;
         replace["password"] = json!("a brand new one");
@@ -253,13 +283,24 @@ async fn a_password_page_reads_only_with_its_cookie_and_never_shows_the_password
         let entered = enter(&app, "/access", "a brand new one", host).await;
         assert_eq!(entered.status, StatusCode::SEE_OTHER, "{}", entered.body);
         let domain_cookie = access_cookie(&entered, "/");
-        let page = visit(&app, reqwest::Method::GET, "/", Some(&domain_cookie), host, None).await;
+        let page = visit(
+            &app,
+            reqwest::Method::GET,
+            "/",
+            Some(&domain_cookie),
+            host,
+            None,
+        )
+        .await;
         assert_eq!(page.status, StatusCode::OK);
         assert!(page.body.contains("Secret component"));
 
         // Public again: anyone reads it, and the stored password is gone.
         let public = owner
-            .put(&format!("/api/status-pages/{id}"), page_body("acme", web, json!({})))
+            .put(
+                &format!("/api/status-pages/{id}"),
+                page_body("acme", web, json!({})),
+            )
             .await;
         assert_eq!(public.status, StatusCode::OK, "{:?}", public.body);
         let open = get(&app, "/status/acme", None).await;
@@ -283,11 +324,24 @@ async fn wrong_passwords_are_throttled_like_sign_ins() {
         let (owner, _) = owner_on(&app, "owner@example.com", Plan::Professional).await;
         let created = owner.post("/api/monitors", http_monitor("web")).await;
         let web = created.body["id"].as_i64().unwrap();
-        let body = page_body("acme", web, json!({"visibility": "password", "password": PASSWORD}));
-        assert_eq!(owner.post("/api/status-pages", body).await.status, StatusCode::CREATED);
+        let body = page_body(
+            "acme",
+            web,
+            json!({"visibility": "password", "password": PASSWORD}),
+        );
+        assert_eq!(
+            owner.post("/api/status-pages", body).await.status,
+            StatusCode::CREATED
+        );
         // The sign-in default: 10 failures within 5 minutes.
         for attempt in 0..10 {
-            let wrong = enter(&app, "/status/acme/access", &format!("guess {attempt}"), None).await;
+            let wrong = enter(
+                &app,
+                "/status/acme/access",
+                &format!("guess {attempt}"),
+                None,
+            )
+            .await;
             assert_eq!(wrong.status, StatusCode::UNAUTHORIZED, "attempt {attempt}");
         }
         let throttled = enter(&app, "/status/acme/access", PASSWORD, None).await;
@@ -314,10 +368,17 @@ async fn a_members_page_reads_only_for_the_teams_signed_in_members() {
             json!({"visibility": "members", "password": PASSWORD}),
         );
         let refused = owner.post("/api/status-pages", body).await;
-        assert_eq!(refused.status, StatusCode::BAD_REQUEST, "a password is for password pages");
+        assert_eq!(
+            refused.status,
+            StatusCode::BAD_REQUEST,
+            "a password is for password pages"
+        );
         assert_eq!(refused.body["error"]["details"][0]["field"], "password");
         let body = page_body("team-only", web, json!({"visibility": "members"}));
-        assert_eq!(owner.post("/api/status-pages", body).await.status, StatusCode::CREATED);
+        assert_eq!(
+            owner.post("/api/status-pages", body).await.status,
+            StatusCode::CREATED
+        );
 
         // Without a session: sign in first (then back here); the rest is 401.
         let anonymous = get(&app, "/status/team-only", None).await;
@@ -337,7 +398,12 @@ async fn a_members_page_reads_only_for_the_teams_signed_in_members() {
         assert_admitted(&app, "/status/team-only", Some(&session)).await;
         let (outsider_session, _) = sign_in(&app, "outsider@example.com").await;
         for part in PARTS {
-            let answer = get(&app, &format!("/status/team-only{part}"), Some(&outsider_session)).await;
+            let answer = get(
+                &app,
+                &format!("/status/team-only{part}"),
+                Some(&outsider_session),
+            )
+            .await;
             assert_eq!(answer.status, StatusCode::NOT_FOUND, "{part}");
             assert!(!answer.body.contains("Secret component"));
         }
@@ -399,12 +465,19 @@ async fn the_dashboard_form_sets_who_may_read_a_page() {
         };
 
         let shown = get(&app, &format!("/status-pages/{id}"), Some(&session)).await;
-        assert!(shown.body.contains("Who can see this page"), "{}", shown.body);
+        assert!(
+            shown.body.contains("Who can see this page"),
+            "{}",
+            shown.body
+        );
 
         // A password page without a password: the form again, the problem by its field.
         let (status, html) = post_form(vec![("visibility", "password".into())]).await;
         assert_eq!(status, StatusCode::BAD_REQUEST);
-        assert!(html.contains("Page password is required when visibility is password"), "{html}");
+        assert!(
+            html.contains("Page password is required when visibility is password"),
+            "{html}"
+        );
 
         let (status, _) = post_form(vec![
             ("visibility", "password".into()),
@@ -416,7 +489,10 @@ async fn the_dashboard_form_sets_who_may_read_a_page() {
         let stored = owner.get(&format!("/api/status-pages/{id}")).await;
         assert_eq!(stored.body["visibility"], "password");
         assert_eq!(stored.body["hide_from_search"], true);
-        assert_eq!(stored.body["groups"], page.body["groups"], "the rest of the page is kept");
+        assert_eq!(
+            stored.body["groups"], page.body["groups"],
+            "the rest of the page is kept"
+        );
         let shown = get(&app, &format!("/status-pages/{id}"), Some(&session)).await;
         assert!(shown.body.contains("A password is set"));
         assert!(!shown.body.contains(PASSWORD));

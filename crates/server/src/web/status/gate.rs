@@ -53,9 +53,7 @@ impl Gate {
                 page: page.id,
                 hash: PageSecret::new(String::new()),
             },
-            (PageVisibility::Members, _) => Gate::Members {
-                team: page.team_id,
-            },
+            (PageVisibility::Members, _) => Gate::Members { team: page.team_id },
         }
     }
 
@@ -122,11 +120,7 @@ pub fn access_cookie(state: &AppState, token: &str, path: &str) -> String {
 }
 
 /// Whether the request whose headers are `headers` may read `page`.
-pub async fn admit(
-    state: &AppState,
-    headers: &HeaderMap,
-    page: &Rendered,
-) -> Result<(), Refusal> {
+pub async fn admit(state: &AppState, headers: &HeaderMap, page: &Rendered) -> Result<(), Refusal> {
     let jar = CookieJar::from_headers(headers);
     match &page.gate {
         Gate::Open => Ok(()),
@@ -135,9 +129,15 @@ pub async fn admit(
             let admitted = secret.is_ok_and(|secret| {
                 jar.iter()
                     .filter(|cookie| cookie.name() == ACCESS_COOKIE)
-                    .any(|cookie| token_admits(&secret, *page, hash, cookie.value(), Timestamp::now()))
+                    .any(|cookie| {
+                        token_admits(&secret, *page, hash, cookie.value(), Timestamp::now())
+                    })
             });
-            if admitted { Ok(()) } else { Err(Refusal::Password) }
+            if admitted {
+                Ok(())
+            } else {
+                Err(Refusal::Password)
+            }
         }
         Gate::Members { team } => {
             let Some(token) = jar
@@ -169,7 +169,9 @@ async fn is_member(state: &AppState, token: &str, team: TeamId) -> Result<Option
     else {
         return Ok(None);
     };
-    Ok(Some(state.store.role_of(team, session.user_id).await?.is_some()))
+    Ok(Some(
+        state.store.role_of(team, session.user_id).await?.is_some(),
+    ))
 }
 
 #[cfg(test)]
@@ -183,7 +185,13 @@ mod tests {
         let now = Timestamp(1_000);
         let token = access_token("secret", page, &hash, 2_000);
         assert!(token_admits("secret", page, &hash, &token, now));
-        assert!(!token_admits("secret", page, &hash, &token, Timestamp(2_000)));
+        assert!(!token_admits(
+            "secret",
+            page,
+            &hash,
+            &token,
+            Timestamp(2_000)
+        ));
         assert!(!token_admits("secret", StatusPageId(8), &hash, &token, now));
         let changed = PageSecret::new("$argon2id$v=19$two".into());
         assert!(!token_admits("secret", page, &changed, &token, now));

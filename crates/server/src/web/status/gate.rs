@@ -22,7 +22,7 @@ type HmacSha256 = hmac::Hmac<sha2::Sha256>;
 /// The access cookie's name; its `Path` scopes it to one page (`/status/{slug}`, or `/` of a
 /// custom domain, whose cookies are the domain's own).
 pub const ACCESS_COOKIE: &str = "watchtower_status_access";
-/// How long an entered password lasts.
+/// How long an entered password lasts, in seconds (the token carries its end in milliseconds).
 pub const ACCESS_SECONDS: i64 = 7 * 86_400;
 
 /// The rule a rendered page carries.

@@ -618,7 +618,7 @@ async fn enter(
         Ok(secret) => secret,
         Err(error) => return WebError::from(ApiError::from(error)).into_response(),
     };
-    let token = gate::access_token(&secret, page.id, hash, now.0 + gate::ACCESS_SECONDS);
+    let token = gate::access_token(&secret, page.id, hash, now.0 + gate::ACCESS_SECONDS * 1000);
     let cookie = gate::access_cookie(state, &token, &place.home());
     let mut response = Redirect::to(&place.home()).into_response();
     if let Ok(value) = HeaderValue::from_str(&cookie) {

@@ -135,6 +135,13 @@ impl PageSecret {
     }
 }
 
+/// A secret is never written out: where one is serialized, it is `null`.
+impl Serialize for PageSecret {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_none()
+    }
+}
+
 impl std::fmt::Debug for PageSecret {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("[redacted]")
@@ -206,7 +213,9 @@ pub struct StatusPageSpec {
     /// Write-only: the password of a `password` page (10 to 128 characters), stored hashed
     /// and never returned. Required when a page becomes a password page; left out on a
     /// replace, the stored one is kept.
-    #[serde(default, skip_serializing)]
+    // Serialized only to describe it in the API document: the server takes it before storing
+    // the page, and a `PageSecret` is written as null anyway.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<String>, write_only, required = false)]
     pub password: Option<PageSecret>,
     /// The stored argon2id hash of the password (set by the server, never read from a body).

@@ -219,7 +219,7 @@ async fn a_password_page_reads_only_with_its_cookie_and_never_shows_the_password
             );
             assert!(answer.get("password").is_none() && answer.get("password_hash").is_none());
         }
-        let audit = owner.get(&format!("/api/teams/{team}/audit")).await;
+        let audit = owner.get(&format!("/api/teams/{team}/audit-log")).await;
         assert_eq!(audit.status, StatusCode::OK, "{:?}", audit.body);
         let audit_text = audit.body.to_string();
         assert!(audit_text.contains("password_set"), "{audit_text}");
@@ -243,6 +243,13 @@ async fn a_password_page_reads_only_with_its_cookie_and_never_shows_the_password
         // A forged cookie: a later expiry under the same tag, or another tag.
         let value = cookie.split_once('=').unwrap().1;
         let (expires, tag) = value.split_once('.').unwrap();
+        // The entry lasts the week the form promises (the token's end is in milliseconds).
+        let week_ms = 7 * 86_400_000;
+        let left = expires.parse::<i64>().unwrap() - watchtower_core::Timestamp::now().0;
+        assert!(
+            (week_ms - 60_000..=week_ms).contains(&left),
+            "the access lasts {left} ms"
+        );
         let later = format!(
             "watchtower_status_access={}.{tag}",
             expires.parse::<i64>().unwrap() + 86_400
@@ -314,6 +321,7 @@ async fn a_password_page_reads_only_with_its_cookie_and_never_shows_the_password
             .await;
         assert_eq!(again.status, StatusCode::BAD_REQUEST, "{:?}", again.body);
         assert_eq!(again.body["error"]["details"][0]["field"], "password");
+        Ok(())
     })
     .await;
 }
@@ -349,6 +357,7 @@ async fn wrong_passwords_are_throttled_like_sign_ins() {
         assert!(throttled.headers.get("retry-after").is_some());
         assert!(throttled.headers.get("set-cookie").is_none());
         assert!(throttled.body.contains("Too many wrong passwords"));
+        Ok(())
     })
     .await;
 }
@@ -407,6 +416,7 @@ async fn a_members_page_reads_only_for_the_teams_signed_in_members() {
             assert_eq!(answer.status, StatusCode::NOT_FOUND, "{part}");
             assert!(!answer.body.contains("Secret component"));
         }
+        Ok(())
     })
     .await;
 }
@@ -434,7 +444,10 @@ async fn sign_in(app: &TestApp, email: &str) -> (String, String) {
 #[tokio::test]
 async fn the_dashboard_form_sets_who_may_read_a_page() {
     each_backend(Options::default(), |app| async move {
-        let (owner, _) = owner_on(&app, "owner@example.com", Plan::Professional).await;
+        // The dashboard opens on the user's first team: their own.
+        let user = app.user("owner@example.com", false).await;
+        let team = app.store.teams_of(user).await?[0].team.id;
+        let owner = app.login("owner@example.com").await.in_team(team);
         let created = owner.post("/api/monitors", http_monitor("web")).await;
         let web = created.body["id"].as_i64().unwrap();
         let page = owner
@@ -499,6 +512,7 @@ async fn the_dashboard_form_sets_who_may_read_a_page() {
         assert_refused(&app, "/status/acme", None).await;
         let right = enter(&app, "/status/acme/access", PASSWORD, None).await;
         assert_eq!(right.status, StatusCode::SEE_OTHER);
+        Ok(())
     })
     .await;
 }

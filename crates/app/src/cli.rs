@@ -287,6 +287,32 @@ pub struct ServeArgs {
     pub whop: WhopArgs,
     #[command(flatten)]
     pub backups: BackupScheduleArgs,
+    #[command(flatten)]
+    pub telemetry: TelemetryArgs,
+}
+
+/// The release error reports are filed under: `watchtower@0.1.0+1a2b3c4d5e6f` (the commit as
+/// `--version` names it; left out when unknown).
+pub fn release() -> String {
+    let commit = env!("WATCHTOWER_COMMIT");
+    if commit.contains(' ') {
+        format!("watchtower@{}", env!("CARGO_PKG_VERSION"))
+    } else {
+        format!("watchtower@{}+{commit}", env!("CARGO_PKG_VERSION"))
+    }
+}
+
+/// Where the instance reports its own errors (see the README's "Error reports and traces").
+#[derive(Debug, Clone, clap::Args)]
+pub struct TelemetryArgs {
+    /// A Sentry DSN (`https://PUBLIC_KEY@HOST/PROJECT_ID`): every 5xx answer and every panic is
+    /// reported with its route, request id, release and environment (never headers, cookies,
+    /// bodies or the raw path).
+    #[arg(long, env = "SENTRY_DSN", hide_env_values = true)]
+    pub sentry_dsn: Option<String>,
+    /// The environment Sentry files the reports under.
+    #[arg(long, env = "SENTRY_ENVIRONMENT", default_value = "production")]
+    pub sentry_environment: String,
 }
 
 /// Backups taken by `serve` itself (see the README's "Backups").
@@ -438,4 +464,15 @@ pub struct ValidateArgs {
 
 fn duration(text: &str) -> Result<Duration, String> {
     watchtower_core::HumanDuration::parse(text).map(watchtower_core::HumanDuration::get)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_release_names_the_version_and_a_known_commit() {
+        let release = super::release();
+        let version = concat!("watchtower@", env!("CARGO_PKG_VERSION"));
+        assert!(release.starts_with(version), "{release}");
+        assert!(!release.contains(' '), "Sentry release names have no spaces: {release}");
+    }
 }

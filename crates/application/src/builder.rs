@@ -25,6 +25,7 @@ use watchtower_server::auth::StoreCredentialCheck;
 use watchtower_server::middleware::rate_limit::{RateLimitConfig, RateLimiter};
 use watchtower_server::ops::OpsCounters;
 use watchtower_server::web::status::cache::StatusCache;
+use watchtower_server::middleware::error_reports::ErrorReporter;
 use watchtower_server::{AppState, AuthConfig, SharedState, install_metrics_recorder};
 use watchtower_store::{Retention, ScheduledLoad, Store, StoreError};
 
@@ -63,6 +64,7 @@ pub struct ApplicationBuilder {
     billing_worker: Option<WorkerConfig>,
     backups: Option<BackupSettings>,
     monitors_file: Option<PathBuf>,
+    error_reports: Option<ErrorReporter>,
 }
 
 impl ApplicationBuilder {
@@ -88,6 +90,7 @@ impl ApplicationBuilder {
             billing_worker: Some(WorkerConfig::default()),
             backups: None,
             monitors_file: None,
+            error_reports: None,
         }
     }
 
@@ -219,6 +222,12 @@ impl ApplicationBuilder {
     /// again, through the same path, each time the process gets SIGHUP.
     pub fn reload_monitors_file_on_sighup(mut self, path: PathBuf) -> Self {
         self.monitors_file = Some(path);
+        self
+    }
+
+    /// Reports 5xx answers and panics to Sentry (`serve --sentry-dsn`); none unless set.
+    pub fn error_reports(mut self, reporter: ErrorReporter) -> Self {
+        self.error_reports = Some(reporter);
         self
     }
 
@@ -397,6 +406,7 @@ impl ApplicationBuilder {
             monitor_count,
             ops_counters,
             monitors_file: self.monitors_file,
+            error_reports: self.error_reports,
             tasks: BackgroundTasks {
                 scheduler,
                 scheduler_task,

@@ -14,6 +14,7 @@ use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use watchtower_scheduler::{SchedulerHandle, WriterHandle};
+use watchtower_server::middleware::error_reports::{ErrorReporter, with_error_reports};
 use watchtower_server::ops::OpsCounters;
 use watchtower_server::{AppState, router};
 use watchtower_store::Store;
@@ -28,6 +29,8 @@ pub struct Application {
     pub(crate) tasks: BackgroundTasks,
     /// The monitors file to apply again on SIGHUP (`serve --config`).
     pub(crate) monitors_file: Option<std::path::PathBuf>,
+    /// Where 5xx answers and panics are reported (`serve --sentry-dsn`).
+    pub(crate) error_reports: Option<ErrorReporter>,
 }
 
 /// What runs beside the HTTP server, with what stops each part.
@@ -78,6 +81,7 @@ impl Application {
             ops_counters,
             tasks,
             monitors_file,
+            error_reports,
         } = self;
         let started = state.started;
         // Listening before the instance answers, so SIGHUP never meets its default action.
@@ -87,8 +91,11 @@ impl Application {
                 .ok()
         });
         tracing::info!(%address, monitors = monitor_count, startup_ms = started.elapsed().as_millis() as u64, "watchtower is serving on http://{address}");
-        let app = watchtower_server::ops::with_counters(router(state), ops_counters)
-            .into_make_service_with_connect_info::<SocketAddr>();
+        let mut app = watchtower_server::ops::with_counters(router(state), ops_counters);
+        if let Some(reporter) = &error_reports {
+            app = with_error_reports(app, reporter.clone());
+        }
+        let app = app.into_make_service_with_connect_info::<SocketAddr>();
         if let Err(error) = axum::serve(listener, app)
             .with_graceful_shutdown(shutdown)
             .await
@@ -99,6 +106,11 @@ impl Application {
             reloads.abort();
         }
         tasks.stop().await;
+        if let Some(reporter) = error_reports
+            && !reporter.flush(Duration::from_secs(2))
+        {
+            tracing::warn!("some error reports were not sent before shutdown");
+        }
     }
 
     /// Serves in a task of its own until [`RunningApplication::shutdown`].

@@ -17,7 +17,7 @@ pub mod web;
 
 pub use auth::AuthConfig;
 pub use metrics::install_metrics_recorder;
-pub use router::{openapi_document, router};
+pub use router::{openapi_document, router, with_middleware};
 
 use metrics_exporter_prometheus::PrometheusHandle;
 use std::sync::Arc;

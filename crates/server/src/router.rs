@@ -38,7 +38,7 @@ pub fn router(state: AppState) -> Router {
             rate_limit::middleware,
         ));
     let in_whop_frame = state.billing.frame.is_some();
-    Router::new()
+    let app = Router::new()
         .route("/healthz", get(health::healthz))
         .route("/api/health", get(health::report))
         .route("/metrics", get(metrics::render))
@@ -58,8 +58,14 @@ pub fn router(state: AppState) -> Router {
         // A status page's custom domain: `/` is a layer of the dashboard's `/` route, and its
         // `/summary.json`, `/badge.svg` and feeds match no route, so the fallback serves them.
         .fallback(web::status::custom_domain_or_not_found)
-        .with_state(state)
-        .layer(RequestBodyLimitLayer::new(1 << 20))
+        .with_state(state);
+    with_middleware(app, in_whop_frame)
+}
+
+/// The middleware every answer goes through, around `app`'s routes (also what a test's own
+/// routes are wrapped in to see a panic answered as the application answers it).
+pub fn with_middleware(app: Router, in_whop_frame: bool) -> Router {
+    app.layer(RequestBodyLimitLayer::new(1 << 20))
         .layer(TimeoutLayer::with_status_code(
             http::StatusCode::REQUEST_TIMEOUT,
             Duration::from_secs(30),

@@ -5,6 +5,7 @@
 
 pub mod database;
 pub mod process;
+pub mod sentry;
 pub mod target;
 pub mod whop;
 pub mod whop_api;
@@ -12,6 +13,7 @@ pub mod whop_frame;
 
 pub use database::TestDatabase;
 pub use process::WatchtowerProcess;
+pub use sentry::FakeSentry;
 pub use target::TargetServer;
 pub use whop::FakeWhop;
 

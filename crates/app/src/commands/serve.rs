@@ -3,7 +3,7 @@
 //! What starts and the order it stops in belong to `watchtower-application`.
 
 use super::{EXIT_BAD_INPUT, EXIT_FAILURE, open_store};
-use crate::cli::{ServeArgs, WhopArgs};
+use crate::cli::{ServeArgs, TelemetryArgs, WhopArgs};
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -17,6 +17,7 @@ use watchtower_billing::{BillingConfig, FrameConfig, FrameKeys, WebhookSecret};
 use watchtower_checks::AddressPolicy;
 use watchtower_scheduler::SchedulerConfig;
 use watchtower_server::AuthConfig;
+use watchtower_server::middleware::error_reports::{ErrorReportSettings, ErrorReporter};
 use watchtower_server::middleware::rate_limit::RateLimitConfig;
 use watchtower_store::Retention;
 
@@ -26,15 +27,17 @@ pub async fn run(args: ServeArgs) -> ExitCode {
         Ok(ops) => ops,
         Err(code) => return code,
     };
-    let billing = match billing_config(&args.whop) {
-        Ok(billing) => billing,
-        Err(problems) => {
-            for problem in problems {
-                eprintln!("error: {problem}");
+    let (billing, error_reports) =
+        match (billing_config(&args.whop), error_reporter(&args.telemetry)) {
+            (Ok(billing), Ok(error_reports)) => (billing, error_reports),
+            (billing, error_reports) => {
+                let problems = billing.err().into_iter().flatten();
+                for problem in problems.chain(error_reports.err()) {
+                    eprintln!("error: {problem}");
+                }
+                return ExitCode::from(EXIT_BAD_INPUT);
             }
-            return ExitCode::from(EXIT_BAD_INPUT);
-        }
-    };
+        };
     if args.backups.backup_dir.is_some() && args.backups.backup_every < Duration::from_secs(1) {
         eprintln!("error: --backup-every: must be at least 1s");
         return ExitCode::from(EXIT_BAD_INPUT);
@@ -104,6 +107,11 @@ pub async fn run(args: ServeArgs) -> ExitCode {
     if let Some(path) = args.config.clone() {
         builder = builder.reload_monitors_file_on_sighup(path);
     }
+    if let Some(reporter) = error_reports {
+        // Panics of background tasks too, not only those of requests.
+        reporter.report_process_panics();
+        builder = builder.error_reports(reporter);
+    }
     if let Some(dir) = args.backups.backup_dir.clone() {
         builder = builder.backups(BackupSettings {
             dir,
@@ -164,6 +172,24 @@ pub async fn run(args: ServeArgs) -> ExitCode {
             ExitCode::from(EXIT_FAILURE)
         }
     }
+}
+
+/// Sentry error reports from the flags, when a DSN is given.
+fn error_reporter(args: &TelemetryArgs) -> Result<Option<ErrorReporter>, String> {
+    let Some(dsn) = args.sentry_dsn.as_deref().filter(|dsn| !dsn.trim().is_empty()) else {
+        return Ok(None);
+    };
+    let environment = args.sentry_environment.trim();
+    if environment.is_empty() {
+        return Err("--sentry-environment: must not be empty".into());
+    }
+    ErrorReporter::new(&ErrorReportSettings {
+        dsn: dsn.to_owned(),
+        environment: environment.to_owned(),
+        release: crate::cli::release(),
+    })
+    .map(Some)
+    .map_err(|error| format!("--sentry-dsn: {error}"))
 }
 
 /// Whop billing's settings from the flags, every bad value listed.

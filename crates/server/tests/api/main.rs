@@ -10,6 +10,7 @@
 
 mod alerting;
 mod auth;
+mod error_reports;
 mod monitors;
 mod openapi;
 mod parsers;

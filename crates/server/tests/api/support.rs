@@ -17,6 +17,7 @@ use watchtower_alerting::dispatcher::DispatcherConfig;
 use watchtower_application::{Application, RunningApplication};
 use watchtower_billing::{BillingConfig, Clock as BillingClock, WorkerConfig};
 use watchtower_core::{Plan, PlanTable, Role, TeamId, Timestamp, UserId};
+use watchtower_server::middleware::error_reports::ErrorReporter;
 use watchtower_server::middleware::rate_limit::RateLimitConfig;
 use watchtower_store::Store;
 use watchtower_testkit::TestDatabase;
@@ -58,6 +59,8 @@ pub struct Options {
     pub billing_worker: bool,
     /// Where Whop metric monitors read their figures (a `FakeWhopApi`'s base).
     pub whop_api: Option<String>,
+    /// Where 5xx answers and panics are reported (a `FakeSentry`).
+    pub error_reports: Option<ErrorReporter>,
 }
 
 impl Default for Options {
@@ -77,6 +80,7 @@ impl Default for Options {
             billing_clock: None,
             billing_worker: true,
             whop_api: None,
+            error_reports: None,
         }
     }
 }
@@ -113,6 +117,9 @@ impl TestApp {
         };
         if let Some(base) = &options.whop_api {
             builder = builder.whop_api(base.parse().expect("the fake Whop API's address"));
+        }
+        if let Some(reporter) = options.error_reports {
+            builder = builder.error_reports(reporter);
         }
         if let Some(clock) = options.billing_clock {
             builder = builder.billing_clock(clock);

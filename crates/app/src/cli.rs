@@ -473,6 +473,9 @@ mod tests {
         let release = super::release();
         let version = concat!("watchtower@", env!("CARGO_PKG_VERSION"));
         assert!(release.starts_with(version), "{release}");
-        assert!(!release.contains(' '), "Sentry release names have no spaces: {release}");
+        assert!(
+            !release.contains(' '),
+            "Sentry release names have no spaces: {release}"
+        );
     }
 }

@@ -320,10 +320,10 @@ fn a_bad_sentry_dsn_exits_2_with_the_other_problems_and_without_its_key() {
     ]);
     assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
     let text = stderr(&output);
-    assert!(
-        text.contains("--sentry-dsn: not a Sentry DSN"),
-        "{text}"
-    );
+    assert!(text.contains("--sentry-dsn: not a Sentry DSN"), "{text}");
     assert!(text.contains("--whop-plan"), "{text}");
-    assert!(!text.contains("planted0key"), "the DSN's key was printed: {text}");
+    assert!(
+        !text.contains("planted0key"),
+        "the DSN's key was printed: {text}"
+    );
 }

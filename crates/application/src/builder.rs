@@ -22,6 +22,7 @@ use watchtower_scheduler::{
 use watchtower_server::api::billing::BillingState;
 use watchtower_server::api::teams::plans::WhopPlanChanger;
 use watchtower_server::auth::StoreCredentialCheck;
+use watchtower_server::middleware::error_reports::ErrorReporter;
 use watchtower_server::middleware::rate_limit::{RateLimitConfig, RateLimiter};
 use watchtower_server::ops::OpsCounters;
 use watchtower_server::web::status::cache::StatusCache;

@@ -91,7 +91,9 @@ async fn ingest(
     body: Bytes,
 ) -> StatusCode {
     let mut received = received.lock().expect("fake Sentry state");
-    received.raw.push(String::from_utf8_lossy(&body).into_owned());
+    received
+        .raw
+        .push(String::from_utf8_lossy(&body).into_owned());
     let refusal = if project != PROJECT {
         Some(format!("project {project}, not {PROJECT}"))
     } else if let Err(problem) = check_auth(&headers) {
@@ -158,8 +160,8 @@ fn parse_envelope(body: &[u8]) -> Result<Vec<(String, Value)>, String> {
             rest = after;
             continue;
         }
-        let item_header: Value = serde_json::from_slice(item_header)
-            .map_err(|error| format!("item header: {error}"))?;
+        let item_header: Value =
+            serde_json::from_slice(item_header).map_err(|error| format!("item header: {error}"))?;
         let kind = item_header["type"]
             .as_str()
             .ok_or("item header without a type")?

@@ -176,7 +176,11 @@ pub async fn run(args: ServeArgs) -> ExitCode {
 
 /// Sentry error reports from the flags, when a DSN is given.
 fn error_reporter(args: &TelemetryArgs) -> Result<Option<ErrorReporter>, String> {
-    let Some(dsn) = args.sentry_dsn.as_deref().filter(|dsn| !dsn.trim().is_empty()) else {
+    let Some(dsn) = args
+        .sentry_dsn
+        .as_deref()
+        .filter(|dsn| !dsn.trim().is_empty())
+    else {
         return Ok(None);
     };
     let environment = args.sentry_environment.trim();

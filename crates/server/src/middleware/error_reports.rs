@@ -55,7 +55,9 @@ pub struct ErrorReporter {
 impl std::fmt::Debug for ErrorReporter {
     fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         // The DSN's key stays out of debug output.
-        formatter.debug_struct("ErrorReporter").finish_non_exhaustive()
+        formatter
+            .debug_struct("ErrorReporter")
+            .finish_non_exhaustive()
     }
 }
 
@@ -246,7 +248,12 @@ mod tests {
             environment: "test".into(),
             release: "watchtower@0.1.0".into(),
         };
-        for bad in ["", "not a url", "https://sentry.example.com/1", "ftp://k@h/1"] {
+        for bad in [
+            "",
+            "not a url",
+            "https://sentry.example.com/1",
+            "ftp://k@h/1",
+        ] {
             let error = ErrorReporter::new(&settings(bad)).expect_err(bad);
             assert!(error.to_string().contains("PUBLIC_KEY@HOST"), "{error}");
         }

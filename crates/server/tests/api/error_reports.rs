@@ -11,10 +11,10 @@ use serde_json::{Value, json};
 use sqlx::Connection;
 use std::sync::Arc;
 use watchtower_core::Plan;
-use watchtower_store::Backend;
 use watchtower_server::middleware::error_reports::{
     ErrorReportSettings, ErrorReporter, with_error_reports,
 };
+use watchtower_store::Backend;
 use watchtower_testkit::FakeSentry;
 
 const RELEASE: &str = "watchtower@0.1.0+0123456789ab";
@@ -48,7 +48,11 @@ fn assert_common_fields(event: &Value, route: &str, method: &str, status: &str) 
     assert_eq!(tag(event, "status"), status, "{event:#}");
     assert_eq!(event["release"], RELEASE, "{event:#}");
     assert_eq!(event["environment"], ENVIRONMENT, "{event:#}");
-    assert_eq!(event["transaction"], format!("{method} {route}"), "{event:#}");
+    assert_eq!(
+        event["transaction"],
+        format!("{method} {route}"),
+        "{event:#}"
+    );
     for section in ["request", "user", "breadcrumbs", "extra"] {
         assert!(
             event.get(section).is_none_or(|value| value.is_null()
@@ -164,14 +168,26 @@ async fn server_errors_are_reported_with_their_route_and_request_id_and_no_secre
             assert_common_fields(event, "/api/monitors", "GET", &status);
             assert_eq!(tag(event, "database_failure"), "true");
             assert_eq!(
-                event["message"]["formatted"].as_str().or(event["message"].as_str()),
+                event["message"]["formatted"]
+                    .as_str()
+                    .or(event["message"].as_str()),
                 Some(format!("GET /api/monitors answered {status}").as_str()),
                 "{event:#}"
             );
             let event = event_with_request_id(&events, &format!("key-{backend}"));
-            assert_common_fields(event, "/api/monitors", "POST", &by_key.status.as_u16().to_string());
+            assert_common_fields(
+                event,
+                "/api/monitors",
+                "POST",
+                &by_key.status.as_u16().to_string(),
+            );
             let event = event_with_request_id(&events, &format!("login-{backend}"));
-            assert_common_fields(event, "/api/auth/login", "POST", &login.status.as_u16().to_string());
+            assert_common_fields(
+                event,
+                "/api/auth/login",
+                "POST",
+                &login.status.as_u16().to_string(),
+            );
 
             assert_nothing_secret(
                 &sentry,
@@ -238,10 +254,7 @@ async fn a_panicking_handler_answers_500_keeps_serving_and_is_reported_once() {
     let sentry = FakeSentry::start().await;
     let reporter = reporter(&sentry);
     let routes = Router::new()
-        .route(
-            "/api/teams/{team}/explode",
-            post(explode),
-        )
+        .route("/api/teams/{team}/explode", post(explode))
         .route("/api/still-here", get(|| async { "yes" }));
     let app = with_error_reports(
         watchtower_server::with_middleware(routes, false),
@@ -287,7 +300,13 @@ async fn a_panicking_handler_answers_500_keeps_serving_and_is_reported_once() {
     assert_eq!(event["level"], "fatal");
     assert_nothing_secret(
         &sentry,
-        &[API_KEY, COOKIE, BODY_PASSWORD, "query-s3cret", "/api/teams/7731"],
+        &[
+            API_KEY,
+            COOKIE,
+            BODY_PASSWORD,
+            "query-s3cret",
+            "/api/teams/7731",
+        ],
     );
     server.abort();
 }

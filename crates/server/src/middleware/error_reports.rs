@@ -78,7 +78,9 @@ impl ErrorReporter {
         options.max_breadcrumbs = 0;
         options.attach_stacktrace = false;
         options.default_integrations = false;
-        options.before_send = Some(Arc::new(|event| Some(without_personal_data(event))));
+        options.before_send = Some(Arc::new(|event: Event<'static>| {
+            Some(without_personal_data(event))
+        }));
         options.transport = Some(Arc::new(ReqwestTransportFactory));
         options.shutdown_timeout = Duration::from_secs(2);
         install_panic_hook();

@@ -79,20 +79,26 @@ fn assert_nothing_secret(sentry: &FakeSentry, secrets: &[&str]) {
 
 /// Renames tables the requests below need away (and back), so the store fails for real.
 async fn rename_tables(app: &TestApp, away: bool) -> anyhow::Result<()> {
-    for table in ["monitors", "sessions"] {
-        let statement = if away {
-            format!("ALTER TABLE {table} RENAME TO {table}_away")
-        } else {
-            format!("ALTER TABLE {table}_away RENAME TO {table}")
-        };
+    let statements: [&'static str; 2] = if away {
+        [
+            "ALTER TABLE monitors RENAME TO monitors_away",
+            "ALTER TABLE sessions RENAME TO sessions_away",
+        ]
+    } else {
+        [
+            "ALTER TABLE monitors_away RENAME TO monitors",
+            "ALTER TABLE sessions_away RENAME TO sessions",
+        ]
+    };
+    for statement in statements {
         match app.store.backend() {
             Backend::Sqlite => {
                 let mut conn = sqlx::SqliteConnection::connect(&app.database_url).await?;
-                sqlx::query(&statement).execute(&mut conn).await?;
+                sqlx::query(statement).execute(&mut conn).await?;
             }
             Backend::Postgres => {
                 let mut conn = sqlx::PgConnection::connect(&app.database_url).await?;
-                sqlx::query(&statement).execute(&mut conn).await?;
+                sqlx::query(statement).execute(&mut conn).await?;
             }
         }
     }

@@ -26,7 +26,6 @@ use watchtower_server::middleware::error_reports::ErrorReporter;
 use watchtower_server::middleware::rate_limit::{RateLimitConfig, RateLimiter};
 use watchtower_server::ops::OpsCounters;
 use watchtower_server::web::status::cache::StatusCache;
-use watchtower_server::middleware::error_reports::ErrorReporter;
 use watchtower_server::{AppState, AuthConfig, SharedState, install_metrics_recorder};
 use watchtower_store::{Retention, ScheduledLoad, Store, StoreError};
 

@@ -95,12 +95,13 @@ async fn reload_story(database: &str) {
     })
     .await;
 
-    // A good file: one monitor changed, one new, one pruned.
+    // A good file: one monitor changed, one new, one pruned, and a status page showing two.
     write(format!(
         "prune: true\n\
          monitors:\n\
          \x20 - {{key: web, name: Web, kind: http, url: '{url}', interval: 2s, timeout: 500ms}}\n\
-         \x20 - {{key: new, name: New, kind: http, url: '{url}new', interval: 1s, timeout: 500ms}}\n"
+         \x20 - {{key: new, name: New, kind: http, url: '{url}new', interval: 1s, timeout: 500ms}}\n\
+         status_pages: [{{slug: public, title: Example status, components: [{{name: Website, monitors: [web, new]}}]}}]\n"
     ));
     hang_up(&process);
     eventually(&process, "the good file applied", || async {
@@ -113,6 +114,16 @@ async fn reload_story(database: &str) {
         ["new", "web"]
     );
     assert_eq!(applied["web"].1.interval.get(), Duration::from_secs(2));
+    let page = reqwest::get(format!("{}/status/public", process.base_url))
+        .await
+        .unwrap();
+    assert_eq!(page.status(), reqwest::StatusCode::OK);
+    assert!(page.text().await.unwrap().contains("Website"));
+    let pages = store.list_status_pages(TeamId::DEFAULT).await.unwrap();
+    assert_eq!(
+        pages[0].spec.groups[0].components[0].monitors,
+        [applied["web"].0, applied["new"].0]
+    );
     // The running scheduler checks the new monitor and no longer has the pruned one.
     let new_id = applied["new"].0;
     eventually(&process, "the new monitor checked", || async {

@@ -1,11 +1,12 @@
 //! The monitors file `serve --config` applies to the Default team at start and again on SIGHUP,
-//! with the instance's authority: its monitors, then its channels and alert rules, each step
-//! recorded in the audit log under the file's name.
+//! with the instance's authority: its monitors, then its channels and alert rules, then its status
+//! pages, each step recorded in the audit log under the file's name.
 
 use std::path::Path;
 use watchtower_alerting::alerting_file::{self, AuditedChange};
 use watchtower_core::monitors_file::{self, MonitorsFile};
 use watchtower_core::{FieldError, MonitorSpec, TeamId, Timestamp};
+use watchtower_server::status_pages_file;
 use watchtower_store::{Actor, ApplyReport, PageRequest, Store, StoreError};
 
 /// Reads and parses the file at `path`, `${NAME}` references resolved from the environment and
@@ -49,6 +50,16 @@ pub enum ApplyFileError {
         #[source]
         error: StoreError,
     },
+    /// Status pages this team cannot have as the file says (a slug of another team's, a
+    /// password page without a password); nothing was applied.
+    #[error("{} problem(s) with the status pages; nothing was applied", .0.len())]
+    StatusPages(Vec<FieldError>),
+    #[error("applying the status pages of {path} failed: {error}")]
+    StatusPagesFailed {
+        path: String,
+        #[source]
+        error: status_pages_file::StatusPagesFileError,
+    },
     #[error("applying the channels and alert rules of {path} failed: {error}")]
     Alerting {
         path: String,
@@ -71,6 +82,19 @@ pub async fn apply(
         label: format!("serve --config {}", path.display()),
     };
     keep_stored_secrets(store, &mut file).await?;
+    // Checked before the first write, so a page the file cannot have changes nothing.
+    match status_pages_file::check(store, None, TeamId::DEFAULT, &file).await {
+        Ok(()) => {}
+        Err(status_pages_file::StatusPagesFileError::Invalid(problems)) => {
+            return Err(ApplyFileError::StatusPages(problems));
+        }
+        Err(error) => {
+            return Err(ApplyFileError::StatusPagesFailed {
+                path: path.display().to_string(),
+                error,
+            });
+        }
+    }
     let monitors = store
         .apply_monitors(
             TeamId::DEFAULT,
@@ -127,6 +151,28 @@ pub async fn apply(
         TeamId::DEFAULT,
         &config_actor,
         &report.audit,
+        Timestamp::now(),
+    )
+    .await;
+    let pages = status_pages_file::apply(store, TeamId::DEFAULT, &file, Timestamp::now())
+        .await
+        .map_err(|error| ApplyFileError::StatusPagesFailed {
+            path: path.display().to_string(),
+            error,
+        })?;
+    if !file.status_pages.is_empty() {
+        tracing::info!(
+            created = pages.created.len(),
+            updated = pages.updated.len(),
+            unchanged = pages.unchanged.len(),
+            "applied the file's status pages"
+        );
+    }
+    alerting_file::record_audit(
+        store,
+        TeamId::DEFAULT,
+        &config_actor,
+        &pages.audit,
         Timestamp::now(),
     )
     .await;

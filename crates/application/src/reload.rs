@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use tokio::task::JoinHandle;
 use watchtower_core::{MonitorId, TeamId};
 use watchtower_scheduler::SchedulerHandle;
+use watchtower_server::web::status::cache::StatusCache;
 use watchtower_store::{PageRequest, Store, StoreError};
 
 /// What one reload did, by monitor key.
@@ -41,7 +42,10 @@ pub async fn reload(
     let before = keyed_ids(store).await?;
     let report = match monitors_file::apply(store, path, file).await {
         Ok(report) => report,
-        Err(monitors_file::ApplyFileError::MissingSecrets(problems)) => {
+        Err(
+            monitors_file::ApplyFileError::MissingSecrets(problems)
+            | monitors_file::ApplyFileError::StatusPages(problems),
+        ) => {
             let listed = problems
                 .iter()
                 .map(|problem| format!("{}: {problem}", path.display()))
@@ -126,6 +130,7 @@ async fn keyed_ids(store: &dyn Store) -> Result<HashMap<String, MonitorId>, Stor
 pub fn watch_sighup(
     store: std::sync::Arc<dyn Store>,
     scheduler: SchedulerHandle,
+    status_pages: std::sync::Arc<StatusCache>,
     path: PathBuf,
 ) -> std::io::Result<JoinHandle<()>> {
     let mut hangups = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())?;
@@ -133,13 +138,17 @@ pub fn watch_sighup(
         while hangups.recv().await.is_some() {
             tracing::info!(file = %path.display(), "SIGHUP: reading the monitors file again");
             match reload(store.as_ref(), &scheduler, &path).await {
-                Ok(done) => tracing::info!(
-                    file = %path.display(),
-                    created = done.created,
-                    updated = done.updated,
-                    deleted = done.deleted,
-                    "SIGHUP: monitors file applied"
-                ),
+                Ok(done) => {
+                    // The file may have changed status pages: visitors see them at once.
+                    status_pages.invalidate();
+                    tracing::info!(
+                        file = %path.display(),
+                        created = done.created,
+                        updated = done.updated,
+                        deleted = done.deleted,
+                        "SIGHUP: monitors file applied"
+                    );
+                }
                 Err(ReloadError::Problems(problems)) => {
                     for problem in &problems {
                         tracing::error!("{problem}");

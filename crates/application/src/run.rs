@@ -86,9 +86,14 @@ impl Application {
         let started = state.started;
         // Listening before the instance answers, so SIGHUP never meets its default action.
         let reloads = monitors_file.and_then(|path| {
-            crate::reload::watch_sighup(state.store.clone(), tasks.scheduler.clone(), path)
-                .map_err(|error| tracing::error!(%error, "cannot listen for SIGHUP"))
-                .ok()
+            crate::reload::watch_sighup(
+                state.store.clone(),
+                tasks.scheduler.clone(),
+                state.status_pages.clone(),
+                path,
+            )
+            .map_err(|error| tracing::error!(%error, "cannot listen for SIGHUP"))
+            .ok()
         });
         tracing::info!(%address, monitors = monitor_count, startup_ms = started.elapsed().as_millis() as u64, "watchtower is serving on http://{address}");
         let mut app = watchtower_server::ops::with_counters(router(state), ops_counters);

@@ -1,10 +1,10 @@
-//! Monitors as code: a YAML file of keyed monitors, and the channels and alert rules that watch
-//! them. Parsing keeps every node's line and column so each problem is reported where it is, and
+//! Monitors as code: a YAML file of keyed monitors, the channels and alert rules that watch
+//! them, and the status pages that show them. Parsing keeps every node's line and column so each problem is reported where it is, and
 //! all problems are reported at once.
 
 use crate::alert_rule::RuleTerms;
 use crate::validation::{FieldError, join_path};
-use crate::{MonitorKey, MonitorSpec};
+use crate::{MonitorId, MonitorKey, MonitorSpec, StatusPageSpec};
 use marked_yaml::{LoaderOptions, Node, Span};
 use serde_json::{Map, Number, Value};
 use std::collections::{HashMap, HashSet};
@@ -19,6 +19,82 @@ pub struct MonitorsFile {
     /// Notification channels, by name; settings as for `POST /api/channels` (secrets included).
     pub channels: Vec<ChannelEntry>,
     pub alert_rules: Vec<RuleEntry>,
+    /// Status pages, by slug; their components name the file's monitors by key.
+    pub status_pages: Vec<StatusPageEntry>,
+}
+
+/// A status page declared in the file: as `POST /api/status-pages` takes it, except that each
+/// component names the file's monitors by key, and components may sit on the page itself (one
+/// group without a name) instead of in `groups`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StatusPageEntry {
+    pub slug: String,
+    /// The page as the API reads it (always with `groups`), monitors still as keys.
+    pub page: Value,
+    /// Where the page is in the file (`status_pages[2]`), for the paths of later problems.
+    pub path: String,
+}
+
+impl StatusPageEntry {
+    /// The page's spec with each monitor key replaced by the id `id_of` gives it; a key without
+    /// an id is a problem at its place.
+    pub fn spec(
+        &self,
+        id_of: impl Fn(&str) -> Option<MonitorId>,
+    ) -> Result<StatusPageSpec, Vec<FieldError>> {
+        let mut page = self.page.clone();
+        let mut problems = Vec::new();
+        for_each_monitor(&mut page, |at, monitor| {
+            let key = monitor.as_str().unwrap_or_default().to_owned();
+            match id_of(&key) {
+                Some(id) => *monitor = Value::from(id.0),
+                None => problems.push(FieldError {
+                    field: format!("{}.{at}", self.path),
+                    problem: format!("no monitor with key '{key}'"),
+                }),
+            }
+        });
+        if !problems.is_empty() {
+            return Err(problems);
+        }
+        StatusPageSpec::parse(&page, &self.path)
+    }
+}
+
+impl StatusPageEntry {
+    /// The monitor keys the page's components name, in order, with repeats.
+    pub fn monitor_keys(&self) -> Vec<String> {
+        let mut page = self.page.clone();
+        let mut keys = Vec::new();
+        for_each_monitor(&mut page, |_, monitor| {
+            keys.extend(monitor.as_str().map(str::to_owned));
+        });
+        keys
+    }
+}
+
+/// Calls `visit` with the path (`groups[0].components[1].monitors[2]`) and value of every
+/// monitor reference of a page.
+fn for_each_monitor(page: &mut Value, mut visit: impl FnMut(&str, &mut Value)) {
+    let Some(groups) = page.get_mut("groups").and_then(Value::as_array_mut) else {
+        return;
+    };
+    for (g, group) in groups.iter_mut().enumerate() {
+        let Some(components) = group.get_mut("components").and_then(Value::as_array_mut) else {
+            continue;
+        };
+        for (c, component) in components.iter_mut().enumerate() {
+            let Some(monitors) = component.get_mut("monitors").and_then(Value::as_array_mut) else {
+                continue;
+            };
+            for (m, monitor) in monitors.iter_mut().enumerate() {
+                visit(
+                    &format!("groups[{g}].components[{c}].monitors[{m}]"),
+                    monitor,
+                );
+            }
+        }
+    }
 }
 
 /// A channel declared in the file.
@@ -204,12 +280,13 @@ fn interpret(
     for key in top.keys().filter(|key| {
         !matches!(
             key.as_str(),
-            "monitors" | "prune" | "channels" | "alert_rules"
+            "monitors" | "prune" | "channels" | "alert_rules" | "status_pages"
         )
     }) {
         problems.push(places.problem(
             key,
-            "is not a known field; the file holds `monitors`, `channels`, `alert_rules` and `prune`",
+            "is not a known field; the file holds `monitors`, `channels`, `alert_rules`, \
+             `status_pages` and `prune`",
         ));
     }
     let prune = match top.get("prune") {
@@ -278,12 +355,14 @@ fn interpret(
         &channel_names,
         &mut problems,
     );
+    let status_pages = status_pages(top.get("status_pages"), places, &monitors, &mut problems);
     if problems.is_empty() {
         Ok(MonitorsFile {
             prune,
             monitors,
             channels,
             alert_rules,
+            status_pages,
         })
     } else {
         problems.sort_by_key(|problem| (problem.line, problem.column));
@@ -384,6 +463,107 @@ fn strings(
             Vec::new()
         }
     }
+}
+
+/// Reads the file's status pages: each checked by the API's own parser, with the file's monitor
+/// keys standing for ids, so a page the file declares is a page the API would take.
+fn status_pages(
+    value: Option<&Value>,
+    places: &Places,
+    monitors: &[MonitorSpec],
+    problems: &mut Vec<LocatedProblem>,
+) -> Vec<StatusPageEntry> {
+    let mut pages = Vec::new();
+    let mut seen = HashSet::new();
+    for (index, item) in list(value, "status_pages", places, problems)
+        .iter()
+        .enumerate()
+    {
+        let path = format!("status_pages[{index}]");
+        let Value::Object(map) = item else {
+            problems.push(places.problem(&path, "must be a mapping"));
+            continue;
+        };
+        // Components on the page itself are one group without a name; their problems are
+        // reported at the file's own paths.
+        let mut page = map.clone();
+        let flat = match (page.remove("components"), page.contains_key("groups")) {
+            (Some(_), true) => {
+                problems.push(places.problem(
+                    &join_path(&path, "components"),
+                    "give `components` or `groups`, not both",
+                ));
+                continue;
+            }
+            (Some(components), false) => {
+                page.insert(
+                    "groups".into(),
+                    Value::Array(vec![serde_json::json!({ "components": components })]),
+                );
+                true
+            }
+            (None, _) => false,
+        };
+        let file_path = |field: &str| {
+            if flat {
+                field.replacen(
+                    &format!("{path}.groups[0].components"),
+                    &format!("{path}.components"),
+                    1,
+                )
+            } else {
+                field.to_owned()
+            }
+        };
+        let entry = StatusPageEntry {
+            slug: map
+                .get("slug")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_owned(),
+            page: Value::Object(page),
+            path: path.clone(),
+        };
+        if !entry.slug.is_empty() && !seen.insert(entry.slug.clone()) {
+            problems.push(places.problem(
+                &join_path(&path, "slug"),
+                format!("'{}' is used by an earlier page", entry.slug),
+            ));
+        }
+        // Each key stands for a made-up id while the page is checked; applying puts real ones.
+        let id_of = |key: &str| {
+            monitors
+                .iter()
+                .position(|m| m.key.as_ref().is_some_and(|k| k.as_str() == key))
+                .map(|index| MonitorId(index as i64 + 1))
+        };
+        let mut typed = true;
+        let mut checked = entry.page.clone();
+        for_each_monitor(&mut checked, |at, monitor| {
+            if monitor.as_str().is_none() {
+                typed = false;
+                problems.push(places.problem(
+                    &file_path(&format!("{path}.{at}")),
+                    "must be a monitor's key",
+                ));
+            }
+        });
+        if !typed {
+            continue;
+        }
+        match entry.spec(id_of) {
+            Ok(_) => pages.push(entry),
+            Err(found) => problems.extend(found.into_iter().map(|error| {
+                let problem = if error.problem.starts_with("no monitor with key") {
+                    format!("{} in this file", error.problem)
+                } else {
+                    error.problem
+                };
+                places.problem(&file_path(&error.field), problem)
+            })),
+        }
+    }
+    pages
 }
 
 fn alert_rules(
@@ -985,6 +1165,86 @@ alert_rules:
                 (15, "alert_rules[0].channels[0]"),
                 (19, "alert_rules[1].certificate_days"),
             ],
+            "{problems:?}"
+        );
+    }
+
+    const PAGES: &str = r#"
+monitors:
+  - key: web
+    name: Website
+    kind: http
+    url: https://shop.example.test/
+  - key: api
+    name: API
+    kind: tcp
+    host: api.example.test
+    port: 443
+status_pages:
+  - slug: public
+    title: Example status
+    components: [{name: Website, monitors: [web]}]
+  - slug: inside
+    title: Inside
+    visibility: members
+    groups:
+      - name: Backend
+        components:
+          - name: API
+            monitors: [api, web]
+"#;
+
+    #[test]
+    fn status_pages_name_monitors_by_key_with_or_without_groups() {
+        let file = parse(PAGES).expect("a valid file");
+        assert_eq!(file.status_pages.len(), 2);
+        let ids = |key: &str| match key {
+            "web" => Some(MonitorId(41)),
+            "api" => Some(MonitorId(42)),
+            _ => None,
+        };
+        let public = file.status_pages[0].spec(ids).expect("the issue's form");
+        assert_eq!(public.slug.as_str(), "public");
+        assert_eq!(public.groups.len(), 1);
+        assert_eq!(public.groups[0].name, None);
+        assert_eq!(public.groups[0].components[0].monitors, [MonitorId(41)]);
+        let inside = file.status_pages[1].spec(ids).expect("groups");
+        assert_eq!(inside.groups[0].name.as_deref(), Some("Backend"));
+        assert_eq!(
+            inside.groups[0].components[0].monitors,
+            [MonitorId(42), MonitorId(41)]
+        );
+        assert_eq!(inside.visibility, crate::PageVisibility::Members);
+    }
+
+    #[test]
+    fn bad_status_pages_are_reported_at_their_lines() {
+        let text = PAGES
+            .replace("monitors: [web]}", "monitors: [nowhere]}")
+            .replace("slug: inside", "slug: public")
+            .replace("visibility: members", "visibility: secret");
+        let problems = parse(&text).unwrap_err();
+        let found: Vec<(usize, &str)> = problems
+            .iter()
+            .map(|p| (p.line, p.field.as_str()))
+            .collect();
+        assert_eq!(
+            found,
+            [
+                (15, "status_pages[0].components[0].monitors[0]"),
+                (16, "status_pages[1].slug"),
+                (18, "status_pages[1].visibility"),
+            ],
+            "{problems:?}"
+        );
+        assert!(problems[0].problem.contains("'nowhere' in this file"));
+        let both = PAGES.replace(
+            "    title: Inside\n",
+            "    title: Inside\n    components: []\n",
+        );
+        let problems = parse(&both).unwrap_err();
+        assert_eq!(
+            problems[0].field, "status_pages[1].components",
             "{problems:?}"
         );
     }

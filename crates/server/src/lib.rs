@@ -12,6 +12,7 @@ pub mod middleware;
 pub mod ops;
 mod push;
 mod router;
+pub mod status_pages_file;
 mod system;
 pub mod web;
 

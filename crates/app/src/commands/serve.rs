@@ -270,7 +270,7 @@ fn frame_config(args: &WhopArgs) -> Result<Option<FrameConfig>, String> {
 /// failure is not.
 fn apply_file_failed(path: &std::path::Path, error: &ApplyFileError) -> ExitCode {
     match error {
-        ApplyFileError::MissingSecrets(problems) => {
+        ApplyFileError::MissingSecrets(problems) | ApplyFileError::StatusPages(problems) => {
             for problem in problems {
                 eprintln!("{}: {problem}", path.display());
             }
@@ -279,7 +279,8 @@ fn apply_file_failed(path: &std::path::Path, error: &ApplyFileError) -> ExitCode
         }
         ApplyFileError::ReadStored(_)
         | ApplyFileError::Monitors { .. }
-        | ApplyFileError::Alerting { .. } => {
+        | ApplyFileError::Alerting { .. }
+        | ApplyFileError::StatusPagesFailed { .. } => {
             eprintln!("error: {error}");
             ExitCode::from(EXIT_FAILURE)
         }

@@ -253,6 +253,7 @@ pub async fn apply(target: &Target<'_>, plan: ImportPlan) -> Result<ImportReport
         monitors: Vec::new(),
         channels,
         alert_rules: rules,
+        status_pages: Vec::new(),
     };
     if target.dry_run {
         let stored = target.store.channels(team.id).await?;

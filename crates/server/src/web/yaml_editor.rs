@@ -127,6 +127,10 @@ async fn preview(
             "Alert rules in the file",
             file.alert_rules.len().to_string(),
         ),
+        (
+            "Status pages in the file",
+            join(file.status_pages.iter().map(|p| p.slug.clone()).collect()),
+        ),
     ])
 }
 
@@ -166,6 +170,19 @@ pub async fn submit(
                 ("Created", list(&report.report.created)),
                 ("Updated", list(&report.report.updated)),
                 ("Deleted", list(&report.report.deleted)),
+                (
+                    "Status pages created or changed",
+                    Some(
+                        [
+                            &report.status_pages.created[..],
+                            &report.status_pages.updated[..],
+                        ]
+                        .concat()
+                        .join(", "),
+                    )
+                    .filter(|slugs| !slugs.is_empty())
+                    .unwrap_or_else(|| "none".to_owned()),
+                ),
             ];
             Ok(render(&view))
         }

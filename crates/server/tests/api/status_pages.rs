@@ -769,3 +769,164 @@ async fn no_public_answer_holds_anything_private() {
     })
     .await;
 }
+
+/// The monitors file declares status pages whose components name its monitors by key: the
+/// issue's short form (components on the page) and groups; applied by slug, unchanged when
+/// applied again, updated when changed; a bad key or another team's slug is a problem at its
+/// line, and then nothing of the file is applied.
+#[tokio::test]
+async fn the_monitors_file_declares_status_pages_by_slug() {
+    each_backend(Options::default(), |app| async move {
+        let (owner, team) = owner_on(&app, "owner@example.com", Plan::Professional).await;
+        let put = |body: String| {
+            let owner = owner.clone();
+            let app = app.clone();
+            async move {
+                let answer = owner
+                    .http
+                    .put(app.url("/api/monitors/yaml"))
+                    .headers(owner.headers.clone())
+                    .body(body)
+                    .send()
+                    .await
+                    .unwrap();
+                let status = answer.status();
+                (status, answer.json::<Value>().await.unwrap())
+            }
+        };
+        let file = "monitors:
+  - key: web
+    name: Website
+    kind: http
+    url: http://127.0.0.1:9/
+    interval: 1h
+  - key: api
+    name: API
+    kind: tcp
+    host: 127.0.0.1
+    port: 9
+    interval: 1h
+status_pages: [{slug: public, title: Example status, components: [{name: Website, monitors: [web]}]}]
+"
+        .to_owned();
+        let grouped = format!(
+            "{file}  - slug: inside
+    title: Inside
+    visibility: members
+    groups:
+      - name: Backend
+        components:
+          - {{name: API, monitors: [api, web]}}
+"
+        )
+        .replace("status_pages: [{slug: public, title: Example status, components: [{name: Website, monitors: [web]}]}]\n",
+                 "status_pages:\n  - {slug: public, title: Example status, components: [{name: Website, monitors: [web]}]}\n");
+
+        let (status, first) = put(file.clone()).await;
+        assert_eq!(status, StatusCode::OK, "{first}");
+        assert_eq!(first["status_pages"]["created"], json!(["public"]), "{first}");
+        let web = app
+            .store
+            .list_monitors(team, &every_monitor())
+            .await?
+            .into_iter()
+            .find(|m| m.monitor.spec.name == "Website")
+            .expect("web")
+            .monitor
+            .id;
+        let pages = owner.get("/api/status-pages").await;
+        let listed = &pages.body["status_pages"][0];
+        assert_eq!(listed["slug"], "public");
+        assert_eq!(
+            listed["groups"][0]["components"][0]["monitors"],
+            json!([web.0])
+        );
+        let visitor = reqwest::get(app.url("/status/public")).await?;
+        assert_eq!(visitor.status(), StatusCode::OK);
+        assert!(visitor.text().await?.contains("Website"));
+
+        let (_, again) = put(file.clone()).await;
+        assert_eq!(again["status_pages"]["unchanged"], json!(["public"]), "{again}");
+        let (status, both) = put(grouped.replace("Example status", "Our status")).await;
+        assert_eq!(status, StatusCode::OK, "{both}");
+        assert_eq!(both["status_pages"]["updated"], json!(["public"]), "{both}");
+        assert_eq!(both["status_pages"]["created"], json!(["inside"]), "{both}");
+        let inside = reqwest::get(app.url("/status/inside/summary.json")).await?;
+        assert_eq!(
+            inside.status(),
+            StatusCode::UNAUTHORIZED,
+            "a members page is not public"
+        );
+
+        // A password page: its password hashed, never echoed; the same password applied again
+        // keeps the stored hash (visitors stay signed in), so the page is unchanged.
+        let locked = grouped.replace("Example status", "Our status").replace(
+            "visibility: members",
+            "visibility: password\n    password: plum-velvet-harbour-42",
+        );
+        let (status, first) = put(locked.clone()).await;
+        assert_eq!(status, StatusCode::OK, "{first}");
+        assert_eq!(first["status_pages"]["updated"], json!(["inside"]), "{first}");
+        assert!(!first.to_string().contains("plum-velvet"), "{first}");
+        let (_, again) = put(locked).await;
+        assert_eq!(
+            again["status_pages"]["unchanged"],
+            json!(["public", "inside"]),
+            "{again}"
+        );
+        let refused = reqwest::get(app.url("/status/inside/summary.json")).await?;
+        assert_eq!(refused.status(), StatusCode::UNAUTHORIZED);
+
+        // A key the file does not have: the problem at its line; nothing applied.
+        let (status, bad) = put(
+            file.replace("monitors: [web]", "monitors: [nowhere]")
+                .replace("key: api", "key: api2"),
+        )
+        .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{bad}");
+        let field = bad["error"]["details"][0]["field"].as_str().unwrap_or_default();
+        assert!(
+            field.starts_with("status_pages[0].components[0].monitors[0] (line 13:"),
+            "{bad}"
+        );
+        // Another team's slug: refused before anything is written.
+        let (other, _) = owner_on(&app, "other@example.com", Plan::Professional).await;
+        let theirs = other
+            .post(
+                "/api/status-pages",
+                json!({"slug": "theirs", "title": "Theirs", "groups": []}),
+            )
+            .await;
+        assert_eq!(theirs.status, StatusCode::CREATED, "{:?}", theirs.body);
+        let (status, taken) = put(
+            file.replace("slug: public", "slug: theirs")
+                .replace("key: api", "key: api3"),
+        )
+        .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{taken}");
+        assert_eq!(
+            taken["error"]["details"][0]["field"], "status_pages[0].slug",
+            "{taken}"
+        );
+        let keys: Vec<String> = app
+            .store
+            .list_monitors(team, &every_monitor())
+            .await?
+            .into_iter()
+            .filter_map(|m| m.monitor.spec.key.map(|k| k.to_string()))
+            .collect();
+        assert!(
+            !keys.iter().any(|k| k == "api2" || k == "api3"),
+            "nothing of a refused file is applied: {keys:?}"
+        );
+        Ok(())
+    })
+    .await;
+}
+
+fn every_monitor() -> watchtower_store::PageRequest {
+    watchtower_store::PageRequest {
+        limit: 500,
+        ..Default::default()
+    }
+}

@@ -6,6 +6,7 @@ use crate::AppState;
 use crate::api::TeamHeader;
 use crate::auth::TeamAccess;
 use crate::error::ApiError;
+use crate::status_pages_file;
 use axum::Json;
 use axum::extract::{Query, State};
 use axum::http::header;
@@ -138,6 +139,9 @@ pub async fn apply_yaml(
     for action in monitors_file_actions(declares_channels, declares_rules) {
         access.require(action)?;
     }
+    if !file.status_pages.is_empty() {
+        access.require(Action::ManageStatusPages)?;
+    }
     let (existing, broken) = all_monitor_entries(&state, &access).await?;
     // An exported file applied again sends secrets redacted: each keeps the stored one.
     let stored: Vec<MonitorSpec> = existing.iter().map(|m| m.spec.clone()).collect();
@@ -180,12 +184,21 @@ pub async fn apply_yaml(
         alerting_file::PlanLimitError::Exceeded(exceeded) => access.plan_limit(&state, &exceeded),
         alerting_file::PlanLimitError::Store(error) => error.into(),
     })?;
+    status_pages_file::check(
+        &*state.store,
+        Some((&state.plans, access.team.plan)),
+        access.team.id,
+        &file,
+    )
+    .await
+    .map_err(|error| status_pages_error(&state, &access, error))?;
     if query.dry_run {
         return Ok(Json(ApplyAnswer::DryRun(DryRunReport {
             dry_run: true,
             monitors: file.monitors.len(),
             channels: file.channels.len(),
             alert_rules: file.alert_rules.len(),
+            status_pages: file.status_pages.len(),
             prune: file.prune,
         })));
     }
@@ -234,10 +247,43 @@ pub async fn apply_yaml(
             )
             .await;
     }
+    let status_pages =
+        status_pages_file::apply(&*state.store, access.team.id, &file, Timestamp::now())
+            .await
+            .map_err(|error| status_pages_error(&state, &access, error))?;
+    if !status_pages.created.is_empty() || !status_pages.updated.is_empty() {
+        state.status_pages.invalidate();
+    }
+    for change in &status_pages.audit {
+        access
+            .audit(
+                &state,
+                change.action,
+                change.target.clone(),
+                change.details.clone(),
+            )
+            .await;
+    }
     Ok(Json(ApplyAnswer::Applied(Box::new(AppliedReport {
         report,
         alerting,
+        status_pages,
     }))))
+}
+
+/// A file's status pages that cannot be applied, as the API says it.
+fn status_pages_error(
+    state: &AppState,
+    access: &TeamAccess,
+    error: status_pages_file::StatusPagesFileError,
+) -> ApiError {
+    use status_pages_file::StatusPagesFileError as E;
+    match error {
+        E::Invalid(problems) => ApiError::invalid(problems),
+        E::Plan(exceeded) => access.plan_limit(state, &exceeded),
+        E::Store(error) => error.into(),
+        E::Hash(error) => ApiError::internal(error),
+    }
 }
 
 /// What applying a monitors file did, or with `dry_run` what it would apply.
@@ -255,6 +301,8 @@ pub struct AppliedReport {
     #[serde(flatten)]
     pub report: ApplyReport,
     pub alerting: alerting_file::AlertingReport,
+    /// The status pages the file applied, by slug.
+    pub status_pages: status_pages_file::StatusPagesReport,
 }
 
 /// A dry run: the file is valid and within the plan; how much it holds.
@@ -265,5 +313,6 @@ pub struct DryRunReport {
     pub monitors: usize,
     pub channels: usize,
     pub alert_rules: usize,
+    pub status_pages: usize,
     pub prune: bool,
 }

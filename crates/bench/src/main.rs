@@ -45,6 +45,9 @@ enum Command {
     /// Time the monitor list, results and uptime endpoints over HTTP with 10,000 monitors, and a
     /// dashboard page (list + 24 h uptime per monitor).
     Endpoints(commands::endpoints::EndpointsArgs),
+    /// A crowd of keep-alive visitors on one public status page (100 components) while every
+    /// monitor is being checked: pages per second, latency, CPU per page.
+    StatusPage(commands::status_page::StatusPageArgs),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -61,6 +64,7 @@ fn main() -> anyhow::Result<()> {
             Command::Push(args) => commands::push::run(args).await,
             Command::Alerts(args) => commands::alerts::run(args).await,
             Command::Endpoints(args) => commands::endpoints::run(args).await,
+            Command::StatusPage(args) => commands::status_page::run(args).await,
         }
     })
 }

@@ -7,6 +7,7 @@ pub mod checks;
 mod checks_figures;
 pub mod endpoints;
 pub mod push;
+pub mod status_page;
 
 use crate::api_client::{self, ApiClient};
 use crate::farm::Target;

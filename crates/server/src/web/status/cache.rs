@@ -3,7 +3,11 @@
 //! committed state change of any monitor (the writer's counter), an edit of any status page or
 //! incident post (`invalidate`), or `MAX_AGE`, so the uptime bars and maintenance windows keep up. An unknown
 //! slug or domain is remembered the same way, so a crowd (or a scan of Host headers) costs one
-//! query per key per period. One request rebuilds a stale entry while the others wait for it.
+//! query per key per period.
+//!
+//! A crowd arrives during an outage, when state changes come many a second: a page is rebuilt for
+//! them at most once per `MIN_REBUILD` (an edit rebuilds at once), and while one request rebuilds
+//! a stale page the others are served the page they had instead of queueing behind the build.
 
 use axum::body::Bytes;
 use std::collections::HashMap;
@@ -15,6 +19,8 @@ use watchtower_scheduler::writer::WriterStats;
 
 /// How long a rendered page is served before it is read again.
 pub const MAX_AGE: Duration = Duration::from_secs(30);
+/// The least time between rebuilds of a page for monitor state changes.
+pub const MIN_REBUILD: Duration = Duration::from_secs(1);
 /// The most keys remembered; past it the cache starts again empty.
 const MAX_KEYS: usize = 10_000;
 
@@ -23,6 +29,10 @@ const MAX_KEYS: usize = 10_000;
 #[derive(Debug, Default)]
 pub struct Rendered {
     pub html: Bytes,
+    /// `html` gzip-compressed once when rendered (a page of 100 components with 90 daily bars
+    /// each is about 1 MB of repetitive markup and a twentieth of it compressed), for visitors
+    /// who accept it; `None` when compressing saved nothing.
+    pub html_gzip: Option<Bytes>,
     pub summary: Bytes,
     pub badge: Bytes,
     /// The logo's origin, which the page's Content-Security-Policy lets images load from.
@@ -34,6 +44,22 @@ pub struct Rendered {
     pub title: String,
     /// What the feeds say; their XML is written per request (`feeds`).
     pub feed: Arc<super::feeds::FeedSource>,
+}
+
+impl Rendered {
+    /// A page's HTML with its compressed copy. Compressed at the fastest level: a stale page is
+    /// rebuilt while visitors wait, and level 1 already takes most of the repetition out.
+    pub fn html(html: String) -> (Bytes, Option<Bytes>) {
+        use std::io::Write as _;
+        let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        let compressed = encoder
+            .write_all(html.as_bytes())
+            .and_then(|()| encoder.finish())
+            .ok()
+            .filter(|compressed| compressed.len() < html.len())
+            .map(Bytes::from);
+        (Bytes::from(html), compressed)
+    }
 }
 
 /// What was true when an entry was rendered.
@@ -59,6 +85,7 @@ pub struct StatusCache {
     changes: Arc<WriterStats>,
     epoch: AtomicU64,
     max_age: Duration,
+    min_rebuild: Duration,
     slots: Mutex<HashMap<String, Arc<Slot>>>,
     /// The instance's public URL (`serve --public-url`), which feeds link to.
     public_url: Option<String>,
@@ -76,9 +103,18 @@ impl StatusCache {
             changes,
             epoch: AtomicU64::new(0),
             max_age,
+            min_rebuild: MIN_REBUILD.min(max_age),
             slots: Mutex::new(HashMap::new()),
             public_url: None,
             secret: tokio::sync::OnceCell::new(),
+        }
+    }
+
+    /// Rebuilds for state changes at most once per `min_rebuild` (tests use zero).
+    pub fn with_min_rebuild(self, min_rebuild: Duration) -> Self {
+        Self {
+            min_rebuild,
+            ..self
         }
     }
 
@@ -117,8 +153,13 @@ impl StatusCache {
         }
     }
 
+    /// Whether `entry` may be served as it is: nothing it shows changed (or only monitor states,
+    /// and it was built less than `min_rebuild` ago), and it is younger than `max_age`.
     fn fresh(&self, entry: &Entry) -> bool {
-        entry.stamp == self.stamp() && entry.built.elapsed() < self.max_age
+        let age = entry.built.elapsed();
+        let now = self.stamp();
+        age < self.max_age
+            && (entry.stamp == now || (entry.stamp.epoch == now.epoch && age < self.min_rebuild))
     }
 
     fn slot(&self, key: &str) -> Arc<Slot> {
@@ -146,17 +187,22 @@ impl StatusCache {
         Fut: Future<Output = Result<Option<Rendered>, E>>,
     {
         let slot = self.slot(key);
-        let cached = |slot: &Slot| {
+        let current = |slot: &Slot| {
             slot.current
                 .read()
                 .unwrap_or_else(std::sync::PoisonError::into_inner)
                 .clone()
-                .filter(|entry| self.fresh(entry))
         };
+        let cached = |slot: &Slot| current(slot).filter(|entry| self.fresh(entry));
         if let Some(entry) = cached(&slot) {
             return Ok(entry.page.clone());
         }
-        let _building = slot.building.lock().await;
+        let _building = match (slot.building.try_lock(), current(&slot)) {
+            (Ok(building), _) => building,
+            // Someone is rebuilding a stale page: serve what it replaces rather than wait.
+            (Err(_), Some(stale)) => return Ok(stale.page.clone()),
+            (Err(_), None) => slot.building.lock().await,
+        };
         if let Some(entry) = cached(&slot) {
             return Ok(entry.page.clone());
         }
@@ -204,7 +250,8 @@ mod tests {
     async fn a_page_is_built_once_until_a_state_change_or_an_edit() {
         let writer = Arc::new(WriterStats::default());
         // A max age no test run reaches: only the counters make entries stale here.
-        let cache = StatusCache::with_max_age(writer.clone(), Duration::from_secs(3_600));
+        let cache = StatusCache::with_max_age(writer.clone(), Duration::from_secs(3_600))
+            .with_min_rebuild(Duration::ZERO);
         let builds = AtomicU64::new(0);
         for _ in 0..3 {
             assert_eq!(get(&cache, "acme", &builds).await.unwrap(), "page");
@@ -219,6 +266,34 @@ mod tests {
         assert_eq!(builds.load(Ordering::SeqCst), 3, "an edit");
         get(&cache, "other", &builds).await;
         assert_eq!(builds.load(Ordering::SeqCst), 4, "each key its own entry");
+    }
+
+    #[tokio::test]
+    async fn state_changes_rebuild_at_most_once_per_interval_and_a_rebuild_makes_no_one_wait() {
+        let writer = Arc::new(WriterStats::default());
+        let cache = StatusCache::with_max_age(writer.clone(), Duration::from_secs(3_600))
+            .with_min_rebuild(Duration::from_secs(3_600));
+        let builds = AtomicU64::new(0);
+        get(&cache, "acme", &builds).await;
+        for _ in 0..5 {
+            writer.state_change_batches.fetch_add(1, Ordering::SeqCst);
+            get(&cache, "acme", &builds).await;
+        }
+        assert_eq!(
+            builds.load(Ordering::SeqCst),
+            1,
+            "state changes within the interval"
+        );
+        // An edit is shown at once.
+        cache.invalidate();
+        get(&cache, "acme", &builds).await;
+        assert_eq!(builds.load(Ordering::SeqCst), 2, "an edit");
+        // While someone rebuilds the stale page, another visitor gets it as it was.
+        cache.invalidate();
+        let slot = cache.slot("acme");
+        let _rebuilding = slot.building.lock().await;
+        assert_eq!(get(&cache, "acme", &builds).await.unwrap(), "page");
+        assert_eq!(builds.load(Ordering::SeqCst), 2, "served stale, not built");
     }
 
     #[tokio::test]

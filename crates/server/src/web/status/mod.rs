@@ -194,8 +194,10 @@ async fn build(state: &AppState, key: PublicPageKey<'_>) -> Result<Option<Render
     .render()
     .map_err(ApiError::internal)?;
     let summary = summary_json(&view).map_err(ApiError::internal)?;
+    let (html, html_gzip) = Rendered::html(html);
     Ok(Some(Rendered {
-        html: Bytes::from(html),
+        html,
+        html_gzip,
         summary: Bytes::from(summary),
         badge: Bytes::from(badge::render(&view.title, view.overall)),
         logo_origin: page.spec.logo_origin(),
@@ -250,7 +252,29 @@ fn feed_base(state: &AppState, headers: &HeaderMap) -> String {
     format!("http://{host}")
 }
 
+/// Whether the client takes a gzip body (`Accept-Encoding: gzip`, not refused with `q=0`).
+fn accepts_gzip(headers: &HeaderMap) -> bool {
+    headers
+        .get_all(header::ACCEPT_ENCODING)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(','))
+        .any(|coding| {
+            let mut parts = coding.split(';').map(str::trim);
+            parts
+                .next()
+                .is_some_and(|name| name.eq_ignore_ascii_case("gzip"))
+                && !parts.any(|param| {
+                    param
+                        .strip_prefix("q=")
+                        .and_then(|q| q.parse::<f32>().ok())
+                        .is_some_and(|q| q == 0.0)
+                })
+        })
+}
+
 fn answer(state: &AppState, headers: &HeaderMap, page: &Rendered, part: Part) -> Response {
+    let request_headers = headers;
     let (kind, body, cache) = match part {
         Part::Rss => (
             "application/rss+xml; charset=utf-8",
@@ -264,7 +288,10 @@ fn answer(state: &AppState, headers: &HeaderMap, page: &Rendered, part: Part) ->
         ),
         Part::Page => (
             "text/html; charset=utf-8",
-            page.html.clone(),
+            match &page.html_gzip {
+                Some(compressed) if accepts_gzip(headers) => compressed.clone(),
+                _ => page.html.clone(),
+            },
             "public, max-age=10",
         ),
         Part::Summary => (
@@ -283,6 +310,12 @@ fn answer(state: &AppState, headers: &HeaderMap, page: &Rendered, part: Part) ->
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
     match part {
         Part::Page => {
+            if page.html_gzip.is_some() {
+                headers.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
+                if accepts_gzip(request_headers) {
+                    headers.insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+                }
+            }
             // The dashboard's policy, with the logo's origin allowed for images.
             let images = page
                 .logo_origin
@@ -483,8 +516,10 @@ async fn build_history(
     }
     .render()
     .map_err(ApiError::internal)?;
+    let (html, html_gzip) = Rendered::html(html);
     Ok(Some(Rendered {
-        html: Bytes::from(html),
+        html,
+        html_gzip,
         hide_from_search: page.spec.asks_noindex(),
         gate: Gate::of(&page),
         title: page.spec.title.clone(),

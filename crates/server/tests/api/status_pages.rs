@@ -930,3 +930,58 @@ fn every_monitor() -> watchtower_store::PageRequest {
         ..Default::default()
     }
 }
+
+/// A visitor whose browser takes gzip gets the page compressed (the cache keeps the compressed
+/// copy), the same page once inflated; one that refuses gzip gets it plain.
+#[tokio::test]
+async fn the_page_is_sent_compressed_to_visitors_who_take_gzip() {
+    each_backend(Options::default(), |app| async move {
+        let (owner, _) = owner_on(&app, "owner@example.com", Plan::Professional).await;
+        let web = monitor(
+            &owner,
+            json!({"name": "web", "kind": "tcp", "host": "127.0.0.1", "port": 9, "interval": "1h"}),
+        )
+        .await;
+        let created = owner
+            .post(
+                "/api/status-pages",
+                page("acme", json!([{"name": "Website", "monitors": [web]}])),
+            )
+            .await;
+        assert_eq!(created.status, StatusCode::CREATED, "{:?}", created.body);
+        let (_, _, plain) = fetch(&app, "/status/acme", None).await;
+        let ask = |encoding: &'static str| {
+            let app = app.clone();
+            async move {
+                reqwest::Client::new()
+                    .get(app.url("/status/acme"))
+                    .header("accept-encoding", encoding)
+                    .send()
+                    .await
+                    .unwrap()
+            }
+        };
+        let compressed = ask("gzip, deflate, br").await;
+        assert_eq!(compressed.headers()["content-encoding"], "gzip");
+        assert_eq!(compressed.headers()["vary"], "accept-encoding");
+        let bytes = compressed.bytes().await?;
+        assert!(
+            bytes.len() < plain.len(),
+            "{} >= {}",
+            bytes.len(),
+            plain.len()
+        );
+        let mut inflated = String::new();
+        std::io::Read::read_to_string(
+            &mut flate2::read::GzDecoder::new(&bytes[..]),
+            &mut inflated,
+        )?;
+        assert_eq!(inflated, plain);
+        assert!(inflated.contains("Website"));
+        let refused = ask("gzip;q=0, identity").await;
+        assert!(refused.headers().get("content-encoding").is_none());
+        assert_eq!(refused.text().await?, plain);
+        Ok(())
+    })
+    .await;
+}

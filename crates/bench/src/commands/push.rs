@@ -4,14 +4,13 @@
 
 use super::{Snapshot, duration};
 use crate::database::BenchDatabase;
-use crate::http_client::Connection;
+use crate::http_client::{LoopTally, get_loop};
 use crate::machine::Machine;
 use crate::monitors_file;
 use crate::prometheus::counter_sum;
 use crate::report::{Figure, Report, percentile};
 use crate::sampling;
 use crate::target_process::{self, LaunchOptions, Watchtower, release_binary};
-use serde::Serialize;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
@@ -46,14 +45,6 @@ pub struct PushArgs {
     /// Also write the report as JSON here.
     #[arg(long)]
     pub json: Option<PathBuf>,
-}
-
-#[derive(Debug, Default, Serialize)]
-struct ClientTally {
-    accepted: u64,
-    refused: u64,
-    errors: u64,
-    latencies_ms: Vec<f64>,
 }
 
 pub async fn run(args: PushArgs) -> anyhow::Result<()> {
@@ -95,18 +86,29 @@ pub async fn run(args: PushArgs) -> anyhow::Result<()> {
     let mut clients = Vec::new();
     for client in 0..args.clients {
         let address = watchtower.address;
-        let (tokens, clients_n) = (args.tokens, args.clients);
+        // This client's tokens: `client`, `client + clients`, … in turn.
+        let own: Vec<String> = (client..args.tokens)
+            .step_by(args.clients)
+            .map(|i| format!("/api/push/{}", monitors_file::push_token(i)))
+            .collect();
+        if own.is_empty() {
+            continue;
+        }
         clients.push(tokio::spawn(async move {
-            ping_loop(address, client, clients_n, tokens, deadline).await
+            get_loop(
+                address,
+                deadline,
+                MAX_REQUESTS_PER_CLIENT,
+                LATENCY_SAMPLE_EVERY,
+                &[],
+                |sent| own[sent as usize % own.len()].clone(),
+            )
+            .await
         }));
     }
-    let mut tally = ClientTally::default();
+    let mut tally = LoopTally::default();
     for client in clients {
-        let one = client.await?;
-        tally.accepted += one.accepted;
-        tally.refused += one.refused;
-        tally.errors += one.errors;
-        tally.latencies_ms.extend(one.latencies_ms);
+        tally.add(client.await?);
     }
     let elapsed = began.elapsed().as_secs_f64();
     let cpu_end = sampling::read(watchtower.pid).unwrap_or_default();
@@ -120,7 +122,7 @@ pub async fn run(args: PushArgs) -> anyhow::Result<()> {
         |end: &Snapshot| counter_sum(&end.metrics_text, COALESCED, &[]) - coalesced_before;
     for _ in 0..100 {
         let written = end.number("/writer/written_results").unwrap_or(0.0) - written_before;
-        if written + coalesced_by(&end) >= tally.accepted as f64 {
+        if written + coalesced_by(&end) >= tally.ok as f64 {
             break;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
@@ -133,7 +135,7 @@ pub async fn run(args: PushArgs) -> anyhow::Result<()> {
     let kept = database.drop_database(args.keep_database).await?;
 
     let mut report = Report::new(machine);
-    let accepted = tally.accepted as f64;
+    let accepted = tally.ok as f64;
     report.push(Figure::new("push monitors", args.tokens as f64, ""));
     report.push(Figure::new("clients (keep-alive)", args.clients as f64, ""));
     report.push(Figure::new("pings accepted (200)", accepted, ""));
@@ -143,7 +145,7 @@ pub async fn run(args: PushArgs) -> anyhow::Result<()> {
     );
     report.push(Figure::new(
         "pings refused (non-200)",
-        tally.refused as f64,
+        tally.other as f64,
         "",
     ));
     report.push(Figure::new("client errors", tally.errors as f64, ""));
@@ -221,57 +223,4 @@ pub async fn run(args: PushArgs) -> anyhow::Result<()> {
     report.detail("stop", &stop);
     report.detail("kept_database", kept);
     report.finish(args.json.as_deref())
-}
-
-/// One client: pings tokens `client`, `client + clients`, … in turn until the deadline.
-async fn ping_loop(
-    address: std::net::SocketAddr,
-    client: usize,
-    clients: usize,
-    tokens: usize,
-    deadline: tokio::time::Instant,
-) -> ClientTally {
-    let mut tally = ClientTally::default();
-    let own: Vec<String> = (client..tokens)
-        .step_by(clients)
-        .map(|i| format!("/api/push/{}", monitors_file::push_token(i)))
-        .collect();
-    if own.is_empty() {
-        return tally;
-    }
-    let mut connection = None;
-    for sent in 0..MAX_REQUESTS_PER_CLIENT {
-        if tokio::time::Instant::now() >= deadline {
-            break;
-        }
-        if connection.is_none() {
-            match Connection::open(address).await {
-                Ok(opened) => connection = Some(opened),
-                Err(_) => {
-                    tally.errors += 1;
-                    tokio::time::sleep(Duration::from_millis(10)).await;
-                    continue;
-                }
-            }
-        }
-        let Some(open) = connection.as_mut() else {
-            continue;
-        };
-        let path = &own[sent as usize % own.len()];
-        let asked = Instant::now();
-        match tokio::time::timeout_at(deadline + Duration::from_secs(5), open.get(path)).await {
-            Ok(Ok((200, _))) => tally.accepted += 1,
-            Ok(Ok(_)) => tally.refused += 1,
-            Ok(Err(_)) | Err(_) => {
-                tally.errors += 1;
-                connection = None;
-            }
-        }
-        if sent % LATENCY_SAMPLE_EVERY == 0 {
-            tally
-                .latencies_ms
-                .push(asked.elapsed().as_secs_f64() * 1000.0);
-        }
-    }
-    tally
 }

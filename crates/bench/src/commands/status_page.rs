@@ -12,13 +12,12 @@ use super::{Snapshot, duration};
 use crate::api_client;
 use crate::database::BenchDatabase;
 use crate::farm::{Farm, FarmConfig, Latency, Target};
-use crate::http_client::Connection;
+use crate::http_client::{Connection, LoopTally, get_loop};
 use crate::machine::Machine;
 use crate::monitors_file::{self, CheckSettings};
 use crate::report::{Figure, Report, percentile};
 use crate::sampling;
 use crate::target_process::{self, LaunchOptions, Watchtower, release_binary};
-use serde::Serialize;
 use std::fmt::Write as _;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -66,15 +65,6 @@ pub struct StatusPageArgs {
     /// Also write the report as JSON here.
     #[arg(long)]
     pub json: Option<PathBuf>,
-}
-
-#[derive(Debug, Default, Serialize)]
-struct ClientTally {
-    ok: u64,
-    other: u64,
-    errors: u64,
-    bytes: u64,
-    latencies_ms: Vec<f64>,
 }
 
 pub async fn run(args: StatusPageArgs) -> anyhow::Result<()> {
@@ -169,17 +159,22 @@ pub async fn run(args: StatusPageArgs) -> anyhow::Result<()> {
     for _ in 0..args.clients {
         let (address, path) = (watchtower.address, path.clone());
         clients.push(tokio::spawn(async move {
-            visit_loop(address, &path, deadline).await
+            // As a browser asks: the page compressed.
+            let headers = [("accept-encoding", "gzip, deflate, br")];
+            get_loop(
+                address,
+                deadline,
+                MAX_REQUESTS_PER_CLIENT,
+                LATENCY_SAMPLE_EVERY,
+                &headers,
+                |_| path.clone(),
+            )
+            .await
         }));
     }
-    let mut tally = ClientTally::default();
+    let mut tally = LoopTally::default();
     for client in clients {
-        let one = client.await?;
-        tally.ok += one.ok;
-        tally.other += one.other;
-        tally.errors += one.errors;
-        tally.bytes += one.bytes;
-        tally.latencies_ms.extend(one.latencies_ms);
+        tally.add(client.await?);
     }
     let elapsed = began.elapsed().as_secs_f64();
     let cpu_end = sampling::read(watchtower.pid).unwrap_or_default();
@@ -274,57 +269,4 @@ pub async fn run(args: StatusPageArgs) -> anyhow::Result<()> {
     report.detail("stop", &stop);
     report.detail("kept_database", kept);
     report.finish(args.json.as_deref())
-}
-
-/// One visitor: fetches the page over one keep-alive connection until the deadline.
-async fn visit_loop(
-    address: std::net::SocketAddr,
-    path: &str,
-    deadline: tokio::time::Instant,
-) -> ClientTally {
-    let mut tally = ClientTally::default();
-    let mut connection = None;
-    for sent in 0..MAX_REQUESTS_PER_CLIENT {
-        if tokio::time::Instant::now() >= deadline {
-            break;
-        }
-        if connection.is_none() {
-            match Connection::open(address).await {
-                Ok(opened) => connection = Some(opened),
-                Err(_) => {
-                    tally.errors += 1;
-                    tokio::time::sleep(Duration::from_millis(10)).await;
-                    continue;
-                }
-            }
-        }
-        let Some(open) = connection.as_mut() else {
-            continue;
-        };
-        let asked = Instant::now();
-        // As a browser asks: the page compressed.
-        let request = open.send(
-            http::Method::GET,
-            path,
-            &[("accept-encoding", "gzip, deflate, br")],
-            bytes::Bytes::new(),
-        );
-        match tokio::time::timeout_at(deadline + Duration::from_secs(5), request).await {
-            Ok(Ok(response)) if response.status() == 200 => {
-                tally.ok += 1;
-                tally.bytes += response.body().len() as u64;
-            }
-            Ok(Ok(_)) => tally.other += 1,
-            Ok(Err(_)) | Err(_) => {
-                tally.errors += 1;
-                connection = None;
-            }
-        }
-        if sent % LATENCY_SAMPLE_EVERY == 0 {
-            tally
-                .latencies_ms
-                .push(asked.elapsed().as_secs_f64() * 1000.0);
-        }
-    }
-    tally
 }

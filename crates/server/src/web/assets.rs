@@ -122,7 +122,8 @@ impl AssetUrls {
     }
 }
 
-fn accepts_gzip(headers: &HeaderMap) -> bool {
+/// Whether the client takes a gzip body (`Accept-Encoding: gzip`, not refused with `q=0`).
+pub(crate) fn accepts_gzip(headers: &HeaderMap) -> bool {
     headers
         .get_all(header::ACCEPT_ENCODING)
         .iter()

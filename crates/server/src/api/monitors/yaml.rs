@@ -237,7 +237,13 @@ pub async fn apply_yaml(
         .await;
     let alerting =
         alerting_file::apply(&*state.store, access.team.id, &file, Timestamp::now()).await?;
-    for change in &alerting.audit {
+    let status_pages =
+        status_pages_file::apply(&*state.store, access.team.id, &file, Timestamp::now()).await;
+    // What was changed is audited even when the status pages then failed.
+    let pages_audit = status_pages
+        .as_ref()
+        .map_or(&[][..], |pages| &pages.audit[..]);
+    for change in alerting.audit.iter().chain(pages_audit) {
         access
             .audit(
                 &state,
@@ -247,22 +253,9 @@ pub async fn apply_yaml(
             )
             .await;
     }
-    let status_pages =
-        status_pages_file::apply(&*state.store, access.team.id, &file, Timestamp::now())
-            .await
-            .map_err(|error| status_pages_error(&state, &access, error))?;
+    let status_pages = status_pages.map_err(|error| status_pages_error(&state, &access, error))?;
     if !status_pages.created.is_empty() || !status_pages.updated.is_empty() {
         state.status_pages.invalidate();
-    }
-    for change in &status_pages.audit {
-        access
-            .audit(
-                &state,
-                change.action,
-                change.target.clone(),
-                change.details.clone(),
-            )
-            .await;
     }
     Ok(Json(ApplyAnswer::Applied(Box::new(AppliedReport {
         report,

@@ -21,7 +21,7 @@ use crate::AppState;
 use crate::auth::password::verify_password;
 use crate::auth::{ClientIp, client_ip, throttle};
 use crate::error::ApiError;
-use crate::web::assets::AssetUrls;
+use crate::web::assets::{AssetUrls, accepts_gzip};
 use crate::web::form::Posted;
 use crate::web::page::WebError;
 use askama::Template;
@@ -250,27 +250,6 @@ fn feed_base(state: &AppState, headers: &HeaderMap) -> String {
         })
         .unwrap_or("localhost");
     format!("http://{host}")
-}
-
-/// Whether the client takes a gzip body (`Accept-Encoding: gzip`, not refused with `q=0`).
-fn accepts_gzip(headers: &HeaderMap) -> bool {
-    headers
-        .get_all(header::ACCEPT_ENCODING)
-        .iter()
-        .filter_map(|value| value.to_str().ok())
-        .flat_map(|value| value.split(','))
-        .any(|coding| {
-            let mut parts = coding.split(';').map(str::trim);
-            parts
-                .next()
-                .is_some_and(|name| name.eq_ignore_ascii_case("gzip"))
-                && !parts.any(|param| {
-                    param
-                        .strip_prefix("q=")
-                        .and_then(|q| q.parse::<f32>().ok())
-                        .is_some_and(|q| q == 0.0)
-                })
-        })
 }
 
 fn answer(state: &AppState, headers: &HeaderMap, page: &Rendered, part: Part) -> Response {

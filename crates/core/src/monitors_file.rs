@@ -45,14 +45,18 @@ impl StatusPageEntry {
         let mut page = self.page.clone();
         let mut problems = Vec::new();
         for_each_monitor(&mut page, |at, monitor| {
-            let key = monitor.as_str().unwrap_or_default().to_owned();
-            match id_of(&key) {
-                Some(id) => *monitor = Value::from(id.0),
-                None => problems.push(FieldError {
-                    field: format!("{}.{at}", self.path),
-                    problem: format!("no monitor with key '{key}'"),
-                }),
-            }
+            let problem = match monitor.as_str().map(|key| (key, id_of(key))) {
+                Some((_, Some(id))) => {
+                    *monitor = Value::from(id.0);
+                    return;
+                }
+                Some((key, None)) => format!("no monitor with key '{key}'"),
+                None => "must be a monitor's key".to_owned(),
+            };
+            problems.push(FieldError {
+                field: format!("{}.{at}", self.path),
+                problem,
+            });
         });
         if !problems.is_empty() {
             return Err(problems);
@@ -537,20 +541,6 @@ fn status_pages(
                 .position(|m| m.key.as_ref().is_some_and(|k| k.as_str() == key))
                 .map(|index| MonitorId(index as i64 + 1))
         };
-        let mut typed = true;
-        let mut checked = entry.page.clone();
-        for_each_monitor(&mut checked, |at, monitor| {
-            if monitor.as_str().is_none() {
-                typed = false;
-                problems.push(places.problem(
-                    &file_path(&format!("{path}.{at}")),
-                    "must be a monitor's key",
-                ));
-            }
-        });
-        if !typed {
-            continue;
-        }
         match entry.spec(id_of) {
             Ok(_) => pages.push(entry),
             Err(found) => problems.extend(found.into_iter().map(|error| {
@@ -1238,6 +1228,16 @@ status_pages:
             "{problems:?}"
         );
         assert!(problems[0].problem.contains("'nowhere' in this file"));
+        let numbered = PAGES.replace("monitors: [api, web]", "monitors: [api, 7]");
+        let problems = parse(&numbered).unwrap_err();
+        assert_eq!(
+            (problems[0].field.as_str(), problems[0].problem.as_str()),
+            (
+                "status_pages[1].groups[0].components[0].monitors[1]",
+                "must be a monitor's key"
+            ),
+            "{problems:?}"
+        );
         let both = PAGES.replace(
             "    title: Inside\n",
             "    title: Inside\n    components: []\n",

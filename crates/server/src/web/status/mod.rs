@@ -253,7 +253,8 @@ fn feed_base(state: &AppState, headers: &HeaderMap) -> String {
 }
 
 fn answer(state: &AppState, headers: &HeaderMap, page: &Rendered, part: Part) -> Response {
-    let request_headers = headers;
+    // The page compressed once when rendered, for clients that take it.
+    let gzipped = matches!(part, Part::Page) && page.html_gzip.is_some() && accepts_gzip(headers);
     let (kind, body, cache) = match part {
         Part::Rss => (
             "application/rss+xml; charset=utf-8",
@@ -268,7 +269,7 @@ fn answer(state: &AppState, headers: &HeaderMap, page: &Rendered, part: Part) ->
         Part::Page => (
             "text/html; charset=utf-8",
             match &page.html_gzip {
-                Some(compressed) if accepts_gzip(headers) => compressed.clone(),
+                Some(compressed) if gzipped => compressed.clone(),
                 _ => page.html.clone(),
             },
             "public, max-age=10",
@@ -291,7 +292,7 @@ fn answer(state: &AppState, headers: &HeaderMap, page: &Rendered, part: Part) ->
         Part::Page => {
             if page.html_gzip.is_some() {
                 headers.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
-                if accepts_gzip(request_headers) {
+                if gzipped {
                     headers.insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
                 }
             }

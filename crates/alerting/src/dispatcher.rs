@@ -10,6 +10,7 @@
 use crate::certificates::CertificateNotice;
 use crate::channels::{DeliveryError, Sender};
 use crate::notification::{Notification, NotificationEvent};
+use crate::ops::OpsNotice;
 use crate::templates::ChannelSettings;
 use futures::StreamExt;
 use governor::{DefaultKeyedRateLimiter, Quota};
@@ -682,6 +683,14 @@ fn without_credentials(url: &str) -> Option<String> {
 }
 
 fn notification_of(item: &DueNotification, config: &DispatcherConfig) -> Notification {
+    if matches!(item.event, AlertEvent::OpsAlert | AlertEvent::OpsResolved)
+        && let Some(notice) = item
+            .details
+            .as_ref()
+            .and_then(|details| serde_json::from_value::<OpsNotice>(details.clone()).ok())
+    {
+        return crate::ops::notification(&notice.event, &notice.instance);
+    }
     let event = item.event;
     let target = item
         .monitor

@@ -44,8 +44,8 @@ pub struct Notification {
     pub incident_url: Option<String>,
     /// A signed link that acknowledges the incident without signing in.
     pub acknowledge_url: Option<String>,
-    /// On the instance's own alerts (`ops/`): the signal (`error_rate`, `memory`, ...). The
-    /// generic webhook then says `instance.ops_alert` / `instance.ops_recovery`.
+    /// On the instance's own alerts (`ops/`): the signal (`error_rate`, `backup_stale`, ...).
+    /// The generic webhook then says `ops.<signal>` / `ops.<signal>.resolved`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ops_signal: Option<String>,
     /// The channel's own title and summary, rendered from its templates (`templates.rs`).

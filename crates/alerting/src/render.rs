@@ -21,9 +21,11 @@ pub enum Tone {
 impl Tone {
     pub fn of(event: NotificationEvent) -> Self {
         match event {
-            NotificationEvent::Down | NotificationEvent::Reminder => Tone::Critical,
+            NotificationEvent::Down | NotificationEvent::Reminder | NotificationEvent::OpsAlert => {
+                Tone::Critical
+            }
             NotificationEvent::Degraded | NotificationEvent::CertificateExpiring => Tone::Warning,
-            NotificationEvent::Up => Tone::Good,
+            NotificationEvent::Up | NotificationEvent::OpsResolved => Tone::Good,
             NotificationEvent::Test => Tone::Info,
         }
     }

@@ -289,6 +289,8 @@ pub struct ServeArgs {
     pub backups: BackupScheduleArgs,
     #[command(flatten)]
     pub telemetry: TelemetryArgs,
+    #[command(flatten)]
+    pub care: DatabaseCareArgs,
 }
 
 /// The release error reports are filed under: `watchtower@0.1.0+1a2b3c4d5e6f` (the commit as
@@ -313,6 +315,31 @@ pub struct TelemetryArgs {
     /// The environment Sentry files the reports under.
     #[arg(long, env = "SENTRY_ENVIRONMENT", default_value = "production")]
     pub sentry_environment: String,
+}
+
+/// The database maintenance `serve` runs itself (the same as `watchtower db maintain`).
+#[derive(Debug, Clone, clap::Args)]
+pub struct DatabaseCareArgs {
+    /// When the weekly maintenance window opens, as a cron pattern in UTC (the operations
+    /// guide's Sunday 02:00 by default), or `off`. Instances sharing a database run it once per
+    /// window; an instance started inside the window runs it then, unless another did.
+    #[arg(
+        long,
+        env = "WATCHTOWER_DB_MAINTENANCE_WINDOW",
+        default_value = "0 2 * * SUN"
+    )]
+    pub db_maintenance_window: String,
+    /// How long the window stays open.
+    #[arg(long, env = "WATCHTOWER_DB_MAINTENANCE_LENGTH", default_value = "2h", value_parser = duration)]
+    pub db_maintenance_length: Duration,
+    /// Also run it after a monitors-file apply (`--config` at start or on SIGHUP) that created,
+    /// changed or deleted at least this many monitors; 0 never.
+    #[arg(
+        long,
+        env = "WATCHTOWER_DB_MAINTENANCE_AFTER_APPLY",
+        default_value_t = 1000
+    )]
+    pub db_maintenance_after_apply: usize,
 }
 
 /// Backups taken by `serve` itself (see the README's "Backups").
@@ -401,15 +428,17 @@ fn http_url(text: &str) -> Result<url::Url, String> {
 #[derive(Debug, Clone, clap::Args)]
 pub struct OpsArgs {
     /// The operators' channel: a JSON or YAML file with the settings `POST /api/channels` takes
-    /// (`{"kind": "slack", "webhook_url": "..."}`), or that JSON object itself. Without it, ops
-    /// alerts are only logged.
+    /// (`{"kind": "slack", "webhook_url": "..."}`), or that JSON object itself. It is recorded in
+    /// the database for every instance sharing it; without one there, ops alerts are only logged.
     #[arg(long, env = "WATCHTOWER_OPS_CHANNEL", hide_env_values = true)]
     pub ops_channel: Option<String>,
     /// How often the instance's signals are evaluated.
     #[arg(long, env = "WATCHTOWER_OPS_INTERVAL", default_value = "15s", value_parser = duration)]
     pub ops_interval: Duration,
     /// Replaces a threshold: `NAME=LIMIT/WINDOW`, e.g. `failed_logins=10/5m`, `error_rate=5%/5m`,
-    /// `response_time=2s/5m`, `database_errors=10/1m`, `memory=80%/10m` (the defaults).
+    /// `response_time=2s/5m`, `database_errors=10/1m`, `memory=80%/10m`, `backup_stale=2`
+    /// (periods), `disk_nearly_full=80%`, `rate_limit_near=80%`, `database_cpu_high=70%/30m`
+    /// (the defaults).
     #[arg(
         long = "ops-threshold",
         env = "WATCHTOWER_OPS_THRESHOLDS",
@@ -423,7 +452,8 @@ pub struct OpsArgs {
     /// How long a firing signal must stay clear before its recovery is sent.
     #[arg(long, env = "WATCHTOWER_OPS_CLEAR_AFTER", default_value = "1m", value_parser = duration)]
     pub ops_clear_after: Duration,
-    /// Names this instance in ops alerts (default: the host name and the bound port).
+    /// Names this instance in ops alerts and scopes its own ops episodes, which a restart takes up
+    /// again under the same name (default: the host name and the bound port).
     #[arg(long, env = "WATCHTOWER_OPS_INSTANCE")]
     pub ops_instance: Option<String>,
 }

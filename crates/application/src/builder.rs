@@ -4,6 +4,7 @@
 //! otherwise what `watchtower serve` runs.
 
 use crate::backups::{self, BackupSettings};
+use crate::care::{self, CareSettings};
 use crate::ops::{self, OpsSettings};
 use crate::run::{Application, BackgroundTasks};
 use std::net::{Ipv4Addr, SocketAddr};
@@ -15,7 +16,7 @@ use watchtower_alerting::dispatcher::{self, DispatcherConfig};
 use watchtower_alerting::{Sender, SenderOptions};
 use watchtower_billing::{BillingConfig, Clock as BillingClock, Processor, WorkerConfig};
 use watchtower_checks::{AddressPolicy, Prober, ProberOptions};
-use watchtower_core::{Plan, PlanTable};
+use watchtower_core::{Plan, PlanTable, Timestamp};
 use watchtower_scheduler::{
     Clock, ProbeChecker, ResultWriter, Scheduler, SchedulerConfig, WriterConfig, housekeeping,
 };
@@ -63,6 +64,9 @@ pub struct ApplicationBuilder {
     billing_clock: BillingClock,
     billing_worker: Option<WorkerConfig>,
     backups: Option<BackupSettings>,
+    care: Option<CareSettings>,
+    /// Monitors the start-up apply of `--config` changed, for the care after a large apply.
+    applied_at_start: usize,
     monitors_file: Option<PathBuf>,
     error_reports: Option<ErrorReporter>,
 }
@@ -89,6 +93,8 @@ impl ApplicationBuilder {
             billing_clock: BillingClock::system(),
             billing_worker: Some(WorkerConfig::default()),
             backups: None,
+            care: None,
+            applied_at_start: 0,
             monitors_file: None,
             error_reports: None,
         }
@@ -209,6 +215,14 @@ impl ApplicationBuilder {
     /// leaves (another instance's worker processes them).
     pub fn without_billing_worker(mut self) -> Self {
         self.billing_worker = None;
+        self
+    }
+
+    /// Scheduled database care (`care.rs`; none unless set: `serve` sets it from its flags),
+    /// and how many monitors the start-up apply of the monitors file changed.
+    pub fn database_care(mut self, settings: CareSettings, applied_at_start: usize) -> Self {
+        self.care = Some(settings);
+        self.applied_at_start = applied_at_start;
         self
     }
 
@@ -337,22 +351,48 @@ impl ApplicationBuilder {
         );
         let limiter_cleanup = rate_limiter.spawn_cleanup(Duration::from_secs(60));
         let ops_counters = Arc::new(OpsCounters::default());
-        let ops = self.ops.map(|settings| {
-            ops::start(
-                settings,
-                sender,
-                address_policy,
-                address,
-                store.clone(),
-                ops_counters.clone(),
-                writer.stats.clone(),
-            )
-        });
         let backup_status = self.backups.as_ref().map(|settings| {
             Arc::new(watchtower_server::backups::BackupStatus::new(
                 settings.every,
             ))
         });
+        let instance = ops::instance_name(
+            self.ops.as_ref().and_then(|settings| settings.instance.clone()),
+            address,
+        );
+        let stop_care = CancellationToken::new();
+        let care = self.care.map(|settings| {
+            let (trigger, task) = care::start(
+                store.clone(),
+                settings,
+                instance.clone(),
+                self.clock,
+                stop_care.clone(),
+            );
+            trigger.applied(self.applied_at_start);
+            (trigger, task)
+        });
+        let (care_trigger, care_task) = care.unzip();
+        let ops = match self.ops {
+            Some(settings) => Some(
+                ops::start(
+                    settings,
+                    instance,
+                    address_policy,
+                    store.clone(),
+                    ops::OpsSources {
+                        counters: ops_counters.clone(),
+                        writer: writer.stats.clone(),
+                        backups: backup_status.clone(),
+                        rate_limiter: rate_limiter.clone(),
+                        started: Timestamp::now().minus(self.started.elapsed()),
+                        wake: alert_wake.clone(),
+                    },
+                )
+                .await,
+            ),
+            None => None,
+        };
         let stop_backups = CancellationToken::new();
         let backup_task = self
             .backups
@@ -407,6 +447,7 @@ impl ApplicationBuilder {
             ops_counters,
             monitors_file: self.monitors_file,
             error_reports: self.error_reports,
+            care_trigger,
             tasks: BackgroundTasks {
                 scheduler,
                 scheduler_task,
@@ -420,6 +461,8 @@ impl ApplicationBuilder {
                 billing,
                 stop_backups,
                 backups: backup_task,
+                stop_care,
+                care: care_task,
                 writer,
             },
         })

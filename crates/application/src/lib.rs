@@ -4,11 +4,12 @@
 //! the background tasks, and [`Application::run_until`] serves HTTP until told to stop, then stops
 //! everything in the order that loses nothing (`run.rs`). Around it: accounts made outside the API
 //! (`accounts.rs`), the monitors file `serve --config` applies at start (`monitors_file.rs`) and
-//! again on SIGHUP (`reload.rs`), the instance's watch on itself (`ops.rs`), and scheduled backups
-//! (`backups.rs`).
+//! again on SIGHUP (`reload.rs`), the instance's watch on itself (`ops.rs`), scheduled backups
+//! (`backups.rs`) and scheduled database care (`care.rs`).
 
 pub mod accounts;
 pub mod backups;
+pub mod care;
 mod builder;
 pub mod monitors_file;
 pub mod ops;

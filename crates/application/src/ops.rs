@@ -1,13 +1,18 @@
-//! The instance's watch on itself: the settings of the ops alerts and the tasks that carry them
-//! out (the evaluation, and delivery to the operators' channel when there is one).
+//! The instance's watch on itself: the settings of the ops alerts, the operators' channel written
+//! to the database (where the dispatcher finds it, like any channel), and the evaluation task.
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::sync::Arc;
+use tokio::sync::Notify;
 use tokio::task::JoinHandle;
-use watchtower_alerting::ops::{OpsConfig, OpsNotifier, RetryPolicy};
-use watchtower_alerting::{ChannelConfig, Sender};
+use watchtower_alerting::ChannelConfig;
+use watchtower_alerting::ops::OpsConfig;
 use watchtower_checks::AddressPolicy;
+use watchtower_core::Timestamp;
 use watchtower_scheduler::writer::WriterStats;
+use watchtower_server::backups::BackupStatus;
+use watchtower_server::middleware::rate_limit::RateLimiter;
 use watchtower_server::ops::{OpsCounters, OpsMonitor};
 use watchtower_store::Store;
 
@@ -15,32 +20,42 @@ use watchtower_store::Store;
 #[derive(Debug, Clone, Default)]
 pub struct OpsSettings {
     pub config: OpsConfig,
-    /// Where ops alerts go; without one they are only logged.
+    /// Where ops alerts go; without one (here or set by another instance on the same
+    /// database) they are only logged.
     pub channel: Option<ChannelConfig>,
-    /// How alerts name this instance; `host:port` when not given.
+    /// How alerts name this instance and scope its own episodes; `host:port` when not given.
     pub instance: Option<String>,
 }
 
-/// The running ops tasks, stopped at shutdown.
-pub(crate) struct OpsTasks {
-    pub evaluation: JoinHandle<()>,
-    pub delivery: Option<JoinHandle<()>>,
+/// The instance's name in ops alerts, episodes and care runs: the one given, else `host:port`.
+pub(crate) fn instance_name(given: Option<String>, address: SocketAddr) -> String {
+    given.unwrap_or_else(|| format!("{}:{}", host_name(), address.port()))
 }
 
-/// Starts delivery to the operators' channel (if any) and the evaluation task.
-pub(crate) fn start(
+/// The running ops task, stopped at shutdown.
+pub(crate) struct OpsTasks {
+    pub evaluation: JoinHandle<()>,
+}
+
+/// What the ops watch reads besides the store.
+pub(crate) struct OpsSources {
+    pub counters: Arc<OpsCounters>,
+    pub writer: Arc<WriterStats>,
+    pub backups: Option<Arc<BackupStatus>>,
+    pub rate_limiter: Arc<RateLimiter>,
+    pub started: Timestamp,
+    pub wake: Arc<Notify>,
+}
+
+/// Writes the operators' channel (if given) and starts the evaluation task.
+pub(crate) async fn start(
     settings: OpsSettings,
-    sender: Arc<Sender>,
+    instance: String,
     address_policy: AddressPolicy,
-    address: SocketAddr,
     store: Arc<dyn Store>,
-    counters: Arc<OpsCounters>,
-    writer: Arc<WriterStats>,
+    sources: OpsSources,
 ) -> OpsTasks {
-    let instance = settings
-        .instance
-        .unwrap_or_else(|| format!("{}:{}", host_name(), address.port()));
-    let (alerts, delivery) = match settings.channel {
+    match settings.channel {
         Some(channel) => {
             if let Err(refused) = watchtower_alerting::channels::guard::check_endpoint(
                 address_policy,
@@ -48,27 +63,39 @@ pub(crate) fn start(
             ) {
                 tracing::warn!(%refused, "the operators' channel breaks the multi-tenant address rule; its alerts will fail");
             }
-            tracing::info!(channel = ?channel, %instance, "ops alerts go to the operators' channel");
-            let notifier = OpsNotifier::new(sender, channel, instance, RetryPolicy::default());
-            let (queue, task) = notifier.start();
-            (Some(queue), Some(task))
+            match store
+                .set_ops_channel(channel.kind().as_str(), &channel.to_value(), Timestamp::now())
+                .await
+            {
+                Ok(id) => {
+                    tracing::info!(channel = ?channel, %id, %instance, "ops alerts go to the operators' channel");
+                }
+                Err(error) => {
+                    tracing::error!(%error, "cannot record the operators' channel; ops alerts go to the one recorded before, if any");
+                }
+            }
         }
         None => {
-            tracing::info!("no operators' channel (--ops-channel): ops alerts are only logged");
-            (None, None)
+            tracing::info!(
+                "no --ops-channel here: ops alerts go to the operators' channel another instance \
+                 on this database set, if any, else only to the log"
+            );
         }
-    };
+    }
+    let database_file: Option<PathBuf> = store.database_file();
     let evaluation = watchtower_server::ops::start(OpsMonitor {
         config: settings.config,
         store,
-        counters,
-        writer,
-        alerts,
+        counters: sources.counters,
+        writer: sources.writer,
+        instance,
+        started: sources.started,
+        backups: sources.backups,
+        rate_limiter: Some(sources.rate_limiter),
+        database_file,
+        wake: Some(sources.wake),
     });
-    OpsTasks {
-        evaluation,
-        delivery,
-    }
+    OpsTasks { evaluation }
 }
 
 /// The kernel's host name, or `watchtower`.

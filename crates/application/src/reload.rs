@@ -132,6 +132,7 @@ pub fn watch_sighup(
     scheduler: SchedulerHandle,
     status_pages: std::sync::Arc<StatusCache>,
     path: PathBuf,
+    care: Option<crate::care::CareTrigger>,
 ) -> std::io::Result<JoinHandle<()>> {
     let mut hangups = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())?;
     Ok(tokio::spawn(async move {
@@ -148,6 +149,9 @@ pub fn watch_sighup(
                         deleted = done.deleted,
                         "SIGHUP: monitors file applied"
                     );
+                    if let Some(care) = &care {
+                        care.applied(done.created + done.updated + done.deleted);
+                    }
                 }
                 Err(ReloadError::Problems(problems)) => {
                     for problem in &problems {

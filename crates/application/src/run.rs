@@ -5,6 +5,7 @@
 //! being written finish, and last flush the result writer.
 
 use crate::builder::ApplicationBuilder;
+use crate::care::CareTrigger;
 use crate::ops::OpsTasks;
 use std::future::Future;
 use std::net::SocketAddr;
@@ -31,6 +32,8 @@ pub struct Application {
     pub(crate) monitors_file: Option<std::path::PathBuf>,
     /// Where 5xx answers and panics are reported (`serve --sentry-dsn`).
     pub(crate) error_reports: Option<ErrorReporter>,
+    /// Told of each SIGHUP apply, for the database care after a large one.
+    pub(crate) care_trigger: Option<CareTrigger>,
 }
 
 /// What runs beside the HTTP server, with what stops each part.
@@ -47,6 +50,8 @@ pub(crate) struct BackgroundTasks {
     pub billing: Option<JoinHandle<()>>,
     pub stop_backups: CancellationToken,
     pub backups: Option<JoinHandle<()>>,
+    pub stop_care: CancellationToken,
+    pub care: Option<JoinHandle<()>>,
     pub writer: WriterHandle,
 }
 
@@ -82,6 +87,7 @@ impl Application {
             tasks,
             monitors_file,
             error_reports,
+            care_trigger,
         } = self;
         let started = state.started;
         // Listening before the instance answers, so SIGHUP never meets its default action.
@@ -91,6 +97,7 @@ impl Application {
                 tasks.scheduler.clone(),
                 state.status_pages.clone(),
                 path,
+                care_trigger,
             )
             .map_err(|error| tracing::error!(%error, "cannot listen for SIGHUP"))
             .ok()
@@ -143,11 +150,9 @@ impl BackgroundTasks {
         }
         self.limiter_cleanup.abort();
         if let Some(ops) = self.ops {
+            // A write in flight is rolled back whole; its alert is decided again after the
+            // next start, since the episode was not opened.
             ops.evaluation.abort();
-            if let Some(delivery) = ops.delivery {
-                // The queue closed with the evaluation task; an alert still being retried gets 5 s.
-                let _ = tokio::time::timeout(Duration::from_secs(5), delivery).await;
-            }
         }
         // Deliveries in flight finish; what is left stays in the outbox for the next start.
         self.stop_dispatcher.cancel();
@@ -160,6 +165,13 @@ impl BackgroundTasks {
         self.stop_billing.cancel();
         if let Some(billing) = self.billing {
             let _ = billing.await;
+        }
+        // Maintenance under way gets 5 s; stopped there, the database rolls the statement back.
+        self.stop_care.cancel();
+        if let Some(care) = self.care
+            && tokio::time::timeout(Duration::from_secs(5), care).await.is_err()
+        {
+            tracing::warn!("database care was still running at shutdown; it was stopped");
         }
         // A backup being written gets a minute to finish; its temporary files go either way.
         self.stop_backups.cancel();

@@ -28,6 +28,10 @@ pub enum AlertEvent {
     Reminder,
     /// "Send a test notification" from the API.
     Test,
+    /// The instance's own alert (an ops episode began), to the operators' channel.
+    OpsAlert,
+    /// An ops episode ended.
+    OpsResolved,
 }
 
 impl AlertEvent {
@@ -42,6 +46,8 @@ impl AlertEvent {
             Self::CertificateExpiring => "certificate_expiring",
             Self::Reminder => "reminder",
             Self::Test => "test",
+            Self::OpsAlert => "ops_alert",
+            Self::OpsResolved => "ops_resolved",
         }
     }
 

@@ -77,6 +77,11 @@ impl BackupStatus {
         record.last_ok = Some(false);
     }
 
+    /// The backup period.
+    pub fn every(&self) -> Duration {
+        self.every
+    }
+
     /// The last good backup's time.
     pub fn last_success(&self) -> Option<Timestamp> {
         self.lock().last_success

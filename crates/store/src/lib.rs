@@ -14,6 +14,7 @@ pub mod error;
 mod history;
 mod json;
 pub mod model;
+pub mod ops;
 mod outbox;
 pub mod postgres;
 mod rows;
@@ -27,6 +28,7 @@ pub use billing::*;
 pub use care::{ContentCounts, ContentSummary, DatabaseStats, MaintenanceReport, MaintenanceStep};
 pub use error::{Conflict, StoreError};
 pub use model::*;
+pub use ops::{DatabaseProcess, OpenOpsEpisode, OpsStore};
 pub use postgres::{ExportedSnapshot, PgStore, ScratchDatabase};
 pub use sqlite::SqliteStore;
 pub use status_incidents::{PagePosts, StatusIncident, StatusIncidentStore, StatusUpdate};
@@ -56,11 +58,15 @@ pub trait Store:
     + BillingStore
     + StatusPageStore
     + StatusIncidentStore
+    + OpsStore
     + Send
     + Sync
     + 'static
 {
     fn backend(&self) -> Backend;
+
+    /// The SQLite database's file; `None` for PostgreSQL, whose files are on the server.
+    fn database_file(&self) -> Option<std::path::PathBuf>;
 
     /// Applies pending migrations. Safe to call on every start and from several processes.
     async fn migrate(&self) -> Result<(), StoreError>;

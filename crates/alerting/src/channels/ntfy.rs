@@ -93,9 +93,11 @@ impl NtfyConfig {
 /// ntfy's 1 (min) to 5 (max, a long vibration) scale.
 pub(crate) fn priority(event: NotificationEvent) -> u8 {
     match event {
-        NotificationEvent::Down => 5,
+        NotificationEvent::Down | NotificationEvent::OpsAlert => 5,
         NotificationEvent::Reminder | NotificationEvent::Degraded => 4,
-        NotificationEvent::Up | NotificationEvent::CertificateExpiring => 3,
+        NotificationEvent::Up
+        | NotificationEvent::OpsResolved
+        | NotificationEvent::CertificateExpiring => 3,
         NotificationEvent::Test => 2,
     }
 }
@@ -103,8 +105,8 @@ pub(crate) fn priority(event: NotificationEvent) -> u8 {
 /// Tags that match an emoji shortcode show as that emoji before the title.
 pub(crate) fn tags(event: NotificationEvent) -> &'static str {
     match event {
-        NotificationEvent::Down => "rotating_light,watchtower",
-        NotificationEvent::Up => "white_check_mark,watchtower",
+        NotificationEvent::Down | NotificationEvent::OpsAlert => "rotating_light,watchtower",
+        NotificationEvent::Up | NotificationEvent::OpsResolved => "white_check_mark,watchtower",
         NotificationEvent::Degraded => "warning,watchtower",
         NotificationEvent::CertificateExpiring => "lock,watchtower",
         NotificationEvent::Reminder => "hourglass,watchtower",

@@ -157,12 +157,14 @@ impl WebhookSecret {
 }
 
 /// `monitor.down`, `monitor.up`, `monitor.degraded`, `monitor.certificate_expiring`,
-/// `monitor.reminder`, `monitor.test`; for the instance's own alerts `instance.ops_alert` and
-/// `instance.ops_recovery`.
+/// `monitor.reminder`, `monitor.test`; for the instance's own alerts `ops.<signal>` and
+/// `ops.<signal>.resolved` (`ops.backup_stale`, `ops.disk_nearly_full.resolved`...).
 pub fn event_type(n: &Notification) -> String {
     match (&n.ops_signal, n.event) {
-        (Some(_), NotificationEvent::Up) => "instance.ops_recovery".to_owned(),
-        (Some(_), _) => "instance.ops_alert".to_owned(),
+        (Some(signal), NotificationEvent::Up | NotificationEvent::OpsResolved) => {
+            format!("ops.{signal}.resolved")
+        }
+        (Some(signal), _) => format!("ops.{signal}"),
         (None, event) => format!("monitor.{}", event.as_str()),
     }
 }

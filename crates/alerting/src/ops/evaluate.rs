@@ -20,7 +20,8 @@ pub struct Reading {
     pub detail: String,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum OpsEventKind {
     /// The condition has held for its window: the episode begins.
     Alert,
@@ -29,7 +30,7 @@ pub enum OpsEventKind {
 }
 
 /// An alert or a recovery to tell the operators.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct OpsEvent {
     pub kind: OpsEventKind,
     pub signal: Signal,
@@ -76,6 +77,19 @@ impl Evaluator {
         &self.config
     }
 
+    /// Takes up an episode the database holds open (opened by this instance before a restart,
+    /// or by another instance for a shared signal): `signal` is firing since `since`, so it
+    /// alerts no more and recovers once clear.
+    pub fn resume(&mut self, signal: Signal, since: Timestamp) {
+        self.episodes.insert(
+            signal,
+            Episode::Firing {
+                since,
+                clear_since: None,
+            },
+        );
+    }
+
     /// Whether an alert for `signal` is out and not yet recovered.
     pub fn firing(&self, signal: Signal) -> bool {
         matches!(self.episodes.get(&signal), Some(Episode::Firing { .. }))
@@ -85,7 +99,19 @@ impl Evaluator {
     /// alerts and recoveries it decides.
     pub fn observe(&mut self, sample: &Sample) -> (Vec<Reading>, Vec<OpsEvent>) {
         self.history.push_back((sample.at, sample.counters));
-        self.forget_before(sample.at.minus(self.config.longest_window()));
+        // The counters' windows only; the level signals' holds live in their episodes.
+        let longest = [
+            Signal::ApiErrorRate,
+            Signal::ApiResponseTime,
+            Signal::DatabaseErrors,
+            Signal::FailedLogins,
+            Signal::Memory,
+        ]
+        .into_iter()
+        .map(|signal| self.config.threshold(signal).window)
+        .max()
+        .unwrap_or_default();
+        self.forget_before(sample.at.minus(longest));
         let readings: Vec<Reading> = Signal::ALL
             .into_iter()
             .map(|signal| self.read(signal, sample))
@@ -194,6 +220,64 @@ impl Evaluator {
                 ),
                 None => (None, None, "the database did not answer".to_owned()),
             },
+            Signal::BackupStale => match sample.backup {
+                Some(backup) if !backup.every.is_zero() => {
+                    let periods = backup.age.as_secs_f64() / backup.every.as_secs_f64();
+                    let age = watchtower_core::HumanDuration(Duration::from_secs(
+                        backup.age.as_secs(),
+                    ));
+                    let every = watchtower_core::HumanDuration(backup.every);
+                    let detail = if backup.never {
+                        format!("no good backup in the {age} since start, one due every {every}")
+                    } else {
+                        format!("the last good backup is {age} old, one due every {every}")
+                    };
+                    (Some(periods), Some(above(periods)), detail)
+                }
+                _ => (None, None, "no scheduled backups (--backup-dir)".to_owned()),
+            },
+            Signal::DiskNearlyFull => match sample.disk {
+                Some(disk) if disk.total_bytes > 0 => {
+                    let share = disk.used_bytes as f64 / disk.total_bytes as f64;
+                    (
+                        Some(share),
+                        Some(above(share)),
+                        format!(
+                            "{} used of {} on the database's file system",
+                            bytes(disk.used_bytes),
+                            bytes(disk.total_bytes)
+                        ),
+                    )
+                }
+                _ => (
+                    None,
+                    None,
+                    "the database's volume is not readable here (PostgreSQL)".to_owned(),
+                ),
+            },
+            Signal::RateLimitNear => match &sample.rate_limit {
+                Some(use_) => (
+                    Some(use_.share),
+                    Some(above(use_.share)),
+                    format!(
+                        "the fullest {} bucket of {} requests a window",
+                        use_.bucket, use_.limit
+                    ),
+                ),
+                None => (None, None, "no rate limits".to_owned()),
+            },
+            Signal::DatabaseCpuHigh => match sample.database_cpu {
+                Some(share) => (
+                    Some(share),
+                    Some(above(share)),
+                    "PostgreSQL's processes, as a share of this machine's CPUs".to_owned(),
+                ),
+                None => (
+                    None,
+                    None,
+                    "PostgreSQL's CPU is not readable here (not on this machine)".to_owned(),
+                ),
+            },
         };
         Reading {
             signal,
@@ -208,10 +292,12 @@ impl Evaluator {
         let breached = reading.breached?;
         let signal = reading.signal;
         let threshold = self.config.threshold(signal);
-        // Memory must stay high for its whole window; the others are already window aggregates.
-        let hold = match signal {
-            Signal::Memory => threshold.window,
-            _ => Duration::ZERO,
+        // Levels (memory, database CPU) must stay high for their whole window; the others are
+        // already window aggregates or judged as they are.
+        let hold = if signal.holds_for_window() {
+            threshold.window
+        } else {
+            Duration::ZERO
         };
         let episode = self
             .episodes
@@ -287,7 +373,7 @@ fn bytes(count: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ops::MemoryUse;
+    use crate::ops::{BackupAge, DiskUse, MemoryUse, RateLimitUse};
 
     const START: Timestamp = Timestamp(1_700_000_000_000);
     const STEP: Duration = Duration::from_secs(15);
@@ -300,6 +386,10 @@ mod tests {
         counters: Counters,
         memory: Option<MemoryUse>,
         failed_logins: Option<u64>,
+        backup: Option<BackupAge>,
+        disk: Option<DiskUse>,
+        rate_limit: Option<RateLimitUse>,
+        database_cpu: Option<f64>,
         events: Vec<OpsEvent>,
     }
 
@@ -311,6 +401,10 @@ mod tests {
                 counters: Counters::default(),
                 memory: None,
                 failed_logins: Some(0),
+                backup: None,
+                disk: None,
+                rate_limit: None,
+                database_cpu: None,
                 events: Vec::new(),
             };
             drive.observe();
@@ -323,6 +417,10 @@ mod tests {
                 counters: self.counters,
                 memory: self.memory,
                 failed_logins: self.failed_logins,
+                backup: self.backup,
+                disk: self.disk,
+                rate_limit: self.rate_limit.clone(),
+                database_cpu: self.database_cpu,
             });
             self.events.extend(events);
             readings
@@ -498,6 +596,117 @@ mod tests {
         drive.tick(1000);
         // 10 minutes of 15 s ticks, plus the baseline.
         assert_eq!(drive.evaluator.history.len(), 41);
+    }
+
+    #[test]
+    fn a_backup_older_than_two_periods_alerts_and_a_fresh_one_recovers() {
+        let hour = Duration::from_secs(3600);
+        let mut drive = Drive::new(OpsConfig::default());
+        drive.backup = Some(BackupAge {
+            age: hour * 2,
+            never: false,
+            every: hour,
+        });
+        drive.tick(1);
+        assert!(drive.events.is_empty(), "two periods is not more than two");
+        drive.backup = Some(BackupAge {
+            age: hour * 2 + Duration::from_secs(15),
+            never: false,
+            every: hour,
+        });
+        drive.tick(1);
+        assert_eq!(drive.kinds(Signal::BackupStale), [Alert]);
+        assert_eq!(
+            drive.events[0].detail,
+            "the last good backup is 2h15s old, one due every 1h"
+        );
+        drive.tick(20);
+        drive.backup = Some(BackupAge {
+            age: Duration::from_secs(5),
+            never: false,
+            every: hour,
+        });
+        drive.tick(4);
+        assert_eq!(drive.kinds(Signal::BackupStale), [Alert]);
+        drive.tick(1);
+        assert_eq!(drive.kinds(Signal::BackupStale), [Alert, Recovery]);
+    }
+
+    #[test]
+    fn the_disk_and_the_rate_limits_alert_above_eighty_percent() {
+        let mut drive = Drive::new(OpsConfig::default());
+        drive.disk = Some(DiskUse {
+            used_bytes: 80,
+            total_bytes: 100,
+        });
+        drive.rate_limit = Some(RateLimitUse {
+            share: 0.8,
+            bucket: "key".into(),
+            limit: 600,
+        });
+        drive.tick(2);
+        assert!(drive.events.is_empty(), "{:?}", drive.events);
+        drive.disk = Some(DiskUse {
+            used_bytes: 81,
+            total_bytes: 100,
+        });
+        drive.rate_limit = Some(RateLimitUse {
+            share: 0.9,
+            bucket: "key".into(),
+            limit: 600,
+        });
+        drive.tick(1);
+        assert_eq!(drive.kinds(Signal::DiskNearlyFull), [Alert]);
+        assert_eq!(drive.kinds(Signal::RateLimitNear), [Alert]);
+        drive.disk = Some(DiskUse {
+            used_bytes: 10,
+            total_bytes: 100,
+        });
+        drive.rate_limit = Some(RateLimitUse {
+            share: 0.1,
+            bucket: "key".into(),
+            limit: 600,
+        });
+        drive.tick(5);
+        assert_eq!(drive.kinds(Signal::DiskNearlyFull), [Alert, Recovery]);
+        assert_eq!(drive.kinds(Signal::RateLimitNear), [Alert, Recovery]);
+    }
+
+    #[test]
+    fn database_cpu_alerts_only_after_thirty_minutes_above_seventy_percent() {
+        let mut drive = Drive::new(OpsConfig::default());
+        drive.database_cpu = Some(0.75);
+        drive.tick(119); // 29 m 45 s high, counted from the first high tick
+        assert!(drive.events.is_empty(), "{:?}", drive.events);
+        drive.tick(1);
+        assert_eq!(drive.kinds(Signal::DatabaseCpuHigh), [Alert]);
+        assert_eq!(
+            drive.events[0].at.since(drive.events[0].since),
+            Duration::from_secs(1800)
+        );
+        drive.database_cpu = None;
+        drive.tick(10);
+        assert_eq!(
+            drive.kinds(Signal::DatabaseCpuHigh),
+            [Alert],
+            "not readable changes nothing"
+        );
+        drive.database_cpu = Some(0.2);
+        drive.tick(5);
+        assert_eq!(drive.kinds(Signal::DatabaseCpuHigh), [Alert, Recovery]);
+    }
+
+    #[test]
+    fn a_resumed_episode_does_not_alert_again_and_recovers_once() {
+        let mut drive = Drive::new(OpsConfig::default());
+        drive.evaluator.resume(Signal::FailedLogins, START);
+        drive.failed_logins = Some(50);
+        drive.tick(10);
+        assert!(drive.events.is_empty(), "{:?}", drive.events);
+        drive.failed_logins = Some(0);
+        drive.tick(5);
+        assert_eq!(drive.kinds(Signal::FailedLogins), [Recovery]);
+        assert_eq!(drive.events[0].since, START);
     }
 
     #[test]

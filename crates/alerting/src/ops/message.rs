@@ -2,9 +2,17 @@
 //! formats as a monitor alert: DOWN for the alert, UP for the recovery, the instance as the target,
 //! and the cause naming the signal, the measured value, the threshold and the window.
 
-use super::{OpsEvent, OpsEventKind, Signal};
+use super::{OpsEvent, OpsEventKind, Signal, Unit};
 use crate::notification::{Notification, NotificationEvent};
 use watchtower_core::{HumanDuration, MonitorState, TeamId};
+
+/// What an ops notification in the outbox holds (its `details`): the event and the instance
+/// that decided it. The dispatcher words it with [`notification`].
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct OpsNotice {
+    pub event: OpsEvent,
+    pub instance: String,
+}
 
 /// The notification announcing `event` of the instance called `instance`. Its idempotency key,
 /// `watchtower-ops-<instance>-<signal>-<episode start>-<alert|recovery>`, is the same on every
@@ -71,13 +79,21 @@ pub fn describe(event: &OpsEvent) -> String {
     let window = HumanDuration(event.threshold.window);
     let limit = signal.format_limit(event.threshold.limit);
     let value = format_value(signal, event.value);
-    let rule = match signal {
-        Signal::Memory => format!("the alert is above {limit} held for {window}"),
-        _ => format!("the alert is above {limit} over {window}"),
-    };
-    let measured = match signal {
-        Signal::Memory => format!("{value} ({})", event.detail),
-        _ => format!("{value} ({}) over the last {window}", event.detail),
+    let (rule, measured) = if signal.holds_for_window() {
+        (
+            format!("the alert is above {limit} held for {window}"),
+            format!("{value} ({})", event.detail),
+        )
+    } else if event.threshold.window.is_zero() {
+        (
+            format!("the alert is above {limit}"),
+            format!("{value} ({})", event.detail),
+        )
+    } else {
+        (
+            format!("the alert is above {limit} over {window}"),
+            format!("{value} ({}) over the last {window}", event.detail),
+        )
     };
     match event.kind {
         OpsEventKind::Alert => format!("{} {measured}; {rule}", signal.label()),
@@ -90,12 +106,14 @@ pub(crate) fn format_value(signal: Signal, value: Option<f64>) -> String {
     let Some(value) = value else {
         return "no data".into();
     };
-    match signal {
-        Signal::ApiErrorRate | Signal::Memory => {
-            format!("{}%", super::round((value * 1000.0).round() / 10.0))
-        }
-        Signal::ApiResponseTime => format!("{} s", super::round((value * 100.0).round() / 100.0)),
-        Signal::DatabaseErrors | Signal::FailedLogins => format!("{value:.0}"),
+    match signal.unit() {
+        Unit::Share => format!("{}%", super::round((value * 1000.0).round() / 10.0)),
+        Unit::Seconds => format!("{} s", super::round((value * 100.0).round() / 100.0)),
+        Unit::Count => format!("{value:.0}"),
+        Unit::Periods => format!(
+            "{} backup periods",
+            super::round((value * 10.0).round() / 10.0)
+        ),
     }
 }
 
@@ -189,6 +207,36 @@ mod tests {
                 "web-1"
             )
             .incident_key
+        );
+    }
+
+    #[test]
+    fn a_level_without_a_window_says_only_its_limit() {
+        let hour = Duration::from_secs(3600);
+        let stale = OpsEvent {
+            kind: OpsEventKind::Alert,
+            signal: Signal::BackupStale,
+            value: Some(2.25),
+            detail: "the last good backup is 2h 15m old, one due every 1h".into(),
+            threshold: crate::ops::OpsConfig::default().backup_stale,
+            since: Timestamp(1_700_000_000_000),
+            at: Timestamp(1_700_000_000_000).plus(hour),
+        };
+        assert_eq!(
+            describe(&stale),
+            "Last good backup 2.3 backup periods (the last good backup is 2h 15m old, one due \
+             every 1h); the alert is above 2 backup periods"
+        );
+        let notice = OpsNotice {
+            event: stale,
+            instance: "web-1".into(),
+        };
+        let stored = serde_json::to_value(&notice).unwrap();
+        assert_eq!(stored["event"]["signal"], "backup_stale");
+        assert_eq!(
+            serde_json::from_value::<OpsNotice>(stored).unwrap(),
+            notice,
+            "the outbox's details read back as written"
         );
     }
 

@@ -1,18 +1,19 @@
 //! Ops alerts: the instance watches itself (API error rate and response time, database errors,
-//! memory, failed logins) and tells the operators' channel when a signal crosses the operations
+//! memory, failed logins, the age of its last good backup, the database's disk, its rate limits,
+//! PostgreSQL's CPU) and tells the operators' channel when a signal crosses the operations
 //! guide's threshold for its window, once per episode, and again when it clears.
 //!
 //! The decisions are pure (`evaluate.rs`: samples in, alerts out, every instant given);
 //! `message.rs` words an alert as a `Notification` so every channel formats it as it formats
-//! monitor alerts; `notifier.rs` delivers with retries. The server measures the samples.
+//! monitor alerts. An alert goes through the notification outbox like a monitor's: the server's
+//! ops task opens the episode in the database (`OpsStore::open_ops_episode`, which queues the
+//! message in the same transaction) and the dispatcher delivers it with its retries.
 
 mod evaluate;
 mod message;
-mod notifier;
 
 pub use evaluate::{Evaluator, OpsEvent, OpsEventKind, Reading};
-pub use message::{describe, notification};
-pub use notifier::{OpsNotifier, RetryPolicy};
+pub use message::{OpsNotice, describe, notification};
 
 use std::fmt;
 use std::time::Duration;
@@ -33,15 +34,31 @@ pub enum Signal {
     /// Failed and throttled logins within the window, counted from `security_events` (every
     /// instance on the database together).
     FailedLogins,
+    /// The age of this instance's last good scheduled backup, in backup periods (`serve
+    /// --backup-dir` only).
+    BackupStale,
+    /// The share of the SQLite database's file system in use (statvfs). PostgreSQL's volume is
+    /// not readable from a client, so it is not judged there.
+    DiskNearlyFull,
+    /// The fullest `/api` rate-limit bucket seen since the last evaluation, as a share of its
+    /// allowance.
+    RateLimitNear,
+    /// PostgreSQL's share of the machine's CPU, held for the whole window; readable only when
+    /// the server runs on this machine (see the server's `ops/database_cpu.rs`).
+    DatabaseCpuHigh,
 }
 
 impl Signal {
-    pub const ALL: [Signal; 5] = [
+    pub const ALL: [Signal; 9] = [
         Signal::ApiErrorRate,
         Signal::ApiResponseTime,
         Signal::DatabaseErrors,
         Signal::Memory,
         Signal::FailedLogins,
+        Signal::BackupStale,
+        Signal::DiskNearlyFull,
+        Signal::RateLimitNear,
+        Signal::DatabaseCpuHigh,
     ];
 
     /// The name in flags (`--ops-threshold error_rate=5%/5m`), metrics labels and logs.
@@ -52,6 +69,26 @@ impl Signal {
             Signal::DatabaseErrors => "database_errors",
             Signal::Memory => "memory",
             Signal::FailedLogins => "failed_logins",
+            Signal::BackupStale => "backup_stale",
+            Signal::DiskNearlyFull => "disk_nearly_full",
+            Signal::RateLimitNear => "rate_limit_near",
+            Signal::DatabaseCpuHigh => "database_cpu_high",
+        }
+    }
+
+    /// Whether the condition belongs to the database every instance shares (failed logins,
+    /// PostgreSQL's CPU) rather than to one instance (its memory, its requests, its backups).
+    /// A shared signal has one episode for all instances; the others one per instance.
+    pub fn shared(self) -> bool {
+        matches!(self, Signal::FailedLogins | Signal::DatabaseCpuHigh)
+    }
+
+    /// The episode's key in the database: the signal, or `signal@instance`.
+    pub fn episode_key(self, instance: &str) -> String {
+        if self.shared() {
+            self.name().to_owned()
+        } else {
+            format!("{}@{instance}", self.name())
         }
     }
 
@@ -63,20 +100,69 @@ impl Signal {
             Signal::DatabaseErrors => "Database errors",
             Signal::Memory => "Memory use",
             Signal::FailedLogins => "Failed logins",
+            Signal::BackupStale => "Last good backup",
+            Signal::DiskNearlyFull => "Database disk",
+            Signal::RateLimitNear => "API rate limits",
+            Signal::DatabaseCpuHigh => "PostgreSQL CPU",
         }
     }
 
-    fn from_name(name: &str) -> Option<Self> {
+    pub fn from_name(name: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|signal| signal.name() == name)
     }
 
-    /// A limit as written: `5%`, `2s`, `10`.
+    /// A limit as written: `5%`, `2s`, `10`, `2 backup periods`.
     pub fn format_limit(self, limit: f64) -> String {
-        match self {
-            Signal::ApiErrorRate | Signal::Memory => format!("{}%", round(limit * 100.0)),
-            Signal::ApiResponseTime => format!("{} s", round(limit)),
-            Signal::DatabaseErrors | Signal::FailedLogins => round(limit),
+        match self.unit() {
+            Unit::Share => format!("{}%", round(limit * 100.0)),
+            Unit::Seconds => format!("{} s", round(limit)),
+            Unit::Count => round(limit),
+            Unit::Periods => format!("{} backup periods", round(limit)),
         }
+    }
+
+    fn unit(self) -> Unit {
+        match self {
+            Signal::ApiErrorRate
+            | Signal::Memory
+            | Signal::DiskNearlyFull
+            | Signal::RateLimitNear
+            | Signal::DatabaseCpuHigh => Unit::Share,
+            Signal::ApiResponseTime => Unit::Seconds,
+            Signal::DatabaseErrors | Signal::FailedLogins => Unit::Count,
+            Signal::BackupStale => Unit::Periods,
+        }
+    }
+
+    /// Whether the condition must hold for the whole window (a level) rather than be measured
+    /// over it (an aggregate).
+    pub(crate) fn holds_for_window(self) -> bool {
+        matches!(self, Signal::Memory | Signal::DatabaseCpuHigh)
+    }
+}
+
+/// How a signal's values and limits are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Unit {
+    /// A fraction, written as a percentage.
+    Share,
+    Seconds,
+    Count,
+    /// Backup periods (a fraction of them is allowed: `2.5`).
+    Periods,
+}
+
+impl serde::Serialize for Signal {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.name())
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Signal {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let name = String::deserialize(deserializer)?;
+        Signal::from_name(&name)
+            .ok_or_else(|| serde::de::Error::custom(format!("'{name}' is not an ops signal")))
     }
 }
 
@@ -94,7 +180,7 @@ fn round(value: f64) -> String {
 
 /// An alert fires when the value is above `limit` over `window` (or, for memory, stays above it
 /// for the whole `window`). Ratios are fractions (0.05 for 5%), response times seconds.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Threshold {
     pub limit: f64,
     pub window: Duration,
@@ -119,6 +205,11 @@ pub struct OpsConfig {
     pub database_errors: Threshold,
     pub memory: Threshold,
     pub failed_logins: Threshold,
+    /// The limit in backup periods (the window is unused: the age is a level).
+    pub backup_stale: Threshold,
+    pub disk_nearly_full: Threshold,
+    pub rate_limit_near: Threshold,
+    pub database_cpu_high: Threshold,
     /// Below this many `/api` requests in the window, error rate and response time are not
     /// judged (1 failure of 2 requests pages no one).
     pub min_requests: u64,
@@ -137,6 +228,13 @@ impl Default for OpsConfig {
             database_errors: Threshold::new(10.0, 60),
             memory: Threshold::new(0.80, 600),
             failed_logins: Threshold::new(10.0, 300),
+            // The operations guide's scaling thresholds: storage over 80% of capacity, API
+            // requests over 80% of their rate limits, the database over 70% CPU for 30
+            // minutes; and issue 16's backup rule, no good backup within two periods.
+            backup_stale: Threshold::new(2.0, 0),
+            disk_nearly_full: Threshold::new(0.80, 0),
+            rate_limit_near: Threshold::new(0.80, 0),
+            database_cpu_high: Threshold::new(0.70, 1800),
             min_requests: 20,
             clear_after: Duration::from_secs(60),
         }
@@ -151,6 +249,10 @@ impl OpsConfig {
             Signal::DatabaseErrors => self.database_errors,
             Signal::Memory => self.memory,
             Signal::FailedLogins => self.failed_logins,
+            Signal::BackupStale => self.backup_stale,
+            Signal::DiskNearlyFull => self.disk_nearly_full,
+            Signal::RateLimitNear => self.rate_limit_near,
+            Signal::DatabaseCpuHigh => self.database_cpu_high,
         }
     }
 
@@ -161,6 +263,10 @@ impl OpsConfig {
             Signal::DatabaseErrors => &mut self.database_errors,
             Signal::Memory => &mut self.memory,
             Signal::FailedLogins => &mut self.failed_logins,
+            Signal::BackupStale => &mut self.backup_stale,
+            Signal::DiskNearlyFull => &mut self.disk_nearly_full,
+            Signal::RateLimitNear => &mut self.rate_limit_near,
+            Signal::DatabaseCpuHigh => &mut self.database_cpu_high,
         }
     }
 
@@ -174,17 +280,18 @@ impl OpsConfig {
     }
 
     /// Applies `NAME=LIMIT/WINDOW` (`error_rate=5%/5m`, `response_time=2s/5m`,
-    /// `database_errors=10/1m`, `memory=80%/10m`, `failed_logins=10/5m`); `/WINDOW` may be left
-    /// out to keep the window.
+    /// `database_errors=10/1m`, `memory=80%/10m`, `failed_logins=10/5m`, `backup_stale=2`,
+    /// `disk_nearly_full=80%`, `rate_limit_near=80%`, `database_cpu_high=70%/30m`); `/WINDOW`
+    /// may be left out to keep the window.
     pub fn apply_override(&mut self, text: &str) -> Result<(), String> {
         let (name, rest) = text.split_once('=').ok_or_else(|| {
             format!("'{text}' is not NAME=LIMIT/WINDOW (for example failed_logins=10/5m)")
         })?;
         let signal = Signal::from_name(name.trim()).ok_or_else(|| {
             format!(
-                "'{}' is not a signal; use error_rate, response_time, database_errors, memory \
-                 or failed_logins",
-                name.trim()
+                "'{}' is not a signal; use {}",
+                name.trim(),
+                Signal::ALL.map(Signal::name).join(", ")
             )
         })?;
         let (limit_text, window_text) = match rest.split_once('/') {
@@ -216,8 +323,8 @@ impl OpsConfig {
 
 fn parse_limit(signal: Signal, text: &str) -> Result<f64, String> {
     let bad = || format!("'{text}' is not a number");
-    let value = match signal {
-        Signal::ApiErrorRate | Signal::Memory => {
+    let value = match signal.unit() {
+        Unit::Share => {
             let number = text
                 .strip_suffix('%')
                 .ok_or_else(|| format!("'{text}' must be a percentage such as 5% or 80%"))?;
@@ -227,10 +334,17 @@ fn parse_limit(signal: Signal, text: &str) -> Result<f64, String> {
             }
             percent / 100.0
         }
-        Signal::ApiResponseTime => HumanDuration::parse(text)?.get().as_secs_f64(),
-        Signal::DatabaseErrors | Signal::FailedLogins => {
+        Unit::Seconds => HumanDuration::parse(text)?.get().as_secs_f64(),
+        Unit::Count => {
             let count: u64 = text.parse().map_err(|_| bad())?;
             count as f64
+        }
+        Unit::Periods => {
+            let periods: f64 = text.parse().map_err(|_| bad())?;
+            if periods.is_nan() || periods < 1.0 {
+                return Err(format!("'{text}' must be at least 1 (backup period)"));
+            }
+            periods
         }
     };
     if value.is_finite() {
@@ -259,7 +373,7 @@ pub struct MemoryUse {
 }
 
 /// What the server measured at one evaluation.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Sample {
     pub at: Timestamp,
     pub counters: Counters,
@@ -267,6 +381,42 @@ pub struct Sample {
     pub memory: Option<MemoryUse>,
     /// Failed logins within the failed-logins window; `None` when the database did not answer.
     pub failed_logins: Option<u64>,
+    /// Scheduled backups' age; `None` without `--backup-dir`.
+    pub backup: Option<BackupAge>,
+    /// The database's file system; `None` where it cannot be read (PostgreSQL).
+    pub disk: Option<DiskUse>,
+    /// The fullest rate-limit bucket since the last evaluation; `None` without a limiter.
+    pub rate_limit: Option<RateLimitUse>,
+    /// PostgreSQL's share of the machine's CPU since the last evaluation; `None` where it
+    /// cannot be read.
+    pub database_cpu: Option<f64>,
+}
+
+/// How old the last good scheduled backup is, against the backup period.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BackupAge {
+    /// Since the last good backup, or since the instance started when there was none.
+    pub age: Duration,
+    /// No good backup at all yet.
+    pub never: bool,
+    pub every: Duration,
+}
+
+/// A file system's use, in bytes available to the database (statvfs: `blocks - bavail`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DiskUse {
+    pub used_bytes: u64,
+    pub total_bytes: u64,
+}
+
+/// The most a caller's rate-limit bucket was spent since the last evaluation.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RateLimitUse {
+    /// Spent share of the bucket's allowance (0..=1).
+    pub share: f64,
+    /// Which kind of bucket: `key`, `session`, `ip`.
+    pub bucket: String,
+    pub limit: u32,
 }
 
 #[cfg(test)]

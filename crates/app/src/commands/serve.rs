@@ -3,7 +3,7 @@
 //! What starts and the order it stops in belong to `watchtower-application`.
 
 use super::{EXIT_BAD_INPUT, EXIT_FAILURE, open_store};
-use crate::cli::{ServeArgs, TelemetryArgs, WhopArgs};
+use crate::cli::{DatabaseCareArgs, ServeArgs, TelemetryArgs, WhopArgs};
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -12,6 +12,7 @@ use watchtower_alerting::{Sender, SenderOptions};
 use watchtower_application::Application;
 use watchtower_application::accounts::bootstrap_admin;
 use watchtower_application::backups::BackupSettings;
+use watchtower_application::care::{CareSettings, CareWindow};
 use watchtower_application::monitors_file::{self, ApplyFileError};
 use watchtower_billing::{BillingConfig, FrameConfig, FrameKeys, WebhookSecret};
 use watchtower_checks::AddressPolicy;
@@ -42,6 +43,13 @@ pub async fn run(args: ServeArgs) -> ExitCode {
         eprintln!("error: --backup-every: must be at least 1s");
         return ExitCode::from(EXIT_BAD_INPUT);
     }
+    let care = match care_settings(&args.care) {
+        Ok(care) => care,
+        Err(problem) => {
+            eprintln!("error: {problem}");
+            return ExitCode::from(EXIT_BAD_INPUT);
+        }
+    };
     let plans = match super::load_plans(args.plans.as_deref(), args.multi_tenant) {
         Ok(plans) => plans,
         Err(code) => return code,
@@ -92,18 +100,22 @@ pub async fn run(args: ServeArgs) -> ExitCode {
             return ExitCode::from(EXIT_BAD_INPUT);
         }
     }
+    let mut applied_at_start = 0;
     if let Some(path) = &args.config {
         let file = match super::validate::read(path) {
             Ok(file) => file,
             Err(code) => return code,
         };
-        if let Err(error) = monitors_file::apply(store.as_ref(), path, file).await {
-            return apply_file_failed(path, &error);
+        match monitors_file::apply(store.as_ref(), path, file).await {
+            Ok(report) => {
+                applied_at_start = report.created.len() + report.updated.len() + report.deleted.len();
+            }
+            Err(error) => return apply_file_failed(path, &error),
         }
     }
 
     let public_url = args.public_url.as_ref().map(ToString::to_string);
-    let mut builder = Application::builder(store);
+    let mut builder = Application::builder(store).database_care(care, applied_at_start);
     if let Some(path) = args.config.clone() {
         builder = builder.reload_monitors_file_on_sighup(path);
     }
@@ -194,6 +206,21 @@ fn error_reporter(args: &TelemetryArgs) -> Result<Option<ErrorReporter>, String>
     })
     .map(Some)
     .map_err(|error| format!("--sentry-dsn: {error}"))
+}
+
+/// The database care's settings from the flags.
+fn care_settings(args: &DatabaseCareArgs) -> Result<CareSettings, String> {
+    let window = match args.db_maintenance_window.trim() {
+        "off" => None,
+        cron => Some(
+            CareWindow::parse(cron, args.db_maintenance_length)
+                .map_err(|problem| format!("--db-maintenance-window: {problem}"))?,
+        ),
+    };
+    Ok(CareSettings {
+        window,
+        after_apply: (args.db_maintenance_after_apply > 0).then_some(args.db_maintenance_after_apply),
+    })
 }
 
 /// Whop billing's settings from the flags, every bad value listed.

@@ -47,6 +47,7 @@ use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::net::{IpAddr, Ipv6Addr, SocketAddr};
 use std::num::NonZeroU32;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::task::JoinHandle;
@@ -165,6 +166,27 @@ impl RateLimiter {
                     None => return,
                 }
             }
+        })
+    }
+
+    /// The fullest `/api` bucket since the last call (and starts the next period): which kind,
+    /// its allowance, and the share any one caller spent of it. Push-token guessing has its own
+    /// bucket and is not counted.
+    pub fn take_peak_use(&self) -> (&'static str, u32, f64) {
+        [
+            &self.per_api_key,
+            &self.per_session,
+            &self.per_ip,
+            &self.per_ip_authenticated,
+        ]
+        .into_iter()
+        .map(|bucket| {
+            let spent = bucket.peak_spent.swap(0, Ordering::Relaxed);
+            let share = f64::from(spent) / f64::from(bucket.limit.max(1));
+            (bucket.kind, bucket.limit, share)
+        })
+        .fold(("ip", self.per_ip.limit, 0.0), |fullest, next| {
+            if next.2 > fullest.2 { next } else { fullest }
         })
     }
 
@@ -309,6 +331,9 @@ struct Bucket {
     /// Time to earn back one request: `window / limit`.
     interval: Duration,
     limiter: DefaultKeyedRateLimiter<String, StateInformationMiddleware>,
+    /// The most any caller has spent of this bucket since the ops watch last asked (requests,
+    /// a refused one counting the whole allowance): the ops alert on rate limits reads it.
+    peak_spent: AtomicU32,
 }
 
 impl Bucket {
@@ -321,10 +346,21 @@ impl Bucket {
             limit: quota.burst_size().get(),
             interval: quota.replenish_interval(),
             limiter: governor::RateLimiter::keyed(quota).with_middleware(),
+            peak_spent: AtomicU32::new(0),
         }
     }
 
     fn check(&self, key: &String) -> Result<Status, Refused> {
+        let outcome = self.check_key(key);
+        let spent = match &outcome {
+            Ok(status) => self.limit.saturating_sub(status.remaining),
+            Err(_) => self.limit,
+        };
+        self.peak_spent.fetch_max(spent, Ordering::Relaxed);
+        outcome
+    }
+
+    fn check_key(&self, key: &String) -> Result<Status, Refused> {
         match self.limiter.check_key(key) {
             Ok(snapshot) => {
                 let remaining = snapshot.remaining_burst_capacity();
@@ -546,6 +582,33 @@ mod tests {
         // The gotcha this module avoids: in governor 0.10 `per_second(n)` is n per second.
         let per_second = Quota::per_second(NonZeroU32::new(4).unwrap());
         assert_eq!(per_second.replenish_interval(), Duration::from_millis(250));
+    }
+
+    #[tokio::test]
+    async fn the_fullest_bucket_since_the_last_look_is_reported_once() {
+        let limiter = Arc::new(RateLimiter::new(RateLimitConfig {
+            per_ip: 10,
+            ..small()
+        }));
+        let app = Router::new()
+            .route("/api/ok", get(|| async { "ok" }))
+            .layer(axum::middleware::from_fn_with_state(
+                limiter.clone(),
+                middleware,
+            ));
+        assert_eq!(limiter.take_peak_use().2, 0.0);
+        for _ in 0..9 {
+            status(&app, request("/api/ok", PEER, &[])).await;
+        }
+        status(&app, request("/api/ok", [192, 0, 2, 9], &[])).await;
+        let (bucket, limit, share) = limiter.take_peak_use();
+        assert_eq!((bucket, limit), ("ip", 10));
+        assert!((share - 0.9).abs() < 1e-9, "{share}");
+        assert_eq!(limiter.take_peak_use().2, 0.0, "the next period starts empty");
+        for _ in 0..12 {
+            status(&app, request("/api/ok", PEER, &[])).await;
+        }
+        assert_eq!(limiter.take_peak_use().2, 1.0, "a refusal is a full bucket");
     }
 
     #[tokio::test]

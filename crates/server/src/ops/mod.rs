@@ -1,25 +1,35 @@
 //! The instance watching itself: a middleware counts `/api` requests, their 5xx answers and their
 //! durations, and responses failed by the database; a task samples those counters, the writer's
-//! failed flushes, memory and the failed logins every interval, lets
-//! `watchtower_alerting::ops::Evaluator` decide, exports the values as gauges and hands alerts to
-//! the operators' channel.
+//! failed flushes, memory, the failed logins, the backups' age, the database's disk, the rate
+//! limiter's fullest bucket and PostgreSQL's CPU every interval, lets
+//! `watchtower_alerting::ops::Evaluator` decide, exports the values as gauges and records each
+//! alert and recovery as an ops episode, whose outbox row the dispatcher delivers.
 
+mod database_cpu;
+mod disk;
 mod memory;
 
+pub use database_cpu::DatabaseCpu;
+pub use disk::disk_use;
 pub use memory::memory_use;
 
 use axum::Router;
 use axum::extract::{Request, State};
 use axum::middleware::Next;
 use axum::response::Response;
+use crate::backups::BackupStatus;
+use crate::middleware::rate_limit::RateLimiter;
+use std::collections::VecDeque;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
-use tokio::sync::mpsc;
+use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 use tokio::time::MissedTickBehavior;
 use watchtower_alerting::ops::{
-    Counters, Evaluator, OpsConfig, OpsEvent, OpsEventKind, Sample, describe,
+    BackupAge, Counters, Evaluator, OpsConfig, OpsEvent, OpsEventKind, OpsNotice, RateLimitUse,
+    Sample, Signal, describe,
 };
 use watchtower_core::Timestamp;
 use watchtower_scheduler::writer::WriterStats;
@@ -85,27 +95,45 @@ async fn middleware(
     response
 }
 
-/// What the ops task reads and where its alerts go.
+/// What the ops task reads, and how it names this instance.
 pub struct OpsMonitor {
     pub config: OpsConfig,
     pub store: Arc<dyn Store>,
     pub counters: Arc<OpsCounters>,
     /// The result writer's figures: its failed flushes are database errors too.
     pub writer: Arc<WriterStats>,
-    /// The operators' channel's queue; without one, alerts are only logged.
-    pub alerts: Option<mpsc::Sender<OpsEvent>>,
+    /// How alerts name this instance, and the scope of its own episodes (`memory@web-1`).
+    pub instance: String,
+    /// When the instance started: the backup age counts from here until the first good one.
+    pub started: Timestamp,
+    /// The scheduled backups' status (`serve --backup-dir`).
+    pub backups: Option<Arc<BackupStatus>>,
+    /// The `/api` rate limiter, for its fullest bucket.
+    pub rate_limiter: Option<Arc<RateLimiter>>,
+    /// The SQLite database file, for its file system's fill.
+    pub database_file: Option<PathBuf>,
+    /// Rung after an alert or recovery is queued, so the dispatcher sends it at once.
+    pub wake: Option<Arc<Notify>>,
 }
 
-/// Evaluates every `config.interval` until the task is aborted (it holds nothing to flush); the
-/// first evaluation is immediate.
+/// Evaluates every `config.interval` until the task is aborted; the first evaluation is
+/// immediate. Each alert and recovery is written to the database (the episode and its outbox
+/// row in one transaction); one that cannot be written is kept and written at the next
+/// evaluation, in order, so none is lost while the database is away.
 pub fn start(monitor: OpsMonitor) -> JoinHandle<()> {
     tokio::spawn(async move {
         let mut evaluator = Evaluator::new(monitor.config.clone());
+        let mut database_cpu = DatabaseCpu::default();
+        let mut unwritten: VecDeque<OpsEvent> = VecDeque::new();
+        let mut resumed = false;
         let mut ticker = tokio::time::interval(monitor.config.interval);
         ticker.set_missed_tick_behavior(MissedTickBehavior::Delay);
         loop {
             ticker.tick().await;
-            let sample = monitor.sample(Timestamp::now()).await;
+            if !resumed {
+                resumed = monitor.resume(&mut evaluator).await;
+            }
+            let sample = monitor.sample(Timestamp::now(), &mut database_cpu).await;
             let (readings, events) = evaluator.observe(&sample);
             for reading in &readings {
                 let signal = reading.signal.name();
@@ -119,15 +147,38 @@ pub fn start(monitor: OpsMonitor) -> JoinHandle<()> {
                 };
                 metrics::gauge!("watchtower_ops_alert_firing", "signal" => signal).set(firing);
             }
-            for event in events {
-                monitor.announce(event);
-            }
+            unwritten.extend(events);
+            monitor.write(&mut unwritten).await;
         }
     })
 }
 
 impl OpsMonitor {
-    async fn sample(&self, at: Timestamp) -> Sample {
+    /// Takes up the episodes the database holds open for this instance (or for every instance,
+    /// for shared signals), so a restart neither alerts again nor forgets to recover. False
+    /// when the database did not answer (tried again at the next evaluation).
+    async fn resume(&self, evaluator: &mut Evaluator) -> bool {
+        let open = match self.store.open_ops_episodes().await {
+            Ok(open) => open,
+            Err(error) => {
+                tracing::warn!(%error, "ops: cannot read the open episodes; will retry");
+                self.counters.record_database_error();
+                return false;
+            }
+        };
+        for episode in open {
+            let signal = Signal::ALL
+                .into_iter()
+                .find(|signal| signal.episode_key(&self.instance) == episode.key);
+            if let Some(signal) = signal {
+                tracing::info!(%signal, since = %episode.opened_at, "ops: an episode is still open; its alert is not sent again");
+                evaluator.resume(signal, episode.opened_at);
+            }
+        }
+        true
+    }
+
+    async fn sample(&self, at: Timestamp, database_cpu: &mut DatabaseCpu) -> Sample {
         let mut counters = self.counters.snapshot();
         counters.database_errors += self.writer.failed_writes.load(Ordering::Relaxed);
         let since = at.minus(self.config.failed_logins.window);
@@ -139,29 +190,94 @@ impl OpsMonitor {
                 None
             }
         };
+        let backup = self.backups.as_ref().map(|status| {
+            let every = status.every();
+            match status.last_success() {
+                Some(last) => BackupAge {
+                    age: at.since(last),
+                    never: false,
+                    every,
+                },
+                None => BackupAge {
+                    age: at.since(self.started),
+                    never: true,
+                    every,
+                },
+            }
+        });
+        let rate_limit = self.rate_limiter.as_ref().map(|limiter| {
+            let (bucket, limit, share) = limiter.take_peak_use();
+            RateLimitUse {
+                share,
+                bucket: bucket.to_owned(),
+                limit,
+            }
+        });
+        let process = match self.store.database_process().await {
+            Ok(process) => process,
+            Err(error) => {
+                tracing::debug!(%error, "ops: cannot name PostgreSQL's process");
+                None
+            }
+        };
         Sample {
             at,
             counters,
             memory: memory_use(),
             failed_logins,
+            backup,
+            disk: self.database_file.as_deref().and_then(disk_use),
+            rate_limit,
+            database_cpu: database_cpu.read(process),
         }
     }
 
-    fn announce(&self, event: OpsEvent) {
-        let message = describe(&event);
-        match event.kind {
-            OpsEventKind::Alert => {
-                tracing::warn!(signal = %event.signal, %message, "ops alert");
+    /// Writes the decided alerts and recoveries in order, stopping at the first the database
+    /// refuses (kept for the next evaluation).
+    async fn write(&self, unwritten: &mut VecDeque<OpsEvent>) {
+        let mut queued = false;
+        while let Some(event) = unwritten.front() {
+            let message = describe(event);
+            let key = event.signal.episode_key(&self.instance);
+            let details = serde_json::to_value(OpsNotice {
+                event: event.clone(),
+                instance: self.instance.clone(),
+            })
+            .unwrap_or_default();
+            let written = match event.kind {
+                OpsEventKind::Alert => {
+                    self.store
+                        .open_ops_episode(&key, event.since, &self.instance, &details)
+                        .await
+                }
+                OpsEventKind::Recovery => {
+                    self.store
+                        .resolve_ops_episode(&key, event.at, &self.instance, &details)
+                        .await
+                }
+            };
+            match (written, event.kind) {
+                (Ok(true), OpsEventKind::Alert) => {
+                    tracing::warn!(signal = %event.signal, %message, "ops alert");
+                    queued = true;
+                }
+                (Ok(true), OpsEventKind::Recovery) => {
+                    tracing::info!(signal = %event.signal, %message, "ops alert recovered");
+                    queued = true;
+                }
+                (Ok(false), _) => {
+                    tracing::info!(signal = %event.signal, kind = ?event.kind, %message, "ops: the episode was already opened or ended (by another instance, or before a restart)");
+                }
+                (Err(error), _) => {
+                    tracing::warn!(%error, signal = %event.signal, %message, "ops: cannot record the alert; will retry");
+                    self.counters.record_database_error();
+                    break;
+                }
             }
-            OpsEventKind::Recovery => {
-                tracing::info!(signal = %event.signal, %message, "ops alert recovered");
-            }
+            unwritten.pop_front();
         }
-        let Some(queue) = &self.alerts else {
-            return;
-        };
-        if let Err(error) = queue.try_send(event) {
-            tracing::error!(%error, %message, "ops alert dropped: the delivery queue is full or closed");
+        if queued && let Some(wake) = &self.wake {
+            wake.notify_one();
         }
     }
 }

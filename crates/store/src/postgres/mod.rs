@@ -37,6 +37,11 @@ pub struct PgStore {
 }
 
 impl PgStore {
+    /// A server's files are on the server.
+    fn database_file_path(&self) -> Option<std::path::PathBuf> {
+        None
+    }
+
     /// Connects to the database a `postgres://` URL names, failing fast with the cause when the
     /// server cannot be reached.
     pub async fn connect(url: &str) -> Result<Self, StoreError> {

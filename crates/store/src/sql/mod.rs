@@ -15,6 +15,7 @@ mod dashboard;
 mod history;
 mod incidents;
 mod monitors;
+mod ops;
 mod results;
 mod status_incidents;
 mod status_pages;
@@ -33,6 +34,10 @@ use watchtower_core::{
 impl Store for DbStore {
     fn backend(&self) -> Backend {
         BACKEND
+    }
+
+    fn database_file(&self) -> Option<std::path::PathBuf> {
+        self.database_file_path()
     }
 
     #[tracing::instrument(name = "store.migrate", level = "debug", skip_all)]

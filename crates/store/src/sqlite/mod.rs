@@ -183,6 +183,10 @@ impl SqliteStore {
         &self.path
     }
 
+    fn database_file_path(&self) -> Option<PathBuf> {
+        Some(self.path.clone())
+    }
+
     /// Closes both pools, so the last connection checkpoints the WAL and the file stands alone.
     pub async fn close(&self) {
         self.read.close().await;

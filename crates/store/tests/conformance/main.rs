@@ -20,6 +20,7 @@ mod connect;
 mod dashboard;
 mod history;
 mod monitors;
+mod ops;
 mod retention;
 mod status_incidents;
 mod status_pages;

@@ -72,8 +72,8 @@ pub fn summary(n: &Notification) -> String {
 pub fn default_title(n: &Notification) -> String {
     let name = &n.monitor_name;
     match n.event {
-        NotificationEvent::Down => format!("[DOWN] {name}"),
-        NotificationEvent::Up => match outage(n) {
+        NotificationEvent::Down | NotificationEvent::OpsAlert => format!("[DOWN] {name}"),
+        NotificationEvent::Up | NotificationEvent::OpsResolved => match outage(n) {
             Some(length) => format!("[UP] {name} — down for {}", duration(length)),
             None => format!("[UP] {name}"),
         },
@@ -99,8 +99,8 @@ pub fn default_summary(n: &Notification) -> String {
         format!(": {}", n.cause)
     };
     match n.event {
-        NotificationEvent::Down => format!("{name} is DOWN{because}"),
-        NotificationEvent::Up => match outage(n) {
+        NotificationEvent::Down | NotificationEvent::OpsAlert => format!("{name} is DOWN{because}"),
+        NotificationEvent::Up | NotificationEvent::OpsResolved => match outage(n) {
             Some(length) => format!("{name} is UP again after {}", duration(length)),
             None => format!("{name} is UP again"),
         },

@@ -169,7 +169,6 @@ mod tests {
     #[allow(clippy::print_stderr, reason = "the test says what it skipped")]
     async fn the_local_postgres_cpu_is_read_under_a_query() {
         use sqlx::Connection;
-        use watchtower_store::OpsStore;
         let Ok(server) = std::env::var("TEST_DATABASE_URL") else {
             eprintln!("note: TEST_DATABASE_URL is not set; PostgreSQL variant skipped");
             return;

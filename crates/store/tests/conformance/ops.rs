@@ -45,7 +45,7 @@ async fn an_episode_is_opened_and_resolved_once_and_queued_to_the_operators_chan
         assert_eq!((open[0].key.as_str(), open[0].opened_at), ("backup_stale@a", opened));
 
         let now = Timestamp(T0 + 2 * MINUTE);
-        let due = store.claim_notifications(now, now, 10).await?;
+        let due = store.claim_notifications(now, Timestamp(T0 + DAY), 10).await?;
         assert_eq!(due.len(), 1);
         assert_eq!(due[0].event, AlertEvent::OpsAlert);
         assert_eq!(due[0].channel_id, channel);
@@ -56,13 +56,13 @@ async fn an_episode_is_opened_and_resolved_once_and_queued_to_the_operators_chan
         assert!(store.resolve_ops_episode("backup_stale@a", resolved, "b", &details("backup_stale")).await?);
         assert!(!store.resolve_ops_episode("backup_stale@a", resolved, "a", &details("backup_stale")).await?);
         assert!(store.open_ops_episodes().await?.is_empty());
-        let due = store.claim_notifications(resolved, resolved, 10).await?;
+        let due = store.claim_notifications(resolved, Timestamp(T0 + DAY), 10).await?;
         assert_eq!(due.len(), 1);
         assert_eq!(due[0].event, AlertEvent::OpsResolved);
 
         // A new episode of the same key is a new alert.
         assert!(store.open_ops_episode("backup_stale@a", Timestamp(T0 + HOUR), "a", &details("backup_stale")).await?);
-        assert_eq!(store.claim_notifications(Timestamp(T0 + HOUR), Timestamp(T0 + HOUR), 10).await?.len(), 1);
+        assert_eq!(store.claim_notifications(Timestamp(T0 + HOUR), Timestamp(T0 + DAY), 10).await?.len(), 1);
         Ok(())
     })
     .await;

@@ -317,8 +317,16 @@ async fn backups_failing_for_two_periods_alert_and_a_good_one_recovers() {
         .await
         .unwrap();
     let deliveries = wait_for_signal(&receiver, "backup_stale", 1, Duration::from_secs(20)).await;
-    assert_eq!(types(&deliveries), ["ops.backup_stale"], "{}", process.log_text());
-    let cause = deliveries[0].body["data"]["cause"].as_str().unwrap().to_owned();
+    assert_eq!(
+        types(&deliveries),
+        ["ops.backup_stale"],
+        "{}",
+        process.log_text()
+    );
+    let cause = deliveries[0].body["data"]["cause"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     assert!(
         cause.contains("no good backup in the") && cause.ends_with("above 2 backup periods"),
         "{cause}"
@@ -364,15 +372,25 @@ async fn an_api_rate_limit_ninety_percent_spent_alerts_and_recovers() {
             .await
             .unwrap();
     }
-    let deliveries = wait_for_signal(&receiver, "rate_limit_near", 1, Duration::from_secs(10)).await;
-    assert_eq!(types(&deliveries), ["ops.rate_limit_near"], "{}", process.log_text());
-    let cause = deliveries[0].body["data"]["cause"].as_str().unwrap().to_owned();
+    let deliveries =
+        wait_for_signal(&receiver, "rate_limit_near", 1, Duration::from_secs(10)).await;
+    assert_eq!(
+        types(&deliveries),
+        ["ops.rate_limit_near"],
+        "{}",
+        process.log_text()
+    );
+    let cause = deliveries[0].body["data"]["cause"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     assert!(
         cause.starts_with("API rate limits 90% (the fullest ip bucket of 10 requests"),
         "{cause}"
     );
     // No more requests: the next evaluation sees an idle limiter.
-    let deliveries = wait_for_signal(&receiver, "rate_limit_near", 2, Duration::from_secs(10)).await;
+    let deliveries =
+        wait_for_signal(&receiver, "rate_limit_near", 2, Duration::from_secs(10)).await;
     assert_eq!(
         types(&deliveries),
         ["ops.rate_limit_near", "ops.rate_limit_near.resolved"]
@@ -410,13 +428,26 @@ async fn the_database_disk_filled_past_eighty_percent_alerts_and_recovers() {
     // 7 MiB of the 8: past 80% with the database's own pages.
     let filler = mounted.path().join("filler");
     std::fs::write(&filler, vec![0u8; 7 << 20]).unwrap();
-    let deliveries = wait_for_signal(&receiver, "disk_nearly_full", 1, Duration::from_secs(10)).await;
-    assert_eq!(types(&deliveries), ["ops.disk_nearly_full"], "{}", process.log_text());
-    let cause = deliveries[0].body["data"]["cause"].as_str().unwrap().to_owned();
-    assert!(cause.contains("MiB on the database's file system"), "{cause}");
+    let deliveries =
+        wait_for_signal(&receiver, "disk_nearly_full", 1, Duration::from_secs(10)).await;
+    assert_eq!(
+        types(&deliveries),
+        ["ops.disk_nearly_full"],
+        "{}",
+        process.log_text()
+    );
+    let cause = deliveries[0].body["data"]["cause"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        cause.contains("MiB on the database's file system"),
+        "{cause}"
+    );
     assert!(cause.ends_with("the alert is above 80%"), "{cause}");
     std::fs::remove_file(&filler).unwrap();
-    let deliveries = wait_for_signal(&receiver, "disk_nearly_full", 2, Duration::from_secs(10)).await;
+    let deliveries =
+        wait_for_signal(&receiver, "disk_nearly_full", 2, Duration::from_secs(10)).await;
     assert_eq!(
         types(&deliveries),
         ["ops.disk_nearly_full", "ops.disk_nearly_full.resolved"]

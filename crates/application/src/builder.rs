@@ -357,7 +357,9 @@ impl ApplicationBuilder {
             ))
         });
         let instance = ops::instance_name(
-            self.ops.as_ref().and_then(|settings| settings.instance.clone()),
+            self.ops
+                .as_ref()
+                .and_then(|settings| settings.instance.clone()),
             address,
         );
         let stop_care = CancellationToken::new();

@@ -9,8 +9,8 @@
 
 pub mod accounts;
 pub mod backups;
-pub mod care;
 mod builder;
+pub mod care;
 pub mod monitors_file;
 pub mod ops;
 pub mod reload;

@@ -64,7 +64,11 @@ pub(crate) async fn start(
                 tracing::warn!(%refused, "the operators' channel breaks the multi-tenant address rule; its alerts will fail");
             }
             match store
-                .set_ops_channel(channel.kind().as_str(), &channel.to_value(), Timestamp::now())
+                .set_ops_channel(
+                    channel.kind().as_str(),
+                    &channel.to_value(),
+                    Timestamp::now(),
+                )
                 .await
             {
                 Ok(id) => {

@@ -169,7 +169,9 @@ impl BackgroundTasks {
         // Maintenance under way gets 5 s; stopped there, the database rolls the statement back.
         self.stop_care.cancel();
         if let Some(care) = self.care
-            && tokio::time::timeout(Duration::from_secs(5), care).await.is_err()
+            && tokio::time::timeout(Duration::from_secs(5), care)
+                .await
+                .is_err()
         {
             tracing::warn!("database care was still running at shutdown; it was stopped");
         }

@@ -50,7 +50,10 @@ async fn story(url: &str) -> anyhow::Result<()> {
     );
     for hours in [3.02, 4.99] {
         let outcome = care::run_window_if_open(second.as_ref(), &window, "b", at(hours)).await?;
-        assert!(matches!(outcome, CareRun::AlreadyClaimed { .. }), "{outcome:?}");
+        assert!(
+            matches!(outcome, CareRun::AlreadyClaimed { .. }),
+            "{outcome:?}"
+        );
     }
     // 04:00: closed.
     let outcome = care::run_window_if_open(second.as_ref(), &window, "b", at(5.0)).await?;

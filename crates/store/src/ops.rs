@@ -65,8 +65,12 @@ pub trait OpsStore: Send + Sync {
 
     /// Claims the maintenance run of `slot` (a window's start, a large apply); true for the one
     /// caller that gets it.
-    async fn claim_care_run(&self, slot: &str, by: &str, now: Timestamp)
-    -> Result<bool, StoreError>;
+    async fn claim_care_run(
+        &self,
+        slot: &str,
+        by: &str,
+        now: Timestamp,
+    ) -> Result<bool, StoreError>;
 
     /// Records how a claimed run ended (`ok` or the error).
     async fn finish_care_run(

@@ -223,9 +223,8 @@ impl Evaluator {
             Signal::BackupStale => match sample.backup {
                 Some(backup) if !backup.every.is_zero() => {
                     let periods = backup.age.as_secs_f64() / backup.every.as_secs_f64();
-                    let age = watchtower_core::HumanDuration(Duration::from_secs(
-                        backup.age.as_secs(),
-                    ));
+                    let age =
+                        watchtower_core::HumanDuration(Duration::from_secs(backup.age.as_secs()));
                     let every = watchtower_core::HumanDuration(backup.every);
                     let detail = if backup.never {
                         format!("no good backup in the {age} since start, one due every {every}")

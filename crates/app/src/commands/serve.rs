@@ -108,7 +108,8 @@ pub async fn run(args: ServeArgs) -> ExitCode {
         };
         match monitors_file::apply(store.as_ref(), path, file).await {
             Ok(report) => {
-                applied_at_start = report.created.len() + report.updated.len() + report.deleted.len();
+                applied_at_start =
+                    report.created.len() + report.updated.len() + report.deleted.len();
             }
             Err(error) => return apply_file_failed(path, &error),
         }
@@ -219,7 +220,8 @@ fn care_settings(args: &DatabaseCareArgs) -> Result<CareSettings, String> {
     };
     Ok(CareSettings {
         window,
-        after_apply: (args.db_maintenance_after_apply > 0).then_some(args.db_maintenance_after_apply),
+        after_apply: (args.db_maintenance_after_apply > 0)
+            .then_some(args.db_maintenance_after_apply),
     })
 }
 

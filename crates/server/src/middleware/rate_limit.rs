@@ -604,7 +604,11 @@ mod tests {
         let (bucket, limit, share) = limiter.take_peak_use();
         assert_eq!((bucket, limit), ("ip", 10));
         assert!((share - 0.9).abs() < 1e-9, "{share}");
-        assert_eq!(limiter.take_peak_use().2, 0.0, "the next period starts empty");
+        assert_eq!(
+            limiter.take_peak_use().2,
+            0.0,
+            "the next period starts empty"
+        );
         for _ in 0..12 {
             status(&app, request("/api/ok", PEER, &[])).await;
         }

@@ -117,7 +117,11 @@ fn server_cpu_ticks(process: DatabaseProcess) -> Result<u64, String> {
     let mut total = postmaster.own_ticks + postmaster.children_ticks;
     let entries = std::fs::read_dir("/proc").map_err(|error| format!("/proc: {error}"))?;
     for entry in entries.flatten() {
-        let Some(pid) = entry.file_name().to_str().and_then(|n| n.parse::<u32>().ok()) else {
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|n| n.parse::<u32>().ok())
+        else {
             continue;
         };
         // A child may end between the listing and the read: it is then in cutime next time.
@@ -159,7 +163,11 @@ mod tests {
             backend_pid: std::process::id(),
             server_started_at: watchtower_core::Timestamp::now(),
         };
-        assert!(server_cpu_ticks(mine).unwrap_err().contains("not PostgreSQL"));
+        assert!(
+            server_cpu_ticks(mine)
+                .unwrap_err()
+                .contains("not PostgreSQL")
+        );
         let mut cpu = DatabaseCpu::default();
         assert_eq!(cpu.read(Some(mine)), None);
         assert_eq!(cpu.read(Some(mine)), None);
@@ -188,7 +196,11 @@ mod tests {
         );
 
         let mut cpu = DatabaseCpu::default();
-        assert_eq!(cpu.read(Some(process)), None, "the first reading has no baseline");
+        assert_eq!(
+            cpu.read(Some(process)),
+            None,
+            "the first reading has no baseline"
+        );
         let mut connection = sqlx::PgConnection::connect(&server).await.unwrap();
         sqlx::query("SELECT count(*) FROM generate_series(1, 5000000)")
             .execute(&mut connection)

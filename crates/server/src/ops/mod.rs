@@ -13,12 +13,12 @@ pub use database_cpu::DatabaseCpu;
 pub use disk::disk_use;
 pub use memory::memory_use;
 
+use crate::backups::BackupStatus;
+use crate::middleware::rate_limit::RateLimiter;
 use axum::Router;
 use axum::extract::{Request, State};
 use axum::middleware::Next;
 use axum::response::Response;
-use crate::backups::BackupStatus;
-use crate::middleware::rate_limit::RateLimiter;
 use std::collections::VecDeque;
 use std::path::PathBuf;
 use std::sync::Arc;

@@ -44,7 +44,7 @@ impl DatabaseCpu {
         let previous = self.previous.replace((now, total));
         let (then, before) = previous?;
         let seconds = now.duration_since(then).as_secs_f64();
-        let cpus = std::thread::available_parallelism().map_or(1, |n| n.get()) as f64;
+        let cpus = std::thread::available_parallelism().map_or(1, std::num::NonZero::get) as f64;
         let ticks = rustix::param::clock_ticks_per_second() as f64;
         (seconds > 0.0 && ticks > 0.0)
             .then(|| (total.saturating_sub(before) as f64 / ticks / seconds / cpus).clamp(0.0, 1.0))

@@ -54,7 +54,7 @@ impl OpsStore for DbStore {
         now: Timestamp,
     ) -> Result<ChannelId, StoreError> {
         let mut tx = self.begin_write().await?;
-        let team = match setting(&mut *tx, OPS_TEAM).await? {
+        let team = match setting(&mut tx, OPS_TEAM).await? {
             Some(team) => team,
             None => {
                 let team: i64 = sqlx::query_scalar(
@@ -73,7 +73,7 @@ impl OpsStore for DbStore {
             }
         };
         let config = JsonText(config.to_string());
-        let channel = match setting(&mut *tx, OPS_CHANNEL).await? {
+        let channel = match setting(&mut tx, OPS_CHANNEL).await? {
             Some(channel) => {
                 sqlx::query(
                     "UPDATE channels SET kind = $1, config = $2, updated_at = $3 \
@@ -152,7 +152,7 @@ impl OpsStore for DbStore {
             tx.commit().await?;
             return Ok(false);
         };
-        queue(&mut *tx, episode, AlertEvent::OpsAlert, details, opened_at).await?;
+        queue(&mut tx, episode, AlertEvent::OpsAlert, details, opened_at).await?;
         tx.commit().await?;
         Ok(true)
     }
@@ -179,7 +179,7 @@ impl OpsStore for DbStore {
             tx.commit().await?;
             return Ok(false);
         };
-        queue(&mut *tx, episode, AlertEvent::OpsResolved, details, at).await?;
+        queue(&mut tx, episode, AlertEvent::OpsResolved, details, at).await?;
         tx.commit().await?;
         Ok(true)
     }

@@ -675,7 +675,8 @@ mod tests {
     fn database_cpu_alerts_only_after_thirty_minutes_above_seventy_percent() {
         let mut drive = Drive::new(OpsConfig::default());
         drive.database_cpu = Some(0.75);
-        drive.tick(119); // 29 m 45 s high, counted from the first high tick
+        // The first high tick starts the count: 120 ticks of 15 s end 29 m 45 s after it.
+        drive.tick(120);
         assert!(drive.events.is_empty(), "{:?}", drive.events);
         drive.tick(1);
         assert_eq!(drive.kinds(Signal::DatabaseCpuHigh), [Alert]);

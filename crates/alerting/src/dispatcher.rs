@@ -634,7 +634,11 @@ async fn deliver(
         }
         Err(error) => {
             tracing::info!(id = %item.id, attempt = item.attempts + 1, %error, "delivery failed");
-            after_failure(config, item, &error, now.plus(started.elapsed()))
+            let outcome = after_failure(config, item, &error, now.plus(started.elapsed()));
+            if matches!(outcome, AttemptOutcome::Failed { .. }) {
+                metrics::counter!("watchtower_notifications_failed_total", "channel" => channel.kind().as_str()).increment(1);
+            }
+            outcome
         }
     }
 }
@@ -663,7 +667,6 @@ fn after_failure(
             error: error.message.clone(),
         }
     } else {
-        metrics::counter!("watchtower_notifications_failed_total").increment(1);
         AttemptOutcome::Failed {
             status_code: error.status_code,
             error: error.message.clone(),

@@ -315,6 +315,11 @@ pub struct TelemetryArgs {
     /// The environment Sentry files the reports under.
     #[arg(long, env = "SENTRY_ENVIRONMENT", default_value = "production")]
     pub sentry_environment: String,
+    /// An OpenTelemetry collector's OTLP/HTTP base URL (`http://collector:4318`): request spans
+    /// and what happens under them are sent as traces (JSON) to its `/v1/traces`. Headers for
+    /// the collector come from `OTEL_EXPORTER_OTLP_HEADERS`.
+    #[arg(long, env = "OTEL_EXPORTER_OTLP_ENDPOINT")]
+    pub otlp_endpoint: Option<String>,
 }
 
 /// The database maintenance `serve` runs itself (the same as `watchtower db maintain`).

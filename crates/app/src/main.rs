@@ -16,7 +16,6 @@ use std::process::ExitCode;
 
 fn main() -> ExitCode {
     let cli = cli::Cli::parse();
-    telemetry::init(cli.log_format);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -27,5 +26,18 @@ fn main() -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    runtime.block_on(commands::run(cli.command))
+    let otlp_endpoint = match &cli.command {
+        cli::Command::Serve(args) => args.telemetry.otlp_endpoint.clone(),
+        _ => None,
+    };
+    // Inside the runtime: the trace exporter sends on it.
+    let traces = {
+        let _runtime = runtime.enter();
+        telemetry::init(cli.log_format, otlp_endpoint.as_deref())
+    };
+    let code = runtime.block_on(commands::run(cli.command));
+    if let Some(traces) = traces {
+        runtime.block_on(traces.shutdown());
+    }
+    code
 }

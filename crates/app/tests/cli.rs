@@ -304,7 +304,8 @@ async fn user_create_makes_the_first_administrator_and_lists_every_problem() {
     );
 }
 
-/// A bad `--sentry-dsn` is bad input, listed with the other bad flags, and its key is not printed.
+/// A bad `--sentry-dsn` is bad input, listed with the other bad flags (a bad `--otlp-endpoint`
+/// among them), and its key is not printed.
 #[test]
 fn a_bad_sentry_dsn_exits_2_with_the_other_problems_and_without_its_key() {
     let output = watchtower(&[
@@ -317,11 +318,17 @@ fn a_bad_sentry_dsn_exits_2_with_the_other_problems_and_without_its_key() {
         "https://planted0key@sentry.example.com/",
         "--whop-plan",
         "prod_x=no-such-plan",
+        "--otlp-endpoint",
+        "ftp://collector.example.com",
     ]);
     assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
     let text = stderr(&output);
     assert!(text.contains("--sentry-dsn: not a Sentry DSN"), "{text}");
     assert!(text.contains("--whop-plan"), "{text}");
+    assert!(
+        text.contains("--otlp-endpoint: must be an http:// or https:// URL with a host"),
+        "{text}"
+    );
     assert!(
         !text.contains("planted0key"),
         "the DSN's key was printed: {text}"

@@ -430,6 +430,7 @@ impl ApplicationBuilder {
                 StatusCache::new(writer.stats.clone()).with_public_url(public_url),
             ),
             alert_wake,
+            ops_counters: ops_counters.clone(),
         });
         let stop_billing = CancellationToken::new();
         let billing = self.billing_worker.map(|worker| {

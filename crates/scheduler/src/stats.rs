@@ -16,6 +16,8 @@ const MAX_SAMPLES_PER_SECOND: usize = 4096;
 struct SecondBucket {
     second: i64,
     completed: u64,
+    /// Of `completed`, the checks that found the target working (up or degraded).
+    succeeded: u64,
     lag_ms: Vec<u32>,
     seen: u64,
 }
@@ -50,6 +52,9 @@ pub struct SchedulerStats {
     pub checks_skipped: u64,
     pub open_incidents: i64,
     pub checks_per_second: f64,
+    /// The share of the last minute's checks that found their target working (the operations
+    /// guide's "monitor success rate"); none when no check completed.
+    pub check_success_ratio: Option<f64>,
     pub lag_p50_ms: Option<u32>,
     pub lag_p99_ms: Option<u32>,
     pub lag_max_ms: Option<u32>,
@@ -94,9 +99,12 @@ impl Stats {
         });
     }
 
-    pub(crate) fn record_completion(&self, at: Timestamp) {
+    pub(crate) fn record_completion(&self, at: Timestamp, succeeded: bool) {
         self.checks_completed.fetch_add(1, Ordering::Relaxed);
-        self.with_bucket(at, |bucket| bucket.completed += 1);
+        self.with_bucket(at, |bucket| {
+            bucket.completed += 1;
+            bucket.succeeded += u64::from(succeeded);
+        });
     }
 
     pub(crate) fn adjust_open_incidents(&self, delta: i64) {
@@ -147,9 +155,11 @@ impl Stats {
             .filter(|b| b.second > now_second - WINDOW_SECONDS && b.second <= now_second);
         let mut lags: Vec<u32> = Vec::new();
         let mut completed = 0;
+        let mut succeeded = 0;
         let mut first_second = now_second;
         for bucket in recent {
             completed += bucket.completed;
+            succeeded += bucket.succeeded;
             lags.extend_from_slice(&bucket.lag_ms);
             first_second = first_second.min(bucket.second);
         }
@@ -165,6 +175,7 @@ impl Stats {
             checks_skipped: self.checks_skipped.load(Ordering::Relaxed),
             open_incidents: self.open_incidents.load(Ordering::Relaxed),
             checks_per_second: completed as f64 / span,
+            check_success_ratio: (completed > 0).then(|| succeeded as f64 / completed as f64),
             lag_p50_ms: percentile(0.50),
             lag_p99_ms: percentile(0.99),
             lag_max_ms: lags.last().copied(),
@@ -193,7 +204,7 @@ mod tests {
         for i in 0..100 {
             let at = Timestamp(120_000 + i * 100);
             stats.record_start(at, Duration::from_millis(i as u64));
-            stats.record_completion(at);
+            stats.record_completion(at, i % 4 != 0);
         }
         let snapshot = stats.snapshot(Timestamp(130_000));
         assert_eq!(snapshot.lag_max_ms, Some(99));
@@ -203,5 +214,10 @@ mod tests {
             (snapshot.checks_per_second - 100.0 / 11.0).abs() < 0.01,
             "{snapshot:?}"
         );
+        // Every fourth check failed.
+        let ratio = snapshot.check_success_ratio.expect("checks completed");
+        assert!((ratio - 0.75).abs() < 1e-9, "{ratio}");
+        // A minute later nothing completed within the window: no ratio rather than 0 or 1.
+        assert_eq!(stats.snapshot(Timestamp(300_000)).check_success_ratio, None);
     }
 }

@@ -7,6 +7,7 @@ pub mod auth;
 pub mod backups;
 pub mod error;
 mod health;
+pub mod instance_stats;
 mod metrics;
 pub mod middleware;
 pub mod ops;
@@ -70,4 +71,6 @@ pub struct SharedState {
     /// The alert dispatcher's bell: rung after writing an outbox row, so the row is claimed at
     /// once instead of at the dispatcher's next idle poll.
     pub alert_wake: Arc<tokio::sync::Notify>,
+    /// The instance's request and error counts, by route too (`ops::with_counters` grows them).
+    pub ops_counters: Arc<ops::OpsCounters>,
 }

@@ -9,16 +9,18 @@ use std::sync::OnceLock;
 
 static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
 
+/// The bounds, in seconds, of every `_seconds` histogram (and of the per-route figures).
+pub(crate) const LATENCY_BUCKETS: [f64; 13] = [
+    0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
+];
+
 /// Installs the process-wide metrics recorder once and returns its handle (later calls, e.g. from
 /// several test servers in one process, share it).
 pub fn install_metrics_recorder() -> PrometheusHandle {
     HANDLE
         .get_or_init(|| {
-            let latency_buckets = [
-                0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
-            ];
             let recorder = PrometheusBuilder::new()
-                .set_buckets_for_metric(Matcher::Suffix("_seconds".into()), &latency_buckets)
+                .set_buckets_for_metric(Matcher::Suffix("_seconds".into()), &LATENCY_BUCKETS)
                 .expect("static buckets are valid")
                 .build_recorder();
             let handle = recorder.handle();
@@ -44,6 +46,11 @@ pub(crate) async fn render(State(state): State<AppState>) -> impl IntoResponse {
     }
     if let Some(backups) = &state.backups {
         backups.export_metrics(state.scheduler.clock().now());
+    }
+    match crate::instance_stats::gather(&state).await {
+        Ok(stats) => crate::instance_stats::export_gauges(&stats),
+        // The database's own gauges above say it is away; the rest of the scrape still answers.
+        Err(error) => tracing::warn!(%error, "metrics: cannot read the instance's figures"),
     }
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],

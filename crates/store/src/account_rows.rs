@@ -15,7 +15,7 @@ use watchtower_core::{
 pub(crate) const MAX_LOG_PAGE: u32 = 1_000;
 
 // Column lists in the order of the row structs below, the same text for both backends.
-pub(crate) const USER_COLUMNS: &str = "id, email, name, is_admin, created_at";
+pub(crate) const USER_COLUMNS: &str = "id, email, name, is_admin, created_at, last_seen_at";
 pub(crate) const SESSION_COLUMNS: &str = "id, user_id, created_at, expires_at";
 pub(crate) const TEAM_COLUMNS: &str = "id, name, plan, created_at";
 pub(crate) const INVITATION_COLUMNS: &str =
@@ -72,6 +72,7 @@ pub(crate) struct UserRow {
     pub name: String,
     pub is_admin: bool,
     pub created_at: i64,
+    pub last_seen_at: Option<i64>,
 }
 
 impl From<UserRow> for User {
@@ -82,6 +83,7 @@ impl From<UserRow> for User {
             name: row.name,
             is_admin: row.is_admin,
             created_at: Timestamp(row.created_at),
+            last_seen_at: row.last_seen_at.map(Timestamp),
         }
     }
 }

@@ -19,6 +19,8 @@ pub struct User {
     /// An instance administrator: reads security events and manages every team's plan.
     pub is_admin: bool,
     pub created_at: Timestamp,
+    /// When the person last made a request, to the hour (`InstanceStore::touch_user`).
+    pub last_seen_at: Option<Timestamp>,
 }
 
 #[derive(Debug, Clone)]

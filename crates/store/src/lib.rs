@@ -12,6 +12,7 @@ pub mod billing;
 pub mod care;
 pub mod error;
 mod history;
+pub mod instance;
 mod json;
 pub mod model;
 pub mod ops;
@@ -27,6 +28,7 @@ pub use alerting::*;
 pub use billing::*;
 pub use care::{ContentCounts, ContentSummary, DatabaseStats, MaintenanceReport, MaintenanceStep};
 pub use error::{Conflict, StoreError};
+pub use instance::{InstanceFigures, InstanceStore, KindDeliveries, PoolUse};
 pub use model::*;
 pub use ops::{DatabaseProcess, OpenOpsEpisode, OpsStore};
 pub use postgres::{ExportedSnapshot, PgStore, ScratchDatabase};
@@ -59,6 +61,7 @@ pub trait Store:
     + StatusPageStore
     + StatusIncidentStore
     + OpsStore
+    + InstanceStore
     + Send
     + Sync
     + 'static

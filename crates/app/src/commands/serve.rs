@@ -28,17 +28,16 @@ pub async fn run(args: ServeArgs) -> ExitCode {
         Ok(ops) => ops,
         Err(code) => return code,
     };
-    let (billing, error_reports) =
-        match (billing_config(&args.whop), error_reporter(&args.telemetry)) {
-            (Ok(billing), Ok(error_reports)) => (billing, error_reports),
-            (billing, error_reports) => {
-                let problems = billing.err().into_iter().flatten();
-                for problem in problems.chain(error_reports.err()) {
-                    eprintln!("error: {problem}");
-                }
-                return ExitCode::from(EXIT_BAD_INPUT);
+    let (billing, error_reports) = match (billing_config(&args.whop), telemetry(&args.telemetry)) {
+        (Ok(billing), Ok(error_reports)) => (billing, error_reports),
+        (billing, error_reports) => {
+            let problems = billing.err().into_iter().flatten();
+            for problem in problems.chain(error_reports.err().into_iter().flatten()) {
+                eprintln!("error: {problem}");
             }
-        };
+            return ExitCode::from(EXIT_BAD_INPUT);
+        }
+    };
     if args.backups.backup_dir.is_some() && args.backups.backup_every < Duration::from_secs(1) {
         eprintln!("error: --backup-every: must be at least 1s");
         return ExitCode::from(EXIT_BAD_INPUT);
@@ -184,6 +183,21 @@ pub async fn run(args: ServeArgs) -> ExitCode {
             eprintln!("error: {error}");
             ExitCode::from(EXIT_FAILURE)
         }
+    }
+}
+
+/// Sentry error reports from the flags, when a DSN is given, and the OTLP endpoint checked (the
+/// exporter itself starts with the logger, in `main`); every problem listed.
+fn telemetry(args: &TelemetryArgs) -> Result<Option<ErrorReporter>, Vec<String>> {
+    let otlp = args
+        .otlp_endpoint
+        .as_deref()
+        .and_then(crate::telemetry::endpoint_problem)
+        .map(|problem| format!("--otlp-endpoint: {problem}"));
+    let reporter = error_reporter(args);
+    match (reporter, otlp) {
+        (Ok(reporter), None) => Ok(reporter),
+        (reporter, otlp) => Err(reporter.err().into_iter().chain(otlp).collect()),
     }
 }
 

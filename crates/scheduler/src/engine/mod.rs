@@ -450,7 +450,8 @@ impl Engine {
     async fn on_completion(&mut self, done: Completion) {
         self.running_checks -= 1;
         let now = self.clock.now();
-        self.stats.record_completion(now);
+        self.stats
+            .record_completion(now, done.outcome.status.is_success());
         let Some(entry) = self.entries.get_mut(&done.monitor) else {
             return;
         };

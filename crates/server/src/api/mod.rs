@@ -9,6 +9,7 @@
 //! parser reads field by field (a monitor, a channel, a maintenance window) is taken as JSON,
 //! so every bad field is listed at once, and is described in words.
 
+pub mod admin;
 pub mod alerting;
 pub mod auth;
 pub mod billing;
@@ -54,6 +55,7 @@ use utoipa_axum::routes;
         (name = "alerting", description = "Channels, alert rules, maintenance windows and the delivery log"),
         (name = "billing", description = "Whop webhooks, received deliveries, and a team's billing"),
         (name = "status_pages", description = "Public status pages: their groups and components"),
+        (name = "admin", description = "The installation's figures, for instance administrators"),
     )
 )]
 struct ApiDoc;
@@ -288,6 +290,7 @@ fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(auth::me))
         .routes(routes!(auth::change_password))
         .routes(routes!(auth::security_events))
+        .routes(routes!(admin::stats))
         .routes(routes!(monitors::list::list, monitors::crud::create))
         .routes(routes!(
             monitors::crud::get,

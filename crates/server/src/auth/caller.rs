@@ -13,6 +13,7 @@ use std::net::{IpAddr, SocketAddr};
 use watchtower_billing::frame::FRAME_TOKEN_HEADER;
 use watchtower_billing::{FrameTokenError, FrameVerifier, ProcessError, WhopPerson, customer_of};
 use watchtower_core::{Plan, Timestamp};
+use watchtower_store::instance::ACTIVITY_RESOLUTION;
 use watchtower_store::{Actor, ApiKey, Session, User};
 
 /// Who is calling.
@@ -166,8 +167,26 @@ impl FromRequestParts<AppState> for Caller {
                 ip,
             }
         };
+        if let Principal::User { user, .. } = &caller.principal {
+            note_activity(state, user, now).await;
+        }
         parts.extensions.insert(caller.clone());
         Ok(caller)
+    }
+}
+
+/// Keeps a person's last activity to the hour, for the active-user counts: one write per person
+/// per hour, skipped when the stored time is younger. A failed write costs the count, not the
+/// request.
+async fn note_activity(state: &AppState, user: &User, now: Timestamp) {
+    if user
+        .last_seen_at
+        .is_some_and(|seen| now.since(seen) < ACTIVITY_RESOLUTION)
+    {
+        return;
+    }
+    if let Err(error) = state.store.touch_user(user.id, now).await {
+        tracing::warn!(%error, "cannot note the person's activity");
     }
 }
 

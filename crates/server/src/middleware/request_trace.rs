@@ -25,7 +25,7 @@ pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 const MAX_REQUEST_ID_LEN: usize = 64;
 
 /// The route field of a request no route matched (the raw path could hold a secret).
-const UNMATCHED_ROUTE: &str = "(unmatched)";
+pub const UNMATCHED_ROUTE: &str = "(unmatched)";
 
 /// The request span's fields, written once for the two levels it is made at (a span's level is
 /// part of its static call site, so it cannot be a runtime argument).
@@ -68,10 +68,11 @@ pub async fn middleware(request: Request, next: Next) -> Response {
     let started = Instant::now();
     let mut response = next.run(request).instrument(span.clone()).await;
     let status = response.status();
-    span.record("status", status.as_u16());
+    // Signed: the trace exporter sends other integer types as text.
+    span.record("status", i64::from(status.as_u16()));
     span.record(
         "latency_ms",
-        u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+        i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX),
     );
     span.in_scope(|| {
         if status.is_server_error() {
@@ -81,6 +82,11 @@ pub async fn middleware(request: Request, next: Next) -> Response {
         }
     });
     response.headers_mut().insert(REQUEST_ID, request_id);
+    // For the per-route figures, counted outside the router where no route is known
+    // (`crate::ops::routes`).
+    if let Some(route) = route {
+        response.extensions_mut().insert(route);
+    }
     response
 }
 

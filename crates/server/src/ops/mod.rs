@@ -8,6 +8,7 @@
 mod database_cpu;
 mod disk;
 mod memory;
+pub mod routes;
 
 pub use database_cpu::DatabaseCpu;
 pub use disk::disk_use;
@@ -16,7 +17,7 @@ pub use memory::memory_use;
 use crate::backups::BackupStatus;
 use crate::middleware::rate_limit::RateLimiter;
 use axum::Router;
-use axum::extract::{Request, State};
+use axum::extract::{MatchedPath, Request, State};
 use axum::middleware::Next;
 use axum::response::Response;
 use std::collections::VecDeque;
@@ -42,6 +43,8 @@ pub struct OpsCounters {
     api_server_errors: AtomicU64,
     api_latency_micros: AtomicU64,
     database_errors: AtomicU64,
+    /// Every answer by route, for `/metrics` and the administrators' stats.
+    pub routes: routes::RouteFigures,
 }
 
 impl OpsCounters {
@@ -79,11 +82,17 @@ async fn middleware(
     let is_api = path == "/api" || path.starts_with("/api/");
     let started = Instant::now();
     let response = next.run(request).await;
+    let elapsed = started.elapsed();
     if response.extensions().get::<DatabaseFailure>().is_some() {
         counters.record_database_error();
     }
+    // The request trace put the matched route on the answer; none matched without it.
+    let route = response.extensions().get::<MatchedPath>();
+    counters
+        .routes
+        .record(route.map(MatchedPath::as_str), response.status(), elapsed);
     if is_api {
-        let micros = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
+        let micros = u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX);
         counters.api_requests.fetch_add(1, Ordering::Relaxed);
         counters
             .api_latency_micros

@@ -8,6 +8,7 @@
     reason = "a test tells whoever runs it what it skipped or measured"
 )]
 
+mod admin_stats;
 mod alerting;
 mod auth;
 mod error_reports;

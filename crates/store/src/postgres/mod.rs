@@ -42,6 +42,16 @@ impl PgStore {
         None
     }
 
+    /// Reads and writes share the one pool.
+    fn pools(&self) -> Vec<crate::PoolUse> {
+        vec![crate::PoolUse {
+            pool: "main",
+            open: self.pool.size(),
+            idle: u32::try_from(self.pool.num_idle()).unwrap_or(u32::MAX),
+            max: self.pool.options().get_max_connections(),
+        }]
+    }
+
     /// Connects to the database a `postgres://` URL names, failing fast with the cause when the
     /// server cannot be reached.
     pub async fn connect(url: &str) -> Result<Self, StoreError> {

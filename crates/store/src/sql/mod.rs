@@ -14,6 +14,7 @@ pub(crate) mod care;
 mod dashboard;
 mod history;
 mod incidents;
+mod instance;
 mod monitors;
 mod ops;
 mod results;

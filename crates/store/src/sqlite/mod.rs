@@ -187,9 +187,25 @@ impl SqliteStore {
         Some(self.path.clone())
     }
 
+    fn pools(&self) -> Vec<crate::PoolUse> {
+        vec![
+            pool_use("writer", &self.write),
+            pool_use("reader", &self.read),
+        ]
+    }
+
     /// Closes both pools, so the last connection checkpoints the WAL and the file stands alone.
     pub async fn close(&self) {
         self.read.close().await;
         self.write.close().await;
+    }
+}
+
+fn pool_use(pool: &'static str, connections: &SqlitePool) -> crate::PoolUse {
+    crate::PoolUse {
+        pool,
+        open: connections.size(),
+        idle: u32::try_from(connections.num_idle()).unwrap_or(u32::MAX),
+        max: connections.options().get_max_connections(),
     }
 }

@@ -777,3 +777,55 @@ async fn a_removed_members_keys_stop_working() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn activity_is_kept_to_the_hour_and_counted_per_window() {
+    each_backend(|store| async move {
+        let ann = store.create_user(&new_user("ann@example.com")).await?;
+        let bob = store.create_user(&new_user("bob@example.com")).await?;
+        store.create_user(&new_user("cy@example.com")).await?;
+        assert_eq!(store.get_user(ann.id).await?.unwrap().last_seen_at, None);
+
+        // Ann 40 days ago, then again; Bob 10 days ago.
+        let long_ago = Timestamp(T0);
+        store.touch_user(ann.id, long_ago).await?;
+        store.touch_user(bob.id, Timestamp(T0 + 30 * DAY)).await?;
+        let now = Timestamp(T0 + 40 * DAY);
+        let figures = store.instance_figures(now).await?;
+        assert_eq!(
+            (
+                figures.users,
+                figures.active_users_day,
+                figures.active_users_month
+            ),
+            (3, 0, 1)
+        );
+
+        // A touch within the hour of the stored one changes nothing; an hour later it does.
+        store.touch_user(ann.id, now).await?;
+        store
+            .touch_user(ann.id, Timestamp(now.0 + 59 * MINUTE))
+            .await?;
+        assert_eq!(
+            store.get_user(ann.id).await?.unwrap().last_seen_at,
+            Some(now)
+        );
+        store.touch_user(ann.id, Timestamp(now.0 + HOUR)).await?;
+        assert_eq!(
+            store.get_user(ann.id).await?.unwrap().last_seen_at,
+            Some(Timestamp(now.0 + HOUR))
+        );
+        let figures = store.instance_figures(Timestamp(now.0 + HOUR)).await?;
+        assert_eq!(
+            (figures.active_users_day, figures.active_users_month),
+            (1, 2)
+        );
+        // Nothing else was made: every count is there, at zero where nothing is.
+        assert_eq!(figures.monitors, 0);
+        assert_eq!(figures.open_incidents, 0);
+        assert!(figures.notifications_day.is_empty());
+        assert!(!store.pool_use().is_empty());
+        Ok(())
+    })
+    .await;
+}

@@ -985,3 +985,154 @@ async fn the_page_is_sent_compressed_to_visitors_who_take_gzip() {
     })
     .await;
 }
+
+/// The words of a badge: its label and its message, from its two `<text>` elements.
+fn badge_words(svg: &str) -> Vec<String> {
+    svg.split("<text ")
+        .skip(1)
+        .map(|text| {
+            let inner = &text[text.find('>').unwrap() + 1..];
+            inner[..inner.find("</text>").unwrap()].to_owned()
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn badges_say_uptime_and_response_time_for_the_page_and_each_component() {
+    each_backend(Options::default(), |app| async move {
+        let target = watchtower_testkit::TargetServer::start(0).await?;
+        let (owner, team) = owner_on(&app, "owner@example.com", Plan::Professional).await;
+        let shop = monitor(
+            &owner,
+            json!({"name": "shop", "kind": "http", "url": target.url(), "interval": "1h"}),
+        )
+        .await;
+        let api = monitor(&owner, http_monitor("api")).await;
+        // A heartbeat monitor never pinged has no results within its first hour.
+        let quiet = monitor(
+            &owner,
+            json!({"name": "nightly", "kind": "push", "period": "1h"}),
+        )
+        .await;
+        let created = owner
+            .post(
+                "/api/status-pages",
+                page(
+                    "acme",
+                    json!([
+                        {"name": "Shop", "monitors": [shop]},
+                        {"name": "API & more", "monitors": [api]},
+                        {"name": "Quiet", "monitors": [quiet]}
+                    ]),
+                ),
+            )
+            .await;
+        assert_eq!(created.status, StatusCode::CREATED, "{:?}", created.body);
+        // One check each, stored before any badge is asked for (bounded: 10 s).
+        for id in [shop, api] {
+            let checked = owner
+                .post(&format!("/api/monitors/{id}/check"), json!({}))
+                .await;
+            assert!(checked.status.is_success(), "{checked:?}");
+        }
+        let mut counts = Vec::new();
+        for id in [shop, api] {
+            let mut stored = 0;
+            for _ in 0..100 {
+                let now = watchtower_core::Timestamp::now();
+                stored = app
+                    .store
+                    .results(
+                        team,
+                        watchtower_core::MonitorId(id),
+                        now.minus(Duration::from_secs(3600)),
+                        now.plus(Duration::from_secs(60)),
+                        10,
+                    )
+                    .await?
+                    .len();
+                if stored > 0 {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            assert!(stored > 0, "monitor {id}'s check was not stored");
+            counts.push(stored as f64);
+        }
+        // One check each, unless a scheduled check also fell in these seconds.
+        let page_uptime = format!(
+            "{:.2}%",
+            (counts[0] / (counts[0] + counts[1]) * 10_000.0).floor() / 100.0
+        );
+
+        let badge = |query: &'static str| {
+            let app = app.clone();
+            async move {
+                let (status, headers, svg) =
+                    fetch(&app, &format!("/status/acme/badge.svg{query}"), None).await;
+                assert_eq!(status, StatusCode::OK, "{query}: {svg}");
+                assert_eq!(headers["content-type"], "image/svg+xml");
+                assert!(
+                    quick_xml::Reader::from_str(&svg)
+                        .read_event()
+                        .is_ok_and(|event| matches!(event, quick_xml::events::Event::Start(_))),
+                    "{svg}"
+                );
+                svg
+            }
+        };
+        // The page: the shop's good checks of both monitors' checks; a component: its own.
+        let svg = badge("?kind=uptime&period=24h").await;
+        assert_eq!(badge_words(&svg), ["uptime 24h", page_uptime.as_str()]);
+        assert!(
+            svg.contains(&format!("aria-label=\"acme status: {page_uptime}\"")),
+            "{svg}"
+        );
+        assert!(svg.contains("#b3261e"), "below 99 % is red: {svg}");
+        let svg = badge("?kind=uptime&period=90d&component=Shop").await;
+        assert_eq!(badge_words(&svg), ["uptime 90d", "100.00%"]);
+        assert!(svg.contains("#17692e"), "{svg}");
+        // A name with `&` is asked for encoded and drawn escaped.
+        let svg = badge("?kind=uptime&component=API%20%26%20more").await;
+        assert_eq!(badge_words(&svg), ["uptime 30d", "0.00%"]);
+        assert!(svg.contains("API &amp; more: 0.00%"), "{svg}");
+        let svg = badge("?kind=uptime&period=7d&component=Quiet").await;
+        assert_eq!(badge_words(&svg), ["uptime 7d", "no data"]);
+        let svg = badge("?kind=response_time&component=Shop").await;
+        let words = badge_words(&svg);
+        assert_eq!(words[0], "response 24h");
+        let ms: u64 = words[1].strip_suffix(" ms").unwrap().parse()?;
+        assert!(ms < 10_000, "{words:?}");
+        let svg = badge("?component=Shop").await;
+        assert_eq!(badge_words(&svg)[0], "status");
+
+        // Every bad field at once, in the error shape; an unknown component is a 404.
+        let (status, _, body) =
+            fetch(&app, "/status/acme/badge.svg?kind=weather&period=1y", None).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        let body: Value = serde_json::from_str(&body)?;
+        let problems: Vec<&str> = body["error"]["details"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|d| d["field"].as_str().unwrap())
+            .collect();
+        assert_eq!(problems, ["period", "kind"]);
+        let (status, _, _) = fetch(&app, "/status/acme/badge.svg?period=7d", None).await;
+        assert_eq!(
+            status,
+            StatusCode::BAD_REQUEST,
+            "a status badge takes no period"
+        );
+        let (status, _, _) = fetch(
+            &app,
+            "/status/acme/badge.svg?kind=uptime&component=Nope",
+            None,
+        )
+        .await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+        target.stop().await;
+        Ok(())
+    })
+    .await;
+}

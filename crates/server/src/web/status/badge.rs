@@ -1,6 +1,139 @@
-//! A status page's badge: a small SVG saying the page's overall state, its text escaped.
+//! A status page's badges: small SVGs saying the page's or one component's state, uptime over
+//! 24 h, 7 d, 30 d or 90 d, or average response time, their text escaped. What a badge shows is
+//! asked in its query (`?kind=uptime&period=7d&component=Website`).
 
-use watchtower_core::ComponentState;
+use crate::error::ApiError;
+use serde::Deserialize;
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+use std::time::Instant;
+use tokio::sync::Mutex;
+use watchtower_core::{ComponentState, FieldError, MonitorId, TeamId, Timestamp};
+use watchtower_store::{Store, StoreError, UptimeSummary};
+
+/// The periods a badge can cover.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Period {
+    Day,
+    Week,
+    Month,
+    Quarter,
+}
+
+impl Period {
+    pub const ALL: [Period; 4] = [Period::Day, Period::Week, Period::Month, Period::Quarter];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Period::Day => "24h",
+            Period::Week => "7d",
+            Period::Month => "30d",
+            Period::Quarter => "90d",
+        }
+    }
+
+    pub fn length(self) -> Duration {
+        let days = match self {
+            Period::Day => 1,
+            Period::Week => 7,
+            Period::Month => 30,
+            Period::Quarter => 90,
+        };
+        Duration::from_secs(days * 86_400)
+    }
+
+    pub fn index(self) -> usize {
+        self as usize
+    }
+
+    fn parse(text: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|period| period.as_str() == text)
+    }
+}
+
+/// What a badge says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BadgeKind {
+    Status,
+    Uptime(Period),
+    ResponseTime(Period),
+}
+
+/// A badge's query: `kind` (`status`, the default; `uptime`, over 30 d unless `period` says;
+/// `response_time`, over 24 h unless `period` says), `period` (`24h`, `7d`, `30d`, `90d`) and
+/// `component` (a component's name; the whole page without it).
+#[derive(Debug, Default, Deserialize)]
+pub struct BadgeQuery {
+    pub kind: Option<String>,
+    pub period: Option<String>,
+    pub component: Option<String>,
+}
+
+/// A badge's query, checked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BadgeAsk {
+    pub kind: BadgeKind,
+    pub component: Option<String>,
+}
+
+impl BadgeAsk {
+    /// The page's status badge, as `badge.svg` without a query.
+    pub const PAGE_STATUS: BadgeAsk = BadgeAsk {
+        kind: BadgeKind::Status,
+        component: None,
+    };
+
+    /// Checks every field; the answer to bad ones is a 400 in the error shape naming each.
+    pub fn parse(query: &BadgeQuery) -> Result<Self, ApiError> {
+        let mut problems = Vec::new();
+        let period = match query.period.as_deref() {
+            None => None,
+            Some(text) => match Period::parse(text) {
+                Some(period) => Some(period),
+                None => {
+                    problems.push(field_problem("period", "must be 24h, 7d, 30d or 90d"));
+                    None
+                }
+            },
+        };
+        let kind = match query.kind.as_deref().unwrap_or("status") {
+            "status" => {
+                if query.period.is_some() {
+                    problems.push(field_problem(
+                        "period",
+                        "a status badge shows the state now and takes no period",
+                    ));
+                }
+                BadgeKind::Status
+            }
+            "uptime" => BadgeKind::Uptime(period.unwrap_or(Period::Month)),
+            "response_time" => BadgeKind::ResponseTime(period.unwrap_or(Period::Day)),
+            _ => {
+                problems.push(field_problem(
+                    "kind",
+                    "must be status, uptime or response_time",
+                ));
+                BadgeKind::Status
+            }
+        };
+        let component = query.component.clone();
+        if component
+            .as_deref()
+            .is_some_and(|name| name.is_empty() || name.chars().count() > 200)
+        {
+            problems.push(field_problem(
+                "component",
+                "must be a component's name (1 to 200 characters)",
+            ));
+        }
+        if problems.is_empty() {
+            Ok(BadgeAsk { kind, component })
+        } else {
+            Err(ApiError::invalid(problems))
+        }
+    }
+}
 
 /// Escapes text for XML content and attribute values.
 pub fn escape(text: &str) -> String {
@@ -18,6 +151,13 @@ pub fn escape(text: &str) -> String {
         }
     }
     out
+}
+
+fn field_problem(field: &str, problem: &str) -> FieldError {
+    FieldError {
+        field: field.to_owned(),
+        problem: problem.to_owned(),
+    }
 }
 
 /// A colour with white text above 4.5:1 contrast, per state.
@@ -38,19 +178,226 @@ fn text_width(text: &str) -> usize {
 
 /// The badge of a page titled `title` in `state`: `status | All systems operational`.
 pub fn render(title: &str, state: ComponentState) -> String {
-    let label = "status";
-    let message = state.headline();
+    draw_state(title, state)
+}
+
+fn draw_state(subject: &str, state: ComponentState) -> String {
+    draw(subject, "status", state.headline(), colour(state))
+}
+
+/// A colour with white text above 4.5:1 contrast for an uptime: green from 99.9 %, amber from
+/// 99 %, red below, grey without checks.
+fn uptime_colour(uptime: Option<f64>) -> &'static str {
+    match uptime {
+        None => "#4d5560",
+        Some(u) if u >= 0.999 => "#17692e",
+        Some(u) if u >= 0.99 => "#8a5a00",
+        Some(_) => "#b3261e",
+    }
+}
+
+/// `uptime 7d | 99.95%` for `subject` (the page's title, or a component's name).
+pub fn uptime(subject: &str, period: Period, uptime: Option<f64>) -> String {
+    let label = format!("uptime {}", period.as_str());
+    let message = match uptime {
+        // Two decimals, never rounded up to a perfect record.
+        Some(u) => format!("{:.2}%", (u * 10_000.0).floor() / 100.0),
+        None => "no data".to_owned(),
+    };
+    draw(subject, &label, &message, uptime_colour(uptime))
+}
+
+/// `response 24h | 182 ms` for `subject`.
+pub fn response_time(subject: &str, period: Period, average_ms: Option<f64>) -> String {
+    let label = format!("response {}", period.as_str());
+    let message = match average_ms {
+        Some(ms) => format!("{} ms", ms.round() as u64),
+        None => "no data".to_owned(),
+    };
+    let colour = if average_ms.is_some() {
+        "#0b5cad"
+    } else {
+        "#4d5560"
+    };
+    draw(subject, &label, &message, colour)
+}
+
+/// Two boxes, `label | message`, named `subject: message` for screen readers.
+fn draw(subject: &str, label: &str, message: &str, colour: &str) -> String {
     let (left, right) = (text_width(label), text_width(message));
     let width = left + right;
-    let name = escape(&format!("{title}: {message}"));
+    let name = escape(&format!("{subject}: {message}"));
     format!(
         r##"<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="20" role="img" aria-label="{name}"><title>{name}</title><rect width="{left}" height="20" fill="#444d56"/><rect x="{left}" width="{right}" height="20" fill="{colour}"/><g fill="#ffffff" font-family="DejaVu Sans,Verdana,Geneva,sans-serif" font-size="11" text-anchor="middle"><text x="{lx}" y="14">{label}</text><text x="{mx}" y="14">{message}</text></g></svg>"##,
-        colour = colour(state),
         lx = left / 2,
         mx = left + right / 2,
         label = escape(label),
         message = escape(message),
     )
+}
+
+/// What a page's badges are drawn from: its title, states and components' monitors as the page
+/// was rendered, and each period's figures, read on the first badge that asks for them and kept
+/// for a minute (one reader at a time: the others wait for its figures).
+#[derive(Debug)]
+pub struct BadgeSource {
+    team: TeamId,
+    title: String,
+    overall: ComponentState,
+    components: Vec<BadgeComponent>,
+    /// Every monitor of the page, once.
+    monitors: Vec<MonitorId>,
+    /// Each period's figures and when they were read; read again when older than `FRESH`, so
+    /// a page that is not rendered again for hours still gets new figures.
+    periods: [Mutex<Option<ReadFigures>>; 4],
+}
+
+/// A period's figures and when they were read.
+type ReadFigures = (Instant, Arc<PeriodFigures>);
+
+/// How long a period's figures are used: as long as a badge may be cached (`max-age=60`).
+const FRESH: Duration = Duration::from_secs(60);
+
+/// A component as its badges see it.
+#[derive(Debug)]
+pub struct BadgeComponent {
+    pub name: String,
+    pub state: ComponentState,
+    pub monitors: Vec<MonitorId>,
+}
+
+/// Uptime and average response time over one period: the page's, then each component's.
+#[derive(Debug)]
+struct PeriodFigures {
+    page: Figures,
+    components: Vec<Figures>,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Figures {
+    uptime: Option<f64>,
+    response_ms: Option<f64>,
+}
+
+impl Figures {
+    /// Checks of all `monitors` together: uptime as good checks over checks, response time
+    /// weighted by each monitor's checks.
+    fn of(monitors: &[MonitorId], summaries: &HashMap<MonitorId, UptimeSummary>) -> Self {
+        let (mut checks, mut good, mut latency_total, mut latency_checks) = (0, 0, 0.0, 0);
+        for summary in monitors.iter().filter_map(|id| summaries.get(id)) {
+            checks += summary.checks;
+            good += summary.up + summary.degraded;
+            if let Some(average) = summary.latency_avg_ms {
+                latency_total += average * summary.checks as f64;
+                latency_checks += summary.checks;
+            }
+        }
+        Figures {
+            uptime: (checks > 0).then(|| good as f64 / checks as f64),
+            response_ms: (latency_checks > 0).then(|| latency_total / latency_checks as f64),
+        }
+    }
+}
+
+/// A page without badges of its own (a history page's cache entry).
+impl Default for BadgeSource {
+    fn default() -> Self {
+        BadgeSource::new(
+            TeamId::DEFAULT,
+            String::new(),
+            ComponentState::Operational,
+            Vec::new(),
+        )
+    }
+}
+
+impl BadgeSource {
+    pub fn new(
+        team: TeamId,
+        title: String,
+        overall: ComponentState,
+        components: Vec<BadgeComponent>,
+    ) -> Self {
+        let mut monitors: Vec<MonitorId> = Vec::new();
+        for component in &components {
+            for id in &component.monitors {
+                if !monitors.contains(id) {
+                    monitors.push(*id);
+                }
+            }
+        }
+        BadgeSource {
+            team,
+            title,
+            overall,
+            components,
+            monitors,
+            periods: Default::default(),
+        }
+    }
+
+    /// The SVG `ask` names, reading the period's figures if no badge has yet; `None` when the
+    /// page has no component of that name.
+    pub async fn svg(
+        &self,
+        store: &dyn Store,
+        ask: &BadgeAsk,
+        now: Timestamp,
+    ) -> Result<Option<String>, StoreError> {
+        let component = match &ask.component {
+            Some(name) => match self.components.iter().position(|c| &c.name == name) {
+                Some(index) => Some(index),
+                None => return Ok(None),
+            },
+            None => None,
+        };
+        let (subject, state) = match component {
+            Some(index) => (&self.components[index].name, self.components[index].state),
+            None => (&self.title, self.overall),
+        };
+        let period = match ask.kind {
+            BadgeKind::Status => return Ok(Some(draw_state(subject, state))),
+            BadgeKind::Uptime(period) | BadgeKind::ResponseTime(period) => period,
+        };
+        let figures = {
+            let mut kept = self.periods[period.index()].lock().await;
+            match kept.as_ref() {
+                Some((read_at, figures)) if read_at.elapsed() < FRESH => figures.clone(),
+                _ => {
+                    let figures = Arc::new(self.read(store, period, now).await?);
+                    *kept = Some((Instant::now(), figures.clone()));
+                    figures
+                }
+            }
+        };
+        let figures = match component {
+            Some(index) => figures.components[index],
+            None => figures.page,
+        };
+        Ok(Some(match ask.kind {
+            BadgeKind::Uptime(_) => uptime(subject, period, figures.uptime),
+            _ => response_time(subject, period, figures.response_ms),
+        }))
+    }
+
+    async fn read(
+        &self,
+        store: &dyn Store,
+        period: Period,
+        now: Timestamp,
+    ) -> Result<PeriodFigures, StoreError> {
+        let summaries = store
+            .uptime_many(self.team, &self.monitors, now.minus(period.length()), now)
+            .await?;
+        Ok(PeriodFigures {
+            page: Figures::of(&self.monitors, &summaries),
+            components: self
+                .components
+                .iter()
+                .map(|component| Figures::of(&component.monitors, &summaries))
+                .collect(),
+        })
+    }
 }
 
 #[cfg(test)]

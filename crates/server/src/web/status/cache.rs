@@ -34,7 +34,10 @@ pub struct Rendered {
     /// who accept it; `None` when compressing saved nothing.
     pub html_gzip: Option<Bytes>,
     pub summary: Bytes,
+    /// The page's status badge (`badge.svg` without a query).
     pub badge: Bytes,
+    /// What the other badges are drawn from, read on the first that asks (`badge.rs`).
+    pub badges: super::badge::BadgeSource,
     /// The logo's origin, which the page's Content-Security-Policy lets images load from.
     pub logo_origin: Option<String>,
     pub hide_from_search: bool,

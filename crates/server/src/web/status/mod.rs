@@ -26,10 +26,11 @@ use crate::web::form::Posted;
 use crate::web::page::WebError;
 use askama::Template;
 use axum::body::Bytes;
-use axum::extract::{Form, Path, Query, Request, State};
+use axum::extract::{Form, Path, Query, RawQuery, Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{Html, IntoResponse, Redirect, Response};
+use badge::{BadgeAsk, BadgeComponent, BadgeQuery, BadgeSource};
 use cache::Rendered;
 use feeds::FeedSource;
 use gate::{Gate, Refusal};
@@ -200,6 +201,20 @@ async fn build(state: &AppState, key: PublicPageKey<'_>) -> Result<Option<Render
         html_gzip,
         summary: Bytes::from(summary),
         badge: Bytes::from(badge::render(&view.title, view.overall)),
+        badges: BadgeSource::new(
+            page.team_id,
+            view.title.clone(),
+            view.overall,
+            page.spec
+                .components()
+                .zip(view.groups.iter().flat_map(|group| &group.components))
+                .map(|(spec, shown)| BadgeComponent {
+                    name: shown.name.clone(),
+                    state: shown.state,
+                    monitors: spec.monitors.clone(),
+                })
+                .collect(),
+        ),
         logo_origin: page.spec.logo_origin(),
         hide_from_search: view.hide_from_search,
         gate: Gate::of(&page),
@@ -223,11 +238,11 @@ async fn rendered(
 }
 
 /// Which of a page's answers a request asks for.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 enum Part {
     Page,
     Summary,
-    Badge,
+    Badge(BadgeAsk),
     Rss,
     Atom,
 }
@@ -252,7 +267,15 @@ fn feed_base(state: &AppState, headers: &HeaderMap) -> String {
     format!("http://{host}")
 }
 
-fn answer(state: &AppState, headers: &HeaderMap, page: &Rendered, part: Part) -> Response {
+/// `part` of `page`; `badge` is a badge drawn for this request's query (the page's plain status
+/// badge is kept with the page).
+fn answer(
+    state: &AppState,
+    headers: &HeaderMap,
+    page: &Rendered,
+    part: &Part,
+    badge: Option<Bytes>,
+) -> Response {
     // The page compressed once when rendered, for clients that take it.
     let gzipped = matches!(part, Part::Page) && page.html_gzip.is_some() && accepts_gzip(headers);
     let (kind, body, cache) = match part {
@@ -279,7 +302,10 @@ fn answer(state: &AppState, headers: &HeaderMap, page: &Rendered, part: Part) ->
             page.summary.clone(),
             "public, max-age=10",
         ),
-        Part::Badge => ("image/svg+xml", page.badge.clone(), "public, max-age=30"),
+        Part::Badge(_) => match badge {
+            Some(badge) => ("image/svg+xml", badge, "public, max-age=60"),
+            None => ("image/svg+xml", page.badge.clone(), "public, max-age=30"),
+        },
     };
     // A private answer is the reader's own: no shared cache keeps it.
     let private = page.gate.is_private();
@@ -321,7 +347,7 @@ fn answer(state: &AppState, headers: &HeaderMap, page: &Rendered, part: Part) ->
             );
         }
         Part::Summary => {}
-        Part::Badge | Part::Rss | Part::Atom => {}
+        Part::Badge(_) | Part::Rss | Part::Atom => {}
     }
     if page.hide_from_search && !matches!(part, Part::Page) {
         headers.insert("x-robots-tag", HeaderValue::from_static("noindex"));
@@ -331,11 +357,11 @@ fn answer(state: &AppState, headers: &HeaderMap, page: &Rendered, part: Part) ->
 
 /// A missing page: the 404 page for people, the error shape for the JSON, a bare 404 for the
 /// badge.
-fn missing(part: Part) -> Response {
+fn missing(part: &Part) -> Response {
     match part {
         Part::Page => WebError::not_found().into_response(),
         Part::Summary => ApiError::not_found().into_response(),
-        Part::Badge | Part::Rss | Part::Atom => StatusCode::NOT_FOUND.into_response(),
+        Part::Badge(_) | Part::Rss | Part::Atom => StatusCode::NOT_FOUND.into_response(),
     }
 }
 
@@ -357,7 +383,7 @@ fn password_form(status: StatusCode, title: &str, place: Place<'_>, problem: &st
 /// The answer to a request `gate` did not admit: the password form or the way to sign in for
 /// people, 401 for the JSON, badge and feeds, and for someone outside a members page's team
 /// the same as no page. Never cached, never indexed.
-fn refused(part: Part, refusal: Refusal, place: Place<'_>, title: &str) -> Response {
+fn refused(part: &Part, refusal: Refusal, place: Place<'_>, title: &str) -> Response {
     let mut response = match (refusal, part) {
         (Refusal::NotMember, _) => missing(part),
         (Refusal::Password, Part::Page) => {
@@ -365,7 +391,7 @@ fn refused(part: Part, refusal: Refusal, place: Place<'_>, title: &str) -> Respo
         }
         (Refusal::SignIn, Part::Page) => WebError::SignIn(place.home()).into_response(),
         (_, Part::Summary) => ApiError::unauthenticated().into_response(),
-        (_, Part::Badge | Part::Rss | Part::Atom) => StatusCode::UNAUTHORIZED.into_response(),
+        (_, Part::Badge(_) | Part::Rss | Part::Atom) => StatusCode::UNAUTHORIZED.into_response(),
     };
     let headers = response.headers_mut();
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
@@ -378,16 +404,30 @@ async fn deliver(
     state: &AppState,
     headers: &HeaderMap,
     page: &Rendered,
-    part: Part,
+    part: &Part,
     place: Place<'_>,
 ) -> Response {
-    match gate::admit(state, headers, page).await {
-        Ok(()) => answer(state, headers, page, part),
-        Err(refusal) => refused(part, refusal, place, &page.title),
+    if let Err(refusal) = gate::admit(state, headers, page).await {
+        return refused(part, refusal, place, &page.title);
     }
+    let badge = match part {
+        Part::Badge(ask) if *ask != BadgeAsk::PAGE_STATUS => {
+            match page
+                .badges
+                .svg(state.store.as_ref(), ask, Timestamp::now())
+                .await
+            {
+                Ok(Some(svg)) => Some(Bytes::from(svg)),
+                Ok(None) => return missing(part),
+                Err(error) => return ApiError::from(error).into_response(),
+            }
+        }
+        _ => None,
+    };
+    answer(state, headers, page, part, badge)
 }
 
-async fn serve(state: &AppState, headers: &HeaderMap, slug: &str, part: Part) -> Response {
+async fn serve(state: &AppState, headers: &HeaderMap, slug: &str, part: &Part) -> Response {
     // A slug that cannot exist costs no query and takes no place in the cache.
     if StatusSlug::parse(slug).is_err() {
         return missing(part);
@@ -406,7 +446,7 @@ pub async fn page(
     headers: HeaderMap,
     Path(slug): Path<String>,
 ) -> Response {
-    serve(&state, &headers, &slug, Part::Page).await
+    serve(&state, &headers, &slug, &Part::Page).await
 }
 
 /// `GET /status/{slug}/summary.json`.
@@ -415,16 +455,30 @@ pub async fn summary(
     headers: HeaderMap,
     Path(slug): Path<String>,
 ) -> Response {
-    serve(&state, &headers, &slug, Part::Summary).await
+    serve(&state, &headers, &slug, &Part::Summary).await
 }
 
-/// `GET /status/{slug}/badge.svg`.
+/// `GET /status/{slug}/badge.svg[?kind=&period=&component=]` (see `badge::BadgeQuery`).
 pub async fn badge(
     State(state): State<AppState>,
     headers: HeaderMap,
     Path(slug): Path<String>,
+    RawQuery(query): RawQuery,
 ) -> Response {
-    serve(&state, &headers, &slug, Part::Badge).await
+    match badge_ask(query.as_deref()) {
+        Ok(ask) => serve(&state, &headers, &slug, &Part::Badge(ask)).await,
+        Err(error) => error.into_response(),
+    }
+}
+
+/// A badge's query, every bad field named in the error shape.
+fn badge_ask(query: Option<&str>) -> Result<BadgeAsk, ApiError> {
+    let Some(query) = query.filter(|query| !query.is_empty()) else {
+        return Ok(BadgeAsk::PAGE_STATUS);
+    };
+    let query: BadgeQuery = serde_urlencoded::from_str(query)
+        .map_err(|error| ApiError::invalid_field("query", format!("cannot be read ({error})")))?;
+    BadgeAsk::parse(&query)
 }
 
 /// `GET /status/{slug}/rss`: RSS 2.0 of the page's incident posts and maintenance.
@@ -433,7 +487,7 @@ pub async fn rss(
     headers: HeaderMap,
     Path(slug): Path<String>,
 ) -> Response {
-    serve(&state, &headers, &slug, Part::Rss).await
+    serve(&state, &headers, &slug, &Part::Rss).await
 }
 
 /// `GET /status/{slug}/atom`: the same as Atom.
@@ -442,7 +496,7 @@ pub async fn atom(
     headers: HeaderMap,
     Path(slug): Path<String>,
 ) -> Response {
-    serve(&state, &headers, &slug, Part::Atom).await
+    serve(&state, &headers, &slug, &Part::Atom).await
 }
 
 #[derive(Debug, serde::Deserialize)]
@@ -518,11 +572,11 @@ pub async fn history(
         None | Some("") => None,
         Some(raw) => match Month::parse(raw) {
             Some(month) => Some(month),
-            None => return missing(Part::Page),
+            None => return missing(&Part::Page),
         },
     };
     if StatusSlug::parse(&slug).is_err() {
-        return missing(Part::Page);
+        return missing(&Part::Page);
     }
     let key = format!(
         "history:{slug}:{}",
@@ -533,8 +587,8 @@ pub async fn history(
         .get_or_build(&key, || build_history(&state, &slug, month))
         .await
     {
-        Ok(Some(page)) => deliver(&state, &headers, &page, Part::Page, Place::Slug(&slug)).await,
-        Ok(None) => missing(Part::Page),
+        Ok(Some(page)) => deliver(&state, &headers, &page, &Part::Page, Place::Slug(&slug)).await,
+        Ok(None) => missing(&Part::Page),
         Err(error) => WebError::from(error).into_response(),
     }
 }
@@ -578,7 +632,7 @@ async fn enter(
     }
     let page = match state.store.public_status_page(key).await {
         Ok(Some(page)) if page.spec.visibility == PageVisibility::Password => page,
-        Ok(_) => return missing(Part::Page),
+        Ok(_) => return missing(&Part::Page),
         Err(error) => return WebError::from(ApiError::from(error)).into_response(),
     };
     let title = page.spec.title.as_str();
@@ -627,7 +681,7 @@ async fn enter(
         );
     }
     let Some(hash) = page.spec.password_hash.as_ref() else {
-        return missing(Part::Page);
+        return missing(&Part::Page);
     };
     let secret = match state.status_pages.secret(state.store.as_ref()).await {
         Ok(secret) => secret,
@@ -654,7 +708,7 @@ pub async fn enter_password(
     Form(form): Form<Posted>,
 ) -> Response {
     if StatusSlug::parse(&slug).is_err() {
-        return missing(Part::Page);
+        return missing(&Part::Page);
     }
     enter(
         &state,
@@ -700,13 +754,13 @@ async fn enter_on_domain(state: &AppState, request: Request, domain: &str) -> Re
 /// Which part of a page a request asks for if its host is a page's custom domain: `/`,
 /// `/summary.json`, `/badge.svg`, `/rss` and `/atom`, read with GET or HEAD. `None` for every
 /// other request, which goes on to the routes.
-fn custom_domain_request(request: &Request) -> Option<(Part, String)> {
+fn custom_domain_request(request: &Request) -> Option<(Result<Part, ApiError>, String)> {
     let part = match request.uri().path() {
-        "/" => Part::Page,
-        "/summary.json" => Part::Summary,
-        "/badge.svg" => Part::Badge,
-        "/rss" => Part::Rss,
-        "/atom" => Part::Atom,
+        "/" => Ok(Part::Page),
+        "/summary.json" => Ok(Part::Summary),
+        "/badge.svg" => badge_ask(request.uri().query()).map(Part::Badge),
+        "/rss" => Ok(Part::Rss),
+        "/atom" => Ok(Part::Atom),
         _ => return None,
     };
     if !matches!(*request.method(), Method::GET | Method::HEAD) {
@@ -719,10 +773,13 @@ fn custom_domain_request(request: &Request) -> Option<(Part, String)> {
 async fn custom_domain_answer(
     state: &AppState,
     headers: &HeaderMap,
-    (part, domain): (Part, String),
+    (part, domain): (Result<Part, ApiError>, String),
 ) -> Option<Response> {
     match rendered(state, PublicPageKey::Domain(&domain)).await {
-        Ok(Some(page)) => Some(deliver(state, headers, &page, part, Place::Domain).await),
+        Ok(Some(page)) => Some(match part {
+            Ok(part) => deliver(state, headers, &page, &part, Place::Domain).await,
+            Err(error) => error.into_response(),
+        }),
         Ok(None) => None,
         Err(error) => {
             tracing::warn!(code = error.code, "cannot look up a custom status domain");

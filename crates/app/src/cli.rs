@@ -250,6 +250,11 @@ pub struct ServeArgs {
     /// proxy added; entries before it are the client's own and ignored.
     #[arg(long, env = "WATCHTOWER_TRUST_FORWARDED_FOR", default_value_t = false)]
     pub trust_forwarded_for: bool,
+    /// A token `/metrics` asks for as `Authorization: Bearer TOKEN` (it carries user counts and
+    /// teams by plan). Without one, `/metrics` is open to whoever reaches the port: keep it
+    /// behind the proxy or the firewall then.
+    #[arg(long, env = "WATCHTOWER_METRICS_TOKEN", hide_env_values = true)]
+    pub metrics_token: Option<String>,
     /// API requests per minute per API key.
     #[arg(long, env = "WATCHTOWER_RATE_LIMIT_PER_KEY", default_value_t = 600)]
     pub rate_limit_per_key: u32,

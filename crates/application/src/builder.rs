@@ -431,6 +431,8 @@ impl ApplicationBuilder {
             ),
             alert_wake,
             ops_counters: ops_counters.clone(),
+            instance_figures: Default::default(),
+            activity: Default::default(),
         });
         let stop_billing = CancellationToken::new();
         let billing = self.billing_worker.map(|worker| {

@@ -174,7 +174,9 @@ impl CareTrigger {
     }
 }
 
-/// A failed claim or run is tried again this long after (within the window).
+/// A claim the database could not answer is tried again this long after (within the window).
+/// A claimed run that fails is recorded as failed and not run again in that slot: the next
+/// window (or large apply) runs it.
 const RETRY_AFTER: Duration = Duration::from_secs(300);
 
 /// Starts the care task: at each window's opening (or at start, inside one) and after each

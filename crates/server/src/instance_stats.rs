@@ -8,9 +8,11 @@ use crate::ops::memory_use;
 use crate::ops::routes::RouteStats;
 use serde::Serialize;
 use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+use tokio::sync::Mutex;
 use utoipa::ToSchema;
 use watchtower_core::{MonitorState, Plan, Timestamp};
-use watchtower_store::{Backend, StoreError};
+use watchtower_store::{Backend, InstanceFigures, Store, StoreError};
 
 const MONITOR_STATES: [MonitorState; 6] = [
     MonitorState::Pending,
@@ -107,10 +109,32 @@ pub struct MemoryStats {
     pub limit_bytes: Option<u64>,
 }
 
-/// Reads every figure now: one read-only snapshot of the database, the rest from memory.
+/// How long the database's part of the figures is reused: however often `/metrics` is scraped
+/// (or hammered), the instance reads them at most once in this time.
+const FIGURES_FRESH: Duration = Duration::from_secs(5);
+
+/// The database's part of the figures, last read at an instant; one reader at a time.
+#[derive(Debug, Default)]
+pub struct FiguresCache(Mutex<Option<(Instant, InstanceFigures)>>);
+
+impl FiguresCache {
+    async fn get(&self, store: &dyn Store) -> Result<InstanceFigures, StoreError> {
+        let mut kept = self.0.lock().await;
+        if let Some((read_at, figures)) = kept.as_ref()
+            && read_at.elapsed() < FIGURES_FRESH
+        {
+            return Ok(figures.clone());
+        }
+        let figures = store.instance_figures(Timestamp::now()).await?;
+        *kept = Some((Instant::now(), figures.clone()));
+        Ok(figures)
+    }
+}
+
+/// Reads every figure: the database's through `FiguresCache` (at most 5 s old), the rest from
+/// memory now.
 pub(crate) async fn gather(state: &AppState) -> Result<InstanceStats, StoreError> {
-    let now = Timestamp::now();
-    let figures = state.store.instance_figures(now).await?;
+    let figures = state.instance_figures.get(state.store.as_ref()).await?;
     let scheduler = state
         .scheduler
         .stats
@@ -212,9 +236,9 @@ pub(crate) fn export_gauges(stats: &InstanceStats) {
         metrics::gauge!("watchtower_monitors", "state" => state.clone()).set(*monitors as f64);
     }
     metrics::gauge!("watchtower_monitors_paused").set(stats.monitors.paused as f64);
-    if let Some(ratio) = stats.monitors.check_success_ratio {
-        metrics::gauge!("watchtower_check_success_ratio").set(ratio);
-    }
+    // No check in the last minute: no ratio (NaN, Prometheus' "no value"), not the last one.
+    metrics::gauge!("watchtower_check_success_ratio")
+        .set(stats.monitors.check_success_ratio.unwrap_or(f64::NAN));
     for pool in &stats.database.pools {
         metrics::gauge!("watchtower_database_connections", "pool" => pool.pool, "state" => "open")
             .set(f64::from(pool.open));

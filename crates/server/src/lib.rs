@@ -73,4 +73,8 @@ pub struct SharedState {
     pub alert_wake: Arc<tokio::sync::Notify>,
     /// The instance's request and error counts, by route too (`ops::with_counters` grows them).
     pub ops_counters: Arc<ops::OpsCounters>,
+    /// The installation's figures from the database, reused for a few seconds.
+    pub instance_figures: instance_stats::FiguresCache,
+    /// Who this instance noted as active within the hour (`auth::caller`).
+    pub activity: auth::ActivityNotes,
 }

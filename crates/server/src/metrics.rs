@@ -1,13 +1,18 @@
 //! `/metrics` in the Prometheus text format. Labels stay bounded: kinds and results, never URLs.
 
 use crate::AppState;
+use crate::auth::tokens::{constant_time_eq, token_hash};
 use axum::extract::State;
 use axum::http::header;
-use axum::response::IntoResponse;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use std::sync::OnceLock;
 
 static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
+
+/// How often histogram samples are drained into their buckets when nobody scrapes.
+const UPKEEP_EVERY: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// The bounds, in seconds, of every `_seconds` histogram (and of the per-route figures).
 pub(crate) const LATENCY_BUCKETS: [f64; 13] = [
@@ -27,12 +32,45 @@ pub fn install_metrics_recorder() -> PrometheusHandle {
             if metrics::set_global_recorder(recorder).is_err() {
                 tracing::warn!("a metrics recorder was already installed; /metrics may be empty");
             }
+            // Histogram samples wait in the recorder until drained; a scrape drains them, and
+            // without a scraper this does, so tens of thousands of requests a second cannot pile
+            // them up.
+            let upkeep = handle.clone();
+            let started = std::thread::Builder::new()
+                .name("metrics-upkeep".into())
+                .spawn(move || {
+                    loop {
+                        std::thread::sleep(UPKEEP_EVERY);
+                        upkeep.run_upkeep();
+                    }
+                });
+            if let Err(error) = started {
+                tracing::warn!(%error, "cannot start the metrics upkeep thread");
+            }
             handle
         })
         .clone()
 }
 
-pub(crate) async fn render(State(state): State<AppState>) -> impl IntoResponse {
+pub(crate) async fn render(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    // People and teams by plan are business figures: with `--metrics-token`, only its bearer
+    // reads them (compared as hashes, in constant time).
+    if let Some(expected) = &state.auth.metrics_token_hash {
+        let offered = headers
+            .get(header::AUTHORIZATION)
+            .and_then(|value| value.to_str().ok())
+            .and_then(|value| value.strip_prefix("Bearer "))
+            .map(token_hash)
+            .unwrap_or_default();
+        if !constant_time_eq(offered.as_bytes(), expected.as_bytes()) {
+            return (
+                StatusCode::UNAUTHORIZED,
+                [(header::WWW_AUTHENTICATE, "Bearer")],
+                "a metrics token is required\n",
+            )
+                .into_response();
+        }
+    }
     // Gauges read on demand, so a scrape always sees current values.
     crate::health::database(&state).await;
     let stats = state
@@ -56,4 +94,5 @@ pub(crate) async fn render(State(state): State<AppState>) -> impl IntoResponse {
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
         state.metrics.render(),
     )
+        .into_response()
 }

@@ -158,6 +158,12 @@ pub async fn run(args: ServeArgs) -> ExitCode {
                 .as_ref()
                 .is_some_and(|url| url.scheme() == "https"),
             trust_forwarded_for: args.trust_forwarded_for,
+            // Kept hashed: compared in constant time, never held in the clear.
+            metrics_token_hash: args
+                .metrics_token
+                .as_deref()
+                .filter(|token| !token.is_empty())
+                .map(watchtower_server::auth::tokens::token_hash),
             ..AuthConfig::default()
         })
         .rate_limits(RateLimitConfig {

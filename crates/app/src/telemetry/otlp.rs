@@ -34,8 +34,8 @@ pub fn endpoint_problem(endpoint: &str) -> Option<String> {
     }
 }
 
-/// The application's reqwest client, used from the batch processor's thread through the
-/// runtime's handle.
+/// A reqwest client (the application's rustls stack), used from the batch processor's thread
+/// through the runtime's handle.
 #[derive(Debug, Clone)]
 struct RuntimeClient {
     client: reqwest::Client,

@@ -12,7 +12,7 @@ use axum_extra::extract::CookieJar;
 use std::net::{IpAddr, SocketAddr};
 use watchtower_billing::frame::FRAME_TOKEN_HEADER;
 use watchtower_billing::{FrameTokenError, FrameVerifier, ProcessError, WhopPerson, customer_of};
-use watchtower_core::{Plan, Timestamp};
+use watchtower_core::{Plan, Timestamp, UserId};
 use watchtower_store::instance::ACTIVITY_RESOLUTION;
 use watchtower_store::{Actor, ApiKey, Session, User};
 
@@ -175,18 +175,57 @@ impl FromRequestParts<AppState> for Caller {
     }
 }
 
-/// Keeps a person's last activity to the hour, for the active-user counts: one write per person
-/// per hour, skipped when the stored time is younger. A failed write costs the count, not the
-/// request.
+/// Keeps a person's last activity to the hour, for the active-user counts: skipped when the
+/// stored time is younger, and written off the request (SQLite's one writer may be busy with a
+/// long maintenance run), at most once an hour per person from this instance. A failed write
+/// costs the count, never the request.
 async fn note_activity(state: &AppState, user: &User, now: Timestamp) {
     if user
         .last_seen_at
         .is_some_and(|seen| now.since(seen) < ACTIVITY_RESOLUTION)
+        || !state.activity.claim(user.id)
     {
         return;
     }
-    if let Err(error) = state.store.touch_user(user.id, now).await {
-        tracing::warn!(%error, "cannot note the person's activity");
+    let store = state.store.clone();
+    let user = user.id;
+    tokio::spawn(async move {
+        if let Err(error) = store.touch_user(user, now).await {
+            tracing::warn!(%error, "cannot note the person's activity");
+        }
+    });
+}
+
+/// The people this instance noted as active within the hour, so a person's requests start one
+/// write an hour however slow the database is to take it. Bounded: past `MAX_NOTED` people the
+/// notes older than the hour are dropped, and if all are younger, all are.
+#[derive(Debug, Default)]
+pub struct ActivityNotes(std::sync::Mutex<std::collections::HashMap<UserId, std::time::Instant>>);
+
+const MAX_NOTED: usize = 100_000;
+
+impl ActivityNotes {
+    /// True when `user` was not noted within the hour (and is noted now).
+    pub fn claim(&self, user: UserId) -> bool {
+        let now = std::time::Instant::now();
+        let mut noted = self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if noted
+            .get(&user)
+            .is_some_and(|at| now.duration_since(*at) < ACTIVITY_RESOLUTION)
+        {
+            return false;
+        }
+        if noted.len() >= MAX_NOTED {
+            noted.retain(|_, at| now.duration_since(*at) < ACTIVITY_RESOLUTION);
+            if noted.len() >= MAX_NOTED {
+                noted.clear();
+            }
+        }
+        noted.insert(user, now);
+        true
     }
 }
 

@@ -7,7 +7,7 @@ mod team;
 pub mod throttle;
 pub mod tokens;
 
-pub use caller::{Caller, ClientIp, Principal, client_ip};
+pub use caller::{ActivityNotes, Caller, ClientIp, Principal, client_ip};
 pub use team::{TEAM_HEADER, TeamAccess};
 
 use std::time::Duration;
@@ -33,6 +33,8 @@ pub struct AuthConfig {
     pub failure_window: Duration,
     /// Take the client address from `X-Forwarded-For` (behind a trusted proxy only).
     pub trust_forwarded_for: bool,
+    /// The SHA-256 of the token `/metrics` asks for (`serve --metrics-token`); open without one.
+    pub metrics_token_hash: Option<String>,
 }
 
 impl Default for AuthConfig {
@@ -44,6 +46,7 @@ impl Default for AuthConfig {
             max_failed_logins: 10,
             failure_window: Duration::from_secs(5 * 60),
             trust_forwarded_for: false,
+            metrics_token_hash: None,
         }
     }
 }

@@ -162,6 +162,22 @@ pub fn start(monitor: OpsMonitor) -> JoinHandle<()> {
     })
 }
 
+/// PostgreSQL's CPU from procfs (a walk of `/proc`), off the runtime's threads.
+async fn read_database_cpu(
+    reader: &mut DatabaseCpu,
+    process: Option<watchtower_store::DatabaseProcess>,
+) -> Option<f64> {
+    let mut owned = std::mem::take(reader);
+    let (owned, share) = tokio::task::spawn_blocking(move || {
+        let share = owned.read(process);
+        (owned, share)
+    })
+    .await
+    .ok()?;
+    *reader = owned;
+    share
+}
+
 impl OpsMonitor {
     /// Takes up the episodes the database holds open for this instance (or for every instance,
     /// for shared signals), so a restart neither alerts again nor forgets to recover. False
@@ -237,7 +253,7 @@ impl OpsMonitor {
             backup,
             disk: self.database_file.as_deref().and_then(disk_use),
             rate_limit,
-            database_cpu: database_cpu.read(process),
+            database_cpu: read_database_cpu(database_cpu, process).await,
         }
     }
 

@@ -89,9 +89,11 @@ async fn administrators_see_the_installation_and_metrics_carry_the_same_figures(
         let lost = app.anonymous().get("/no/such/page").await;
         assert_eq!(lost.status, StatusCode::NOT_FOUND);
 
+        // Activity is written off the request: the figures are awaited until both people count.
         let stats = stats_when(&admin, |stats| {
             stats["monitors"]["check_success_ratio"].is_number()
                 && stats["notifications_last_day"][0]["delivered"] == 1
+                && stats["people"]["active_last_day"] == 2
         })
         .await;
         // Both people made requests after signing in.
@@ -172,6 +174,43 @@ async fn administrators_see_the_installation_and_metrics_carry_the_same_figures(
             );
         }
         assert!(!metrics.contains(PUSH_TOKEN), "a raw path reached /metrics");
+        Ok(())
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn with_a_metrics_token_only_its_bearer_reads_metrics() {
+    const TOKEN: &str = "metrics-token-for-the-scraper";
+    let options = Options {
+        metrics_token: Some(TOKEN.into()),
+        ..Options::default()
+    };
+    each_backend(options, |app| async move {
+        let scrape = |authorization: Option<&'static str>| {
+            let app = app.clone();
+            async move {
+                let mut request = app.anonymous().http.get(app.url("/metrics"));
+                if let Some(value) = authorization {
+                    request = request.header("authorization", value);
+                }
+                let response = request.send().await.unwrap();
+                (response.status(), response.text().await.unwrap())
+            }
+        };
+        for refused in [
+            None,
+            Some("Bearer wrong-token"),
+            Some("Bearer metrics-token-for-the-scrapeR"),
+            Some("metrics-token-for-the-scraper"),
+        ] {
+            let (status, body) = scrape(refused).await;
+            assert_eq!(status, StatusCode::UNAUTHORIZED, "{refused:?}");
+            assert!(!body.contains("watchtower_"), "{refused:?}: {body}");
+        }
+        let (status, body) = scrape(Some("Bearer metrics-token-for-the-scraper")).await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(body.contains("watchtower_users"), "{body}");
         Ok(())
     })
     .await;

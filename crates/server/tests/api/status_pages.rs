@@ -1014,19 +1014,16 @@ async fn badges_say_uptime_and_response_time_for_the_page_and_each_component() {
             json!({"name": "nightly", "kind": "push", "period": "1h"}),
         )
         .await;
-        let created = owner
-            .post(
-                "/api/status-pages",
-                page(
-                    "acme",
-                    json!([
-                        {"name": "Shop", "monitors": [shop]},
-                        {"name": "API & more", "monitors": [api]},
-                        {"name": "Quiet", "monitors": [quiet]}
-                    ]),
-                ),
-            )
-            .await;
+        let mut body = page(
+            "acme",
+            json!([
+                {"name": "Shop", "monitors": [shop]},
+                {"name": "API & more", "monitors": [api]},
+                {"name": "Quiet", "monitors": [quiet]}
+            ]),
+        );
+        body["history_days"] = json!(30);
+        let created = owner.post("/api/status-pages", body.clone()).await;
         assert_eq!(created.status, StatusCode::CREATED, "{:?}", created.body);
         // One check each, stored before any badge is asked for (bounded: 10 s).
         for id in [shop, api] {
@@ -1089,8 +1086,12 @@ async fn badges_say_uptime_and_response_time_for_the_page_and_each_component() {
             "{svg}"
         );
         assert!(svg.contains("#b3261e"), "below 99 % is red: {svg}");
-        let svg = badge("?kind=uptime&period=90d&component=Shop").await;
-        assert_eq!(badge_words(&svg), ["uptime 90d", "100.00%"]);
+        let svg = badge("?kind=uptime&period=30d&component=Shop").await;
+        assert_eq!(badge_words(&svg), ["uptime 30d", "100.00%"]);
+        // The page shows 30 days: no badge tells of 90.
+        let (status, _, _) =
+            fetch(&app, "/status/acme/badge.svg?kind=uptime&period=90d", None).await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
         assert!(svg.contains("#17692e"), "{svg}");
         // A name with `&` is asked for encoded and drawn escaped.
         let svg = badge("?kind=uptime&component=API%20%26%20more").await;
@@ -1098,6 +1099,13 @@ async fn badges_say_uptime_and_response_time_for_the_page_and_each_component() {
         assert!(svg.contains("API &amp; more: 0.00%"), "{svg}");
         let svg = badge("?kind=uptime&period=7d&component=Quiet").await;
         assert_eq!(badge_words(&svg), ["uptime 7d", "no data"]);
+        // A page that hides response times has no response-time badge; once shown, it has.
+        let path = "/status/acme/badge.svg?kind=response_time&component=Shop";
+        assert_eq!(fetch(&app, path, None).await.0, StatusCode::NOT_FOUND);
+        body["show_response_times"] = json!(true);
+        let id = created.body["id"].as_i64().unwrap();
+        let shown = owner.put(&format!("/api/status-pages/{id}"), body).await;
+        assert_eq!(shown.status, StatusCode::OK, "{:?}", shown.body);
         let svg = badge("?kind=response_time&component=Shop").await;
         let words = badge_words(&svg);
         assert_eq!(words[0], "response 24h");

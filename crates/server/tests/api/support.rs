@@ -61,6 +61,8 @@ pub struct Options {
     pub whop_api: Option<String>,
     /// Where 5xx answers and panics are reported (a `FakeSentry`).
     pub error_reports: Option<ErrorReporter>,
+    /// The token `/metrics` asks for (`serve --metrics-token`).
+    pub metrics_token: Option<String>,
 }
 
 impl Default for Options {
@@ -81,6 +83,7 @@ impl Default for Options {
             billing_worker: true,
             whop_api: None,
             error_reports: None,
+            metrics_token: None,
         }
     }
 }
@@ -120,6 +123,12 @@ impl TestApp {
         }
         if let Some(reporter) = options.error_reports {
             builder = builder.error_reports(reporter);
+        }
+        if let Some(token) = &options.metrics_token {
+            builder = builder.auth(watchtower_server::AuthConfig {
+                metrics_token_hash: Some(watchtower_server::auth::tokens::token_hash(token)),
+                ..watchtower_server::AuthConfig::default()
+            });
         }
         if let Some(clock) = options.billing_clock {
             builder = builder.billing_clock(clock);

@@ -2,6 +2,7 @@
 //! 24 h, 7 d, 30 d or 90 d, or average response time, their text escaped. What a badge shows is
 //! asked in its query (`?kind=uptime&period=7d&component=Website`).
 
+use super::view::PageView;
 use crate::error::ApiError;
 use serde::Deserialize;
 use std::collections::HashMap;
@@ -9,8 +10,8 @@ use std::sync::Arc;
 use std::time::Duration;
 use std::time::Instant;
 use tokio::sync::Mutex;
-use watchtower_core::{ComponentState, FieldError, MonitorId, TeamId, Timestamp};
-use watchtower_store::{Store, StoreError, UptimeSummary};
+use watchtower_core::{ComponentState, FieldError, MonitorId, StatusPageId, TeamId, Timestamp};
+use watchtower_store::{StatusPage, Store, StoreError, UptimeSummary};
 
 /// The periods a badge can cover.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -185,26 +186,27 @@ fn draw_state(subject: &str, state: ComponentState) -> String {
     draw(subject, "status", state.headline(), colour(state))
 }
 
-/// A colour with white text above 4.5:1 contrast for an uptime: green from 99.9 %, amber from
-/// 99 %, red below, grey without checks.
-fn uptime_colour(uptime: Option<f64>) -> &'static str {
-    match uptime {
+/// A colour with white text above 4.5:1 contrast for an uptime in hundredths of a percent:
+/// green from 99.90 %, amber from 99.00 %, red below, grey without checks.
+fn uptime_colour(hundredths: Option<u64>) -> &'static str {
+    match hundredths {
         None => "#4d5560",
-        Some(u) if u >= 0.999 => "#17692e",
-        Some(u) if u >= 0.99 => "#8a5a00",
+        Some(h) if h >= 9_990 => "#17692e",
+        Some(h) if h >= 9_900 => "#8a5a00",
         Some(_) => "#b3261e",
     }
 }
 
-/// `uptime 7d | 99.95%` for `subject` (the page's title, or a component's name).
-pub fn uptime(subject: &str, period: Period, uptime: Option<f64>) -> String {
+/// `uptime 7d | 99.95%` for `subject` (the page's title, or a component's name): `good` of
+/// `checks`, to two decimals, never rounded up (counted in integers, so 57 of 100 is 57.00 %).
+pub fn uptime(subject: &str, period: Period, good: u64, checks: u64) -> String {
     let label = format!("uptime {}", period.as_str());
-    let message = match uptime {
-        // Two decimals, never rounded up to a perfect record.
-        Some(u) => format!("{:.2}%", (u * 10_000.0).floor() / 100.0),
+    let hundredths = (checks > 0).then(|| good.min(checks) * 10_000 / checks);
+    let message = match hundredths {
+        Some(h) => format!("{}.{:02}%", h / 100, h % 100),
         None => "no data".to_owned(),
     };
-    draw(subject, &label, &message, uptime_colour(uptime))
+    draw(subject, &label, &message, uptime_colour(hundredths))
 }
 
 /// `response 24h | 182 ms` for `subject`.
@@ -237,26 +239,21 @@ fn draw(subject: &str, label: &str, message: &str, colour: &str) -> String {
 }
 
 /// What a page's badges are drawn from: its title, states and components' monitors as the page
-/// was rendered, and each period's figures, read on the first badge that asks for them and kept
-/// for a minute (one reader at a time: the others wait for its figures).
+/// was rendered, and what the page lets the public see.
 #[derive(Debug)]
 pub struct BadgeSource {
+    page: StatusPageId,
     team: TeamId,
     title: String,
     overall: ComponentState,
     components: Vec<BadgeComponent>,
     /// Every monitor of the page, once.
     monitors: Vec<MonitorId>,
-    /// Each period's figures and when they were read; read again when older than `FRESH`, so
-    /// a page that is not rendered again for hours still gets new figures.
-    periods: [Mutex<Option<ReadFigures>>; 4],
+    /// A page that hides response times has no response-time badge.
+    show_response_times: bool,
+    /// A page showing 30 days of history answers badges up to 30 days.
+    history_days: u16,
 }
-
-/// A period's figures and when they were read.
-type ReadFigures = (Instant, Arc<PeriodFigures>);
-
-/// How long a period's figures are used: as long as a badge may be cached (`max-age=60`).
-const FRESH: Duration = Duration::from_secs(60);
 
 /// A component as its badges see it.
 #[derive(Debug)]
@@ -266,22 +263,24 @@ pub struct BadgeComponent {
     pub monitors: Vec<MonitorId>,
 }
 
-/// Uptime and average response time over one period: the page's, then each component's.
+/// Good checks, checks, and the response time over one period: the page's, then each
+/// component's, for the components' monitors they were read for.
 #[derive(Debug)]
 struct PeriodFigures {
+    layout: Vec<Vec<MonitorId>>,
     page: Figures,
     components: Vec<Figures>,
 }
 
 #[derive(Debug, Clone, Copy)]
 struct Figures {
-    uptime: Option<f64>,
+    good: u64,
+    checks: u64,
     response_ms: Option<f64>,
 }
 
 impl Figures {
-    /// Checks of all `monitors` together: uptime as good checks over checks, response time
-    /// weighted by each monitor's checks.
+    /// Checks of all `monitors` together; response time weighted by each monitor's checks.
     fn of(monitors: &[MonitorId], summaries: &HashMap<MonitorId, UptimeSummary>) -> Self {
         let (mut checks, mut good, mut latency_total, mut latency_checks) = (0, 0, 0.0, 0);
         for summary in monitors.iter().filter_map(|id| summaries.get(id)) {
@@ -293,31 +292,60 @@ impl Figures {
             }
         }
         Figures {
-            uptime: (checks > 0).then(|| good as f64 / checks as f64),
+            good,
+            checks,
             response_ms: (latency_checks > 0).then(|| latency_total / latency_checks as f64),
         }
     }
 }
 
-/// A page without badges of its own (a history page's cache entry).
-impl Default for BadgeSource {
-    fn default() -> Self {
-        BadgeSource::new(
-            TeamId::DEFAULT,
-            String::new(),
-            ComponentState::Operational,
-            Vec::new(),
-        )
+/// A period's figures and when they were read.
+type ReadFigures = (Instant, Arc<PeriodFigures>);
+
+/// One page's figures of one period, locked while they are read.
+type FiguresSlot = Arc<Mutex<Option<ReadFigures>>>;
+
+/// How long a period's figures are used: as long as a badge may be cached (`max-age=60`).
+const FRESH: Duration = Duration::from_secs(60);
+
+/// Above this many kept figures, those no longer fresh are dropped (deleted pages, old periods).
+const MAX_KEPT: usize = 4096;
+
+/// Each page's figures per period, kept across renderings of the page (a page is rendered
+/// again after any state change), read by one request at a time while the others wait.
+#[derive(Debug, Default)]
+pub struct BadgeFiguresCache(std::sync::Mutex<HashMap<(StatusPageId, usize), FiguresSlot>>);
+
+impl BadgeFiguresCache {
+    fn slot(&self, page: StatusPageId, period: Period) -> FiguresSlot {
+        let mut slots = self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if slots.len() >= MAX_KEPT {
+            slots.retain(|_, slot| {
+                slot.try_lock().map_or(true, |kept| {
+                    kept.as_ref().is_some_and(|(at, _)| at.elapsed() < FRESH)
+                })
+            });
+        }
+        slots.entry((page, period.index())).or_default().clone()
     }
 }
 
 impl BadgeSource {
-    pub fn new(
-        team: TeamId,
-        title: String,
-        overall: ComponentState,
-        components: Vec<BadgeComponent>,
-    ) -> Self {
+    /// The badges of `page` as it was rendered.
+    pub fn new(page: &StatusPage, view: &PageView) -> Self {
+        let components: Vec<BadgeComponent> = page
+            .spec
+            .components()
+            .zip(view.groups.iter().flat_map(|group| &group.components))
+            .map(|(spec, shown)| BadgeComponent {
+                name: shown.name.clone(),
+                state: shown.state,
+                monitors: spec.monitors.clone(),
+            })
+            .collect();
         let mut monitors: Vec<MonitorId> = Vec::new();
         for component in &components {
             for id in &component.monitors {
@@ -327,20 +355,24 @@ impl BadgeSource {
             }
         }
         BadgeSource {
-            team,
-            title,
-            overall,
+            page: page.id,
+            team: page.team_id,
+            title: view.title.clone(),
+            overall: view.overall,
             components,
             monitors,
-            periods: Default::default(),
+            show_response_times: view.show_response_times,
+            history_days: view.history_days,
         }
     }
 
-    /// The SVG `ask` names, reading the period's figures if no badge has yet; `None` when the
-    /// page has no component of that name.
+    /// The SVG `ask` names, with the period's figures from `cache` (read when missing, older
+    /// than a minute, or read for other components); `None` when the page has no component of
+    /// that name, hides response times, or shows less history than the period.
     pub async fn svg(
         &self,
         store: &dyn Store,
+        cache: &BadgeFiguresCache,
         ask: &BadgeAsk,
         now: Timestamp,
     ) -> Result<Option<String>, StoreError> {
@@ -357,14 +389,28 @@ impl BadgeSource {
         };
         let period = match ask.kind {
             BadgeKind::Status => return Ok(Some(draw_state(subject, state))),
+            BadgeKind::ResponseTime(_) if !self.show_response_times => return Ok(None),
             BadgeKind::Uptime(period) | BadgeKind::ResponseTime(period) => period,
         };
+        if period.length() > Duration::from_secs(u64::from(self.history_days) * 86_400) {
+            return Ok(None);
+        }
+        let layout: Vec<Vec<MonitorId>> = self
+            .components
+            .iter()
+            .map(|component| component.monitors.clone())
+            .collect();
+        let slot = cache.slot(self.page, period);
         let figures = {
-            let mut kept = self.periods[period.index()].lock().await;
+            let mut kept = slot.lock().await;
             match kept.as_ref() {
-                Some((read_at, figures)) if read_at.elapsed() < FRESH => figures.clone(),
+                Some((read_at, figures))
+                    if read_at.elapsed() < FRESH && figures.layout == layout =>
+                {
+                    figures.clone()
+                }
                 _ => {
-                    let figures = Arc::new(self.read(store, period, now).await?);
+                    let figures = Arc::new(self.read(store, layout, period, now).await?);
                     *kept = Some((Instant::now(), figures.clone()));
                     figures
                 }
@@ -375,7 +421,7 @@ impl BadgeSource {
             None => figures.page,
         };
         Ok(Some(match ask.kind {
-            BadgeKind::Uptime(_) => uptime(subject, period, figures.uptime),
+            BadgeKind::Uptime(_) => uptime(subject, period, figures.good, figures.checks),
             _ => response_time(subject, period, figures.response_ms),
         }))
     }
@@ -383,6 +429,7 @@ impl BadgeSource {
     async fn read(
         &self,
         store: &dyn Store,
+        layout: Vec<Vec<MonitorId>>,
         period: Period,
         now: Timestamp,
     ) -> Result<PeriodFigures, StoreError> {
@@ -391,11 +438,11 @@ impl BadgeSource {
             .await?;
         Ok(PeriodFigures {
             page: Figures::of(&self.monitors, &summaries),
-            components: self
-                .components
+            components: layout
                 .iter()
-                .map(|component| Figures::of(&component.monitors, &summaries))
+                .map(|monitors| Figures::of(monitors, &summaries))
                 .collect(),
+            layout,
         })
     }
 }
@@ -414,5 +461,23 @@ mod tests {
         let svg = render("Tom & Jerry <3", ComponentState::Degraded);
         assert!(svg.contains("Tom &amp; Jerry &lt;3: Degraded performance"));
         assert!(!svg.contains("<3"));
+    }
+
+    #[test]
+    fn uptime_is_counted_in_integers_and_never_rounded_up() {
+        let message = |good, checks| {
+            let svg = uptime("page", Period::Week, good, checks);
+            let start = svg.rfind("\">").unwrap() + 2;
+            svg[start..svg.rfind("</text>").unwrap()].to_owned()
+        };
+        // 0.57 × 10,000 is 5,699.999… in floating point.
+        assert_eq!(message(57, 100), "57.00%");
+        assert_eq!(message(99_999, 100_000), "99.99%");
+        assert_eq!(message(2, 3), "66.66%");
+        assert_eq!(message(5, 5), "100.00%");
+        assert_eq!(message(0, 0), "no data");
+        assert!(uptime("p", Period::Day, 999, 1000).contains("#17692e"));
+        assert!(uptime("p", Period::Day, 998, 1000).contains("#8a5a00"));
+        assert!(uptime("p", Period::Day, 989, 1000).contains("#b3261e"));
     }
 }

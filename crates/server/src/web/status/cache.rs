@@ -36,8 +36,8 @@ pub struct Rendered {
     pub summary: Bytes,
     /// The page's status badge (`badge.svg` without a query).
     pub badge: Bytes,
-    /// What the other badges are drawn from, read on the first that asks (`badge.rs`).
-    pub badges: super::badge::BadgeSource,
+    /// What the other badges are drawn from (`badge.rs`); none for a history page.
+    pub badges: Option<super::badge::BadgeSource>,
     /// The logo's origin, which the page's Content-Security-Policy lets images load from.
     pub logo_origin: Option<String>,
     pub hide_from_search: bool,
@@ -94,6 +94,8 @@ pub struct StatusCache {
     public_url: Option<String>,
     /// The instance's signing secret (`Store::link_secret`), read once.
     secret: tokio::sync::OnceCell<String>,
+    /// Badge figures per page and period, kept across renderings (`badge.rs`).
+    badge_figures: super::badge::BadgeFiguresCache,
 }
 
 impl StatusCache {
@@ -110,7 +112,13 @@ impl StatusCache {
             slots: Mutex::new(HashMap::new()),
             public_url: None,
             secret: tokio::sync::OnceCell::new(),
+            badge_figures: Default::default(),
         }
+    }
+
+    /// Badge figures per page and period.
+    pub fn badge_figures(&self) -> &super::badge::BadgeFiguresCache {
+        &self.badge_figures
     }
 
     /// Rebuilds for state changes at most once per `min_rebuild` (tests use zero).

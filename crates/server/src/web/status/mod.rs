@@ -30,7 +30,7 @@ use axum::extract::{Form, Path, Query, RawQuery, Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{Html, IntoResponse, Redirect, Response};
-use badge::{BadgeAsk, BadgeComponent, BadgeQuery, BadgeSource};
+use badge::{BadgeAsk, BadgeQuery, BadgeSource};
 use cache::Rendered;
 use feeds::FeedSource;
 use gate::{Gate, Refusal};
@@ -201,20 +201,7 @@ async fn build(state: &AppState, key: PublicPageKey<'_>) -> Result<Option<Render
         html_gzip,
         summary: Bytes::from(summary),
         badge: Bytes::from(badge::render(&view.title, view.overall)),
-        badges: BadgeSource::new(
-            page.team_id,
-            view.title.clone(),
-            view.overall,
-            page.spec
-                .components()
-                .zip(view.groups.iter().flat_map(|group| &group.components))
-                .map(|(spec, shown)| BadgeComponent {
-                    name: shown.name.clone(),
-                    state: shown.state,
-                    monitors: spec.monitors.clone(),
-                })
-                .collect(),
-        ),
+        badges: Some(BadgeSource::new(&page, &view)),
         logo_origin: page.spec.logo_origin(),
         hide_from_search: view.hide_from_search,
         gate: Gate::of(&page),
@@ -412,9 +399,12 @@ async fn deliver(
     }
     let badge = match part {
         Part::Badge(ask) if *ask != BadgeAsk::PAGE_STATUS => {
-            match page
-                .badges
-                .svg(state.store.as_ref(), ask, Timestamp::now())
+            let Some(badges) = &page.badges else {
+                return missing(part);
+            };
+            let cache = state.status_pages.badge_figures();
+            match badges
+                .svg(state.store.as_ref(), cache, ask, Timestamp::now())
                 .await
             {
                 Ok(Some(svg)) => Some(Bytes::from(svg)),

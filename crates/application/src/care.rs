@@ -5,7 +5,7 @@
 //! opening, or the apply), so several instances on one PostgreSQL run it once per window.
 //!
 //! [`run_window_if_open`] and [`run_after_apply`] take the instant from their caller, so tests
-//! walk through weeks on a test clock; [`start`] is the task that calls them on the builder's
+//! walk through weeks on a test clock; `start` is the task that calls them on the builder's
 //! clock.
 
 use std::sync::Arc;

@@ -307,6 +307,7 @@ fn routes() -> Vec<Row> {
             },
         ),
         row(M::GET, "/api/security-events", Empty, Rule::InstanceAdmin),
+        row(M::GET, "/api/admin/stats", Empty, Rule::InstanceAdmin),
         row(M::GET, "/api/monitors", Empty, team(ViewMonitors, S::OK)),
         row(
             M::POST,

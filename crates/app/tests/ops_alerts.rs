@@ -65,6 +65,34 @@ async fn wait_for_signal(
     receiver.of(signal)
 }
 
+/// The first delivery of `signal`, which must be its alert and nothing else yet (the log of
+/// `process` explains a wait that ended without it).
+async fn the_alert(
+    receiver: &Receiver,
+    signal: &str,
+    within: Duration,
+    process: &WatchtowerProcess,
+) -> Delivery {
+    let deliveries = wait_for_signal(receiver, signal, 1, within).await;
+    assert_eq!(
+        types(&deliveries),
+        [format!("ops.{signal}")],
+        "{}",
+        process.log_text()
+    );
+    deliveries[0].clone()
+}
+
+impl Delivery {
+    /// What the message says caused it.
+    fn cause(&self) -> String {
+        self.body["data"]["cause"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
+    }
+}
+
 fn types(deliveries: &[Delivery]) -> Vec<String> {
     deliveries
         .iter()
@@ -316,22 +344,13 @@ async fn backups_failing_for_two_periods_alert_and_a_good_one_recovers() {
     let process = WatchtowerProcess::serve(Path::new(BINARY), &database.url, &args, dir.path())
         .await
         .unwrap();
-    let deliveries = wait_for_signal(&receiver, "backup_stale", 1, Duration::from_secs(20)).await;
-    assert_eq!(
-        types(&deliveries),
-        ["ops.backup_stale"],
-        "{}",
-        process.log_text()
-    );
-    let cause = deliveries[0].body["data"]["cause"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let alert = the_alert(&receiver, "backup_stale", Duration::from_secs(20), &process).await;
+    let cause = alert.cause();
     assert!(
         cause.contains("no good backup in the") && cause.ends_with("above 2 backup periods"),
         "{cause}"
     );
-    assert!(deliveries[0].signature_ok);
+    assert!(alert.signature_ok);
 
     std::fs::remove_file(&backups).unwrap();
     std::fs::create_dir(&backups).unwrap();
@@ -373,18 +392,14 @@ async fn an_api_rate_limit_ninety_percent_spent_alerts_and_recovers() {
             .await
             .unwrap();
     }
-    let deliveries =
-        wait_for_signal(&receiver, "rate_limit_near", 1, Duration::from_secs(10)).await;
-    assert_eq!(
-        types(&deliveries),
-        ["ops.rate_limit_near"],
-        "{}",
-        process.log_text()
-    );
-    let cause = deliveries[0].body["data"]["cause"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let alert = the_alert(
+        &receiver,
+        "rate_limit_near",
+        Duration::from_secs(10),
+        &process,
+    )
+    .await;
+    let cause = alert.cause();
     assert!(
         cause.starts_with("API rate limits 90% (the fullest ip bucket of 10 requests"),
         "{cause}"
@@ -429,18 +444,14 @@ async fn the_database_disk_filled_past_eighty_percent_alerts_and_recovers() {
     // 7 MiB of the 8: past 80% with the database's own pages.
     let filler = mounted.path().join("filler");
     std::fs::write(&filler, vec![0u8; 7 << 20]).unwrap();
-    let deliveries =
-        wait_for_signal(&receiver, "disk_nearly_full", 1, Duration::from_secs(10)).await;
-    assert_eq!(
-        types(&deliveries),
-        ["ops.disk_nearly_full"],
-        "{}",
-        process.log_text()
-    );
-    let cause = deliveries[0].body["data"]["cause"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let alert = the_alert(
+        &receiver,
+        "disk_nearly_full",
+        Duration::from_secs(10),
+        &process,
+    )
+    .await;
+    let cause = alert.cause();
     assert!(
         cause.contains("MiB on the database's file system"),
         "{cause}"

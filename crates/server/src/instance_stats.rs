@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::Mutex;
 use utoipa::ToSchema;
 use watchtower_core::{MonitorState, Plan, Timestamp};
-use watchtower_store::{Backend, InstanceFigures, Store, StoreError};
+use watchtower_store::{Backend, InstanceFigures, KindDeliveries, PoolUse, Store, StoreError};
 
 const MONITOR_STATES: [MonitorState; 6] = [
     MonitorState::Pending,
@@ -33,7 +33,7 @@ pub struct InstanceStats {
     pub teams_by_plan: BTreeMap<String, u64>,
     pub monitors: MonitorStats,
     /// Notifications created over the last 24 hours, by channel kind and outcome.
-    pub notifications_last_day: Vec<ChannelKindDeliveries>,
+    pub notifications_last_day: Vec<KindDeliveries>,
     /// This instance's answers since it started.
     pub requests: RequestStats,
     pub database: DatabaseUse,
@@ -63,17 +63,6 @@ pub struct MonitorStats {
 }
 
 #[derive(Debug, Serialize, ToSchema)]
-pub struct ChannelKindDeliveries {
-    /// The channel kind (`email`, `slack`, `webhook`, ...).
-    pub kind: String,
-    pub delivered: u64,
-    pub failed: u64,
-    pub pending: u64,
-    /// Suppressed on purpose (maintenance, a dependency down).
-    pub suppressed: u64,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
 pub struct RequestStats {
     pub total: u64,
     pub server_errors: u64,
@@ -87,18 +76,10 @@ pub struct RequestStats {
 pub struct DatabaseUse {
     /// `sqlite` or `postgres`.
     pub backend: &'static str,
-    pub pools: Vec<PoolStats>,
+    /// `reader` and `writer` on SQLite, `main` on PostgreSQL.
+    pub pools: Vec<PoolUse>,
     /// Requests answered with a database failure, and failed ops queries, since start.
     pub errors: u64,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct PoolStats {
-    /// `reader` and `writer` on SQLite, `main` on PostgreSQL.
-    pub pool: &'static str,
-    pub open: u32,
-    pub idle: u32,
-    pub max: u32,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -170,17 +151,7 @@ pub(crate) async fn gather(state: &AppState) -> Result<InstanceStats, StoreError
             checks_per_second: scheduler.checks_per_second,
             check_success_ratio: scheduler.check_success_ratio,
         },
-        notifications_last_day: figures
-            .notifications_day
-            .into_iter()
-            .map(|kind| ChannelKindDeliveries {
-                kind: kind.kind,
-                delivered: kind.delivered,
-                failed: kind.failed,
-                pending: kind.pending,
-                suppressed: kind.other,
-            })
-            .collect(),
+        notifications_last_day: figures.notifications_day,
         requests: RequestStats {
             total,
             server_errors,
@@ -196,17 +167,7 @@ pub(crate) async fn gather(state: &AppState) -> Result<InstanceStats, StoreError
                 Backend::Sqlite => "sqlite",
                 Backend::Postgres => "postgres",
             },
-            pools: state
-                .store
-                .pool_use()
-                .into_iter()
-                .map(|pool| PoolStats {
-                    pool: pool.pool,
-                    open: pool.open,
-                    idle: pool.idle,
-                    max: pool.max,
-                })
-                .collect(),
+            pools: state.store.pool_use(),
             errors: counters.database_errors
                 + state
                     .writer

@@ -12,7 +12,7 @@ use watchtower_core::{Timestamp, UserId};
 pub const ACTIVITY_RESOLUTION: Duration = Duration::from_secs(3600);
 
 /// One connection pool: connections open, idle among them, and the most it opens.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
 pub struct PoolUse {
     /// `reader` and `writer` on SQLite; `main` on PostgreSQL, where both share one pool.
     pub pool: &'static str,
@@ -22,15 +22,16 @@ pub struct PoolUse {
 }
 
 /// Notifications of one channel kind created since a time, by outcome.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
 pub struct KindDeliveries {
+    /// The channel kind (`email`, `slack`, `webhook`, ...).
     pub kind: String,
     pub delivered: u64,
     pub failed: u64,
     /// Waiting for a first attempt or a retry.
     pub pending: u64,
-    /// Not sent on purpose: maintenance, a dependency down, a duplicate.
-    pub other: u64,
+    /// Not sent on purpose: maintenance, a dependency down.
+    pub suppressed: u64,
 }
 
 /// The installation's figures at one moment.

@@ -89,7 +89,7 @@ impl InstanceStore for DbStore {
                 "delivered" => entry.delivered += count(n),
                 "failed" => entry.failed += count(n),
                 "pending" => entry.pending += count(n),
-                _ => entry.other += count(n),
+                _ => entry.suppressed += count(n),
             }
         }
         Ok(InstanceFigures {

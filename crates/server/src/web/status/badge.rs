@@ -2,7 +2,7 @@
 //! 24 h, 7 d, 30 d or 90 d, or average response time, their text escaped. What a badge shows is
 //! asked in its query (`?kind=uptime&period=7d&component=Website`).
 
-use super::view::PageView;
+use super::view::{PageView, weighted_latency};
 use crate::error::ApiError;
 use serde::Deserialize;
 use std::collections::HashMap;
@@ -280,21 +280,18 @@ struct Figures {
 }
 
 impl Figures {
-    /// Checks of all `monitors` together; response time weighted by each monitor's checks.
+    /// Checks of all `monitors` together; response time weighted by each monitor's checks, as
+    /// the page shows it.
     fn of(monitors: &[MonitorId], summaries: &HashMap<MonitorId, UptimeSummary>) -> Self {
-        let (mut checks, mut good, mut latency_total, mut latency_checks) = (0, 0, 0.0, 0);
+        let (mut checks, mut good) = (0, 0);
         for summary in monitors.iter().filter_map(|id| summaries.get(id)) {
             checks += summary.checks;
             good += summary.up + summary.degraded;
-            if let Some(average) = summary.latency_avg_ms {
-                latency_total += average * summary.checks as f64;
-                latency_checks += summary.checks;
-            }
         }
         Figures {
             good,
             checks,
-            response_ms: (latency_checks > 0).then(|| latency_total / latency_checks as f64),
+            response_ms: weighted_latency(monitors, summaries),
         }
     }
 }
@@ -346,21 +343,13 @@ impl BadgeSource {
                 monitors: spec.monitors.clone(),
             })
             .collect();
-        let mut monitors: Vec<MonitorId> = Vec::new();
-        for component in &components {
-            for id in &component.monitors {
-                if !monitors.contains(id) {
-                    monitors.push(*id);
-                }
-            }
-        }
         BadgeSource {
             page: page.id,
             team: page.team_id,
             title: view.title.clone(),
             overall: view.overall,
             components,
-            monitors,
+            monitors: page.spec.monitor_ids(),
             show_response_times: view.show_response_times,
             history_days: view.history_days,
         }

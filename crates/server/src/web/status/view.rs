@@ -270,7 +270,7 @@ fn ratio(checks: u64, good: u64) -> Option<f64> {
 }
 
 /// The average latency of a component's monitors, weighted by their checks.
-fn weighted_latency(
+pub(super) fn weighted_latency(
     monitors: &[MonitorId],
     latency: &HashMap<MonitorId, UptimeSummary>,
 ) -> Option<f64> {

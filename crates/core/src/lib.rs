@@ -36,6 +36,8 @@ pub use outcome::{CertificateInfo, CheckOutcome, CheckStatus, ErrorClass, HttpPh
 pub use plan::{ChannelKind, Demand, Plan, PlanLimitExceeded, PlanLimits, PlanTable};
 pub use state::{DetectionPolicy, MonitorRuntime, MonitorState};
 pub use status_incident::{Impact, NewStatusIncident, PostStatus, StatusIncidentUpdate};
-pub use status_page::{ComponentState, PageSecret, PageVisibility, StatusPageSpec, StatusSlug};
+pub use status_page::{
+    AutoIncidents, ComponentState, PageSecret, PageVisibility, StatusPageSpec, StatusSlug,
+};
 pub use time::Timestamp;
 pub use validation::{FieldError, Problems};

@@ -119,6 +119,38 @@ impl PageVisibility {
     }
 }
 
+/// What a page does when a monitor of one of its components opens an incident (goes DOWN after
+/// its retries): nothing, a draft post only the team sees, or a published post. The post
+/// resolves by itself when the last of its monitors recovers.
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum AutoIncidents {
+    #[default]
+    Off,
+    /// Written for the team to review and publish.
+    Draft,
+    /// Shown to visitors at once.
+    Published,
+}
+
+impl AutoIncidents {
+    pub const ALL: [AutoIncidents; 3] = [Self::Off, Self::Draft, Self::Published];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Off => "off",
+            Self::Draft => "draft",
+            Self::Published => "published",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|mode| mode.as_str() == raw)
+    }
+}
+
 /// A secret text (a page's new password, or the stored hash of it): never serialized, and shown
 /// as `[redacted]` by `Debug`, so neither can reach an answer or a log line by accident.
 #[derive(Clone, PartialEq, Eq, Deserialize)]
@@ -218,6 +250,11 @@ pub struct StatusPageSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<String>, write_only, required = false)]
     pub password: Option<PageSecret>,
+    /// Whether a component's monitor going DOWN posts an incident by itself, and resolves it
+    /// on recovery (default `off`).
+    #[serde(default)]
+    #[schema(required = false)]
+    pub auto_incidents: AutoIncidents,
     /// The stored argon2id hash of the password (set by the server, never read from a body).
     #[serde(skip)]
     pub password_hash: Option<PageSecret>,
@@ -310,6 +347,13 @@ impl StatusPageSpec {
             }),
         };
         let password = parse_password(&mut fields, visibility);
+        let auto_incidents = match fields.string("auto_incidents") {
+            None => AutoIncidents::Off,
+            Some(raw) => AutoIncidents::parse(raw.trim()).unwrap_or_else(|| {
+                fields.problem("auto_incidents", "must be off, draft or published");
+                AutoIncidents::Off
+            }),
+        };
         let groups = parse_groups(&mut fields);
         fields.finish_unknown();
         let problems = fields.problems;
@@ -329,6 +373,7 @@ impl StatusPageSpec {
                 visibility,
                 password,
                 password_hash: None,
+                auto_incidents,
                 groups,
             }),
             _ => Err(problems.list),

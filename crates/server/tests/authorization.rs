@@ -808,6 +808,12 @@ fn routes() -> Vec<Row> {
             team(PostStatusIncidents, S::CREATED),
         ),
         row(
+            M::POST,
+            "/api/status-pages/{page}/incidents/{post}/publish",
+            Empty,
+            team(PostStatusIncidents, S::OK),
+        ),
+        row(
             M::DELETE,
             "/api/status-pages/{page}/incidents/{post}",
             Empty,
@@ -1502,6 +1508,12 @@ async fn another_teams_ids_answer_not_found_and_change_nothing() {
                 Some(json!({"status": "resolved", "message": "not yours"})),
                 PostStatusIncidents,
             ),
+            (
+                Method::POST,
+                format!("{status_post}/publish"),
+                None,
+                PostStatusIncidents,
+            ),
             (Method::DELETE, status_post.clone(), None, ManageStatusPages),
             (Method::DELETE, status_page.clone(), None, ManageStatusPages),
         ];
@@ -1589,7 +1601,11 @@ async fn another_teams_ids_answer_not_found_and_change_nothing() {
             .await?
             .context("status incident kept")?;
         let posts = store
-            .page_status_incidents(a.page, watchtower_store::PagePosts::Newest(10))
+            .page_status_incidents(
+                a.page,
+                watchtower_store::PagePosts::Newest(10),
+                watchtower_store::PostReaders::Team,
+            )
             .await?;
         if post.updates.len() != 1 || !post.is_open() || posts.len() != 1 {
             problems.push(format!("team A's incident posts changed: {posts:?}"));

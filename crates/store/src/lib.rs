@@ -33,7 +33,9 @@ pub use model::*;
 pub use ops::{DatabaseProcess, OpenOpsEpisode, OpsStore};
 pub use postgres::{ExportedSnapshot, PgStore, ScratchDatabase};
 pub use sqlite::SqliteStore;
-pub use status_incidents::{PagePosts, StatusIncident, StatusIncidentStore, StatusUpdate};
+pub use status_incidents::{
+    PagePosts, PostReaders, StatusIncident, StatusIncidentStore, StatusUpdate,
+};
 pub use status_pages::{IncidentOpening, PublicPageKey, StatusPage, StatusPageStore};
 
 use async_trait::async_trait;

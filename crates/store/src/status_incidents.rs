@@ -29,6 +29,11 @@ pub struct StatusIncident {
     pub updated_at: Timestamp,
     /// When an update said resolved; `null` while open.
     pub resolved_at: Option<Timestamp>,
+    /// False for a draft: only the team sees it until it is published.
+    pub published: bool,
+    /// Written by the page itself when a monitor went DOWN (its `auto_incidents` setting); such a
+    /// post resolves by itself when its monitors recover.
+    pub automatic: bool,
     /// Oldest first; the first one came with the post.
     pub updates: Vec<StatusUpdate>,
 }
@@ -57,6 +62,14 @@ pub enum PagePosts {
     CreatedBetween { from: Timestamp, to: Timestamp },
     /// The newest ones (the team's list, the feeds).
     Newest(u32),
+}
+
+/// Who a read is for: visitors never see drafts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PostReaders {
+    Visitors,
+    /// The page's team: drafts too.
+    Team,
 }
 
 /// The incident-post part of the store.
@@ -99,10 +112,21 @@ pub trait StatusIncidentStore: Send + Sync {
         id: StatusIncidentId,
     ) -> Result<(), StoreError>;
 
+    /// Publishes a draft (a published post stays as it is); `NotFound` when the post is not on
+    /// `team`'s `page`.
+    async fn publish_status_incident(
+        &self,
+        team: TeamId,
+        page: StatusPageId,
+        id: StatusIncidentId,
+        now: Timestamp,
+    ) -> Result<StatusIncident, StoreError>;
+
     /// A page's posts, of whichever team (the caller found the page first), newest first.
     async fn page_status_incidents(
         &self,
         page: StatusPageId,
         which: PagePosts,
+        readers: PostReaders,
     ) -> Result<Vec<StatusIncident>, StoreError>;
 }

@@ -383,5 +383,6 @@ fn routes() -> OpenApiRouter<AppState> {
             status_incidents::delete_incident
         ))
         .routes(routes!(status_incidents::add_update))
+        .routes(routes!(status_incidents::publish_incident))
         .routes(routes!(status_incidents::incident_templates))
 }

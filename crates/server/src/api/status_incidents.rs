@@ -19,7 +19,7 @@ use watchtower_core::{
     Action, FieldError, Impact, NewStatusIncident, PostStatus, StatusIncidentId,
     StatusIncidentUpdate, StatusPageId, Timestamp,
 };
-use watchtower_store::{PagePosts, StatusIncident, StatusPage};
+use watchtower_store::{PagePosts, PostReaders, StatusIncident, StatusPage};
 
 /// How many posts the team's list shows.
 const LIST_LIMIT: u32 = 100;
@@ -121,7 +121,7 @@ pub async fn list_incidents(
     let page = team_page(&state, &access, id).await?;
     let incidents = state
         .store
-        .page_status_incidents(page.id, PagePosts::Newest(LIST_LIMIT))
+        .page_status_incidents(page.id, PagePosts::Newest(LIST_LIMIT), PostReaders::Team)
         .await?;
     Ok(Json(StatusIncidentList { incidents }))
 }
@@ -250,4 +250,41 @@ pub async fn delete_incident(
         )
         .await;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// Publishes a draft (a post the page wrote by itself for the team to review): visitors, feeds
+/// and history see it from now on. Publishing a published post changes nothing.
+#[utoipa::path(post, path = "/api/status-pages/{id}/incidents/{incident}/publish",
+    tag = "status_pages",
+    params(("id" = i64, Path, description = "Status page id"),
+        ("incident" = i64, Path, description = "Incident post id"), TeamHeader),
+    responses((status = 200, body = StatusIncident)))]
+pub async fn publish_incident(
+    State(state): State<AppState>,
+    access: TeamAccess,
+    Path((id, incident)): Path<(StatusPageId, StatusIncidentId)>,
+) -> Result<Json<StatusIncident>, ApiError> {
+    access.require(Action::PostStatusIncidents)?;
+    let was_published = state
+        .store
+        .get_status_incident(access.team.id, id, incident)
+        .await?
+        .ok_or_else(ApiError::not_found)?
+        .published;
+    let post = state
+        .store
+        .publish_status_incident(access.team.id, id, incident, Timestamp::now())
+        .await?;
+    if !was_published {
+        state.status_pages.invalidate();
+        access
+            .audit(
+                &state,
+                "status_incident.published",
+                format!("status_incident:{incident}"),
+                json!({"page": id}),
+            )
+            .await;
+    }
+    Ok(Json(post))
 }

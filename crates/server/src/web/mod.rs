@@ -139,6 +139,10 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .route("/status-pages", get(status_posts::list))
         .route("/status-pages/{id}", get(status_posts::show))
         .route("/status-pages/{id}/access", post(status_posts::set_access))
+        .route(
+            "/status-pages/{id}/automation",
+            post(status_posts::set_automation),
+        )
         .route("/status-pages/{id}/incidents", post(status_posts::create))
         .route(
             "/status-pages/{id}/incidents/{incident}",
@@ -147,6 +151,10 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .route(
             "/status-pages/{id}/incidents/{incident}/updates",
             post(status_posts::add_update),
+        )
+        .route(
+            "/status-pages/{id}/incidents/{incident}/publish",
+            post(status_posts::publish),
         )
         .route("/status/{slug}", get(status::page))
         .route("/status/{slug}/summary.json", get(status::summary))

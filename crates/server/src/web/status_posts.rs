@@ -22,8 +22,8 @@ use axum::response::{IntoResponse, Redirect, Response};
 use serde_json::{Value, json};
 use watchtower_core::status_incident::{AffectedComponent, template_subject};
 use watchtower_core::{
-    Action, ComponentState, FieldError, Impact, PageVisibility, PostStatus, StatusIncidentId,
-    StatusPageId,
+    Action, AutoIncidents, ComponentState, FieldError, Impact, PageVisibility, PostStatus,
+    StatusIncidentId, StatusPageId,
 };
 use watchtower_store::{StatusIncident, StatusPage};
 
@@ -277,6 +277,26 @@ struct PostsPage {
     can_manage: bool,
     form: PostForm,
     access_form: AccessForm,
+    automation: Vec<Choice>,
+}
+
+/// The choices of what the page does when a component's monitor goes DOWN.
+fn automation_choices(chosen: AutoIncidents) -> Vec<Choice> {
+    [
+        (AutoIncidents::Off, "Nothing: the team posts by hand"),
+        (
+            AutoIncidents::Draft,
+            "Write a draft for the team to review and publish",
+        ),
+        (AutoIncidents::Published, "Post it at once"),
+    ]
+    .into_iter()
+    .map(|(mode, label)| Choice {
+        value: mode.as_str(),
+        label: label.to_owned(),
+        selected: mode == chosen,
+    })
+    .collect()
 }
 
 async fn posts_page(
@@ -306,6 +326,7 @@ async fn posts_page_with(
             .map(|post| PostView::of(post, &status_page.spec.time_zone))
             .collect(),
         access_form: access_form.unwrap_or_else(|| AccessForm::of(&status_page)),
+        automation: automation_choices(status_page.spec.auto_incidents),
         status_page,
         can_post: page.can(Action::PostStatusIncidents),
         can_manage: page.can(Action::ManageStatusPages),
@@ -359,6 +380,28 @@ pub async fn set_access(
             Ok((StatusCode::BAD_REQUEST, render(&view)).into_response())
         }
     }
+}
+
+/// `POST /status-pages/{id}/automation`: what the page does when a component's monitor goes
+/// DOWN, through the API's replace of the page as stored with that field changed.
+pub async fn set_automation(
+    State(state): State<AppState>,
+    page: WebPage,
+    Path(id): Path<StatusPageId>,
+    Form(form): Form<Posted>,
+) -> Result<Response, WebError> {
+    let status_page = team_page(&state, &page, id).await?;
+    let mut body = serde_json::to_value(&status_page.spec).map_err(ApiError::internal)?;
+    body["auto_incidents"] = json!(value_of(&form, "auto_incidents"));
+    // The only field this form sets is a choice, so a refusal is a tampered form: an error page.
+    let Json(_) = status_pages::update_status_page(
+        State(state.clone()),
+        page.access.clone(),
+        Path(id),
+        ApiJson(body),
+    )
+    .await?;
+    Ok(Redirect::to(&format!("/status-pages/{id}#automation")).into_response())
 }
 
 /// `GET /status-pages/{id}`: the posts, and the form prefilled with the first step's template.
@@ -502,6 +545,21 @@ pub async fn add_update(
             Ok((StatusCode::BAD_REQUEST, render(&view)).into_response())
         }
     }
+}
+
+/// `POST /status-pages/{id}/incidents/{incident}/publish`: a draft goes public.
+pub async fn publish(
+    State(state): State<AppState>,
+    page: WebPage,
+    Path((id, incident)): Path<(StatusPageId, StatusIncidentId)>,
+) -> Result<Response, WebError> {
+    let Json(_) = api::publish_incident(
+        State(state.clone()),
+        page.access.clone(),
+        Path((id, incident)),
+    )
+    .await?;
+    Ok(Redirect::to(&format!("/status-pages/{id}/incidents/{incident}")).into_response())
 }
 
 #[cfg(test)]

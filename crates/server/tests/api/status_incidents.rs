@@ -346,3 +346,202 @@ async fn feeds_parse_as_rss_and_atom_with_escaped_text_and_maintenance_ahead_and
     })
     .await;
 }
+
+/// Polls the team's posts of a page (bounded: 15 s) until `ready` holds.
+async fn wait_for_posts(
+    client: &Client,
+    page: i64,
+    ready: impl Fn(&[Value]) -> bool,
+) -> Vec<Value> {
+    let path = format!("/api/status-pages/{page}/incidents");
+    for _ in 0..300 {
+        let answer = client.get(&path).await;
+        let posts = answer.body["incidents"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        if ready(&posts) {
+            return posts;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("the posts of page {page} never became ready");
+}
+
+async fn check_now_until(client: &Client, monitor: i64, state: &str) {
+    client
+        .post(&format!("/api/monitors/{monitor}/check"), json!({}))
+        .await;
+    for _ in 0..300 {
+        let shown = client.get(&format!("/api/monitors/{monitor}")).await;
+        if shown.body["status"]["state"] == state {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("monitor {monitor} never became {state}");
+}
+
+#[tokio::test]
+async fn an_outage_posts_an_automatic_incident_once_resolves_it_and_a_draft_waits_for_publishing() {
+    each_backend(Options::default(), |app| async move {
+        let owner = app.user("owner@example.com", false).await;
+        let team = app.team("Acme", Plan::Professional, owner).await;
+        let owner = app.login("owner@example.com").await.in_team(team);
+        // A port this test opens and closes: the database is up while it listens.
+        let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+        let port = listener.local_addr()?.port();
+        let db = owner
+            .post(
+                "/api/monitors",
+                json!({"name": "db-primary", "kind": "tcp", "host": "127.0.0.1", "port": port,
+                       "interval": "1h"}),
+            )
+            .await;
+        assert_eq!(db.status, StatusCode::CREATED, "{:?}", db.body);
+        let db = db.body["id"].as_i64().unwrap();
+        let web = owner.post("/api/monitors", http_monitor("web")).await.body["id"].clone();
+        let mut pages = Vec::new();
+        for (slug, mode) in [
+            ("auto", Some("published")),
+            ("drafted", Some("draft")),
+            ("manual", None),
+        ] {
+            let mut body = json!({"slug": slug, "title": format!("{slug} status"),
+                "groups": [{"components": [{"name": "Database", "monitors": [db]},
+                                           {"name": "Website", "monitors": [web]}]}]});
+            if let Some(mode) = mode {
+                body["auto_incidents"] = json!(mode);
+            }
+            let page = owner.post("/api/status-pages", body).await;
+            assert_eq!(page.status, StatusCode::CREATED, "{:?}", page.body);
+            assert_eq!(page.body["auto_incidents"], mode.unwrap_or("off"));
+            pages.push(page.body["id"].as_i64().unwrap());
+        }
+        let (auto, drafted, manual) = (pages[0], pages[1], pages[2]);
+        check_now_until(&owner, db, "UP").await;
+
+        drop(listener);
+        check_now_until(&owner, db, "DOWN").await;
+        let posts = wait_for_posts(&owner, auto, |posts| posts.len() == 1).await;
+        let post = &posts[0];
+        assert_eq!(post["title"], "Database outage");
+        assert_eq!(
+            post["impact"], "sev1",
+            "every monitor of the component is down"
+        );
+        assert_eq!(post["status"], "investigating");
+        assert_eq!(post["published"], true);
+        assert_eq!(post["automatic"], true);
+        assert_eq!(
+            post["components"],
+            json!([{"name": "Database", "state": "major_outage"}])
+        );
+        assert_eq!(
+            post["updates"][0]["message"],
+            "We're currently investigating reports of problems with Database. We'll provide \
+             updates as we learn more."
+        );
+        let draft = wait_for_posts(&owner, drafted, |posts| posts.len() == 1).await;
+        assert_eq!(draft[0]["published"], false);
+        assert!(
+            owner
+                .get(&format!("/api/status-pages/{manual}/incidents"))
+                .await
+                .body["incidents"]
+                .as_array()
+                .unwrap()
+                .is_empty(),
+            "a page set to off posts nothing"
+        );
+
+        // Visitors see the published post, never the draft nor the monitor's own name.
+        let (_, _, html) = public(&app, "/status/auto").await;
+        assert!(html.contains("Database outage"), "{html}");
+        assert!(!html.contains("db-primary"));
+        let (_, _, html) = public(&app, "/status/drafted").await;
+        assert!(
+            !html.contains("Database outage"),
+            "a draft is the team's only"
+        );
+        for feed in ["rss", "atom"] {
+            let (_, _, xml) = public(&app, &format!("/status/drafted/{feed}")).await;
+            assert!(!xml.contains("Database outage"), "{feed}: {xml}");
+        }
+        let (_, _, history) = public(
+            &app,
+            &format!("/status/drafted/history?month={}", this_month()),
+        )
+        .await;
+        assert!(!history.contains("Database outage"));
+
+        // Still down at the next check: nothing more is posted.
+        owner
+            .post(&format!("/api/monitors/{db}/check"), json!({}))
+            .await;
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+        let posts = wait_for_posts(&owner, auto, |posts| posts.len() == 1).await;
+        assert_eq!(posts[0]["updates"].as_array().unwrap().len(), 1);
+
+        // Recovery resolves both posts, each with the guide's resolved message.
+        let listener = std::net::TcpListener::bind(("127.0.0.1", port))?;
+        check_now_until(&owner, db, "UP").await;
+        for page in [auto, drafted] {
+            let posts =
+                wait_for_posts(&owner, page, |posts| posts[0]["status"] == "resolved").await;
+            assert_eq!(posts.len(), 1);
+            let updates = posts[0]["updates"].as_array().unwrap();
+            assert_eq!(updates.len(), 2, "{updates:?}");
+            assert_eq!(
+                updates[1]["message"],
+                "The issue has been resolved. All services are operating normally."
+            );
+            assert_eq!(posts[0]["components"][0]["state"], "operational");
+            assert!(posts[0]["resolved_at"].is_i64() || posts[0]["resolved_at"].is_string());
+        }
+
+        // Publishing the draft shows it to visitors; publishing again changes nothing.
+        let draft_id = draft[0]["id"].as_i64().unwrap();
+        let publish = format!("/api/status-pages/{drafted}/incidents/{draft_id}/publish");
+        let published = owner.post(&publish, json!({})).await;
+        assert_eq!(published.status, StatusCode::OK, "{:?}", published.body);
+        assert_eq!(published.body["published"], true);
+        let again = owner.post(&publish, json!({})).await;
+        assert_eq!(again.body, published.body);
+        let (_, _, history) = public(
+            &app,
+            &format!("/status/drafted/history?month={}", this_month()),
+        )
+        .await;
+        assert!(history.contains("Database outage"), "{history}");
+        assert_eq!(
+            owner
+                .post(
+                    &format!("/api/status-pages/{auto}/incidents/{draft_id}/publish"),
+                    json!({})
+                )
+                .await
+                .status,
+            StatusCode::NOT_FOUND,
+            "a post is published only through its own page"
+        );
+
+        // The next outage is a new post: the last one is resolved.
+        drop(listener);
+        check_now_until(&owner, db, "DOWN").await;
+        let posts = wait_for_posts(&owner, auto, |posts| posts.len() == 2).await;
+        assert_eq!(posts[0]["status"], "investigating");
+        assert_eq!(posts[1]["status"], "resolved");
+
+        let bad = owner
+            .post(
+                "/api/status-pages",
+                json!({"slug": "bad", "title": "Bad", "auto_incidents": "always"}),
+            )
+            .await;
+        assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+        assert_eq!(fields(&bad), ["auto_incidents"]);
+        Ok(())
+    })
+    .await;
+}

@@ -274,6 +274,111 @@ async fn a_member_posts_an_incident_and_an_update_from_the_dashboard_in_both_the
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_outage_writes_a_draft_the_team_reviews_and_publishes_from_the_dashboard() {
+    if !browser_available() {
+        return;
+    }
+    let database = database().await;
+    let (app, running) = TestApp::start(&database.url, Options::default()).await;
+    app.user("owner@example.com", false).await;
+    let client = app.login("owner@example.com").await;
+    let monitor = client
+        .post(
+            "/api/monitors",
+            json!({"name": "db-primary", "kind": "tcp", "host": "127.0.0.1", "port": 9, "interval": "1h"}),
+        )
+        .await;
+    let monitor = monitor.body["id"].as_i64().expect("id");
+    let page = client
+        .post(
+            "/api/status-pages",
+            json!({"slug": "acme", "title": "Acme status",
+                   "groups": [{"components": [{"name": "Database", "monitors": [monitor]}]}]}),
+        )
+        .await;
+    let id = page.body["id"].as_i64().expect("id");
+
+    let mut failures = Vec::new();
+    let light = Browser::open(&app.base, false).await;
+    light.sign_in("owner@example.com").await;
+    light.go(&format!("/status-pages/{id}")).await;
+    // The team chooses drafts in the "When a monitor goes down" panel.
+    light.click("input[name=auto_incidents][value=draft]").await;
+    light
+        .click_and_load("form[action$='/automation'] button[type=submit]")
+        .await;
+    light.wait_for("#automation", 10).await;
+    let stored = client.get(&format!("/api/status-pages/{id}")).await;
+    assert_eq!(stored.body["auto_incidents"], "draft", "{:?}", stored.body);
+
+    client
+        .post(&format!("/api/monitors/{monitor}/check"), json!({}))
+        .await;
+    let mut draft = None;
+    for _ in 0..300 {
+        let posts = client
+            .get(&format!("/api/status-pages/{id}/incidents"))
+            .await;
+        if let Some(post) = posts.body["incidents"].get(0) {
+            draft = post["id"].as_i64();
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let draft = draft.expect("the outage wrote a draft");
+    light.go(&format!("/status-pages/{id}")).await;
+    assert_eq!(light.texts("td .state-paused").await, ["Draft"]);
+    light.close().await;
+    // One browser at a time (the harness's lock): the dark one first, the light one publishes.
+    for dark in [true, false] {
+        let browser = Browser::open(&app.base, dark).await;
+        browser.sign_in("owner@example.com").await;
+        browser.go(&format!("/status-pages/{id}")).await;
+        for violation in browser.accessibility_violations().await {
+            failures.push(format!("page settings ({}): {violation}", browser.theme));
+        }
+        browser
+            .go(&format!("/status-pages/{id}/incidents/{draft}"))
+            .await;
+        browser.wait_for("#draft", 10).await;
+        for violation in browser.accessibility_violations().await {
+            failures.push(format!("draft ({}): {violation}", browser.theme));
+        }
+        if dark {
+            browser.close().await;
+            continue;
+        }
+        browser.go("/status/acme").await;
+        assert_eq!(
+            browser.count(".status-post").await,
+            0,
+            "a draft is not shown"
+        );
+        browser
+            .go(&format!("/status-pages/{id}/incidents/{draft}"))
+            .await;
+        browser.screenshot("status-draft").await;
+        browser
+            .click_and_load("form[action$='/publish'] button[type=submit]")
+            .await;
+        browser.wait_for("#timeline", 10).await;
+        assert_eq!(
+            browser.count("#draft").await,
+            0,
+            "published: no draft panel"
+        );
+        // Another address than the one loaded above: the page may be cached 10 s by a browser.
+        browser.go("/status/acme?published").await;
+        browser
+            .wait_for_text(".status-post h3", "Database outage", 10)
+            .await;
+        browser.close().await;
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    running.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_visitor_enters_a_password_pages_password_and_the_form_passes_axe_in_both_themes() {
     if !browser_available() {
         return;

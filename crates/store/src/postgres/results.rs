@@ -1,6 +1,7 @@
 //! The batched write in PostgreSQL: raw results and status rows as one statement over arrays
 //! (UNNEST) per chunk, and state changes set-wise with their incidents, events and outbox rows.
 
+use super::sql::status_auto::{self, IncidentTurn};
 use crate::batch::StatusUpdate;
 use crate::error::StoreError;
 use crate::model::ChangeRecord;
@@ -281,5 +282,20 @@ async fn write_run(
             Announcement::of(event_id, *team, record, incident_of(record))
         })
         .collect();
-    outbox::enqueue::<Postgres>(conn, &announced).await
+    outbox::enqueue::<Postgres>(conn, &announced).await?;
+    // A replayed batch inserts no event, so it posts nothing on the status pages either.
+    let turns: Vec<IncidentTurn> = run
+        .iter()
+        .filter(|(_, record)| inserted.contains_key(&record.monitor_id.0))
+        .filter_map(|(team, record)| {
+            Some(IncidentTurn {
+                team: *team,
+                monitor: record.monitor_id.0,
+                incident: incident_of(record)?,
+                opened: record.change.opens_incident,
+                at: record.change.at.0,
+            })
+        })
+        .collect();
+    status_auto::follow(conn, &turns).await
 }

@@ -18,6 +18,7 @@ mod instance;
 mod monitors;
 mod ops;
 mod results;
+pub(crate) mod status_auto;
 mod status_incidents;
 mod status_pages;
 

@@ -13,8 +13,8 @@ use watchtower_core::{
     StatusPageId, TeamId, Timestamp,
 };
 
-const POST_COLUMNS: &str =
-    "id, page_id, title, impact, status, components, created_at, updated_at, resolved_at";
+const POST_COLUMNS: &str = "id, page_id, title, impact, status, components, created_at, \
+     updated_at, resolved_at, published, automatic";
 
 #[derive(Debug, sqlx::FromRow)]
 struct PostRow {
@@ -27,6 +27,8 @@ struct PostRow {
     created_at: i64,
     updated_at: i64,
     resolved_at: Option<i64>,
+    published: bool,
+    automatic: bool,
 }
 
 fn corrupt(what: &str, id: i64, problem: impl std::fmt::Display) -> StoreError {
@@ -46,12 +48,14 @@ impl PostRow {
             created_at: Timestamp(self.created_at),
             updated_at: Timestamp(self.updated_at),
             resolved_at: self.resolved_at.map(Timestamp),
+            published: self.published,
+            automatic: self.automatic,
             updates,
         })
     }
 }
 
-fn components_json(components: &[AffectedComponent]) -> String {
+pub(super) fn components_json(components: &[AffectedComponent]) -> String {
     serde_json::to_string(components).expect("names and states serialize")
 }
 
@@ -90,7 +94,7 @@ async fn with_updates(
         .collect()
 }
 
-async fn read_post(
+pub(super) async fn read_post(
     conn: &mut DbConnection,
     team: TeamId,
     page: StatusPageId,
@@ -111,7 +115,7 @@ async fn read_post(
     }
 }
 
-async fn insert_update(
+pub(super) async fn insert_update(
     conn: &mut DbConnection,
     incident: i64,
     status: PostStatus,
@@ -132,7 +136,7 @@ async fn insert_update(
 }
 
 /// What a resolved post says of its components: each operational again.
-fn resolved(components: &[AffectedComponent]) -> Vec<AffectedComponent> {
+pub(super) fn resolved(components: &[AffectedComponent]) -> Vec<AffectedComponent> {
     components
         .iter()
         .map(|component| AffectedComponent {
@@ -265,11 +269,38 @@ impl StatusIncidentStore for DbStore {
         }
     }
 
+    #[tracing::instrument(name = "store.publish_status_incident", level = "debug", skip_all)]
+    async fn publish_status_incident(
+        &self,
+        team: TeamId,
+        page: StatusPageId,
+        id: StatusIncidentId,
+        now: Timestamp,
+    ) -> Result<StatusIncident, StoreError> {
+        let mut tx = self.begin_write().await?;
+        sqlx::query(
+            "UPDATE status_incidents SET published = TRUE, updated_at = $1 \
+             WHERE id = $2 AND page_id = $3 AND team_id = $4 AND NOT published",
+        )
+        .bind(now.0)
+        .bind(id.0)
+        .bind(page.0)
+        .bind(team.0)
+        .execute(&mut *tx)
+        .await?;
+        let post = read_post(&mut tx, team, page, id)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        tx.commit().await?;
+        Ok(post)
+    }
+
     #[tracing::instrument(name = "store.page_status_incidents", level = "debug", skip_all)]
     async fn page_status_incidents(
         &self,
         page: StatusPageId,
         which: PagePosts,
+        readers: PostReaders,
     ) -> Result<Vec<StatusIncident>, StoreError> {
         let (filter, bounds, limit): (&str, Vec<i64>, u32) = match which {
             PagePosts::Current { resolved_since } => (
@@ -284,10 +315,14 @@ impl StatusIncidentStore for DbStore {
             ),
             PagePosts::Newest(count) => ("TRUE", Vec::new(), count.min(MAX_POSTS)),
         };
+        let drafts = match readers {
+            PostReaders::Visitors => "published",
+            PostReaders::Team => "TRUE",
+        };
         let limit_at = bounds.len() + 2;
         let sql = format!(
             "SELECT {POST_COLUMNS} FROM status_incidents WHERE page_id = $1 AND {filter} \
-             ORDER BY created_at DESC, id DESC LIMIT ${limit_at}"
+             AND {drafts} ORDER BY created_at DESC, id DESC LIMIT ${limit_at}"
         );
         let mut query = sqlx::query_as::<_, PostRow>(sqlx::AssertSqlSafe(sql)).bind(page.0);
         for bound in bounds {

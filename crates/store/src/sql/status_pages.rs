@@ -9,12 +9,14 @@ use crate::rows::{MonitorStatusRow, write_error};
 use crate::status_pages::*;
 use async_trait::async_trait;
 use std::collections::HashMap;
-use watchtower_core::status_page::{ComponentGroup, ComponentSpec, PageSecret, PageVisibility};
+use watchtower_core::status_page::{
+    AutoIncidents, ComponentGroup, ComponentSpec, PageSecret, PageVisibility,
+};
 use watchtower_core::{MonitorId, StatusPageId, StatusPageSpec, StatusSlug, TeamId, Timestamp};
 
 const PAGE_COLUMNS: &str = "id, team_id, slug, title, description, custom_domain, logo_url, \
      accent_color, footer_text, time_zone, history_days, show_response_times, hide_from_search, \
-     visibility, password_hash, created_at, updated_at";
+     visibility, password_hash, auto_incidents, created_at, updated_at";
 
 /// The most pages one read returns (a plan allows far fewer, except unlimited ones).
 const MAX_PAGES: i64 = 1_000;
@@ -36,6 +38,7 @@ struct PageRow {
     hide_from_search: bool,
     visibility: String,
     password_hash: Option<String>,
+    auto_incidents: String,
     created_at: i64,
     updated_at: i64,
 }
@@ -62,6 +65,9 @@ impl PageRow {
                 visibility: parse_visibility(&self.visibility)?,
                 password: None,
                 password_hash: self.password_hash.map(PageSecret::new),
+                auto_incidents: AutoIncidents::parse(&self.auto_incidents).ok_or_else(|| {
+                    StoreError::Corrupt(format!("auto_incidents {}", self.auto_incidents))
+                })?,
                 groups,
             },
             created_at: Timestamp(self.created_at),
@@ -234,8 +240,8 @@ impl StatusPageStore for DbStore {
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO status_pages (team_id, slug, title, description, custom_domain, \
              logo_url, accent_color, footer_text, time_zone, history_days, show_response_times, \
-             hide_from_search, visibility, password_hash, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $15) \
+             hide_from_search, visibility, password_hash, auto_incidents, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $16) \
              RETURNING id",
         )
         .bind(team.0)
@@ -252,6 +258,7 @@ impl StatusPageStore for DbStore {
         .bind(spec.hide_from_search)
         .bind(spec.visibility.as_str())
         .bind(stored_hash(spec))
+        .bind(spec.auto_incidents.as_str())
         .bind(now.0)
         .fetch_one(&mut *tx)
         .await
@@ -277,8 +284,8 @@ impl StatusPageStore for DbStore {
             "UPDATE status_pages SET slug = $1, title = $2, description = $3, custom_domain = $4, \
              logo_url = $5, accent_color = $6, footer_text = $7, time_zone = $8, \
              history_days = $9, show_response_times = $10, hide_from_search = $11, \
-             visibility = $12, password_hash = $13, updated_at = $14 \
-             WHERE id = $15 AND team_id = $16",
+             visibility = $12, password_hash = $13, auto_incidents = $14, updated_at = $15 \
+             WHERE id = $16 AND team_id = $17",
         )
         .bind(spec.slug.as_str())
         .bind(&spec.title)
@@ -293,6 +300,7 @@ impl StatusPageStore for DbStore {
         .bind(spec.hide_from_search)
         .bind(spec.visibility.as_str())
         .bind(stored_hash(spec))
+        .bind(spec.auto_incidents.as_str())
         .bind(now.0)
         .bind(id.0)
         .bind(team.0)

@@ -2,6 +2,7 @@
 //! state change with its incident, event and outbox rows.
 
 use super::dialect::multi_row_sql;
+use super::sql::status_auto::{self, IncidentTurn};
 use crate::batch::{RAW_CHUNK, STATUS_CHUNK, StatusUpdate};
 use crate::error::StoreError;
 use crate::model::ChangeRecord;
@@ -81,19 +82,24 @@ pub(super) async fn write_changes(
     changes: &[(i64, &ChangeRecord)],
 ) -> Result<(), StoreError> {
     let mut announced = Vec::new();
+    let mut turns = Vec::new();
     for (team, change) in changes {
-        announced.extend(write_change(conn, *team, change).await?);
+        let (announcement, turn) = write_change(conn, *team, change).await?;
+        announced.extend(announcement);
+        turns.extend(turn);
     }
-    outbox::enqueue::<Sqlite>(conn, &announced).await
+    outbox::enqueue::<Sqlite>(conn, &announced).await?;
+    status_auto::follow(conn, &turns).await
 }
 
 /// One state change: the incident it opens or resolves (both idempotent), then its event row;
-/// returns the announcement of a new event for the outbox.
+/// returns, for a new event, its announcement for the outbox and its incident's turn for the
+/// status pages.
 async fn write_change(
     conn: &mut SqliteConnection,
     team: i64,
     record: &ChangeRecord,
-) -> Result<Option<Announcement>, StoreError> {
+) -> Result<(Option<Announcement>, Option<IncidentTurn>), StoreError> {
     let change = &record.change;
     let monitor = record.monitor_id.0;
     let mut incident_id: Option<i64> = None;
@@ -146,6 +152,18 @@ async fn write_change(
     .bind(&change.cause)
     .fetch_optional(&mut *conn)
     .await?;
-    // A replayed batch inserts no event, so it queues no notification either.
-    Ok(event_id.and_then(|event_id| Announcement::of(event_id, team, record, incident_id)))
+    // A replayed batch inserts no event, so it queues no notification and posts nothing.
+    let Some(event_id) = event_id else {
+        return Ok((None, None));
+    };
+    let turn = incident_id
+        .filter(|_| change.opens_incident || change.resolves_incident)
+        .map(|incident| IncidentTurn {
+            team,
+            monitor,
+            incident,
+            opened: change.opens_incident,
+            at: change.at.0,
+        });
+    Ok((Announcement::of(event_id, team, record, incident_id), turn))
 }

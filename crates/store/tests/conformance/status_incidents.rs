@@ -5,10 +5,10 @@
 use crate::support::*;
 use serde_json::json;
 use watchtower_core::{
-    ComponentState, NewStatusIncident, Plan, PostStatus, StatusIncidentUpdate, StatusPageSpec,
-    Timestamp,
+    ComponentState, Impact, MonitorRuntime, NewStatusIncident, Plan, PostStatus,
+    StatusIncidentUpdate, StatusPageSpec, Timestamp,
 };
-use watchtower_store::{NewUser, PagePosts, Store, StoreError};
+use watchtower_store::{NewUser, PagePosts, PostReaders, Store, StoreError};
 
 async fn page(store: &dyn Store, slug: &str) -> anyhow::Result<watchtower_store::StatusPage> {
     let monitor = store
@@ -196,6 +196,7 @@ async fn a_visitor_reads_current_monthly_and_newest_posts() {
                 PagePosts::Current {
                     resolved_since: Timestamp(T0 + 5 * day),
                 },
+                PostReaders::Team,
             )
             .await?;
         assert_eq!(titles(current), ["Open", "Recent"], "newest first");
@@ -206,11 +207,12 @@ async fn a_visitor_reads_current_monthly_and_newest_posts() {
                     from: Timestamp(T0),
                     to: Timestamp(T0 + 10 * day),
                 },
+                PostReaders::Team,
             )
             .await?;
         assert_eq!(titles(between), ["Old"]);
         let newest = store
-            .page_status_incidents(page.id, PagePosts::Newest(2))
+            .page_status_incidents(page.id, PagePosts::Newest(2), PostReaders::Team)
             .await?;
         assert_eq!(titles(newest), ["Open", "Recent"]);
         assert_eq!(old.updates.len(), 1);
@@ -219,10 +221,165 @@ async fn a_visitor_reads_current_monthly_and_newest_posts() {
         store.delete_status_page(TEAM, page.id).await?;
         assert!(
             store
-                .page_status_incidents(page.id, PagePosts::Newest(10))
+                .page_status_incidents(page.id, PagePosts::Newest(10), PostReaders::Team)
                 .await?
                 .is_empty(),
             "a deleted page takes its posts"
+        );
+        Ok(())
+    })
+    .await;
+}
+
+/// The posts a page wrote by itself, as the team reads them.
+async fn team_posts(
+    store: &dyn Store,
+    page: watchtower_core::StatusPageId,
+) -> anyhow::Result<Vec<watchtower_store::StatusIncident>> {
+    Ok(store
+        .page_status_incidents(page, PagePosts::Newest(10), PostReaders::Team)
+        .await?)
+}
+
+#[tokio::test]
+async fn an_automatic_post_follows_its_monitors_exactly_once_through_replays() {
+    each_backend(|store| async move {
+        let mut ids = Vec::new();
+        for name in ["api-1", "api-2", "web"] {
+            ids.push(
+                store
+                    .create_monitor(TEAM, &http_spec(name, None), Timestamp(T0))
+                    .await?
+                    .id,
+            );
+        }
+        let spec = StatusPageSpec::parse(
+            &json!({"slug": "auto", "title": "Status", "auto_incidents": "published",
+                    "groups": [{"components": [
+                        {"name": "API", "monitors": [ids[0].0, ids[1].0]},
+                        {"name": "Website", "monitors": [ids[2].0]}]}]}),
+            "",
+        )
+        .map_err(|problems| anyhow::anyhow!("{problems:?}"))?;
+        let page = store.create_status_page(TEAM, &spec, Timestamp(T0)).await?;
+        let mut runtimes: Vec<MonitorRuntime> =
+            (0..3).map(|_| MonitorRuntime::new(Timestamp(T0))).collect();
+        let mut step = |index: usize, outcome: watchtower_core::CheckOutcome| {
+            observed_batch(ids[index], &mut runtimes[index], vec![outcome])
+        };
+        for index in 0..3 {
+            store.record_batch(&step(index, up(T0 + 1_000, 5))).await?;
+        }
+        assert!(team_posts(store.as_ref(), page.id).await?.is_empty());
+
+        // One of API's two monitors down: a partial outage, posted once however often replayed.
+        let first = step(0, down(T0 + MINUTE));
+        store.record_batch(&first).await?;
+        store.record_batch(&first).await?;
+        let posts = team_posts(store.as_ref(), page.id).await?;
+        assert_eq!(posts.len(), 1, "{posts:?}");
+        assert_eq!(posts[0].title, "API outage");
+        assert_eq!(posts[0].impact, Impact::Sev2);
+        assert!(posts[0].automatic && posts[0].published);
+        assert_eq!(posts[0].components[0].state, ComponentState::PartialOutage);
+        assert_eq!(posts[0].updates.len(), 1);
+
+        // The other API monitor: the same post, now a major outage, no new update.
+        store.record_batch(&step(1, down(T0 + 2 * MINUTE))).await?;
+        // The website too: the same post names it in an update.
+        store.record_batch(&step(2, down(T0 + 3 * MINUTE))).await?;
+        let posts = team_posts(store.as_ref(), page.id).await?;
+        assert_eq!(posts.len(), 1, "{posts:?}");
+        let post = &posts[0];
+        assert_eq!(post.impact, Impact::Sev1);
+        assert_eq!(
+            post.components
+                .iter()
+                .map(|c| (c.name.as_str(), c.state))
+                .collect::<Vec<_>>(),
+            [
+                ("API", ComponentState::MajorOutage),
+                ("Website", ComponentState::MajorOutage)
+            ]
+        );
+        assert_eq!(post.updates.len(), 2);
+        assert!(
+            post.updates[1].message.contains("problems with Website."),
+            "{:?}",
+            post.updates
+        );
+
+        // API recovers monitor by monitor; the post resolves with the website, once.
+        store.record_batch(&step(0, up(T0 + 4 * MINUTE, 5))).await?;
+        let open = &team_posts(store.as_ref(), page.id).await?[0];
+        assert!(open.is_open());
+        assert_eq!(
+            open.components[0].state,
+            ComponentState::MajorOutage,
+            "api-2 is still down"
+        );
+        store.record_batch(&step(1, up(T0 + 5 * MINUTE, 5))).await?;
+        let open = &team_posts(store.as_ref(), page.id).await?[0];
+        assert!(open.is_open());
+        assert_eq!(open.components[0].state, ComponentState::Operational);
+        assert_eq!(open.components[1].state, ComponentState::MajorOutage);
+        let last = step(2, up(T0 + 6 * MINUTE, 5));
+        store.record_batch(&last).await?;
+        store.record_batch(&last).await?;
+        let posts = team_posts(store.as_ref(), page.id).await?;
+        assert_eq!(posts.len(), 1);
+        assert_eq!(posts[0].status, PostStatus::Resolved);
+        assert_eq!(posts[0].resolved_at, Some(Timestamp(T0 + 6 * MINUTE)));
+        assert_eq!(posts[0].updates.len(), 3, "{:?}", posts[0].updates);
+
+        // A post the team resolved by hand stays as the team left it; the next outage is new.
+        store.record_batch(&step(2, down(T0 + 7 * MINUTE))).await?;
+        let posts = team_posts(store.as_ref(), page.id).await?;
+        assert_eq!(posts.len(), 2);
+        let by_hand = update(json!({"status": "resolved", "message": "Fixed."}));
+        store
+            .add_status_incident_update(
+                TEAM,
+                page.id,
+                posts[0].id,
+                &by_hand,
+                Timestamp(T0 + 8 * MINUTE),
+            )
+            .await?;
+        store.record_batch(&step(2, up(T0 + 9 * MINUTE, 5))).await?;
+        let posts = team_posts(store.as_ref(), page.id).await?;
+        assert_eq!(
+            posts[0].updates.len(),
+            2,
+            "no second resolution: {:?}",
+            posts[0].updates
+        );
+        assert_eq!(posts[0].resolved_at, Some(Timestamp(T0 + 8 * MINUTE)));
+
+        // Visitors never read a draft.
+        let mut drafted = spec.clone();
+        drafted.slug = watchtower_core::StatusSlug::parse("drafted").unwrap();
+        drafted.auto_incidents = watchtower_core::AutoIncidents::Draft;
+        let drafted = store
+            .create_status_page(TEAM, &drafted, Timestamp(T0))
+            .await?;
+        store.record_batch(&step(2, down(T0 + 10 * MINUTE))).await?;
+        let visible = store
+            .page_status_incidents(drafted.id, PagePosts::Newest(10), PostReaders::Visitors)
+            .await?;
+        assert!(visible.is_empty(), "{visible:?}");
+        let draft = &team_posts(store.as_ref(), drafted.id).await?[0];
+        assert!(!draft.published);
+        let published = store
+            .publish_status_incident(TEAM, drafted.id, draft.id, Timestamp(T0 + 11 * MINUTE))
+            .await?;
+        assert!(published.published);
+        assert_eq!(
+            store
+                .page_status_incidents(drafted.id, PagePosts::Newest(10), PostReaders::Visitors)
+                .await?
+                .len(),
+            1
         );
         Ok(())
     })

@@ -43,7 +43,7 @@ use view::{DayView, PageView};
 use watchtower_core::PageVisibility;
 use watchtower_core::status_page::parse_domain;
 use watchtower_core::{StatusSlug, Timestamp};
-use watchtower_store::{PagePosts, PublicPageKey};
+use watchtower_store::{PagePosts, PostReaders, PublicPageKey};
 
 #[derive(Template)]
 #[template(path = "status_page.html")]
@@ -175,7 +175,11 @@ async fn build(state: &AppState, key: PublicPageKey<'_>) -> Result<Option<Render
     let view = view::load(state.store.as_ref(), &page, now).await?;
     let feed_posts = state
         .store
-        .page_status_incidents(page.id, PagePosts::Newest(feeds::FEED_POSTS))
+        .page_status_incidents(
+            page.id,
+            PagePosts::Newest(feeds::FEED_POSTS),
+            PostReaders::Visitors,
+        )
         .await?;
     let feed = FeedSource {
         slug: view.slug.clone(),
@@ -522,6 +526,7 @@ async fn build_history(
                 from: month.start(&zone),
                 to: month.next().start(&zone),
             },
+            PostReaders::Visitors,
         )
         .await?;
     let html = HistoryTemplate {

@@ -50,6 +50,10 @@ pub struct PostView {
     /// The latest update's words (`Monitoring`).
     pub status: &'static str,
     pub open: bool,
+    /// A draft only the team sees (visitors' reads never return one).
+    pub draft: bool,
+    /// Written by the page when a monitor went DOWN.
+    pub automatic: bool,
     pub components: Vec<AffectedView>,
     /// Newest first.
     pub updates: Vec<UpdateView>,
@@ -82,6 +86,8 @@ impl PostView {
             impact_meaning: post.impact.meaning(),
             status: post.status.label(),
             open: post.is_open(),
+            draft: !post.published,
+            automatic: post.automatic,
             components: post
                 .components
                 .iter()

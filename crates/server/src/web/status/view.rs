@@ -12,7 +12,9 @@ use crate::api::maintenance::open_window;
 use serde::Serialize;
 use std::collections::HashMap;
 use watchtower_core::{ComponentState, MonitorId, MonitorState, Timestamp};
-use watchtower_store::{PagePosts, SeriesStep, StatusPage, Store, StoreError, UptimeSummary};
+use watchtower_store::{
+    PagePosts, PostReaders, SeriesStep, StatusPage, Store, StoreError, UptimeSummary,
+};
 
 const DAY_MS: i64 = 86_400_000;
 /// How long a resolved post stays on the page (the history page keeps it).
@@ -166,6 +168,7 @@ pub async fn load(
             PagePosts::Current {
                 resolved_since: now.minus(RECENT_POSTS),
             },
+            PostReaders::Visitors,
         )
         .await?
         .iter()

@@ -880,6 +880,70 @@ pub fn values_to_yaml(monitors: &[Value]) -> String {
     out
 }
 
+/// A team's status pages as the file's `status_pages:` section, each component naming its
+/// monitors by key (`key_of`). Passwords are never written (a password page applied again keeps
+/// its stored one). A page showing a monitor without a key cannot be written so: it is left out
+/// and returned with those monitors' ids, for the file to say so.
+pub fn status_pages_to_yaml(
+    pages: &[StatusPageSpec],
+    key_of: impl Fn(MonitorId) -> Option<String>,
+) -> (String, Vec<(String, Vec<MonitorId>)>) {
+    let mut values = Vec::new();
+    let mut left_out = Vec::new();
+    for spec in pages {
+        let keyless: Vec<MonitorId> = spec
+            .monitor_ids()
+            .into_iter()
+            .filter(|id| key_of(*id).is_none())
+            .collect();
+        if !keyless.is_empty() {
+            left_out.push((spec.slug.as_str().to_owned(), keyless));
+            continue;
+        }
+        let mut value = serde_json::to_value(spec).expect("a page serializes");
+        if let Value::Object(map) = &mut value {
+            map.remove("password");
+        }
+        // An unset field is left out, as a person writes the file.
+        drop_nulls(&mut value);
+        for_each_monitor(&mut value, |_, monitor| {
+            let key = monitor
+                .as_i64()
+                .and_then(|id| key_of(MonitorId(id)))
+                .unwrap_or_default();
+            *monitor = Value::String(key);
+        });
+        values.push(value);
+    }
+    if values.is_empty() {
+        return (String::new(), left_out);
+    }
+    let mut out = String::from("status_pages:\n");
+    for value in &values {
+        let Value::Object(map) = value else {
+            continue;
+        };
+        let mut first = true;
+        for (name, value) in map {
+            out.push_str(if first { "  - " } else { "    " });
+            first = false;
+            write_entry(&mut out, name, value, 4);
+        }
+    }
+    (out, left_out)
+}
+
+fn drop_nulls(value: &mut Value) {
+    match value {
+        Value::Object(map) => {
+            map.retain(|_, value| !value.is_null());
+            map.values_mut().for_each(drop_nulls);
+        }
+        Value::Array(items) => items.iter_mut().for_each(drop_nulls),
+        _ => {}
+    }
+}
+
 fn write_entry(out: &mut String, name: &str, value: &Value, indent: usize) {
     out.push_str(&Value::String(name.to_owned()).to_string());
     out.push(':');

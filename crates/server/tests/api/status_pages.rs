@@ -877,6 +877,55 @@ status_pages: [{slug: public, title: Example status, components: [{name: Website
         let refused = reqwest::get(app.url("/status/inside/summary.json")).await?;
         assert_eq!(refused.status(), StatusCode::UNAUTHORIZED);
 
+        // The export writes the pages back, components naming monitors by key, no password;
+        // applied again, it changes nothing.
+        let exported = owner
+            .http
+            .get(app.url("/api/monitors/yaml"))
+            .headers(owner.headers.clone())
+            .send()
+            .await?
+            .text()
+            .await?;
+        let pages = exported.split_once("\nstatus_pages:\n").expect("a status_pages section").1;
+        assert!(pages.contains("    \"slug\": \"public\"\n"), "{exported}");
+        assert!(exported.contains("\"visibility\": \"password\""), "{exported}");
+        assert!(!exported.contains("plum-velvet") && !exported.contains("argon2"), "{exported}");
+        assert!(exported.contains("- \"api\"\n") && exported.contains("- \"web\"\n"), "{exported}");
+        let (status, round_trip) = put(exported.clone()).await;
+        assert_eq!(status, StatusCode::OK, "{round_trip}\n{exported}");
+        assert_eq!(
+            round_trip["status_pages"]["unchanged"],
+            json!(["public", "inside"]),
+            "{round_trip}"
+        );
+        // A page showing a monitor without a key cannot name it: the file says so.
+        let keyless = owner.post("/api/monitors", http_monitor("keyless")).await;
+        let keyless = keyless.body["id"].as_i64().unwrap();
+        let page = owner
+            .post(
+                "/api/status-pages",
+                json!({"slug": "keyless", "title": "Keyless",
+                       "groups": [{"components": [{"name": "K", "monitors": [keyless]}]}]}),
+            )
+            .await;
+        assert_eq!(page.status, StatusCode::CREATED, "{:?}", page.body);
+        let exported = owner
+            .http
+            .get(app.url("/api/monitors/yaml"))
+            .headers(owner.headers.clone())
+            .send()
+            .await?
+            .text()
+            .await?;
+        assert!(
+            exported.contains(&format!(
+                "# Not exported: status page keyless shows monitors without a key ({keyless})"
+            )),
+            "{exported}"
+        );
+        assert_eq!(owner.delete(&format!("/api/status-pages/{}", page.body["id"])).await.status, StatusCode::NO_CONTENT);
+
         // A key the file does not have: the problem at its line; nothing applied.
         let (status, bad) = put(
             file.replace("monitors: [web]", "monitors: [nowhere]")

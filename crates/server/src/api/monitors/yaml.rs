@@ -18,7 +18,7 @@ use watchtower_alerting::alerting_file;
 use watchtower_core::access::monitors_file_actions;
 use watchtower_core::monitor::REDACTED;
 use watchtower_core::monitors_file;
-use watchtower_core::{Action, Demand, FieldError, MonitorSpec, Timestamp};
+use watchtower_core::{Action, Demand, FieldError, MonitorId, MonitorSpec, Timestamp};
 use watchtower_store::ApplyReport;
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -31,7 +31,8 @@ pub struct ExportQuery {
     pub secrets: Option<String>,
 }
 
-/// The team's monitors as a monitors file (YAML), credentials never included.
+/// The team's monitors and status pages as a monitors file (YAML), credentials and page
+/// passwords never included.
 #[utoipa::path(get, path = "/api/monitors/yaml", tag = "monitors", params(ExportQuery, TeamHeader),
     responses((status = 200, description = "A monitors file", content_type = "application/yaml", body = ExportedFile), (status = 400)))]
 pub async fn export_yaml(
@@ -82,17 +83,42 @@ pub async fn export_yaml(
         text.push('\n');
     }
     text.push_str(&monitors_file::values_to_yaml(&values));
+    // The team's status pages follow, their components naming monitors by key.
+    let keys: std::collections::HashMap<MonitorId, String> = monitors
+        .iter()
+        .filter_map(|monitor| Some((monitor.id, monitor.spec.key.as_ref()?.to_string())))
+        .collect();
+    let pages: Vec<_> = state
+        .store
+        .list_status_pages(access.team.id)
+        .await?
+        .into_iter()
+        .map(|page| page.spec)
+        .collect();
+    let (pages_yaml, left_out) =
+        monitors_file::status_pages_to_yaml(&pages, |id| keys.get(&id).cloned());
+    for (slug, keyless) in left_out {
+        let ids: Vec<String> = keyless.iter().map(ToString::to_string).collect();
+        text.push_str(&format!(
+            "# Not exported: status page {slug} shows monitors without a key ({}); give them \
+             keys to manage the page from this file\n",
+            ids.join(", ")
+        ));
+    }
+    text.push_str(&pages_yaml);
     Ok((
         [(header::CONTENT_TYPE, "application/yaml; charset=utf-8")],
         text,
     ))
 }
 
-/// The exported monitors file, as its YAML reads: `monitors:` and each monitor's spec, in the
-/// format `PUT /api/monitors/yaml` and `serve --config` take (written by `monitors_file::to_yaml`).
+/// The exported monitors file, as its YAML reads: `monitors:` and each monitor's spec, then
+/// `status_pages:` with components naming monitors by key and no passwords, in the format
+/// `PUT /api/monitors/yaml` and `serve --config` take (written by `monitors_file`).
 #[derive(Debug, ToSchema)]
 pub struct ExportedFile {
     pub monitors: Vec<MonitorSpec>,
+    pub status_pages: Vec<watchtower_core::StatusPageSpec>,
 }
 
 #[derive(Debug, Deserialize, IntoParams)]

@@ -4,7 +4,7 @@
 use std::process::{Command, Output};
 use watchtower_core::TeamId;
 use watchtower_store::PageRequest;
-use watchtower_testkit::{TargetServer, TestDatabase};
+use watchtower_testkit::{TargetServer, TestDatabase, WatchtowerProcess};
 
 const BINARY: &str = env!("CARGO_BIN_EXE_watchtower");
 
@@ -176,6 +176,57 @@ async fn a_bad_config_applies_nothing() {
             .unwrap()
             .is_empty()
     );
+}
+
+/// An SQLite file is served by one instance: a second `serve` on it exits before writing
+/// anything and names the first; once the first is gone, even by kill -9, the file is free.
+#[tokio::test]
+async fn a_second_serve_on_the_same_sqlite_file_exits_and_names_the_first() {
+    let database = TestDatabase::sqlite();
+    let dir = tempfile::tempdir().unwrap();
+    let binary = std::path::Path::new(BINARY);
+    let first = WatchtowerProcess::serve(binary, &database.url, &[], dir.path())
+        .await
+        .unwrap();
+
+    let file = dir.path().join("monitors.yaml");
+    std::fs::write(
+        &file,
+        "monitors:\n  - key: second\n    name: Second\n    kind: tcp\n    host: 127.0.0.1\n    port: 9\n",
+    )
+    .unwrap();
+    let output = watchtower(&[
+        "serve",
+        "--bind",
+        "127.0.0.1:0",
+        "--database",
+        &database.url,
+        "--config",
+        file.to_str().unwrap(),
+    ]);
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    let text = stderr(&output);
+    assert!(
+        text.contains("is already served by another watchtower")
+            && text.contains(&format!("(pid {})", first.pid()))
+            && text.contains("use PostgreSQL to run several"),
+        "{text}"
+    );
+    let store = watchtower_store::connect(&database.url).await.unwrap();
+    assert!(
+        store
+            .list_monitors(TeamId::DEFAULT, &PageRequest::default())
+            .await
+            .unwrap()
+            .is_empty(),
+        "the refused instance applied its monitors file"
+    );
+
+    first.kill().unwrap();
+    let next = WatchtowerProcess::serve(binary, &database.url, &[], dir.path())
+        .await
+        .unwrap();
+    assert!(next.terminate().unwrap().success());
 }
 
 #[test]

@@ -1,6 +1,7 @@
 //! Errors a store returns.
 
 use crate::model::BrokenMonitor;
+use watchtower_core::cluster::ShardId;
 
 /// What went wrong in the store.
 #[derive(Debug, thiserror::Error)]
@@ -28,6 +29,15 @@ pub enum StoreError {
     /// The monitor exists but its stored spec cannot be decoded; it can be replaced or deleted.
     #[error("monitor {} cannot be read: {}", .0.id, .0.error)]
     BrokenMonitor(Box<BrokenMonitor>),
+    /// A fenced write's instance no longer holds these shards (its lease ran out or another
+    /// instance was granted them): nothing of the write was stored.
+    #[error("fenced: this instance no longer holds shards {}", shard_list(.0))]
+    Fenced(Vec<ShardId>),
+}
+
+fn shard_list(shards: &[ShardId]) -> String {
+    let names: Vec<String> = shards.iter().map(ToString::to_string).collect();
+    names.join(", ")
 }
 
 /// Which field of a write clashes with a row already there, and why, said for a person.

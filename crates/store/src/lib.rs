@@ -14,6 +14,7 @@ pub mod error;
 mod history;
 pub mod instance;
 mod json;
+pub mod leases;
 pub mod model;
 pub mod ops;
 mod outbox;
@@ -29,6 +30,7 @@ pub use billing::*;
 pub use care::{ContentCounts, ContentSummary, DatabaseStats, MaintenanceReport, MaintenanceStep};
 pub use error::{Conflict, StoreError};
 pub use instance::{InstanceFigures, InstanceStore, KindDeliveries, PoolUse};
+pub use leases::WriteFence;
 pub use model::*;
 pub use ops::{DatabaseProcess, OpenOpsEpisode, OpsStore};
 pub use postgres::{ExportedSnapshot, PgStore, ScratchDatabase};
@@ -334,11 +336,16 @@ pub trait Store:
     async fn maintain(&self, full_vacuum: bool) -> Result<MaintenanceReport, StoreError>;
 }
 
+/// The file an `sqlite://` URL names (without its query), or `None` for another scheme.
+pub fn sqlite_file(url: &str) -> Option<&str> {
+    let path = url.strip_prefix("sqlite://")?;
+    Some(path.split('?').next().unwrap_or_default())
+}
+
 /// Opens the store a URL names: `sqlite://PATH` (the file and its directory are created if
 /// missing) or `postgres://...` / `postgresql://...`. Does not migrate; call [`Store::migrate`].
 pub async fn connect(url: &str) -> Result<Arc<dyn Store>, StoreError> {
-    if let Some(path) = url.strip_prefix("sqlite://") {
-        let path = path.split('?').next().unwrap_or_default();
+    if let Some(path) = sqlite_file(url) {
         if path.is_empty() {
             return Err(StoreError::InvalidUrl(
                 "sqlite:// needs a file path, e.g. sqlite://data/watchtower.db".into(),

@@ -21,6 +21,7 @@ use watchtower_server::AuthConfig;
 use watchtower_server::middleware::error_reports::{ErrorReportSettings, ErrorReporter};
 use watchtower_server::middleware::rate_limit::RateLimitConfig;
 use watchtower_store::Retention;
+use watchtower_store::sqlite::InstanceLock;
 
 pub async fn run(args: ServeArgs) -> ExitCode {
     let started = Instant::now();
@@ -77,6 +78,11 @@ pub async fn run(args: ServeArgs) -> ExitCode {
             eprintln!("error: --outbound-proxy: {error}");
             return ExitCode::from(EXIT_BAD_INPUT);
         }
+    };
+    // Before anything is written: a second instance on the file must change nothing.
+    let _single_instance = match lock_sqlite_file(&args.database.url) {
+        Ok(lock) => lock,
+        Err(code) => return code,
     };
     let store = match open_store(&args.database).await {
         Ok(store) => store,
@@ -313,6 +319,21 @@ fn frame_config(args: &WhopArgs) -> Result<Option<FrameConfig>, String> {
         app_id: app_id.to_owned(),
         keys,
     }))
+}
+
+/// An SQLite file is served by one instance: its lock, held until `serve` returns, or the exit
+/// after saying who holds it. PostgreSQL needs none.
+fn lock_sqlite_file(url: &str) -> Result<Option<InstanceLock>, ExitCode> {
+    let Some(path) = watchtower_store::sqlite_file(url).filter(|path| !path.is_empty()) else {
+        return Ok(None);
+    };
+    match InstanceLock::acquire(std::path::Path::new(path)) {
+        Ok(lock) => Ok(Some(lock)),
+        Err(error) => {
+            eprintln!("error: {error}");
+            Err(ExitCode::from(EXIT_FAILURE))
+        }
+    }
 }
 
 /// Prints why the monitors file was not applied; missing secrets are bad input (exit 2), a store

@@ -138,6 +138,7 @@ pub(super) async fn upsert_buckets(
 
 // ---- the batched write ----
 
+pub(super) use super::leases::check_fence;
 pub(super) use super::results::{insert_results, upsert_status, write_changes};
 
 /// The team of each monitor of a batch, the ids bound with [`id_list`]. KEY SHARE keeps the

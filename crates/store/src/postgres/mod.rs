@@ -3,6 +3,7 @@
 
 mod care;
 mod dialect;
+mod leases;
 mod results;
 #[expect(
     clippy::duplicate_mod,
@@ -24,6 +25,7 @@ type DbStore = PgStore;
 const BACKEND: Backend = Backend::Postgres;
 
 pub use care::{ExportedSnapshot, ScratchDatabase};
+pub use leases::check_fence;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 

@@ -129,7 +129,7 @@ impl Store for DbStore {
 
     #[tracing::instrument(name = "store.record_batch", level = "debug", skip_all)]
     async fn record_batch(&self, batch: &ResultBatch) -> Result<(), StoreError> {
-        results::record_batch(self, batch).await
+        results::record_batch_behind(self, batch, None).await
     }
 
     #[tracing::instrument(name = "store.results", level = "debug", skip_all)]

@@ -5,6 +5,7 @@ use super::incidents::INCIDENT_COLUMNS;
 use super::{DbStore, dialect};
 use crate::batch;
 use crate::error::StoreError;
+use crate::leases::WriteFence;
 use crate::model::{ResultBatch, StateEvent, StoredResult};
 use crate::rows::{EventRow, IncidentRow, ResultRow, clamp_limit};
 use std::collections::HashMap;
@@ -23,13 +24,21 @@ const NEWER_RESULT: &str = "last_checked_at = CASE WHEN excluded.last_checked_at
 
 /// One transaction: the raw results, the status rows (the whole runtime where the batch carries
 /// it, else only the latest result), then the state changes with their incidents, events and
-/// outbox rows.
-pub(super) async fn record_batch(store: &DbStore, batch: &ResultBatch) -> Result<(), StoreError> {
+/// outbox rows. Behind a `fence`, the transaction first checks that the writing instance still
+/// holds the batch's shards (`postgres/leases.rs`).
+pub(super) async fn record_batch_behind(
+    store: &DbStore,
+    batch: &ResultBatch,
+    fence: Option<&WriteFence>,
+) -> Result<(), StoreError> {
     if batch.is_empty() {
         return Ok(());
     }
     let ids = batch::monitor_ids(batch);
     let mut tx = store.begin_write().await?;
+    if let Some(fence) = fence {
+        dialect::check_fence(&mut tx, fence).await?;
+    }
     let teams: HashMap<i64, i64> = sqlx::query_as::<_, (i64, i64)>(dialect::BATCH_MONITORS)
         .bind(dialect::id_list(&ids))
         .fetch_all(&mut *tx)
@@ -52,6 +61,20 @@ pub(super) async fn record_batch(store: &DbStore, batch: &ResultBatch) -> Result
     dialect::write_changes(&mut tx, &prepared.changes).await?;
     tx.commit().await?;
     Ok(())
+}
+
+impl DbStore {
+    /// [`Store::record_batch`](crate::Store::record_batch) behind a fence: the batch commits
+    /// only if its instance still holds every shard in `fence`; otherwise nothing of it is
+    /// written and the answer is [`StoreError::Fenced`] with the shards lost. SQLite, served by
+    /// one instance, has no leases and refuses.
+    pub async fn record_fenced_batch(
+        &self,
+        fence: &WriteFence,
+        batch: &ResultBatch,
+    ) -> Result<(), StoreError> {
+        record_batch_behind(self, batch, Some(fence)).await
+    }
 }
 
 pub(super) async fn results(

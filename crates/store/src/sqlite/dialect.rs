@@ -176,6 +176,17 @@ pub(super) async fn upsert_buckets(
 
 pub(super) use super::results::{insert_results, upsert_status, write_changes};
 
+/// A fenced write needs shard leases, which only PostgreSQL keeps: an SQLite file is served by
+/// one instance (`serve` holds its lock file), so nothing here could be checked.
+pub(super) async fn check_fence(
+    _conn: &mut SqliteConnection,
+    _fence: &crate::leases::WriteFence,
+) -> Result<(), StoreError> {
+    Err(StoreError::Unavailable(
+        "shard leases need PostgreSQL; an SQLite database is served by one instance".to_owned(),
+    ))
+}
+
 /// The team of each monitor of a batch, the ids bound with [`id_list`].
 pub(super) const BATCH_MONITORS: &str =
     "SELECT id, team_id FROM monitors WHERE id IN (SELECT value FROM json_each($1))";

@@ -3,6 +3,7 @@
 
 mod care;
 mod dialect;
+mod instance_lock;
 mod results;
 #[path = "../sql/mod.rs"]
 mod sql;
@@ -23,6 +24,7 @@ type DbStore = SqliteStore;
 const BACKEND: Backend = Backend::Sqlite;
 
 pub use care::{FileInspection, inspect_file};
+pub use instance_lock::{InstanceLock, InstanceLockError};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 

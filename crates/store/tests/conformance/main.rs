@@ -19,6 +19,7 @@ mod concurrency;
 mod connect;
 mod dashboard;
 mod history;
+mod leases;
 mod monitors;
 mod ops;
 mod retention;

@@ -5,7 +5,7 @@
 //! up. The file holds the holder's pid, for the refusal's message.
 
 use std::fs::{File, OpenOptions};
-use std::io::{Read, Seek, Write};
+use std::io::{Seek, Write};
 use std::path::{Path, PathBuf};
 
 /// Why the lock was not taken.
@@ -57,8 +57,7 @@ impl InstanceLock {
             .map_err(io)?;
         if let Err(errno) = lock_exclusive(&file) {
             if errno == std::io::ErrorKind::WouldBlock {
-                let mut holder = String::new();
-                let _ = file.read_to_string(&mut holder);
+                let holder = std::fs::read_to_string(&path).unwrap_or_default();
                 return Err(InstanceLockError::Held {
                     database: database.to_path_buf(),
                     pid: holder.trim().parse().ok(),

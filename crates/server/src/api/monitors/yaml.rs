@@ -118,6 +118,8 @@ pub async fn export_yaml(
 #[derive(Debug, ToSchema)]
 pub struct ExportedFile {
     pub monitors: Vec<MonitorSpec>,
+    /// Written only when the team has pages.
+    #[schema(required = false)]
     pub status_pages: Vec<watchtower_core::StatusPageSpec>,
 }
 

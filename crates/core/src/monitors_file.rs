@@ -862,22 +862,10 @@ pub fn to_yaml(monitors: &[MonitorSpec]) -> String {
 /// Writes monitors given in their JSON shape (such as [`MonitorSpec::value_with_secrets`]
 /// makes, with secrets redacted or replaced by `${NAME}` references) as a monitors file.
 pub fn values_to_yaml(monitors: &[Value]) -> String {
-    let mut out = String::from("monitors:\n");
-    for value in monitors {
-        let Value::Object(map) = value else {
-            continue;
-        };
-        let mut first = true;
-        for (name, value) in map {
-            out.push_str(if first { "  - " } else { "    " });
-            first = false;
-            write_entry(&mut out, name, value, 4);
-        }
-    }
     if monitors.is_empty() {
-        out = "monitors: []\n".into();
+        return "monitors: []\n".into();
     }
-    out
+    section_to_yaml("monitors", monitors)
 }
 
 /// A team's status pages as the file's `status_pages:` section, each component naming its
@@ -918,9 +906,14 @@ pub fn status_pages_to_yaml(
     if values.is_empty() {
         return (String::new(), left_out);
     }
-    let mut out = String::from("status_pages:\n");
-    for value in &values {
-        let Value::Object(map) = value else {
+    (section_to_yaml("status_pages", &values), left_out)
+}
+
+/// A top-level list of mappings (`monitors:`, `status_pages:`), one entry per item.
+fn section_to_yaml(section: &str, items: &[Value]) -> String {
+    let mut out = format!("{section}:\n");
+    for item in items {
+        let Value::Object(map) = item else {
             continue;
         };
         let mut first = true;
@@ -930,7 +923,7 @@ pub fn status_pages_to_yaml(
             write_entry(&mut out, name, value, 4);
         }
     }
-    (out, left_out)
+    out
 }
 
 fn drop_nulls(value: &mut Value) {

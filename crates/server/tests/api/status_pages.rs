@@ -879,14 +879,7 @@ status_pages: [{slug: public, title: Example status, components: [{name: Website
 
         // The export writes the pages back, components naming monitors by key, no password;
         // applied again, it changes nothing.
-        let exported = owner
-            .http
-            .get(app.url("/api/monitors/yaml"))
-            .headers(owner.headers.clone())
-            .send()
-            .await?
-            .text()
-            .await?;
+        let exported = export(&app, &owner).await;
         let pages = exported.split_once("\nstatus_pages:\n").expect("a status_pages section").1;
         assert!(pages.contains("    \"slug\": \"public\"\n"), "{exported}");
         assert!(exported.contains("\"visibility\": \"password\""), "{exported}");
@@ -910,14 +903,7 @@ status_pages: [{slug: public, title: Example status, components: [{name: Website
             )
             .await;
         assert_eq!(page.status, StatusCode::CREATED, "{:?}", page.body);
-        let exported = owner
-            .http
-            .get(app.url("/api/monitors/yaml"))
-            .headers(owner.headers.clone())
-            .send()
-            .await?
-            .text()
-            .await?;
+        let exported = export(&app, &owner).await;
         assert!(
             exported.contains(&format!(
                 "# Not exported: status page keyless shows monitors without a key ({keyless})"
@@ -971,6 +957,20 @@ status_pages: [{slug: public, title: Example status, components: [{name: Website
         Ok(())
     })
     .await;
+}
+
+/// The team's monitors file as `GET /api/monitors/yaml` writes it.
+async fn export(app: &TestApp, owner: &Client) -> String {
+    owner
+        .http
+        .get(app.url("/api/monitors/yaml"))
+        .headers(owner.headers.clone())
+        .send()
+        .await
+        .expect("export")
+        .text()
+        .await
+        .expect("the file")
 }
 
 fn every_monitor() -> watchtower_store::PageRequest {

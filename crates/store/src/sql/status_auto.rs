@@ -217,30 +217,22 @@ async fn join_open_post(
     }
     let impact = impact.min(impact_of(&current));
     let at = watchtower_core::Timestamp(post.at);
-    if added.is_empty() {
-        sqlx::query(
-            "UPDATE status_incidents SET components = $1, impact = $2, updated_at = $3 \
-             WHERE id = $4",
-        )
-        .bind(components_json(&current))
-        .bind(impact.as_str())
-        .bind(at.0)
-        .bind(id)
-        .execute(&mut *conn)
-        .await?;
-        return Ok(());
-    }
+    // A component new to the post sets it back to investigating; a state change alone does not.
     sqlx::query(
-        "UPDATE status_incidents SET components = $1, impact = $2, status = $3, updated_at = $4 \
-         WHERE id = $5",
+        "UPDATE status_incidents SET components = $1, impact = $2, \
+         status = CASE WHEN $3 THEN $4 ELSE status END, updated_at = $5 WHERE id = $6",
     )
     .bind(components_json(&current))
     .bind(impact.as_str())
+    .bind(!added.is_empty())
     .bind(PostStatus::Investigating.as_str())
     .bind(at.0)
     .bind(id)
     .execute(&mut *conn)
     .await?;
+    if added.is_empty() {
+        return Ok(());
+    }
     let message = PostStatus::Investigating.template(&template_subject(&added));
     insert_update(conn, id, PostStatus::Investigating, &message, at).await
 }

@@ -13,6 +13,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio_util::sync::CancellationToken;
 use watchtower_alerting::dispatcher::{self, DispatcherConfig};
+use watchtower_alerting::subscribers::{self, SubscriberDelivery};
 use watchtower_alerting::{Sender, SenderOptions};
 use watchtower_billing::{BillingConfig, Clock as BillingClock, Processor, WorkerConfig};
 use watchtower_checks::{AddressPolicy, Prober, ProberOptions};
@@ -56,6 +57,7 @@ pub struct ApplicationBuilder {
     retention: Retention,
     housekeeping: bool,
     dispatcher: DispatcherConfig,
+    subscriber_delivery: SubscriberDelivery,
     auth: AuthConfig,
     rate_limits: RateLimitConfig,
     ops: Option<OpsSettings>,
@@ -85,6 +87,7 @@ impl ApplicationBuilder {
             retention: Retention::default(),
             housekeeping: true,
             dispatcher: DispatcherConfig::default(),
+            subscriber_delivery: SubscriberDelivery::default(),
             auth: AuthConfig::default(),
             rate_limits: RateLimitConfig::default(),
             ops: Some(OpsSettings::default()),
@@ -159,6 +162,13 @@ impl ApplicationBuilder {
     /// secret are the instance's own, whatever is given here.
     pub fn dispatcher(mut self, config: DispatcherConfig) -> Self {
         self.dispatcher = config;
+        self
+    }
+
+    /// The status page subscribers' delivery timing (its links, secret and wake-up are the
+    /// dispatcher's public URL, the store's secret and the builder's own).
+    pub fn subscriber_delivery(mut self, config: SubscriberDelivery) -> Self {
+        self.subscriber_delivery = config;
         self
     }
 
@@ -335,6 +345,19 @@ impl ApplicationBuilder {
         };
         let public_url = self.dispatcher.public_url.clone();
         let stop_dispatcher = CancellationToken::new();
+        // Status page subscribers' messages have their own outbox and loop, with the same links.
+        let subscriber_wake = Arc::new(tokio::sync::Notify::new());
+        let subscribers = subscribers::start(
+            store.clone(),
+            sender.clone(),
+            SubscriberDelivery {
+                public_url: public_url.clone(),
+                link_secret: link_secret.clone(),
+                wake: Some(subscriber_wake.clone()),
+                ..self.subscriber_delivery
+            },
+            stop_dispatcher.clone(),
+        );
         let dispatcher = dispatcher::start(
             store.clone(),
             sender.clone(),
@@ -430,6 +453,7 @@ impl ApplicationBuilder {
                 StatusCache::new(writer.stats.clone()).with_public_url(public_url),
             ),
             alert_wake,
+            subscriber_wake,
             ops_counters: ops_counters.clone(),
             instance_figures: Default::default(),
             activity: Default::default(),
@@ -460,6 +484,7 @@ impl ApplicationBuilder {
                 ops,
                 stop_dispatcher,
                 dispatcher,
+                subscribers,
                 stop_chores,
                 chores,
                 stop_billing,

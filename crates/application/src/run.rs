@@ -44,6 +44,8 @@ pub(crate) struct BackgroundTasks {
     pub ops: Option<OpsTasks>,
     pub stop_dispatcher: CancellationToken,
     pub dispatcher: JoinHandle<()>,
+    /// The status page subscribers' delivery loop; stopped with the dispatcher.
+    pub subscribers: JoinHandle<()>,
     pub stop_chores: CancellationToken,
     pub chores: Option<JoinHandle<()>>,
     pub stop_billing: CancellationToken,
@@ -157,6 +159,7 @@ impl BackgroundTasks {
         // Deliveries in flight finish; what is left stays in the outbox for the next start.
         self.stop_dispatcher.cancel();
         let _ = self.dispatcher.await;
+        let _ = self.subscribers.await;
         self.stop_chores.cancel();
         if let Some(chores) = self.chores {
             let _ = chores.await;

@@ -78,6 +78,10 @@ integer_id!(
     /// An incident post on a status page (what the team tells visitors, unlike [`IncidentId`]).
     StatusIncidentId
 );
+integer_id!(
+    /// A subscriber of a status page (an email address or a webhook).
+    StatusSubscriberId
+);
 
 impl TeamId {
     /// The team that owns everything until accounts exist; created by the first migration.

@@ -18,6 +18,7 @@ pub mod plan;
 pub mod state;
 pub mod status_incident;
 pub mod status_page;
+pub mod status_subscriber;
 pub mod time;
 pub mod validation;
 
@@ -28,7 +29,7 @@ pub use duration::HumanDuration;
 pub use ids::{
     AlertRuleId, ApiKeyId, ChannelId, EscalationPolicyId, IncidentId, InvitationId,
     MaintenanceWindowId, MonitorId, MonitorKey, NotificationId, SessionId, StatusIncidentId,
-    StatusPageId, TeamId, UserId,
+    StatusPageId, StatusSubscriberId, TeamId, UserId,
 };
 pub use incident::{Incident, StateChange};
 pub use monitor::{Monitor, MonitorKind, MonitorSpec, ProbeKind, WhopMetric, WhopSettings};
@@ -39,5 +40,6 @@ pub use status_incident::{Impact, NewStatusIncident, PostStatus, StatusIncidentU
 pub use status_page::{
     AutoIncidents, ComponentState, PageSecret, PageVisibility, StatusPageSpec, StatusSlug,
 };
+pub use status_subscriber::{NewSubscriber, SubscriberKind};
 pub use time::Timestamp;
 pub use validation::{FieldError, Problems};

@@ -71,6 +71,8 @@ pub struct SharedState {
     /// The alert dispatcher's bell: rung after writing an outbox row, so the row is claimed at
     /// once instead of at the dispatcher's next idle poll.
     pub alert_wake: Arc<tokio::sync::Notify>,
+    /// The status page subscribers' delivery loop's bell: rung after queuing their messages.
+    pub subscriber_wake: Arc<tokio::sync::Notify>,
     /// The instance's request and error counts, by route too (`ops::with_counters` grows them).
     pub ops_counters: Arc<ops::OpsCounters>,
     /// The installation's figures from the database, reused for a few seconds.

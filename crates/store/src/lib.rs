@@ -23,6 +23,7 @@ mod rows;
 pub mod sqlite;
 pub mod status_incidents;
 pub mod status_pages;
+pub mod status_subscribers;
 
 pub use accounts::*;
 pub use alerting::*;
@@ -39,6 +40,10 @@ pub use status_incidents::{
     PagePosts, PostReaders, StatusIncident, StatusIncidentStore, StatusUpdate,
 };
 pub use status_pages::{IncidentOpening, PublicPageKey, StatusPage, StatusPageStore};
+pub use status_subscribers::{
+    DeliveryNews, DueStatusDelivery, PageSubscriptions, PostNews, SignUpOutcome,
+    StatusDeliveryOutcome, StatusSubscriber, StatusSubscriberStore,
+};
 
 use async_trait::async_trait;
 use std::collections::HashMap;
@@ -64,6 +69,7 @@ pub trait Store:
     + BillingStore
     + StatusPageStore
     + StatusIncidentStore
+    + StatusSubscriberStore
     + OpsStore
     + InstanceStore
     + Send

@@ -6,7 +6,7 @@ use crate::error::StoreError;
 use crate::model::MonitorListing;
 use async_trait::async_trait;
 use serde::Serialize;
-use watchtower_core::{MonitorId, StatusPageId, StatusPageSpec, TeamId, Timestamp};
+use watchtower_core::{ChannelId, MonitorId, StatusPageId, StatusPageSpec, TeamId, Timestamp};
 
 /// A stored status page.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
@@ -15,6 +15,10 @@ pub struct StatusPage {
     pub team_id: TeamId,
     #[serde(flatten)]
     pub spec: StatusPageSpec,
+    /// The email channel of subscriber emails (`PageSubscriptions` shows it to the team); the
+    /// page offers email sign-up when it has one.
+    #[serde(skip)]
+    pub subscriber_channel_id: Option<ChannelId>,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
 }

@@ -1,11 +1,12 @@
 //! Test-only helpers: fresh databases on every backend, local target servers that can be stopped
-//! and started again on the same port, the `watchtower` process run for real, and a fake Whop
+//! and started again on the same port, a real SMTP server (aiosmtpd), the `watchtower` process run for real, and a fake Whop
 //! that signs webhook deliveries in both of Whop's schemes and issues frame user tokens with
 //! their key set.
 
 pub mod database;
 pub mod process;
 pub mod sentry;
+pub mod smtp;
 pub mod target;
 pub mod whop;
 pub mod whop_api;
@@ -14,6 +15,7 @@ pub mod whop_frame;
 pub use database::TestDatabase;
 pub use process::WatchtowerProcess;
 pub use sentry::FakeSentry;
+pub use smtp::SmtpServer;
 pub use target::TargetServer;
 pub use whop::FakeWhop;
 

@@ -188,7 +188,15 @@ pub(crate) async fn deliver(
     config: &EmailConfig,
     n: &Notification,
 ) -> Result<Delivered, DeliveryError> {
-    let message = message(config, n)?;
+    send(options, config, message(config, n)?).await
+}
+
+/// Sends a built message through `config`'s SMTP server (its `to` list is the message's own).
+pub(crate) async fn send(
+    options: &SenderOptions,
+    config: &EmailConfig,
+    message: Message,
+) -> Result<Delivered, DeliveryError> {
     // The whole conversation shares one bound, like an HTTP request: the lookup included.
     let sent = tokio::time::timeout(options.timeout, async {
         let address = checked_address(options.address_policy, &config.host, config.port).await?;

@@ -352,6 +352,10 @@ impl Sender {
         channel.deliver_to_service(self, notification).await
     }
 
+    pub(crate) fn options(&self) -> &SenderOptions {
+        &self.options
+    }
+
     pub(crate) fn http(&self) -> &reqwest::Client {
         &self.http
     }

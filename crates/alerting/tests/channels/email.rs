@@ -1,142 +1,15 @@
-//! Email against a real SMTP server: Python's aiosmtpd, started as a child process on a free
-//! loopback port with a small handler that saves each message to a file and refuses two
-//! recipients (`reject@` permanently, `busy@` for now). Skipped, with a note, only when python3
+//! Email against a real SMTP server (the testkit's aiosmtpd, which saves each message and
+//! refuses `reject@` permanently and `busy@` for now). Skipped, with a note, only when python3
 //! or aiosmtpd is missing.
 
 use crate::support::{down, sender};
 use mail_parser::{MessageParser, MimeHeaders};
-use serde_json::json;
-use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::Duration;
 use watchtower_alerting::ChannelConfig;
+use watchtower_testkit::SmtpServer;
 
-const HANDLER: &str = r#"
-import os, sys, threading
-from aiosmtpd.controller import Controller
-
-class Handler:
-    def __init__(self, folder):
-        self.folder = folder
-        self.count = 0
-
-    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
-        if address.startswith("reject@"):
-            return "550 5.1.1 No such user"
-        if address.startswith("busy@"):
-            return "451 4.3.0 Try again later"
-        envelope.rcpt_tos.append(address)
-        return "250 OK"
-
-    async def handle_DATA(self, server, session, envelope):
-        self.count += 1
-        path = os.path.join(self.folder, "%d.eml" % self.count)
-        with open(path + ".tmp", "wb") as file:
-            file.write(envelope.original_content or envelope.content)
-        os.rename(path + ".tmp", path)
-        return "250 Message accepted for delivery"
-
-port, folder = int(sys.argv[1]), sys.argv[2]
-Controller(Handler(folder), hostname="127.0.0.1", port=port).start()
-threading.Event().wait()
-"#;
-
-/// The SMTP server process; killed when dropped, even when the test fails.
-struct SmtpServer {
-    child: Child,
-    address: SocketAddr,
-    folder: tempfile::TempDir,
-}
-
-impl Drop for SmtpServer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl SmtpServer {
-    /// Starts aiosmtpd, or says why it cannot and returns `None`.
-    fn start() -> Option<Self> {
-        let available = Command::new("python3")
-            .args(["-c", "import aiosmtpd"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
-            .is_ok_and(|status| status.success());
-        // CI installs aiosmtpd and sets this, so a broken install fails instead of skipping.
-        if !available && std::env::var_os("WATCHTOWER_REQUIRE_SMTP_SERVER").is_some() {
-            panic!("WATCHTOWER_REQUIRE_SMTP_SERVER is set but python3 cannot import aiosmtpd");
-        }
-        if !available {
-            eprintln!(
-                "SKIPPED: python3 with aiosmtpd is not available \
-                 (python3 -m pip install --user aiosmtpd); the email test did not run"
-            );
-            return None;
-        }
-        let folder = tempfile::tempdir().expect("a temporary folder");
-        let script = folder.path().join("smtp_server.py");
-        std::fs::write(&script, HANDLER).expect("the handler script");
-        let inbox = folder.path().join("inbox");
-        std::fs::create_dir(&inbox).expect("the inbox folder");
-        // A free port: bound, read and released for the child to take.
-        let address = TcpListener::bind("127.0.0.1:0")
-            .and_then(|listener| listener.local_addr())
-            .expect("a free loopback port");
-        let child = Command::new("python3")
-            .arg(&script)
-            .arg(address.port().to_string())
-            .arg(&inbox)
-            .stdout(Stdio::null())
-            .spawn()
-            .expect("python3 starts");
-        let server = Self {
-            child,
-            address,
-            folder,
-        };
-        for _ in 0..100 {
-            if TcpStream::connect_timeout(&server.address, Duration::from_millis(200)).is_ok() {
-                return Some(server);
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        panic!("the SMTP server did not listen on {address} within 30 seconds");
-    }
-
-    fn inbox(&self) -> PathBuf {
-        self.folder.path().join("inbox")
-    }
-
-    fn channel(&self, to: &[&str]) -> ChannelConfig {
-        ChannelConfig::parse(
-            &json!({
-                "kind": "email",
-                "host": "127.0.0.1",
-                "port": self.address.port(),
-                "security": "none",
-                "from": "WatchTower <alerts@watchtower.example>",
-                "to": to,
-            }),
-            "",
-        )
-        .expect("valid settings")
-    }
-}
-
-fn saved_messages(inbox: &Path) -> Vec<Vec<u8>> {
-    let mut paths: Vec<PathBuf> = std::fs::read_dir(inbox)
-        .expect("the inbox")
-        .map(|entry| entry.expect("an entry").path())
-        .filter(|path| path.extension().is_some_and(|extension| extension == "eml"))
-        .collect();
-    paths.sort();
-    paths
-        .iter()
-        .map(|path| std::fs::read(path).expect("a saved message"))
-        .collect()
+/// The channel of `to` through `server`.
+fn channel(server: &SmtpServer, to: &[&str]) -> ChannelConfig {
+    ChannelConfig::parse(&server.channel_settings(to), "").expect("valid settings")
 }
 
 #[tokio::test]
@@ -144,7 +17,7 @@ async fn email_reaches_a_real_smtp_server_as_text_and_html() {
     let Some(server) = SmtpServer::start() else {
         return;
     };
-    let channel = server.channel(&["ops@example.com", "Oncall <oncall@example.com>"]);
+    let channel = channel(&server, &["ops@example.com", "Oncall <oncall@example.com>"]);
 
     let delivered = sender()
         .deliver(&channel, &down())
@@ -157,7 +30,7 @@ async fn email_reaches_a_real_smtp_server_as_text_and_html() {
         delivered.detail
     );
 
-    let saved = saved_messages(&server.inbox());
+    let saved = server.messages();
     assert_eq!(saved.len(), 1);
     let message = MessageParser::default()
         .parse(&saved[0])
@@ -223,7 +96,7 @@ async fn a_retried_email_keeps_its_message_id_and_date() {
     let Some(server) = SmtpServer::start() else {
         return;
     };
-    let channel = server.channel(&["ops@example.com"]);
+    let channel = channel(&server, &["ops@example.com"]);
 
     sender()
         .deliver(&channel, &down())
@@ -234,7 +107,7 @@ async fn a_retried_email_keeps_its_message_id_and_date() {
         .await
         .expect("delivered again");
 
-    let saved = saved_messages(&server.inbox());
+    let saved = server.messages();
     assert_eq!(saved.len(), 2);
     let parser = MessageParser::default();
     let first = parser.parse(&saved[0]).expect("a message");
@@ -252,12 +125,12 @@ async fn a_permanent_smtp_refusal_is_not_retryable() {
     let Some(server) = SmtpServer::start() else {
         return;
     };
-    let channel = server.channel(&["reject@example.com"]);
+    let channel = channel(&server, &["reject@example.com"]);
 
     let error = sender().deliver(&channel, &down()).await.unwrap_err();
     assert!(!error.retryable, "{error}");
     assert_eq!(error.status_code, Some(550));
-    assert!(saved_messages(&server.inbox()).is_empty());
+    assert!(server.messages().is_empty());
 }
 
 #[tokio::test]
@@ -265,7 +138,7 @@ async fn a_transient_smtp_refusal_is_retryable() {
     let Some(server) = SmtpServer::start() else {
         return;
     };
-    let channel = server.channel(&["busy@example.com"]);
+    let channel = channel(&server, &["busy@example.com"]);
 
     let error = sender().deliver(&channel, &down()).await.unwrap_err();
     assert!(error.retryable, "{error}");

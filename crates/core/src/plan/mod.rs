@@ -157,6 +157,8 @@ pub struct PlanLimits {
     pub custom_status_domains: bool,
     /// Public status pages.
     pub max_status_pages: Option<u32>,
+    /// Subscribers (email and webhook) over all the team's status pages.
+    pub max_status_subscribers: Option<u32>,
 }
 
 impl PlanLimits {
@@ -178,6 +180,7 @@ impl PlanLimits {
                 api_access: false,
                 custom_status_domains: false,
                 max_status_pages: Some(1),
+                max_status_subscribers: Some(100),
             },
             Plan::Starter => Self {
                 max_monitors: Some(25),
@@ -189,6 +192,7 @@ impl PlanLimits {
                 ssl_monitoring: true,
                 whop_metrics: true,
                 max_status_pages: Some(3),
+                max_status_subscribers: Some(1_000),
                 ..Self::canonical(Plan::Free)
             },
             Plan::Professional => Self {
@@ -201,6 +205,7 @@ impl PlanLimits {
                 api_access: true,
                 custom_status_domains: true,
                 max_status_pages: Some(10),
+                max_status_subscribers: Some(10_000),
                 ..Self::canonical(Plan::Starter)
             },
             Plan::Enterprise => Self {
@@ -211,6 +216,7 @@ impl PlanLimits {
                 max_members: None,
                 channel_kinds: kinds(ChannelKind::ALL),
                 max_status_pages: None,
+                max_status_subscribers: None,
                 ..Self::canonical(Plan::Professional)
             },
             Plan::Unlimited => Self {
@@ -229,6 +235,7 @@ impl PlanLimits {
             Demand::AlertRules(count) => within(self.max_alert_rules, count),
             Demand::Members(count) => within(self.max_members, count),
             Demand::StatusPages(count) => within(self.max_status_pages, count),
+            Demand::StatusSubscribers(count) => within(self.max_status_subscribers, count),
             Demand::Interval(interval) => interval >= self.min_interval.get(),
             Demand::ChannelKind(kind) => self.channel_kinds.contains(&kind),
             Demand::SslMonitoring => self.ssl_monitoring,
@@ -252,6 +259,7 @@ impl PlanLimits {
             Demand::AlertRules(_) => count(self.max_alert_rules),
             Demand::Members(_) => count(self.max_members),
             Demand::StatusPages(_) => count(self.max_status_pages),
+            Demand::StatusSubscribers(_) => count(self.max_status_subscribers),
             Demand::Interval(_) => LimitValue::Duration(self.min_interval),
             Demand::ChannelKind(_) => {
                 LimitValue::ChannelKinds(self.channel_kinds.iter().copied().collect())
@@ -272,6 +280,7 @@ pub enum Demand {
     AlertRules(u32),
     Members(u32),
     StatusPages(u32),
+    StatusSubscribers(u32),
     Interval(Duration),
     ChannelKind(ChannelKind),
     SslMonitoring,
@@ -288,6 +297,7 @@ impl Demand {
             Demand::AlertRules(_) => "alert_rules",
             Demand::Members(_) => "members",
             Demand::StatusPages(_) => "status_pages",
+            Demand::StatusSubscribers(_) => "status_subscribers",
             Demand::Interval(_) => "min_interval",
             Demand::ChannelKind(_) => "channel_kind",
             Demand::SslMonitoring => "ssl_monitoring",
@@ -302,7 +312,8 @@ impl Demand {
             Demand::Monitors(count)
             | Demand::AlertRules(count)
             | Demand::Members(count)
-            | Demand::StatusPages(count) => LimitValue::Count(count),
+            | Demand::StatusPages(count)
+            | Demand::StatusSubscribers(count) => LimitValue::Count(count),
             Demand::Interval(interval) => LimitValue::Duration(HumanDuration(interval)),
             Demand::ChannelKind(kind) => LimitValue::ChannelKind(kind),
             _ => LimitValue::Feature(true),

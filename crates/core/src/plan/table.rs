@@ -177,6 +177,8 @@ pub struct PlanOverride {
     pub custom_status_domains: Option<bool>,
     #[serde(default, deserialize_with = "count_or_unlimited")]
     pub max_status_pages: Option<Option<u32>>,
+    #[serde(default, deserialize_with = "count_or_unlimited")]
+    pub max_status_subscribers: Option<Option<u32>>,
 }
 
 impl PlanOverride {
@@ -207,6 +209,10 @@ impl PlanOverride {
         set(&mut limits.max_alert_rules, self.max_alert_rules);
         set(&mut limits.max_members, self.max_members);
         set(&mut limits.max_status_pages, self.max_status_pages);
+        set(
+            &mut limits.max_status_subscribers,
+            self.max_status_subscribers,
+        );
         if let Some(kinds) = self.channel_kinds {
             limits.channel_kinds = kinds;
         }

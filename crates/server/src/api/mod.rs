@@ -20,6 +20,7 @@ pub mod maintenance;
 pub mod monitors;
 pub mod status_incidents;
 pub mod status_pages;
+pub mod status_subscribers;
 pub mod teams;
 
 pub use body::{ApiJson, display_name};
@@ -385,4 +386,10 @@ fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(status_incidents::add_update))
         .routes(routes!(status_incidents::publish_incident))
         .routes(routes!(status_incidents::incident_templates))
+        .routes(routes!(
+            status_subscribers::list_subscribers,
+            status_subscribers::add_subscriber
+        ))
+        .routes(routes!(status_subscribers::remove_subscriber))
+        .routes(routes!(status_subscribers::set_subscriber_channel))
 }

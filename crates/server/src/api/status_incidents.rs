@@ -151,6 +151,7 @@ pub async fn create_incident(
         .create_status_incident(access.team.id, page.id, &post, Timestamp::now())
         .await?;
     state.status_pages.invalidate();
+    state.subscriber_wake.notify_one();
     access
         .audit(
             &state,
@@ -214,6 +215,7 @@ pub async fn add_update(
         .add_status_incident_update(access.team.id, page.id, incident, &update, Timestamp::now())
         .await?;
     state.status_pages.invalidate();
+    state.subscriber_wake.notify_one();
     access
         .audit(
             &state,
@@ -277,6 +279,7 @@ pub async fn publish_incident(
         .await?;
     if !was_published {
         state.status_pages.invalidate();
+        state.subscriber_wake.notify_one();
         access
             .audit(
                 &state,

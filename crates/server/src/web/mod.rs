@@ -163,5 +163,14 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .route("/status/{slug}/atom", get(status::atom))
         .route("/status/{slug}/history", get(status::history))
         .route("/status/{slug}/access", post(status::enter_password))
+        .route(
+            "/status/{slug}/subscribe",
+            post(status::subscribe::subscribe),
+        )
+        .route("/status/{slug}/confirm", get(status::subscribe::confirm))
+        .route(
+            "/status/{slug}/unsubscribe",
+            get(status::subscribe::unsubscribe_form).post(status::subscribe::unsubscribe),
+        )
         .layer(axum::middleware::from_fn(form::middleware))
 }

@@ -84,6 +84,13 @@ pub(super) fn id_list(ids: &[i64]) -> &[i64] {
     ids
 }
 
+// ---- status page subscribers ----
+
+/// Whether subscriber `s` follows one of the components post `i` names (both JSON text).
+pub(super) const SUBSCRIBER_FOLLOWS_POST: &str = "EXISTS (SELECT 1 \
+     FROM json_array_elements_text(s.components::json) AS f(name), \
+     json_array_elements(i.components::json) AS c(value) WHERE f.name = c.value ->> 'name')";
+
 // ---- alerting ----
 
 /// Whether the last result `s.last_result` carries a certificate (JSON `null` is none).

@@ -21,6 +21,7 @@ mod results;
 pub(crate) mod status_auto;
 mod status_incidents;
 mod status_pages;
+mod status_subscribers;
 
 use super::{BACKEND, DbConnection, DbStore, dialect};
 use crate::error::StoreError;

@@ -1,6 +1,6 @@
 //! Incident posts: a post row and its first update written in one transaction, an update
 //! changing the post in the same transaction, and any number of posts read back with their
-//! timelines in two queries.
+//! timelines in two queries. Every update queues its subscribers' messages in its transaction.
 
 use super::{DbConnection, DbStore, dialect};
 use crate::error::StoreError;
@@ -122,17 +122,18 @@ pub(super) async fn insert_update(
     message: &str,
     now: Timestamp,
 ) -> Result<(), StoreError> {
-    sqlx::query(
+    let update: i64 = sqlx::query_scalar(
         "INSERT INTO status_incident_updates (incident_id, status, message, created_at) \
-         VALUES ($1, $2, $3, $4)",
+         VALUES ($1, $2, $3, $4) RETURNING id",
     )
     .bind(incident)
     .bind(status.as_str())
     .bind(message)
     .bind(now.0)
-    .execute(&mut *conn)
+    .fetch_one(&mut *conn)
     .await?;
-    Ok(())
+    // The subscribers hear of it in the same transaction: never lost, never doubled.
+    super::status_subscribers::enqueue_update(conn, incident, update, now).await
 }
 
 /// What a resolved post says of its components: each operational again.
@@ -278,7 +279,7 @@ impl StatusIncidentStore for DbStore {
         now: Timestamp,
     ) -> Result<StatusIncident, StoreError> {
         let mut tx = self.begin_write().await?;
-        sqlx::query(
+        let published = sqlx::query(
             "UPDATE status_incidents SET published = TRUE, updated_at = $1 \
              WHERE id = $2 AND page_id = $3 AND team_id = $4 AND NOT published",
         )
@@ -288,6 +289,10 @@ impl StatusIncidentStore for DbStore {
         .bind(team.0)
         .execute(&mut *tx)
         .await?;
+        if published.rows_affected() == 1 {
+            // Subscribers were told nothing of the draft: they hear of the post now.
+            super::status_subscribers::enqueue_latest_update(&mut tx, id.0, now).await?;
+        }
         let post = read_post(&mut tx, team, page, id)
             .await?
             .ok_or(StoreError::NotFound)?;

@@ -12,11 +12,13 @@ use std::collections::HashMap;
 use watchtower_core::status_page::{
     AutoIncidents, ComponentGroup, ComponentSpec, PageSecret, PageVisibility,
 };
-use watchtower_core::{MonitorId, StatusPageId, StatusPageSpec, StatusSlug, TeamId, Timestamp};
+use watchtower_core::{
+    ChannelId, MonitorId, StatusPageId, StatusPageSpec, StatusSlug, TeamId, Timestamp,
+};
 
 const PAGE_COLUMNS: &str = "id, team_id, slug, title, description, custom_domain, logo_url, \
      accent_color, footer_text, time_zone, history_days, show_response_times, hide_from_search, \
-     visibility, password_hash, auto_incidents, created_at, updated_at";
+     visibility, password_hash, auto_incidents, subscriber_channel_id, created_at, updated_at";
 
 /// The most pages one read returns (a plan allows far fewer, except unlimited ones).
 const MAX_PAGES: i64 = 1_000;
@@ -39,6 +41,7 @@ struct PageRow {
     visibility: String,
     password_hash: Option<String>,
     auto_incidents: String,
+    subscriber_channel_id: Option<i64>,
     created_at: i64,
     updated_at: i64,
 }
@@ -70,6 +73,7 @@ impl PageRow {
                 })?,
                 groups,
             },
+            subscriber_channel_id: self.subscriber_channel_id.map(ChannelId),
             created_at: Timestamp(self.created_at),
             updated_at: Timestamp(self.updated_at),
         })

@@ -126,6 +126,12 @@ pub(super) fn id_list(ids: &[i64]) -> String {
 /// Whether the last result `s.last_result` carries a certificate.
 pub(super) const HAS_CERTIFICATE: &str = "json_extract(s.last_result, '$.certificate') IS NOT NULL";
 
+// ---- status page subscribers ----
+
+/// Whether subscriber `s` follows one of the components post `i` names.
+pub(super) const SUBSCRIBER_FOLLOWS_POST: &str = "EXISTS (SELECT 1 FROM json_each(s.components) f, \
+     json_each(i.components) c WHERE f.value = json_extract(c.value, '$.name'))";
+
 // ---- history ----
 
 /// The earliest time at or after `$1` in `table`'s `time` column, over every monitor: one

@@ -15,6 +15,7 @@ pub mod feeds;
 pub mod gate;
 pub mod history;
 pub mod posts;
+pub mod subscribe;
 pub mod view;
 
 use crate::AppState;
@@ -49,6 +50,8 @@ use watchtower_store::{PagePosts, PostReaders, PublicPageKey};
 #[template(path = "status_page.html")]
 struct StatusPageTemplate<'a> {
     view: &'a PageView,
+    /// Whether the page shows its email sign-up form (`subscribe::open`).
+    subscribe_open: bool,
     assets: AssetUrls,
 }
 
@@ -194,6 +197,7 @@ async fn build(state: &AppState, key: PublicPageKey<'_>) -> Result<Option<Render
     };
     let html = StatusPageTemplate {
         view: &view,
+        subscribe_open: subscribe::open(state, &page),
         assets: AssetUrls::get(),
     }
     .render()
@@ -214,7 +218,7 @@ async fn build(state: &AppState, key: PublicPageKey<'_>) -> Result<Option<Render
     }))
 }
 
-async fn rendered(
+pub(super) async fn rendered(
     state: &AppState,
     key: PublicPageKey<'_>,
 ) -> Result<Option<Arc<Rendered>>, ApiError> {

@@ -820,6 +820,31 @@ fn routes() -> Vec<Row> {
             team(ManageStatusPages, S::NO_CONTENT),
         )
         .isolated(OwnTeam),
+        row(
+            M::GET,
+            "/api/status-pages/{page}/subscribers",
+            Empty,
+            team(ManageStatusPages, S::OK),
+        ),
+        row(
+            M::POST,
+            "/api/status-pages/{page}/subscribers",
+            json(json!({"kind": "webhook", "url": "http://127.0.0.1:9/{unique}"})),
+            team(ManageStatusPages, S::CREATED),
+        ),
+        row(
+            M::PUT,
+            "/api/status-pages/{page}/subscriber-channel",
+            json(json!({"email_channel_id": null})),
+            team(ManageStatusPages, S::OK),
+        ),
+        row(
+            M::DELETE,
+            "/api/status-pages/{page}/subscribers/{subscriber}",
+            Empty,
+            team(ManageStatusPages, S::NO_CONTENT),
+        )
+        .isolated(OwnTeam),
     ]
 }
 
@@ -912,6 +937,8 @@ struct Tenant {
     page: watchtower_core::StatusPageId,
     /// An open incident post on that page.
     post: watchtower_core::StatusIncidentId,
+    /// A webhook subscriber of that page.
+    subscriber: watchtower_core::StatusSubscriberId,
     read_only: Client,
     read_write: Client,
 }
@@ -1032,11 +1059,29 @@ impl Tenant {
             )
             .await?
             .id;
+        let subscriber = match app
+            .store
+            .subscribe(
+                team,
+                page,
+                &watchtower_core::NewSubscriber {
+                    kind: watchtower_core::SubscriberKind::Webhook,
+                    address: "http://127.0.0.1:9/subscriber".into(),
+                    components: None,
+                },
+                Timestamp::now(),
+            )
+            .await?
+        {
+            watchtower_store::SignUpOutcome::Queued(subscriber) => subscriber.id,
+            other => anyhow::bail!("subscriber: {other:?}"),
+        };
         Ok(Self {
             team,
             monitor,
             page,
             post,
+            subscriber,
             channel,
             rule,
             window,
@@ -1059,6 +1104,7 @@ impl Tenant {
             .replace("{monitor}", &self.monitor.to_string())
             .replace("{page}", &self.page.to_string())
             .replace("{post}", &self.post.to_string())
+            .replace("{subscriber}", &self.subscriber.to_string())
             .replace(
                 "{unique}",
                 &UNIQUE.fetch_add(1, Ordering::Relaxed).to_string(),
@@ -1515,6 +1561,30 @@ async fn another_teams_ids_answer_not_found_and_change_nothing() {
                 PostStatusIncidents,
             ),
             (Method::DELETE, status_post.clone(), None, ManageStatusPages),
+            (
+                Method::GET,
+                format!("{status_page}/subscribers"),
+                None,
+                ManageStatusPages,
+            ),
+            (
+                Method::POST,
+                format!("{status_page}/subscribers"),
+                Some(json!({"kind": "webhook", "url": "http://127.0.0.1:9/planted"})),
+                ManageStatusPages,
+            ),
+            (
+                Method::PUT,
+                format!("{status_page}/subscriber-channel"),
+                Some(json!({"email_channel_id": null})),
+                ManageStatusPages,
+            ),
+            (
+                Method::DELETE,
+                format!("{status_page}/subscribers/{}", a.subscriber),
+                None,
+                ManageStatusPages,
+            ),
             (Method::DELETE, status_page.clone(), None, ManageStatusPages),
         ];
         let mut problems = Vec::new();

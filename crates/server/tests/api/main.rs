@@ -23,6 +23,7 @@ mod secrets;
 mod shapes;
 mod status_incidents;
 mod status_pages;
+mod status_subscribers;
 mod support;
 mod teams;
 mod web;

@@ -84,7 +84,7 @@ fn every_answer_has_a_schema_and_every_error_the_error_shape() {
             }
         }
     }
-    assert_eq!(operations, 77, "every operation is checked");
+    assert_eq!(operations, 81, "every operation is checked");
 }
 
 /// A plan limit's figures (`LimitValue`) are a `oneOf`: a count, a duration, a channel kind, a

@@ -207,12 +207,7 @@ async fn send(
             email::send(sender.options(), &channel, message).await?;
         }
         SubscriberKind::Webhook => {
-            let DeliveryNews::Update(news) = &item.news else {
-                return Err(DeliveryError::permanent(
-                    "a webhook subscriber has nothing to confirm",
-                ));
-            };
-            let body = webhook_body(config, item, news);
+            let body = webhook_body(config, item)?;
             let request = sender
                 .http()
                 .post(&item.subscriber.address)
@@ -349,6 +344,25 @@ fn content(item: &DueStatusDelivery, links: &PageLinks) -> Content {
                 ],
             }
         }
+        DeliveryNews::Maintenance(notice) => {
+            let mut paragraphs = vec![format!(
+                "Scheduled maintenance \"{}\" is under way, from {} until {}.",
+                notice.name,
+                when(notice.starts_at),
+                when(notice.ends_at)
+            )];
+            if !notice.components.is_empty() {
+                paragraphs.push(format!("Affected: {}", notice.components.join(", ")));
+            }
+            Content {
+                subject: format!("[{page}] Maintenance started: {}", notice.name),
+                paragraphs,
+                links: vec![
+                    ("The status page", links.page.clone()),
+                    ("Unsubscribe", links.unsubscribe.clone()),
+                ],
+            }
+        }
     }
 }
 
@@ -396,7 +410,7 @@ fn email_message(
         )))
         // The message's queueing time, so a retried copy is identical.
         .date(SystemTime::UNIX_EPOCH + Duration::from_millis(item.created_at.0.max(0) as u64));
-    if matches!(item.news, DeliveryNews::Update(_)) {
+    if !matches!(item.news, DeliveryNews::Confirmation) {
         // RFC 8058: mail clients offer a one-click unsubscribe that POSTs to this link.
         builder = builder
             .raw_header(HeaderValue::new(
@@ -413,39 +427,60 @@ fn email_message(
         .map_err(|error| DeliveryError::permanent(format!("the email could not be built: {error}")))
 }
 
-/// A webhook subscriber's JSON: the page, the post as it stands and the update.
+/// A webhook subscriber's JSON: the page, and the post as it stands with the update, or the
+/// maintenance that began.
 fn webhook_body(
     config: &SubscriberDelivery,
     item: &DueStatusDelivery,
-    news: &PostNews,
-) -> serde_json::Value {
+) -> Result<serde_json::Value, DeliveryError> {
     let page_url = config
         .public_url
         .as_ref()
         .map(|base| format!("{}/status/{}", base.trim_end_matches('/'), item.page_slug));
-    let event = if news.status == PostStatus::Resolved {
-        "incident.resolved"
-    } else if news.first {
-        "incident.created"
-    } else {
-        "incident.updated"
-    };
-    json!({
-        "version": 1,
-        "type": event,
-        "page": {"slug": item.page_slug, "title": item.page_title, "url": page_url},
-        "incident": {
-            "id": news.post_id,
-            "title": news.title,
-            "impact": news.impact,
-            "status": news.status,
-            "components": news.components,
-        },
-        "update": {
-            "id": news.update_id,
-            "status": news.status,
-            "message": news.message,
-            "created_at": news.at,
-        },
+    let page = json!({"slug": item.page_slug, "title": item.page_title, "url": page_url});
+    Ok(match &item.news {
+        DeliveryNews::Confirmation => {
+            return Err(DeliveryError::permanent(
+                "a webhook subscriber has nothing to confirm",
+            ));
+        }
+        DeliveryNews::Maintenance(notice) => json!({
+            "version": 1,
+            "type": "maintenance.started",
+            "page": page,
+            "maintenance": {
+                "name": notice.name,
+                "starts_at": notice.starts_at,
+                "ends_at": notice.ends_at,
+                "components": notice.components,
+            },
+        }),
+        DeliveryNews::Update(news) => {
+            let event = if news.status == PostStatus::Resolved {
+                "incident.resolved"
+            } else if news.first {
+                "incident.created"
+            } else {
+                "incident.updated"
+            };
+            json!({
+                "version": 1,
+                "type": event,
+                "page": page,
+                "incident": {
+                    "id": news.post_id,
+                    "title": news.title,
+                    "impact": news.impact,
+                    "status": news.status,
+                    "components": news.components,
+                },
+                "update": {
+                    "id": news.update_id,
+                    "status": news.status,
+                    "message": news.message,
+                    "created_at": news.at,
+                },
+            })
+        }
     })
 }

@@ -454,10 +454,14 @@ impl ApplicationBuilder {
             ),
             alert_wake,
             subscriber_wake,
+            announcer_wake: Default::default(),
             ops_counters: ops_counters.clone(),
             instance_figures: Default::default(),
             activity: Default::default(),
         });
+        // Maintenance beginning on a page is news for its subscribers.
+        let announcer =
+            watchtower_server::status_announcer::start(state.clone(), stop_dispatcher.clone());
         let stop_billing = CancellationToken::new();
         let billing = self.billing_worker.map(|worker| {
             let processor = Processor {
@@ -485,6 +489,7 @@ impl ApplicationBuilder {
                 stop_dispatcher,
                 dispatcher,
                 subscribers,
+                announcer,
                 stop_chores,
                 chores,
                 stop_billing,

@@ -46,6 +46,8 @@ pub(crate) struct BackgroundTasks {
     pub dispatcher: JoinHandle<()>,
     /// The status page subscribers' delivery loop; stopped with the dispatcher.
     pub subscribers: JoinHandle<()>,
+    /// Queues subscribers' maintenance messages; stopped with the dispatcher.
+    pub announcer: JoinHandle<()>,
     pub stop_chores: CancellationToken,
     pub chores: Option<JoinHandle<()>>,
     pub stop_billing: CancellationToken,
@@ -160,6 +162,7 @@ impl BackgroundTasks {
         self.stop_dispatcher.cancel();
         let _ = self.dispatcher.await;
         let _ = self.subscribers.await;
+        let _ = self.announcer.await;
         self.stop_chores.cancel();
         if let Some(chores) = self.chores {
             let _ = chores.await;

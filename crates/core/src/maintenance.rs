@@ -201,6 +201,16 @@ impl MaintenanceSpec {
 }
 
 impl MaintenanceSpec {
+    /// The opening under way at `at`, as (start, end), if the window is open.
+    pub fn opening_at(&self, at: Timestamp) -> Option<(Timestamp, Timestamp)> {
+        let ends = self.open_until(at)?;
+        let starts = match &self.schedule {
+            WindowSchedule::Once { starts_at, .. } => *starts_at,
+            WindowSchedule::Recurring { duration, .. } => ends.minus(duration.get()),
+        };
+        Some((starts, ends))
+    }
+
     /// The next `count` openings (start, end) that begin after `after`, soonest first: what a
     /// page shows as "next occurrences". A cron pattern is searched within the next two years
     /// only, so a pattern that never fires costs a bounded search.

@@ -13,6 +13,7 @@ pub mod middleware;
 pub mod ops;
 mod push;
 mod router;
+pub mod status_announcer;
 pub mod status_pages_file;
 mod system;
 pub mod web;
@@ -73,6 +74,8 @@ pub struct SharedState {
     pub alert_wake: Arc<tokio::sync::Notify>,
     /// The status page subscribers' delivery loop's bell: rung after queuing their messages.
     pub subscriber_wake: Arc<tokio::sync::Notify>,
+    /// The maintenance announcer's bell (`status_announcer`): rung when a window is written.
+    pub announcer_wake: Arc<tokio::sync::Notify>,
     /// The instance's request and error counts, by route too (`ops::with_counters` grows them).
     pub ops_counters: Arc<ops::OpsCounters>,
     /// The installation's figures from the database, reused for a few seconds.

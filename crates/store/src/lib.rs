@@ -41,7 +41,7 @@ pub use status_incidents::{
 };
 pub use status_pages::{IncidentOpening, PublicPageKey, StatusPage, StatusPageStore};
 pub use status_subscribers::{
-    DeliveryNews, DueStatusDelivery, PageSubscriptions, PostNews, SignUpOutcome,
+    DeliveryNews, DueStatusDelivery, MaintenanceNotice, PageSubscriptions, PostNews, SignUpOutcome,
     StatusDeliveryOutcome, StatusSubscriber, StatusSubscriberStore,
 };
 

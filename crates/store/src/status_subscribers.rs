@@ -10,8 +10,8 @@ use serde::Serialize;
 use serde_json::Value;
 use watchtower_core::status_incident::AffectedComponent;
 use watchtower_core::{
-    ChannelId, Impact, NewSubscriber, PostStatus, StatusIncidentId, StatusPageId,
-    StatusSubscriberId, SubscriberKind, TeamId, Timestamp,
+    ChannelId, Impact, MaintenanceWindowId, NewSubscriber, PostStatus, StatusIncidentId,
+    StatusPageId, StatusSubscriberId, SubscriberKind, TeamId, Timestamp,
 };
 
 /// A subscriber as the team sees it.
@@ -59,6 +59,19 @@ pub enum DeliveryNews {
     Confirmation,
     /// An update of an incident post.
     Update(PostNews),
+    /// A maintenance window of the page's monitors opened.
+    Maintenance(MaintenanceNotice),
+}
+
+/// A maintenance window's opening as subscribers are told of it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct MaintenanceNotice {
+    pub window_id: MaintenanceWindowId,
+    pub name: String,
+    pub starts_at: Timestamp,
+    pub ends_at: Timestamp,
+    /// The page's components whose monitors the window covers.
+    pub components: Vec<String>,
 }
 
 /// The post and the update a message tells of.
@@ -173,6 +186,19 @@ pub trait StatusSubscriberStore: Send + Sync {
         page: StatusPageId,
         id: StatusSubscriberId,
     ) -> Result<(), StoreError>;
+
+    /// The pages with at least one confirmed subscriber: `(team, page)`.
+    async fn pages_with_subscribers(&self) -> Result<Vec<(TeamId, StatusPageId)>, StoreError>;
+
+    /// Queues the message of a maintenance window's opening to every confirmed subscriber of
+    /// `page` who follows one of its components; once per window and opening, however often it
+    /// is called.
+    async fn enqueue_maintenance(
+        &self,
+        page: StatusPageId,
+        notice: &MaintenanceNotice,
+        now: Timestamp,
+    ) -> Result<u64, StoreError>;
 
     /// When the next pending message falls due, if any.
     async fn next_status_delivery_due(&self) -> Result<Option<Timestamp>, StoreError>;

@@ -119,6 +119,8 @@ pub async fn create(
         .store
         .create_maintenance(access.team.id, &spec, now)
         .await?;
+    // A window open now is news for status page subscribers.
+    state.announcer_wake.notify_one();
     access
         .audit(
             &state,
@@ -152,6 +154,7 @@ pub async fn update(
         .await?;
     // Alerts the window held are due again: the dispatcher decides them against the new window.
     state.alert_wake.notify_one();
+    state.announcer_wake.notify_one();
     access
         .audit(
             &state,

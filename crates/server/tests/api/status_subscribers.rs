@@ -292,3 +292,46 @@ async fn bad_subscribers_and_channels_are_refused_field_by_field() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn subscribers_hear_once_that_maintenance_of_their_components_began() {
+    each_backend(Options::default(), |app| async move {
+        let (owner, _, page) = owner_with_page(&app, Plan::Professional).await;
+        let (receiver, base) = start_receiver().await;
+        let subscribers = format!("/api/status-pages/{page}/subscribers");
+        for (path, components) in [("all", Value::Null), ("api", json!(["API"]))] {
+            let added = owner
+                .post(
+                    &subscribers,
+                    json!({"kind": "webhook", "url": format!("{base}/{path}"), "components": components}),
+                )
+                .await;
+            assert_eq!(added.status, StatusCode::CREATED, "{:?}", added.body);
+        }
+        // The page's one monitor stands for both components; a window over it opens now.
+        let monitor = owner.get("/api/monitors").await.body["monitors"][0]["id"].clone();
+        let now = jiff::Timestamp::now();
+        let spec = json!({"name": "Database upgrade", "monitors": [monitor],
+                          "starts_at": (now - jiff::SignedDuration::from_secs(60)).to_string(),
+                          "ends_at": (now + jiff::SignedDuration::from_secs(3600)).to_string()});
+        let window = owner.post("/api/maintenance", spec.clone()).await;
+        assert_eq!(window.status, StatusCode::CREATED, "{:?}", window.body);
+        let got = wait_for(&receiver, "all", 1).await;
+        assert_eq!(got.len(), 1, "{got:?}");
+        let body = &got[0].1;
+        assert_eq!(body["type"], "maintenance.started");
+        assert_eq!(body["maintenance"]["name"], "Database upgrade");
+        assert_eq!(body["maintenance"]["components"], json!(["Website", "API"]));
+        assert_eq!(wait_for(&receiver, "api", 1).await.len(), 1);
+
+        // Writing the window again announces nothing twice.
+        let again = owner
+            .put(&format!("/api/maintenance/{}", window.body["id"]), spec)
+            .await;
+        assert_eq!(again.status, StatusCode::OK, "{:?}", again.body);
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        assert_eq!(receiver.got("all").len(), 1);
+        Ok(())
+    })
+    .await;
+}

@@ -33,9 +33,11 @@ ALTER TABLE status_pages ADD COLUMN subscriber_channel_id INTEGER REFERENCES cha
 CREATE TABLE status_deliveries (
     id            INTEGER PRIMARY KEY AUTOINCREMENT,
     subscriber_id INTEGER NOT NULL REFERENCES status_subscribers (id) ON DELETE CASCADE,
-    -- 'confirm' (the sign-up's email) or 'update' (a post's update)
+    -- 'confirm' (the sign-up's email), 'update' (a post's update) or 'maintenance' (a window
+    -- of the page's monitors opening; `payload` holds its name, times and components as JSON)
     kind          TEXT NOT NULL,
     update_id     INTEGER REFERENCES status_incident_updates (id) ON DELETE CASCADE,
+    payload       TEXT,
     dedup_key     TEXT NOT NULL UNIQUE,
     -- 'pending', 'delivered' or 'failed'
     status        TEXT NOT NULL,

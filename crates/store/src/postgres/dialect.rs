@@ -91,6 +91,14 @@ pub(super) const SUBSCRIBER_FOLLOWS_POST: &str = "EXISTS (SELECT 1 \
      FROM json_array_elements_text(s.components::json) AS f(name), \
      json_array_elements(i.components::json) AS c(value) WHERE f.name = c.value ->> 'name')";
 
+/// Whether subscriber `s` follows one of the component names bound at `$param` (a JSON list).
+pub(super) fn subscriber_follows_any(param: usize) -> String {
+    format!(
+        "EXISTS (SELECT 1 FROM json_array_elements_text(s.components::json) AS f(name), \
+         json_array_elements_text(CAST(${param} AS TEXT)::json) AS c(name) WHERE f.name = c.name)"
+    )
+}
+
 // ---- alerting ----
 
 /// Whether the last result `s.last_result` carries a certificate (JSON `null` is none).

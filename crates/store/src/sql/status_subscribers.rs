@@ -157,6 +157,8 @@ fn components_text(components: &Option<Vec<String>>) -> Option<String> {
 #[derive(Debug, sqlx::FromRow)]
 struct DueRow {
     id: i64,
+    kind: String,
+    payload: Option<String>,
     attempts: i64,
     created_at: i64,
     update_id: Option<i64>,
@@ -193,9 +195,14 @@ impl DueRow {
         }
         .into_subscriber()?;
         let bad = |what: &str| StoreError::Corrupt(format!("status delivery {}: {what}", self.id));
-        let news = match self.update_id {
-            None => DeliveryNews::Confirmation,
-            Some(update_id) => DeliveryNews::Update(PostNews {
+        let news = match (self.kind.as_str(), self.update_id) {
+            ("maintenance", _) => DeliveryNews::Maintenance(
+                serde_json::from_str(self.payload.as_deref().unwrap_or_default())
+                    .map_err(|_| bad("maintenance"))?,
+            ),
+            ("confirm", _) => DeliveryNews::Confirmation,
+            (_, None) => return Err(bad("update")),
+            (_, Some(update_id)) => DeliveryNews::Update(PostNews {
                 post_id: StatusIncidentId(self.post_id.ok_or_else(|| bad("post"))?),
                 title: self.post_title.ok_or_else(|| bad("title"))?,
                 impact: Impact::parse(self.post_impact.as_deref().unwrap_or_default())
@@ -228,7 +235,7 @@ impl DueRow {
     }
 }
 
-const DUE_SELECT: &str = "SELECT d.id, d.attempts, d.created_at, d.update_id, \
+const DUE_SELECT: &str = "SELECT d.id, d.kind, d.payload, d.attempts, d.created_at, d.update_id, \
      s.id AS s_id, s.page_id AS s_page_id, s.kind AS s_kind, s.address AS s_address, \
      s.components AS s_components, s.created_at AS s_created_at, \
      s.confirmed_at AS s_confirmed_at, p.slug, p.title AS page_title, \
@@ -519,6 +526,50 @@ impl StatusSubscriberStore for DbStore {
         } else {
             Err(StoreError::NotFound)
         }
+    }
+
+    #[tracing::instrument(name = "store.pages_with_subscribers", level = "debug", skip_all)]
+    async fn pages_with_subscribers(&self) -> Result<Vec<(TeamId, StatusPageId)>, StoreError> {
+        let rows: Vec<(i64, i64)> = sqlx::query_as(
+            "SELECT DISTINCT team_id, page_id FROM status_subscribers \
+             WHERE confirmed_at IS NOT NULL ORDER BY page_id",
+        )
+        .fetch_all(self.reader())
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(team, page)| (TeamId(team), StatusPageId(page)))
+            .collect())
+    }
+
+    #[tracing::instrument(name = "store.enqueue_maintenance", level = "debug", skip_all)]
+    async fn enqueue_maintenance(
+        &self,
+        page: StatusPageId,
+        notice: &MaintenanceNotice,
+        now: Timestamp,
+    ) -> Result<u64, StoreError> {
+        let payload = serde_json::to_string(notice).expect("a notice serializes");
+        let components = serde_json::to_string(&notice.components).expect("names serialize");
+        let key = format!("maintenance:{}:{}:", notice.window_id, notice.starts_at.0);
+        let sql = format!(
+            "INSERT INTO status_deliveries (subscriber_id, kind, payload, dedup_key, status, \
+             due_at, created_at) \
+             SELECT s.id, 'maintenance', $1, $2 || CAST(s.id AS TEXT), 'pending', $3, $3 \
+             FROM status_subscribers s WHERE s.page_id = $4 AND s.confirmed_at IS NOT NULL \
+             AND (s.components IS NULL OR {}) \
+             ON CONFLICT (dedup_key) DO NOTHING",
+            dialect::subscriber_follows_any(5)
+        );
+        let inserted = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(payload)
+            .bind(key)
+            .bind(now.0)
+            .bind(page.0)
+            .bind(components)
+            .execute(self.writer())
+            .await?;
+        Ok(inserted.rows_affected())
     }
 
     #[tracing::instrument(name = "store.next_status_delivery_due", level = "debug", skip_all)]

@@ -132,6 +132,14 @@ pub(super) const HAS_CERTIFICATE: &str = "json_extract(s.last_result, '$.certifi
 pub(super) const SUBSCRIBER_FOLLOWS_POST: &str = "EXISTS (SELECT 1 FROM json_each(s.components) f, \
      json_each(i.components) c WHERE f.value = json_extract(c.value, '$.name'))";
 
+/// Whether subscriber `s` follows one of the component names bound at `$param` (a JSON list).
+pub(super) fn subscriber_follows_any(param: usize) -> String {
+    format!(
+        "EXISTS (SELECT 1 FROM json_each(s.components) f, json_each(${param}) c \
+         WHERE f.value = c.value)"
+    )
+}
+
 // ---- history ----
 
 /// The earliest time at or after `$1` in `table`'s `time` column, over every monitor: one

@@ -6,7 +6,6 @@
 
 use super::view::{local_time, state_class};
 use std::time::Duration;
-use watchtower_core::maintenance::WindowSchedule;
 use watchtower_core::status_page::ComponentSpec;
 use watchtower_core::{ComponentState, MonitorId, Timestamp};
 use watchtower_store::{MaintenanceWindow, MonitorListing, StatusIncident};
@@ -135,6 +134,24 @@ pub struct MaintenanceView {
     pub ends_iso: String,
 }
 
+/// The names of the components with a monitor `window` covers, in the page's order.
+pub fn covered_components<'a>(
+    window: &MaintenanceWindow,
+    listings: &[MonitorListing],
+    components: &[&'a ComponentSpec],
+) -> Vec<&'a str> {
+    let covered: Vec<MonitorId> = listings
+        .iter()
+        .filter(|l| window.spec.applies_to(l.monitor.id, &l.monitor.spec.tags))
+        .map(|l| l.monitor.id)
+        .collect();
+    components
+        .iter()
+        .filter(|c| c.monitors.iter().any(|id| covered.contains(id)))
+        .map(|c| c.name.as_str())
+        .collect()
+}
+
 /// The maintenance under way at `now` or starting within [`MAINTENANCE_AHEAD`] that touches
 /// the page's components, soonest first.
 pub fn maintenance(
@@ -147,25 +164,12 @@ pub fn maintenance(
     let horizon = now.plus(MAINTENANCE_AHEAD);
     let mut out = Vec::new();
     for window in windows {
-        let covered: Vec<MonitorId> = listings
-            .iter()
-            .filter(|l| window.spec.applies_to(l.monitor.id, &l.monitor.spec.tags))
-            .map(|l| l.monitor.id)
-            .collect();
-        let names: Vec<&str> = components
-            .iter()
-            .filter(|c| c.monitors.iter().any(|id| covered.contains(id)))
-            .map(|c| c.name.as_str())
-            .collect();
+        let names = covered_components(window, listings, components);
         if names.is_empty() {
             continue;
         }
         let mut occurrences = Vec::new();
-        if let Some(ends) = window.spec.open_until(now) {
-            let starts = match &window.spec.schedule {
-                WindowSchedule::Once { starts_at, .. } => *starts_at,
-                WindowSchedule::Recurring { duration, .. } => ends.minus(duration.get()),
-            };
+        if let Some((starts, ends)) = window.spec.opening_at(now) {
             occurrences.push((starts, ends, true));
         }
         for (starts, ends) in window.spec.next_openings(now, OCCURRENCES_PER_WINDOW) {

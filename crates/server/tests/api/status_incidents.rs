@@ -419,6 +419,17 @@ async fn an_outage_posts_an_automatic_incident_once_resolves_it_and_a_draft_wait
             pages.push(page.body["id"].as_i64().unwrap());
         }
         let (auto, drafted, manual) = (pages[0], pages[1], pages[2]);
+        // A webhook subscriber on each posting page hears what visitors see, when they see it.
+        let (receiver, base) = crate::status_subscribers::start_receiver().await;
+        for (page, path) in [(auto, "auto"), (drafted, "drafted")] {
+            let added = owner
+                .post(
+                    &format!("/api/status-pages/{page}/subscribers"),
+                    json!({"kind": "webhook", "url": format!("{base}/{path}")}),
+                )
+                .await;
+            assert_eq!(added.status, StatusCode::CREATED, "{:?}", added.body);
+        }
         check_now_until(&owner, db, "UP").await;
 
         drop(listener);
@@ -475,6 +486,15 @@ async fn an_outage_posts_an_automatic_incident_once_resolves_it_and_a_draft_wait
         .await;
         assert!(!history.contains("Database outage"));
 
+        let heard = crate::status_subscribers::wait_for(&receiver, "auto", 1).await;
+        assert_eq!(heard.len(), 1, "{heard:?}");
+        assert_eq!(heard[0].1["type"], "incident.created");
+        assert_eq!(heard[0].1["incident"]["title"], "Database outage");
+        assert!(
+            receiver.got("drafted").is_empty(),
+            "a draft is news to nobody"
+        );
+
         // Still down at the next check: nothing more is posted.
         owner
             .post(&format!("/api/monitors/{db}/check"), json!({}))
@@ -508,6 +528,12 @@ async fn an_outage_posts_an_automatic_incident_once_resolves_it_and_a_draft_wait
         assert_eq!(published.body["published"], true);
         let again = owner.post(&publish, json!({})).await;
         assert_eq!(again.body, published.body);
+        let heard = crate::status_subscribers::wait_for(&receiver, "auto", 2).await;
+        assert_eq!(heard.len(), 2, "{heard:?}");
+        assert_eq!(heard[1].1["type"], "incident.resolved");
+        let heard = crate::status_subscribers::wait_for(&receiver, "drafted", 1).await;
+        assert_eq!(heard.len(), 1, "published once, heard of once: {heard:?}");
+        assert_eq!(heard[0].1["type"], "incident.resolved");
         let (_, _, history) = public(
             &app,
             &format!("/status/drafted/history?month={}", this_month()),

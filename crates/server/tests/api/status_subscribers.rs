@@ -14,10 +14,10 @@ use watchtower_core::{NewSubscriber, Plan, StatusPageId, SubscriberKind, Timesta
 
 /// What each receiver path got: its `webhook-id` and body, in order.
 #[derive(Clone, Default)]
-struct Receiver(Arc<Mutex<Vec<(String, String, Value)>>>);
+pub(crate) struct Receiver(Arc<Mutex<Vec<(String, String, Value)>>>);
 
 impl Receiver {
-    fn got(&self, path: &str) -> Vec<(String, Value)> {
+    pub(crate) fn got(&self, path: &str) -> Vec<(String, Value)> {
         self.0
             .lock()
             .unwrap()
@@ -44,7 +44,7 @@ async fn hook(
     AxumStatus::NO_CONTENT
 }
 
-async fn start_receiver() -> (Receiver, String) {
+pub(crate) async fn start_receiver() -> (Receiver, String) {
     let receiver = Receiver::default();
     let app = axum::Router::new()
         .route("/{path}", axum::routing::post(hook))
@@ -56,7 +56,11 @@ async fn start_receiver() -> (Receiver, String) {
 }
 
 /// Waits (bounded) until `path` got `count` requests, then a little longer for a duplicate.
-async fn wait_for(receiver: &Receiver, path: &str, count: usize) -> Vec<(String, Value)> {
+pub(crate) async fn wait_for(
+    receiver: &Receiver,
+    path: &str,
+    count: usize,
+) -> Vec<(String, Value)> {
     for _ in 0..300 {
         if receiver.got(path).len() >= count {
             break;

@@ -27,6 +27,7 @@ pub mod page;
 pub mod sign_in;
 pub mod status;
 pub mod status_posts;
+pub mod status_subscribers;
 pub mod team;
 pub mod yaml_editor;
 
@@ -142,6 +143,18 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .route(
             "/status-pages/{id}/automation",
             post(status_posts::set_automation),
+        )
+        .route(
+            "/status-pages/{id}/subscribers",
+            get(status_subscribers::show).post(status_subscribers::add),
+        )
+        .route(
+            "/status-pages/{id}/subscribers/channel",
+            post(status_subscribers::set_channel),
+        )
+        .route(
+            "/status-pages/{id}/subscribers/{subscriber}/remove",
+            post(status_subscribers::remove),
         )
         .route("/status-pages/{id}/incidents", post(status_posts::create))
         .route(

@@ -181,7 +181,7 @@ fn refused_form(page: &StatusPage, form: &Posted, problems: Vec<FieldError>) -> 
 }
 
 /// The team's page, or the 404 page for another team's or a missing one.
-async fn team_page(
+pub(super) async fn team_page(
     state: &AppState,
     page: &WebPage,
     id: StatusPageId,
@@ -195,7 +195,7 @@ async fn team_page(
 }
 
 /// Field problems from a refusal; other refusals (not found, forbidden) are error pages.
-fn field_problems(error: ApiError) -> Result<Vec<FieldError>, WebError> {
+pub(super) fn field_problems(error: ApiError) -> Result<Vec<FieldError>, WebError> {
     if error.status == StatusCode::BAD_REQUEST && !error.details.is_empty() {
         Ok(error.details)
     } else {

@@ -462,3 +462,150 @@ async fn a_visitor_enters_a_password_pages_password_and_the_form_passes_axe_in_b
     assert!(failures.is_empty(), "{}", failures.join("\n"));
     running.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_team_sets_up_subscribers_and_a_visitor_signs_up_from_the_page() {
+    if !browser_available() {
+        return;
+    }
+    let database = database().await;
+    let (app, running) = TestApp::start(&database.url, Options::default()).await;
+    app.user("owner@example.com", false).await;
+    let client = app.login("owner@example.com").await;
+    let db = client
+        .post(
+            "/api/monitors",
+            json!({"name": "db", "kind": "tcp", "host": "127.0.0.1", "port": 9, "interval": "1h"}),
+        )
+        .await;
+    let page = client
+        .post(
+            "/api/status-pages",
+            json!({"slug": "acme", "title": "Acme status",
+                   "groups": [{"components": [{"name": "Database", "monitors": [db.body["id"]]},
+                                              {"name": "Website", "monitors": [db.body["id"]]}]}]}),
+        )
+        .await;
+    let id = page.body["id"].as_i64().expect("id");
+    let channel = client
+        .post(
+            "/api/channels",
+            json!({"name": "Status mail", "kind": "email", "host": "127.0.0.1", "port": 9,
+                   "security": "none", "from": "status@example.com", "to": ["ops@example.com"]}),
+        )
+        .await;
+    assert_eq!(
+        channel.status,
+        reqwest::StatusCode::CREATED,
+        "{:?}",
+        channel.body
+    );
+    let subscribers = format!("/status-pages/{id}/subscribers");
+
+    let mut failures = Vec::new();
+    // The light browser sets things up; the dark one sees them.
+    for dark in [false, true] {
+        let browser = Browser::open(&app.base, dark).await;
+        browser.sign_in("owner@example.com").await;
+        browser.go(&subscribers).await;
+        browser.wait_for("#email-channel", 10).await;
+        if !dark {
+            // The team picks the email channel: the page shows its sign-up form.
+            browser
+                .select("#field-email-channel", &channel.body["id"].to_string())
+                .await;
+            browser
+                .click_and_load("form[action$='/subscribers/channel'] button[type=submit]")
+                .await;
+            browser
+                .wait_for_text("#email-channel p", "Visitors see the sign-up form.", 10)
+                .await;
+            // A bad URL is shown next to its field, what was typed kept.
+            browser
+                .fill("#field-address", "ftp://hooks.example.com/x")
+                .await;
+            browser
+                .click_and_load("form[action$='/subscribers'] button.primary")
+                .await;
+            browser.wait_for("#problem-address", 10).await;
+            for violation in browser.accessibility_violations().await {
+                failures.push(format!(
+                    "subscribers refused ({}): {violation}",
+                    browser.theme
+                ));
+            }
+            browser
+                .fill("#field-address", "http://127.0.0.1:9/hook")
+                .await;
+            browser.click("input[name=components][value=Website]").await;
+            browser
+                .click_and_load("form[action$='/subscribers'] button.primary")
+                .await;
+            browser.wait_for("table", 10).await;
+            assert_eq!(
+                browser.texts("tbody td:nth-child(3)").await,
+                ["Website"],
+                "the webhook follows Website only"
+            );
+        }
+        for violation in browser.accessibility_violations().await {
+            failures.push(format!("subscribers ({}): {violation}", browser.theme));
+        }
+        // The visitor's side: the form on the page, and the answer to it.
+        browser.go(&format!("/status/acme?{}", browser.theme)).await;
+        browser.wait_for("#subscribe-heading", 10).await;
+        for violation in browser.accessibility_violations().await {
+            failures.push(format!(
+                "page with sign-up ({}): {violation}",
+                browser.theme
+            ));
+        }
+        browser
+            .fill(
+                "#field-subscribe-email",
+                &format!("{}@example.com", browser.theme),
+            )
+            .await;
+        browser
+            .click_and_load("form[action$='/subscribe'] button[type=submit]")
+            .await;
+        browser
+            .wait_for_text("#message-heading", "Check your inbox", 10)
+            .await;
+        for violation in browser.accessibility_violations().await {
+            failures.push(format!("sign-up answer ({}): {violation}", browser.theme));
+        }
+        if !dark {
+            browser.screenshot("status-subscribers").await;
+            browser.go(&subscribers).await;
+            assert_eq!(
+                browser.count("tbody tr").await,
+                2,
+                "a sign-up and a webhook"
+            );
+            browser
+                .click_and_load("tbody tr:last-child button[type=submit]")
+                .await;
+            browser.wait_for("table", 10).await;
+            assert_eq!(
+                browser.count("tbody tr").await,
+                1,
+                "the webhook was removed"
+            );
+        }
+        browser.close().await;
+    }
+    let listed = client
+        .get(&format!("/api/status-pages/{id}/subscribers"))
+        .await;
+    let addresses: Vec<&str> = listed.body["subscribers"]
+        .as_array()
+        .expect("subscribers")
+        .iter()
+        .map(|s| s["address"].as_str().unwrap_or_default())
+        .collect();
+    assert_eq!(addresses, ["dark@example.com", "light@example.com"]);
+    assert!(listed.body["subscribers"][0]["confirmed_at"].is_null());
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    running.shutdown().await;
+}

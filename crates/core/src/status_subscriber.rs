@@ -54,7 +54,9 @@ pub struct NewSubscriber {
 /// An email address as subscribers are kept: checked like an account's, then lower case, so one
 /// mailbox is one subscriber however it is typed.
 pub fn subscriber_email(raw: &str) -> Result<String, String> {
-    Email::parse(raw).map(|email| email.as_str().to_lowercase())
+    // Lowered first, so the length and every rule are checked on what is kept (lowering can
+    // lengthen a non-ASCII address).
+    Email::parse(&raw.to_lowercase()).map(|email| email.as_str().to_owned())
 }
 
 /// A webhook subscriber's URL: http or https, with a host, no user-info, at most 2,048 bytes.

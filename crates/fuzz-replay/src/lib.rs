@@ -12,6 +12,7 @@ pub mod maintenance;
 pub mod monitor_spec;
 pub mod monitors_file;
 pub mod status_incident;
+pub mod status_subscriber;
 pub mod templates;
 pub mod tokens;
 pub mod whop_frame_token;
@@ -26,7 +27,7 @@ pub const MAX_INPUT_BYTES: usize = 64 * 1024;
 pub type Target = (&'static str, fn(&[u8]));
 
 /// Every target, by the name `fuzz/fuzz_targets/<name>.rs` and its folders use.
-pub const TARGETS: [Target; 13] = [
+pub const TARGETS: [Target; 14] = [
     ("monitors_file", monitors_file::run),
     ("monitor_spec", monitor_spec::run),
     ("assertions", assertions::run),
@@ -40,6 +41,7 @@ pub const TARGETS: [Target; 13] = [
     ("whop_page", whop_page::run),
     ("kuma_import", kuma_import::run),
     ("status_incident", status_incident::run),
+    ("status_subscriber", status_subscriber::run),
 ];
 
 /// The input as text, when it is UTF-8 and within [`MAX_INPUT_BYTES`].

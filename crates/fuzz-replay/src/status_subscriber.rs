@@ -54,12 +54,18 @@ pub fn run(data: &[u8]) {
 
 /// The input as the token of both links of subscriber 7: accepted only when it is the real one.
 fn links(text: &str) {
-    let (id, address, issued) = (StatusSubscriberId(7), "reader@example.com", Timestamp(1_000));
+    let (id, address, issued) = (
+        StatusSubscriberId(7),
+        "reader@example.com",
+        Timestamp(1_000),
+    );
     let now = Timestamp(2_000);
     for link in [SubscriberLink::Confirm, SubscriberLink::Unsubscribe] {
         let real = subscriber_token(SECRET, link, id, address, issued);
         let accepted = verify_subscriber_token(SECRET, link, id, address, text, now);
         assert_eq!(accepted, text == real, "{link:?} accepted {text:?}");
-        assert!(verify_subscriber_token(SECRET, link, id, address, &real, now));
+        assert!(verify_subscriber_token(
+            SECRET, link, id, address, &real, now
+        ));
     }
 }

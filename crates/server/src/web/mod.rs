@@ -26,6 +26,7 @@ pub mod overview;
 pub mod page;
 pub mod sign_in;
 pub mod status;
+pub mod status_maintenance;
 pub mod status_posts;
 pub mod status_subscribers;
 pub mod team;
@@ -155,6 +156,10 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .route(
             "/status-pages/{id}/subscribers/{subscriber}/remove",
             post(status_subscribers::remove),
+        )
+        .route(
+            "/status-pages/{id}/maintenance",
+            post(status_maintenance::schedule),
         )
         .route("/status-pages/{id}/incidents", post(status_posts::create))
         .route(

@@ -9,6 +9,7 @@
 use super::form::{Posted, problem_of, value_of};
 use super::page::{Shell, WebError, WebPage, render};
 use super::status::posts::PostView;
+use super::status_maintenance::MaintenanceForm;
 use crate::AppState;
 use crate::api::ApiJson;
 use crate::api::status_incidents as api;
@@ -278,6 +279,9 @@ struct PostsPage {
     form: PostForm,
     access_form: AccessForm,
     automation: Vec<Choice>,
+    /// Maintenance posted by hand (`status_maintenance.rs`).
+    can_schedule: bool,
+    maintenance: MaintenanceForm,
 }
 
 /// The choices of what the page does when a component's monitor goes DOWN.
@@ -308,6 +312,30 @@ async fn posts_page(
     posts_page_with(state, page, id, form, None).await
 }
 
+/// The page's view with the maintenance form shown again with its problems.
+pub(super) async fn refused_maintenance(
+    state: &AppState,
+    page: &WebPage,
+    id: StatusPageId,
+    maintenance: MaintenanceForm,
+) -> Result<impl Template, WebError> {
+    let status_page = team_page(state, page, id).await?;
+    let mut view = posts_page(state, page, id, first_step_form(&status_page)).await?;
+    view.maintenance = maintenance;
+    Ok(view)
+}
+
+/// The post form prefilled with the first step's template.
+fn first_step_form(status_page: &StatusPage) -> PostForm {
+    PostForm {
+        message: PostStatus::Investigating.template(&template_subject(&[])),
+        impacts: impact_choices(Impact::Sev3.as_str()),
+        statuses: status_choices(PostStatus::Investigating),
+        components: component_choices(status_page, &[]),
+        ..PostForm::default()
+    }
+}
+
 async fn posts_page_with(
     state: &AppState,
     page: &WebPage,
@@ -327,6 +355,8 @@ async fn posts_page_with(
             .collect(),
         access_form: access_form.unwrap_or_else(|| AccessForm::of(&status_page)),
         automation: automation_choices(status_page.spec.auto_incidents),
+        can_schedule: page.can(Action::ManageMaintenance),
+        maintenance: MaintenanceForm::of(&status_page),
         status_page,
         can_post: page.can(Action::PostStatusIncidents),
         can_manage: page.can(Action::ManageStatusPages),
@@ -369,13 +399,7 @@ pub async fn set_access(
             let mut access_form = AccessForm::showing(&status_page, &visibility, hide_from_search);
             access_form.visibility_problem = problem_of(&problems, "visibility");
             access_form.password_problem = problem_of(&problems, "password");
-            let form = PostForm {
-                message: PostStatus::Investigating.template(&template_subject(&[])),
-                impacts: impact_choices(Impact::Sev3.as_str()),
-                statuses: status_choices(PostStatus::Investigating),
-                components: component_choices(&status_page, &[]),
-                ..PostForm::default()
-            };
+            let form = first_step_form(&status_page);
             let view = posts_page_with(&state, &page, id, form, Some(access_form)).await?;
             Ok((StatusCode::BAD_REQUEST, render(&view)).into_response())
         }
@@ -411,13 +435,7 @@ pub async fn show(
     Path(id): Path<StatusPageId>,
 ) -> Result<Response, WebError> {
     let status_page = team_page(&state, &page, id).await?;
-    let form = PostForm {
-        message: PostStatus::Investigating.template(&template_subject(&[])),
-        impacts: impact_choices(Impact::Sev3.as_str()),
-        statuses: status_choices(PostStatus::Investigating),
-        components: component_choices(&status_page, &[]),
-        ..PostForm::default()
-    };
+    let form = first_step_form(&status_page);
     Ok(render(&posts_page(&state, &page, id, form).await?))
 }
 

@@ -1153,3 +1153,69 @@ async fn the_alerting_forms_edit_in_place_keep_secrets_and_find_monitors_by_sear
     })
     .await;
 }
+
+#[tokio::test]
+async fn maintenance_is_posted_by_hand_on_a_page_and_shown_ahead_and_during() {
+    each_backend(Options::default(), |app| async move {
+        let owner = app.user("owner@example.com", false).await;
+        let team = app.store.teams_of(owner).await?[0].team.id;
+        let api = app.login("owner@example.com").await.in_team(team);
+        let web = api.post("/api/monitors", http_monitor("web")).await;
+        let db = api.post("/api/monitors", http_monitor("db")).await;
+        let page = api
+            .post(
+                "/api/status-pages",
+                json!({"slug": "acme", "title": "Acme status", "time_zone": "Europe/Paris",
+                       "groups": [{"components": [{"name": "Website", "monitors": [web.body["id"]]},
+                                                  {"name": "Database", "monitors": [db.body["id"]]}]}]}),
+            )
+            .await;
+        assert_eq!(page.status, StatusCode::CREATED, "{:?}", page.body);
+        let id = page.body["id"].as_i64().unwrap();
+        let (http, csrf) = browser_like(&app, "owner@example.com").await;
+        let form = http.get(app.url(&format!("/status-pages/{id}"))).send().await?.text().await?;
+        assert!(form.contains("Schedule maintenance") && form.contains("Starts (Europe/Paris)"));
+
+        // No component (which would be the whole team) and no times: each said, nothing made.
+        let path = format!("/status-pages/{id}/maintenance");
+        let bad = post_form(&http, &app, &csrf, &path,
+            &[("name", "Database upgrade"), ("starts", "tomorrow"), ("ends", "")]).await;
+        assert_eq!(bad.status(), StatusCode::BAD_REQUEST);
+        let html = bad.text().await?;
+        for field in ["problem-maintenance-components", "problem-maintenance-starts", "problem-maintenance-ends"] {
+            assert!(html.contains(&format!("id=\"{field}\"")), "{field}: {html}");
+        }
+        assert!(html.contains("value=\"Database upgrade\""), "what was typed is kept");
+        assert!(api.get("/api/maintenance").await.body["windows"].as_array().map_or(true, Vec::is_empty));
+
+        // Ahead: the Database in two hours, in the page's zone.
+        let paris = jiff::tz::TimeZone::get("Europe/Paris")?;
+        let local = |minutes: i64| {
+            (jiff::Timestamp::now() + jiff::SignedDuration::from_mins(minutes))
+                .to_zoned(paris.clone())
+                .strftime("%Y-%m-%dT%H:%M")
+                .to_string()
+        };
+        let ahead = post_form(&http, &app, &csrf, &path,
+            &[("name", "Database upgrade"), ("components", "Database"),
+              ("starts", &local(120)), ("ends", &local(180))]).await;
+        assert_eq!(ahead.status(), StatusCode::SEE_OTHER, "{}", ahead.text().await?);
+        let windows = api.get("/api/maintenance").await;
+        let window = &windows.body["windows"][0];
+        assert_eq!(window["monitors"], json!([db.body["id"]]), "{:?}", windows.body);
+        let visitor = reqwest::get(app.url("/status/acme")).await?.text().await?;
+        assert!(visitor.contains("Scheduled maintenance"), "{visitor}");
+        assert!(visitor.contains("</span> Database:"), "{visitor}");
+        assert!(!visitor.contains("Database upgrade"), "the window's own name stays the team's");
+
+        // During: the Website from a minute ago.
+        let during = post_form(&http, &app, &csrf, &path,
+            &[("name", "Front end deploy"), ("components", "Website"),
+              ("starts", &local(-1)), ("ends", &local(60))]).await;
+        assert_eq!(during.status(), StatusCode::SEE_OTHER);
+        let visitor = reqwest::get(app.url("/status/acme?again")).await?.text().await?;
+        assert!(visitor.contains("In progress</span> Website:"), "{visitor}");
+        Ok(())
+    })
+    .await;
+}

@@ -104,14 +104,18 @@ pub fn verify_subscriber_token(
 ) -> bool {
     let (expires, mac) = match link {
         SubscriberLink::Confirm => match token.split_once('.') {
-            Some((expires, mac)) => match expires.parse::<i64>() {
-                Ok(expires) if now.0 <= expires => (expires, mac),
+            // Only the form `subscriber_token` writes: one token per link.
+            Some((text, mac)) => match text.parse::<i64>() {
+                Ok(expires) if now.0 <= expires && expires.to_string() == text => (expires, mac),
                 _ => return false,
             },
             None => return false,
         },
         SubscriberLink::Unsubscribe => (0, token),
     };
+    if mac.bytes().any(|byte| byte.is_ascii_uppercase()) {
+        return false;
+    }
     let Ok(bytes) = hex::decode(mac) else {
         return false;
     };
@@ -190,6 +194,18 @@ mod tests {
             &stretched,
             2_000
         ));
+        // Only the written form: not the same MAC in capitals, nor the expiry spelled otherwise.
+        let (expiry, mac) = confirm.split_once('.').unwrap();
+        for variant in [
+            format!("{expiry}.{}", mac.to_uppercase()),
+            format!("+{expiry}.{mac}"),
+            format!("0{expiry}.{mac}"),
+        ] {
+            assert!(
+                !check(SubscriberLink::Confirm, id, "a@x.io", &variant, 2_000),
+                "{variant}"
+            );
+        }
         let leave = subscriber_token("s", SubscriberLink::Unsubscribe, id, "a@x.io", now);
         assert!(check(
             SubscriberLink::Unsubscribe,

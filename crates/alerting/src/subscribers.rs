@@ -7,7 +7,7 @@
 //! deduplicates sees it once.
 
 use crate::channels::email::{self, EmailConfig};
-use crate::channels::{ChannelConfig, DeliveryError, Sender};
+use crate::channels::{ChannelConfig, DeliveryError, Sender, guard};
 use crate::links::{SubscriberLink, subscriber_path, subscriber_token};
 use crate::render::escape_html;
 use futures::StreamExt;
@@ -52,7 +52,9 @@ impl Default for SubscriberDelivery {
             idle_poll: Duration::from_secs(2),
             batch: 50,
             concurrency: 8,
-            lease: Duration::from_secs(60),
+            // A round of 50 messages, one subscriber's in a row, may take minutes against slow
+            // receivers: the lease outlasts it.
+            lease: Duration::from_secs(300),
             give_up_after: Duration::from_secs(24 * 3600),
             first_backoff: Duration::from_secs(5),
             max_backoff: Duration::from_secs(3600),
@@ -95,7 +97,8 @@ pub fn start(
             let wait = next_due
                 .filter(|at| *at > now)
                 .map_or(config.idle_poll, |at| at.since(now))
-                .clamp(Duration::from_millis(50), config.idle_poll);
+                .min(config.idle_poll)
+                .max(Duration::from_millis(50));
             let woken = async {
                 match &config.wake {
                     Some(wake) => wake.notified().await,
@@ -208,6 +211,12 @@ async fn send(
         }
         SubscriberKind::Webhook => {
             let body = webhook_body(config, item)?;
+            // The resolver judges host names; a literal address is judged here (multi-tenant
+            // instances reach only public addresses).
+            let url = url::Url::parse(&item.subscriber.address)
+                .map_err(|_| DeliveryError::permanent("the webhook URL does not parse"))?;
+            guard::check_endpoint(sender.options().address_policy, url.host_str())
+                .map_err(DeliveryError::permanent)?;
             let request = sender
                 .http()
                 .post(&item.subscriber.address)
@@ -344,10 +353,11 @@ fn content(item: &DueStatusDelivery, links: &PageLinks) -> Content {
                 ],
             }
         }
+        // The window's name is the team's (it may say what the page never does): subscribers
+        // read "scheduled maintenance" and the components, as the page shows it.
         DeliveryNews::Maintenance(notice) => {
             let mut paragraphs = vec![format!(
-                "Scheduled maintenance \"{}\" is under way, from {} until {}.",
-                notice.name,
+                "Scheduled maintenance is under way, from {} until {}.",
                 when(notice.starts_at),
                 when(notice.ends_at)
             )];
@@ -355,7 +365,7 @@ fn content(item: &DueStatusDelivery, links: &PageLinks) -> Content {
                 paragraphs.push(format!("Affected: {}", notice.components.join(", ")));
             }
             Content {
-                subject: format!("[{page}] Maintenance started: {}", notice.name),
+                subject: format!("[{page}] Scheduled maintenance has begun"),
                 paragraphs,
                 links: vec![
                     ("The status page", links.page.clone()),
@@ -449,7 +459,6 @@ fn webhook_body(
             "type": "maintenance.started",
             "page": page,
             "maintenance": {
-                "name": notice.name,
                 "starts_at": notice.starts_at,
                 "ends_at": notice.ends_at,
                 "components": notice.components,

@@ -4,7 +4,8 @@
 //! components, at once when a window is written (`announcer_wake`)
 //! (`StatusSubscriberStore::enqueue_maintenance`, keyed by window and opening, so
 //! looking again, or another instance looking, queues nothing twice). An opening missed for
-//! longer, while WatchTower was down, is not announced late.
+//! longer, while WatchTower was down, is not announced late. Once an hour it also deletes
+//! unconfirmed sign-ups whose link expired and messages finished a month ago.
 
 use crate::AppState;
 use crate::web::status::posts::covered_components;
@@ -19,12 +20,32 @@ pub const EVERY: Duration = Duration::from_secs(30);
 /// How late an opening may still be announced.
 pub const LOOKBACK: Duration = Duration::from_secs(15 * 60);
 
+/// How often unconfirmed sign-ups past their link's life, and messages finished more than
+/// [`KEEP_FINISHED`] ago, are deleted.
+pub const PRUNE_EVERY: Duration = Duration::from_secs(3600);
+/// How long a delivered or failed message is kept (for the team to look into).
+pub const KEEP_FINISHED: Duration = Duration::from_secs(30 * 86_400);
+/// How long an unconfirmed sign-up is kept: its confirmation link's life.
+pub const KEEP_UNCONFIRMED: Duration = Duration::from_secs(7 * 86_400);
+
 /// Starts the loop; it stops when `stop` is cancelled.
 pub fn start(state: AppState, stop: CancellationToken) -> JoinHandle<()> {
     tokio::spawn(async move {
+        let mut last_prune: Option<tokio::time::Instant> = None;
         loop {
-            if let Err(error) = announce(&state, Timestamp::now()).await {
+            let now = Timestamp::now();
+            if let Err(error) = announce(&state, now).await {
                 tracing::warn!(%error, "cannot announce maintenance to status page subscribers; will retry");
+            }
+            if last_prune.is_none_or(|at| at.elapsed() >= PRUNE_EVERY) {
+                last_prune = Some(tokio::time::Instant::now());
+                let pruned = state
+                    .store
+                    .prune_status_subscribers(now.minus(KEEP_UNCONFIRMED), now.minus(KEEP_FINISHED))
+                    .await;
+                if let Err(error) = pruned {
+                    tracing::warn!(%error, "cannot prune status page subscribers; will retry");
+                }
             }
             tokio::select! {
                 _ = stop.cancelled() => break,

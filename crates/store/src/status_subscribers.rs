@@ -138,7 +138,7 @@ pub trait StatusSubscriberStore: Send + Sync {
         channel: Option<ChannelId>,
     ) -> Result<(), StoreError>;
 
-    /// The subscribers of every page of `team`, confirmed or not (what the plan counts).
+    /// The confirmed subscribers of every page of `team` (what the plan counts).
     async fn count_team_subscribers(&self, team: TeamId) -> Result<u64, StoreError>;
 
     /// Adds a subscriber to `page` (a page of `team`, else `NotFound`). An email subscriber is
@@ -198,6 +198,15 @@ pub trait StatusSubscriberStore: Send + Sync {
         page: StatusPageId,
         notice: &MaintenanceNotice,
         now: Timestamp,
+    ) -> Result<u64, StoreError>;
+
+    /// Deletes the unconfirmed subscribers whose last confirmation went before
+    /// `unconfirmed_before` (their links have expired), and the delivered or failed messages
+    /// finished before `finished_before`; how many rows went.
+    async fn prune_status_subscribers(
+        &self,
+        unconfirmed_before: Timestamp,
+        finished_before: Timestamp,
     ) -> Result<u64, StoreError>;
 
     /// When the next pending message falls due, if any.

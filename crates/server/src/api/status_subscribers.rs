@@ -2,7 +2,8 @@
 //! channel), the channel itself, adding a subscriber (a webhook, counted at once, or an email
 //! address, which gets the same confirmation email as a visitor's sign-up) and removing one.
 //! Subscribers' addresses are the team's customers' data: only admins and owners see them.
-//! Plan limits count every subscriber of the team's pages.
+//! Plan limits count the confirmed subscribers of the team's pages (checked again when a link
+//! confirms one).
 
 use crate::AppState;
 use crate::api::{ApiJson, TeamHeader};

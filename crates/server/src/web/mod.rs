@@ -185,7 +185,10 @@ pub fn routes(state: &AppState) -> Router<AppState> {
             "/status/{slug}/subscribe",
             post(status::subscribe::subscribe),
         )
-        .route("/status/{slug}/confirm", get(status::subscribe::confirm))
+        .route(
+            "/status/{slug}/confirm",
+            get(status::subscribe::confirm_form).post(status::subscribe::confirm),
+        )
         .route(
             "/status/{slug}/unsubscribe",
             get(status::subscribe::unsubscribe_form).post(status::subscribe::unsubscribe),

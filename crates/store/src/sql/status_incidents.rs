@@ -133,7 +133,14 @@ pub(super) async fn insert_update(
     .fetch_one(&mut *conn)
     .await?;
     // The subscribers hear of it in the same transaction: never lost, never doubled.
-    super::status_subscribers::enqueue_update(conn, incident, update, now).await
+    super::status_subscribers::enqueue_update(
+        conn,
+        incident,
+        update,
+        super::status_subscribers::UpdateNews::Written,
+        now,
+    )
+    .await
 }
 
 /// What a resolved post says of its components: each operational again.

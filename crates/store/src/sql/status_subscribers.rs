@@ -51,6 +51,23 @@ impl SubscriberRow {
     }
 }
 
+/// How an update's messages are keyed: an update as it is written, or a draft's latest update
+/// when the draft is published (its subscribers hear of the post then, as of a new one).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum UpdateNews {
+    Written,
+    Published,
+}
+
+impl UpdateNews {
+    fn key_prefix(self) -> &'static str {
+        match self {
+            UpdateNews::Written => "update:",
+            UpdateNews::Published => "published:",
+        }
+    }
+}
+
 /// Queues the message of update `update` of post `post` to every confirmed subscriber of the
 /// post's page who follows one of its components (or all of them), if the post is published.
 /// Run in the transaction that wrote the update; a second run for the same update adds nothing.
@@ -58,12 +75,13 @@ pub(super) async fn enqueue_update(
     conn: &mut DbConnection,
     post: i64,
     update: i64,
+    news: UpdateNews,
     now: Timestamp,
 ) -> Result<(), StoreError> {
     let sql = format!(
         "INSERT INTO status_deliveries (subscriber_id, kind, update_id, dedup_key, status, \
          due_at, created_at) \
-         SELECT s.id, 'update', u.id, 'update:' || CAST(u.id AS TEXT) || ':' || CAST(s.id AS TEXT), \
+         SELECT s.id, 'update', u.id, $4 || CAST(u.id AS TEXT) || ':' || CAST(s.id AS TEXT), \
          'pending', $1, $1 \
          FROM status_incident_updates u \
          JOIN status_incidents i ON i.id = u.incident_id \
@@ -77,6 +95,7 @@ pub(super) async fn enqueue_update(
         .bind(now.0)
         .bind(update)
         .bind(post)
+        .bind(news.key_prefix())
         .execute(&mut *conn)
         .await?;
     Ok(())
@@ -94,7 +113,7 @@ pub(super) async fn enqueue_latest_update(
             .fetch_one(&mut *conn)
             .await?;
     match latest {
-        Some(update) => enqueue_update(conn, post, update, now).await,
+        Some(update) => enqueue_update(conn, post, update, UpdateNews::Published, now).await,
         None => Ok(()),
     }
 }
@@ -131,7 +150,8 @@ async fn read_subscriber(
     }
     let row: Option<Row> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "SELECT {SUBSCRIBER_COLUMNS}, last_confirmation_at, confirmations_since, confirmations \
-         FROM status_subscribers WHERE page_id = $1 AND kind = $2 AND address = $3"
+         FROM status_subscribers WHERE page_id = $1 AND kind = $2 AND address = $3{}",
+        dialect::FOR_UPDATE
     )))
     .bind(page.0)
     .bind(kind.as_str())
@@ -158,6 +178,7 @@ fn components_text(components: &Option<Vec<String>>) -> Option<String> {
 struct DueRow {
     id: i64,
     kind: String,
+    dedup_key: String,
     payload: Option<String>,
     attempts: i64,
     created_at: i64,
@@ -214,7 +235,11 @@ impl DueRow {
                     .map_err(|_| bad("status"))?,
                 message: self.u_message.unwrap_or_default(),
                 at: Timestamp(self.u_created_at.unwrap_or(self.created_at)),
-                first: self.first_update == Some(update_id),
+                // A published draft is news of a new post, whichever update it had reached.
+                first: self.first_update == Some(update_id)
+                    || self
+                        .dedup_key
+                        .starts_with(UpdateNews::Published.key_prefix()),
             }),
         };
         Ok(DueStatusDelivery {
@@ -235,7 +260,7 @@ impl DueRow {
     }
 }
 
-const DUE_SELECT: &str = "SELECT d.id, d.kind, d.payload, d.attempts, d.created_at, d.update_id, \
+const DUE_SELECT: &str = "SELECT d.id, d.kind, d.dedup_key, d.payload, d.attempts, d.created_at, d.update_id, \
      s.id AS s_id, s.page_id AS s_page_id, s.kind AS s_kind, s.address AS s_address, \
      s.components AS s_components, s.created_at AS s_created_at, \
      s.confirmed_at AS s_confirmed_at, p.slug, p.title AS page_title, \
@@ -316,8 +341,9 @@ impl StatusSubscriberStore for DbStore {
 
     #[tracing::instrument(name = "store.count_team_subscribers", level = "debug", skip_all)]
     async fn count_team_subscribers(&self, team: TeamId) -> Result<u64, StoreError> {
-        let count: i64 =
-            sqlx::query_scalar("SELECT COUNT(*) FROM status_subscribers WHERE team_id = $1")
+        let count: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM status_subscribers WHERE team_id = $1 AND confirmed_at IS NOT NULL",
+        )
                 .bind(team.0)
                 .fetch_one(self.reader())
                 .await?;
@@ -407,10 +433,13 @@ impl StatusSubscriberStore for DbStore {
                 .await?
             }
             None => {
-                sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                // A sign-up of the same address committed since the read above wins; this
+                // one is answered as throttled (its confirmation is on its way).
+                let inserted: Option<SubscriberRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
                     "INSERT INTO status_subscribers (team_id, page_id, kind, address, \
                      components, created_at, last_confirmation_at, confirmations_since, \
                      confirmations) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
+                     ON CONFLICT (page_id, kind, address) DO NOTHING \
                      RETURNING {SUBSCRIBER_COLUMNS}"
                 )))
                 .bind(team.0)
@@ -422,8 +451,18 @@ impl StatusSubscriberStore for DbStore {
                 .bind(last)
                 .bind(since)
                 .bind(count)
-                .fetch_one(&mut *tx)
-                .await?
+                .fetch_optional(&mut *tx)
+                .await?;
+                match inserted {
+                    Some(row) => row,
+                    None => {
+                        tx.commit().await?;
+                        return Ok(SignUpOutcome::Throttled {
+                            retry_after: u64::try_from(SignUpThrottle::GAP_MS / 1000)
+                                .unwrap_or(600),
+                        });
+                    }
+                }
             }
         };
         sqlx::query(
@@ -572,6 +611,30 @@ impl StatusSubscriberStore for DbStore {
         Ok(inserted.rows_affected())
     }
 
+    #[tracing::instrument(name = "store.prune_status_subscribers", level = "debug", skip_all)]
+    async fn prune_status_subscribers(
+        &self,
+        unconfirmed_before: Timestamp,
+        finished_before: Timestamp,
+    ) -> Result<u64, StoreError> {
+        let mut tx = self.begin_write().await?;
+        let subscribers = sqlx::query(
+            "DELETE FROM status_subscribers WHERE confirmed_at IS NULL AND created_at < $1 \
+             AND (last_confirmation_at IS NULL OR last_confirmation_at < $1)",
+        )
+        .bind(unconfirmed_before.0)
+        .execute(&mut *tx)
+        .await?;
+        let deliveries = sqlx::query(
+            "DELETE FROM status_deliveries WHERE status <> 'pending' AND finished_at < $1",
+        )
+        .bind(finished_before.0)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(subscribers.rows_affected() + deliveries.rows_affected())
+    }
+
     #[tracing::instrument(name = "store.next_status_delivery_due", level = "debug", skip_all)]
     async fn next_status_delivery_due(&self) -> Result<Option<Timestamp>, StoreError> {
         let at: Option<i64> = sqlx::query_scalar(
@@ -592,8 +655,10 @@ impl StatusSubscriberStore for DbStore {
         let mut tx = self.begin_write().await?;
         let ids: Vec<i64> = sqlx::query_scalar(
             "UPDATE status_deliveries SET due_at = $1, attempts = attempts + 1 \
-             WHERE id IN (SELECT id FROM status_deliveries WHERE status = 'pending' \
-             AND due_at <= $2 ORDER BY due_at, id LIMIT $3) RETURNING id",
+             WHERE id IN (SELECT d.id FROM status_deliveries d WHERE d.status = 'pending' \
+             AND d.due_at <= $2 AND NOT EXISTS (SELECT 1 FROM status_deliveries e \
+             WHERE e.subscriber_id = d.subscriber_id AND e.status = 'pending' AND e.id < d.id \
+             AND e.due_at > $2) ORDER BY d.due_at, d.id LIMIT $3) RETURNING id",
         )
         .bind(lease_until.0)
         .bind(now.0)

@@ -96,7 +96,14 @@ pub struct StatusCache {
     secret: tokio::sync::OnceCell<String>,
     /// Badge figures per page and period, kept across renderings (`badge.rs`).
     badge_figures: super::badge::BadgeFiguresCache,
+    /// Email sign-ups per client address (`subscribe.rs`): 10 at once, then one a minute, so one
+    /// client cannot send a team's confirmation emails to a list of strangers.
+    sign_ups: governor::DefaultKeyedRateLimiter<std::net::IpAddr>,
 }
+
+/// The sign-ups one client address may make at once, and how fast they come back.
+const SIGN_UP_BURST: u32 = 10;
+const SIGN_UP_EVERY: Duration = Duration::from_secs(60);
 
 impl StatusCache {
     pub fn new(changes: Arc<WriterStats>) -> Self {
@@ -113,7 +120,23 @@ impl StatusCache {
             public_url: None,
             secret: tokio::sync::OnceCell::new(),
             badge_figures: Default::default(),
+            sign_ups: governor::RateLimiter::keyed(
+                governor::Quota::with_period(SIGN_UP_EVERY)
+                    .expect("a positive period")
+                    .allow_burst(
+                        std::num::NonZeroU32::new(SIGN_UP_BURST).expect("a positive burst"),
+                    ),
+            ),
         }
+    }
+
+    /// Whether a client at `ip` may sign an address up now (counted when it may).
+    pub fn sign_up_admitted(&self, ip: std::net::IpAddr) -> bool {
+        // Bounded memory under a crowd of addresses: forget the ones back to a full allowance.
+        if self.sign_ups.len() > 10_000 {
+            self.sign_ups.retain_recent();
+        }
+        self.sign_ups.check_key(&ip).is_ok()
     }
 
     /// Badge figures per page and period.

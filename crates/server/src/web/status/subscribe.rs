@@ -1,13 +1,16 @@
 //! A visitor's email subscription to a page: `POST /status/{slug}/subscribe` (the page's form:
 //! an address and, optionally, the components to follow) queues the confirmation email in the
-//! sign-up's transaction, within the per-address throttle; `GET /status/{slug}/confirm` takes
-//! the email's signed link; `GET /status/{slug}/unsubscribe` shows a button and `POST` (the
-//! button, or a mail client's RFC 8058 one-click) ends the subscription. Whether an address was
-//! already subscribed is never told: every accepted sign-up gets the same answer.
+//! sign-up's transaction, within the per-address throttle and a per-client limit;
+//! `GET /status/{slug}/confirm` (the email's signed link) shows a button and `POST` confirms;
+//! `GET /status/{slug}/unsubscribe` shows a button and `POST` (the button, or a mail client's
+//! RFC 8058 one-click) ends the subscription. Buttons, because mail scanners follow links.
+//! Whether an address was already subscribed is never told: every sign-up the client limit
+//! admits gets the same answer.
 
 use super::gate;
 use crate::AppState;
 use crate::api::status_subscribers::{email_closed, plan_allows_one_more};
+use crate::auth::ClientIp;
 use crate::web::assets::AssetUrls;
 use crate::web::form::Posted;
 use crate::web::page::WebError;
@@ -110,6 +113,7 @@ async fn readable_page(
 /// `POST /status/{slug}/subscribe`: the page's sign-up form.
 pub async fn subscribe(
     State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
     headers: HeaderMap,
     Path(slug): Path<String>,
     Form(form): Form<Posted>,
@@ -151,6 +155,23 @@ pub async fn subscribe(
         Ok(address) => address,
         Err(why) => return problem(format!("The email address {why}.")),
     };
+    if let Some(ip) = ip
+        && !state.status_pages.sign_up_admitted(ip)
+    {
+        let mut response = answer(
+            &page,
+            Answer {
+                status: StatusCode::TOO_MANY_REQUESTS,
+                heading: "The subscription was not made",
+                paragraphs: vec!["Too many sign-ups came from your network just now; try again in a few minutes.".into()],
+                form: None,
+            },
+        );
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(60));
+        return response;
+    }
     let mut components: Vec<String> = Vec::new();
     for (_, name) in form.iter().filter(|(field, _)| field == "components") {
         if !page
@@ -196,7 +217,13 @@ pub async fn subscribe(
         .subscribe(page.team_id, page.id, &new, Timestamp::now())
         .await
     {
-        Ok(SignUpOutcome::Queued(_) | SignUpOutcome::AlreadyConfirmed(_)) => {
+        // Queued, subscribed already, or throttled: one answer, so the form cannot be used to
+        // learn whether an address is subscribed (the throttle still holds the email back).
+        Ok(
+            SignUpOutcome::Queued(_)
+            | SignUpOutcome::AlreadyConfirmed(_)
+            | SignUpOutcome::Throttled { .. },
+        ) => {
             state.subscriber_wake.notify_one();
             answer(
                 &page,
@@ -204,33 +231,13 @@ pub async fn subscribe(
                     status: StatusCode::OK,
                     heading: "Check your inbox",
                     paragraphs: vec![format!(
-                        "If {} is not subscribed yet, an email with a confirmation link is on its way to it. \
-                             Follow the link to start receiving updates; it works for 7 days.",
+                        "If {} is not subscribed yet, an email with a confirmation link is on its way to it \
+                             (one at most every 10 minutes). Follow the link to start receiving updates; it works for 7 days.",
                         new.address
                     )],
                     form: None,
                 },
             )
-        }
-        Ok(SignUpOutcome::Throttled { retry_after }) => {
-            let minutes = retry_after.div_ceil(60);
-            let mut response = answer(
-                &page,
-                Answer {
-                    status: StatusCode::TOO_MANY_REQUESTS,
-                    heading: "A confirmation email went out moments ago",
-                    paragraphs: vec![format!(
-                        "Look for it in the inbox (and the spam folder) of {}. Another can be sent in {minutes} minute{}.",
-                        new.address,
-                        if minutes == 1 { "" } else { "s" }
-                    )],
-                    form: None,
-                },
-            );
-            response
-                .headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
-            response
         }
         Err(error) => WebError::from(crate::error::ApiError::from(error)).into_response(),
     }
@@ -273,14 +280,39 @@ async fn linked_subscriber(
     }))
 }
 
-/// `GET /status/{slug}/confirm`: the confirmation email's link.
-pub async fn confirm(
+/// `GET /status/{slug}/confirm`: the confirmation email's link shows a button, so that a mail
+/// scanner that follows links confirms no one.
+pub async fn confirm_form(
     State(state): State<AppState>,
-    headers: HeaderMap,
     Path(slug): Path<String>,
     Query(query): Query<LinkQuery>,
 ) -> Response {
-    let page = match readable_page(&state, &headers, &slug).await {
+    let page = match page_by_slug(&state, &slug).await {
+        Ok(page) => page,
+        Err(response) => return response,
+    };
+    answer(
+        &page,
+        Answer {
+            status: StatusCode::OK,
+            heading: "Confirm the subscription",
+            paragraphs: vec![format!(
+                "You will be emailed when an incident is posted on {}, updated and resolved, and when maintenance begins.",
+                page.spec.title
+            )],
+            form: Some((link_action(&page, "confirm", &query), "Confirm")),
+        },
+    )
+}
+
+/// `POST /status/{slug}/confirm`: the button. The signed link is all it needs (no password
+/// cookie: it may be followed on another device), within the plan's subscriber limit.
+pub async fn confirm(
+    State(state): State<AppState>,
+    Path(slug): Path<String>,
+    Query(query): Query<LinkQuery>,
+) -> Response {
+    let page = match page_by_slug(&state, &slug).await {
         Ok(page) => page,
         Err(response) => return response,
     };
@@ -290,16 +322,46 @@ pub async fn confirm(
             Ok(found) => found,
             Err(response) => return response,
         };
-    let confirmed = match subscriber {
-        Some(subscriber) => {
-            state
-                .store
-                .confirm_subscriber(page.id, subscriber.id, &subscriber.address, now)
-                .await
-        }
-        None => Ok(None),
+    let Some(subscriber) = subscriber else {
+        return answer(
+            &page,
+            Answer {
+                status: StatusCode::BAD_REQUEST,
+                heading: "This link does not work",
+                paragraphs: vec![
+                    "It has expired, or is not complete, or the subscription was cancelled since. Sign up again on the status page.".into(),
+                ],
+                form: None,
+            },
+        );
     };
-    match confirmed {
+    if subscriber.confirmed_at.is_none() {
+        let full = match state.store.get_team(page.team_id).await {
+            Ok(Some(team)) => plan_allows_one_more(&state, page.team_id, team.plan).await,
+            Ok(None) => return not_found(),
+            Err(error) => Err(crate::error::ApiError::from(error)),
+        };
+        match full {
+            Ok(Ok(())) => {}
+            Ok(Err(_)) => {
+                return answer(
+                    &page,
+                    Answer {
+                        status: StatusCode::PAYMENT_REQUIRED,
+                        heading: "The subscription was not made",
+                        paragraphs: vec!["This page takes no more subscribers for now. Its RSS and Atom feeds carry the same news.".into()],
+                        form: None,
+                    },
+                );
+            }
+            Err(error) => return WebError::from(error).into_response(),
+        }
+    }
+    match state
+        .store
+        .confirm_subscriber(page.id, subscriber.id, &subscriber.address, now)
+        .await
+    {
         Ok(Some(subscriber)) => answer(
             &page,
             Answer {
@@ -312,19 +374,19 @@ pub async fn confirm(
                 form: None,
             },
         ),
-        Ok(None) => answer(
-            &page,
-            Answer {
-                status: StatusCode::BAD_REQUEST,
-                heading: "This link does not work",
-                paragraphs: vec![
-                    "It has expired, or is not complete, or the subscription was cancelled since. Sign up again on the status page.".into(),
-                ],
-                form: None,
-            },
-        ),
+        Ok(None) => not_found(),
         Err(error) => WebError::from(crate::error::ApiError::from(error)).into_response(),
     }
+}
+
+/// The form action of a link's button: the same path and query, written again.
+fn link_action(page: &StatusPage, action: &str, query: &LinkQuery) -> String {
+    let link = serde_urlencoded::to_string([
+        ("subscriber", query.subscriber.to_string()),
+        ("token", query.token.clone()),
+    ])
+    .unwrap_or_default();
+    format!("/status/{}/{action}?{link}", page.spec.slug.as_str())
 }
 
 /// `GET /status/{slug}/unsubscribe`: a button, so that a mail scanner that follows links does
@@ -334,16 +396,11 @@ pub async fn unsubscribe_form(
     Path(slug): Path<String>,
     Query(query): Query<LinkQuery>,
 ) -> Response {
-    let page = match unsubscribe_page(&state, &slug).await {
+    let page = match page_by_slug(&state, &slug).await {
         Ok(page) => page,
         Err(response) => return response,
     };
-    let link = serde_urlencoded::to_string([
-        ("subscriber", query.subscriber.to_string()),
-        ("token", query.token.clone()),
-    ])
-    .unwrap_or_default();
-    let action = format!("/status/{}/unsubscribe?{link}", page.spec.slug.as_str());
+    let action = link_action(&page, "unsubscribe", &query);
     answer(
         &page,
         Answer {
@@ -365,7 +422,7 @@ pub async fn unsubscribe(
     Path(slug): Path<String>,
     Query(query): Query<LinkQuery>,
 ) -> Response {
-    let page = match unsubscribe_page(&state, &slug).await {
+    let page = match page_by_slug(&state, &slug).await {
         Ok(page) => page,
         Err(response) => return response,
     };
@@ -414,9 +471,9 @@ pub async fn unsubscribe(
     )
 }
 
-/// The page of an unsubscribe link: found by slug alone, because a subscriber of a page that
-/// became private since must still be able to leave it.
-async fn unsubscribe_page(state: &AppState, slug: &str) -> Result<StatusPage, Response> {
+/// The page of a subscriber's link: found by slug alone, the signed link being the subscriber's
+/// authority (one of a page that became private since must still be able to leave it).
+async fn page_by_slug(state: &AppState, slug: &str) -> Result<StatusPage, Response> {
     if StatusSlug::parse(slug).is_err() {
         return Err(not_found());
     }

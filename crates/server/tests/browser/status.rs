@@ -1,8 +1,10 @@
 //! A public status page as an anonymous visitor sees it in Chromium: the components with their
 //! states and daily bars, a bar's words shown on keyboard focus, an incident post's timeline
 //! and the month's history; and the dashboard's forms posting an incident and its update; with
-//! zero WCAG 2 A/AA violations from axe-core in the light and the dark theme; and a password
-//! page's form, refusing a wrong password and letting the right one in.
+//! zero WCAG 2 A/AA violations from axe-core in the light and the dark theme; a password
+//! page's form, refusing a wrong password and letting the right one in; the page read and the
+//! sign-up made with scripts disabled; the page on its own domain (the Host header); and the
+//! team's subscribers view with a visitor's sign-up.
 
 use crate::database;
 use crate::support::*;
@@ -607,5 +609,110 @@ async fn the_team_sets_up_subscribers_and_a_visitor_signs_up_from_the_page() {
     assert_eq!(addresses, ["dark@example.com", "light@example.com"]);
     assert!(listed.body["subscribers"][0]["confirmed_at"].is_null());
     assert!(failures.is_empty(), "{}", failures.join("\n"));
+    running.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_javascript_and_on_its_own_domain_the_page_is_complete() {
+    if !browser_available() {
+        return;
+    }
+    let database = database().await;
+    let (app, running) = TestApp::start(&database.url, Options::default()).await;
+    app.user("owner@example.com", false).await;
+    let client = app.login("owner@example.com").await;
+    let db = client
+        .post(
+            "/api/monitors",
+            json!({"name": "db", "kind": "tcp", "host": "127.0.0.1", "port": 9, "interval": "1h"}),
+        )
+        .await;
+    let page = client
+        .post(
+            "/api/status-pages",
+            json!({"slug": "acme", "title": "Acme status", "custom_domain": "status.acme.test",
+                   "groups": [{"components": [{"name": "Database", "monitors": [db.body["id"]]}]}]}),
+        )
+        .await;
+    assert_eq!(page.status, reqwest::StatusCode::CREATED, "{:?}", page.body);
+    let id = page.body["id"].as_i64().expect("id");
+    let post = client
+        .post(
+            &format!("/api/status-pages/{id}/incidents"),
+            json!({"title": "Database unreachable", "impact": "sev2",
+                   "components": [{"name": "Database", "state": "major_outage"}]}),
+        )
+        .await;
+    assert_eq!(post.status, reqwest::StatusCode::CREATED, "{:?}", post.body);
+    let channel = client
+        .post(
+            "/api/channels",
+            json!({"name": "Status mail", "kind": "email", "host": "127.0.0.1", "port": 9,
+                   "security": "none", "from": "status@example.com", "to": ["ops@example.com"]}),
+        )
+        .await;
+    client
+        .put(
+            &format!("/api/status-pages/{id}/subscriber-channel"),
+            json!({"email_channel_id": channel.body["id"]}),
+        )
+        .await;
+
+    // A visitor whose browser runs no script reads everything and signs up.
+    let browser =
+        Browser::open_with(&app.base, false, &["--blink-settings=scriptEnabled=false"]).await;
+    browser.go("/status/acme").await;
+    browser.wait_for("main h1", 10).await;
+    assert_eq!(browser.texts(".component h3").await, ["Database"]);
+    assert_eq!(
+        browser.count("ol.day-bars li").await,
+        90,
+        "the bars are markup"
+    );
+    assert_eq!(
+        browser.texts(".status-post h3").await,
+        ["Database unreachable"]
+    );
+    assert!(!browser.texts(".status-post .timeline li").await.is_empty());
+    browser
+        .fill("#field-subscribe-email", "noscript@example.com")
+        .await;
+    browser
+        .click("form[action$='/subscribe'] button[type=submit]")
+        .await;
+    browser
+        .wait_for_text("#message-heading", "Check your inbox", 10)
+        .await;
+    browser.close().await;
+
+    // The same page on its own domain (the Host header), in both themes.
+    let port = app.base.rsplit(':').next().expect("a port").to_owned();
+    let domain = format!("http://status.acme.test:{port}");
+    let mut failures = Vec::new();
+    for dark in [false, true] {
+        let browser = Browser::open_with(
+            &domain,
+            dark,
+            &["--host-resolver-rules=MAP status.acme.test 127.0.0.1"],
+        )
+        .await;
+        browser.go("/").await;
+        browser.wait_for("main h1", 10).await;
+        assert_eq!(browser.texts("main h1").await, ["Acme status"]);
+        assert_eq!(browser.texts(".component h3").await, ["Database"]);
+        assert_eq!(browser.count("nav").await, 0, "the page, not the dashboard");
+        for violation in browser.accessibility_violations().await {
+            failures.push(format!("custom domain ({}): {violation}", browser.theme));
+        }
+        browser.close().await;
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    let listed = client
+        .get(&format!("/api/status-pages/{id}/subscribers"))
+        .await;
+    assert_eq!(
+        listed.body["subscribers"][0]["address"],
+        "noscript@example.com"
+    );
     running.shutdown().await;
 }

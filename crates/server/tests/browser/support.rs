@@ -55,6 +55,13 @@ impl Browser {
     /// Opens Chromium at phone or desktop width, in the light theme or (`dark`) with the system
     /// set to dark.
     pub async fn open(base: &str, dark: bool) -> Browser {
+        Self::open_with(base, dark, &[]).await
+    }
+
+    /// As [`open`](Self::open), with more Chromium switches: `--blink-settings=scriptEnabled=false`
+    /// for a visitor without JavaScript, `--host-resolver-rules=MAP name 127.0.0.1` for a custom
+    /// domain.
+    pub async fn open_with(base: &str, dark: bool, switches: &[&str]) -> Browser {
         let lock = BROWSER_LOCK.lock().await;
         let port = watchtower_testkit::free_port();
         let child = Command::new(CHROMEDRIVER)
@@ -76,6 +83,7 @@ impl Browser {
         if dark {
             args.push("--force-dark-mode");
         }
+        args.extend_from_slice(switches);
         let mut capabilities = serde_json::Map::new();
         capabilities.insert("goog:chromeOptions".into(), json!({ "args": args }));
         let url = format!("http://127.0.0.1:{}", driver.port);

@@ -77,6 +77,35 @@ fn answer(page: &StatusPage, answer: Answer<'_>) -> Response {
     response
 }
 
+/// The answer to a store failure.
+fn store_failed(error: watchtower_store::StoreError) -> Response {
+    WebError::from(crate::error::ApiError::from(error)).into_response()
+}
+
+/// `Err` with the answer to give when the team's plan takes no more subscribers.
+async fn room_for_one_more(state: &AppState, page: &StatusPage) -> Result<(), Response> {
+    let plan = match state.store.get_team(page.team_id).await {
+        Ok(Some(team)) => team.plan,
+        Ok(None) => return Err(not_found()),
+        Err(error) => return Err(store_failed(error)),
+    };
+    match plan_allows_one_more(state, page.team_id, plan).await {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(_)) => Err(answer(
+            page,
+            Answer {
+                status: StatusCode::PAYMENT_REQUIRED,
+                heading: "The subscription was not made",
+                paragraphs: vec![
+                    "This page takes no more subscribers for now. Its RSS and Atom feeds carry the same news.".into(),
+                ],
+                form: None,
+            },
+        )),
+        Err(error) => Err(WebError::from(error).into_response()),
+    }
+}
+
 fn not_found() -> Response {
     WebError::from(crate::error::ApiError::not_found()).into_response()
 }
@@ -96,7 +125,7 @@ async fn readable_page(
         Ok(Some(page)) => page,
         Ok(None) => return Err(not_found()),
         Err(error) => {
-            return Err(WebError::from(crate::error::ApiError::from(error)).into_response());
+            return Err(store_failed(error));
         }
     };
     let rendered = match super::rendered(state, key).await {
@@ -190,27 +219,8 @@ pub async fn subscribe(
         address,
         components: (!components.is_empty()).then_some(components),
     };
-    let plan = match state.store.get_team(page.team_id).await {
-        Ok(Some(team)) => team.plan,
-        Ok(None) => return not_found(),
-        Err(error) => return WebError::from(crate::error::ApiError::from(error)).into_response(),
-    };
-    match plan_allows_one_more(&state, page.team_id, plan).await {
-        Ok(Ok(())) => {}
-        Ok(Err(_)) => {
-            return answer(
-                &page,
-                Answer {
-                    status: StatusCode::PAYMENT_REQUIRED,
-                    heading: "The subscription was not made",
-                    paragraphs: vec![
-                        "This page takes no more subscribers for now. Its RSS and Atom feeds carry the same news.".into(),
-                    ],
-                    form: None,
-                },
-            );
-        }
-        Err(error) => return WebError::from(error).into_response(),
+    if let Err(response) = room_for_one_more(&state, &page).await {
+        return response;
     }
     match state
         .store
@@ -239,7 +249,7 @@ pub async fn subscribe(
                 },
             )
         }
-        Err(error) => WebError::from(crate::error::ApiError::from(error)).into_response(),
+        Err(error) => store_failed(error),
     }
 }
 
@@ -262,12 +272,12 @@ async fn linked_subscriber(
         .status_pages
         .secret(state.store.as_ref())
         .await
-        .map_err(|error| WebError::from(crate::error::ApiError::from(error)).into_response())?;
+        .map_err(store_failed)?;
     let subscriber = state
         .store
         .page_subscriber(page.id, StatusSubscriberId(query.subscriber))
         .await
-        .map_err(|error| WebError::from(crate::error::ApiError::from(error)).into_response())?;
+        .map_err(store_failed)?;
     Ok(subscriber.filter(|subscriber| {
         verify_subscriber_token(
             &secret,
@@ -335,27 +345,10 @@ pub async fn confirm(
             },
         );
     };
-    if subscriber.confirmed_at.is_none() {
-        let full = match state.store.get_team(page.team_id).await {
-            Ok(Some(team)) => plan_allows_one_more(&state, page.team_id, team.plan).await,
-            Ok(None) => return not_found(),
-            Err(error) => Err(crate::error::ApiError::from(error)),
-        };
-        match full {
-            Ok(Ok(())) => {}
-            Ok(Err(_)) => {
-                return answer(
-                    &page,
-                    Answer {
-                        status: StatusCode::PAYMENT_REQUIRED,
-                        heading: "The subscription was not made",
-                        paragraphs: vec!["This page takes no more subscribers for now. Its RSS and Atom feeds carry the same news.".into()],
-                        form: None,
-                    },
-                );
-            }
-            Err(error) => return WebError::from(error).into_response(),
-        }
+    if subscriber.confirmed_at.is_none()
+        && let Err(response) = room_for_one_more(&state, &page).await
+    {
+        return response;
     }
     match state
         .store
@@ -375,7 +368,7 @@ pub async fn confirm(
             },
         ),
         Ok(None) => not_found(),
-        Err(error) => WebError::from(crate::error::ApiError::from(error)).into_response(),
+        Err(error) => store_failed(error),
     }
 }
 
@@ -444,7 +437,7 @@ pub async fn unsubscribe(
             .unsubscribe(page.id, subscriber.id, &subscriber.address)
             .await
         {
-            return WebError::from(crate::error::ApiError::from(error)).into_response();
+            return store_failed(error);
         }
         return answer(
             &page,
@@ -484,6 +477,6 @@ async fn page_by_slug(state: &AppState, slug: &str) -> Result<StatusPage, Respon
     {
         Ok(Some(page)) => Ok(page),
         Ok(None) => Err(not_found()),
-        Err(error) => Err(WebError::from(crate::error::ApiError::from(error)).into_response()),
+        Err(error) => Err(store_failed(error)),
     }
 }

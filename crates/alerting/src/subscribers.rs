@@ -49,7 +49,9 @@ pub struct SubscriberDelivery {
 impl Default for SubscriberDelivery {
     fn default() -> Self {
         Self {
-            idle_poll: Duration::from_secs(2),
+            // The dispatcher's idle read, no more often (docs/PERFORMANCE.md, "An idle
+            // instance"): the API rings `wake`; automatic posts wait at most this long.
+            idle_poll: Duration::from_secs(5),
             batch: 50,
             concurrency: 8,
             // A round of 50 messages, one subscriber's in a row, may take minutes against slow

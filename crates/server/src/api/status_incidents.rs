@@ -83,7 +83,7 @@ pub async fn incident_templates(access: TeamAccess) -> Result<Json<IncidentTempl
 }
 
 /// The team's page, or the 404 another team's page gets.
-async fn team_page(
+pub(crate) async fn team_page(
     state: &AppState,
     access: &TeamAccess,
     id: StatusPageId,

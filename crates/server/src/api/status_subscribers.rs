@@ -6,6 +6,7 @@
 //! confirms one).
 
 use crate::AppState;
+use crate::api::status_incidents::team_page;
 use crate::api::{ApiJson, TeamHeader};
 use crate::auth::TeamAccess;
 use crate::error::ApiError;
@@ -45,19 +46,6 @@ pub struct NewSubscriberBody {
     url: Option<String>,
     /// Component names followed; left out: all of them.
     components: Option<Vec<String>>,
-}
-
-/// The team's page, or the 404 another team's page gets.
-async fn team_page(
-    state: &AppState,
-    access: &TeamAccess,
-    id: StatusPageId,
-) -> Result<StatusPage, ApiError> {
-    state
-        .store
-        .get_status_page(access.team.id, id)
-        .await?
-        .ok_or_else(ApiError::not_found)
 }
 
 /// Every followed component the page does not have, with its path.

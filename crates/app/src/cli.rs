@@ -229,6 +229,11 @@ pub struct ServeArgs {
     /// cloud-metadata addresses (applied to the address actually connected to).
     #[arg(long, env = "WATCHTOWER_MULTI_TENANT", default_value_t = false)]
     pub multi_tenant: bool,
+    /// Share the monitors with every other `serve --cluster` on the same PostgreSQL database:
+    /// each instance checks the monitors of the shards it holds a lease on, and takes over those
+    /// of an instance that stops or dies within seconds (docs/SCALING.md). Needs PostgreSQL.
+    #[arg(long, env = "WATCHTOWER_CLUSTER", default_value_t = false)]
+    pub cluster: bool,
     /// An HTTP proxy for notifications (webhooks and chat services), such as
     /// `http://proxy.internal:3128`. Without it they connect directly: HTTP_PROXY and the other
     /// proxy variables are ignored. In multi-tenant mode each destination is still checked

@@ -17,9 +17,12 @@ use watchtower_alerting::subscribers::{self, SubscriberDelivery};
 use watchtower_alerting::{Sender, SenderOptions};
 use watchtower_billing::{BillingConfig, Clock as BillingClock, Processor, WorkerConfig};
 use watchtower_checks::{AddressPolicy, Prober, ProberOptions};
+use watchtower_core::cluster::LeaseSettings;
 use watchtower_core::{Plan, PlanTable, Timestamp};
+use watchtower_scheduler::writer::WriterFence;
 use watchtower_scheduler::{
-    Clock, ProbeChecker, ResultWriter, Scheduler, SchedulerConfig, WriterConfig, housekeeping,
+    Clock, Cluster, Membership, ProbeChecker, ResultWriter, Scheduler, SchedulerConfig,
+    WriterConfig, housekeeping,
 };
 use watchtower_server::api::billing::BillingState;
 use watchtower_server::api::teams::plans::WhopPlanChanger;
@@ -29,7 +32,7 @@ use watchtower_server::middleware::rate_limit::{RateLimitConfig, RateLimiter};
 use watchtower_server::ops::OpsCounters;
 use watchtower_server::web::status::cache::StatusCache;
 use watchtower_server::{AppState, AuthConfig, SharedState, install_metrics_recorder};
-use watchtower_store::{Retention, ScheduledLoad, Store, StoreError};
+use watchtower_store::{ClusterStore, Retention, ScheduledLoad, Store, StoreError};
 
 /// Why an instance could not be built.
 #[derive(Debug, thiserror::Error)]
@@ -71,6 +74,7 @@ pub struct ApplicationBuilder {
     applied_at_start: usize,
     monitors_file: Option<PathBuf>,
     error_reports: Option<ErrorReporter>,
+    cluster: Option<Arc<dyn ClusterStore>>,
 }
 
 impl ApplicationBuilder {
@@ -100,7 +104,15 @@ impl ApplicationBuilder {
             applied_at_start: 0,
             monitors_file: None,
             error_reports: None,
+            cluster: None,
         }
+    }
+
+    /// Shares the monitors with the other instances on the same PostgreSQL (`serve --cluster`):
+    /// this instance checks only the monitors of the shards it holds a lease on (`docs/SCALING.md`).
+    pub fn cluster(mut self, cluster: Arc<dyn ClusterStore>) -> Self {
+        self.cluster = Some(cluster);
+        self
     }
 
     /// Where HTTP is served; `127.0.0.1:0` (a free port, see [`Application::address`]) unless set.
@@ -300,10 +312,23 @@ impl ApplicationBuilder {
         // The writer rings the dispatcher after committing state changes, so an alert goes out
         // without waiting for the dispatcher's next poll.
         let alert_wake = Arc::new(tokio::sync::Notify::new());
+        let membership = self
+            .cluster
+            .as_ref()
+            .map(|_| Membership::new(LeaseSettings::default()));
+        let fence = self
+            .cluster
+            .clone()
+            .zip(membership.clone())
+            .map(|(cluster, membership)| WriterFence {
+                membership,
+                cluster,
+            });
         let (results, writer) = ResultWriter::start(
             store.clone(),
             WriterConfig {
                 wake: Some(alert_wake.clone()),
+                fence,
                 ..WriterConfig::default()
             },
         );
@@ -313,14 +338,29 @@ impl ApplicationBuilder {
             whop_api: self.whop_api.unwrap_or(defaults.whop_api.clone()),
             ..defaults
         });
-        let monitor_count = monitors.len();
-        let (scheduler, scheduler_task) = Scheduler::start(
-            self.scheduler,
-            self.clock,
-            Arc::new(ProbeChecker(prober)),
-            results,
-            monitors,
-        );
+        let checker = Arc::new(ProbeChecker(prober));
+        let (monitor_count, (scheduler, scheduler_task), cluster) =
+            match self.cluster.zip(membership) {
+                // The monitors come with the shards the lease task takes.
+                Some((cluster, membership)) => {
+                    let started = Scheduler::start_clustered(
+                        self.scheduler,
+                        self.clock,
+                        checker,
+                        results,
+                        membership.clone(),
+                        cluster.clone(),
+                    );
+                    let tasks =
+                        Cluster::start(store.clone(), cluster, membership, started.0.clone());
+                    (0, started, Some(tasks))
+                }
+                None => (
+                    monitors.len(),
+                    Scheduler::start(self.scheduler, self.clock, checker, results, monitors),
+                    None,
+                ),
+            };
         scheduler
             .stats
             .set_broken_monitors(broken.iter().map(|monitor| monitor.id));
@@ -499,6 +539,7 @@ impl ApplicationBuilder {
                 stop_care,
                 care: care_task,
                 writer,
+                cluster,
             },
         })
     }

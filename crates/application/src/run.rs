@@ -1,8 +1,9 @@
 //! A built instance: what it serves on, what its handlers share, and the shutdown order that loses
 //! nothing: stop accepting HTTP and let the requests in flight finish, stop the scheduler (its
-//! checks in flight are written), stop the ops watch, let the dispatcher's deliveries in flight
+//! checks in flight are written), flush the result writer and (in a cluster) release the shard
+//! leases, stop the ops watch, let the dispatcher's deliveries in flight
 //! finish, stop the history chores, let the Whop billing worker finish its delivery, let a backup
-//! being written finish, and last flush the result writer.
+//! being written finish.
 
 use crate::builder::ApplicationBuilder;
 use crate::care::CareTrigger;
@@ -14,7 +15,7 @@ use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
-use watchtower_scheduler::{SchedulerHandle, WriterHandle};
+use watchtower_scheduler::{ClusterHandle, SchedulerHandle, WriterHandle};
 use watchtower_server::middleware::error_reports::{ErrorReporter, with_error_reports};
 use watchtower_server::ops::OpsCounters;
 use watchtower_server::{AppState, router};
@@ -57,6 +58,9 @@ pub(crate) struct BackgroundTasks {
     pub stop_care: CancellationToken,
     pub care: Option<JoinHandle<()>>,
     pub writer: WriterHandle,
+    /// The shard leases (`serve --cluster`): renewed until the writer's last flush, so the last
+    /// results are written under them, then released for the others to take at once.
+    pub cluster: Option<ClusterHandle>,
 }
 
 impl Application {
@@ -147,10 +151,20 @@ impl Application {
 impl BackgroundTasks {
     async fn stop(self) {
         tracing::info!("shutting down: stopping checks and writing every result");
+        if let Some(cluster) = &self.cluster {
+            cluster.drain();
+        }
         self.scheduler.shutdown().await;
         drop(self.scheduler);
         if let Err(error) = self.scheduler_task.await {
             tracing::error!(%error, "scheduler stopped abnormally");
+        }
+        // The scheduler held the writer's only sender: the writer now writes what is left and
+        // ends. The leases go right after, before the slower stops below, so the instances that
+        // take the shards over see the last results and lose as little time as possible.
+        self.writer.finish().await;
+        if let Some(cluster) = self.cluster {
+            cluster.stop().await;
         }
         self.limiter_cleanup.abort();
         if let Some(ops) = self.ops {
@@ -186,7 +200,6 @@ impl BackgroundTasks {
         if let Some(backups) = self.backups {
             let _ = tokio::time::timeout(Duration::from_secs(60), backups).await;
         }
-        self.writer.finish().await;
         tracing::info!("stopped cleanly");
     }
 }

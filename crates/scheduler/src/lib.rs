@@ -1,9 +1,11 @@
 //! When checks run: every monitor at its interval, spread over the interval, with bounded
 //! concurrency and a per-host limit; retries and success thresholds through the domain state
-//! machine; heartbeat deadlines; and the batching writer that makes every result durable.
+//! machine; heartbeat deadlines; the batching writer that makes every result durable; and, on PostgreSQL,
+//! the shard leases that let several instances share the monitors (`cluster/`).
 
 pub mod checker;
 pub mod clock;
+pub mod cluster;
 mod engine;
 pub mod housekeeping;
 mod slots;
@@ -12,6 +14,7 @@ pub mod writer;
 
 pub use checker::{Checker, ProbeChecker};
 pub use clock::Clock;
+pub use cluster::{Cluster, ClusterHandle, Membership};
 pub use engine::{PingKind, Scheduler, SchedulerHandle};
 pub use stats::{SchedulerStats, Stats};
 pub use writer::{ResultWriter, WriteItem, WriterConfig, WriterHandle};

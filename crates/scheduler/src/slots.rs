@@ -34,20 +34,22 @@ pub(crate) fn first_slot(id: MonitorId, interval: Duration, at: Timestamp) -> Ti
 /// own slot.
 pub(crate) const CATCH_UP_WINDOW: Duration = Duration::from_secs(5);
 
-/// The first check after start-up: the monitor's own slot, unless a slot passed since its last
-/// check (WatchTower was down then), in which case a catch-up check comes soon.
-pub(crate) fn slot_after_start(
+/// The first check after start-up, or after taking over another instance's shard: the
+/// monitor's own slot, unless a slot passed since its last check (nobody checked it then), in
+/// which case a catch-up check comes within `window` (start-up uses [`CATCH_UP_WINDOW`]; a shard
+/// taken over, a handful of monitors usually, catches up sooner).
+pub(crate) fn slot_after_gap(
     id: MonitorId,
     interval: Duration,
     last_checked: Option<Timestamp>,
     now: Timestamp,
+    window: Duration,
 ) -> Timestamp {
     match last_checked {
         // Comparing slots, not "an interval since the last check": a check starts a few ms after
         // its slot, and a slot that passed a moment before start-up must not wait a whole interval.
         Some(last) if next_slot(id, interval, last) <= now => {
-            let window = CATCH_UP_WINDOW.min(interval);
-            Timestamp(now.0 + phase(id, window))
+            Timestamp(now.0 + phase(id, window.min(interval)))
         }
         _ => first_slot(id, interval, now),
     }
@@ -73,17 +75,30 @@ mod tests {
         let now = Timestamp(10_000_000);
         for id in 1..=1000 {
             let id = MonitorId(id);
-            let overdue = slot_after_start(id, interval, Some(Timestamp(now.0 - 61_000)), now);
+            let overdue = slot_after_gap(
+                id,
+                interval,
+                Some(Timestamp(now.0 - 61_000)),
+                now,
+                CATCH_UP_WINDOW,
+            );
             assert!(overdue.0 >= now.0 && overdue.0 < now.0 + 5_000);
             // Checked 3 ms after a slot whose successor passed just before start-up.
             let passed = first_slot(id, interval, Timestamp(now.0 - 60_000));
             let checked = Timestamp(passed.0 - 60_000 + 3);
-            let late_by_a_moment = slot_after_start(id, interval, Some(checked), now);
+            let late_by_a_moment =
+                slot_after_gap(id, interval, Some(checked), now, CATCH_UP_WINDOW);
             assert!(
                 late_by_a_moment.0 < now.0 + 5_000,
                 "caught up, not a whole interval later"
             );
-            let recent = slot_after_start(id, interval, Some(Timestamp(now.0 - 1_000)), now);
+            let recent = slot_after_gap(
+                id,
+                interval,
+                Some(Timestamp(now.0 - 1_000)),
+                now,
+                CATCH_UP_WINDOW,
+            );
             if first_slot(id, interval, Timestamp(now.0 - 1_000)).0 > now.0 {
                 assert_eq!(recent, first_slot(id, interval, now));
             }

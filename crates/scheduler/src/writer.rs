@@ -3,8 +3,11 @@
 //! durable within a second. A state change is written at once (with its runtime) instead of waiting
 //! for the interval, and a committed change rings `wake` so the alert dispatcher claims its
 //! notifications without waiting for its poll. While the database is away items wait in a bounded
-//! buffer and are written, in order, when it returns.
+//! buffer and are written, in order, when it returns. In a cluster every batch is fenced: written
+//! only while this instance still holds the shards of its monitors, and rows of a shard it lost are
+//! dropped, since the new owner re-derives the state from what was written before.
 
+use crate::cluster::Membership;
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -13,7 +16,9 @@ use tokio::sync::{Notify, mpsc};
 use tokio::task::JoinHandle;
 use tokio::time::{Instant, MissedTickBehavior};
 use watchtower_core::MonitorId;
-use watchtower_store::{ChangeRecord, ResultBatch, ResultRecord, RuntimeRecord, Store, StoreError};
+use watchtower_store::{
+    ChangeRecord, ClusterStore, ResultBatch, ResultRecord, RuntimeRecord, Store, StoreError,
+};
 
 /// One thing to persist.
 #[derive(Debug, Clone)]
@@ -36,6 +41,78 @@ pub struct WriterConfig {
     /// Rung (`notify_one`) after each committed batch that wrote state changes: the alert
     /// dispatcher waits on the same `Notify`, so it claims new notifications at once.
     pub wake: Option<Arc<Notify>>,
+    /// In a cluster: batches are written behind this instance's leases.
+    pub fence: Option<WriterFence>,
+}
+
+/// What a clustered writer fences its batches with.
+#[derive(Clone)]
+pub struct WriterFence {
+    pub membership: Arc<Membership>,
+    pub cluster: Arc<dyn ClusterStore>,
+}
+
+impl std::fmt::Debug for WriterFence {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WriterFence")
+            .field("instance", self.membership.id())
+            .finish()
+    }
+}
+
+impl WriterFence {
+    /// Writes what of `batch` this instance may still write: rows of shards no longer believed
+    /// held are dropped first, and a shard the database says was lost is dropped and the rest
+    /// tried again. Returns the batch as finally tried (for a retry after another failure).
+    async fn write(
+        &self,
+        mut batch: ResultBatch,
+        stats: &WriterStats,
+    ) -> (ResultBatch, Result<(), StoreError>) {
+        loop {
+            let (fence, lost) = self.membership.fence_for(batch.monitors());
+            if !lost.is_empty() {
+                self.drop_lost(&mut batch, &lost, stats);
+            }
+            if batch.is_empty() {
+                return (batch, Ok(()));
+            }
+            match self.cluster.record_fenced_batch(&fence, &batch).await {
+                Err(StoreError::Fenced(lost)) => {
+                    tracing::warn!(
+                        shards = lost.len(),
+                        "the database refused a write for shards another instance took"
+                    );
+                    self.membership.forget(&lost);
+                    let lost = lost.into_iter().collect();
+                    self.drop_lost(&mut batch, &lost, stats);
+                }
+                outcome => return (batch, outcome),
+            }
+        }
+    }
+
+    fn drop_lost(
+        &self,
+        batch: &mut ResultBatch,
+        lost: &std::collections::BTreeSet<watchtower_core::cluster::ShardId>,
+        stats: &WriterStats,
+    ) {
+        let before = batch.results.len();
+        let changes = batch.changes.len();
+        batch.retain_monitors(|monitor| !lost.contains(&self.membership.shard_of(monitor)));
+        let dropped = before - batch.results.len();
+        stats
+            .fenced_results
+            .fetch_add(dropped as u64, Ordering::Relaxed);
+        metrics::counter!("watchtower_fenced_results_total").increment(dropped as u64);
+        tracing::info!(
+            results = dropped,
+            changes = changes - batch.changes.len(),
+            shards = lost.len(),
+            "dropped rows of shards this instance no longer holds"
+        );
+    }
 }
 
 impl Default for WriterConfig {
@@ -46,6 +123,7 @@ impl Default for WriterConfig {
             max_buffered_results: 500_000,
             shutdown_retry_for: Duration::from_secs(10),
             wake: None,
+            fence: None,
         }
     }
 }
@@ -61,6 +139,8 @@ pub struct WriterStats {
     /// Committed batches that held state changes: a reader that shows states (a public status
     /// page's cache) compares it with the value it rendered at.
     pub state_change_batches: AtomicU64,
+    /// Results not written because their shard moved to another instance first.
+    pub fenced_results: AtomicU64,
 }
 
 /// The running writer.
@@ -249,11 +329,16 @@ async fn run(
             || !open;
         if in_flight.is_none() && !pending.is_empty() && due && now >= retry_at {
             let batch = pending.take_batch(config.max_batch);
-            let store = store.clone();
+            let (store, fence, stats) = (store.clone(), config.fence.clone(), stats.clone());
             last_flush = now;
             in_flight = Some(tokio::spawn(async move {
-                let outcome = store.record_batch(&batch).await;
-                (batch, outcome)
+                match fence {
+                    Some(fence) => fence.write(batch, &stats).await,
+                    None => {
+                        let outcome = store.record_batch(&batch).await;
+                        (batch, outcome)
+                    }
+                }
             }));
         }
 

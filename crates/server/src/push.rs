@@ -1,5 +1,6 @@
 //! Heartbeat pings: `/api/push/{token}` (success), `/fail` and `/start`, by GET, POST or HEAD,
-//! without login. The token is looked up in the scheduler's memory, so a ping costs no query.
+//! without login. The token is looked up in the scheduler's memory, so a ping costs no query (in a
+//! cluster, a token of another instance's shard costs one, and the ping is passed on to it).
 //! Unknown tokens spend a small allowance per address (`RateLimiter::unknown_push_token`); past
 //! it, every ping from that address is answered 429 alike, known tokens still recorded.
 
@@ -14,7 +15,19 @@ async fn record(state: &AppState, token: &str, kind: PingKind, request: Request)
     let limiter = &state.rate_limiter;
     let client = limiter.push_client(&request);
     drop(request);
-    let Some((_team, monitor)) = state.scheduler.push_target(token) else {
+    let target = match state.scheduler.push_target(token) {
+        Some(target) => Some(target),
+        // In a cluster this instance knows only its own shards' tokens; the one checking the
+        // monitor gets the ping through the database.
+        None if state.scheduler.is_clustered() => {
+            match state.store.find_push_monitor(token).await {
+                Ok(target) => target,
+                Err(error) => return ApiError::from(error).into_response(),
+            }
+        }
+        None => None,
+    };
+    let Some((_team, monitor)) = target else {
         return limiter
             .unknown_push_token(&client)
             .unwrap_or_else(|| ApiError::not_found().into_response());

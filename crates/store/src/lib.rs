@@ -31,7 +31,7 @@ pub use billing::*;
 pub use care::{ContentCounts, ContentSummary, DatabaseStats, MaintenanceReport, MaintenanceStep};
 pub use error::{Conflict, StoreError};
 pub use instance::{InstanceFigures, InstanceStore, KindDeliveries, PoolUse};
-pub use leases::WriteFence;
+pub use leases::{ClusterMessages, ClusterStore, WriteFence};
 pub use model::*;
 pub use ops::{DatabaseProcess, OpenOpsEpisode, OpsStore};
 pub use postgres::{ExportedSnapshot, PgStore, ScratchDatabase};

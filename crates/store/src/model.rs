@@ -120,6 +120,22 @@ impl ResultBatch {
     pub fn is_empty(&self) -> bool {
         self.results.is_empty() && self.changes.is_empty() && self.runtimes.is_empty()
     }
+
+    /// Every monitor a row of the batch is about (with repeats).
+    pub fn monitors(&self) -> impl Iterator<Item = MonitorId> + '_ {
+        self.results
+            .iter()
+            .map(|r| r.monitor_id)
+            .chain(self.changes.iter().map(|c| c.monitor_id))
+            .chain(self.runtimes.iter().map(|r| r.monitor_id))
+    }
+
+    /// Keeps only the rows of the monitors `keep` accepts (a shard this instance lost).
+    pub fn retain_monitors(&mut self, keep: impl Fn(MonitorId) -> bool) {
+        self.results.retain(|result| keep(result.monitor_id));
+        self.changes.retain(|change| keep(change.monitor_id));
+        self.runtimes.retain(|runtime| keep(runtime.monitor_id));
+    }
 }
 
 /// A raw result as stored: the compact row, without phases (those are kept for the latest result).

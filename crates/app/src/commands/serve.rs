@@ -84,9 +84,23 @@ pub async fn run(args: ServeArgs) -> ExitCode {
         Ok(lock) => lock,
         Err(code) => return code,
     };
+    if args.cluster && !is_postgres(&args.database.url) {
+        eprintln!(
+            "error: --cluster: instances share their work through PostgreSQL (--database postgres://…); an SQLite file is served by one instance"
+        );
+        return ExitCode::from(EXIT_BAD_INPUT);
+    }
     let store = match open_store(&args.database).await {
         Ok(store) => store,
         Err(code) => return code,
+    };
+    let cluster = if args.cluster {
+        match open_cluster(&args.database).await {
+            Ok(cluster) => Some(cluster),
+            Err(code) => return code,
+        }
+    } else {
+        None
     };
     match bootstrap_admin(
         store.as_ref(),
@@ -122,6 +136,9 @@ pub async fn run(args: ServeArgs) -> ExitCode {
 
     let public_url = args.public_url.as_ref().map(ToString::to_string);
     let mut builder = Application::builder(store).database_care(care, applied_at_start);
+    if let Some(cluster) = cluster {
+        builder = builder.cluster(cluster);
+    }
     if let Some(path) = args.config.clone() {
         builder = builder.reload_monitors_file_on_sighup(path);
     }
@@ -323,6 +340,27 @@ fn frame_config(args: &WhopArgs) -> Result<Option<FrameConfig>, String> {
 
 /// An SQLite file is served by one instance: its lock, held until `serve` returns, or the exit
 /// after saying who holds it. PostgreSQL needs none.
+fn is_postgres(url: &str) -> bool {
+    url.starts_with("postgres://") || url.starts_with("postgresql://")
+}
+
+/// The lease statements and the channel between instances: a pool of their own, so a busy
+/// API can never starve the renewals.
+async fn open_cluster(
+    database: &crate::cli::DatabaseArgs,
+) -> Result<Arc<dyn watchtower_store::ClusterStore>, ExitCode> {
+    match watchtower_store::PgStore::connect(&database.url).await {
+        Ok(store) => Ok(Arc::new(store)),
+        Err(error) => {
+            eprintln!(
+                "error: cannot open the database {}: {error}",
+                super::redact(&database.url)
+            );
+            Err(ExitCode::from(EXIT_FAILURE))
+        }
+    }
+}
+
 fn lock_sqlite_file(url: &str) -> Result<Option<InstanceLock>, ExitCode> {
     let Some(path) = watchtower_store::sqlite_file(url).filter(|path| !path.is_empty()) else {
         return Ok(None);

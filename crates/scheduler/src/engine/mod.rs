@@ -7,7 +7,8 @@ mod heartbeat;
 use crate::SchedulerConfig;
 use crate::checker::Checker;
 use crate::clock::Clock;
-use crate::slots::{first_slot, next_slot, slot_after_start};
+use crate::cluster::{Membership, RelayMessage};
+use crate::slots::{CATCH_UP_WINDOW, first_slot, next_slot, slot_after_gap};
 use crate::stats::Stats;
 use crate::writer::WriteItem;
 use futures::FutureExt;
@@ -15,16 +16,20 @@ use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
 use std::panic::AssertUnwindSafe;
 use std::sync::{Arc, RwLock};
+use std::time::Duration;
 use tokio::sync::{Semaphore, mpsc};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 use tracing::Instrument;
+use watchtower_core::cluster::ShardId;
 use watchtower_core::monitor::PushSettings;
 use watchtower_core::{
     CheckOutcome, ErrorClass, Monitor, MonitorId, MonitorKind, MonitorRuntime, MonitorState,
     TeamId, Timestamp,
 };
-use watchtower_store::{ChangeRecord, ResultRecord, RuntimeRecord, ScheduledMonitor};
+use watchtower_store::{
+    ChangeRecord, ClusterStore, ResultRecord, RuntimeRecord, ScheduledMonitor, StoreError,
+};
 
 /// What a heartbeat ping says.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -46,7 +51,29 @@ enum Command {
         at: Timestamp,
     },
     CheckNow(MonitorId),
+    /// The monitors of shards this instance just took, with their stored state.
+    Adopt(Vec<ScheduledMonitor>),
+    /// Shards this instance no longer holds: their monitors leave the engine.
+    DropShards(Vec<ShardId>),
     Shutdown,
+}
+
+/// How a clustered scheduler reaches the instance that checks a monitor it does not.
+#[derive(Clone)]
+struct Relay {
+    membership: Arc<Membership>,
+    cluster: Arc<dyn ClusterStore>,
+}
+
+impl Relay {
+    /// Publishes `message` unless this instance checks the monitor itself (`Ok(false)`).
+    async fn elsewhere(&self, message: RelayMessage) -> Result<bool, StoreError> {
+        if self.membership.checks(message.monitor()) {
+            return Ok(false);
+        }
+        self.cluster.publish(&message.encode()).await?;
+        Ok(true)
+    }
 }
 
 type PushTokens = Arc<RwLock<HashMap<String, (TeamId, MonitorId)>>>;
@@ -58,23 +85,88 @@ pub struct SchedulerHandle {
     pub stats: Arc<Stats>,
     push_tokens: PushTokens,
     clock: Clock,
+    relay: Option<Relay>,
 }
 
 impl SchedulerHandle {
-    /// Starts scheduling a new monitor, or applies a changed one (pause and resume included).
+    /// Starts scheduling a new monitor, or applies a changed one (pause and resume included). In
+    /// a cluster, the instance holding the monitor's shard does, told through the database.
     pub async fn upsert(&self, monitor: Monitor) {
         self.stats.forget_broken(monitor.id);
-        let _ = self.commands.send(Command::Upsert(Box::new(monitor))).await;
+        let message = RelayMessage::Changed {
+            team: monitor.team_id,
+            monitor: monitor.id,
+        };
+        if !self.relayed(message).await {
+            self.upsert_here(monitor).await;
+        }
     }
 
     pub async fn remove(&self, id: MonitorId) {
         self.stats.forget_broken(id);
-        let _ = self.commands.send(Command::Remove(id)).await;
+        // Every instance forgets it: a shard can move while the message travels.
+        self.relayed(RelayMessage::Removed { monitor: id }).await;
+        self.remove_here(id).await;
     }
 
     /// Runs a monitor's check as soon as possible.
     pub async fn check_now(&self, id: MonitorId) {
+        if !self.relayed(RelayMessage::CheckNow { monitor: id }).await {
+            self.check_now_here(id).await;
+        }
+    }
+
+    /// Whether another instance was told (this one does not check the monitor). A message that
+    /// cannot be published is logged: the change is in the database, and the owner reads it
+    /// when it next takes the shard.
+    async fn relayed(&self, message: RelayMessage) -> bool {
+        let Some(relay) = &self.relay else {
+            return false;
+        };
+        match relay.elsewhere(message).await {
+            Ok(elsewhere) => elsewhere,
+            Err(error) => {
+                tracing::warn!(%error, monitor = %message.monitor(), "cannot tell the instance that checks this monitor");
+                true
+            }
+        }
+    }
+
+    pub(crate) async fn upsert_here(&self, monitor: Monitor) {
+        let _ = self.commands.send(Command::Upsert(Box::new(monitor))).await;
+    }
+
+    pub(crate) async fn remove_here(&self, id: MonitorId) {
+        let _ = self.commands.send(Command::Remove(id)).await;
+    }
+
+    pub(crate) async fn check_now_here(&self, id: MonitorId) {
         let _ = self.commands.send(Command::CheckNow(id)).await;
+    }
+
+    pub(crate) async fn ping_here(
+        &self,
+        monitor: MonitorId,
+        kind: PingKind,
+        at: Timestamp,
+    ) -> bool {
+        self.commands
+            .send(Command::Ping { monitor, kind, at })
+            .await
+            .is_ok()
+    }
+
+    pub(crate) async fn adopt(&self, monitors: Vec<ScheduledMonitor>) {
+        let _ = self.commands.send(Command::Adopt(monitors)).await;
+    }
+
+    pub(crate) async fn drop_shards(&self, shards: Vec<ShardId>) {
+        let _ = self.commands.send(Command::DropShards(shards)).await;
+    }
+
+    /// Whether this scheduler checks only its cluster shards' monitors.
+    pub fn is_clustered(&self) -> bool {
+        self.relay.is_some()
     }
 
     /// The monitor a push token belongs to, without touching the database.
@@ -86,13 +178,22 @@ impl SchedulerHandle {
             .copied()
     }
 
-    /// Records a heartbeat ping now. Returns false when the scheduler has stopped.
+    /// Records a heartbeat ping now. Returns false when the scheduler has stopped, or in a cluster
+    /// when the instance checking the monitor cannot be told.
     pub async fn ping(&self, monitor: MonitorId, kind: PingKind) -> bool {
         let at = self.clock.now();
-        self.commands
-            .send(Command::Ping { monitor, kind, at })
-            .await
-            .is_ok()
+        let message = RelayMessage::Ping { monitor, kind, at };
+        match &self.relay {
+            Some(relay) => match relay.elsewhere(message).await {
+                Ok(true) => true,
+                Ok(false) => self.ping_here(monitor, kind, at).await,
+                Err(error) => {
+                    tracing::warn!(%error, %monitor, "cannot pass a ping to the instance that checks this monitor");
+                    false
+                }
+            },
+            None => self.ping_here(monitor, kind, at).await,
+        }
     }
 
     /// Stops dispatching, waits briefly for running checks, and hands every result to the writer.
@@ -118,6 +219,36 @@ impl Scheduler {
         output: mpsc::Sender<WriteItem>,
         monitors: Vec<ScheduledMonitor>,
     ) -> (SchedulerHandle, JoinHandle<()>) {
+        Self::start_with(config, clock, checker, output, monitors, None)
+    }
+
+    /// Starts a loop that checks only the monitors of the shards `membership` holds: it starts
+    /// empty, and the cluster task (`cluster::Cluster::start`) hands it each shard's monitors as
+    /// it takes the shard. Changes for monitors it does not check go to their owner through
+    /// `cluster`.
+    pub fn start_clustered(
+        config: SchedulerConfig,
+        clock: Clock,
+        checker: Arc<dyn Checker>,
+        output: mpsc::Sender<WriteItem>,
+        membership: Arc<Membership>,
+        cluster: Arc<dyn ClusterStore>,
+    ) -> (SchedulerHandle, JoinHandle<()>) {
+        let relay = Relay {
+            membership,
+            cluster,
+        };
+        Self::start_with(config, clock, checker, output, Vec::new(), Some(relay))
+    }
+
+    fn start_with(
+        config: SchedulerConfig,
+        clock: Clock,
+        checker: Arc<dyn Checker>,
+        output: mpsc::Sender<WriteItem>,
+        monitors: Vec<ScheduledMonitor>,
+        relay: Option<Relay>,
+    ) -> (SchedulerHandle, JoinHandle<()>) {
         let (commands, command_receiver) = mpsc::channel(65_536);
         let stats = Arc::new(Stats::default());
         let push_tokens = PushTokens::default();
@@ -135,40 +266,9 @@ impl Scheduler {
             stats: stats.clone(),
             push_tokens: push_tokens.clone(),
             running_checks: 0,
+            membership: relay.as_ref().map(|relay| relay.membership.clone()),
         };
-        let mut startup_items = Vec::new();
-        for scheduled in monitors {
-            let ScheduledMonitor {
-                monitor,
-                mut runtime,
-                last_checked_at,
-            } = scheduled;
-            // A file applied while the scheduler was down may have paused or resumed a monitor.
-            let now = clock.now();
-            let change = match (monitor.spec.paused, runtime.state == MonitorState::Paused) {
-                (true, false) => runtime.pause(now),
-                (false, true) => runtime.resume(now),
-                _ => None,
-            };
-            if let Some(change) = change {
-                let (team_id, monitor_id) = (monitor.team_id, monitor.id);
-                startup_items.push(WriteItem::Change(ChangeRecord {
-                    team_id,
-                    monitor_id,
-                    change,
-                    outcome: None,
-                }));
-                startup_items.push(WriteItem::Runtime(RuntimeRecord {
-                    monitor_id,
-                    runtime: runtime.clone(),
-                }));
-            }
-            engine
-                .stats
-                .adjust_open_incidents(i64::from(runtime.incident_open));
-            engine.insert(monitor, runtime, last_checked_at);
-        }
-        engine.stats.set_monitors(engine.entries.len());
+        let startup_items = engine.take_in(monitors, CATCH_UP_WINDOW);
         let join = tokio::spawn(async move {
             for item in startup_items {
                 engine.emit(item).await;
@@ -181,10 +281,17 @@ impl Scheduler {
                 stats,
                 push_tokens,
                 clock,
+                relay,
             },
             join,
         )
     }
+}
+
+/// How long a catch-up after taking over `count` monitors is spread over: at most 2,000 checks a
+/// second, within 1 to 5 s.
+fn adoption_window(count: usize) -> Duration {
+    Duration::from_millis((count as u64 / 2).clamp(1_000, CATCH_UP_WINDOW.as_millis() as u64))
 }
 
 struct PushTrack {
@@ -214,6 +321,10 @@ struct Entry {
     /// Bumped at every scheduling: only the newest heap entry of a monitor is live.
     slot_token: u32,
     running: bool,
+    /// Its shard was given up while its check ran: the result is written (the lease is released
+    /// a tick later), then the entry goes. Otherwise the next owner, seeing no result for the
+    /// slot, would check it again at once.
+    leaving: bool,
     push: Option<PushTrack>,
 }
 
@@ -236,9 +347,70 @@ struct Engine {
     stats: Arc<Stats>,
     push_tokens: PushTokens,
     running_checks: usize,
+    /// In a cluster: checks run only for monitors whose shard lease is believed held.
+    membership: Option<Arc<Membership>>,
 }
 
 impl Engine {
+    /// Schedules stored monitors (at start, or a shard's taken over) from their saved runtimes;
+    /// returns what must be written first: a file applied meanwhile may have paused or resumed
+    /// one.
+    fn take_in(&mut self, monitors: Vec<ScheduledMonitor>, catch_up: Duration) -> Vec<WriteItem> {
+        let mut items = Vec::new();
+        for scheduled in monitors {
+            let ScheduledMonitor {
+                monitor,
+                mut runtime,
+                last_checked_at,
+            } = scheduled;
+            let now = self.clock.now();
+            let change = match (monitor.spec.paused, runtime.state == MonitorState::Paused) {
+                (true, false) => runtime.pause(now),
+                (false, true) => runtime.resume(now),
+                _ => None,
+            };
+            if let Some(change) = change {
+                let (team_id, monitor_id) = (monitor.team_id, monitor.id);
+                items.push(WriteItem::Change(ChangeRecord {
+                    team_id,
+                    monitor_id,
+                    change,
+                    outcome: None,
+                }));
+                items.push(WriteItem::Runtime(RuntimeRecord {
+                    monitor_id,
+                    runtime: runtime.clone(),
+                }));
+            }
+            // Taken over again: the checks of the entry's earlier life are dropped.
+            let spec_version = match self.entries.remove(&monitor.id) {
+                Some(old) => {
+                    self.unregister_token(&old.monitor);
+                    self.stats
+                        .adjust_open_incidents(-i64::from(old.runtime.incident_open));
+                    old.spec_version.wrapping_add(1)
+                }
+                None => 0,
+            };
+            self.stats
+                .adjust_open_incidents(i64::from(runtime.incident_open));
+            let id = monitor.id;
+            self.insert(monitor, runtime, last_checked_at, catch_up);
+            if let Some(entry) = self.entries.get_mut(&id) {
+                entry.spec_version = spec_version;
+            }
+        }
+        self.stats.set_monitors(self.entries.len());
+        items
+    }
+
+    /// Whether this instance checks `id` now (always, outside a cluster).
+    fn checks(&self, id: MonitorId) -> bool {
+        self.membership
+            .as_ref()
+            .is_none_or(|membership| membership.checks(id))
+    }
+
     async fn run(
         mut self,
         mut commands: mpsc::Receiver<Command>,
@@ -279,6 +451,7 @@ impl Engine {
         monitor: Monitor,
         runtime: MonitorRuntime,
         last_checked_at: Option<Timestamp>,
+        catch_up: Duration,
     ) {
         let now = self.clock.now();
         let push = matches!(monitor.spec.kind, MonitorKind::Push(_))
@@ -293,6 +466,7 @@ impl Engine {
                 spec_version: 0,
                 slot_token: 0,
                 running: false,
+                leaving: false,
                 push,
             },
         );
@@ -300,7 +474,10 @@ impl Engine {
             self.schedule_first(id);
         } else if !self.entries[&id].monitor.spec.paused {
             let interval = self.entries[&id].monitor.spec.interval.get();
-            self.schedule_at(id, slot_after_start(id, interval, last_checked_at, now));
+            self.schedule_at(
+                id,
+                slot_after_gap(id, interval, last_checked_at, now, catch_up),
+            );
         }
     }
 
@@ -365,7 +542,8 @@ impl Engine {
                 .entries
                 .get(&id)
                 .is_some_and(|e| e.slot_token == token && !e.monitor.spec.paused);
-            if !live {
+            // A shard whose lease is no longer believed: the lease task drops its monitors.
+            if !live || !self.checks(id) {
                 continue;
             }
             if self.entries[&id].push.is_some() {
@@ -468,6 +646,10 @@ impl Engine {
         let Some(entry) = self.entries.get(&done.monitor) else {
             return;
         };
+        if entry.leaving {
+            self.forget(done.monitor);
+            return;
+        }
         if entry.monitor.spec.paused {
             return;
         }
@@ -528,38 +710,75 @@ impl Engine {
     async fn on_command(&mut self, command: Command) {
         match command {
             Command::Upsert(monitor) => self.upsert(*monitor).await,
-            Command::Remove(id) => {
-                if let Some(entry) = self.entries.remove(&id) {
-                    self.unregister_token(&entry.monitor);
-                    self.stats
-                        .adjust_open_incidents(-i64::from(entry.runtime.incident_open));
+            Command::Remove(id) => self.forget(id),
+            Command::Ping { monitor, kind, at } => {
+                if self.checks(monitor) {
+                    self.on_ping(monitor, kind, at).await;
                 }
             }
-            Command::Ping { monitor, kind, at } => self.on_ping(monitor, kind, at).await,
             Command::CheckNow(id) => {
-                if self
-                    .entries
-                    .get(&id)
-                    .is_some_and(|e| !e.running && !e.monitor.spec.paused && e.push.is_none())
+                if self.checks(id)
+                    && self
+                        .entries
+                        .get(&id)
+                        .is_some_and(|e| !e.running && !e.monitor.spec.paused && e.push.is_none())
                 {
                     self.spawn_check(id, Instant::now());
                 }
             }
+            Command::Adopt(monitors) => {
+                let window = adoption_window(monitors.len());
+                for item in self.take_in(monitors, window) {
+                    self.emit(item).await;
+                }
+            }
+            Command::DropShards(shards) => self.drop_shards(&shards),
             Command::Shutdown => {}
         }
         self.stats.set_monitors(self.entries.len());
     }
 
+    fn drop_shards(&mut self, shards: &[ShardId]) {
+        let Some(membership) = self.membership.clone() else {
+            return;
+        };
+        let leaving: Vec<MonitorId> = self
+            .entries
+            .keys()
+            .copied()
+            .filter(|id| shards.contains(&membership.shard_of(*id)))
+            .collect();
+        for id in leaving {
+            match self.entries.get_mut(&id) {
+                Some(entry) if entry.running => entry.leaving = true,
+                _ => self.forget(id),
+            }
+        }
+    }
+
+    fn forget(&mut self, id: MonitorId) {
+        if let Some(entry) = self.entries.remove(&id) {
+            self.unregister_token(&entry.monitor);
+            self.stats
+                .adjust_open_incidents(-i64::from(entry.runtime.incident_open));
+        }
+    }
+
     async fn upsert(&mut self, monitor: Monitor) {
         let now = self.clock.now();
         let id = monitor.id;
+        // Another instance checks it; a change that raced a shard's move is read from the
+        // database when the shard is taken.
+        if !self.checks(id) {
+            return;
+        }
         let Some(entry) = self.entries.get_mut(&id) else {
             let runtime = if monitor.spec.paused {
                 MonitorRuntime::new_paused(now)
             } else {
                 MonitorRuntime::new(now)
             };
-            self.insert(monitor, runtime, None);
+            self.insert(monitor, runtime, None, CATCH_UP_WINDOW);
             return;
         };
         let old = std::mem::replace(&mut entry.monitor, Arc::new(monitor));

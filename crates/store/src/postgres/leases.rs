@@ -5,8 +5,11 @@
 
 use super::PgStore;
 use crate::error::StoreError;
-use crate::leases::WriteFence;
+use crate::leases::{ClusterMessages, ClusterStore, WriteFence};
+use crate::model::ResultBatch;
+use async_trait::async_trait;
 use sqlx::PgConnection;
+use sqlx::postgres::PgListener;
 use std::time::Duration;
 use watchtower_core::Timestamp;
 use watchtower_core::cluster::{
@@ -186,6 +189,92 @@ impl PgStore {
             .execute(&self.pool)
             .await?;
         Ok(())
+    }
+}
+
+/// The NOTIFY channel instances tell each other about changes on.
+const CLUSTER_CHANNEL: &str = "watchtower_cluster";
+
+/// PostgreSQL's limit on a NOTIFY payload is 8,000 bytes; messages are a few dozen.
+const MAX_MESSAGE_BYTES: usize = 1_000;
+
+#[async_trait]
+impl ClusterStore for PgStore {
+    async fn beat_and_view(
+        &self,
+        me: &InstanceId,
+        version: &str,
+    ) -> Result<ClusterView, StoreError> {
+        PgStore::beat_and_view(self, me, version).await
+    }
+
+    async fn acquire_shards(
+        &self,
+        me: &InstanceId,
+        shards: &[ShardId],
+        lease: Duration,
+    ) -> Result<Vec<Grant>, StoreError> {
+        PgStore::acquire_shards(self, me, shards, lease).await
+    }
+
+    async fn renew_shards(
+        &self,
+        me: &InstanceId,
+        held: &[(ShardId, Epoch)],
+        lease: Duration,
+    ) -> Result<Vec<Grant>, StoreError> {
+        PgStore::renew_shards(self, me, held, lease).await
+    }
+
+    async fn release_shards(
+        &self,
+        me: &InstanceId,
+        held: &[(ShardId, Epoch)],
+    ) -> Result<Vec<ShardId>, StoreError> {
+        PgStore::release_shards(self, me, held).await
+    }
+
+    async fn leave_cluster(&self, me: &InstanceId) -> Result<(), StoreError> {
+        PgStore::leave_cluster(self, me).await
+    }
+
+    async fn record_fenced_batch(
+        &self,
+        fence: &WriteFence,
+        batch: &ResultBatch,
+    ) -> Result<(), StoreError> {
+        PgStore::record_fenced_batch(self, fence, batch).await
+    }
+
+    async fn publish(&self, message: &str) -> Result<(), StoreError> {
+        if message.len() > MAX_MESSAGE_BYTES {
+            return Err(StoreError::Unavailable(format!(
+                "a cluster message of {} bytes is over {MAX_MESSAGE_BYTES}",
+                message.len()
+            )));
+        }
+        sqlx::query("SELECT pg_notify($1, $2)")
+            .bind(CLUSTER_CHANNEL)
+            .bind(message)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn subscribe(&self) -> Result<Box<dyn ClusterMessages>, StoreError> {
+        let mut listener = PgListener::connect_with(&self.pool).await?;
+        listener.listen(CLUSTER_CHANNEL).await?;
+        Ok(Box::new(PgMessages(listener)))
+    }
+}
+
+struct PgMessages(PgListener);
+
+#[async_trait]
+impl ClusterMessages for PgMessages {
+    async fn next(&mut self) -> Result<String, StoreError> {
+        let notification = self.0.recv().await?;
+        Ok(notification.payload().to_owned())
     }
 }
 

@@ -441,10 +441,14 @@ impl AlertStore for DbStore {
         limit: u32,
     ) -> Result<Vec<DueNotification>, StoreError> {
         let mut tx = self.begin_write().await?;
+        // The conditions again outside the subquery: on PostgreSQL a claimer that waited on a row
+        // another instance's claimer locked re-checks only these against the row as committed,
+        // so the row, now leased into the future, is not claimed a second time.
         let ids: Vec<i64> = sqlx::query_scalar(
             "UPDATE notifications SET next_attempt_at = $1, attempts = attempts + 1 \
              WHERE id IN (SELECT id FROM notifications WHERE status = 'pending' \
-             AND next_attempt_at <= $2 ORDER BY next_attempt_at, id LIMIT $3) RETURNING id",
+             AND next_attempt_at <= $2 ORDER BY next_attempt_at, id LIMIT $3) \
+             AND status = 'pending' AND next_attempt_at <= $2 RETURNING id",
         )
         .bind(lease_until.0)
         .bind(now.0)

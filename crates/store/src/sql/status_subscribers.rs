@@ -653,12 +653,15 @@ impl StatusSubscriberStore for DbStore {
         limit: u32,
     ) -> Result<Vec<DueStatusDelivery>, StoreError> {
         let mut tx = self.begin_write().await?;
+        // The outer conditions keep two instances from claiming one row (see
+        // `claim_notifications`).
         let ids: Vec<i64> = sqlx::query_scalar(
             "UPDATE status_deliveries SET due_at = $1, attempts = attempts + 1 \
              WHERE id IN (SELECT d.id FROM status_deliveries d WHERE d.status = 'pending' \
              AND d.due_at <= $2 AND NOT EXISTS (SELECT 1 FROM status_deliveries e \
              WHERE e.subscriber_id = d.subscriber_id AND e.status = 'pending' AND e.id < d.id \
-             AND e.due_at > $2) ORDER BY d.due_at, d.id LIMIT $3) RETURNING id",
+             AND e.due_at > $2) ORDER BY d.due_at, d.id LIMIT $3) \
+             AND status = 'pending' AND due_at <= $2 RETURNING id",
         )
         .bind(lease_until.0)
         .bind(now.0)

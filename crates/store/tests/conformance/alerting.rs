@@ -329,3 +329,70 @@ async fn rules_policies_and_windows_are_replaced_in_place_within_their_team() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn claimers_racing_on_several_instances_never_claim_one_notification_twice() {
+    each_backend(|store| async move {
+        let config = json!({"kind": "webhook", "url": "http://127.0.0.1:9/hook"});
+        let hook = store
+            .create_channel(TEAM, "hook", "webhook", &config, Timestamp(T0))
+            .await?;
+        store
+            .create_rule(&NewRule {
+                team_id: TEAM,
+                name: "all".into(),
+                monitor_id: None,
+                tag: None,
+                events: vec!["down".into()],
+                channel_ids: vec![hook.id],
+                remind_every: None,
+                escalation_policy_id: None,
+                causes: Vec::new(),
+                certificate_days: None,
+                created_at: Timestamp(T0),
+            })
+            .await?;
+        const OUTAGES: usize = 120;
+        for n in 0..OUTAGES {
+            let monitor = store
+                .create_monitor(TEAM, &http_spec(&format!("m{n}"), None), Timestamp(T0))
+                .await?;
+            let mut runtime = MonitorRuntime::new(Timestamp(T0));
+            store
+                .record_batch(&observed_batch(
+                    monitor.id,
+                    &mut runtime,
+                    vec![down(T0 + 1000)],
+                ))
+                .await?;
+        }
+        // Six dispatchers (as of three instances) claim small pages at the same moment.
+        let mut claimers = tokio::task::JoinSet::new();
+        for _ in 0..6 {
+            let store = store.clone();
+            claimers.spawn(async move {
+                let mut claimed = Vec::new();
+                loop {
+                    let page = store
+                        .claim_notifications(Timestamp(T0 + 2000), Timestamp(T0 + 62_000), 3)
+                        .await?;
+                    if page.is_empty() {
+                        return anyhow::Ok(claimed);
+                    }
+                    claimed.extend(page.into_iter().map(|due| due.id));
+                }
+            });
+        }
+        let mut all = Vec::new();
+        while let Some(claimed) = claimers.join_next().await {
+            all.extend(claimed??);
+        }
+        let total = all.len();
+        all.sort();
+        all.dedup();
+        assert_eq!(total, all.len(), "a notification was claimed twice");
+        assert_eq!(total, OUTAGES);
+        Ok(())
+    })
+    .await;
+}

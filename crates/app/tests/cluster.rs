@@ -1,8 +1,8 @@
 //! Several `watchtower serve --cluster` processes on one PostgreSQL (issue 15): they share the
 //! monitors without checking any twice, pass API changes to the instance that checks the monitor,
-//! take over the shards of an instance killed with SIGKILL or stopped with SIGTERM, give a share to
-//! an instance that joins, and through all of it open one incident per outage and send one
-//! notification per event. Runs when `TEST_DATABASE_URL` is set.
+//! take over the shards of an instance killed with SIGKILL, stopped with SIGTERM or paused with
+//! SIGSTOP for longer than a lease, give a share to an instance that joins, and through all of it
+//! open one incident per outage and send one notification per event. Runs when `TEST_DATABASE_URL` is set.
 
 #![allow(
     clippy::print_stdout,
@@ -240,6 +240,55 @@ async fn wait_for_state(pool: &sqlx::PgPool, state: &str, logs: &[&WatchtowerPro
     );
 }
 
+/// Each monitor had `outages` incidents, each resolved, and the hook got one `monitor.down` and
+/// one `monitor.up` per monitor and outage, each notification once.
+async fn assert_each_outage_told_once(pool: &sqlx::PgPool, hook: &Hook, outages: usize) {
+    let incidents: Vec<(i64, i64, i64)> = sqlx::query_as(
+        "SELECT monitor_id, count(*), count(resolved_at) FROM incidents GROUP BY monitor_id",
+    )
+    .fetch_all(pool)
+    .await
+    .unwrap();
+    assert_eq!(incidents.len(), MONITORS, "{incidents:?}");
+    for (monitor, opened, resolved) in &incidents {
+        assert_eq!(
+            (*opened, *resolved),
+            (outages as i64, outages as i64),
+            "monitor {monitor}"
+        );
+    }
+    let started = Instant::now();
+    while hook.received.lock().unwrap().len() < 2 * MONITORS * outages
+        && started.elapsed() < Duration::from_secs(20)
+    {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // A duplicate, if there were one, has time to arrive before counting.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let received = hook.received.lock().unwrap().clone();
+    let ids: HashSet<&String> = received.iter().map(|(_, _, id)| id).collect();
+    assert_eq!(ids.len(), received.len(), "a notification came twice");
+    for kind in ["monitor.down", "monitor.up"] {
+        let mut per_monitor: BTreeMap<i64, usize> = BTreeMap::new();
+        for (_, monitor, _) in received.iter().filter(|(k, _, _)| k == kind) {
+            *per_monitor.entry(*monitor).or_default() += 1;
+        }
+        assert_eq!(per_monitor.len(), MONITORS, "{kind}: {per_monitor:?}");
+        assert!(
+            per_monitor.values().all(|count| *count == outages),
+            "{kind}, {outages} outages: {per_monitor:?}"
+        );
+    }
+}
+
+fn signal(process: &WatchtowerProcess, signal: &str) {
+    let status = std::process::Command::new("kill")
+        .args([signal, &process.pid().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success(), "kill {signal}");
+}
+
 #[tokio::test]
 async fn three_instances_share_the_monitors_and_survive_kill_and_stop() {
     let Ok(server) = std::env::var("TEST_DATABASE_URL") else {
@@ -398,39 +447,34 @@ async fn three_instances_share_the_monitors_and_survive_kill_and_stop() {
     farm.down.store(false, Ordering::SeqCst);
     wait_for_state(&pool, "UP", &[&a, &d]).await;
 
-    // One incident per monitor, opened and resolved once, and one notification per event.
-    let incidents: Vec<(i64, i64, i64)> = sqlx::query_as(
-        "SELECT monitor_id, count(*), count(resolved_at) FROM incidents GROUP BY monitor_id",
-    )
-    .fetch_all(&pool)
-    .await
-    .unwrap();
-    assert_eq!(incidents.len(), MONITORS, "{incidents:?}");
-    for (monitor, opened, resolved) in &incidents {
-        assert_eq!((*opened, *resolved), (1, 1), "monitor {monitor}");
-    }
-    let started = Instant::now();
-    while hook.received.lock().unwrap().len() < 2 * MONITORS
-        && started.elapsed() < Duration::from_secs(20)
-    {
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    // A duplicate, if there were one, has time to arrive before counting.
-    tokio::time::sleep(Duration::from_secs(2)).await;
-    let received = hook.received.lock().unwrap().clone();
-    let ids: HashSet<&String> = received.iter().map(|(_, _, id)| id).collect();
-    assert_eq!(ids.len(), received.len(), "a notification came twice");
-    for (kind, _) in [("monitor.down", ()), ("monitor.up", ())] {
-        let mut per_monitor: BTreeMap<i64, usize> = BTreeMap::new();
-        for (_, monitor, _) in received.iter().filter(|(k, _, _)| k == kind) {
-            *per_monitor.entry(*monitor).or_default() += 1;
-        }
-        assert_eq!(per_monitor.len(), MONITORS, "{kind}: {per_monitor:?}");
-        assert!(
-            per_monitor.values().all(|count| *count == 1),
-            "{kind}: {per_monitor:?}"
-        );
-    }
+    assert_each_outage_told_once(&pool, &hook, 1).await;
+
+    // SIGSTOP for longer than a lease, during a second outage: the survivor takes the stopped
+    // instance's shards and sees the outage end; the stopped one, resumed, must neither check
+    // nor write for them (its beliefs ran out, its epochs are stale) and takes a share again.
+    farm.down.store(true, Ordering::SeqCst);
+    wait_for_state(&pool, "DOWN", &[&a, &d]).await;
+    let paused_at = farm.now();
+    signal(&d, "-STOP");
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    farm.down.store(false, Ordering::SeqCst);
+    tokio::time::sleep(Duration::from_secs(15)).await;
+    signal(&d, "-CONT");
+    let longest_over_pause = (0..MONITORS)
+        .map(|n| {
+            farm.gap_over(&n.to_string(), paused_at)
+                .unwrap_or_else(|| panic!("m{n} not checked after the SIGSTOP"))
+        })
+        .max()
+        .unwrap();
+    println!(
+        "SIGSTOP for 20 s: the longest wait between two checks of a monitor was {longest_over_pause:?}"
+    );
+    assert!(longest_over_pause < Duration::from_secs(30));
+    wait_for_state(&pool, "UP", &[&a, &d]).await;
+    let rejoined_in = wait_for_balance(&pool, 2, 120).await;
+    println!("the resumed instance held a share again {rejoined_in:?} after SIGCONT");
+    assert_each_outage_told_once(&pool, &hook, 2).await;
 
     // Never two instances checking one monitor.
     // ("late" was checked on demand three times in a row.)

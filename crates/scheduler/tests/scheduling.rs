@@ -476,6 +476,47 @@ async fn after_a_restart_every_monitor_is_checked_again_within_one_interval() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn a_catch_up_check_is_not_followed_by_its_slot_a_moment_later() {
+    // Each monitor missed a slot; its catch-up comes within 5 s, wherever its own phase is
+    // (the start is off the slots' grid, as it is in life).
+    let start = Timestamp(1_700_000_003_333);
+    let monitors: Vec<ScheduledMonitor> = (1..=300)
+        .map(|id| {
+            let mut scheduled = tcp(
+                id,
+                20_000 + id as u16,
+                json!({"interval": "10s", "timeout": "5s"}),
+            );
+            scheduled.last_checked_at = Some(Timestamp(start.0 - 30_000));
+            scheduled
+        })
+        .collect();
+    let config = SchedulerConfig {
+        max_checks_per_host: 2000,
+        ..SchedulerConfig::default()
+    };
+    let harness = Harness::start(monitors, Clock::starting_at(start), config);
+    tokio::time::sleep(Duration::from_secs(40)).await;
+
+    let mut closest = Duration::MAX;
+    for id in 1..=300u16 {
+        let calls = harness.targets.calls_of(20_000 + id);
+        assert!(
+            calls.len() >= 4,
+            "monitor {id}: {} checks in 40 s",
+            calls.len()
+        );
+        assert!(harness.seconds_since_start(calls[0]) < 5.0);
+        for pair in calls.windows(2) {
+            closest = closest.min(pair[1] - pair[0]);
+        }
+    }
+    // Half an interval at least: before, a catch-up just before the monitor's own slot was
+    // followed by the slot's check a few milliseconds later.
+    assert!(closest >= Duration::from_secs(5), "{closest:?}");
+}
+
+#[tokio::test(start_paused = true)]
 async fn pings_in_the_same_millisecond_are_each_recorded() {
     let token = "burst-token-0123456789abcdef";
     let monitors = vec![monitor(

@@ -641,6 +641,7 @@ impl Engine {
         metrics::counter!("watchtower_checks_total", "kind" => kind, "result" => done.outcome.status.as_str()).increment(1);
         metrics::histogram!("watchtower_check_duration_seconds", "kind" => kind)
             .record(done.outcome.latency.as_secs_f64());
+        let started = done.outcome.checked_at;
         self.observe(done.monitor, done.outcome).await;
         // A failure being confirmed is retried soon; anything else goes back to the cadence.
         let Some(entry) = self.entries.get(&done.monitor) else {
@@ -657,7 +658,11 @@ impl Engine {
         let next = if entry.runtime.is_retrying() {
             now.plus(spec.retry_interval.get())
         } else {
-            next_slot(done.monitor, spec.interval.get(), now)
+            // Half an interval at least after this check began: a check off the cadence (a
+            // catch-up after a start or a shard taken over, a "check now") is not followed by
+            // its slot a moment later.
+            let interval = spec.interval.get();
+            next_slot(done.monitor, interval, started.plus(interval / 2).max(now))
         };
         self.schedule_at(done.monitor, next);
     }

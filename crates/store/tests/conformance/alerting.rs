@@ -3,6 +3,7 @@
 
 use crate::support::*;
 use serde_json::json;
+use std::time::Duration;
 use watchtower_core::maintenance::MaintenanceSpec;
 use watchtower_core::{ChannelId, MonitorRuntime, Plan, TeamId, Timestamp};
 use watchtower_store::{AttemptOutcome, EscalationStep, NewRule, NewUser, StoreError};
@@ -330,7 +331,7 @@ async fn rules_policies_and_windows_are_replaced_in_place_within_their_team() {
     .await;
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn claimers_racing_on_several_instances_never_claim_one_notification_twice() {
     each_backend(|store| async move {
         let config = json!({"kind": "webhook", "url": "http://127.0.0.1:9/hook"});
@@ -366,32 +367,48 @@ async fn claimers_racing_on_several_instances_never_claim_one_notification_twice
                 ))
                 .await?;
         }
-        // Six dispatchers (as of three instances) claim small pages at the same moment.
-        let mut claimers = tokio::task::JoinSet::new();
-        for _ in 0..6 {
-            let store = store.clone();
-            claimers.spawn(async move {
-                let mut claimed = Vec::new();
-                loop {
-                    let page = store
-                        .claim_notifications(Timestamp(T0 + 2000), Timestamp(T0 + 62_000), 3)
-                        .await?;
-                    if page.is_empty() {
-                        return anyhow::Ok(claimed);
+        // Six dispatchers (as of three instances) claim small pages at the same moment; each
+        // round's claims are put back as retries due before the next round.
+        for round in 0..8i64 {
+            let now = Timestamp(T0 + 2000 + round * 100_000);
+            let mut claimers = tokio::task::JoinSet::new();
+            for _ in 0..6 {
+                let store = store.clone();
+                claimers.spawn(async move {
+                    let mut claimed = Vec::new();
+                    loop {
+                        let page = store
+                            .claim_notifications(now, now.plus(Duration::from_secs(60)), 3)
+                            .await?;
+                        if page.is_empty() {
+                            return anyhow::Ok(claimed);
+                        }
+                        claimed.extend(page.into_iter().map(|due| due.id));
                     }
-                    claimed.extend(page.into_iter().map(|due| due.id));
-                }
-            });
+                });
+            }
+            let mut all = Vec::new();
+            while let Some(claimed) = claimers.join_next().await {
+                all.extend(claimed??);
+            }
+            let total = all.len();
+            all.sort();
+            all.dedup();
+            assert_eq!(
+                total,
+                all.len(),
+                "round {round}: a notification was claimed twice"
+            );
+            assert_eq!(total, OUTAGES, "round {round}");
+            for id in all {
+                let retry = AttemptOutcome::Retry {
+                    next_attempt_at: now.plus(Duration::from_secs(1)),
+                    status_code: Some(503),
+                    error: "unavailable".into(),
+                };
+                store.finish_attempt(id, &retry, now).await?;
+            }
         }
-        let mut all = Vec::new();
-        while let Some(claimed) = claimers.join_next().await {
-            all.extend(claimed??);
-        }
-        let total = all.len();
-        all.sort();
-        all.dedup();
-        assert_eq!(total, all.len(), "a notification was claimed twice");
-        assert_eq!(total, OUTAGES);
         Ok(())
     })
     .await;

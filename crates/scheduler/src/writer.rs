@@ -79,11 +79,11 @@ impl WriterFence {
             }
             match self.cluster.record_fenced_batch(&fence, &batch).await {
                 Err(StoreError::Fenced(lost)) => {
+                    // The lease task sees the new owner in its next view and drops the shards.
                     tracing::warn!(
                         shards = lost.len(),
                         "the database refused a write for shards another instance took"
                     );
-                    self.membership.forget(&lost);
                     let lost = lost.into_iter().collect();
                     self.drop_lost(&mut batch, &lost, stats);
                 }

@@ -344,8 +344,8 @@ fn is_postgres(url: &str) -> bool {
     url.starts_with("postgres://") || url.starts_with("postgresql://")
 }
 
-/// The lease statements and the channel between instances: a pool of their own, so a busy
-/// API can never starve the renewals.
+/// The lease statements, the fenced batch writes and the channel between instances: a pool
+/// apart from the API's reads and writes (relayed changes and pings share it).
 async fn open_cluster(
     database: &crate::cli::DatabaseArgs,
 ) -> Result<Arc<dyn watchtower_store::ClusterStore>, ExitCode> {

@@ -140,6 +140,20 @@ impl Membership {
         ended
     }
 
+    /// Leases believed held whose monitors the engine does not have (an adoption that failed, a
+    /// renewal that landed after the belief had ended), apart from `excluding`.
+    pub(crate) fn held_inactive(&self, excluding: &BTreeSet<ShardId>) -> Vec<ShardId> {
+        let now = self.elapsed();
+        let state = self.lock();
+        state
+            .leases
+            .tokens(now)
+            .into_iter()
+            .map(|(shard, _)| shard)
+            .filter(|shard| !state.active.contains(shard) && !excluding.contains(shard))
+            .collect()
+    }
+
     pub(crate) fn active_count(&self) -> usize {
         self.lock().active.len()
     }

@@ -17,7 +17,7 @@ use std::time::Duration;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tokio::time::MissedTickBehavior;
-use watchtower_core::cluster::{Epoch, ShardId, plan_leases};
+use watchtower_core::cluster::{ClusterView, Epoch, ShardId, plan_leases};
 use watchtower_store::{ClusterStore, Store, StoreError};
 
 /// The lease task's phases: `Draining` once shutdown begins (keep renewing what is held so the
@@ -144,6 +144,7 @@ impl LeaseTask {
             .cluster
             .beat_and_view(&me, env!("CARGO_PKG_VERSION"))
             .await?;
+        self.drop_lost(&view).await;
         let mut plan = plan_leases(&me, &view, &settings, false);
         if draining {
             plan.acquire.clear();
@@ -153,10 +154,17 @@ impl LeaseTask {
         // Last tick's extras go now; the plan still renews them until then.
         let giving_up = std::mem::take(&mut self.giving_up);
         if !giving_up.is_empty() {
-            let released = self.cluster.release_shards(&me, &giving_up).await?;
-            let shards: Vec<ShardId> = giving_up.iter().map(|(shard, _)| *shard).collect();
-            self.membership.forget(&shards);
-            tracing::info!(released = released.len(), "gave shards to other instances");
+            match self.cluster.release_shards(&me, &giving_up).await {
+                Ok(released) => {
+                    let shards: Vec<ShardId> = giving_up.iter().map(|(shard, _)| *shard).collect();
+                    self.membership.forget(&shards);
+                    tracing::info!(released = released.len(), "gave shards to other instances");
+                }
+                Err(error) => {
+                    self.giving_up = giving_up;
+                    return Err(error);
+                }
+            }
         }
         let released: BTreeSet<ShardId> = giving_up.iter().map(|(shard, _)| *shard).collect();
         plan.renew.retain(|(shard, _)| !released.contains(shard));
@@ -197,22 +205,66 @@ impl LeaseTask {
                 .cluster
                 .acquire_shards(&me, &plan.acquire, settings.lease)
                 .await?;
-            if !grants.is_empty() {
-                self.membership.record(sent_at, &grants);
-                let gained: Vec<ShardId> = grants.iter().map(|grant| grant.shard).collect();
-                self.adopt(&gained).await?;
+            self.membership.record(sent_at, &grants);
+        }
+        // Every lease held has its monitors in the engine: those just granted, and any whose
+        // adoption failed or whose belief came back with a renewal that landed late.
+        if !draining {
+            let being_given_up = self.giving_up.iter().map(|(shard, _)| *shard).collect();
+            let unadopted = self.membership.held_inactive(&being_given_up);
+            if !unadopted.is_empty() {
+                self.adopt(&unadopted).await?;
             }
         }
         Ok(())
     }
 
+    /// Leases this instance believes it holds that the database's view says it does not (taken
+    /// by another instance after a stall, or lost as a refused write found): their monitors
+    /// leave the engine now rather than when the belief runs out.
+    async fn drop_lost(&self, view: &ClusterView) {
+        let me = self.membership.id();
+        let lost: Vec<ShardId> = self
+            .membership
+            .tokens()
+            .into_iter()
+            .filter(|(shard, epoch)| {
+                !view.leases.iter().any(|lease| {
+                    lease.shard == *shard
+                        && lease.epoch == *epoch
+                        && lease.owner.as_ref() == Some(me)
+                        && lease.expires_at > view.now
+                })
+            })
+            .map(|(shard, _)| shard)
+            .collect();
+        if !lost.is_empty() {
+            tracing::warn!(
+                shards = lost.len(),
+                "another instance holds shards this instance believed its own"
+            );
+            self.membership.forget(&lost);
+            self.scheduler.drop_shards(lost).await;
+        }
+    }
+
     /// Hands the monitors of newly held shards to the engine with their stored state, so their
-    /// state machines continue where the previous owner's last write left them.
+    /// state machines continue where the previous owner's last write left them. The shards are
+    /// active before the monitors are read, so a change another instance publishes meanwhile
+    /// reaches the engine too (which keeps the newer of the two, `Engine::take_in`).
     async fn adopt(&self, gained: &[ShardId]) -> Result<(), StoreError> {
         let gained_set: BTreeSet<ShardId> = gained.iter().copied().collect();
+        self.membership.activate(gained);
         // Every monitor is read and filtered here: the shard is a hash computed in Rust, not a
         // column. Gains are rare (start, failover, a member joining or leaving).
-        let load = self.store.load_scheduled().await?;
+        let load = match self.store.load_scheduled().await {
+            Ok(load) => load,
+            Err(error) => {
+                // Adopted again on the next tick.
+                self.membership.deactivate(gained);
+                return Err(error);
+            }
+        };
         let monitors: Vec<_> = load
             .monitors
             .into_iter()
@@ -223,10 +275,9 @@ impl LeaseTask {
         tracing::info!(
             shards = gained.len(),
             monitors = monitors.len(),
-            held = self.membership.active_count() + gained.len(),
+            held = self.membership.active_count(),
             "took shards"
         );
-        self.membership.activate(gained);
         self.scheduler.adopt(monitors).await;
         Ok(())
     }

@@ -267,6 +267,7 @@ impl Scheduler {
             push_tokens: push_tokens.clone(),
             running_checks: 0,
             membership: relay.as_ref().map(|relay| relay.membership.clone()),
+            removed: Default::default(),
         };
         let startup_items = engine.take_in(monitors, CATCH_UP_WINDOW);
         let join = tokio::spawn(async move {
@@ -349,6 +350,9 @@ struct Engine {
     running_checks: usize,
     /// In a cluster: checks run only for monitors whose shard lease is believed held.
     membership: Option<Arc<Membership>>,
+    /// In a cluster: monitors removed while not in the engine, so a shard's monitors read from
+    /// the database just before the removal do not bring one back. Emptied at each adoption.
+    removed: std::collections::HashSet<MonitorId>,
 }
 
 impl Engine {
@@ -357,12 +361,22 @@ impl Engine {
     /// one.
     fn take_in(&mut self, monitors: Vec<ScheduledMonitor>, catch_up: Duration) -> Vec<WriteItem> {
         let mut items = Vec::new();
+        let removed = std::mem::take(&mut self.removed);
         for scheduled in monitors {
             let ScheduledMonitor {
-                monitor,
+                mut monitor,
                 mut runtime,
                 last_checked_at,
             } = scheduled;
+            if removed.contains(&monitor.id) {
+                continue;
+            }
+            // A change relayed while the shard's monitors were being read is newer than them.
+            if let Some(entry) = self.entries.get(&monitor.id)
+                && entry.monitor.updated_at > monitor.updated_at
+            {
+                monitor = Monitor::clone(&entry.monitor);
+            }
             let now = self.clock.now();
             let change = match (monitor.spec.paused, runtime.state == MonitorState::Paused) {
                 (true, false) => runtime.pause(now),
@@ -542,8 +556,13 @@ impl Engine {
                 .entries
                 .get(&id)
                 .is_some_and(|e| e.slot_token == token && !e.monitor.spec.paused);
-            // A shard whose lease is no longer believed: the lease task drops its monitors.
-            if !live || !self.checks(id) {
+            if !live {
+                continue;
+            }
+            // A shard whose lease is not believed now: the lease task drops its monitors, or the
+            // belief comes back with a renewal; looked at again in a second meanwhile.
+            if !self.checks(id) {
+                self.schedule_at(id, self.clock.now().plus(Duration::from_secs(1)));
                 continue;
             }
             if self.entries[&id].push.is_some() {
@@ -715,7 +734,13 @@ impl Engine {
     async fn on_command(&mut self, command: Command) {
         match command {
             Command::Upsert(monitor) => self.upsert(*monitor).await,
-            Command::Remove(id) => self.forget(id),
+            Command::Remove(id) => {
+                if self.entries.contains_key(&id) {
+                    self.forget(id);
+                } else if self.membership.is_some() {
+                    self.removed.insert(id);
+                }
+            }
             Command::Ping { monitor, kind, at } => {
                 if self.checks(monitor) {
                     self.on_ping(monitor, kind, at).await;

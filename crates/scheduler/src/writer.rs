@@ -16,6 +16,7 @@ use tokio::sync::{Notify, mpsc};
 use tokio::task::JoinHandle;
 use tokio::time::{Instant, MissedTickBehavior};
 use watchtower_core::MonitorId;
+use watchtower_core::cluster::ShardId;
 use watchtower_store::{
     ChangeRecord, ClusterStore, ResultBatch, ResultRecord, RuntimeRecord, Store, StoreError,
 };
@@ -26,6 +27,10 @@ pub enum WriteItem {
     Result(ResultRecord),
     Change(ChangeRecord),
     Runtime(RuntimeRecord),
+    /// In a cluster: these shards were lost (taken by another instance, or their lease ran out):
+    /// what is buffered for their monitors was made under the old lease and is never written,
+    /// even if this instance takes the shard again later with a new epoch.
+    ShardsLost(Vec<ShardId>),
 }
 
 #[derive(Debug, Clone)]
@@ -199,7 +204,19 @@ impl Pending {
                 self.awaiting_runtime.remove(&runtime.monitor_id);
                 self.runtimes.insert(runtime.monitor_id, runtime);
             }
+            // Handled by the loop, which knows the shards (`forget_lost`).
+            WriteItem::ShardsLost(_) => {}
         }
+    }
+
+    /// Drops every buffered row of the monitors `lost` says; returns how many results.
+    fn forget(&mut self, lost: impl Fn(MonitorId) -> bool) -> usize {
+        let before = self.results.len();
+        self.results.retain(|result| !lost(result.monitor_id));
+        self.changes.retain(|change| !lost(change.monitor_id));
+        self.runtimes.retain(|monitor, _| !lost(*monitor));
+        self.awaiting_runtime.retain(|monitor| !lost(*monitor));
+        before - self.results.len()
     }
 
     fn is_empty(&self) -> bool {
@@ -263,6 +280,8 @@ async fn run(
     let mut retry_at = Instant::now();
     let mut last_flush = Instant::now();
     let mut closed_at: Option<Instant> = None;
+    // Shards lost while a batch was being written: a failed batch comes back without their rows.
+    let mut lost_during_write: std::collections::BTreeSet<ShardId> = Default::default();
     let mut ticker = tokio::time::interval(config.flush_interval / 2);
     ticker.set_missed_tick_behavior(MissedTickBehavior::Delay);
 
@@ -271,7 +290,8 @@ async fn run(
             biased;
             finished = async { in_flight.as_mut().expect("guarded").await }, if in_flight.is_some() => {
                 in_flight = None;
-                let (batch, outcome) = finished.unwrap_or_else(|error| {
+                let lost_meanwhile = std::mem::take(&mut lost_during_write);
+                let (mut batch, outcome) = finished.unwrap_or_else(|error| {
                     (ResultBatch::default(), Err(StoreError::Unavailable(format!("write task failed: {error}"))))
                 });
                 match outcome {
@@ -294,11 +314,24 @@ async fn run(
                         tracing::warn!(%error, results = batch.results.len(), retry_in_ms = backoff.as_millis() as u64,
                             "writing results failed; keeping them to retry");
                         retry_at = Instant::now() + backoff;
+                        if let Some(fence) = &config.fence {
+                            batch.retain_monitors(|monitor| !lost_meanwhile.contains(&fence.membership.shard_of(monitor)));
+                        }
                         pending.requeue(batch);
                     }
                 }
             }
             item = receiver.recv(), if open => match item {
+                Some(WriteItem::ShardsLost(shards)) => {
+                    if let Some(fence) = &config.fence {
+                        let membership = &fence.membership;
+                        let dropped = pending.forget(|monitor| shards.contains(&membership.shard_of(monitor)));
+                        stats.fenced_results.fetch_add(dropped as u64, Ordering::Relaxed);
+                        if in_flight.is_some() {
+                            lost_during_write.extend(shards);
+                        }
+                    }
+                }
                 Some(item) => pending.add(item),
                 None => {
                     open = false;

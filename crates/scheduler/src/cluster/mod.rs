@@ -131,7 +131,7 @@ impl LeaseTask {
                     shards = ended.len(),
                     "shard leases ran out before they could be renewed; their monitors are left to the other instances"
                 );
-                self.scheduler.drop_shards(ended).await;
+                self.scheduler.drop_shards(ended, true).await;
             }
         }
         self.leave().await;
@@ -189,13 +189,13 @@ impl LeaseTask {
                 "shard leases were taken while this instance could not renew them"
             );
             self.membership.forget(&refused);
-            self.scheduler.drop_shards(refused).await;
+            self.scheduler.drop_shards(refused, true).await;
         }
 
         if !plan.release.is_empty() {
             let shards: Vec<ShardId> = plan.release.iter().map(|(shard, _)| *shard).collect();
             self.membership.deactivate(&shards);
-            self.scheduler.drop_shards(shards).await;
+            self.scheduler.drop_shards(shards, false).await;
             self.giving_up = plan.release;
         }
 
@@ -244,7 +244,7 @@ impl LeaseTask {
                 "another instance holds shards this instance believed its own"
             );
             self.membership.forget(&lost);
-            self.scheduler.drop_shards(lost).await;
+            self.scheduler.drop_shards(lost, true).await;
         }
     }
 

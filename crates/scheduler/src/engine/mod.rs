@@ -53,8 +53,12 @@ enum Command {
     CheckNow(MonitorId),
     /// The monitors of shards this instance just took, with their stored state.
     Adopt(Vec<ScheduledMonitor>),
-    /// Shards this instance no longer holds: their monitors leave the engine.
-    DropShards(Vec<ShardId>),
+    /// Shards this instance no longer holds: their monitors leave the engine. `lost`: taken or
+    /// run out rather than given up, so nothing made under the old lease may be written.
+    DropShards {
+        shards: Vec<ShardId>,
+        lost: bool,
+    },
     Shutdown,
 }
 
@@ -160,8 +164,11 @@ impl SchedulerHandle {
         let _ = self.commands.send(Command::Adopt(monitors)).await;
     }
 
-    pub(crate) async fn drop_shards(&self, shards: Vec<ShardId>) {
-        let _ = self.commands.send(Command::DropShards(shards)).await;
+    pub(crate) async fn drop_shards(&self, shards: Vec<ShardId>, lost: bool) {
+        let _ = self
+            .commands
+            .send(Command::DropShards { shards, lost })
+            .await;
     }
 
     /// Whether this scheduler checks only its cluster shards' monitors.
@@ -762,13 +769,18 @@ impl Engine {
                     self.emit(item).await;
                 }
             }
-            Command::DropShards(shards) => self.drop_shards(&shards),
+            Command::DropShards { shards, lost } => {
+                self.drop_shards(&shards, lost);
+                if lost {
+                    self.emit(WriteItem::ShardsLost(shards)).await;
+                }
+            }
             Command::Shutdown => {}
         }
         self.stats.set_monitors(self.entries.len());
     }
 
-    fn drop_shards(&mut self, shards: &[ShardId]) {
+    fn drop_shards(&mut self, shards: &[ShardId], lost: bool) {
         let Some(membership) = self.membership.clone() else {
             return;
         };
@@ -780,7 +792,8 @@ impl Engine {
             .collect();
         for id in leaving {
             match self.entries.get_mut(&id) {
-                Some(entry) if entry.running => entry.leaving = true,
+                // Given up: the running check's result is still written under the lease.
+                Some(entry) if entry.running && !lost => entry.leaving = true,
                 _ => self.forget(id),
             }
         }

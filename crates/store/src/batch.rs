@@ -46,13 +46,7 @@ pub(crate) struct PreparedBatch<'a> {
 
 /// Every monitor id the batch mentions.
 pub(crate) fn monitor_ids(batch: &ResultBatch) -> Vec<i64> {
-    let mut ids: Vec<i64> = batch
-        .results
-        .iter()
-        .map(|r| r.monitor_id.0)
-        .chain(batch.changes.iter().map(|c| c.monitor_id.0))
-        .chain(batch.runtimes.iter().map(|r| r.monitor_id.0))
-        .collect();
+    let mut ids: Vec<i64> = batch.monitors().map(|monitor| monitor.0).collect();
     ids.sort_unstable();
     ids.dedup();
     ids

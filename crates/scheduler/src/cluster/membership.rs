@@ -99,11 +99,8 @@ impl Membership {
 
     /// Forgets leases lost or released; their shards stop being active too.
     pub(crate) fn forget(&self, shards: &[ShardId]) {
-        let mut state = self.lock();
-        state.leases.forget(shards.iter().copied());
-        for shard in shards {
-            state.active.remove(shard);
-        }
+        self.lock().leases.forget(shards.iter().copied());
+        self.deactivate(shards);
     }
 
     pub(crate) fn activate(&self, shards: &[ShardId]) {

@@ -404,15 +404,11 @@ impl Engine {
                 }));
             }
             // Taken over again: the checks of the entry's earlier life are dropped.
-            let spec_version = match self.entries.remove(&monitor.id) {
-                Some(old) => {
-                    self.unregister_token(&old.monitor);
-                    self.stats
-                        .adjust_open_incidents(-i64::from(old.runtime.incident_open));
-                    old.spec_version.wrapping_add(1)
-                }
-                None => 0,
-            };
+            let spec_version = self
+                .entries
+                .get(&monitor.id)
+                .map_or(0, |old| old.spec_version.wrapping_add(1));
+            self.forget(monitor.id);
             self.stats
                 .adjust_open_incidents(i64::from(runtime.incident_open));
             let id = monitor.id;
